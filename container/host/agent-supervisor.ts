@@ -1,0 +1,166 @@
+/**
+ * Runs one assistant's container start script on this machine, the way the
+ * container would: own process group, own state directory, the start
+ * script's status file, SIGTERM then SIGKILL on stop.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { READINESS_PATH, parseBootStatus } from '../../src/contract/boot-status.ts';
+import type { LocalAgentReport } from '../../src/runtime/local-runtime.ts';
+
+export interface SupervisorOptions {
+  agentId: string;
+  /** Directory of this agent's state, logs and boot status. */
+  dir: string;
+  /** Path of the start script. */
+  startScript: string;
+  /** Command the start script runs as the gateway (empty: real `openclaw gateway run`). */
+  gatewayCommand: string;
+  /** Extra environment for every start (test hooks, PATH additions). */
+  extraEnv: Record<string, string>;
+  /** Grace time between SIGTERM and SIGKILL. */
+  stopGraceMs: number;
+  log: (line: string) => void;
+}
+
+/** Environment of the host that the runtime may see; nothing else leaks from the host. */
+const HOST_ENV_PASSTHROUGH = ['PATH', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'NODE_OPTIONS'];
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export class AgentSupervisor {
+  readonly #options: SupervisorOptions;
+  #child: ChildProcess | null = null;
+  #port: number | null = null;
+  #exit: { code: number | null; signal: string | null; requested: boolean } | null = null;
+  #stopRequested = false;
+  #exited: Promise<void> = Promise.resolve();
+
+  constructor(options: SupervisorOptions) {
+    this.#options = options;
+    mkdirSync(options.dir, { recursive: true });
+  }
+
+  get statusFile(): string {
+    return join(this.#options.dir, 'boot', 'status.json');
+  }
+
+  get pid(): number | null {
+    return this.#child?.pid ?? null;
+  }
+
+  get running(): boolean {
+    return this.#child !== null && this.#exit === null;
+  }
+
+  /** Starts the start script unless it already runs. */
+  async start(attempt: number, env: Record<string, string>): Promise<LocalAgentReport> {
+    if (this.running) return this.report();
+    const { dir, startScript, gatewayCommand, extraEnv, log, agentId } = this.#options;
+    rmSync(this.statusFile, { force: true });
+    this.#port = await freePort();
+    const childEnv: Record<string, string> = {};
+    for (const name of HOST_ENV_PASSTHROUGH) if (process.env[name]) childEnv[name] = process.env[name] as string;
+    Object.assign(childEnv, env, extraEnv, {
+      HOME: join(dir, 'home'),
+      OPENCLAW_STATE_DIR: join(dir, 'home', '.openclaw'),
+      BOOT_STATUS_FILE: this.statusFile,
+      BOOT_ATTEMPT: String(attempt),
+      GATEWAY_PORT: String(this.#port),
+    });
+    if (gatewayCommand) childEnv.GATEWAY_COMMAND = gatewayCommand;
+    mkdirSync(join(dir, 'home'), { recursive: true });
+    mkdirSync(join(dir, 'logs'), { recursive: true });
+    const logFile = createWriteStream(join(dir, 'logs', 'runtime.log'), { flags: 'a' });
+    const child = spawn('sh', [startScript], { env: childEnv, cwd: join(dir, 'home'), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#child = child;
+    this.#exit = null;
+    this.#stopRequested = false;
+    const prefix = `[${agentId}] `;
+    for (const stream of [child.stdout, child.stderr]) {
+      stream?.on('data', (chunk: Buffer) => {
+        logFile.write(chunk);
+        for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) log(prefix + line);
+      });
+    }
+    this.#exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.#exit = { code, signal, requested: this.#stopRequested };
+        logFile.end();
+        log(`${prefix}runtime exited (${signal ? `signal ${signal}` : `code ${code}`})`);
+        resolve();
+      });
+      child.once('error', (error) => {
+        this.#exit = { code: null, signal: null, requested: false };
+        log(`${prefix}runtime failed to spawn: ${error.message}`);
+        resolve();
+      });
+    });
+    log(`${prefix}started start script (attempt ${attempt}, pid ${child.pid}, gateway port ${this.#port})`);
+    return this.report();
+  }
+
+  /** One probe: the status file, the process, and the gateway's HTTP readiness. */
+  async report(): Promise<LocalAgentReport> {
+    let text: string | null = null;
+    try {
+      text = readFileSync(this.statusFile, 'utf8');
+    } catch {
+      text = null;
+    }
+    const status = parseBootStatus(text);
+    if (status.phase === 'failed') {
+      return {
+        port: this.#port,
+        probe: { status: 'failed', error: status.error ?? { code: 'boot_failed', message: 'start script failed' }, retryable: status.retryable ?? true },
+      };
+    }
+    if (!this.#child || this.#exit) {
+      const exit = this.#exit;
+      const reason = !exit ? 'never started' : exit.requested ? 'stopped on request' : exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
+      return { port: null, probe: { status: 'stopped', exitCode: exit?.code ?? null, reason } };
+    }
+    if (status.phase !== 'starting-gateway' || this.#port === null) return { port: this.#port, probe: { status: 'starting', phase: status.phase } };
+    try {
+      const response = await fetch(`http://127.0.0.1:${this.#port}${READINESS_PATH}`, { signal: AbortSignal.timeout(2000) });
+      await response.body?.cancel();
+      return { port: this.#port, probe: response.ok ? { status: 'ready' } : { status: 'starting', phase: status.phase } };
+    } catch {
+      return { port: this.#port, probe: { status: 'starting', phase: status.phase } };
+    }
+  }
+
+  /** SIGTERM to the process group, SIGKILL after the grace time; resolves once it exited. */
+  async stop(): Promise<LocalAgentReport> {
+    const child = this.#child;
+    if (child && !this.#exit && child.pid) {
+      this.#stopRequested = true;
+      signalGroup(child.pid, 'SIGTERM');
+      const killer = setTimeout(() => signalGroup(child.pid as number, 'SIGKILL'), this.#options.stopGraceMs);
+      await this.#exited;
+      clearTimeout(killer);
+      // The gateway may have left children of its own in the group.
+      signalGroup(child.pid, 'SIGKILL');
+    }
+    return this.report();
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}

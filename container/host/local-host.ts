@@ -1,0 +1,123 @@
+/**
+ * The local dev host: the container's stand-in on this machine. It runs each
+ * assistant's start script through an AgentSupervisor and answers the small
+ * control API that src/runtime/local-runtime.ts speaks, on loopback only:
+ *
+ *   GET  /agents/:id          → { probe, port }
+ *   POST /agents/:id/start    { attempt, env } → { probe, port }
+ *   POST /agents/:id/stop     → { probe, port } once the process exited
+ *   GET  /healthz             → { ok: true }
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AgentSupervisor } from './agent-supervisor.ts';
+
+export interface LocalHostOptions {
+  /** Port to listen on (127.0.0.1); 0 picks a free one. */
+  port: number;
+  /** Root of the per-agent state directories. */
+  stateRoot: string;
+  /** Command the start script runs as the gateway; empty runs the real `openclaw gateway run`. */
+  gatewayCommand: string;
+  extraEnv?: Record<string, string>;
+  stopGraceMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface LocalHost {
+  url: string;
+  port: number;
+  supervisors: Map<string, AgentSupervisor>;
+  close(): Promise<void>;
+}
+
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export const START_SCRIPT = join(ROOT, 'container', 'start.sh');
+export const ECHO_GATEWAY_COMMAND = `node ${join(ROOT, 'container', 'echo-gateway.mjs')}`;
+const MAX_BODY_BYTES = 1024 * 1024;
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw Object.assign(new Error('body too large'), { status: 413 });
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (!text) return {};
+  const value = JSON.parse(text) as unknown;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw Object.assign(new Error('body must be an object'), { status: 400 });
+  return value as Record<string, unknown>;
+}
+
+function stringRecord(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
+  const log = options.log ?? ((line: string) => console.log(`[host] ${line}`));
+  const supervisors = new Map<string, AgentSupervisor>();
+  const supervisor = (id: string) => {
+    let s = supervisors.get(id);
+    if (!s) {
+      s = new AgentSupervisor({
+        agentId: id,
+        dir: join(options.stateRoot, 'agents', id),
+        startScript: START_SCRIPT,
+        gatewayCommand: options.gatewayCommand,
+        extraEnv: options.extraEnv ?? {},
+        stopGraceMs: options.stopGraceMs ?? 10_000,
+        log,
+      });
+      supervisors.set(id, s);
+    }
+    return s;
+  };
+
+  const server: Server = createServer(async (req, res) => {
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    try {
+      const url = new URL(req.url ?? '/', 'http://host');
+      if (url.pathname === '/healthz') return send(200, { ok: true });
+      const match = /^\/agents\/([a-z0-9][a-z0-9-]{0,62})(?:\/(start|stop))?$/.exec(url.pathname);
+      if (!match) return send(404, { error: { code: 'not_found', message: 'unknown path' } });
+      const [, id, action] = match as unknown as [string, string, string | undefined];
+      if (!action && req.method === 'GET') return send(200, await supervisor(id).report());
+      if (action && req.method === 'POST') {
+        const body = await readJson(req);
+        if (action === 'start') {
+          const attempt = typeof body.attempt === 'number' ? body.attempt : 1;
+          return send(200, await supervisor(id).start(attempt, stringRecord(body.env)));
+        }
+        return send(200, await supervisor(id).stop());
+      }
+      return send(405, { error: { code: 'method_not_allowed', message: 'GET /agents/:id, POST /agents/:id/start|stop' } });
+    } catch (error) {
+      const status = (error as { status?: number }).status ?? 500;
+      send(status, { error: { code: status === 500 ? 'internal' : 'bad_request', message: (error as Error).message } });
+    }
+  });
+
+  await new Promise<void>((resolvePromise, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, '127.0.0.1', () => resolvePromise());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    supervisors,
+    async close() {
+      await Promise.all([...supervisors.values()].map((s) => s.stop()));
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

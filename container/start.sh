@@ -1,0 +1,59 @@
+#!/bin/sh
+# Starts OpenClaw inside the container (or on the host, in local mode):
+#   restoring → configuring → starting-gateway, then the gateway replaces
+#   this shell (exec), so the platform's SIGTERM reaches it directly.
+# Each phase is written to $BOOT_STATUS_FILE (contract: src/contract/boot-status.ts).
+# A failure is written there too, with a code and a message, before exiting
+# non-zero: a boot that cannot succeed fails fast and visibly.
+#
+# Environment (all optional unless noted):
+#   BOOT_STATUS_FILE    where phases are written (default /tmp/openclaw-boot/status.json)
+#   GATEWAY_PORT        port of the gateway (default 18789)
+#   OPENCLAW_STATE_DIR  OpenClaw's state directory (default /home/openclaw/.openclaw)
+#   GATEWAY_COMMAND     command that runs the gateway instead of `openclaw gateway run`
+#                       (the local mode's stand-in gateway uses it)
+#   BOOT_FAIL_AT        test hook: fail at this phase with code `injected_failure`
+set -u
+
+BOOT_STATUS_FILE=${BOOT_STATUS_FILE:-/tmp/openclaw-boot/status.json}
+GATEWAY_PORT=${GATEWAY_PORT:-18789}
+OPENCLAW_STATE_DIR=${OPENCLAW_STATE_DIR:-/home/openclaw/.openclaw}
+export GATEWAY_PORT OPENCLAW_STATE_DIR
+
+json_escape() {
+  printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | tr '\n\r\t' '   '
+}
+
+write_status() {
+  dir=$(dirname "$BOOT_STATUS_FILE")
+  mkdir -p "$dir" || return 1
+  printf '%s\n' "$1" > "$BOOT_STATUS_FILE.tmp.$$" && mv -f "$BOOT_STATUS_FILE.tmp.$$" "$BOOT_STATUS_FILE"
+}
+
+phase() {
+  now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  echo "[boot] phase=$1"
+  write_status "{\"phase\":\"$1\",\"at\":\"$now\"}" || echo "[boot] cannot write $BOOT_STATUS_FILE" >&2
+  if [ "${BOOT_FAIL_AT:-}" = "$1" ]; then fail injected_failure "failure injected at phase $1" false; fi
+}
+
+# fail CODE MESSAGE [RETRYABLE=false]
+fail() {
+  now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  echo "[boot] failed: $1: $2" >&2
+  write_status "{\"phase\":\"failed\",\"at\":\"$now\",\"error\":{\"code\":\"$1\",\"message\":\"$(json_escape "$2")\"},\"retryable\":${3:-false}}"
+  exit 1
+}
+
+phase restoring
+# Backups are restored here before anything else touches the state directory.
+
+phase configuring
+mkdir -p "$OPENCLAW_STATE_DIR" || fail state_dir_unwritable "cannot create $OPENCLAW_STATE_DIR"
+
+phase starting-gateway
+if [ -n "${GATEWAY_COMMAND:-}" ]; then
+  exec sh -c "exec $GATEWAY_COMMAND"
+fi
+command -v openclaw >/dev/null 2>&1 || fail openclaw_missing "the openclaw CLI is not installed in this image" false
+exec openclaw gateway run --port "$GATEWAY_PORT"

@@ -1,0 +1,118 @@
+/**
+ * Types of the assistant's lifecycle machine: its six states, its events,
+ * its context and the durable timers it asks its host to keep.
+ * Pure TypeScript: no runtime or platform imports.
+ */
+
+/** The six lifecycle states, in the order an assistant usually meets them. */
+export const LIFECYCLE_STATES = ['stopped', 'booting', 'ready', 'idle', 'sleeping', 'hibernated'] as const;
+export type LifecycleState = (typeof LIFECYCLE_STATES)[number];
+
+/** Where an intentional stop is heading. */
+export type StopTarget = 'sleeping' | 'hibernated' | 'stopped';
+
+/** A failure as the machine records it: a stable code plus a human message. */
+export interface LifecycleError {
+  code: string;
+  message: string;
+}
+
+/** Why and where the container is being stopped. */
+export interface StopIntent {
+  target: StopTarget;
+  reason: string;
+}
+
+/** Why the assistant is hibernated, shown to anyone who tries to wake it. */
+export interface Hibernation {
+  reason: string;
+  /** Who asked: `budget`, `operator`, ... */
+  by: string;
+}
+
+/** Durations the machine works with, all in milliseconds. */
+export interface LifecycleSettings {
+  /** Idle time after the last activity before the container is put to sleep. */
+  sleepAfterMs: number;
+  /** Quiet time after the last activity before `ready` becomes `idle` (capped at half of sleepAfter). */
+  quietAfterMs: number;
+  /** How long one boot attempt may take before it counts as failed. */
+  bootTimeoutMs: number;
+  /** Boot attempts before giving up (the first try included). */
+  maxBootAttempts: number;
+  /** First retry delay; doubles with each further attempt. */
+  bootBackoffMs: number;
+  /** Interval of the liveness check while the container runs. */
+  healthIntervalMs: number;
+  /** Delay before a failed stop is tried again. */
+  stopRetryMs: number;
+}
+
+export interface LifecycleContext extends LifecycleSettings {
+  /** Current boot attempt, 1-based; 0 when not booting. */
+  bootAttempt: number;
+  /** Last boot phase the runtime reported while booting. */
+  bootPhase: string | null;
+  lastError: LifecycleError | null;
+  hibernation: Hibernation | null;
+  stopIntent: StopIntent | null;
+  /** A request arrived while stopping for sleep: boot again once stopped. */
+  wakeAfterStop: boolean;
+}
+
+/** The durable timers the host keeps for the machine (never XState delays). */
+export const TIMER_EVENTS = {
+  bootDeadline: 'boot.timedOut',
+  bootBackoff: 'boot.backoffElapsed',
+  quiet: 'activity.quieted',
+  sleep: 'idle.timedOut',
+  health: 'health.checkDue',
+  stopRetry: 'stop.retryDue',
+} as const;
+export type TimerName = keyof typeof TIMER_EVENTS;
+
+export type LifecycleEvent =
+  // commands (imperative)
+  | { type: 'lifecycle.wake'; reason?: string }
+  | { type: 'lifecycle.sleep'; reason?: string }
+  | { type: 'lifecycle.stop'; reason?: string }
+  | { type: 'lifecycle.hibernate'; reason: string; by: string }
+  | { type: 'lifecycle.resume'; reason?: string }
+  | { type: 'settings.updated'; settings: Partial<LifecycleSettings> }
+  // facts (past tense)
+  | { type: 'activity.recorded' }
+  | { type: 'boot.progressed'; phase: string }
+  | { type: 'boot.succeeded' }
+  | { type: 'boot.failed'; error: LifecycleError; retryable: boolean }
+  | { type: 'container.exited'; exitCode: number | null; reason: string }
+  // timers (see TIMER_EVENTS)
+  | { type: 'boot.timedOut' }
+  | { type: 'boot.backoffElapsed' }
+  | { type: 'activity.quieted' }
+  | { type: 'idle.timedOut' }
+  | { type: 'health.checkDue' }
+  | { type: 'stop.retryDue' };
+
+export type LifecycleEventType = LifecycleEvent['type'];
+
+/** Input of the `bootRuntime` actor. */
+export interface BootInput {
+  attempt: number;
+}
+
+/** Input of the `stopRuntime` actor. */
+export interface StopInput {
+  target: StopTarget;
+  reason: string;
+}
+
+/** Defaults for every duration; `sleepAfterMs` is usually overridden by configuration. */
+export const DEFAULT_LIFECYCLE_SETTINGS: LifecycleSettings = {
+  sleepAfterMs: 20 * 60_000,
+  quietAfterMs: 60_000,
+  bootTimeoutMs: 5 * 60_000,
+  maxBootAttempts: 3,
+  bootBackoffMs: 5_000,
+  healthIntervalMs: 30_000,
+  stopRetryMs: 10_000,
+};

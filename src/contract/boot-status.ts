@@ -1,0 +1,59 @@
+/**
+ * The contract between the container start script and whoever watches it
+ * (the Agent through a runtime, the local dev host): the boot phases, the
+ * status file the script writes, and what "ready" means.
+ *
+ * The script writes one JSON object to BOOT_STATUS_FILE at each phase:
+ *   {"phase":"configuring","at":"2026-11-24T18:00:00Z"}
+ * and on a failure it cannot recover from:
+ *   {"phase":"failed","at":"…","error":{"code":"missing_model_key","message":"…"},"retryable":false}
+ * Ready is never written by the script: ready means the gateway answers
+ * READINESS_PATH over HTTP, which the watcher checks itself.
+ */
+
+export const BOOT_PHASES = ['launching', 'restoring', 'configuring', 'starting-gateway', 'failed'] as const;
+export type BootPhase = (typeof BOOT_PHASES)[number];
+
+/** What a person reads on the progress page for each phase. */
+export const BOOT_PHASE_LABELS: Record<BootPhase | 'ready', string> = {
+  launching: 'Starting the container',
+  restoring: 'Restoring saved state',
+  configuring: 'Configuring OpenClaw',
+  'starting-gateway': 'Starting the OpenClaw gateway',
+  failed: 'Boot failed',
+  ready: 'Ready',
+};
+
+/** Default location of the status file inside the container. */
+export const BOOT_STATUS_FILE = '/tmp/openclaw-boot/status.json';
+/** The gateway answers this with 200 once it can serve. */
+export const READINESS_PATH = '/readyz';
+/** Process id the start script runs under in the Sandbox. */
+export const START_PROCESS_ID = 'openclaw-start';
+/** Path of the start script inside the image. */
+export const START_SCRIPT_PATH = '/container/start.sh';
+
+export interface BootStatus {
+  phase: BootPhase;
+  at: string;
+  error?: { code: string; message: string };
+  retryable?: boolean;
+}
+
+/** Parses the status file; anything unreadable counts as "just launched". */
+export function parseBootStatus(text: string | null | undefined): BootStatus {
+  const fallback: BootStatus = { phase: 'launching', at: new Date(0).toISOString() };
+  if (!text) return fallback;
+  try {
+    const value = JSON.parse(text) as Partial<BootStatus>;
+    if (!value || typeof value !== 'object' || !BOOT_PHASES.includes(value.phase as BootPhase)) return fallback;
+    const status: BootStatus = { phase: value.phase as BootPhase, at: String(value.at ?? '') };
+    if (value.error && typeof value.error === 'object') {
+      status.error = { code: String(value.error.code ?? 'boot_failed'), message: String(value.error.message ?? 'boot failed') };
+    }
+    if (typeof value.retryable === 'boolean') status.retryable = value.retryable;
+    return status;
+  } catch {
+    return fallback;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * One registry of error codes, their HTTP status, one error class, and the
+ * one place that turns an error into a JSON body.
+ */
+
+export const ERROR_STATUS = {
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  payload_too_large: 413,
+  hibernated: 423,
+  rate_limited: 429,
+  internal: 500,
+  runtime_unreachable: 502,
+  booting: 503,
+  not_configured: 503,
+  boot_failed: 503,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** A failure with a stable code (match on `code`, never on the message). */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = 'AppError';
+    this.code = code;
+    this.details = details;
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+/** The JSON body every error answer carries. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string } & Record<string, unknown>;
+}
+
+/** A plain, serialisable form of an AppError (what crosses Durable Object RPC). */
+export function errorBody(error: AppError): ErrorBody {
+  return { error: { ...(error.details ?? {}), code: error.code, message: error.message } };
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_STATUS, value);
+}
+
+/** Rebuilds an AppError from its JSON body (the other side of `errorBody`). */
+export function fromErrorBody(body: ErrorBody): AppError {
+  const { code, message, ...details } = body.error;
+  return new AppError(isErrorCode(code) ? code : 'internal', String(message), details);
+}
+
+/** JSON response for an error; unknown errors become a 500 without internals. */
+export function errorResponse(error: unknown, headers: HeadersInit = {}): Response {
+  const appError = error instanceof AppError ? error : new AppError('internal', 'internal error');
+  const extra = new Headers(headers);
+  extra.set('content-type', 'application/json; charset=utf-8');
+  extra.set('cache-control', 'no-store');
+  if (appError.code === 'booting' && !extra.has('retry-after')) extra.set('retry-after', '2');
+  return new Response(JSON.stringify(errorBody(appError)), { status: appError.status, headers: extra });
+}

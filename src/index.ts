@@ -1,0 +1,20 @@
+/**
+ * The Worker: fetch (API + proxy) and scheduled (the cost guard's cron).
+ * Exports both Agent classes; wrangler.jsonc binds AGENT to `Agent`
+ * (production Sandbox) or to `LocalAgent` (local mode, `--env local`).
+ */
+import type { Env } from './env.ts';
+import { buildRouter } from './router.ts';
+
+export { Agent } from './agent/sandbox-agent.ts';
+export { LocalAgent } from './agent/local-agent.ts';
+
+const router = buildRouter();
+
+export default {
+  fetch: (request, env, ctx) => router.fetch(request, env, ctx),
+  async scheduled(controller, _env, _ctx) {
+    // The cost guard reads usage and enforces the budget here (not built yet).
+    console.log(JSON.stringify({ event: 'cost:tick', cron: controller.cron, at: new Date(controller.scheduledTime).toISOString() }));
+  },
+} satisfies ExportedHandler<Env>;

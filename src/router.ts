@@ -1,0 +1,106 @@
+/**
+ * The Worker's routes: the lifecycle API under /api, everything else
+ * proxied to the assistant's gateway through its Durable Object.
+ */
+import { Router, type IRequest } from 'itty-router';
+import type { LifecycleCommand } from './agent/agent-controller.ts';
+import type { CommandResult } from './agent/agent-requests.ts';
+import { parseConfig } from './config.ts';
+import type { Env } from './env.ts';
+import { AppError, errorResponse, fromErrorBody } from './errors.ts';
+import { wantsHtml } from './ui/html.ts';
+import { messagePage } from './ui/progress-page.ts';
+
+/** Largest body an API command accepts. */
+const MAX_COMMAND_BODY_BYTES = 16 * 1024;
+const MAX_REASON_CHARS = 500;
+
+/** Commands, and whether they answer 202 (work continues after the answer). */
+const COMMANDS: Record<LifecycleCommand, { accepted: boolean }> = {
+  wake: { accepted: true },
+  sleep: { accepted: true },
+  stop: { accepted: true },
+  hibernate: { accepted: true },
+  resume: { accepted: false },
+};
+
+function agentStub(env: Env) {
+  const config = parseConfig(env);
+  return env.AGENT.get(env.AGENT.idFromName(config.agentName));
+}
+
+function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+  });
+}
+
+/** Reads `{ "reason": "…" }` from a command body; an empty body is fine. */
+async function readReason(request: Request): Promise<string | undefined> {
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (declared > MAX_COMMAND_BODY_BYTES) throw new AppError('payload_too_large', `body larger than ${MAX_COMMAND_BODY_BYTES} bytes`);
+  const text = await request.text();
+  if (text.length > MAX_COMMAND_BODY_BYTES) throw new AppError('payload_too_large', `body larger than ${MAX_COMMAND_BODY_BYTES} bytes`);
+  if (text.trim() === '') return undefined;
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new AppError('bad_request', 'body must be JSON, e.g. {"reason":"…"}, or empty');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new AppError('bad_request', 'body must be a JSON object');
+  const reason = (body as { reason?: unknown }).reason;
+  if (reason === undefined) return undefined;
+  if (typeof reason !== 'string' || reason.length > MAX_REASON_CHARS) {
+    throw new AppError('bad_request', `"reason" must be a string of at most ${MAX_REASON_CHARS} characters`);
+  }
+  return reason;
+}
+
+function commandAnswer(result: CommandResult, accepted: boolean): Response {
+  if (!result.ok) return errorResponse(fromErrorBody(result.error));
+  return json(result.status, accepted ? 202 : 200);
+}
+
+export function buildRouter() {
+  const router = Router<IRequest, [Env, ExecutionContext]>({
+    catch: (error, request) => {
+      if (error instanceof AppError && error.code === 'not_configured' && wantsHtml(request)) {
+        return messagePage('Configuration error', error.message, error.status);
+      }
+      if (!(error instanceof AppError)) console.error(JSON.stringify({ event: 'worker:error', message: String(error) }));
+      return errorResponse(error);
+    },
+  });
+
+  router.get('/api/status', async (_request, env) => {
+    const result = (await agentStub(env).lifecycleStatus()) as CommandResult;
+    return commandAnswer(result, false);
+  });
+
+  for (const [name, { accepted }] of Object.entries(COMMANDS) as Array<[LifecycleCommand, { accepted: boolean }]>) {
+    router.post(`/api/${name}`, async (request, env) => {
+      const reason = await readReason(request);
+      const options = name === 'hibernate' ? { ...(reason ? { reason } : {}), by: 'operator' } : reason ? { reason } : {};
+      return commandAnswer((await agentStub(env).lifecycleCommand(name, options)) as CommandResult, accepted);
+    });
+  }
+
+  router.all('/api/status', () => methodNotAllowed('GET'));
+  for (const name of Object.keys(COMMANDS)) router.all(`/api/${name}`, () => methodNotAllowed('POST'));
+  router.all('/api', () => notFound());
+  router.all('/api/*', () => notFound());
+
+  // Everything else belongs to the gateway (HTTP and WebSocket).
+  router.all('*', (request, env) => agentStub(env).fetch(request as unknown as Request));
+  return router;
+}
+
+function methodNotAllowed(allow: string): Response {
+  return errorResponse(new AppError('method_not_allowed', `use ${allow}`), { allow });
+}
+
+function notFound(): Response {
+  return errorResponse(new AppError('not_found', 'no such API route; see GET /api/status'));
+}

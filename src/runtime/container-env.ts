@@ -1,0 +1,27 @@
+/**
+ * What the container gets from the Worker's environment: only what OpenClaw
+ * needs (model keys, gateway token, GitHub token). Cloudflare and storage
+ * credentials never leave the Worker.
+ */
+import type { Env } from '../env.ts';
+
+/** Secrets and settings forwarded to the start script, by name. */
+export const CONTAINER_ENV_NAMES = [
+  'ANTHROPIC_API_KEY',
+  'OPENAI_API_KEY',
+  'OPENAI_BASE_URL',
+  'GITHUB_TOKEN',
+  'OPENCLAW_GATEWAY_TOKEN',
+  'GEMINI_API_KEY',
+  'XAI_API_KEY',
+  'CLAUDE_CODE_OAUTH_TOKEN',
+] as const satisfies ReadonlyArray<keyof Env>;
+
+export function containerEnv(env: Partial<Env>, gatewayPort: number): Record<string, string> {
+  const out: Record<string, string> = { GATEWAY_PORT: String(gatewayPort) };
+  for (const name of CONTAINER_ENV_NAMES) {
+    const value = env[name];
+    if (typeof value === 'string' && value !== '') out[name] = value;
+  }
+  return out;
+}

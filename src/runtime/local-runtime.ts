@@ -1,0 +1,77 @@
+/**
+ * Runtime of the local mode: the local dev host (container/host) runs the
+ * container start script on this machine, on loopback. This class speaks its
+ * small control API and reaches the gateway directly on the port it reports.
+ */
+import { RuntimeError, type Runtime, type RuntimeProbe, type RuntimeStartOptions } from './runtime.ts';
+
+type Fetcher = (input: Request | string, init?: RequestInit) => Promise<Response>;
+
+/** The local host's answer about one agent (see container/host/agent-supervisor.ts). */
+export interface LocalAgentReport {
+  probe: RuntimeProbe;
+  port: number | null;
+}
+
+export class LocalRuntime implements Runtime {
+  readonly #hostUrl: string;
+  readonly #agentId: string;
+  readonly #fetch: Fetcher;
+  #port: number | null = null;
+
+  constructor(hostUrl: string, agentId: string, fetcher: Fetcher = (input, init) => fetch(input, init)) {
+    this.#hostUrl = hostUrl.replace(/\/+$/, '');
+    this.#agentId = agentId;
+    this.#fetch = fetcher;
+  }
+
+  async start(options: RuntimeStartOptions): Promise<void> {
+    const report = await this.#call('POST', 'start', { attempt: options.attempt, env: options.env });
+    this.#port = report.port;
+  }
+
+  async probe(): Promise<RuntimeProbe> {
+    let report: LocalAgentReport;
+    try {
+      report = await this.#call('GET', '');
+    } catch (error) {
+      return { status: 'stopped', exitCode: null, reason: error instanceof Error ? error.message : 'local host unreachable' };
+    }
+    this.#port = report.port;
+    return report.probe;
+  }
+
+  async fetch(request: Request): Promise<Response> {
+    if (this.#port === null) await this.probe();
+    if (this.#port === null) throw new RuntimeError('runtime_unreachable', 'the local runtime has no gateway port');
+    const url = new URL(request.url);
+    const target = `http://127.0.0.1:${this.#port}${url.pathname}${url.search}`;
+    try {
+      return await this.#fetch(new Request(target, request));
+    } catch (error) {
+      throw new RuntimeError('runtime_unreachable', `gateway did not answer: ${error instanceof Error ? error.message : error}`);
+    }
+  }
+
+  async stop(reason: string): Promise<void> {
+    await this.#call('POST', 'stop', { reason });
+    this.#port = null;
+  }
+
+  async #call(method: 'GET' | 'POST', action: string, body?: unknown): Promise<LocalAgentReport> {
+    const url = `${this.#hostUrl}/agents/${encodeURIComponent(this.#agentId)}${action ? `/${action}` : ''}`;
+    let response: Response;
+    try {
+      response = await this.#fetch(url, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? null : JSON.stringify(body),
+      });
+    } catch (error) {
+      throw new RuntimeError('host_unreachable', `local host at ${this.#hostUrl} is unreachable (is \`npm start\` running?): ${error instanceof Error ? error.message : error}`);
+    }
+    const text = await response.text();
+    if (!response.ok) throw new RuntimeError('host_error', `local host answered ${response.status} to ${method} ${action || 'status'}: ${text.slice(0, 300)}`);
+    return JSON.parse(text) as LocalAgentReport;
+  }
+}
