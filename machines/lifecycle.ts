@@ -167,7 +167,7 @@ export const lifecycleMachine = setup({
         starting: {
           entry: [timer('bootDeadline', (c) => c.bootTimeoutMs)],
           exit: [cancel('bootDeadline')],
-          invoke: { src: 'bootRuntime', input: ({ context }) => ({ attempt: context.bootAttempt }) },
+          invoke: { id: 'bootRuntime', src: 'bootRuntime', input: ({ context }) => ({ attempt: context.bootAttempt }) },
           on: {
             'boot.progressed': { actions: 'recordBootPhase' },
             'boot.succeeded': { target: '#lifecycle.ready', actions: 'recordBootSuccess' },
@@ -190,6 +190,7 @@ export const lifecycleMachine = setup({
           states: {
             cleaning: {
               invoke: {
+                id: 'stopRuntime',
                 src: 'stopRuntime',
                 input: () => ({ target: 'stopped' as const, reason: 'clean up before the next boot attempt' }),
                 onDone: { target: 'waiting' },
@@ -205,6 +206,7 @@ export const lifecycleMachine = setup({
         },
         failing: {
           invoke: {
+            id: 'stopRuntime',
             src: 'stopRuntime',
             input: () => ({ target: 'stopped' as const, reason: 'boot failed' }),
             onDone: { target: '#lifecycle.stopped', actions: 'finishStop' },
@@ -294,6 +296,7 @@ function stoppingState() {
     states: {
       working: {
         invoke: {
+          id: 'stopRuntime',
           src: 'stopRuntime' as const,
           input: ({ context }: { context: LifecycleContext }) => ({
             target: context.stopIntent?.target ?? ('stopped' as const),

@@ -59,7 +59,7 @@ async function readReason(request: Request): Promise<string | undefined> {
 }
 
 function commandAnswer(result: CommandResult, accepted: boolean): Response {
-  if (!result.ok) return errorResponse(fromErrorBody(result.error));
+  if (!result.ok) return errorResponse(fromErrorBody(result));
   return json(result.status, accepted ? 202 : 200);
 }
 

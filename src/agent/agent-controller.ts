@@ -124,19 +124,22 @@ export class AgentController {
       if (event.type === '@xstate.event' && event.actorRef === this.#actor) this.#lastEvent = event.event as { type: string };
     };
     const input = this.#deps.config.lifecycle;
-    try {
-      this.#actor = createActor(machine, { input, inspect, ...(persisted ? { snapshot: persisted as LifecycleSnapshot } : {}) });
+    if (persisted && isReadableSnapshot(persisted)) {
+      this.#actor = createActor(machine, { input, inspect, snapshot: persisted as LifecycleSnapshot });
       this.#actor.start();
-    } catch (error) {
+    } else {
       // A snapshot this machine cannot read must not lose a hibernation: start fresh and re-enter it.
-      this.#log('lifecycle:restore-failed', { message: error instanceof Error ? error.message : String(error) });
-      const wasHibernated = JSON.stringify((persisted as { value?: unknown })?.value ?? '').includes('hibernated');
+      if (persisted) this.#log('lifecycle:restore-failed', { agent: this.#deps.config.agentName, value: JSON.stringify((persisted as { value?: unknown }).value ?? null) });
+      const wasHibernated = JSON.stringify((persisted as { value?: unknown } | undefined)?.value ?? '').includes('hibernated');
       this.#actor = createActor(machine, { input, inspect });
       this.#actor.start();
       if (wasHibernated) this.#actor.send({ type: 'lifecycle.hibernate', reason: 'restored after an unreadable snapshot', by: 'system' });
     }
     this.#previous = this.#actor.getSnapshot();
-    this.#actor.subscribe((snapshot) => this.#onSnapshot(snapshot));
+    this.#actor.subscribe({
+      next: (snapshot) => this.#onSnapshot(snapshot),
+      error: (error) => this.#log('lifecycle:actor-error', { message: error instanceof Error ? error.message : String(error) }),
+    });
   }
 
   /** Resolves once every change so far is written to storage. */
@@ -346,6 +349,19 @@ export class AgentController {
       .then(() => this.#deps.storage.put(STORAGE_KEY, record))
       .then(() => this.#deps.wakeups.setWakeup(wakeup))
       .catch((error) => this.#log('lifecycle:persist-failed', { message: error instanceof Error ? error.message : String(error) }));
+  }
+}
+
+/** Whether a stored snapshot fits this machine (state names exist, context present). */
+function isReadableSnapshot(persisted: unknown): boolean {
+  const candidate = persisted as { value?: unknown; context?: unknown; status?: unknown };
+  if (!candidate || typeof candidate !== 'object' || candidate.status !== 'active') return false;
+  if (!candidate.context || typeof candidate.context !== 'object') return false;
+  try {
+    const resolved = lifecycleMachine.resolveState({ value: candidate.value as string, context: candidate.context as never });
+    return LIFECYCLE_STATES.includes(topState(resolved));
+  } catch {
+    return false;
   }
 }
 

@@ -9,16 +9,16 @@ import { containerEnv } from '../runtime/container-env.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { AgentController, type ControllerStorage, type LifecycleCommand } from './agent-controller.ts';
 import { handleAgentRequest, runCommand, type CommandResult } from './agent-requests.ts';
-import type { AgentStatus } from './agent-status.ts';
 import type { WakeupPort } from './timer-table.ts';
 
-export type StatusResult = { ok: true; status: AgentStatus } | { ok: false; error: ReturnType<typeof errorBody> };
+export type StatusResult = CommandResult;
 
 export interface AgentHostParts {
   storage: ControllerStorage;
   wakeups: WakeupPort;
   runtimeKind: 'local' | 'sandbox';
   makeRuntime: (config: Config) => Runtime;
+  clock?: () => number;
 }
 
 /** Loads the controller once; a configuration error is kept and answered, never thrown at the platform. */
@@ -41,19 +41,20 @@ export class AgentHost {
         runtimeKind: parts.runtimeKind,
         config,
         containerEnv: containerEnv(env, config.gatewayPort),
+        ...(parts.clock ? { clock: parts.clock } : {}),
       });
     })();
   }
 
   async command(name: LifecycleCommand, options: { reason?: string; by?: string } = {}): Promise<CommandResult> {
     const controller = await this.ready;
-    if (controller instanceof AppError) return { ok: false, error: errorBody(controller) };
+    if (controller instanceof AppError) return { ok: false, ...errorBody(controller) };
     return runCommand(controller, name, options);
   }
 
   async status(): Promise<StatusResult> {
     const controller = await this.ready;
-    if (controller instanceof AppError) return { ok: false, error: errorBody(controller) };
+    if (controller instanceof AppError) return { ok: false, ...errorBody(controller) };
     return { ok: true, status: controller.status() };
   }
 

@@ -9,7 +9,7 @@ import type { AgentController, LifecycleCommand } from './agent-controller.ts';
 import type { AgentStatus } from './agent-status.ts';
 
 /** The answer of an RPC command: plain data, since class instances do not cross RPC. */
-export type CommandResult = { ok: true; status: AgentStatus } | { ok: false; error: ErrorBody };
+export type CommandResult = { ok: true; status: AgentStatus } | ({ ok: false } & ErrorBody);
 
 export const LIFECYCLE_COMMANDS: readonly LifecycleCommand[] = ['wake', 'sleep', 'stop', 'hibernate', 'resume'];
 
@@ -21,7 +21,7 @@ export async function runCommand(
   try {
     return { ok: true, status: await controller.command(name, options) };
   } catch (error) {
-    if (error instanceof AppError) return { ok: false, error: errorBody(error) };
+    if (error instanceof AppError) return { ok: false, ...errorBody(error) };
     throw error;
   }
 }

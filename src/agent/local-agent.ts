@@ -3,8 +3,10 @@
  * container), its timers in DO alarms, its runtime the local dev host.
  */
 import { DurableObject } from 'cloudflare:workers';
+import type { Config } from '../config.ts';
 import type { Env } from '../env.ts';
 import { LocalRuntime } from '../runtime/local-runtime.ts';
+import type { Runtime } from '../runtime/runtime.ts';
 import type { LifecycleCommand } from './agent-controller.ts';
 import { AgentHost, type StatusResult } from './agent-host.ts';
 import type { CommandResult } from './agent-requests.ts';
@@ -23,11 +25,22 @@ export class LocalAgent extends DurableObject<Env> {
         },
       },
       runtimeKind: 'local',
-      makeRuntime: (config) => new LocalRuntime(config.localHostUrl, config.agentName),
+      makeRuntime: (config) => this.makeRuntime(config),
+      clock: () => this.now(),
     });
     void ctx.blockConcurrencyWhile(async () => {
       await this.#host.ready;
     });
+  }
+
+  /** The runtime this class drives: the local dev host. */
+  protected makeRuntime(config: Config): Runtime {
+    return new LocalRuntime(config.localHostUrl, config.agentName);
+  }
+
+  /** The controller's clock. */
+  protected now(): number {
+    return Date.now();
   }
 
   override async fetch(request: Request): Promise<Response> {

@@ -1,0 +1,104 @@
+/**
+ * A fake at the container boundary, for tests that cannot run a container.
+ * Its "container" outlives the object (kept by agent id in a module map), as
+ * a real container outlives a Durable Object instance. It behaves like the
+ * local runtime: a boot takes a few probes through the boot phases, a stop
+ * ends it, a kill makes it vanish with exit 137, a request to a stopped
+ * runtime fails.
+ */
+import type { Runtime, RuntimeProbe, RuntimeStartOptions } from '../../src/runtime/runtime.ts';
+
+export interface FakeContainer {
+  running: boolean;
+  /** Probes left before the gateway answers. */
+  probesLeft: number;
+  /** Probes a boot takes (set before a start). */
+  bootProbes: number;
+  /** When set, the next boot fails with it (cleared after `failCount` boots). */
+  failWith: { code: string; message: string; retryable: boolean } | null;
+  failCount: number;
+  exit: { code: number | null; reason: string } | null;
+  starts: number;
+  stops: number;
+  lastEnv: Record<string, string> | null;
+  requests: string[];
+}
+
+const containers = new Map<string, FakeContainer>();
+const PHASES = ['launching', 'restoring', 'configuring', 'starting-gateway'];
+
+export function fakeContainer(agentId: string): FakeContainer {
+  let c = containers.get(agentId);
+  if (!c) {
+    c = { running: false, probesLeft: 0, bootProbes: 3, failWith: null, failCount: 0, exit: null, starts: 0, stops: 0, lastEnv: null, requests: [] };
+    containers.set(agentId, c);
+  }
+  return c;
+}
+
+export function resetFakeContainers(): void {
+  containers.clear();
+}
+
+/** Simulates a crash: the process vanishes without a stop. */
+export function killFakeContainer(agentId: string): void {
+  const c = fakeContainer(agentId);
+  c.running = false;
+  c.exit = { code: 137, reason: 'killed by SIGKILL' };
+}
+
+export class FakeRuntime implements Runtime {
+  readonly #agentId: string;
+
+  constructor(agentId: string) {
+    this.#agentId = agentId;
+  }
+
+  get container(): FakeContainer {
+    return fakeContainer(this.#agentId);
+  }
+
+  async start(options: RuntimeStartOptions): Promise<void> {
+    const c = this.container;
+    if (c.running) return;
+    c.running = true;
+    c.exit = null;
+    c.starts += 1;
+    c.probesLeft = c.bootProbes;
+    c.lastEnv = { ...options.env };
+  }
+
+  async probe(): Promise<RuntimeProbe> {
+    const c = this.container;
+    if (!c.running) return { status: 'stopped', exitCode: c.exit?.code ?? null, reason: c.exit?.reason ?? 'never started' };
+    if (c.failWith && c.failCount > 0) {
+      const { code, message, retryable } = c.failWith;
+      c.failCount -= 1;
+      c.running = false;
+      c.exit = { code: 1, reason: `exited with code 1` };
+      return { status: 'failed', error: { code, message }, retryable };
+    }
+    if (c.probesLeft > 0) {
+      c.probesLeft -= 1;
+      return { status: 'starting', phase: PHASES[Math.min(PHASES.length - 1, c.bootProbes - c.probesLeft - 1)] ?? 'launching' };
+    }
+    return { status: 'ready' };
+  }
+
+  async fetch(request: Request): Promise<Response> {
+    const c = this.container;
+    if (!c.running || c.probesLeft > 0) throw new Error('connection refused');
+    const url = new URL(request.url);
+    c.requests.push(`${request.method} ${url.pathname}${url.search}`);
+    return new Response(JSON.stringify({ gateway: 'fake', method: request.method, path: url.pathname + url.search }), {
+      headers: { 'content-type': 'application/json' },
+    });
+  }
+
+  async stop(reason: string): Promise<void> {
+    const c = this.container;
+    if (c.running) c.stops += 1;
+    c.running = false;
+    c.exit = { code: 0, reason: `stopped on request (${reason})` };
+  }
+}

@@ -1,0 +1,286 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { AgentController } from '../../src/agent/agent-controller.ts';
+import { parseConfig } from '../../src/config.ts';
+import { AppError } from '../../src/errors.ts';
+import { FakeRuntime, fakeContainer, killFakeContainer, resetFakeContainers } from '../support/fake-runtime.ts';
+import { ManualClock, MemoryStorage, RecordingWakeups } from '../support/memory-storage.ts';
+
+const config = {
+  ...parseConfig({ SLEEP_AFTER: '10m', QUIET_AFTER: '60s', BOOT_BACKOFF: '1s', HEALTH_INTERVAL: '30s', BOOT_POLL_INTERVAL: '50ms' }),
+  bootPollMs: 2,
+};
+
+function setup(storage = new MemoryStorage(), clock = new ManualClock()) {
+  const wakeups = new RecordingWakeups();
+  const runtime = new FakeRuntime(config.agentName);
+  const logs: Array<{ event: string; fields: Record<string, unknown> }> = [];
+  const load = () =>
+    AgentController.load({
+      storage,
+      wakeups,
+      runtime,
+      config,
+      runtimeKind: 'local',
+      containerEnv: { OPENCLAW_GATEWAY_TOKEN: 'secret-token-123' },
+      clock: clock.read,
+      log: (event, fields) => logs.push({ event, fields }),
+    });
+  return { storage, clock, wakeups, runtime, logs, load };
+}
+
+async function untilState(controller: AgentController, state: string) {
+  await vi.waitFor(() => expect(controller.state).toBe(state), { timeout: 2000, interval: 5 });
+  await controller.settle();
+}
+
+/** Moves the clock to the next wakeup and fires it, as the DO alarm would. */
+async function fireNextWakeup(t: ReturnType<typeof setup>, controller: AgentController) {
+  expect(t.wakeups.next).not.toBeNull();
+  t.clock.now = Math.max(t.clock.now, t.wakeups.next as number);
+  await controller.onWakeup();
+}
+
+describe('AgentController', () => {
+  beforeEach(() => resetFakeContainers());
+  afterEach(() => resetFakeContainers());
+
+  describe('command', () => {
+    it('should boot to ready through the reported phases when woken', async () => {
+      const t = setup();
+      const controller = await t.load();
+      const status = await controller.command('wake');
+      expect(status.state).toBe('booting');
+      await untilState(controller, 'ready');
+      const ready = controller.status();
+      expect(ready.lastTransition).toMatchObject({ from: 'booting', to: 'ready', event: 'boot.succeeded' });
+      expect(ready.history.map((h) => h.to)).toEqual(['booting', 'ready']);
+      expect(t.runtime.container.starts).toBe(1);
+      expect(t.runtime.container.lastEnv).toEqual({ OPENCLAW_GATEWAY_TOKEN: 'secret-token-123' });
+    });
+
+    it('should refuse wake while hibernated, saying why and how to resume', async () => {
+      const t = setup();
+      const controller = await t.load();
+      await controller.command('hibernate', { reason: 'budget: projected $21.40 > $20', by: 'budget' });
+      expect(controller.state).toBe('hibernated');
+      const error = await controller.command('wake').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AppError);
+      expect((error as AppError).code).toBe('hibernated');
+      expect((error as AppError).message).toContain('budget: projected $21.40 > $20');
+      expect((error as AppError).message).toContain('/api/resume');
+      expect(controller.state).toBe('hibernated');
+      expect(t.runtime.container.starts).toBe(0);
+      const resumed = await controller.command('resume');
+      expect(resumed.state).toBe('sleeping');
+      expect(resumed.hibernation).toBeNull();
+    });
+
+    it('should answer conflict to resume when not hibernated', async () => {
+      const controller = await setup().load();
+      await expect(controller.command('resume')).rejects.toMatchObject({ code: 'conflict' });
+    });
+
+    it('should stop the runtime before reporting hibernated', async () => {
+      const t = setup();
+      const controller = await t.load();
+      await controller.command('wake');
+      await untilState(controller, 'ready');
+      await controller.command('hibernate', { reason: 'operator' });
+      await untilState(controller, 'hibernated');
+      expect(t.runtime.container.running).toBe(false);
+      expect(t.runtime.container.stops).toBe(1);
+    });
+  });
+
+  describe('timers', () => {
+    it('should go ready → idle → sleeping on the durable timers and stop the runtime', async () => {
+      const t = setup();
+      const controller = await t.load();
+      await controller.command('wake');
+      await untilState(controller, 'ready');
+      const readyAt = t.clock.now;
+      expect(controller.status().sleepAt).toBe(new Date(readyAt + 10 * 60_000).toISOString());
+
+      while (controller.state === 'ready') await fireNextWakeup(t, controller);
+      expect(controller.state).toBe('idle');
+      expect(t.clock.now - readyAt).toBe(60_000);
+
+      while (controller.state === 'idle' && controller.status().phase !== 'stopping') await fireNextWakeup(t, controller);
+      await untilState(controller, 'sleeping');
+      expect(t.clock.now - readyAt).toBe(10 * 60_000);
+      expect(t.runtime.container.running).toBe(false);
+      expect(controller.status().lastTransition).toMatchObject({ from: 'idle', to: 'sleeping', reason: 'idle for sleepAfter' });
+      expect(t.wakeups.next).toBeNull();
+    });
+
+    it('should not fire a timer before it is due', async () => {
+      const t = setup();
+      const controller = await t.load();
+      await controller.command('wake');
+      await untilState(controller, 'ready');
+      t.clock.advance(1_000);
+      await controller.onWakeup();
+      expect(controller.state).toBe('ready');
+    });
+
+    it('should keep a wakeup at most 10 s ahead while booting, so an evicted boot resumes', async () => {
+      const t = setup();
+      fakeContainer(config.agentName).bootProbes = 10_000;
+      const controller = await t.load();
+      await controller.command('wake');
+      expect(t.wakeups.next).toBe(t.clock.now + 10_000);
+      await controller.command('stop');
+    });
+  });
+
+  describe('requests', () => {
+    it('should wake a sleeping assistant on a request and count activity when ready', async () => {
+      const t = setup();
+      const controller = await t.load();
+      await controller.command('hibernate');
+      await controller.command('resume');
+      expect(controller.state).toBe('sleeping');
+      await controller.recordRequest();
+      expect(controller.state).toBe('booting');
+      await untilState(controller, 'ready');
+      const before = controller.status().sleepAt;
+      t.clock.advance(5_000);
+      await controller.recordRequest();
+      expect(controller.status().sleepAt).not.toBe(before);
+      expect(Date.parse(controller.status().sleepAt as string)).toBe(t.clock.now + 10 * 60_000);
+    });
+
+    it('should notice a runtime that died when a request fails', async () => {
+      const t = setup();
+      const controller = await t.load();
+      await controller.command('wake');
+      await untilState(controller, 'ready');
+      killFakeContainer(config.agentName);
+      await expect(controller.forward(new Request('http://x/chat'))).rejects.toMatchObject({ code: 'runtime_unreachable' });
+      await untilState(controller, 'stopped');
+      expect(controller.status().lastError).toMatchObject({ code: 'container_exited' });
+      expect(controller.bootFailed).toBe(false);
+    });
+
+    it('should notice a runtime that died at the next health check', async () => {
+      const t = setup();
+      const controller = await t.load();
+      await controller.command('wake');
+      await untilState(controller, 'ready');
+      killFakeContainer(config.agentName);
+      await fireNextWakeup(t, controller);
+      await untilState(controller, 'stopped');
+      expect(controller.status().lastError?.message).toContain('SIGKILL');
+    });
+  });
+
+  describe('boot failures', () => {
+    it('should give up at once on a failure that cannot be retried, with the reason', async () => {
+      const t = setup();
+      Object.assign(fakeContainer(config.agentName), { failWith: { code: 'missing_model_key', message: 'set ANTHROPIC_API_KEY', retryable: false }, failCount: 1 });
+      const controller = await t.load();
+      await controller.command('wake');
+      await untilState(controller, 'stopped');
+      const status = controller.status();
+      expect(status.lastError?.code).toBe('missing_model_key');
+      expect(status.lastError?.message).toContain('set ANTHROPIC_API_KEY');
+      expect(controller.bootFailed).toBe(true);
+      expect(t.runtime.container.starts).toBe(1);
+    });
+
+    it('should retry a retryable failure after the backoff and then succeed', async () => {
+      const t = setup();
+      Object.assign(fakeContainer(config.agentName), { failWith: { code: 'gateway_exited', message: 'gateway exited', retryable: true }, failCount: 1 });
+      const controller = await t.load();
+      await controller.command('wake');
+      await vi.waitFor(() => expect(controller.status().lastError?.code).toBe('gateway_exited'), { interval: 5 });
+      await controller.settle();
+      await vi.waitFor(() => expect(t.wakeups.next).not.toBeNull(), { interval: 5 });
+      await fireNextWakeup(t, controller);
+      await untilState(controller, 'ready');
+      expect(controller.status().bootAttempt).toBe(2);
+      expect(t.runtime.container.starts).toBe(2);
+    });
+  });
+
+  describe('persistence', () => {
+    it('should resume the same state, timers and meter after a restart', async () => {
+      const t = setup();
+      const first = await t.load();
+      await first.command('wake');
+      await untilState(first, 'ready');
+      t.clock.advance(90_000);
+      await first.onWakeup();
+      expect(first.state).toBe('idle');
+      const statusBefore = first.status();
+
+      const second = await t.load();
+      expect(second.state).toBe('idle');
+      expect(second.status().since).toBe(statusBefore.since);
+      expect(second.status().sleepAt).toBe(statusBefore.sleepAt);
+      expect(second.status().history).toEqual(statusBefore.history);
+      expect(second.status().meter.totalSeconds).toBeCloseTo(90, 0);
+      t.clock.now = Date.parse(statusBefore.sleepAt as string);
+      await second.onWakeup();
+      await untilState(second, 'sleeping');
+    });
+
+    it('should keep a hibernation when the stored snapshot cannot be read', async () => {
+      const t = setup();
+      const first = await t.load();
+      await first.command('hibernate', { reason: 'budget', by: 'budget' });
+      const record = t.storage.data.get('lifecycle') as { snapshot: { value: unknown; children: unknown } };
+      record.snapshot = { ...record.snapshot, value: { hibernated: 'no-such-substate' } } as never;
+      const second = await t.load();
+      expect(second.state).toBe('hibernated');
+      expect(t.logs.some((l) => l.event === 'lifecycle:restore-failed')).toBe(true);
+    });
+
+    it('should apply a changed SLEEP_AFTER to a restored snapshot', async () => {
+      const t = setup();
+      await (await t.load()).command('hibernate');
+      const changed = await AgentController.load({
+        storage: t.storage,
+        wakeups: t.wakeups,
+        runtime: t.runtime,
+        config: { ...config, lifecycle: { ...config.lifecycle, sleepAfterMs: 15 * 60_000 } },
+        runtimeKind: 'local',
+        containerEnv: {},
+        clock: t.clock.read,
+        log: () => {},
+      });
+      expect(changed.status().sleepAfterMs).toBe(15 * 60_000);
+      expect(changed.state).toBe('hibernated');
+    });
+  });
+
+  describe('meter', () => {
+    it('should meter running seconds per instance type and stop counting when asleep', async () => {
+      const t = setup();
+      const controller = await t.load();
+      await controller.command('wake');
+      await untilState(controller, 'ready');
+      t.clock.advance(120_000);
+      await controller.command('sleep');
+      await untilState(controller, 'sleeping');
+      const seconds = controller.status().meter.seconds['standard-1'];
+      t.clock.advance(3_600_000);
+      expect(controller.status().meter.seconds['standard-1']).toBe(seconds);
+      expect(seconds).toBeCloseTo(120, 0);
+      expect(controller.status().meter.running).toBe(false);
+    });
+  });
+
+  describe('logs', () => {
+    it('should never log the container environment', async () => {
+      const t = setup();
+      const controller = await t.load();
+      await controller.command('wake');
+      await untilState(controller, 'ready');
+      await controller.command('stop');
+      await untilState(controller, 'stopped');
+      expect(t.logs.length).toBeGreaterThan(2);
+      expect(JSON.stringify(t.logs)).not.toContain('secret-token-123');
+    });
+  });
+});

@@ -1,0 +1,7 @@
+import type { Env as AppEnv } from '../../src/env.ts';
+
+declare global {
+  namespace Cloudflare {
+    interface Env extends AppEnv {}
+  }
+}

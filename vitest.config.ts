@@ -1,0 +1,37 @@
+import { cloudflareTest } from '@cloudflare/vitest-plugin';
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const nodeShim = fileURLToPath(new URL('./test/support/node-cloudflare-workers.ts', import.meta.url));
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          environment: 'node',
+          include: ['test/unit/**/*.test.ts'],
+          alias: { 'cloudflare:workers': nodeShim },
+        },
+      },
+      {
+        plugins: [cloudflareTest({ wrangler: { configPath: './test/workers/wrangler.test.jsonc' } })],
+        test: {
+          name: 'workers',
+          include: ['test/workers/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          environment: 'node',
+          include: ['test/e2e/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
