@@ -90,7 +90,8 @@ export class FakeRuntime implements Runtime {
     if (!c.running || c.probesLeft > 0) throw new Error('connection refused');
     const url = new URL(request.url);
     c.requests.push(`${request.method} ${url.pathname}${url.search}`);
-    return new Response(JSON.stringify({ gateway: 'fake', method: request.method, path: url.pathname + url.search }), {
+    const body = await request.text();
+    return new Response(JSON.stringify({ gateway: 'fake', method: request.method, path: url.pathname + url.search, body }), {
       headers: { 'content-type': 'application/json' },
     });
   }
