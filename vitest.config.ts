@@ -13,6 +13,9 @@ export default defineConfig({
           environment: 'node',
           include: ['test/unit/**/*.test.ts'],
           alias: { 'cloudflare:workers': nodeShim },
+          setupFiles: ['test/support/node-setup.ts'],
+          // These packages use bundler-style imports; let Vite resolve them.
+          server: { deps: { inline: [/@cloudflare\/(containers|sandbox)/] } },
         },
       },
       {

@@ -238,9 +238,13 @@ export class AgentController {
     await this.send({ type: 'container.exited', exitCode, reason });
   }
 
-  /** The platform's own activity timeout ran out: treat it like our idle timer. */
-  async onActivityExpired(): Promise<void> {
+  /**
+   * The platform's own activity timeout ran out: treat it like our idle timer.
+   * @returns whether the lifecycle expects a container to run now.
+   */
+  async onActivityExpired(): Promise<boolean> {
     if (this.state === 'idle') await this.send({ type: 'idle.timedOut' });
+    return RUNNING_STATES.has(this.state);
   }
 
   status(): AgentStatus {
@@ -326,7 +330,7 @@ export class AgentController {
       };
       this.#since = now;
       this.#history = [...this.#history, record].slice(-HISTORY_LIMIT);
-      this.#log('lifecycle:transition', { agent: this.#deps.config.agentName, ...record });
+      this.#log('lifecycle:transition', { agent: this.#deps.config.agentName, from, to, cause: record.event, reason: record.reason, at: record.at });
     }
     if (RUNNING_STATES.has(to)) this.#meter.start(now, this.#deps.config.instanceType);
     else this.#meter.stop(now);

@@ -74,8 +74,10 @@ export class AgentHost {
     if (!(controller instanceof AppError)) await controller.onRuntimeStopped(exitCode, reason);
   }
 
-  async activityExpired(): Promise<void> {
+  /** @returns whether a container is expected to run now (false: a stray container may be stopped). */
+  async activityExpired(): Promise<boolean> {
     const controller = await this.ready;
-    if (!(controller instanceof AppError)) await controller.onActivityExpired();
+    if (controller instanceof AppError) return false;
+    return controller.onActivityExpired();
   }
 }

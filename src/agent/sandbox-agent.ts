@@ -14,7 +14,9 @@ import { AgentHost, type StatusResult } from './agent-host.ts';
 import type { CommandResult } from './agent-requests.ts';
 
 const WAKEUP_CALLBACK = 'onLifecycleWakeup';
-const STOP_WAIT_MS = 30_000;
+/** Polls of the container's state after SIGTERM before SIGKILL (120 × 250 ms = 30 s). */
+const STOP_POLLS = 120;
+const STOP_POLL_MS = 250;
 
 export class Agent extends Sandbox<Env> {
   readonly #host: AgentHost;
@@ -33,7 +35,7 @@ export class Agent extends Sandbox<Env> {
       makeRuntime: (config) => {
         // The platform's own idle timeout is a backstop, a little longer than ours.
         this.sleepAfter = Math.ceil((config.lifecycle.sleepAfterMs * 1.5) / 1000);
-        return new SandboxRuntime(this.#sandboxHost(), config.gatewayPort);
+        return new SandboxRuntime(this.sandboxHost(), config.gatewayPort);
       },
     });
   }
@@ -48,9 +50,15 @@ export class Agent extends Sandbox<Env> {
     await this.#host.runtimeStopped(params?.exitCode ?? null, params?.reason ?? 'container stopped');
   }
 
-  /** Our machine decides when to sleep (with a backup first), not the library's default stop(). */
+  /**
+   * Our machine decides when to sleep (with a backup first), not the
+   * library's default stop(). A container running while the machine says it
+   * should not (started by a stray request) is stopped here, so it never bills
+   * unnoticed.
+   */
   override async onActivityExpired(): Promise<void> {
-    await this.#host.activityExpired();
+    const expected = await this.#host.activityExpired();
+    if (!expected && this.ctx.container?.running) await this.stopContainerAndWait();
   }
 
   override async fetch(request: Request): Promise<Response> {
@@ -65,23 +73,30 @@ export class Agent extends Sandbox<Env> {
     return this.#host.status();
   }
 
-  #sandboxHost(): SandboxHost {
+  /** What the runtime needs from this Sandbox: its process API and a stop that waits. */
+  protected sandboxHost(): SandboxHost {
     return {
       startProcess: (command, options) => this.startProcess(command, options),
       getProcess: (id) => this.getProcess(id),
       readFile: (path) => this.readFile(path),
       containerFetch: (request, port) => this.containerFetch(request, port),
       wsConnect: (request, port) => this.wsConnect(request, port),
-      stopContainer: async () => {
-        await this.stop();
-        const deadline = Date.now() + STOP_WAIT_MS;
-        while (Date.now() < deadline) {
-          const state = await this.getState();
-          if (state.status === 'stopped' || state.status === 'stopped_with_code') return;
-          await new Promise((resolve) => setTimeout(resolve, 500));
-        }
-        await this.destroy();
-      },
+      stopContainer: () => this.stopContainerAndWait(),
+      containerRunning: () => this.ctx.container?.running === true,
     };
+  }
+
+  /**
+   * SIGTERM (PID 1 forwards it to the gateway), re-sent if a concurrent
+   * request started the container again, then SIGKILL if it has not stopped.
+   */
+  protected async stopContainerAndWait(): Promise<void> {
+    await this.stop();
+    for (let poll = 1; poll <= STOP_POLLS; poll++) {
+      if (!this.ctx.container?.running) return;
+      if (poll % 8 === 0) await this.stop();
+      await new Promise((resolve) => setTimeout(resolve, STOP_POLL_MS));
+    }
+    await this.destroy();
   }
 }

@@ -15,6 +15,8 @@ export interface SandboxHost {
   wsConnect(request: Request, port: number): Promise<Response>;
   /** Stops the container (SIGTERM, then SIGKILL if it lingers) and resolves once it is stopped. */
   stopContainer(): Promise<void>;
+  /** Whether the container runs, asked without touching it (the process API would start it). */
+  containerRunning(): boolean;
 }
 
 const RUNNING = new Set(['starting', 'running']);
@@ -43,6 +45,8 @@ export class SandboxRuntime implements Runtime {
   }
 
   async probe(): Promise<RuntimeProbe> {
+    // Every Sandbox process/file call starts a stopped container: ask the platform first.
+    if (!this.#host.containerRunning()) return { status: 'stopped', exitCode: null, reason: 'container not running' };
     const process = await this.#host.getProcess(START_PROCESS_ID).catch(() => null);
     const status = parseBootStatus(await this.#host.readFile(BOOT_STATUS_FILE).then((f) => f.content).catch(() => null));
     if (status.phase === 'failed') {

@@ -1,0 +1,223 @@
+/**
+ * The production class (a Sandbox subclass) in Node with a fake
+ * ctx.container: the platform's container is the only fake; the Container
+ * base class's schedule table, alarm loop, stop() and onStop path are real.
+ * The Sandbox's process API (its HTTP control protocol inside the image) is
+ * replaced by a small process model on top of the fake container.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Agent } from '../../src/agent/sandbox-agent.ts';
+import type { AgentStatus } from '../../src/agent/agent-status.ts';
+import { BOOT_STATUS_FILE, READINESS_PATH, START_PROCESS_ID } from '../../src/contract/boot-status.ts';
+import type { Env } from '../../src/env.ts';
+import type { SandboxHost } from '../../src/runtime/sandbox-runtime.ts';
+import { makeFakeCtx, type FakeContainerControl } from '../support/fake-container-ctx.ts';
+
+interface ProcessModel {
+  started: number;
+  env: Record<string, string> | null;
+  probesUntilReady: number;
+  phase: string;
+  failure: string | null;
+}
+
+/** The production Agent with the Sandbox process API modelled on the fake container. */
+class TestSandboxAgent extends Agent {
+  static model: ProcessModel;
+  static control: FakeContainerControl;
+
+  protected override sandboxHost(): SandboxHost {
+    const real = super.sandboxHost();
+    const model = TestSandboxAgent.model;
+    const control = TestSandboxAgent.control;
+    return {
+      ...real,
+      startProcess: async (_command, options) => {
+        await this.start(); // the real Container.start(): ctx.container.start() + monitor
+        model.started += 1;
+        model.env = options.env;
+        model.phase = 'configuring';
+        return { id: options.processId };
+      },
+      getProcess: async (id) => (id === START_PROCESS_ID && model.started > 0 ? { status: control.running ? 'running' : 'completed', exitCode: 0 } : null),
+      readFile: async (path) => {
+if (path !== BOOT_STATUS_FILE || !control.running) throw new Error('no such file');
+        if (model.failure) return { content: JSON.stringify({ phase: 'failed', at: '', error: { code: 'missing_model_key', message: model.failure }, retryable: false }) };
+        const content = JSON.stringify({ phase: model.phase, at: '' });
+        model.phase = 'starting-gateway'; // the script moves on after configuring
+        return { content };
+      },
+      containerFetch: async (request) => {
+        if (!control.running) throw new Error('container not running');
+        if (new URL(request.url).pathname === READINESS_PATH) {
+          if (model.probesUntilReady > 0) {
+            model.probesUntilReady -= 1;
+            return new Response('starting', { status: 503 });
+          }
+          return new Response('ok');
+        }
+        return new Response(JSON.stringify({ gateway: 'sandbox-fake', path: new URL(request.url).pathname }));
+      },
+      wsConnect: async () => new Response(null, { status: 426 }),
+    };
+  }
+}
+
+const env = {
+  SLEEP_AFTER: '10m',
+  QUIET_AFTER: '60s',
+  BOOT_POLL_INTERVAL: '50ms',
+  OPENCLAW_GATEWAY_TOKEN: 'tok-sandbox',
+  INSTANCE_TYPE: 'standard-1',
+} as unknown as Env;
+
+function setup() {
+  const fake = makeFakeCtx();
+  TestSandboxAgent.control = fake.control;
+  TestSandboxAgent.model = { started: 0, env: null, probesUntilReady: 2, phase: 'launching', failure: null };
+  const agent = new TestSandboxAgent(fake.ctx as unknown as DurableObjectState<{}>, env);
+  return { agent, fake };
+}
+
+async function status(agent: Agent): Promise<AgentStatus> {
+  const result = await agent.lifecycleStatus();
+  if (!result.ok) throw new Error(result.error.message);
+  return result.status;
+}
+
+async function untilState(agent: Agent, state: string) {
+  await vi.waitFor(async () => expect((await status(agent)).state).toBe(state), { timeout: 3000, interval: 10 });
+}
+
+/** Moves the clock to the controller's next schedule row and runs the Container's alarm. */
+async function runDueSchedule(agent: Agent, fake: ReturnType<typeof makeFakeCtx>) {
+  const rows = fake.ctx.storage.sql.exec('SELECT time FROM container_schedules WHERE callback = ?', 'onLifecycleWakeup').toArray();
+  expect(rows.length).toBe(1);
+  vi.setSystemTime(Number(rows[0]?.time) * 1000 + 1000);
+  const done = agent.alarm();
+  // While the container runs, the library's alarm keeps the DO alive with a wait; end that wait.
+  await new Promise((r) => setTimeout(r, 20));
+  (agent as unknown as { resolve?: () => void }).resolve?.();
+  await done;
+}
+
+describe('Agent (production Sandbox class, fake ctx.container)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.UTC(2026, 10, 24, 12));
+  });
+  afterEach(() => vi.useRealTimers());
+
+  describe('constructor', () => {
+    it('should construct on a DO that has a container, and throw without one', () => {
+      expect(() => setup()).not.toThrow();
+      const { ctx } = makeFakeCtx();
+      expect(() => new Agent({ ...ctx, container: undefined } as unknown as DurableObjectState<{}>, env)).toThrow(/Containers have not been enabled/);
+    });
+  });
+
+  describe('lifecycleCommand', () => {
+    it('should start the container and reach ready through the gateway readiness check', async () => {
+      const { agent, fake } = setup();
+      const woken = await agent.lifecycleCommand('wake');
+      expect(woken).toMatchObject({ ok: true, status: { state: 'booting', runtime: 'sandbox' } });
+      await untilState(agent, 'ready');
+      expect(fake.control.starts).toBe(1);
+      expect(TestSandboxAgent.model.env).toMatchObject({ OPENCLAW_GATEWAY_TOKEN: 'tok-sandbox', GATEWAY_PORT: '18789' });
+    });
+
+    it('should give up on a boot the start script reports as failed, with its reason', async () => {
+      const { agent } = setup();
+      TestSandboxAgent.model.failure = 'set ANTHROPIC_API_KEY or OPENAI_API_KEY';
+      await agent.lifecycleCommand('wake');
+      await untilState(agent, 'stopped');
+      expect((await status(agent)).lastError).toMatchObject({ code: 'missing_model_key' });
+    });
+  });
+
+  describe('schedule', () => {
+    it('should keep its timers in the Container schedule table, not in its own alarm()', async () => {
+      const { agent, fake } = setup();
+      await agent.lifecycleCommand('wake');
+      await untilState(agent, 'ready');
+      const rows = fake.ctx.storage.sql.exec('SELECT callback FROM container_schedules').toArray();
+      expect(rows).toEqual([{ callback: 'onLifecycleWakeup' }]);
+      expect(Object.hasOwn(Agent.prototype, 'alarm')).toBe(false);
+    });
+
+    it('should go idle → sleeping through the library alarm and stop the container with SIGTERM', async () => {
+      const { agent, fake } = setup();
+      await agent.lifecycleCommand('wake');
+      await untilState(agent, 'ready');
+      for (let i = 0; i < 10 && (await status(agent)).state === 'ready'; i++) await runDueSchedule(agent, fake);
+      expect((await status(agent)).state).toBe('idle');
+      for (let i = 0; i < 30 && (await status(agent)).state === 'idle' && (await status(agent)).phase !== 'stopping'; i++) {
+        await runDueSchedule(agent, fake);
+      }
+      await untilState(agent, 'sleeping');
+      expect(fake.control.running).toBe(false);
+      expect(fake.control.signals).toContain(15);
+      expect((await status(agent)).meter.running).toBe(false);
+    });
+  });
+
+  describe('onStop', () => {
+    it('should notice a container that exited by itself', async () => {
+      const { agent, fake } = setup();
+      await agent.lifecycleCommand('wake');
+      await untilState(agent, 'ready');
+      fake.control.crash(137);
+      // The platform reports the exit through the monitor; the library then calls onStop.
+      await agent.onStop({ exitCode: 137, reason: 'exit' });
+      await untilState(agent, 'stopped');
+      expect((await status(agent)).lastError).toMatchObject({ code: 'container_exited' });
+    });
+
+    it('should not treat its own stop as a crash', async () => {
+      const { agent } = setup();
+      await agent.lifecycleCommand('wake');
+      await untilState(agent, 'ready');
+      await agent.lifecycleCommand('sleep');
+      await untilState(agent, 'sleeping');
+      expect((await status(agent)).lastError).toBeNull();
+    });
+  });
+
+  describe('onActivityExpired', () => {
+    it('should stop a stray container that runs while the assistant sleeps', async () => {
+      const { agent, fake } = setup();
+      await agent.lifecycleCommand('wake');
+      await untilState(agent, 'ready');
+      await agent.lifecycleCommand('sleep');
+      await untilState(agent, 'sleeping');
+      await agent.start(); // e.g. a stray request through the Sandbox API started it again
+      await new Promise((r) => setTimeout(r, 50)); // let the SDK's own start-up checks finish
+      expect(fake.control.running).toBe(true);
+      await agent.onActivityExpired();
+      expect(fake.control.running).toBe(false);
+      expect((await status(agent)).state).toBe('sleeping');
+    });
+
+    it('should leave a container alone while the assistant is ready', async () => {
+      const { agent, fake } = setup();
+      await agent.lifecycleCommand('wake');
+      await untilState(agent, 'ready');
+      await agent.onActivityExpired();
+      expect(fake.control.running).toBe(true);
+      expect((await status(agent)).state).toBe('ready');
+    });
+  });
+
+  describe('fetch', () => {
+    it('should proxy to the gateway port once ready and answer 503 while booting', async () => {
+      const { agent } = setup();
+      TestSandboxAgent.model.probesUntilReady = 1_000;
+      const booting = await agent.fetch(new Request('https://poc.example.com/v1/models'));
+      expect(booting.status).toBe(503);
+      TestSandboxAgent.model.probesUntilReady = 0;
+      await untilState(agent, 'ready');
+      const proxied = await agent.fetch(new Request('https://poc.example.com/v1/models'));
+      expect(await proxied.json()).toEqual({ gateway: 'sandbox-fake', path: '/v1/models' });
+    });
+  });
+});
