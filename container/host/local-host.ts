@@ -32,7 +32,7 @@ export interface LocalHost {
   close(): Promise<void>;
 }
 
-const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url).href));
 export const START_SCRIPT = join(ROOT, 'container', 'start.sh');
 export const ECHO_GATEWAY_COMMAND = `node ${join(ROOT, 'container', 'echo-gateway.mjs')}`;
 const MAX_BODY_BYTES = 1024 * 1024;

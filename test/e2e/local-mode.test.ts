@@ -1,0 +1,138 @@
+/**
+ * The local mode end to end, started the way the README says (`npm start`
+ * runs scripts/local.mjs): real wrangler dev (workerd) with the LocalAgent
+ * Durable Object, the local dev host, and the container start script running
+ * the stand-in gateway on loopback.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgentStatus } from '../../src/agent/agent-status.ts';
+import { processAlive, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
+
+let stack: LocalStack;
+
+async function status(): Promise<AgentStatus> {
+  const r = await fetch(`${stack.url}/api/status`);
+  expect(r.status).toBe(200);
+  return (await r.json()) as AgentStatus;
+}
+
+function waitForState(state: string, timeoutMs = 30_000) {
+  return until(async () => ((await status()).state === state ? true : undefined), timeoutMs, `state ${state}`);
+}
+
+describe('local mode (npm start)', () => {
+  beforeAll(async () => {
+    stack = await startLocalStack({
+      SLEEP_AFTER: '4s',
+      QUIET_AFTER: '1s',
+      HEALTH_INTERVAL: '1s',
+      ECHO_BOOT_DELAY_MS: '1500',
+    });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  let gatewayPid = 0;
+
+  it('should boot from stopped to ready on POST /api/wake, showing the boot phases', async () => {
+    expect((await status()).state).toBe('stopped');
+    const woken = await fetch(`${stack.url}/api/wake`, { method: 'POST' });
+    expect(woken.status).toBe(202);
+    const seen = new Set<string>();
+    await until(
+      async () => {
+        const s = await status();
+        seen.add(`${s.state}:${s.phase ?? ''}`);
+        return s.state === 'ready' ? true : undefined;
+      },
+      30_000,
+      'ready',
+    );
+    expect(seen.has('booting:starting-gateway')).toBe(true);
+  });
+
+  it('should proxy HTTP to the gateway', async () => {
+    const r = await fetch(`${stack.url}/some/path?x=1`, { method: 'POST', body: 'hello' });
+    expect(r.status).toBe(200);
+    const body = (await r.json()) as { gateway: string; url: string; body: string; pid: number };
+    expect(body).toMatchObject({ gateway: 'echo', url: '/some/path?x=1', body: 'hello' });
+    gatewayPid = body.pid;
+    expect(processAlive(gatewayPid)).toBe(true);
+  });
+
+  it('should proxy a WebSocket to the gateway and echo', async () => {
+    const ws = new WebSocket(`${stack.url.replace('http', 'ws')}/ws-path`);
+    const messages: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no echo; got ${JSON.stringify(messages)}`)), 10_000);
+      ws.addEventListener('message', (event: MessageEvent) => {
+        messages.push(String(event.data));
+        if (messages.length === 1) ws.send('ping');
+        else {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      ws.addEventListener('error', () => reject(new Error('websocket error')));
+    });
+    ws.close();
+    expect(JSON.parse(messages[0] as string)).toMatchObject({ gateway: 'echo', hello: '/ws-path' });
+    expect(messages[1]).toBe('echo:ping');
+  });
+
+  it('should sleep after sleepAfter without requests and stop the runtime process', async () => {
+    await waitForState('sleeping', 30_000);
+    const s = await status();
+    expect(s.lastTransition).toMatchObject({ from: 'idle', to: 'sleeping' });
+    expect(s.meter.running).toBe(false);
+    expect(s.meter.totalSeconds).toBeGreaterThan(0);
+    await until(async () => (processAlive(gatewayPid) ? undefined : true), 10_000, 'gateway process to exit');
+  });
+
+  it('should wake on the next request: 503 with Retry-After while booting, then proxied', async () => {
+    const first = await fetch(`${stack.url}/again`);
+    expect(first.status).toBe(503);
+    expect(first.headers.get('retry-after')).toBe('2');
+    expect(((await first.json()) as { error: { code: string } }).error.code).toBe('booting');
+    const body = await until(
+      async () => {
+        const r = await fetch(`${stack.url}/again`);
+        return r.status === 200 ? ((await r.json()) as { pid: number }) : undefined;
+      },
+      30_000,
+      'the gateway after waking',
+    );
+    expect(body.pid).not.toBe(gatewayPid);
+  });
+
+  it('should notice a runtime killed with SIGKILL and boot it again on the next request', async () => {
+    const before = (await (await fetch(`${stack.url}/who`)).json()) as { pid: number };
+    process.kill(before.pid, 'SIGKILL');
+    await waitForState('stopped', 20_000);
+    expect((await status()).lastError?.code).toBe('container_exited');
+    await fetch(`${stack.url}/who`);
+    await waitForState('ready', 30_000);
+  });
+
+  it('should hibernate, refuse a wake with the reason, and resume', async () => {
+    const h = await fetch(`${stack.url}/api/hibernate`, { method: 'POST', body: JSON.stringify({ reason: 'e2e check' }) });
+    expect(h.status).toBe(202);
+    await waitForState('hibernated');
+    const refused = await fetch(`${stack.url}/api/wake`, { method: 'POST' });
+    expect(refused.status).toBe(423);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toContain('e2e check');
+    const resumed = await fetch(`${stack.url}/api/resume`, { method: 'POST' });
+    expect(resumed.status).toBe(200);
+    expect(((await resumed.json()) as AgentStatus).state).toBe('sleeping');
+  });
+
+  it('should stop everything on SIGTERM, the runtime included', async () => {
+    await fetch(`${stack.url}/api/wake`, { method: 'POST' });
+    await waitForState('ready');
+    const { pid } = (await (await fetch(`${stack.url}/who`)).json()) as { pid: number };
+    expect(processAlive(pid)).toBe(true);
+    await stack.stop();
+    await until(async () => (processAlive(pid) ? undefined : true), 15_000, 'runtime to exit with the stack');
+  });
+});

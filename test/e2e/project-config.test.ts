@@ -1,0 +1,69 @@
+/**
+ * The deploy configuration agrees with itself and with the code: wrangler.jsonc
+ * (read by wrangler itself), the Dockerfile, package.json, the Env type and
+ * the README's configuration table.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { unstable_readConfig } from 'wrangler';
+import { parseConfig } from '../../src/config.ts';
+import { CONTAINER_ENV_NAMES } from '../../src/runtime/container-env.ts';
+import { ROOT } from '../support/node-local-stack.ts';
+
+const production = unstable_readConfig({ config: join(ROOT, 'wrangler.jsonc') });
+const local = unstable_readConfig({ config: join(ROOT, 'wrangler.jsonc'), env: 'local' });
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+
+describe('wrangler.jsonc', () => {
+  it('should bind AGENT to the Sandbox class with one container in production', () => {
+    expect(production.durable_objects.bindings).toEqual([{ name: 'AGENT', class_name: 'Agent' }]);
+    expect(production.containers).toHaveLength(1);
+    expect(production.containers?.[0]).toMatchObject({ class_name: 'Agent', max_instances: 1 });
+  });
+
+  it('should price the instance type the container really runs on', () => {
+    expect(production.vars.INSTANCE_TYPE).toBe(production.containers?.[0]?.instance_type);
+    expect(parseConfig(production.vars as Record<string, string>).instanceType).toBe(production.containers?.[0]?.instance_type);
+  });
+
+  it('should bind AGENT to LocalAgent without a container in the local env', () => {
+    expect(local.durable_objects.bindings).toEqual([{ name: 'AGENT', class_name: 'LocalAgent' }]);
+    expect(local.containers ?? []).toEqual([]);
+  });
+
+  it('should declare both Durable Object classes as SQLite classes, and an R2 bucket and a cron', () => {
+    expect(production.migrations.flatMap((m: { new_sqlite_classes?: string[] }) => m.new_sqlite_classes ?? [])).toEqual(expect.arrayContaining(['Agent', 'LocalAgent']));
+    expect(production.r2_buckets.map((b: { binding: string }) => b.binding)).toEqual(['BACKUP_BUCKET']);
+    expect(local.r2_buckets.map((b: { binding: string }) => b.binding)).toEqual(['BACKUP_BUCKET']);
+    expect(production.triggers.crons?.length).toBe(1);
+  });
+
+  it('should have vars that parse, in both envs, with the same names', () => {
+    expect(() => parseConfig(production.vars as Record<string, string>)).not.toThrow();
+    expect(() => parseConfig(local.vars as Record<string, string>)).not.toThrow();
+    const names = (vars: object) => Object.keys(vars).filter((n) => n !== 'LOCAL_HOST_URL').sort();
+    expect(names(local.vars)).toEqual(names(production.vars));
+  });
+
+  it('should document every var and every container secret in the README', () => {
+    for (const name of [...Object.keys(production.vars), ...Object.keys(local.vars), ...CONTAINER_ENV_NAMES]) {
+      expect(readme, `README documents ${name}`).toContain(`\`${name}\``);
+    }
+  });
+});
+
+describe('Dockerfile', () => {
+  it('should build FROM the sandbox image of the @cloudflare/sandbox version in package.json', () => {
+    const from = /^FROM\s+(?:--platform=(\S+)\s+)?docker\.io\/cloudflare\/sandbox:(\S+)/m.exec(dockerfile);
+    expect(from?.[1]).toBe('linux/amd64');
+    expect(from?.[2]).toBe(pkg.dependencies['@cloudflare/sandbox']);
+  });
+
+  it('should pin OpenClaw to an exact version and ship the start script', () => {
+    expect(dockerfile).toMatch(/ARG OPENCLAW_VERSION=\d{4}\.\d+\.\d+\b/);
+    expect(dockerfile).toContain('COPY container/start.sh /container/start.sh');
+  });
+});

@@ -1,0 +1,96 @@
+/**
+ * Starts the README's run command (`scripts/local.mjs`, what `npm start`
+ * runs) on free loopback ports with its own state directory, and stops it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url).href));
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface LocalStack {
+  url: string;
+  stateDir: string;
+  output: () => string;
+  stop: () => Promise<number | null>;
+  process: ChildProcess;
+}
+
+export async function startLocalStack(env: Record<string, string> = {}, readyTimeoutMs = 90_000): Promise<LocalStack> {
+  const port = await freePort();
+  const hostPort = await freePort();
+  const stateDir = mkdtempSync(join(tmpdir(), 'openclaw-ondemand-e2e-'));
+  let output = '';
+  const child = spawn(process.execPath, [join(ROOT, 'scripts', 'local.mjs')], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port), LOCAL_HOST_PORT: String(hostPort), LOCAL_STATE_DIR: stateDir, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + readyTimeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`local stack exited early (${child.exitCode}):\n${output}`);
+    try {
+      const r = await fetch(`${url}/api/status`, { signal: AbortSignal.timeout(2000) });
+      if (r.ok) break;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`local stack did not answer within ${readyTimeoutMs} ms:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return {
+    url,
+    stateDir,
+    output: () => output,
+    process: child,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      const code = await exited;
+      clearTimeout(timer);
+      rmSync(stateDir, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls `check` until it returns a value that is not undefined. */
+export async function until<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
