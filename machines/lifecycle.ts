@@ -33,6 +33,20 @@ export function backoffDelayMs(context: LifecycleContext): number {
   return context.bootBackoffMs * 2 ** Math.max(0, context.bootAttempt - 1);
 }
 
+/** The context of a fresh machine: defaults, overridden by the given settings. */
+export function initialLifecycleContext(settings: Partial<LifecycleSettings> = {}): LifecycleContext {
+  return {
+    ...DEFAULT_LIFECYCLE_SETTINGS,
+    ...settings,
+    bootAttempt: 0,
+    bootPhase: null,
+    lastError: null,
+    hibernation: null,
+    stopIntent: null,
+    wakeAfterStop: false,
+  };
+}
+
 const notProvided = (name: string) => () => {
   throw new Error(`lifecycle: ${name} was not provided by the host`);
 };
@@ -136,16 +150,7 @@ export const lifecycleMachine = setup({
 }).createMachine({
   id: 'lifecycle',
   initial: 'stopped',
-  context: ({ input }) => ({
-    ...DEFAULT_LIFECYCLE_SETTINGS,
-    ...(input ?? {}),
-    bootAttempt: 0,
-    bootPhase: null,
-    lastError: null,
-    hibernation: null,
-    stopIntent: null,
-    wakeAfterStop: false,
-  }),
+  context: ({ input }) => initialLifecycleContext(input),
   on: {
     'settings.updated': { actions: 'applySettings' },
   },

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromCallback, fromPromise, initialTransition, transition, type SnapshotFrom, type StateValue } from 'xstate';
-import { backoffDelayMs, lifecycleMachine, quietDelayMs, sleepDelayMs } from '../../machines/lifecycle.ts';
+import { backoffDelayMs, initialLifecycleContext, lifecycleMachine, quietDelayMs, sleepDelayMs } from '../../machines/lifecycle.ts';
 import {
-  DEFAULT_LIFECYCLE_SETTINGS,
   LIFECYCLE_STATES,
   type LifecycleContext,
   type LifecycleEvent,
@@ -11,17 +10,7 @@ import {
 
 type Snapshot = SnapshotFrom<typeof lifecycleMachine>;
 
-const baseContext: LifecycleContext = {
-  ...DEFAULT_LIFECYCLE_SETTINGS,
-  sleepAfterMs: 600_000,
-  quietAfterMs: 60_000,
-  bootAttempt: 0,
-  bootPhase: null,
-  lastError: null,
-  hibernation: null,
-  stopIntent: null,
-  wakeAfterStop: false,
-};
+const baseContext: LifecycleContext = initialLifecycleContext({ sleepAfterMs: 600_000, quietAfterMs: 60_000 });
 
 function at(value: StateValue, context: Partial<LifecycleContext> = {}): Snapshot {
   return lifecycleMachine.resolveState({ value, context: { ...baseContext, ...context } });
