@@ -9,16 +9,23 @@
 # Environment (all optional unless noted):
 #   BOOT_STATUS_FILE    where phases are written (default /tmp/openclaw-boot/status.json)
 #   GATEWAY_PORT        port of the gateway (default 18789)
-#   OPENCLAW_STATE_DIR  OpenClaw's state directory (default /home/openclaw/.openclaw)
+#   GATEWAY_BIND        loopback (local mode) or lan (container; default loopback)
+#   GATEWAY_TRUSTED_PROXIES  comma list of proxy addresses/CIDRs the gateway trusts
+#   OPENCLAW_HOME       OpenClaw's home (default /home/openclaw: inside the backup-able tree)
+#   OPENCLAW_STATE_DIR  OpenClaw's state directory (default $OPENCLAW_HOME/.openclaw)
+#   ANTHROPIC_API_KEY / OPENAI_API_KEY / OPENAI_BASE_URL + OPENAI_MODEL / OPENCLAW_MODEL
+#                       the model provider (see container/configure-openclaw.mjs)
 #   GATEWAY_COMMAND     command that runs the gateway instead of `openclaw gateway run`
-#                       (the local mode's stand-in gateway uses it)
+#                       (the local mode's stand-in gateway uses it; then nothing is configured)
 #   BOOT_FAIL_AT        test hook: fail at this phase with code `injected_failure`
 set -u
 
 BOOT_STATUS_FILE=${BOOT_STATUS_FILE:-/tmp/openclaw-boot/status.json}
 GATEWAY_PORT=${GATEWAY_PORT:-18789}
-OPENCLAW_STATE_DIR=${OPENCLAW_STATE_DIR:-/home/openclaw/.openclaw}
-export GATEWAY_PORT OPENCLAW_STATE_DIR
+OPENCLAW_HOME=${OPENCLAW_HOME:-/home/openclaw}
+OPENCLAW_STATE_DIR=${OPENCLAW_STATE_DIR:-$OPENCLAW_HOME/.openclaw}
+SCRIPT_DIR=$(cd "$(dirname "$0")" && pwd)
+export GATEWAY_PORT OPENCLAW_HOME OPENCLAW_STATE_DIR
 
 json_escape() {
   printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | tr '\n\r\t' '   '
@@ -50,10 +57,20 @@ phase restoring
 
 phase configuring
 mkdir -p "$OPENCLAW_STATE_DIR" || fail state_dir_unwritable "cannot create $OPENCLAW_STATE_DIR"
-
-phase starting-gateway
 if [ -n "${GATEWAY_COMMAND:-}" ]; then
+  phase starting-gateway
   exec sh -c "exec $GATEWAY_COMMAND"
 fi
 command -v openclaw >/dev/null 2>&1 || fail openclaw_missing "the openclaw CLI is not installed in this image" false
+command -v node >/dev/null 2>&1 || fail node_missing "node is not installed in this image" false
+# configure-openclaw.mjs prints one JSON line {code,message} on stderr when it cannot configure.
+if ! node "$SCRIPT_DIR/configure-openclaw.mjs" 2>"$OPENCLAW_STATE_DIR/.configure-error"; then
+  err=$(tail -n 1 "$OPENCLAW_STATE_DIR/.configure-error")
+  code=$(printf '%s' "$err" | sed -n 's/.*"code":"\([a-z_]*\)".*/\1/p')
+  msg=$(printf '%s' "$err" | sed -n 's/.*"message":"\(.*\)","retryable".*/\1/p')
+  fail "${code:-config_failed}" "${msg:-configuring OpenClaw failed: $err}" false
+fi
+rm -f "$OPENCLAW_STATE_DIR/.configure-error"
+
+phase starting-gateway
 exec openclaw gateway run --port "$GATEWAY_PORT"

@@ -35,7 +35,7 @@ async function bareGatewayStart() {
 }
 
 console.log(`openclaw-ondemand bench — local mode, stand-in gateway, ${RUNS} runs, ${REQUESTS} requests`);
-const stack = await startLocalStack({ SLEEP_AFTER: '10m', BOOT_POLL_INTERVAL: '50ms' });
+const stack = await startLocalStack({ LOCAL_GATEWAY: 'echo', SLEEP_AFTER: '10m', BOOT_POLL_INTERVAL: '50ms' });
 try {
   const wakes = [];
   const bares = [];

@@ -4,16 +4,18 @@
 // both on 127.0.0.1. Ctrl-C stops everything, the runtime processes included.
 //
 // Environment: PORT (default 8787), LOCAL_HOST_PORT (default PORT+1),
-// LOCAL_STATE_DIR (default .local), LOCAL_GATEWAY (echo|openclaw, default echo),
-// and any Worker var (SLEEP_AFTER, QUIET_AFTER, BOOT_TIMEOUT, ...) to override wrangler.jsonc.
+// LOCAL_STATE_DIR (default .local), LOCAL_GATEWAY (openclaw|echo, default openclaw),
+// LOCAL_MOCK_LLM (on|off, default on: the bundled mock model unless keys in
+// .dev.vars choose a real provider), and any Worker var (SLEEP_AFTER, ...).
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ECHO_GATEWAY_COMMAND, startLocalHost } from '../container/host/local-host.ts';
+import { MOCK_MODEL_ID, startMockLlm } from '../container/mock-llm/server.mjs';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const WORKER_VARS = ['AGENT_NAME', 'SLEEP_AFTER', 'QUIET_AFTER', 'INSTANCE_TYPE', 'BOOT_TIMEOUT', 'BOOT_ATTEMPTS', 'BOOT_BACKOFF', 'BOOT_POLL_INTERVAL', 'HEALTH_INTERVAL'];
+const WORKER_VARS = ['AGENT_NAME', 'SLEEP_AFTER', 'QUIET_AFTER', 'INSTANCE_TYPE', 'BOOT_TIMEOUT', 'BOOT_ATTEMPTS', 'BOOT_BACKOFF', 'BOOT_POLL_INTERVAL', 'HEALTH_INTERVAL', 'GATEWAY_USER'];
 const RUNTIME_TEST_HOOKS = ['ECHO_BOOT_DELAY_MS', 'BOOT_FAIL_AT'];
 
 function fail(message) {
@@ -26,12 +28,22 @@ if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`PORT="${process.e
 const hostPort = Number(process.env.LOCAL_HOST_PORT ?? port + 1);
 if (!Number.isInteger(hostPort) || hostPort < 0 || hostPort > 65535) fail(`LOCAL_HOST_PORT="${process.env.LOCAL_HOST_PORT}" is not a port number`);
 const stateDir = resolve(ROOT, process.env.LOCAL_STATE_DIR ?? '.local');
-const gatewayKind = process.env.LOCAL_GATEWAY ?? 'echo';
+const gatewayKind = process.env.LOCAL_GATEWAY ?? 'openclaw';
 if (!['echo', 'openclaw'].includes(gatewayKind)) fail(`LOCAL_GATEWAY="${gatewayKind}" must be echo or openclaw`);
 mkdirSync(stateDir, { recursive: true });
 
 const extraEnv = {};
 for (const name of RUNTIME_TEST_HOOKS) if (process.env[name]) extraEnv[name] = process.env[name];
+
+// The bundled mock model: the default provider, overridden by real keys in .dev.vars.
+let mock = null;
+const mockSetting = process.env.LOCAL_MOCK_LLM ?? 'on';
+if (!['on', 'off'].includes(mockSetting)) fail(`LOCAL_MOCK_LLM="${mockSetting}" must be on or off`);
+if (gatewayKind === 'openclaw' && mockSetting === 'on') {
+  mock = await startMockLlm({ log: join(stateDir, 'mock-llm.jsonl') });
+  Object.assign(extraEnv, { OPENAI_BASE_URL: mock.url, OPENAI_MODEL: MOCK_MODEL_ID });
+  console.log(`openclaw-ondemand: mock model on ${mock.url} (real keys in .dev.vars take precedence)`);
+}
 
 let host;
 try {
@@ -45,7 +57,7 @@ try {
   fail(`cannot start the local host on 127.0.0.1:${hostPort}: ${error.message} (set LOCAL_HOST_PORT)`);
 }
 
-const vars = [`LOCAL_HOST_URL:${host.url}`];
+const vars = [`LOCAL_HOST_URL:${host.url}`, `PUBLIC_ORIGINS:http://127.0.0.1:${port},http://localhost:${port}`];
 for (const name of WORKER_VARS) if (process.env[name]) vars.push(`${name}:${process.env[name]}`);
 const args = [
   join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js'),
@@ -68,6 +80,7 @@ async function shutdown(code) {
   stopping = true;
   try { process.kill(-wrangler.pid, 'SIGTERM'); } catch {}
   await host.close().catch(() => {});
+  await mock?.close().catch(() => {});
   process.exit(code);
 }
 process.on('SIGINT', () => shutdown(0));

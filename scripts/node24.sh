@@ -12,7 +12,19 @@ is_new_enough() {
   "$1" -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>24||(a===24&&b>=16)?0:1)' 2>/dev/null
 }
 
+# Installs the dependencies (npm ci, under the chosen Node) when node_modules is
+# missing or older than package-lock.json. OPENCLAW_ONDEMAND_SKIP_INSTALL=1 skips it.
+ensure_deps() {
+  [ "${OPENCLAW_ONDEMAND_SKIP_INSTALL:-}" = "1" ] && return 0
+  stamp="$ROOT/node_modules/.package-lock.json"
+  if [ ! -f "$stamp" ] || [ "$ROOT/package-lock.json" -nt "$stamp" ]; then
+    echo "node24: installing dependencies (npm ci) with Node $(node --version)" >&2
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error) >&2
+  fi
+}
+
 if command -v node >/dev/null 2>&1 && is_new_enough node; then
+  ensure_deps
   exec "$@"
 fi
 
@@ -29,4 +41,5 @@ if [ ! -x "$BIN/node" ] || ! is_new_enough "$BIN/node"; then
 fi
 PATH="$BIN:$PATH"
 export PATH
+ensure_deps
 exec "$@"

@@ -21,6 +21,8 @@ export interface Config {
   gatewayPort: number;
   /** Control URL of the local dev host (local mode only). Default http://127.0.0.1:8788. */
   localHostUrl: string;
+  /** Identity the Worker vouches for towards the gateway (trusted-proxy user). Default `owner`. */
+  gatewayUser: string;
 }
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -75,5 +77,6 @@ export function parseConfig(env: Partial<Env>): Config {
     bootPollMs: parseDuration('BOOT_POLL_INTERVAL', env.BOOT_POLL_INTERVAL, 1_000, 50, 60_000),
     gatewayPort: parseInteger('GATEWAY_PORT', env.GATEWAY_PORT, 18789, 1, 65535),
     localHostUrl: env.LOCAL_HOST_URL?.trim() || 'http://127.0.0.1:8788',
+    gatewayUser: env.GATEWAY_USER?.trim() || 'owner',
   };
 }

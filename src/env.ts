@@ -26,6 +26,8 @@ export interface Env {
   HEALTH_INTERVAL?: string;
   GATEWAY_PORT?: string;
   LOCAL_HOST_URL?: string;
+  GATEWAY_USER?: string;
+  PUBLIC_ORIGINS?: string;
 
   // secrets handed to the container (see src/runtime/container-env.ts)
   ANTHROPIC_API_KEY?: string;

@@ -22,6 +22,8 @@ export interface SupervisorOptions {
   extraEnv: Record<string, string>;
   /** Grace time between SIGTERM and SIGKILL. */
   stopGraceMs: number;
+  /** Put first on the runtime's PATH (the project's node_modules/.bin). */
+  binDir: string;
   log: (line: string) => void;
 }
 
@@ -72,8 +74,12 @@ export class AgentSupervisor {
     this.#port = await freePort();
     const childEnv: Record<string, string> = {};
     for (const name of HOST_ENV_PASSTHROUGH) if (process.env[name]) childEnv[name] = process.env[name] as string;
-    Object.assign(childEnv, env, extraEnv, {
+    // The project's own tools (openclaw) first on PATH, as in the image.
+    childEnv.PATH = [this.#options.binDir, childEnv.PATH].filter(Boolean).join(':');
+    // Host settings are defaults; what the Worker sends (secrets, model keys) wins.
+    Object.assign(childEnv, { GATEWAY_BIND: 'loopback', GATEWAY_TRUSTED_PROXIES: '127.0.0.1,::1' }, extraEnv, env, {
       HOME: join(dir, 'home'),
+      OPENCLAW_HOME: join(dir, 'home'),
       OPENCLAW_STATE_DIR: join(dir, 'home', '.openclaw'),
       BOOT_STATUS_FILE: this.statusFile,
       BOOT_ATTEMPT: String(attempt),

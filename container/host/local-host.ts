@@ -71,6 +71,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         gatewayCommand: options.gatewayCommand,
         extraEnv: options.extraEnv ?? {},
         stopGraceMs: options.stopGraceMs ?? 10_000,
+        binDir: join(ROOT, 'node_modules', '.bin'),
         log,
       });
       supervisors.set(id, s);

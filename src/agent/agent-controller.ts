@@ -16,6 +16,7 @@ import {
 } from '../../machines/lifecycle-types.ts';
 import type { Config } from '../config.ts';
 import { AppError } from '../errors.ts';
+import { gatewayRequest } from '../runtime/gateway-request.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { describeTransition, type AgentStatus, type TransitionRecord } from './agent-status.ts';
 import { ContainerMeter, type MeterRecord } from './container-meter.ts';
@@ -205,7 +206,7 @@ export class AgentController {
   /** Forwards a request to the gateway; a dead runtime becomes `container.exited`. */
   async forward(request: Request): Promise<Response> {
     try {
-      return await this.#deps.runtime.fetch(request);
+      return await this.#deps.runtime.fetch(gatewayRequest(request, { user: this.#deps.config.gatewayUser }));
     } catch (error) {
       await this.#checkHealth();
       throw new AppError('runtime_unreachable', error instanceof Error ? error.message : 'the gateway did not answer');

@@ -19,6 +19,8 @@ export const CONTAINER_ENV_NAMES = [
 
 export function containerEnv(env: Partial<Env>, gatewayPort: number): Record<string, string> {
   const out: Record<string, string> = { GATEWAY_PORT: String(gatewayPort) };
+  // The origins browsers load the Control UI from (the Worker's hostname), for the gateway's origin check.
+  if (env.PUBLIC_ORIGINS?.trim()) out.GATEWAY_ALLOWED_ORIGINS = env.PUBLIC_ORIGINS.trim();
   for (const name of CONTAINER_ENV_NAMES) {
     const value = env[name];
     if (typeof value === 'string' && value !== '') out[name] = value;

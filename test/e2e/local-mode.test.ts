@@ -23,6 +23,7 @@ function waitForState(state: string, timeoutMs = 30_000) {
 describe('local mode (npm start)', () => {
   beforeAll(async () => {
     stack = await startLocalStack({
+      LOCAL_GATEWAY: 'echo',
       SLEEP_AFTER: '4s',
       QUIET_AFTER: '1s',
       HEALTH_INTERVAL: '1s',
@@ -52,11 +53,19 @@ describe('local mode (npm start)', () => {
     expect(seen.has('booting:starting-gateway')).toBe(true);
   });
 
-  it('should proxy HTTP to the gateway', async () => {
-    const r = await fetch(`${stack.url}/some/path?x=1`, { method: 'POST', body: 'hello' });
+  it('should proxy HTTP to the gateway as the trusted proxy, replacing forged identity headers', async () => {
+    const r = await fetch(`${stack.url}/some/path?x=1`, {
+      method: 'POST',
+      body: 'hello',
+      headers: { 'x-openclaw-user': 'attacker', 'x-forwarded-for': '10.9.9.9', authorization: 'Bearer stolen' },
+    });
     expect(r.status).toBe(200);
-    const body = (await r.json()) as { gateway: string; url: string; body: string; pid: number };
+    const body = (await r.json()) as { gateway: string; url: string; body: string; pid: number; headers: Record<string, string> };
     expect(body).toMatchObject({ gateway: 'echo', url: '/some/path?x=1', body: 'hello' });
+    expect(body.headers['x-openclaw-user']).toBe('owner');
+    expect(body.headers['x-openclaw-proxy']).toBe('openclaw-ondemand');
+    expect(body.headers['x-forwarded-for']).toBe('192.0.2.1');
+    expect(body.headers.authorization).toBeUndefined();
     gatewayPid = body.pid;
     expect(processAlive(gatewayPid)).toBe(true);
   });

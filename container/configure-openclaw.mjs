@@ -1,0 +1,142 @@
+// Configures OpenClaw non-interactively from the environment, idempotently.
+//
+// - No openclaw.json yet (first run): writes first-run defaults (offline-safe,
+//   no heartbeat model calls, no update check) plus the managed settings.
+// - An openclaw.json exists (restored from a backup, or edited by the owner):
+//   only the managed settings below are (re)applied; everything else the owner
+//   changed is kept. A file that does not parse is never overwritten: the
+//   script fails with `config_unreadable` instead.
+//
+// Managed settings (owned by the deployment, re-applied at every boot):
+//   gateway.mode/port/bind, gateway auth (trusted proxy: the Worker is the
+//   only way in and has authenticated the person), the OpenAI-compatible HTTP
+//   endpoint, the model provider derived from the keys present, and the
+//   default model when OPENCLAW_MODEL is set or the current one's provider
+//   has no key anymore.
+// Secrets are referenced as ${VAR} and never written to disk.
+//
+// Exit codes: 0 configured; 2 with a JSON line {code,message,retryable} on stderr.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+const env = process.env;
+const stateDir = env.OPENCLAW_STATE_DIR || join(env.OPENCLAW_HOME || env.HOME || '/root', '.openclaw');
+const configPath = env.OPENCLAW_CONFIG_PATH || join(stateDir, 'openclaw.json');
+
+function fail(code, message) {
+  process.stderr.write(JSON.stringify({ code, message, retryable: false }) + '\n');
+  process.exit(2);
+}
+
+/** Which model provider the keys in the environment select, in order of preference. */
+export function chooseProvider(e) {
+  if (e.OPENCLAW_MODEL) return { model: e.OPENCLAW_MODEL, provider: e.OPENCLAW_MODEL.split('/')[0] };
+  if (e.ANTHROPIC_API_KEY) return { model: 'anthropic/claude-opus-5', provider: 'anthropic' };
+  if (e.OPENAI_BASE_URL) return { model: `compat/${e.OPENAI_MODEL || 'default'}`, provider: 'compat' };
+  if (e.OPENAI_API_KEY) return { model: 'openai/gpt-5.2', provider: 'openai' };
+  return null;
+}
+
+function firstRunDefaults() {
+  return {
+    update: { checkOnStart: false },
+    models: { mode: 'merge', catalogRefresh: { enabled: false } },
+    agents: { defaults: { heartbeat: { every: '0m' } } },
+  };
+}
+
+function set(object, path, value) {
+  let node = object;
+  for (const key of path.slice(0, -1)) {
+    if (typeof node[key] !== 'object' || node[key] === null || Array.isArray(node[key])) node[key] = {};
+    node = node[key];
+  }
+  node[path.at(-1)] = value;
+}
+
+function get(object, path) {
+  return path.reduce((node, key) => (node && typeof node === 'object' ? node[key] : undefined), object);
+}
+
+/** Applies the managed settings to a config object (mutates and returns it). */
+export function applyManaged(config, e) {
+  const choice = chooseProvider(e);
+  if (!choice) {
+    throw Object.assign(new Error('no model key: set ANTHROPIC_API_KEY, OPENAI_API_KEY or OPENAI_BASE_URL (+ OPENAI_MODEL)'), { code: 'missing_model_key' });
+  }
+  const port = Number(e.GATEWAY_PORT || 18789);
+  set(config, ['gateway', 'mode'], 'local');
+  set(config, ['gateway', 'port'], port);
+  set(config, ['gateway', 'bind'], e.GATEWAY_BIND || 'loopback');
+  set(config, ['gateway', 'http', 'endpoints', 'chatCompletions', 'enabled'], true);
+  const proxies = (e.GATEWAY_TRUSTED_PROXIES || '127.0.0.1,::1').split(',').map((s) => s.trim()).filter(Boolean);
+  set(config, ['gateway', 'trustedProxies'], proxies);
+  const auth = {
+    mode: 'trusted-proxy',
+    trustedProxy: {
+      userHeader: 'x-openclaw-user',
+      requiredHeaders: ['x-openclaw-proxy'],
+      allowLoopback: proxies.some((p) => p === '127.0.0.1' || p === '::1' || p.startsWith('127.')),
+      deviceAutoApprove: { enabled: true },
+    },
+  };
+  // Internal clients on the container (CLI, health checks) use the gateway token as password.
+  if (e.OPENCLAW_GATEWAY_TOKEN) auth.password = '${OPENCLAW_GATEWAY_TOKEN}';
+  set(config, ['gateway', 'auth'], auth);
+  if (e.GATEWAY_ALLOWED_ORIGINS) {
+    set(config, ['gateway', 'controlUi', 'allowedOrigins'], e.GATEWAY_ALLOWED_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean));
+  }
+  if (e.OPENAI_BASE_URL) {
+    set(config, ['models', 'providers', 'compat'], {
+      baseUrl: e.OPENAI_BASE_URL,
+      apiKey: e.OPENAI_API_KEY ? '${OPENAI_API_KEY}' : 'local-no-key',
+      api: 'openai-completions',
+      models: [{ id: e.OPENAI_MODEL || 'default', name: e.OPENAI_MODEL || 'default', reasoning: false, input: ['text'], contextWindow: 128000, maxTokens: 8192 }],
+    });
+  } else if (get(config, ['models', 'providers', 'compat'])) {
+    delete config.models.providers.compat;
+  }
+  // Keep the owner's model choice unless OPENCLAW_MODEL says otherwise or its provider lost its key.
+  const current = get(config, ['agents', 'defaults', 'model', 'primary']);
+  const currentProvider = typeof current === 'string' ? current.split('/')[0] : null;
+  const keyed = { anthropic: Boolean(e.ANTHROPIC_API_KEY), openai: Boolean(e.OPENAI_API_KEY), compat: Boolean(e.OPENAI_BASE_URL) };
+  const lostKey = currentProvider !== null && currentProvider in keyed && !keyed[currentProvider];
+  if (e.OPENCLAW_MODEL || !current || lostKey) set(config, ['agents', 'defaults', 'model', 'primary'], choice.model);
+  return config;
+}
+
+function main() {
+  let config;
+  let firstRun = false;
+  let text = null;
+  try {
+    text = readFileSync(configPath, 'utf8');
+  } catch (error) {
+    if (error.code !== 'ENOENT') fail('config_unreadable', `cannot read ${configPath}: ${error.message}`);
+  }
+  if (text === null) {
+    config = firstRunDefaults();
+    firstRun = true;
+  } else {
+    try {
+      config = JSON.parse(text);
+    } catch (error) {
+      fail('config_unreadable', `${configPath} is not valid JSON (${error.message}); it was left untouched`);
+    }
+  }
+  try {
+    applyManaged(config, env);
+  } catch (error) {
+    fail(error.code ?? 'config_failed', error.message);
+  }
+  const next = JSON.stringify(config, null, 2) + '\n';
+  if (next !== text) {
+    mkdirSync(dirname(configPath), { recursive: true });
+    const tmp = `${configPath}.tmp-${process.pid}`;
+    writeFileSync(tmp, next, { mode: 0o600 });
+    renameSync(tmp, configPath);
+  }
+  console.log(`[configure] ${firstRun ? 'first run: wrote' : next === text ? 'unchanged:' : 'updated managed settings in'} ${configPath} (model ${get(config, ['agents', 'defaults', 'model', 'primary'])})`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) main();

@@ -1,0 +1,128 @@
+// A small OpenAI-compatible model server for offline use of the local mode and
+// the tests: POST /v1/chat/completions (streaming SSE and plain JSON) and
+// GET /v1/models. It reads the whole conversation, not only the last message:
+//   - after a tool result, it answers with that result ("Tool output: …");
+//   - when a user message carries a directive [[exec: <shell command>]] that has
+//     not been run yet, it asks for the `exec` tool with that command;
+//   - otherwise it answers "mock answer: <the newest user text>".
+// Environment: MOCK_LLM_PORT (default 0 = any free port), MOCK_LLM_LOG (file to append requests to).
+import { appendFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+
+export const MOCK_MODEL_ID = 'mock-model';
+const DIRECTIVE = /\[\[exec:\s*([\s\S]+?)\]\]/g;
+
+function textOf(content) {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) return content.map((part) => (typeof part === 'string' ? part : part?.text ?? '')).join('\n');
+  return '';
+}
+
+/** OpenClaw adds context blocks as user messages; they are data, not the person's words. */
+function isInjected(message) {
+  return message.role === 'user' && /^\s*<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>/.test(textOf(message.content));
+}
+
+/** The person's words: without OpenClaw's timestamp prefix and runtime footer. */
+function personText(text) {
+  return text.replace(/^\[[^\]]*\]\s*/, '').replace(/\n\nRuntime:[\s\S]*$/, '').trim();
+}
+
+/** Decides the next assistant turn from the whole conversation. */
+export function decide(allMessages) {
+  const messages = allMessages.filter((m) => !isInjected(m));
+  const last = messages.at(-1);
+  if (last?.role === 'tool') return { kind: 'text', text: `Tool output: ${textOf(last.content).trim()}` };
+  const ran = new Set();
+  for (const m of messages) {
+    for (const call of m.tool_calls ?? []) {
+      try {
+        ran.add(JSON.parse(call.function?.arguments ?? '{}').command);
+      } catch {}
+    }
+  }
+  const users = messages.filter((m) => m.role === 'user').map((m) => personText(textOf(m.content)));
+  for (let i = users.length - 1; i >= 0; i--) {
+    const found = [...(users[i] ?? '').matchAll(DIRECTIVE)].map((m) => m[1].trim());
+    const pending = found.filter((command) => !ran.has(command));
+    if (pending.length) return { kind: 'tool', name: 'exec', args: { command: pending[0] } };
+  }
+  const newest = users.filter((t) => t.trim()).at(-1) ?? '';
+  return { kind: 'text', text: `mock answer: ${newest.trim().slice(-300)}` };
+}
+
+function completion(decision, model, id, created) {
+  const message = decision.kind === 'tool'
+    ? { role: 'assistant', content: null, tool_calls: [{ id: `call_${id}`, type: 'function', function: { name: decision.name, arguments: JSON.stringify(decision.args) } }] }
+    : { role: 'assistant', content: decision.text };
+  return {
+    id: `chatcmpl-${id}`, object: 'chat.completion', created, model,
+    choices: [{ index: 0, message, finish_reason: decision.kind === 'tool' ? 'tool_calls' : 'stop' }],
+    usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 },
+  };
+}
+
+function* chunks(decision, model, id, created, includeUsage) {
+  const base = { id: `chatcmpl-${id}`, object: 'chat.completion.chunk', created, model };
+  yield { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] };
+  if (decision.kind === 'tool') {
+    yield { ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: `call_${id}`, type: 'function', function: { name: decision.name, arguments: '' } }] }, finish_reason: null }] };
+    yield { ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: JSON.stringify(decision.args) } }] }, finish_reason: null }] };
+  } else {
+    for (const piece of decision.text.match(/.{1,24}/gs) ?? []) yield { ...base, choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] };
+  }
+  yield { ...base, choices: [{ index: 0, delta: {}, finish_reason: decision.kind === 'tool' ? 'tool_calls' : 'stop' }] };
+  if (includeUsage) yield { ...base, choices: [], usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 } };
+}
+
+export function startMockLlm({ port = 0, log } = {}) {
+  let counter = 0;
+  const requests = [];
+  const server = createServer(async (req, res) => {
+    const body = [];
+    for await (const c of req) body.push(c);
+    const url = new URL(req.url ?? '/', 'http://mock');
+    const send = (status, value) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(value));
+    };
+    if (req.method === 'GET' && /\/models\/?$/.test(url.pathname)) {
+      return send(200, { object: 'list', data: [{ id: MOCK_MODEL_ID, object: 'model', created: 0, owned_by: 'mock' }] });
+    }
+    if (req.method !== 'POST' || !url.pathname.endsWith('/chat/completions')) return send(404, { error: { message: 'not found' } });
+    let payload;
+    try {
+      payload = JSON.parse(Buffer.concat(body).toString('utf8'));
+    } catch {
+      return send(400, { error: { message: 'invalid JSON' } });
+    }
+    const messages = Array.isArray(payload.messages) ? payload.messages : [];
+    const decision = decide(messages);
+    requests.push({ at: Date.now(), messages: messages.length, bytes: Buffer.concat(body).length, decision });
+    if (log) appendFileSync(log, JSON.stringify({ at: new Date().toISOString(), request: payload, decision }) + '\n');
+    const id = `${Date.now().toString(36)}${(counter++).toString(36)}`;
+    const created = Math.floor(Date.now() / 1000);
+    const model = payload.model ?? MOCK_MODEL_ID;
+    if (!payload.stream) return send(200, completion(decision, model, id, created));
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    for (const chunk of chunks(decision, model, id, created, payload.stream_options?.include_usage)) res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+    res.end('data: [DONE]\n\n');
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      const address = server.address();
+      resolve({
+        url: `http://127.0.0.1:${address.port}/v1`,
+        port: address.port,
+        requests,
+        close: () => new Promise((r) => server.close(() => r())),
+      });
+    });
+  });
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const mock = await startMockLlm({ port: Number(process.env.MOCK_LLM_PORT ?? 0), log: process.env.MOCK_LLM_LOG });
+  console.log(`mock LLM on ${mock.url} (model ${MOCK_MODEL_ID})`);
+}
