@@ -80,8 +80,10 @@ export function applyManaged(config, e) {
       deviceAutoApprove: { enabled: true },
     },
   };
-  // Internal clients on the container (CLI, health checks) use the gateway token as password.
-  if (e.OPENCLAW_GATEWAY_TOKEN) auth.password = '${OPENCLAW_GATEWAY_TOKEN}';
+  // Internal clients on the container (CLI, health checks) use the gateway token as
+  // password; start.sh hands it over as OPENCLAW_GATEWAY_PASSWORD (trusted-proxy mode
+  // refuses a shared token).
+  if (e.OPENCLAW_GATEWAY_TOKEN || e.OPENCLAW_GATEWAY_PASSWORD) auth.password = '${OPENCLAW_GATEWAY_PASSWORD}';
   set(config, ['gateway', 'auth'], auth);
   if (e.GATEWAY_ALLOWED_ORIGINS) {
     set(config, ['gateway', 'controlUi', 'allowedOrigins'], e.GATEWAY_ALLOWED_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean));

@@ -72,5 +72,17 @@ if ! node "$SCRIPT_DIR/configure-openclaw.mjs" 2>"$OPENCLAW_STATE_DIR/.configure
 fi
 rm -f "$OPENCLAW_STATE_DIR/.configure-error"
 
+# The gateway runs in trusted-proxy mode, which refuses a shared token: the
+# gateway token becomes the password of internal clients (CLI, health checks).
+if [ -n "${OPENCLAW_GATEWAY_TOKEN:-}" ]; then
+  OPENCLAW_GATEWAY_PASSWORD=$OPENCLAW_GATEWAY_TOKEN
+  export OPENCLAW_GATEWAY_PASSWORD
+  unset OPENCLAW_GATEWAY_TOKEN
+fi
+# This script and the Agent own the gateway's lifecycle: no self-update, no
+# lingering triage after a failed start (it exits, and the Agent sees why).
+OPENCLAW_SUPERVISOR_MODE=external
+export OPENCLAW_SUPERVISOR_MODE
+
 phase starting-gateway
 exec openclaw gateway run --port "$GATEWAY_PORT"

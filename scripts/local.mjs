@@ -16,7 +16,8 @@ import { MOCK_MODEL_ID, startMockLlm } from '../container/mock-llm/server.mjs';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const WORKER_VARS = ['AGENT_NAME', 'SLEEP_AFTER', 'QUIET_AFTER', 'INSTANCE_TYPE', 'BOOT_TIMEOUT', 'BOOT_ATTEMPTS', 'BOOT_BACKOFF', 'BOOT_POLL_INTERVAL', 'HEALTH_INTERVAL', 'GATEWAY_USER'];
-const RUNTIME_TEST_HOOKS = ['ECHO_BOOT_DELAY_MS', 'BOOT_FAIL_AT'];
+// Passed to the runtime as defaults (secrets in .dev.vars, sent by the Worker, win).
+const RUNTIME_PASSTHROUGH = ['ECHO_BOOT_DELAY_MS', 'BOOT_FAIL_AT', 'OPENCLAW_GATEWAY_TOKEN'];
 
 function fail(message) {
   console.error(`openclaw-ondemand: ${message}`);
@@ -33,7 +34,7 @@ if (!['echo', 'openclaw'].includes(gatewayKind)) fail(`LOCAL_GATEWAY="${gatewayK
 mkdirSync(stateDir, { recursive: true });
 
 const extraEnv = {};
-for (const name of RUNTIME_TEST_HOOKS) if (process.env[name]) extraEnv[name] = process.env[name];
+for (const name of RUNTIME_PASSTHROUGH) if (process.env[name]) extraEnv[name] = process.env[name];
 
 // The bundled mock model: the default provider, overridden by real keys in .dev.vars.
 let mock = null;

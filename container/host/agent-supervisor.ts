@@ -48,6 +48,8 @@ export class AgentSupervisor {
   #exit: { code: number | null; signal: string | null; requested: boolean } | null = null;
   #stopRequested = false;
   #exited: Promise<void> = Promise.resolve();
+  /** The runtime's last output lines, to explain an exit nobody asked for. */
+  #tail: string[] = [];
 
   constructor(options: SupervisorOptions) {
     this.#options = options;
@@ -92,12 +94,17 @@ export class AgentSupervisor {
     const child = spawn('sh', [startScript], { env: childEnv, cwd: join(dir, 'home'), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
     this.#exit = null;
+    this.#tail = [];
     this.#stopRequested = false;
     const prefix = `[${agentId}] `;
     for (const stream of [child.stdout, child.stderr]) {
       stream?.on('data', (chunk: Buffer) => {
         logFile.write(chunk);
-        for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) log(prefix + line);
+        for (const line of chunk.toString('utf8').split('\n')) {
+          if (!line.trim()) continue;
+          log(prefix + line);
+          this.#tail = [...this.#tail, line].slice(-30);
+        }
       });
     }
     this.#exited = new Promise((resolve) => {
@@ -134,7 +141,8 @@ export class AgentSupervisor {
     }
     if (!this.#child || this.#exit) {
       const exit = this.#exit;
-      const reason = !exit ? 'never started' : exit.requested ? 'stopped on request' : exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
+      const why = exit && !exit.requested && exit.code !== 0 ? explain(this.#tail) : '';
+      const reason = !exit ? 'never started' : exit.requested ? 'stopped on request' : exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}${why ? `: ${why}` : ''}`;
       return { port: null, probe: { status: 'stopped', exitCode: exit?.code ?? null, reason } };
     }
     if (status.phase !== 'starting-gateway' || this.#port === null) return { port: this.#port, probe: { status: 'starting', phase: status.phase } };
@@ -161,6 +169,14 @@ export class AgentSupervisor {
     }
     return this.report();
   }
+}
+
+/** The most telling line of a failed runtime's output (an error or failure line, else the last one). */
+export function explain(tail: string[]): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = tail.map((l) => l.replace(/\u001b\[[0-9;]*m/g, '').trim()).filter(Boolean);
+  const telling = clean.filter((l) => /fail|error|refus|invalid|cannot|missing/i.test(l)).at(-1) ?? clean.at(-1) ?? '';
+  return telling.length > 300 ? `${telling.slice(0, 297)}...` : telling;
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {

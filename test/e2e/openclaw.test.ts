@@ -1,0 +1,99 @@
+/**
+ * The real OpenClaw (npm `openclaw`) in the local mode, through the Worker:
+ * wake → ready, a chat answer from the bundled mock model, a tool execution
+ * (the model asks OpenClaw's `exec` tool to compute, the output goes back to
+ * the model), and the Control UI in real Chromium without the gateway token
+ * in any URL.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgentStatus } from '../../src/agent/agent-status.ts';
+import { ROOT, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const GATEWAY_TOKEN = 'e2e-gateway-token-5c1f8a';
+const ARTIFACTS = join(ROOT, 'test-results');
+let stack: LocalStack;
+
+interface ChatCompletion {
+  choices: Array<{ message: { role: string; content: string } }>;
+}
+
+async function chat(content: string, user: string): Promise<string> {
+  const r = await fetch(`${stack.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'openclaw', user, messages: [{ role: 'user', content }] }),
+  });
+  expect(r.status).toBe(200);
+  const body = (await r.json()) as ChatCompletion;
+  return body.choices[0]?.message.content ?? '';
+}
+
+describe('real OpenClaw in local mode', () => {
+  beforeAll(async () => {
+    stack = await startLocalStack({ LOCAL_GATEWAY: 'openclaw', SLEEP_AFTER: '10m', OPENCLAW_GATEWAY_TOKEN: GATEWAY_TOKEN });
+    const woken = await fetch(`${stack.url}/api/wake`, { method: 'POST' });
+    expect(woken.status).toBe(202);
+    await until(
+      async () => {
+        const s = (await (await fetch(`${stack.url}/api/status`)).json()) as AgentStatus;
+        if (s.state === 'stopped' && s.lastError) throw new Error(`boot failed: ${s.lastError.message}`);
+        return s.state === 'ready' ? s : undefined;
+      },
+      120_000,
+      'OpenClaw ready',
+    );
+  }, 240_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('should answer a chat message sent through the Worker with the model answer', async () => {
+    const answer = await chat('hello there, marker-7f3a', 'e2e-chat');
+    expect(answer).toBe('mock answer: hello there, marker-7f3a');
+  });
+
+  it('should run the exec tool for the model and give its output back to the model', async () => {
+    const answer = await chat('Please compute [[exec: echo $((847293+651824))]]', 'e2e-tool');
+    expect(answer).toContain('1499117');
+    expect(answer).toMatch(/^Tool output: /);
+  });
+
+  it('should load the Control UI in Chromium through the Worker, connected, with no token in any URL', async (context) => {
+    if (!existsSync(CHROMIUM)) {
+      if (process.env.CI) throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian chromium`);
+      context.skip();
+    }
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      const page = await browser.newPage();
+      const urls: string[] = [];
+      const received: string[] = [];
+      page.on('request', (request) => urls.push(request.url()));
+      page.on('websocket', (ws) => {
+        urls.push(ws.url());
+        ws.on('framereceived', (frame) => received.push(String(frame.payload)));
+      });
+      await page.goto(`${stack.url}/`, { waitUntil: 'load' });
+      expect(await page.title()).toContain('OpenClaw');
+      // The gateway accepted the WebSocket connect from the Worker's origin as the trusted proxy's user.
+      await until(async () => (received.some((f) => f.includes('"ok":true')) ? true : undefined), 30_000, 'a successful gateway connect');
+      expect(received.join('\n')).not.toContain('CONTROL_UI_ORIGIN_NOT_ALLOWED');
+      await page.getByText('owner').first().waitFor({ timeout: 30_000 });
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'control-ui.png') });
+      expect(urls.length).toBeGreaterThan(3);
+      for (const url of urls) expect(url).not.toContain(GATEWAY_TOKEN);
+      for (const url of urls) expect(url).not.toMatch(/[?#&]token=/);
+    } finally {
+      await browser.close();
+    }
+  });
+});
