@@ -3,6 +3,8 @@
 # (checked by the tests); it brings the Sandbox control server and Node 24.
 FROM --platform=linux/amd64 docker.io/cloudflare/sandbox:0.12.10
 
+# Must equal the `openclaw` version in package.json (checked by the tests), so the
+# local mode runs what production runs.
 ARG OPENCLAW_VERSION=2026.9.6
 # Optional: the Claude Code CLI inside the container (adds ~100 MB).
 ARG WITH_CLAUDE_CODE=false
@@ -16,8 +18,28 @@ RUN npm install -g --no-fund --no-audit "openclaw@${OPENCLAW_VERSION}" \
  && if [ "$WITH_CLAUDE_CODE" = "true" ]; then npm install -g --no-fund --no-audit @anthropic-ai/claude-code; fi \
  && npm cache clean --force
 
-COPY container/start.sh /container/start.sh
+# OpenClaw's state lives under /home: the Sandbox backup API only archives
+# /workspace, /home, /tmp, /var/tmp and /app. The gateway listens on the
+# container's interface for the Worker (the only way in: Containers have no
+# public ingress) and trusts it as its authenticating proxy.
+ENV OPENCLAW_HOME=/home/openclaw \
+    GATEWAY_BIND=lan \
+    GATEWAY_TRUSTED_PROXIES=10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,127.0.0.1,::1 \
+    NODE_COMPILE_CACHE=/opt/openclaw/compile-cache \
+    OPENCLAW_SUPERVISOR_MODE=external
+
+COPY container/start.sh container/configure-openclaw.mjs /container/
 RUN chmod 0755 /container/start.sh
+
+# Boot the gateway once at build time: validates the generated configuration
+# against this OpenClaw version and fills Node's compile cache, so a cold
+# container does not compile OpenClaw's modules again (see README: boot CPU).
+RUN set -e; export OPENCLAW_HOME=/tmp/openclaw-warmup GATEWAY_PORT=18790 OPENAI_BASE_URL=http://127.0.0.1:9/v1 OPENAI_MODEL=warmup; \
+    node /container/configure-openclaw.mjs; \
+    openclaw gateway run --port 18790 & pid=$!; \
+    node -e 'const t=Date.now();(async()=>{for(;;){try{if((await fetch("http://127.0.0.1:18790/readyz")).ok)process.exit(0)}catch{}if(Date.now()-t>180000)process.exit(1);await new Promise(r=>setTimeout(r,500))}})()'; \
+    kill -TERM "$pid"; wait "$pid" || true; \
+    rm -rf /tmp/openclaw-warmup /tmp/openclaw
 
 # The OpenClaw gateway.
 EXPOSE 18789

@@ -3,10 +3,12 @@
 //   - bare gateway start → ready (the same gateway, spawned directly)
 //   - the ratio of the two (the lifecycle's own overhead on a boot)
 //   - request latency through the Worker vs straight to the gateway
-// Environment: BENCH_RUNS (default 7), BENCH_REQUESTS (default 200).
+// Then the real OpenClaw (scripts/bench-openclaw.mjs; BENCH_OPENCLAW=off skips it).
+// Environment: BENCH_RUNS (default 7), BENCH_REQUESTS (default 200), BENCH_OPENCLAW_RUNS (default 3).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort, ROOT, startLocalStack, until } from '../test/support/node-local-stack.ts';
+import { benchOpenClaw } from './bench-openclaw.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 200);
@@ -76,3 +78,4 @@ try {
 } finally {
   await stack.stop();
 }
+if (process.env.BENCH_OPENCLAW !== 'off') await benchOpenClaw();

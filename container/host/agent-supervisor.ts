@@ -41,6 +41,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
+async function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
 export class AgentSupervisor {
   readonly #options: SupervisorOptions;
   #child: ChildProcess | null = null;
@@ -73,7 +81,8 @@ export class AgentSupervisor {
     if (this.running) return this.report();
     const { dir, startScript, gatewayCommand, extraEnv, log, agentId } = this.#options;
     rmSync(this.statusFile, { force: true });
-    this.#port = await freePort();
+    // Keep the gateway's port across restarts when it is still free: the configuration then stays unchanged.
+    this.#port = this.#port !== null && (await portIsFree(this.#port)) ? this.#port : await freePort();
     const childEnv: Record<string, string> = {};
     for (const name of HOST_ENV_PASSTHROUGH) if (process.env[name]) childEnv[name] = process.env[name] as string;
     // The project's own tools (openclaw) first on PATH, as in the image.

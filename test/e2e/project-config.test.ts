@@ -62,8 +62,14 @@ describe('Dockerfile', () => {
     expect(from?.[2]).toBe(pkg.dependencies['@cloudflare/sandbox']);
   });
 
-  it('should pin OpenClaw to an exact version and ship the start script', () => {
-    expect(dockerfile).toMatch(/ARG OPENCLAW_VERSION=\d{4}\.\d+\.\d+\b/);
-    expect(dockerfile).toContain('COPY container/start.sh /container/start.sh');
+  it('should pin the OpenClaw version the local mode runs, and ship the start and configure scripts', () => {
+    const pinned = /ARG OPENCLAW_VERSION=(\S+)/.exec(dockerfile)?.[1];
+    expect(pinned).toMatch(/^\d{4}\.\d+\.\d+$/);
+    expect(pinned).toBe(pkg.dependencies.openclaw);
+    expect(dockerfile).toContain('COPY container/start.sh container/configure-openclaw.mjs /container/');
+  });
+
+  it('should keep OpenClaw state under /home, which the Sandbox backup API can archive', () => {
+    expect(dockerfile).toMatch(/OPENCLAW_HOME=\/home\//);
   });
 });
