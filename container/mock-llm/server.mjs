@@ -25,7 +25,7 @@ function isInjected(message) {
 
 /** The person's words: without OpenClaw's timestamp prefix and runtime footer. */
 function personText(text) {
-  return text.replace(/^\[[^\]]*\]\s*/, '').replace(/\n\nRuntime:[\s\S]*$/, '').trim();
+  return text.replace(/^\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [^\]]*\]\s*/, '').replace(/\n\nRuntime:[\s\S]*$/, '').trim();
 }
 
 /** Decides the next assistant turn from the whole conversation. */
