@@ -46,6 +46,8 @@ export interface LifecycleSettings {
   healthIntervalMs: number;
   /** Delay before a failed stop is tried again. */
   stopRetryMs: number;
+  /** Interval of the periodic backup while the container runs. */
+  backupIntervalMs: number;
 }
 
 export interface LifecycleContext extends LifecycleSettings {
@@ -68,6 +70,7 @@ export const TIMER_EVENTS = {
   sleep: 'idle.timedOut',
   health: 'health.checkDue',
   stopRetry: 'stop.retryDue',
+  backup: 'backup.due',
 } as const;
 export type TimerName = keyof typeof TIMER_EVENTS;
 
@@ -91,7 +94,8 @@ export type LifecycleEvent =
   | { type: 'activity.quieted' }
   | { type: 'idle.timedOut' }
   | { type: 'health.checkDue' }
-  | { type: 'stop.retryDue' };
+  | { type: 'stop.retryDue' }
+  | { type: 'backup.due' };
 
 export type LifecycleEventType = LifecycleEvent['type'];
 
@@ -104,6 +108,8 @@ export interface BootInput {
 export interface StopInput {
   target: StopTarget;
   reason: string;
+  /** Back the state up before stopping (intentional stops); not when cleaning up a failed boot. */
+  backup: boolean;
 }
 
 /** Defaults for every duration; `sleepAfterMs` is usually overridden by configuration. */
@@ -115,4 +121,5 @@ export const DEFAULT_LIFECYCLE_SETTINGS: LifecycleSettings = {
   bootBackoffMs: 5_000,
   healthIntervalMs: 30_000,
   stopRetryMs: 10_000,
+  backupIntervalMs: 10 * 60_000,
 };

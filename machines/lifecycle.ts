@@ -74,6 +74,8 @@ export const lifecycleMachine = setup({
     cancelTimer: (_, _params: { timer: TimerName }) => {},
     /** Host: probe the runtime once; send `container.exited` when it is gone. */
     checkHealth: () => {},
+    /** Host: take a periodic backup now (in the background; unchanged state uploads nothing). */
+    runBackup: () => {},
     startBootAttempts: assign({ bootAttempt: 1, bootPhase: null, lastError: null, stopIntent: null, wakeAfterStop: false }),
     nextBootAttempt: assign({ bootAttempt: ({ context }) => context.bootAttempt + 1, bootPhase: null }),
     recordBootPhase: assign({
@@ -144,7 +146,7 @@ export const lifecycleMachine = setup({
   actors: {
     /** Host: ensure the runtime is started (idempotent) and report `boot.progressed` / `boot.succeeded` / `boot.failed`. */
     bootRuntime: fromCallback<LifecycleEvent, BootInput>(notProvided('bootRuntime')),
-    /** Host: stop the runtime (idempotent); resolves once it is stopped. */
+    /** Host: back up (when input.backup) and stop the runtime (idempotent); resolves once it is stopped. */
     stopRuntime: fromPromise<void, StopInput>(notProvided('stopRuntime')),
   },
 }).createMachine({
@@ -175,7 +177,7 @@ export const lifecycleMachine = setup({
           invoke: { id: 'bootRuntime', src: 'bootRuntime', input: ({ context }) => ({ attempt: context.bootAttempt }) },
           on: {
             'boot.progressed': { actions: 'recordBootPhase' },
-            'boot.succeeded': { target: '#lifecycle.ready', actions: 'recordBootSuccess' },
+            'boot.succeeded': { target: '#lifecycle.ready', actions: ['recordBootSuccess', timer('backup', (c) => c.backupIntervalMs)] },
             'boot.failed': [
               { guard: 'canRetryBoot', target: 'backingOff', actions: 'recordBootFailure' },
               { target: 'failing', actions: ['recordBootFailure', 'markBootGivenUp'] },
@@ -197,7 +199,7 @@ export const lifecycleMachine = setup({
               invoke: {
                 id: 'stopRuntime',
                 src: 'stopRuntime',
-                input: () => ({ target: 'stopped' as const, reason: 'clean up before the next boot attempt' }),
+                input: () => ({ target: 'stopped' as const, reason: 'clean up before the next boot attempt', backup: false }),
                 onDone: { target: 'waiting' },
                 onError: { target: 'waiting' },
               },
@@ -213,7 +215,7 @@ export const lifecycleMachine = setup({
           invoke: {
             id: 'stopRuntime',
             src: 'stopRuntime',
-            input: () => ({ target: 'stopped' as const, reason: 'boot failed' }),
+            input: () => ({ target: 'stopped' as const, reason: 'boot failed', backup: false }),
             onDone: { target: '#lifecycle.stopped', actions: 'finishStop' },
             onError: { target: '#lifecycle.stopped', actions: 'finishStop' },
           },
@@ -237,7 +239,8 @@ export const lifecycleMachine = setup({
             'lifecycle.wake': { target: 'serving', reenter: true },
             'activity.quieted': { target: '#lifecycle.idle' },
             'health.checkDue': { actions: ['checkHealth', timer('health', (c) => c.healthIntervalMs)] },
-            'container.exited': { target: '#lifecycle.stopped', actions: ['recordContainerExit', 'finishStop'] },
+            'backup.due': { actions: ['runBackup', timer('backup', (c) => c.backupIntervalMs)] },
+            'container.exited': { target: '#lifecycle.stopped', actions: ['recordContainerExit', 'finishStop', cancel('backup')] },
           },
         },
         stopping: stoppingState(),
@@ -262,7 +265,8 @@ export const lifecycleMachine = setup({
               actions: { type: 'setStopIntent', params: { target: 'sleeping', fallbackReason: 'idle for sleepAfter' } },
             },
             'health.checkDue': { actions: ['checkHealth', timer('health', (c) => c.healthIntervalMs)] },
-            'container.exited': { target: '#lifecycle.stopped', actions: ['recordContainerExit', 'finishStop'] },
+            'backup.due': { actions: ['runBackup', timer('backup', (c) => c.backupIntervalMs)] },
+            'container.exited': { target: '#lifecycle.stopped', actions: ['recordContainerExit', 'finishStop', cancel('backup')] },
           },
         },
         stopping: stoppingState(),
@@ -291,6 +295,7 @@ export const lifecycleMachine = setup({
 function stoppingState() {
   return {
     initial: 'working' as const,
+    entry: [cancel('backup')],
     on: {
       'lifecycle.sleep': {},
       'lifecycle.stop': { actions: 'upgradeStopIntent' as const },
@@ -306,6 +311,7 @@ function stoppingState() {
           input: ({ context }: { context: LifecycleContext }) => ({
             target: context.stopIntent?.target ?? ('stopped' as const),
             reason: context.stopIntent?.reason ?? 'stop',
+            backup: true,
           }),
           onDone: [
             { guard: { type: 'isStoppingFor' as const, params: { target: 'hibernated' as const } }, target: '#lifecycle.hibernated', actions: 'finishStop' as const },

@@ -15,6 +15,8 @@ export interface Config {
   /** Instance type the container runs on (must match wrangler.jsonc). Default `standard-1`. */
   instanceType: InstanceType;
   lifecycle: LifecycleSettings;
+  /** Complete backups kept in R2 (older ones are deleted after a new one). Default 10. */
+  backupKeep: number;
   /** Interval between readiness probes while booting. Default 1 s. */
   bootPollMs: number;
   /** Port of the OpenClaw gateway inside the container. Default 18789. */
@@ -73,7 +75,9 @@ export function parseConfig(env: Partial<Env>): Config {
       bootBackoffMs: parseDuration('BOOT_BACKOFF', env.BOOT_BACKOFF, 5_000, 100),
       healthIntervalMs: parseDuration('HEALTH_INTERVAL', env.HEALTH_INTERVAL, 30_000, 1_000),
       stopRetryMs: 10_000,
+      backupIntervalMs: parseDuration('BACKUP_INTERVAL', env.BACKUP_INTERVAL, 10 * 60_000, 10_000),
     },
+    backupKeep: parseInteger('BACKUP_KEEP', env.BACKUP_KEEP, 10, 1, 1000),
     bootPollMs: parseDuration('BOOT_POLL_INTERVAL', env.BOOT_POLL_INTERVAL, 1_000, 50, 60_000),
     gatewayPort: parseInteger('GATEWAY_PORT', env.GATEWAY_PORT, 18789, 1, 65535),
     localHostUrl: env.LOCAL_HOST_URL?.trim() || 'http://127.0.0.1:8788',

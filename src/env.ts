@@ -27,6 +27,8 @@ export interface Env {
   GATEWAY_PORT?: string;
   LOCAL_HOST_URL?: string;
   GATEWAY_USER?: string;
+  BACKUP_INTERVAL?: string;
+  BACKUP_KEEP?: string;
   PUBLIC_ORIGINS?: string;
 
   // secrets handed to the container (see src/runtime/container-env.ts)

@@ -18,6 +18,7 @@ export const ERROR_STATUS = {
   booting: 503,
   not_configured: 503,
   boot_failed: 503,
+  backup_failed: 502,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -7,7 +7,7 @@ import type { LifecycleCommand } from './agent/agent-controller.ts';
 import type { CommandResult } from './agent/agent-requests.ts';
 import { parseConfig } from './config.ts';
 import type { Env } from './env.ts';
-import { AppError, errorResponse, fromErrorBody } from './errors.ts';
+import { AppError, errorResponse, fromErrorBody, type ErrorBody } from './errors.ts';
 import { wantsHtml } from './ui/html.ts';
 import { messagePage } from './ui/progress-page.ts';
 
@@ -87,7 +87,14 @@ export function buildRouter() {
     });
   }
 
+  router.post('/api/backup', async (request, env) => {
+    const reason = (await readReason(request)) ?? 'requested';
+    const result = (await agentStub(env).lifecycleBackup(reason)) as { ok: true; backup: unknown } | ({ ok: false } & ErrorBody);
+    return result.ok ? json(result.backup) : errorResponse(fromErrorBody(result));
+  });
+
   router.all('/api/status', () => methodNotAllowed('GET'));
+  router.all('/api/backup', () => methodNotAllowed('POST'));
   for (const name of Object.keys(COMMANDS)) router.all(`/api/${name}`, () => methodNotAllowed('POST'));
   router.all('/api', () => notFound());
   router.all('/api/*', () => notFound());

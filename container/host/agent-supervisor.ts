@@ -64,6 +64,11 @@ export class AgentSupervisor {
     mkdirSync(options.dir, { recursive: true });
   }
 
+  /** The assistant's home: what a container's disk holds, and what backups archive. */
+  get home(): string {
+    return join(this.#options.dir, 'home');
+  }
+
   get statusFile(): string {
     return join(this.#options.dir, 'boot', 'status.json');
   }

@@ -6,12 +6,22 @@
  *   GET  /agents/:id          → { probe, port }
  *   POST /agents/:id/start    { attempt, env } → { probe, port }
  *   POST /agents/:id/stop     → { probe, port } once the process exited
+ *   POST /agents/:id/backup   (If-None-Match: fingerprint) → 304, or 200 with the
+ *                             archive (tar.gz) and X-Backup-Fingerprint/-Sha256/-Files
+ *   POST /agents/:id/prepare  (body: archive or empty, X-Backup-Sha256) → replaces the
+ *                             home with the archive (or empties it), only while stopped
  *   GET  /healthz             → { ok: true }
+ *
+ * The home is wiped at every prepare, as a container's disk is new at every start:
+ * what survives a sleep is what the backups hold.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AgentSupervisor } from './agent-supervisor.ts';
+import { archiveWorkDir, createArchive, restoreArchive, RestoreError } from './state-archive.ts';
+import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 
 export interface LocalHostOptions {
   /** Port to listen on (127.0.0.1); 0 picks a free one. */
@@ -87,10 +97,46 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     try {
       const url = new URL(req.url ?? '/', 'http://host');
       if (url.pathname === '/healthz') return send(200, { ok: true });
-      const match = /^\/agents\/([a-z0-9][a-z0-9-]{0,62})(?:\/(start|stop))?$/.exec(url.pathname);
+      const match = /^\/agents\/([a-z0-9][a-z0-9-]{0,62})(?:\/(start|stop|backup|prepare))?$/.exec(url.pathname);
       if (!match) return send(404, { error: { code: 'not_found', message: 'unknown path' } });
       const [, id, action] = match as unknown as [string, string, string | undefined];
       if (!action && req.method === 'GET') return send(200, await supervisor(id).report());
+      if (action === 'backup' && req.method === 'POST') {
+        const previous = req.headers['if-none-match']?.replace(/"/g, '') || null;
+        const work = await archiveWorkDir();
+        try {
+          const archive = await createArchive(supervisor(id).home, work, previous);
+          if (!archive) {
+            res.writeHead(304, { etag: `"${previous}"` });
+            return res.end();
+          }
+          res.writeHead(200, {
+            'content-type': 'application/gzip',
+            'content-length': String(archive.size),
+            'x-backup-fingerprint': archive.fingerprint,
+            'x-backup-sha256': archive.sha256,
+            'x-backup-files': String(archive.files),
+          });
+          await new Promise<void>((done, fail) => createReadStream(archive.path).on('error', fail).on('end', () => done()).pipe(res));
+          return;
+        } finally {
+          await rm(work, { recursive: true, force: true });
+        }
+      }
+      if (action === 'prepare' && req.method === 'POST') {
+        const agent = supervisor(id);
+        if (agent.running) return send(409, { error: { code: 'conflict', message: 'the runtime is running; stop it before restoring' } });
+        const expected = req.headers['x-backup-sha256'];
+        const hasArchive = typeof expected === 'string' && expected !== '';
+        try {
+          const result = await restoreArchive(agent.home, hasArchive ? req : null, hasArchive ? expected : null);
+          log(`[${id}] ${hasArchive ? `restored ${result.files} files from a backup` : 'fresh home (no backup)'}`);
+          return send(200, { restored: hasArchive, files: result.files });
+        } catch (error) {
+          if (error instanceof RestoreError) return send(422, { error: { code: error.code, message: error.message } });
+          throw error;
+        }
+      }
       if (action && req.method === 'POST') {
         const body = await readJson(req);
         if (action === 'start') {
@@ -99,7 +145,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         }
         return send(200, await supervisor(id).stop());
       }
-      return send(405, { error: { code: 'method_not_allowed', message: 'GET /agents/:id, POST /agents/:id/start|stop' } });
+      return send(405, { error: { code: 'method_not_allowed', message: 'GET /agents/:id, POST /agents/:id/start|stop|backup|prepare' } });
     } catch (error) {
       const status = (error as { status?: number }).status ?? 500;
       send(status, { error: { code: status === 500 ? 'internal' : 'bad_request', message: (error as Error).message } });

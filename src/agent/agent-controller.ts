@@ -19,7 +19,9 @@ import { AppError } from '../errors.ts';
 import { gatewayRequest } from '../runtime/gateway-request.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { describeTransition, type AgentStatus, type TransitionRecord } from './agent-status.ts';
+import type { BackupStore } from '../backup/backup-store.ts';
 import { ContainerMeter, type MeterRecord } from './container-meter.ts';
+import { RestoreFailure, StateKeeper, type BackupEvent, type StateKeeperRecord } from './state-keeper.ts';
 import { TimerTable, type TimerEntries, type WakeupPort } from './timer-table.ts';
 
 /** The slice of Durable Object storage the controller uses (a Map-backed fake will do). */
@@ -36,6 +38,8 @@ export interface ControllerDeps {
   runtimeKind: 'local' | 'sandbox';
   /** Environment for the start script (secrets; never logged). */
   containerEnv: Record<string, string>;
+  /** Where backups go; null disables backups (and restores). */
+  backups?: BackupStore | null;
   clock?: () => number;
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
@@ -47,6 +51,7 @@ interface PersistedRecord {
   since: number;
   lastActivityAt: number | null;
   history: TransitionRecord[];
+  state?: StateKeeperRecord;
 }
 
 type LifecycleActor = Actor<typeof lifecycleMachine>;
@@ -82,6 +87,9 @@ export class AgentController {
   #lastEvent: { type: string; reason?: unknown } = { type: 'init' };
   #previous!: LifecycleSnapshot;
   #writes: Promise<void> = Promise.resolve();
+  readonly #keeper: StateKeeper;
+  /** What the controller is doing right now within a state (shown as the phase). */
+  #activity: 'restoring' | 'backing-up' | null = null;
 
   private constructor(deps: ControllerDeps, record: PersistedRecord | undefined) {
     this.#deps = deps;
@@ -92,6 +100,14 @@ export class AgentController {
     this.#since = record?.since ?? this.#now();
     this.#lastActivityAt = record?.lastActivityAt ?? null;
     this.#history = record?.history ?? [];
+    this.#keeper = new StateKeeper({
+      runtime: deps.runtime,
+      store: deps.backups ?? null,
+      agent: deps.config.agentName,
+      runtimeKind: deps.runtimeKind,
+      now: this.#now,
+      ...(record?.state ? { record: record.state } : {}),
+    });
   }
 
   /** Loads the persisted snapshot (or starts fresh in `stopped`) and starts the actor. */
@@ -115,10 +131,11 @@ export class AgentController {
         scheduleTimer: (_, params) => this.#timers.schedule(params.timer, this.#now() + params.delayMs),
         cancelTimer: (_, params) => this.#timers.cancel(params.timer),
         checkHealth: () => void this.#checkHealth(),
+        runBackup: () => void this.#periodicBackup(),
       },
       actors: {
         bootRuntime: fromCallback<LifecycleEvent, BootInput>(({ sendBack, input }) => this.#bootLoop(input, sendBack)),
-        stopRuntime: fromPromise<void, StopInput>(({ input }) => this.#deps.runtime.stop(input.reason)),
+        stopRuntime: fromPromise<void, StopInput>(({ input }) => this.#stopRuntime(input)),
       },
     });
     const inspect = (event: InspectionEvent) => {
@@ -187,6 +204,24 @@ export class AgentController {
         break;
     }
     return this.status();
+  }
+
+  /**
+   * Backs the running state up now (POST /api/backup).
+   * @throws AppError `conflict` when no container runs (the last backup is the state then).
+   */
+  async backupNow(reason = 'requested'): Promise<BackupEvent> {
+    const snapshot = this.#actor.getSnapshot();
+    const state = topState(snapshot);
+    if ((state !== 'ready' && state !== 'idle') || isStopping(snapshot)) {
+      throw new AppError('conflict', `nothing to back up: the assistant is ${state}${isStopping(snapshot) ? ' (stopping)' : ''}; its last backup holds its state`);
+    }
+    try {
+      return await this.#withActivity('backing-up', () => this.#keeper.backup(reason));
+    } finally {
+      this.#persist();
+      await this.settle();
+    }
   }
 
   /** Counts a request as activity; wakes a stopped or sleeping assistant. */
@@ -262,7 +297,7 @@ export class AgentController {
       runtime: this.#deps.runtimeKind,
       state,
       since: new Date(this.#since).toISOString(),
-      phase: stopping ? 'stopping' : state === 'booting' ? (c.bootPhase ?? 'launching') : null,
+      phase: this.#activity ?? (stopping ? 'stopping' : state === 'booting' ? (c.bootPhase ?? 'launching') : null),
       stopping: stopping ? c.stopIntent : null,
       bootAttempt: c.bootAttempt,
       maxBootAttempts: c.maxBootAttempts,
@@ -273,6 +308,13 @@ export class AgentController {
       sleepAt: !stopping && sleepAt !== undefined ? new Date(sleepAt).toISOString() : null,
       lastActivityAt: this.#lastActivityAt === null ? null : new Date(this.#lastActivityAt).toISOString(),
       meter: { ...this.#meter.totals(now), instanceType: this.#deps.config.instanceType },
+      backups: {
+        enabled: this.#keeper.enabled,
+        intervalMs: c.backupIntervalMs,
+        lastBackup: [...this.#keeper.history].reverse().find((e) => e.kind === 'backup') ?? null,
+        lastRestore: [...this.#keeper.history].reverse().find((e) => e.kind === 'restore') ?? null,
+        history: this.#keeper.history.slice(-10),
+      },
       history: this.#history.slice(-20),
     };
   }
@@ -281,6 +323,23 @@ export class AgentController {
     let cancelled = false;
     const { runtime, config, containerEnv } = this.#deps;
     void (async () => {
+      // A runtime that is not running starts from the newest intact backup (never from empty state while backups exist).
+      const before = await runtime.probe().catch(() => ({ status: 'stopped' as const }));
+      if (before.status === 'stopped' || before.status === 'failed') {
+        if (!cancelled) sendBack({ type: 'boot.progressed', phase: 'restoring' });
+        try {
+          const restored = await this.#withActivity('restoring', () => this.#keeper.restore());
+          this.#log('lifecycle:restore', { agent: config.agentName, result: restored.result, id: restored.id ?? null, ms: restored.ms });
+        } catch (error) {
+          const failure = error instanceof RestoreFailure ? error : new RestoreFailure('restore_failed', String(error), true);
+          this.#log('lifecycle:restore-failed', { agent: config.agentName, code: failure.code, message: failure.message });
+          this.#persist();
+          if (!cancelled) sendBack({ type: 'boot.failed', error: { code: failure.code, message: failure.message }, retryable: failure.retryable });
+          return;
+        }
+        this.#persist();
+      }
+      if (cancelled) return;
       try {
         await runtime.start({ agentId: config.agentName, attempt: input.attempt, env: containerEnv });
       } catch (error) {
@@ -307,6 +366,41 @@ export class AgentController {
     return () => {
       cancelled = true;
     };
+  }
+
+  /** Intentional stops back up first (when the gateway is up); a failed backup fails the stop, which is retried. */
+  async #stopRuntime(input: StopInput): Promise<void> {
+    const { runtime, config } = this.#deps;
+    if (input.backup) {
+      const probe = await runtime.probe().catch(() => null);
+      if (probe?.status === 'ready') {
+        const event = await this.#withActivity('backing-up', () => this.#keeper.backup(`before ${input.target === 'sleeping' ? 'sleep' : input.target === 'hibernated' ? 'hibernation' : 'stop'}: ${input.reason}`));
+        this.#log('lifecycle:backup', { agent: config.agentName, result: event.result, id: event.id ?? null, ms: event.ms });
+        this.#persist();
+      }
+    }
+    await runtime.stop(input.reason);
+  }
+
+  async #periodicBackup(): Promise<void> {
+    try {
+      const event = await this.#withActivity('backing-up', () => this.#keeper.backup('periodic'));
+      this.#log('lifecycle:backup', { agent: this.#deps.config.agentName, result: event.result, id: event.id ?? null, ms: event.ms });
+    } catch (error) {
+      this.#log('lifecycle:backup-failed', { agent: this.#deps.config.agentName, message: error instanceof Error ? error.message : String(error) });
+    } finally {
+      this.#persist();
+    }
+  }
+
+  async #withActivity<T>(activity: 'restoring' | 'backing-up', work: () => Promise<T>): Promise<T> {
+    const previous = this.#activity;
+    this.#activity = activity;
+    try {
+      return await work();
+    } finally {
+      this.#activity = previous;
+    }
   }
 
   async #checkHealth(): Promise<void> {
@@ -347,6 +441,7 @@ export class AgentController {
       since: this.#since,
       lastActivityAt: this.#lastActivityAt,
       history: this.#history,
+      state: this.#keeper.toJSON(),
     };
     const next = this.#timers.next();
     const wakeup = this.state === 'booting' ? Math.min(next ?? Infinity, this.#now() + BOOT_KEEPALIVE_MS) : next;

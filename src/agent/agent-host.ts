@@ -5,13 +5,16 @@
 import { parseConfig, type Config } from '../config.ts';
 import type { Env } from '../env.ts';
 import { AppError, errorBody, errorResponse } from '../errors.ts';
+import { BackupStore } from '../backup/backup-store.ts';
 import { containerEnv } from '../runtime/container-env.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { AgentController, type ControllerStorage, type LifecycleCommand } from './agent-controller.ts';
 import { handleAgentRequest, runCommand, type CommandResult } from './agent-requests.ts';
+import type { BackupEvent } from './state-keeper.ts';
 import type { WakeupPort } from './timer-table.ts';
 
 export type StatusResult = CommandResult;
+export type BackupResult = { ok: true; backup: BackupEvent } | ({ ok: false } & ReturnType<typeof errorBody>);
 
 export interface AgentHostParts {
   storage: ControllerStorage;
@@ -41,6 +44,7 @@ export class AgentHost {
         runtimeKind: parts.runtimeKind,
         config,
         containerEnv: containerEnv(env, config.gatewayPort),
+        backups: env.BACKUP_BUCKET ? new BackupStore(env.BACKUP_BUCKET, config.agentName, config.backupKeep) : null,
         ...(parts.clock ? { clock: parts.clock } : {}),
       });
     })();
@@ -56,6 +60,17 @@ export class AgentHost {
     const controller = await this.ready;
     if (controller instanceof AppError) return { ok: false, ...errorBody(controller) };
     return { ok: true, status: controller.status() };
+  }
+
+  async backup(reason: string): Promise<BackupResult> {
+    const controller = await this.ready;
+    if (controller instanceof AppError) return { ok: false, ...errorBody(controller) };
+    try {
+      return { ok: true, backup: await controller.backupNow(reason) };
+    } catch (error) {
+      if (error instanceof AppError) return { ok: false, ...errorBody(error) };
+      return { ok: false, ...errorBody(new AppError('backup_failed', error instanceof Error ? error.message : String(error))) };
+    }
   }
 
   async fetch(request: Request): Promise<Response> {

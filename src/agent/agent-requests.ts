@@ -37,7 +37,7 @@ export async function handleAgentRequest(controller: AgentController, request: R
   }
   await controller.recordRequest();
   const status = controller.status();
-  if ((status.state === 'ready' || status.state === 'idle') && status.phase !== 'stopping') {
+  if ((status.state === 'ready' || status.state === 'idle') && status.stopping === null) {
     try {
       return await controller.forward(request);
     } catch (error) {

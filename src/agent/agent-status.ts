@@ -4,6 +4,7 @@
  */
 import type { Hibernation, LifecycleError, LifecycleState, StopIntent } from '../../machines/lifecycle-types.ts';
 import type { MeterTotals } from './container-meter.ts';
+import type { BackupEvent } from './state-keeper.ts';
 
 export interface TransitionRecord {
   from: LifecycleState;
@@ -35,6 +36,14 @@ export interface AgentStatus {
   sleepAt: string | null;
   lastActivityAt: string | null;
   meter: MeterTotals & { instanceType: string };
+  backups: {
+    enabled: boolean;
+    intervalMs: number;
+    lastBackup: BackupEvent | null;
+    lastRestore: BackupEvent | null;
+    /** The most recent backups and restores, newest last. */
+    history: BackupEvent[];
+  };
   /** The most recent transitions, newest last. */
   history: TransitionRecord[];
 }

@@ -8,7 +8,7 @@ import type { Env } from '../env.ts';
 import { LocalRuntime } from '../runtime/local-runtime.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { LifecycleCommand } from './agent-controller.ts';
-import { AgentHost, type StatusResult } from './agent-host.ts';
+import { AgentHost, type BackupResult, type StatusResult } from './agent-host.ts';
 import type { CommandResult } from './agent-requests.ts';
 
 export class LocalAgent extends DurableObject<Env> {
@@ -57,6 +57,10 @@ export class LocalAgent extends DurableObject<Env> {
 
   async lifecycleStatus(): Promise<StatusResult> {
     return this.#host.status();
+  }
+
+  async lifecycleBackup(reason: string): Promise<BackupResult> {
+    return this.#host.backup(reason);
   }
 
   /** The local host reports that the runtime process exited. */

@@ -10,7 +10,7 @@ import type { StopParams } from '@cloudflare/containers';
 import type { Env } from '../env.ts';
 import { SandboxRuntime, type SandboxHost } from '../runtime/sandbox-runtime.ts';
 import type { LifecycleCommand } from './agent-controller.ts';
-import { AgentHost, type StatusResult } from './agent-host.ts';
+import { AgentHost, type BackupResult, type StatusResult } from './agent-host.ts';
 import type { CommandResult } from './agent-requests.ts';
 
 const WAKEUP_CALLBACK = 'onLifecycleWakeup';
@@ -73,6 +73,10 @@ export class Agent extends Sandbox<Env> {
     return this.#host.status();
   }
 
+  async lifecycleBackup(reason: string): Promise<BackupResult> {
+    return this.#host.backup(reason);
+  }
+
   /** What the runtime needs from this Sandbox: its process API and a stop that waits. */
   protected sandboxHost(): SandboxHost {
     return {
@@ -83,6 +87,12 @@ export class Agent extends Sandbox<Env> {
       wsConnect: (request, port) => this.wsConnect(request, port),
       stopContainer: () => this.stopContainerAndWait(),
       containerRunning: () => this.ctx.container?.running === true,
+      exec: async (command) => {
+        const r = await this.exec(command);
+        return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
+      },
+      createBackup: (options) => this.createBackup(options),
+      restoreBackup: (backup) => this.restoreBackup(backup as Parameters<Sandbox['restoreBackup']>[0]),
     };
   }
 

@@ -3,7 +3,7 @@
  * container start script on this machine, on loopback. This class speaks its
  * small control API and reaches the gateway directly on the port it reports.
  */
-import { RuntimeError, type Runtime, type RuntimeProbe, type RuntimeStartOptions } from './runtime.ts';
+import { RuntimeError, type RestoreSource, type Runtime, type RuntimeArchive, type RuntimeProbe, type RuntimeStartOptions } from './runtime.ts';
 
 type Fetcher = (input: Request | string, init?: RequestInit) => Promise<Response>;
 
@@ -56,6 +56,52 @@ export class LocalRuntime implements Runtime {
   async stop(reason: string): Promise<void> {
     await this.#call('POST', 'stop', { reason });
     this.#port = null;
+  }
+
+  async backup(previousFingerprint: string | null): Promise<RuntimeArchive | null> {
+    const response = await this.#send('backup', { method: 'POST', headers: previousFingerprint ? { 'if-none-match': `"${previousFingerprint}"` } : {} });
+    if (response.status === 304) {
+      await response.body?.cancel();
+      return null;
+    }
+    if (!response.ok) throw new RuntimeError('backup_failed', `local host answered ${response.status} to backup: ${(await response.text()).slice(0, 300)}`);
+    const header = (name: string) => response.headers.get(name) ?? '';
+    return {
+      fingerprint: header('x-backup-fingerprint'),
+      sha256: header('x-backup-sha256'),
+      size: Number(header('content-length')),
+      files: Number(header('x-backup-files')),
+      body: response.body,
+    };
+  }
+
+  async prepare(source: RestoreSource | null): Promise<void> {
+    const response = await this.#send('prepare', {
+      method: 'POST',
+      headers: source ? { 'x-backup-sha256': source.sha256, 'content-type': 'application/gzip' } : {},
+      body: source?.body ?? null,
+    });
+    const text = await response.text();
+    if (response.ok) return;
+    let code = 'restore_failed';
+    let message = text.slice(0, 300);
+    try {
+      const parsed = JSON.parse(text) as { error?: { code?: string; message?: string } };
+      code = parsed.error?.code ?? code;
+      message = parsed.error?.message ?? message;
+    } catch {
+      // not JSON
+    }
+    throw new RuntimeError(code, message);
+  }
+
+  async #send(action: string, init: RequestInit): Promise<Response> {
+    const url = `${this.#hostUrl}/agents/${encodeURIComponent(this.#agentId)}/${action}`;
+    try {
+      return await this.#fetch(url, init);
+    } catch (error) {
+      throw new RuntimeError('host_unreachable', `local host at ${this.#hostUrl} is unreachable: ${error instanceof Error ? error.message : error}`);
+    }
   }
 
   async #call(method: 'GET' | 'POST', action: string, body?: unknown): Promise<LocalAgentReport> {

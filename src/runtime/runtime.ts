@@ -21,6 +21,26 @@ export type RuntimeProbe =
   | { status: 'failed'; error: LifecycleError; retryable: boolean }
   | { status: 'stopped'; exitCode: number | null; reason: string };
 
+/** A backup as the runtime hands it over (null from backup() means: nothing changed). */
+export interface RuntimeArchive {
+  /** Changes whenever the archived state changes. */
+  fingerprint: string;
+  sha256: string;
+  size: number;
+  files: number;
+  /** The archive bytes to store (local mode); null when the platform stored them itself (Sandbox). */
+  body: ReadableStream | null;
+  /** The platform's own handle to the stored backup (Sandbox `DirectoryBackup`). */
+  handle?: unknown;
+}
+
+/** What to restore before a start: an archive's bytes or the platform's handle, with its checksum. */
+export interface RestoreSource {
+  body: ReadableStream | null;
+  sha256: string;
+  handle?: unknown;
+}
+
 export interface Runtime {
   /** Ensures the runtime is started; a second call while it runs changes nothing. */
   start(options: RuntimeStartOptions): Promise<void>;
@@ -30,6 +50,18 @@ export interface Runtime {
   fetch(request: Request): Promise<Response>;
   /** Stops the runtime; resolves once it is stopped. Stopping a stopped runtime is fine. */
   stop(reason: string): Promise<void>;
+  /**
+   * Archives the state while the runtime runs (databases copied consistently);
+   * null when its fingerprint still equals `previousFingerprint`.
+   */
+  backup(previousFingerprint: string | null): Promise<RuntimeArchive | null>;
+  /**
+   * Before a start: replaces the state with `source` (integrity checked), or
+   * starts from an empty state when `source` is null. Throws a RuntimeError
+   * with code `restore_corrupt` when the archive fails its check, leaving the
+   * state as it was.
+   */
+  prepare(source: RestoreSource | null): Promise<void>;
 }
 
 /** Wraps a platform failure at the runtime boundary. */

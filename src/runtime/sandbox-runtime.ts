@@ -4,7 +4,12 @@
  * containerFetch (HTTP) and wsConnect (WebSocket) on its port.
  */
 import { BOOT_STATUS_FILE, READINESS_PATH, START_PROCESS_ID, START_SCRIPT_PATH, parseBootStatus } from '../contract/boot-status.ts';
-import { RuntimeError, type Runtime, type RuntimeProbe, type RuntimeStartOptions } from './runtime.ts';
+import { RuntimeError, type RestoreSource, type Runtime, type RuntimeArchive, type RuntimeProbe, type RuntimeStartOptions } from './runtime.ts';
+
+/** Where the state is snapshotted for the Sandbox backup API (under /home, which it can archive). */
+export const SNAPSHOT_DIR = '/home/.openclaw-snapshot';
+export const STATE_HOME = '/home/openclaw';
+const SNAPSHOT_SCRIPT = 'node /container/snapshot-state.ts';
 
 /** What this runtime needs from the Sandbox Durable Object (narrowed so a test fake is small). */
 export interface SandboxHost {
@@ -17,6 +22,9 @@ export interface SandboxHost {
   stopContainer(): Promise<void>;
   /** Whether the container runs, asked without touching it (the process API would start it). */
   containerRunning(): boolean;
+  exec(command: string): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  createBackup(options: { dir: string; name: string; ttl: number }): Promise<{ id: string; dir: string }>;
+  restoreBackup(backup: unknown): Promise<unknown>;
 }
 
 const RUNNING = new Set(['starting', 'running']);
@@ -80,6 +88,27 @@ export class SandboxRuntime implements Runtime {
 
   async stop(_reason: string): Promise<void> {
     await this.#host.stopContainer();
+  }
+
+  async backup(previousFingerprint: string | null): Promise<RuntimeArchive | null> {
+    const r = await this.#host.exec(`${SNAPSHOT_SCRIPT} snapshot ${STATE_HOME} ${SNAPSHOT_DIR} ${previousFingerprint ?? ''}`);
+    if (r.exitCode !== 0) throw new RuntimeError('backup_failed', `snapshot failed: ${r.stderr.slice(0, 300)}`);
+    const result = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { changed: boolean; fingerprint?: string; files?: number };
+    if (!result.changed) return null;
+    // The SDK archives the directory (squashfs) and uploads it to R2 over presigned URLs.
+    const handle = await this.#host.createBackup({ dir: SNAPSHOT_DIR, name: `state-${result.fingerprint?.slice(0, 12)}`, ttl: 30 * 86_400 });
+    return { fingerprint: result.fingerprint ?? '', sha256: handle.id, size: 0, files: result.files ?? 0, body: null, handle };
+  }
+
+  async prepare(source: RestoreSource | null): Promise<void> {
+    if (!source) return; // a new container's disk is empty already
+    try {
+      await this.#host.restoreBackup(source.handle);
+    } catch (error) {
+      throw new RuntimeError('restore_corrupt', `the Sandbox could not restore backup ${source.sha256}: ${message(error)}`);
+    }
+    const r = await this.#host.exec(`${SNAPSHOT_SCRIPT} apply ${SNAPSHOT_DIR} ${STATE_HOME}`);
+    if (r.exitCode !== 0) throw new RuntimeError('restore_failed', `applying the restored snapshot failed: ${r.stderr.slice(0, 300)}`);
   }
 }
 

@@ -6,7 +6,7 @@
  * ends it, a kill makes it vanish with exit 137, a request to a stopped
  * runtime fails.
  */
-import type { Runtime, RuntimeProbe, RuntimeStartOptions } from '../../src/runtime/runtime.ts';
+import { RuntimeError, type RestoreSource, type Runtime, type RuntimeArchive, type RuntimeProbe, type RuntimeStartOptions } from '../../src/runtime/runtime.ts';
 
 export interface FakeContainer {
   running: boolean;
@@ -22,6 +22,12 @@ export interface FakeContainer {
   stops: number;
   lastEnv: Record<string, string> | null;
   requests: string[];
+  /** The container's disk: what the assistant wrote; empty in a new container until prepared. */
+  disk: Record<string, string>;
+  backups: number;
+  prepares: number;
+  /** Makes the next backups fail (e.g. storage down). */
+  failBackups: boolean;
 }
 
 const containers = new Map<string, FakeContainer>();
@@ -30,7 +36,7 @@ const PHASES = ['launching', 'restoring', 'configuring', 'starting-gateway'];
 export function fakeContainer(agentId: string): FakeContainer {
   let c = containers.get(agentId);
   if (!c) {
-    c = { running: false, probesLeft: 0, bootProbes: 3, failWith: null, failCount: 0, exit: null, starts: 0, stops: 0, lastEnv: null, requests: [] };
+    c = { running: false, probesLeft: 0, bootProbes: 3, failWith: null, failCount: 0, exit: null, starts: 0, stops: 0, lastEnv: null, requests: [], disk: {}, backups: 0, prepares: 0, failBackups: false };
     containers.set(agentId, c);
   }
   return c;
@@ -96,10 +102,43 @@ export class FakeRuntime implements Runtime {
     });
   }
 
+  async backup(previousFingerprint: string | null): Promise<RuntimeArchive | null> {
+    const c = this.container;
+    if (!c.running) throw new RuntimeError('backup_failed', 'the runtime is not running');
+    if (c.failBackups) throw new RuntimeError('backup_failed', 'injected backup failure');
+    const bytes = new TextEncoder().encode(JSON.stringify(c.disk));
+    const sha256 = await hex(bytes);
+    if (sha256 === previousFingerprint) return null;
+    c.backups += 1;
+    return { fingerprint: sha256, sha256, size: bytes.length, files: Object.keys(c.disk).length, body: new Response(bytes).body };
+  }
+
+  async prepare(source: RestoreSource | null): Promise<void> {
+    const c = this.container;
+    if (c.running) throw new RuntimeError('restore_failed', 'the runtime is running');
+    c.prepares += 1;
+    if (!source?.body) {
+      c.disk = {};
+      return;
+    }
+    const bytes = new Uint8Array(await new Response(source.body).arrayBuffer());
+    if ((await hex(bytes)) !== source.sha256) throw new RuntimeError('restore_corrupt', 'archive SHA-256 does not match');
+    try {
+      c.disk = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, string>;
+    } catch {
+      throw new RuntimeError('restore_corrupt', 'archive does not unpack');
+    }
+  }
+
   async stop(reason: string): Promise<void> {
     const c = this.container;
     if (c.running) c.stops += 1;
     c.running = false;
     c.exit = { code: 0, reason: `stopped on request (${reason})` };
   }
+}
+
+async function hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', bytes);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }

@@ -1,0 +1,235 @@
+/**
+ * Archives of an assistant's home (OpenClaw's state) for backups: consistent
+ * SQLite copies taken with SQLite's online backup while the gateway runs,
+ * caches and logs left out, a fingerprint that tells whether anything changed,
+ * and a restore that verifies the archive's SHA-256 before it replaces
+ * anything.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, sep } from 'node:path';
+import { DatabaseSync, backup as sqliteBackup } from 'node:sqlite';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+/** Paths (relative to the home) never archived: caches, logs, temporary files. */
+export const ARCHIVE_EXCLUDES = ['.openclaw/cache', '.openclaw/logs', '.openclaw/tmp', '.cache', '.npm', 'tmp', '.openclaw/.configure-error'];
+
+export interface ArchiveResult {
+  /** Changes whenever a file's path, size or mtime changes, or a database's content. */
+  fingerprint: string;
+  sha256: string;
+  size: number;
+  files: number;
+  /** The archive on disk (the caller streams it and removes it). */
+  path: string;
+}
+
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0');
+
+async function isSqlite(path: string, size: number): Promise<boolean> {
+  if (size < 100) return false;
+  const handle = await open(path, 'r');
+  try {
+    const header = Buffer.alloc(16);
+    await handle.read(header, 0, 16, 0);
+    return header.equals(SQLITE_MAGIC);
+  } finally {
+    await handle.close();
+  }
+}
+
+function excluded(rel: string): boolean {
+  return ARCHIVE_EXCLUDES.some((e) => rel === e || rel.startsWith(e + sep)) || /-(wal|shm|journal)$/.test(rel);
+}
+
+interface Entry {
+  rel: string;
+  size: number;
+  mtimeMs: number;
+  sqlite: boolean;
+}
+
+async function walk(root: string, dir = root, out: Entry[] = []): Promise<Entry[]> {
+  let names: import('node:fs').Dirent[];
+  try {
+    names = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const d of names) {
+    const full = join(dir, d.name);
+    const rel = relative(root, full);
+    if (excluded(rel)) continue;
+    if (d.isDirectory()) await walk(root, full, out);
+    else if (d.isFile()) {
+      const s = await stat(full).catch(() => null);
+      if (!s) continue;
+      out.push({ rel, size: s.size, mtimeMs: s.mtimeMs, sqlite: await isSqlite(full, s.size) });
+    }
+  }
+  return out;
+}
+
+function run(command: string, args: string[], stdin?: Readable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: [stdin ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    if (stdin && child.stdin) stdin.pipe(child.stdin);
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited ${code}: ${err.trim().slice(0, 300)}`))));
+  });
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest('hex');
+}
+
+/**
+ * Archives `home` into a tar.gz under `workDir`. SQLite databases are copied
+ * with SQLite's online backup (a consistent snapshot even while written), the
+ * rest is read as it is. When `previousFingerprint` matches, nothing is
+ * archived and null is returned.
+ */
+export async function createArchive(home: string, workDir: string, previousFingerprint: string | null): Promise<ArchiveResult | null> {
+  const entries = (await walk(home)).sort((a, b) => (a.rel < b.rel ? -1 : 1));
+  const staging = await mkdtemp(join(workDir, 'snap-'));
+  try {
+    const fingerprint = createHash('sha256');
+    for (const e of entries) {
+      if (e.sqlite) {
+        const target = join(staging, e.rel);
+        await mkdir(dirname(target), { recursive: true });
+        const db = new DatabaseSync(join(home, e.rel), { readOnly: true });
+        try {
+          await sqliteBackup(db, target);
+        } finally {
+          db.close();
+        }
+        fingerprint.update(`${e.rel}\0db\0${await sha256File(target)}\n`);
+      } else {
+        fingerprint.update(`${e.rel}\0${e.size}\0${Math.trunc(e.mtimeMs)}\n`);
+      }
+    }
+    const digest = fingerprint.digest('hex');
+    if (digest === previousFingerprint) return null;
+    const path = join(workDir, `archive-${Date.now()}-${process.pid}.tar.gz`);
+    const plain = entries.filter((e) => !e.sqlite).map((e) => e.rel);
+    const dbs = entries.filter((e) => e.sqlite).map((e) => e.rel);
+    // One tar stream: plain files from the home, database snapshots from the staging dir.
+    const list = join(staging, '.plain-files');
+    const listDb = join(staging, '.db-files');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(list, plain.join('\n') + (plain.length ? '\n' : ''));
+    await writeFile(listDb, dbs.join('\n') + (dbs.length ? '\n' : ''));
+    await run('tar', ['-czf', path, '--no-recursion', '-C', home, '-T', list, '-C', staging, '-T', listDb]);
+    const s = await stat(path);
+    return { fingerprint: digest, sha256: await sha256File(path), size: s.size, files: entries.length, path };
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The same snapshot as a directory (for the Sandbox backup API, which archives
+ * a directory itself): plain files copied, databases via online backup.
+ * Returns null when `previousFingerprint` still matches.
+ */
+export async function createSnapshotDir(home: string, outDir: string, previousFingerprint: string | null): Promise<{ fingerprint: string; files: number } | null> {
+  const { cp } = await import('node:fs/promises');
+  const entries = (await walk(home)).sort((a, b) => (a.rel < b.rel ? -1 : 1));
+  const staging = `${outDir}.next`;
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging, { recursive: true });
+  const fingerprint = createHash('sha256');
+  for (const e of entries) {
+    const target = join(staging, e.rel);
+    await mkdir(dirname(target), { recursive: true });
+    if (e.sqlite) {
+      const db = new DatabaseSync(join(home, e.rel), { readOnly: true });
+      try {
+        await sqliteBackup(db, target);
+      } finally {
+        db.close();
+      }
+      fingerprint.update(`${e.rel}\0db\0${await sha256File(target)}\n`);
+    } else {
+      await cp(join(home, e.rel), target, { preserveTimestamps: true });
+      fingerprint.update(`${e.rel}\0${e.size}\0${Math.trunc(e.mtimeMs)}\n`);
+    }
+  }
+  const digest = fingerprint.digest('hex');
+  if (digest === previousFingerprint) {
+    await rm(staging, { recursive: true, force: true });
+    return null;
+  }
+  await rm(outDir, { recursive: true, force: true });
+  await rename(staging, outDir);
+  return { fingerprint: digest, files: entries.length };
+}
+
+/** Copies a restored snapshot directory into an empty home. */
+export async function applySnapshotDir(snapshot: string, home: string): Promise<void> {
+  const { cp } = await import('node:fs/promises');
+  await rm(home, { recursive: true, force: true });
+  await cp(snapshot, home, { recursive: true, preserveTimestamps: true });
+}
+
+export class RestoreError extends Error {
+  readonly code: 'restore_corrupt' | 'restore_failed';
+  constructor(code: 'restore_corrupt' | 'restore_failed', message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/**
+ * Replaces `home` with the archive's content, or empties it when `archive`
+ * is null (a first boot). The archive is written to disk and checked against
+ * `expectedSha256` first; on any failure `home` is left as it was.
+ */
+export async function restoreArchive(home: string, archive: Readable | null, expectedSha256: string | null): Promise<{ files: number }> {
+  await mkdir(dirname(home), { recursive: true });
+  const work = await mkdtemp(join(dirname(home), '.restore-'));
+  try {
+    const next = join(work, 'home');
+    await mkdir(next, { recursive: true });
+    if (archive) {
+      const file = join(work, 'archive.tar.gz');
+      const hash = createHash('sha256');
+      archive.on('data', (chunk: Buffer) => hash.update(chunk));
+      await pipeline(archive, createWriteStream(file));
+      const actual = hash.digest('hex');
+      if (!expectedSha256 || actual !== expectedSha256) {
+        throw new RestoreError('restore_corrupt', `archive SHA-256 ${actual.slice(0, 12)}… does not match the manifest's ${expectedSha256?.slice(0, 12) ?? '(none)'}…`);
+      }
+      try {
+        await run('tar', ['-xzf', file, '-C', next]);
+      } catch (error) {
+        throw new RestoreError('restore_corrupt', `archive does not unpack: ${(error as Error).message}`);
+      }
+    }
+    const old = join(work, 'old');
+    await rename(home, old).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
+    await rename(next, home);
+    return { files: (await walk(home)).length };
+  } catch (error) {
+    if (error instanceof RestoreError) throw error;
+    throw new RestoreError('restore_failed', (error as Error).message);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** A temporary directory for archives, removed by the caller. */
+export function archiveWorkDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'openclaw-archive-'));
+}

@@ -1,0 +1,187 @@
+/**
+ * Keeps an assistant's state across container lifetimes: backups through the
+ * runtime into the BackupStore (skipped when nothing changed), and the restore
+ * before every boot, which takes the newest backup that passes its integrity
+ * check and never starts from empty state while backups exist.
+ */
+import type { BackupManifest, BackupStore } from '../backup/backup-store.ts';
+import { RuntimeError, type Runtime } from '../runtime/runtime.ts';
+
+export interface BackupEvent {
+  kind: 'backup' | 'restore';
+  /** `ok`, `unchanged` (nothing uploaded), `skipped` (backups not configured), `fresh` (no backup to restore), `failed`. */
+  result: 'ok' | 'unchanged' | 'skipped' | 'fresh' | 'failed';
+  at: string;
+  reason: string;
+  ms: number;
+  id?: string;
+  size?: number;
+  files?: number;
+  error?: string;
+}
+
+export interface StateKeeperRecord {
+  lastFingerprint: string | null;
+  history: BackupEvent[];
+}
+
+/** A restore that cannot succeed; `retryable` false means: do not boot (and do not start empty). */
+export class RestoreFailure extends Error {
+  readonly code: string;
+  readonly retryable: boolean;
+  constructor(code: string, message: string, retryable: boolean) {
+    super(message);
+    this.code = code;
+    this.retryable = retryable;
+  }
+}
+
+const HISTORY_LIMIT = 20;
+
+export class StateKeeper {
+  readonly #runtime: Runtime;
+  readonly #store: BackupStore | null;
+  readonly #agent: string;
+  readonly #runtimeKind: 'local' | 'sandbox';
+  readonly #now: () => number;
+  #record: StateKeeperRecord;
+  #running: Promise<BackupEvent | null> | null = null;
+
+  constructor(options: {
+    runtime: Runtime;
+    store: BackupStore | null;
+    agent: string;
+    runtimeKind: 'local' | 'sandbox';
+    now: () => number;
+    record?: StateKeeperRecord;
+  }) {
+    this.#runtime = options.runtime;
+    this.#store = options.store;
+    this.#agent = options.agent;
+    this.#runtimeKind = options.runtimeKind;
+    this.#now = options.now;
+    this.#record = options.record ?? { lastFingerprint: null, history: [] };
+  }
+
+  get enabled(): boolean {
+    return this.#store !== null;
+  }
+
+  get history(): BackupEvent[] {
+    return this.#record.history;
+  }
+
+  toJSON(): StateKeeperRecord {
+    return { lastFingerprint: this.#record.lastFingerprint, history: [...this.#record.history] };
+  }
+
+  /**
+   * Backs the running state up. Backups run one at a time: a call made while
+   * one runs waits for it and then takes its own (so it covers every write
+   * made before the call). Throws on failure.
+   */
+  backup(reason: string): Promise<BackupEvent> {
+    const previous = this.#running ?? Promise.resolve(null);
+    const next = previous.catch(() => null).then(() => this.#backup(reason));
+    this.#running = next;
+    void next.catch(() => null).then(() => {
+      if (this.#running === next) this.#running = null;
+    });
+    return next;
+  }
+
+  async #backup(reason: string): Promise<BackupEvent> {
+    const started = this.#now();
+    if (!this.#store) return this.#remember({ kind: 'backup', result: 'skipped', at: iso(started), reason, ms: 0 });
+    try {
+      const archive = await this.#runtime.backup(this.#record.lastFingerprint);
+      if (!archive) return this.#remember({ kind: 'backup', result: 'unchanged', at: iso(started), reason, ms: this.#now() - started });
+      const manifest = await this.#store.save(
+        {
+          id: this.#store.newId(started),
+          agent: this.#agent,
+          createdAt: iso(started),
+          reason,
+          runtime: this.#runtimeKind,
+          fingerprint: archive.fingerprint,
+          sha256: archive.sha256,
+          size: archive.size,
+          files: archive.files,
+          ...(archive.handle !== undefined ? { handle: archive.handle } : {}),
+        },
+        archive.body,
+      );
+      this.#record.lastFingerprint = archive.fingerprint;
+      return this.#remember({ kind: 'backup', result: 'ok', at: iso(started), reason, ms: this.#now() - started, id: manifest.id, size: manifest.size, files: manifest.files });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.#remember({ kind: 'backup', result: 'failed', at: iso(started), reason, ms: this.#now() - started, error: message });
+      throw new RuntimeError('backup_failed', `backup failed: ${message}`);
+    }
+  }
+
+  /**
+   * Before a boot: restores the newest intact backup (older ones when the newer
+   * fail their check), or prepares an empty state when there is none. Throws
+   * RestoreFailure; stored backups are never changed by a restore.
+   */
+  async restore(): Promise<BackupEvent> {
+    const started = this.#now();
+    if (!this.#store) {
+      await this.#prepare(null);
+      return this.#remember({ kind: 'restore', result: 'skipped', at: iso(started), reason: 'backups not configured', ms: this.#now() - started });
+    }
+    let candidates: BackupManifest[];
+    try {
+      candidates = await this.#store.list();
+    } catch (error) {
+      throw new RestoreFailure('restore_unavailable', `cannot list backups: ${error instanceof Error ? error.message : error}`, true);
+    }
+    if (candidates.length === 0) {
+      await this.#prepare(null);
+      this.#record.lastFingerprint = null;
+      return this.#remember({ kind: 'restore', result: 'fresh', at: iso(started), reason: 'no backup yet', ms: this.#now() - started });
+    }
+    const rejected: string[] = [];
+    for (const manifest of candidates) {
+      const body = manifest.archiveKey ? await this.#store.openArchive(manifest) : null;
+      if (manifest.archiveKey && !body) {
+        rejected.push(`${manifest.id}: archive missing or truncated`);
+        continue;
+      }
+      try {
+        await this.#prepare({ body, sha256: manifest.sha256, ...(manifest.handle !== undefined ? { handle: manifest.handle } : {}) });
+      } catch (error) {
+        if (error instanceof RuntimeError && error.code === 'restore_corrupt') {
+          rejected.push(`${manifest.id}: ${error.message}`);
+          continue;
+        }
+        throw error;
+      }
+      this.#record.lastFingerprint = manifest.fingerprint;
+      const note = rejected.length ? ` (skipped ${rejected.length} newer: ${rejected.join('; ')})` : '';
+      return this.#remember({ kind: 'restore', result: 'ok', at: iso(started), reason: `restored before boot${note}`, ms: this.#now() - started, id: manifest.id, size: manifest.size, files: manifest.files });
+    }
+    const message = `none of the ${candidates.length} stored backups passed its integrity check (${rejected.join('; ')}); the assistant was not started with empty state and the backups were left untouched`;
+    this.#remember({ kind: 'restore', result: 'failed', at: iso(started), reason: 'restore before boot', ms: this.#now() - started, error: message });
+    throw new RestoreFailure('restore_failed', message, false);
+  }
+
+  async #prepare(source: Parameters<Runtime['prepare']>[0]): Promise<void> {
+    try {
+      await this.#runtime.prepare(source);
+    } catch (error) {
+      if (error instanceof RuntimeError && error.code === 'restore_corrupt') throw error;
+      throw new RestoreFailure('restore_unavailable', `preparing the runtime failed: ${error instanceof Error ? error.message : error}`, true);
+    }
+  }
+
+  #remember(event: BackupEvent): BackupEvent {
+    this.#record.history = [...this.#record.history, event].slice(-HISTORY_LIMIT);
+    return event;
+  }
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
