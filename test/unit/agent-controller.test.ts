@@ -105,7 +105,7 @@ describe('AgentController', () => {
       expect(controller.state).toBe('idle');
       expect(t.clock.now - readyAt).toBe(60_000);
 
-      while (controller.state === 'idle' && controller.status().phase !== 'stopping') await fireNextWakeup(t, controller);
+      while (controller.state === 'idle' && controller.status().stopping === null) await fireNextWakeup(t, controller);
       await untilState(controller, 'sleeping');
       expect(t.clock.now - readyAt).toBe(10 * 60_000);
       expect(t.runtime.container.running).toBe(false);

@@ -151,7 +151,7 @@ describe('Agent (production Sandbox class, fake ctx.container)', () => {
       await untilState(agent, 'ready');
       for (let i = 0; i < 10 && (await status(agent)).state === 'ready'; i++) await runDueSchedule(agent, fake);
       expect((await status(agent)).state).toBe('idle');
-      for (let i = 0; i < 30 && (await status(agent)).state === 'idle' && (await status(agent)).phase !== 'stopping'; i++) {
+      for (let i = 0; i < 30 && (await status(agent)).state === 'idle' && (await status(agent)).stopping === null; i++) {
         await runDueSchedule(agent, fake);
       }
       await untilState(agent, 'sleeping');

@@ -83,14 +83,14 @@ describe('LocalAgent (workerd, fake runtime)', () => {
       await wakeToReady(stub);
       for (let i = 0; i < 10 && (await status(stub)).state === 'ready'; i++) await fireAlarm(stub);
       expect((await status(stub)).state).toBe('idle');
-      for (let i = 0; i < 30 && (await status(stub)).state === 'idle' && (await status(stub)).phase !== 'stopping'; i++) await fireAlarm(stub);
+      for (let i = 0; i < 30 && (await status(stub)).state === 'idle' && (await status(stub)).stopping === null; i++) await fireAlarm(stub);
       await untilState(stub, 'sleeping');
       expect(fakeContainer(name).running).toBe(false);
       expect(fakeContainer(name).stops).toBe(1);
       const s = await status(stub);
       expect(s.lastTransition).toMatchObject({ from: 'idle', to: 'sleeping', reason: 'idle for sleepAfter' });
       expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBeNull();
-    });
+    }, 20_000);
 
     it('should notice a runtime that died at the next health check', async () => {
       const { name, stub } = freshAgent();
