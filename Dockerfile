@@ -28,7 +28,9 @@ ENV OPENCLAW_HOME=/home/openclaw \
     NODE_COMPILE_CACHE=/opt/openclaw/compile-cache \
     OPENCLAW_SUPERVISOR_MODE=external
 
-COPY container/start.sh container/configure-openclaw.mjs /container/
+COPY container/start.sh container/configure-openclaw.mjs container/snapshot-state.ts /container/
+# The state snapshot used around the Sandbox backup API (SQLite online backup; Node 24 runs TypeScript).
+COPY container/host/state-archive.ts /container/host/state-archive.ts
 RUN chmod 0755 /container/start.sh
 
 # Boot the gateway once at build time: validates the generated configuration

@@ -3,11 +3,13 @@
 //   - bare gateway start → ready (the same gateway, spawned directly)
 //   - the ratio of the two (the lifecycle's own overhead on a boot)
 //   - request latency through the Worker vs straight to the gateway
-// Then the real OpenClaw (scripts/bench-openclaw.mjs; BENCH_OPENCLAW=off skips it).
+// Then backups (scripts/bench-backup.mjs; BENCH_BACKUP=off skips it) and the real
+// OpenClaw (scripts/bench-openclaw.mjs; BENCH_OPENCLAW=off skips it).
 // Environment: BENCH_RUNS (default 7), BENCH_REQUESTS (default 200), BENCH_OPENCLAW_RUNS (default 3).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort, ROOT, startLocalStack, until } from '../test/support/node-local-stack.ts';
+import { benchBackup } from './bench-backup.mjs';
 import { benchOpenClaw } from './bench-openclaw.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
@@ -78,4 +80,5 @@ try {
 } finally {
   await stack.stop();
 }
+if (process.env.BENCH_BACKUP !== 'off') await benchBackup();
 if (process.env.BENCH_OPENCLAW !== 'off') await benchOpenClaw();

@@ -66,7 +66,8 @@ describe('Dockerfile', () => {
     const pinned = /ARG OPENCLAW_VERSION=(\S+)/.exec(dockerfile)?.[1];
     expect(pinned).toMatch(/^\d{4}\.\d+\.\d+$/);
     expect(pinned).toBe(pkg.dependencies.openclaw);
-    expect(dockerfile).toContain('COPY container/start.sh container/configure-openclaw.mjs /container/');
+    expect(dockerfile).toContain('COPY container/start.sh container/configure-openclaw.mjs container/snapshot-state.ts /container/');
+    expect(dockerfile).toContain('COPY container/host/state-archive.ts /container/host/state-archive.ts');
   });
 
   it('should keep OpenClaw state under /home, which the Sandbox backup API can archive', () => {
