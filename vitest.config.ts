@@ -23,6 +23,7 @@ export default defineConfig({
         test: {
           name: 'workers',
           include: ['test/workers/**/*.test.ts'],
+          globalSetup: ['test/workers/analytics-server.global.ts'],
         },
       },
       {

@@ -28,6 +28,18 @@ export interface Env {
   LOCAL_HOST_URL?: string;
   GATEWAY_USER?: string;
   BACKUP_INTERVAL?: string;
+  BUDGET_SOFT_USD?: string;
+  BUDGET_HARD_USD?: string;
+  BUDGET_STEP_USD?: string;
+  SLEEP_AFTER_STEP?: string;
+  SLEEP_AFTER_FLOOR?: string;
+  BURN_WINDOW?: string;
+  PRICING_OVERRIDE?: string;
+  ANALYTICS_GRAPHQL_URL?: string;
+  CF_ACCOUNT_ID?: string;
+  NOTIFY_WEBHOOK_URL?: string;
+  /** Secret: API token with Account Analytics read (never sent to the container). */
+  CF_API_TOKEN?: string;
   BACKUP_KEEP?: string;
   PUBLIC_ORIGINS?: string;
 

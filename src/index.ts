@@ -4,6 +4,7 @@
  * (production Sandbox) or to `LocalAgent` (local mode, `--env local`).
  */
 import type { Env } from './env.ts';
+import { runCostGuard } from './cost/cost-guard.ts';
 import { buildRouter } from './router.ts';
 
 export { Agent } from './agent/sandbox-agent.ts';
@@ -13,8 +14,7 @@ const router = buildRouter();
 
 export default {
   fetch: (request, env, ctx) => router.fetch(request, env, ctx),
-  async scheduled(controller, _env, _ctx) {
-    // The cost guard reads usage and enforces the budget here (not built yet).
-    console.log(JSON.stringify({ event: 'cost:tick', cron: controller.cron, at: new Date(controller.scheduledTime).toISOString() }));
+  async scheduled(controller, env, ctx) {
+    ctx.waitUntil(runCostGuard(env, controller.scheduledTime));
   },
 } satisfies ExportedHandler<Env>;

@@ -6,6 +6,7 @@ import { Router, type IRequest } from 'itty-router';
 import type { LifecycleCommand } from './agent/agent-controller.ts';
 import type { CommandResult } from './agent/agent-requests.ts';
 import { parseConfig } from './config.ts';
+import { parseCostConfig } from './cost/cost-config.ts';
 import type { Env } from './env.ts';
 import { AppError, errorResponse, fromErrorBody, type ErrorBody } from './errors.ts';
 import { wantsHtml } from './ui/html.ts';
@@ -36,13 +37,13 @@ function json(body: unknown, status = 200): Response {
   });
 }
 
-/** Reads `{ "reason": "…" }` from a command body; an empty body is fine. */
-async function readReason(request: Request): Promise<string | undefined> {
+/** Reads `{ "reason": "…", "override": true }` from a command body; an empty body is fine. */
+async function readBody(request: Request): Promise<{ reason?: string; override?: boolean }> {
   const declared = Number(request.headers.get('content-length') ?? '0');
   if (declared > MAX_COMMAND_BODY_BYTES) throw new AppError('payload_too_large', `body larger than ${MAX_COMMAND_BODY_BYTES} bytes`);
   const text = await request.text();
   if (text.length > MAX_COMMAND_BODY_BYTES) throw new AppError('payload_too_large', `body larger than ${MAX_COMMAND_BODY_BYTES} bytes`);
-  if (text.trim() === '') return undefined;
+  if (text.trim() === '') return {};
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -50,12 +51,12 @@ async function readReason(request: Request): Promise<string | undefined> {
     throw new AppError('bad_request', 'body must be JSON, e.g. {"reason":"…"}, or empty');
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new AppError('bad_request', 'body must be a JSON object');
-  const reason = (body as { reason?: unknown }).reason;
-  if (reason === undefined) return undefined;
-  if (typeof reason !== 'string' || reason.length > MAX_REASON_CHARS) {
+  const { reason, override } = body as { reason?: unknown; override?: unknown };
+  if (reason !== undefined && (typeof reason !== 'string' || reason.length > MAX_REASON_CHARS)) {
     throw new AppError('bad_request', `"reason" must be a string of at most ${MAX_REASON_CHARS} characters`);
   }
-  return reason;
+  if (override !== undefined && typeof override !== 'boolean') throw new AppError('bad_request', '"override" must be true or false');
+  return { ...(reason !== undefined ? { reason: reason as string } : {}), ...(override !== undefined ? { override: override as boolean } : {}) };
 }
 
 function commandAnswer(result: CommandResult, accepted: boolean): Response {
@@ -81,19 +82,31 @@ export function buildRouter() {
 
   for (const [name, { accepted }] of Object.entries(COMMANDS) as Array<[LifecycleCommand, { accepted: boolean }]>) {
     router.post(`/api/${name}`, async (request, env) => {
-      const reason = await readReason(request);
-      const options = name === 'hibernate' ? { ...(reason ? { reason } : {}), by: 'operator' } : reason ? { reason } : {};
+      const { reason, override } = await readBody(request);
+      const options = {
+        ...(reason ? { reason } : {}),
+        ...(name === 'hibernate' ? { by: 'operator' } : {}),
+        ...(name === 'resume' && override ? { override } : {}),
+      };
       return commandAnswer((await agentStub(env).lifecycleCommand(name, options)) as CommandResult, accepted);
     });
   }
 
   router.post('/api/backup', async (request, env) => {
-    const reason = (await readReason(request)) ?? 'requested';
+    const reason = (await readBody(request)).reason ?? 'requested';
     const result = (await agentStub(env).lifecycleBackup(reason)) as { ok: true; backup: unknown } | ({ ok: false } & ErrorBody);
     return result.ok ? json(result.backup) : errorResponse(fromErrorBody(result));
   });
 
+  router.get('/api/cost', async (_request, env) => {
+    const result = (await agentStub(env).costSummary()) as { ok: true; cost: unknown } | ({ ok: false } & ErrorBody);
+    if (!result.ok) return errorResponse(fromErrorBody(result));
+    const cost = parseCostConfig(env);
+    return json({ ...(result.cost as object), thresholds: { softUsd: cost.budget.softUsd, hardUsd: cost.budget.hardUsd, stepUsd: cost.budget.stepUsd, stepMs: cost.budget.stepMs, floorMs: cost.budget.floorMs } });
+  });
+
   router.all('/api/status', () => methodNotAllowed('GET'));
+  router.all('/api/cost', () => methodNotAllowed('GET'));
   router.all('/api/backup', () => methodNotAllowed('POST'));
   for (const name of Object.keys(COMMANDS)) router.all(`/api/${name}`, () => methodNotAllowed('POST'));
   router.all('/api', () => notFound());

@@ -22,6 +22,8 @@ import { describeTransition, type AgentStatus, type TransitionRecord } from './a
 import type { BackupStore } from '../backup/backup-store.ts';
 import { ContainerMeter, type MeterRecord } from './container-meter.ts';
 import { RestoreFailure, StateKeeper, type BackupEvent, type StateKeeperRecord } from './state-keeper.ts';
+import { BudgetKeeper, type BudgetEvaluation, type BudgetRecord } from '../cost/budget-keeper.ts';
+import type { InstanceType } from '../config.ts';
 import { TimerTable, type TimerEntries, type WakeupPort } from './timer-table.ts';
 
 /** The slice of Durable Object storage the controller uses (a Map-backed fake will do). */
@@ -52,6 +54,16 @@ interface PersistedRecord {
   lastActivityAt: number | null;
   history: TransitionRecord[];
   state?: StateKeeperRecord;
+  budget?: BudgetRecord;
+}
+
+/** What GET /api/cost shows of one Agent. */
+export interface CostSummary {
+  last: BudgetEvaluation | null;
+  decisions: BudgetRecord['decisions'];
+  /** sleepAfter in force (shortened by the budget, or the configured one). */
+  sleepAfterMs: number;
+  configuredSleepAfterMs: number;
 }
 
 type LifecycleActor = Actor<typeof lifecycleMachine>;
@@ -88,6 +100,7 @@ export class AgentController {
   #previous!: LifecycleSnapshot;
   #writes: Promise<void> = Promise.resolve();
   readonly #keeper: StateKeeper;
+  readonly #budget: BudgetKeeper;
   /** What the controller is doing right now within a state (shown as the phase). */
   #activity: 'restoring' | 'backing-up' | null = null;
 
@@ -100,6 +113,7 @@ export class AgentController {
     this.#since = record?.since ?? this.#now();
     this.#lastActivityAt = record?.lastActivityAt ?? null;
     this.#history = record?.history ?? [];
+    this.#budget = new BudgetKeeper(record?.budget);
     this.#keeper = new StateKeeper({
       runtime: deps.runtime,
       store: deps.backups ?? null,
@@ -115,7 +129,8 @@ export class AgentController {
     const record = await deps.storage.get<PersistedRecord>(STORAGE_KEY);
     const controller = new AgentController(deps, record);
     controller.#start(record?.snapshot);
-    const settings = deps.config.lifecycle;
+    const override = controller.#budget.sleepAfterOverrideMs;
+    const settings = { ...deps.config.lifecycle, ...(override !== null ? { sleepAfterMs: override } : {}) };
     const context = controller.#actor.getSnapshot().context;
     if ((Object.keys(settings) as Array<keyof typeof settings>).some((k) => context[k] !== settings[k])) {
       controller.#actor.send({ type: 'settings.updated', settings });
@@ -180,7 +195,7 @@ export class AgentController {
   }
 
   /** Runs an operator command. @throws AppError `hibernated` (wake) or `conflict` (resume when not hibernated). */
-  async command(name: LifecycleCommand, options: { reason?: string; by?: string } = {}): Promise<AgentStatus> {
+  async command(name: LifecycleCommand, options: { reason?: string; by?: string; override?: boolean } = {}): Promise<AgentStatus> {
     const snapshot = this.#actor.getSnapshot();
     const state = topState(snapshot);
     switch (name) {
@@ -198,10 +213,19 @@ export class AgentController {
       case 'hibernate':
         await this.send({ type: 'lifecycle.hibernate', reason: options.reason ?? 'hibernated by the operator', by: options.by ?? 'operator' });
         break;
-      case 'resume':
+      case 'resume': {
         if (state !== 'hibernated') throw new AppError('conflict', `nothing to resume: the assistant is ${state}, not hibernated`);
+        const last = this.#budget.last;
+        if (last?.decision.level === 'hard' && !options.override) {
+          throw new AppError(
+            'budget_exceeded',
+            `the month is still projected at $${last.projectedUsd.toFixed(2)}, over the hard limit $${last.hardUsd.toFixed(2)}; resume with {"override": true} to run anyway (the next cron run may hibernate it again)`,
+            { projectedUsd: last.projectedUsd, hardUsd: last.hardUsd },
+          );
+        }
         await this.send({ type: 'lifecycle.resume', reason: options.reason ?? 'resumed by the operator' });
         break;
+      }
     }
     return this.status();
   }
@@ -222,6 +246,41 @@ export class AgentController {
       this.#persist();
       await this.settle();
     }
+  }
+
+  /**
+   * Applies the cost guard's evaluation: the sleepAfter it imposes, and a
+   * hibernation (with its backup) when over the hard line. Waits, bounded,
+   * until a hibernation's stop has finished.
+   */
+  async applyBudget(evaluation: BudgetEvaluation): Promise<{ changed: boolean; previousLevel: string | null; state: LifecycleState }> {
+    const { changed, previousLevel } = this.#budget.record(evaluation);
+    const sleepAfterMs = this.#budget.sleepAfterOverrideMs ?? this.#deps.config.lifecycle.sleepAfterMs;
+    if (this.#actor.getSnapshot().context.sleepAfterMs !== sleepAfterMs) this.#actor.send({ type: 'settings.updated', settings: { sleepAfterMs } });
+    if (evaluation.decision.hibernate && this.state !== 'hibernated') {
+      this.#actor.send({ type: 'lifecycle.hibernate', reason: evaluation.decision.reason, by: 'budget' });
+    }
+    if (changed) this.#log('cost:decision', { agent: this.#deps.config.agentName, level: evaluation.decision.level, projectedUsd: evaluation.projectedUsd, sleepAfterMs, source: evaluation.source });
+    this.#persist();
+    await this.settle();
+    for (let i = 0; i < 600 && isStopping(this.#actor.getSnapshot()); i++) await new Promise((r) => setTimeout(r, 100));
+    await this.settle();
+    return { changed, previousLevel, state: this.state };
+  }
+
+  costSummary(): CostSummary {
+    return {
+      last: this.#budget.last,
+      decisions: this.#budget.decisions.slice(-20),
+      sleepAfterMs: this.#actor.getSnapshot().context.sleepAfterMs,
+      configuredSleepAfterMs: this.#deps.config.lifecycle.sleepAfterMs,
+    };
+  }
+
+  /** The self-meter's seconds this month and in the last `hours`, per instance type. */
+  meterReport(hours: number): { month: Partial<Record<InstanceType, number>>; recent: Partial<Record<InstanceType, number>> } {
+    const now = this.#now();
+    return { month: this.#meter.totals(now).seconds, recent: this.#meter.recentSeconds(now, hours) };
   }
 
   /** Counts a request as activity; wakes a stopped or sleeping assistant. */
@@ -315,6 +374,7 @@ export class AgentController {
         lastRestore: [...this.#keeper.history].reverse().find((e) => e.kind === 'restore') ?? null,
         history: this.#keeper.history.slice(-10),
       },
+      cost: this.costSummary(),
       history: this.#history.slice(-20),
     };
   }
@@ -442,6 +502,7 @@ export class AgentController {
       lastActivityAt: this.#lastActivityAt,
       history: this.#history,
       state: this.#keeper.toJSON(),
+      budget: this.#budget.toJSON(),
     };
     const next = this.#timers.next();
     const wakeup = this.state === 'booting' ? Math.min(next ?? Infinity, this.#now() + BOOT_KEEPALIVE_MS) : next;

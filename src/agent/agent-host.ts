@@ -8,7 +8,8 @@ import { AppError, errorBody, errorResponse } from '../errors.ts';
 import { BackupStore } from '../backup/backup-store.ts';
 import { containerEnv } from '../runtime/container-env.ts';
 import type { Runtime } from '../runtime/runtime.ts';
-import { AgentController, type ControllerStorage, type LifecycleCommand } from './agent-controller.ts';
+import { AgentController, type ControllerStorage, type CostSummary, type LifecycleCommand } from './agent-controller.ts';
+import type { BudgetEvaluation } from '../cost/budget-keeper.ts';
 import { handleAgentRequest, runCommand, type CommandResult } from './agent-requests.ts';
 import type { BackupEvent } from './state-keeper.ts';
 import type { WakeupPort } from './timer-table.ts';
@@ -50,7 +51,25 @@ export class AgentHost {
     })();
   }
 
-  async command(name: LifecycleCommand, options: { reason?: string; by?: string } = {}): Promise<CommandResult> {
+  async applyBudget(evaluation: BudgetEvaluation): Promise<{ ok: true; changed: boolean; previousLevel: string | null; state: string } | ({ ok: false } & ReturnType<typeof errorBody>)> {
+    const controller = await this.ready;
+    if (controller instanceof AppError) return { ok: false, ...errorBody(controller) };
+    return { ok: true, ...(await controller.applyBudget(evaluation)) };
+  }
+
+  async costSummary(): Promise<{ ok: true; cost: CostSummary } | ({ ok: false } & ReturnType<typeof errorBody>)> {
+    const controller = await this.ready;
+    if (controller instanceof AppError) return { ok: false, ...errorBody(controller) };
+    return { ok: true, cost: controller.costSummary() };
+  }
+
+  async meterReport(hours: number): Promise<{ month: Record<string, number>; recent: Record<string, number> } | null> {
+    const controller = await this.ready;
+    if (controller instanceof AppError) return null;
+    return controller.meterReport(hours) as { month: Record<string, number>; recent: Record<string, number> };
+  }
+
+  async command(name: LifecycleCommand, options: { reason?: string; by?: string; override?: boolean } = {}): Promise<CommandResult> {
     const controller = await this.ready;
     if (controller instanceof AppError) return { ok: false, ...errorBody(controller) };
     return runCommand(controller, name, options);

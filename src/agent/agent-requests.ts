@@ -16,7 +16,7 @@ export const LIFECYCLE_COMMANDS: readonly LifecycleCommand[] = ['wake', 'sleep',
 export async function runCommand(
   controller: AgentController,
   name: LifecycleCommand,
-  options: { reason?: string; by?: string },
+  options: { reason?: string; by?: string; override?: boolean },
 ): Promise<CommandResult> {
   try {
     return { ok: true, status: await controller.command(name, options) };

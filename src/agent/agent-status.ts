@@ -5,6 +5,7 @@
 import type { Hibernation, LifecycleError, LifecycleState, StopIntent } from '../../machines/lifecycle-types.ts';
 import type { MeterTotals } from './container-meter.ts';
 import type { BackupEvent } from './state-keeper.ts';
+import type { BudgetEvaluation, BudgetRecord } from '../cost/budget-keeper.ts';
 
 export interface TransitionRecord {
   from: LifecycleState;
@@ -43,6 +44,13 @@ export interface AgentStatus {
     lastRestore: BackupEvent | null;
     /** The most recent backups and restores, newest last. */
     history: BackupEvent[];
+  };
+  /** The cost guard's last evaluation and decisions for this assistant (same as GET /api/cost). */
+  cost: {
+    last: BudgetEvaluation | null;
+    decisions: BudgetRecord['decisions'];
+    sleepAfterMs: number;
+    configuredSleepAfterMs: number;
   };
   /** The most recent transitions, newest last. */
   history: TransitionRecord[];

@@ -11,6 +11,8 @@ export interface MeterRecord {
   openType: InstanceType | null;
   /** Closed intervals: month (`YYYY-MM`) → instance type → seconds. */
   months: Record<string, Partial<Record<InstanceType, number>>>;
+  /** Closed intervals per day (`YYYY-MM-DD`, the last 40 days), for the recent burn rate. */
+  days?: Record<string, Partial<Record<InstanceType, number>>>;
 }
 
 export interface MeterTotals {
@@ -20,6 +22,9 @@ export interface MeterTotals {
   seconds: Partial<Record<InstanceType, number>>;
   totalSeconds: number;
 }
+
+const DAY_MS = 86_400_000;
+const DAYS_KEPT = 40;
 
 export function monthKey(ms: number): string {
   return new Date(ms).toISOString().slice(0, 7);
@@ -53,6 +58,9 @@ export class ContainerMeter {
     const { openSince, openType } = this.#record;
     if (openSince === null || openType === null) return;
     addInterval(this.#record.months, openSince, Math.max(openSince, nowMs), openType);
+    addInterval((this.#record.days ??= {}), openSince, Math.max(openSince, nowMs), openType, dayKey, startOfNextDay);
+    const oldest = dayKey(nowMs - DAYS_KEPT * DAY_MS);
+    for (const key of Object.keys(this.#record.days)) if (key < oldest) delete this.#record.days[key];
     this.#record.openSince = null;
     this.#record.openType = null;
   }
@@ -66,17 +74,45 @@ export class ContainerMeter {
     return { month, running: this.running, seconds, totalSeconds };
   }
 
+  /** Seconds per instance type in the last `hours` hours (whole days from the daily buckets, plus the open interval). */
+  recentSeconds(nowMs: number, hours: number): Partial<Record<InstanceType, number>> {
+    const days = structuredClone(this.#record.days ?? {});
+    const { openSince, openType } = this.#record;
+    if (openSince !== null && openType !== null) addInterval(days, openSince, Math.max(openSince, nowMs), openType, dayKey, startOfNextDay);
+    const from = dayKey(nowMs - hours * 3_600_000);
+    const out: Partial<Record<InstanceType, number>> = {};
+    for (const [key, bucket] of Object.entries(days)) {
+      if (key < from) continue;
+      for (const [type, s] of Object.entries(bucket) as Array<[InstanceType, number]>) out[type] = (out[type] ?? 0) + s;
+    }
+    return out;
+  }
+
   toJSON(): MeterRecord {
     return structuredClone(this.#record);
   }
 }
 
-function addInterval(months: MeterRecord['months'], fromMs: number, toMs: number, type: InstanceType): void {
+export function dayKey(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+function startOfNextDay(ms: number): number {
+  return Math.floor(ms / DAY_MS) * DAY_MS + DAY_MS;
+}
+
+function addInterval(
+  buckets: MeterRecord['months'],
+  fromMs: number,
+  toMs: number,
+  type: InstanceType,
+  key: (ms: number) => string = monthKey,
+  boundary: (ms: number) => number = startOfNextMonth,
+): void {
   let start = fromMs;
   while (start < toMs) {
-    const end = Math.min(toMs, startOfNextMonth(start));
-    const key = monthKey(start);
-    const bucket = (months[key] ??= {});
+    const end = Math.min(toMs, boundary(start));
+    const bucket = (buckets[key(start)] ??= {});
     bucket[type] = round3((bucket[type] ?? 0) + (end - start) / 1000);
     start = end;
   }

@@ -10,6 +10,7 @@ import type { Runtime } from '../runtime/runtime.ts';
 import type { LifecycleCommand } from './agent-controller.ts';
 import { AgentHost, type BackupResult, type StatusResult } from './agent-host.ts';
 import type { CommandResult } from './agent-requests.ts';
+import type { BudgetEvaluation } from '../cost/budget-keeper.ts';
 
 export class LocalAgent extends DurableObject<Env> {
   readonly #host: AgentHost;
@@ -51,7 +52,7 @@ export class LocalAgent extends DurableObject<Env> {
     await this.#host.wakeup();
   }
 
-  async lifecycleCommand(name: LifecycleCommand, options: { reason?: string; by?: string } = {}): Promise<CommandResult> {
+  async lifecycleCommand(name: LifecycleCommand, options: { reason?: string; by?: string; override?: boolean } = {}): Promise<CommandResult> {
     return this.#host.command(name, options);
   }
 
@@ -61,6 +62,20 @@ export class LocalAgent extends DurableObject<Env> {
 
   async lifecycleBackup(reason: string): Promise<BackupResult> {
     return this.#host.backup(reason);
+  }
+
+  /** The cost guard's evaluation (from the cron). */
+  async applyBudget(evaluation: BudgetEvaluation) {
+    return this.#host.applyBudget(evaluation);
+  }
+
+  async costSummary() {
+    return this.#host.costSummary();
+  }
+
+  /** Self-metered running seconds (the cost guard's fallback usage source). */
+  async meterReport(hours: number) {
+    return this.#host.meterReport(hours);
   }
 
   /** The local host reports that the runtime process exited. */

@@ -12,6 +12,7 @@ import { SandboxRuntime, type SandboxHost } from '../runtime/sandbox-runtime.ts'
 import type { LifecycleCommand } from './agent-controller.ts';
 import { AgentHost, type BackupResult, type StatusResult } from './agent-host.ts';
 import type { CommandResult } from './agent-requests.ts';
+import type { BudgetEvaluation } from '../cost/budget-keeper.ts';
 
 const WAKEUP_CALLBACK = 'onLifecycleWakeup';
 /** Polls of the container's state after SIGTERM before SIGKILL (120 × 250 ms = 30 s). */
@@ -65,7 +66,7 @@ export class Agent extends Sandbox<Env> {
     return this.#host.fetch(request);
   }
 
-  async lifecycleCommand(name: LifecycleCommand, options: { reason?: string; by?: string } = {}): Promise<CommandResult> {
+  async lifecycleCommand(name: LifecycleCommand, options: { reason?: string; by?: string; override?: boolean } = {}): Promise<CommandResult> {
     return this.#host.command(name, options);
   }
 
@@ -75,6 +76,20 @@ export class Agent extends Sandbox<Env> {
 
   async lifecycleBackup(reason: string): Promise<BackupResult> {
     return this.#host.backup(reason);
+  }
+
+  /** The cost guard's evaluation (from the cron). */
+  async applyBudget(evaluation: BudgetEvaluation) {
+    return this.#host.applyBudget(evaluation);
+  }
+
+  async costSummary() {
+    return this.#host.costSummary();
+  }
+
+  /** Self-metered running seconds (the cost guard's fallback usage source). */
+  async meterReport(hours: number) {
+    return this.#host.meterReport(hours);
   }
 
   /** What the runtime needs from this Sandbox: its process API and a stop that waits. */

@@ -1,0 +1,65 @@
+/**
+ * An Agent's budget record: the last evaluation the cron sent, the sleepAfter
+ * the budget imposes, and the history of decisions (appended only when the
+ * decision changes, so the cron running twice records nothing more).
+ */
+import type { BudgetDecision, BudgetLevel } from './budget-policy.ts';
+import type { Projection } from './projection.ts';
+
+export interface BudgetEvaluation extends Projection {
+  at: string;
+  source: 'graphql' | 'self-meter';
+  fallbackReason: string | null;
+  softUsd: number;
+  hardUsd: number;
+  decision: BudgetDecision;
+}
+
+export interface BudgetRecord {
+  /** sleepAfter the budget imposes, or null (the configured one applies). */
+  sleepAfterOverrideMs: number | null;
+  last: BudgetEvaluation | null;
+  decisions: Array<{ at: string; level: BudgetLevel; sleepAfterMs: number; hibernate: boolean; reason: string; projectedUsd: number; source: string }>;
+}
+
+const DECISIONS_KEPT = 50;
+
+export class BudgetKeeper {
+  #record: BudgetRecord;
+
+  constructor(record?: BudgetRecord) {
+    this.#record = record ? structuredClone(record) : { sleepAfterOverrideMs: null, last: null, decisions: [] };
+  }
+
+  get sleepAfterOverrideMs(): number | null {
+    return this.#record.sleepAfterOverrideMs;
+  }
+
+  get last(): BudgetEvaluation | null {
+    return this.#record.last;
+  }
+
+  get decisions(): BudgetRecord['decisions'] {
+    return this.#record.decisions;
+  }
+
+  /** Records an evaluation; returns whether its decision differs from the previous one. */
+  record(evaluation: BudgetEvaluation): { changed: boolean; previousLevel: BudgetLevel | null } {
+    const previous = this.#record.last?.decision ?? null;
+    const d = evaluation.decision;
+    const changed = !previous || previous.level !== d.level || previous.sleepAfterMs !== d.sleepAfterMs || previous.hibernate !== d.hibernate;
+    this.#record.last = evaluation;
+    this.#record.sleepAfterOverrideMs = d.level === 'ok' ? null : d.sleepAfterMs;
+    if (changed) {
+      this.#record.decisions = [
+        ...this.#record.decisions,
+        { at: evaluation.at, level: d.level, sleepAfterMs: d.sleepAfterMs, hibernate: d.hibernate, reason: d.reason, projectedUsd: evaluation.projectedUsd, source: evaluation.source },
+      ].slice(-DECISIONS_KEPT);
+    }
+    return { changed, previousLevel: previous?.level ?? null };
+  }
+
+  toJSON(): BudgetRecord {
+    return structuredClone(this.#record);
+  }
+}

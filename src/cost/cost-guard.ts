@@ -1,0 +1,93 @@
+/**
+ * The scheduled controller: reads the month's usage (GraphQL Analytics, or
+ * the self-meter when there is no token or the API fails), projects the
+ * month, decides with the budget policy and sends the decision to every
+ * Agent, which applies it through its machine. It only sends events; the
+ * machines decide. Threshold crossings are posted to NOTIFY_WEBHOOK_URL.
+ */
+import { parseConfig } from '../config.ts';
+import type { Env } from '../env.ts';
+import type { BudgetEvaluation } from './budget-keeper.ts';
+import { decideBudget } from './budget-policy.ts';
+import { parseCostConfig } from './cost-config.ts';
+import { addUsage, NO_USAGE, usageFromSeconds } from './pricing.ts';
+import { projectMonth } from './projection.ts';
+import { fetchGraphqlUsage, UsageApiError, type UsageReport } from './usage-source.ts';
+
+type Fetcher = (input: string, init: RequestInit) => Promise<Response>;
+
+export interface CostGuardRun {
+  evaluation: BudgetEvaluation;
+  agents: Array<{ agent: string; changed: boolean; previousLevel: string | null; state: string }>;
+  notified: boolean;
+}
+
+/** The agents this Worker serves (one per deployment). */
+export function agentNames(env: Env): string[] {
+  return [parseConfig(env).agentName];
+}
+
+function stubFor(env: Env, name: string) {
+  return env.AGENT.get(env.AGENT.idFromName(name));
+}
+
+async function readUsage(env: Env, nowMs: number, fetcher: Fetcher | undefined): Promise<UsageReport> {
+  const cost = parseCostConfig(env);
+  let fallbackReason = 'no CF_API_TOKEN / CF_ACCOUNT_ID configured';
+  if (cost.apiToken && cost.accountId) {
+    try {
+      const usage = await fetchGraphqlUsage({ url: cost.graphqlUrl, token: cost.apiToken, accountId: cost.accountId, nowMs, recentHours: cost.recentHours, ...(fetcher ? { fetcher } : {}) });
+      return { source: 'graphql', fallbackReason: null, ...usage, recentHours: cost.recentHours };
+    } catch (error) {
+      fallbackReason = error instanceof UsageApiError ? error.message : `GraphQL usage failed: ${String(error)}`;
+    }
+  }
+  let monthToDate = NO_USAGE;
+  let recent = NO_USAGE;
+  for (const name of agentNames(env)) {
+    const report = await stubFor(env, name).meterReport(cost.recentHours);
+    if (!report) continue;
+    monthToDate = addUsage(monthToDate, usageFromSeconds(report.month, cost.pricing));
+    recent = addUsage(recent, usageFromSeconds(report.recent, cost.pricing));
+  }
+  return { source: 'self-meter', fallbackReason, monthToDate, recent, recentHours: cost.recentHours };
+}
+
+export async function runCostGuard(env: Env, nowMs: number, fetcher?: Fetcher): Promise<CostGuardRun> {
+  const config = parseConfig(env);
+  const cost = parseCostConfig(env);
+  const usage = await readUsage(env, nowMs, fetcher);
+  const projection = projectMonth(usage.monthToDate, usage.recent, usage.recentHours, nowMs, cost.pricing);
+  const decision = decideBudget(projection.projectedUsd, config.lifecycle.sleepAfterMs, cost.budget);
+  const evaluation: BudgetEvaluation = {
+    ...projection,
+    at: new Date(nowMs).toISOString(),
+    source: usage.source,
+    fallbackReason: usage.fallbackReason,
+    softUsd: cost.budget.softUsd,
+    hardUsd: cost.budget.hardUsd,
+    decision,
+  };
+  const agents: CostGuardRun['agents'] = [];
+  for (const name of agentNames(env)) {
+    const result = await stubFor(env, name).applyBudget(evaluation);
+    if (result.ok) agents.push({ agent: name, changed: result.changed, previousLevel: result.previousLevel, state: result.state });
+  }
+  console.log(JSON.stringify({ event: 'cost:evaluated', source: usage.source, fallbackReason: usage.fallbackReason, monthToDateUsd: projection.monthToDateUsd, projectedUsd: projection.projectedUsd, level: decision.level }));
+  let notified = false;
+  const crossed = agents.some((a) => a.changed && a.previousLevel !== decision.level && (decision.level !== 'ok' || a.previousLevel !== null));
+  if (cost.notifyWebhookUrl && crossed) {
+    try {
+      const r = await (fetcher ?? ((i: string, init: RequestInit) => fetch(i, init)))(cost.notifyWebhookUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ event: 'openclaw-ondemand:budget', level: decision.level, reason: decision.reason, monthToDateUsd: projection.monthToDateUsd, projectedUsd: projection.projectedUsd, agents }),
+      });
+      notified = r.ok;
+      await r.body?.cancel();
+    } catch (error) {
+      console.log(JSON.stringify({ event: 'cost:notify-failed', message: String(error) }));
+    }
+  }
+  return { evaluation, agents, notified };
+}

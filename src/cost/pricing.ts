@@ -1,0 +1,128 @@
+/**
+ * Cloudflare prices as data, in one place, each with its source. Checked
+ * 2026-11 against the published pricing pages; override any of them with the
+ * `PRICING_OVERRIDE` var (JSON, deep-merged) when Cloudflare changes them.
+ */
+import type { InstanceType } from '../config.ts';
+import { AppError } from '../errors.ts';
+import { INSTANCE_SIZES } from './instance-types.ts';
+
+export interface Pricing {
+  /** Workers Paid plan, per month. Source: developers.cloudflare.com/workers/platform/pricing */
+  workersPaidMonthlyUsd: number;
+  /** Containers (billed only on Workers Paid). Source: developers.cloudflare.com/containers/pricing */
+  containers: {
+    /** Active CPU, per vCPU-second (billed on CPU actually used, not provisioned). */
+    vcpuSecondUsd: number;
+    /** Provisioned memory while running, per GiB-second. */
+    memoryGibSecondUsd: number;
+    /** Provisioned disk while running, per GB-second. */
+    diskGbSecondUsd: number;
+    /** Egress (North America / Europe), per GB. */
+    egressGbUsd: number;
+    /** Included per month: 375 vCPU-minutes, 25 GiB-hours, 200 GB-hours, 1 TB egress. */
+    includedVcpuSeconds: number;
+    includedMemoryGibSeconds: number;
+    includedDiskGbSeconds: number;
+    includedEgressGb: number;
+  };
+  /** Average active share of the provisioned vCPU, for self-metered estimates (no CPU figures there). */
+  assumedCpuUtilization: number;
+}
+
+export const DEFAULT_PRICING: Pricing = {
+  workersPaidMonthlyUsd: 5,
+  containers: {
+    vcpuSecondUsd: 0.00002,
+    memoryGibSecondUsd: 0.0000025,
+    diskGbSecondUsd: 0.00000007,
+    egressGbUsd: 0.025,
+    includedVcpuSeconds: 375 * 60,
+    includedMemoryGibSeconds: 25 * 3600,
+    includedDiskGbSeconds: 200 * 3600,
+    includedEgressGb: 1000,
+  },
+  // OpenClaw idles most of the time it runs; 10 % matches the published 24/7 example.
+  assumedCpuUtilization: 0.1,
+};
+
+/** Resource use in billing units. */
+export interface ContainerUsage {
+  vcpuSeconds: number;
+  memoryGibSeconds: number;
+  diskGbSeconds: number;
+  egressGb: number;
+}
+
+export const NO_USAGE: ContainerUsage = { vcpuSeconds: 0, memoryGibSeconds: 0, diskGbSeconds: 0, egressGb: 0 };
+
+export function addUsage(a: ContainerUsage, b: ContainerUsage, factor = 1): ContainerUsage {
+  return {
+    vcpuSeconds: a.vcpuSeconds + b.vcpuSeconds * factor,
+    memoryGibSeconds: a.memoryGibSeconds + b.memoryGibSeconds * factor,
+    diskGbSeconds: a.diskGbSeconds + b.diskGbSeconds * factor,
+    egressGb: a.egressGb + b.egressGb * factor,
+  };
+}
+
+/** Usage of running seconds per instance type (the self-meter's figures), at the assumed CPU share. */
+export function usageFromSeconds(seconds: Partial<Record<InstanceType, number>>, pricing: Pricing = DEFAULT_PRICING): ContainerUsage {
+  let usage = NO_USAGE;
+  for (const [type, s] of Object.entries(seconds) as Array<[InstanceType, number]>) {
+    const size = INSTANCE_SIZES[type];
+    if (!size || !s) continue;
+    usage = addUsage(usage, {
+      vcpuSeconds: size.vcpu * s * pricing.assumedCpuUtilization,
+      memoryGibSeconds: (size.memoryMiB / 1024) * s,
+      diskGbSeconds: (size.diskMB / 1000) * s,
+      egressGb: 0,
+    });
+  }
+  return usage;
+}
+
+export interface CostBreakdown {
+  cpuUsd: number;
+  memoryUsd: number;
+  diskUsd: number;
+  egressUsd: number;
+  containersUsd: number;
+  planUsd: number;
+  totalUsd: number;
+}
+
+/** A month's bill for `usage`: the plan fee plus container use beyond the included amounts. */
+export function monthCost(usage: ContainerUsage, pricing: Pricing = DEFAULT_PRICING): CostBreakdown {
+  const c = pricing.containers;
+  const over = (used: number, included: number) => Math.max(0, used - included);
+  const cpuUsd = over(usage.vcpuSeconds, c.includedVcpuSeconds) * c.vcpuSecondUsd;
+  const memoryUsd = over(usage.memoryGibSeconds, c.includedMemoryGibSeconds) * c.memoryGibSecondUsd;
+  const diskUsd = over(usage.diskGbSeconds, c.includedDiskGbSeconds) * c.diskGbSecondUsd;
+  const egressUsd = over(usage.egressGb, c.includedEgressGb) * c.egressGbUsd;
+  const containersUsd = cpuUsd + memoryUsd + diskUsd + egressUsd;
+  return { cpuUsd, memoryUsd, diskUsd, egressUsd, containersUsd, planUsd: pricing.workersPaidMonthlyUsd, totalUsd: pricing.workersPaidMonthlyUsd + containersUsd };
+}
+
+/** DEFAULT_PRICING deep-merged with the JSON of `PRICING_OVERRIDE`. @throws AppError `not_configured` on bad JSON or non-numbers. */
+export function parsePricing(override: string | undefined): Pricing {
+  if (!override?.trim()) return DEFAULT_PRICING;
+  let patch: unknown;
+  try {
+    patch = JSON.parse(override);
+  } catch {
+    throw new AppError('not_configured', 'PRICING_OVERRIDE is not valid JSON');
+  }
+  const merge = (base: Record<string, unknown>, p: unknown, path: string): Record<string, unknown> => {
+    if (typeof p !== 'object' || p === null || Array.isArray(p)) throw new AppError('not_configured', `PRICING_OVERRIDE${path} must be an object`);
+    const out = { ...base };
+    for (const [k, v] of Object.entries(p)) {
+      if (!(k in base)) throw new AppError('not_configured', `PRICING_OVERRIDE${path}.${k} is not a pricing field`);
+      if (typeof base[k] === 'number') {
+        if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new AppError('not_configured', `PRICING_OVERRIDE${path}.${k} must be a non-negative number`);
+        out[k] = v;
+      } else out[k] = merge(base[k] as Record<string, unknown>, v, `${path}.${k}`);
+    }
+    return out;
+  };
+  return merge(DEFAULT_PRICING as unknown as Record<string, unknown>, patch, '') as unknown as Pricing;
+}
