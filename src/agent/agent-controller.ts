@@ -101,8 +101,8 @@ export class AgentController {
   #writes: Promise<void> = Promise.resolve();
   readonly #keeper: StateKeeper;
   readonly #budget: BudgetKeeper;
-  /** What the controller is doing right now within a state (shown as the phase). */
-  #activity: 'restoring' | 'backing-up' | null = null;
+  /** Work in progress within a state, counted (overlapping backups), shown as the phase. */
+  readonly #activities = new Map<'restoring' | 'backing-up', number>();
 
   private constructor(deps: ControllerDeps, record: PersistedRecord | undefined) {
     this.#deps = deps;
@@ -356,7 +356,7 @@ export class AgentController {
       runtime: this.#deps.runtimeKind,
       state,
       since: new Date(this.#since).toISOString(),
-      phase: this.#activity ?? (stopping ? 'stopping' : state === 'booting' ? (c.bootPhase ?? 'launching') : null),
+      phase: this.#activity() ?? (stopping ? 'stopping' : state === 'booting' ? (c.bootPhase ?? 'launching') : null),
       stopping: stopping ? c.stopIntent : null,
       bootAttempt: c.bootAttempt,
       maxBootAttempts: c.maxBootAttempts,
@@ -454,13 +454,18 @@ export class AgentController {
   }
 
   async #withActivity<T>(activity: 'restoring' | 'backing-up', work: () => Promise<T>): Promise<T> {
-    const previous = this.#activity;
-    this.#activity = activity;
+    this.#activities.set(activity, (this.#activities.get(activity) ?? 0) + 1);
     try {
       return await work();
     } finally {
-      this.#activity = previous;
+      this.#activities.set(activity, (this.#activities.get(activity) ?? 1) - 1);
     }
+  }
+
+  #activity(): 'restoring' | 'backing-up' | null {
+    if (this.#activities.get('restoring')) return 'restoring';
+    if (this.#activities.get('backing-up')) return 'backing-up';
+    return null;
   }
 
   async #checkHealth(): Promise<void> {

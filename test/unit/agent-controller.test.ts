@@ -284,3 +284,43 @@ describe('AgentController', () => {
     });
   });
 });
+
+describe('AgentController phase', () => {
+  it('should not stay "backing-up" after overlapping backups finish', async () => {
+    resetFakeContainers();
+    const { BackupStore } = await import('../../src/backup/backup-store.ts');
+    const objects = new Map<string, { body: Uint8Array; size: number }>();
+    const bucket = {
+      put: async (key: string, value: ReadableStream | string) => {
+        const body = typeof value === 'string' ? new TextEncoder().encode(value) : new Uint8Array(await new Response(value).arrayBuffer());
+        objects.set(key, { body, size: body.length });
+      },
+      get: async (key: string) => {
+        const o = objects.get(key);
+        return o ? { size: o.size, body: new Response(o.body).body, json: async () => JSON.parse(new TextDecoder().decode(o.body)) } : null;
+      },
+      head: async () => null,
+      list: async ({ prefix }: { prefix: string }) => ({ objects: [...objects.keys()].filter((k) => k.startsWith(prefix)).map((key) => ({ key })), truncated: false }),
+      delete: async (keys: string[]) => keys.forEach((k) => objects.delete(k)),
+    };
+    const storage = new MemoryStorage();
+    const clock = new ManualClock();
+    const controller = await AgentController.load({
+      storage,
+      wakeups: new RecordingWakeups(),
+      runtime: new FakeRuntime(config.agentName),
+      config,
+      runtimeKind: 'local',
+      containerEnv: {},
+      clock: clock.read,
+      log: () => {},
+      backups: new BackupStore(bucket as never, 'default', 10),
+    });
+    await controller.command('wake');
+    await untilState(controller, 'ready');
+    fakeContainer(config.agentName).disk['a'] = '1';
+    await Promise.all([controller.backupNow('one'), controller.backupNow('two'), controller.backupNow('three')]);
+    expect(controller.status().phase).toBeNull();
+    expect(controller.status().backups.history.filter((e) => e.kind === 'backup').map((e) => e.result)).toEqual(['ok', 'unchanged', 'unchanged']);
+  });
+});
