@@ -110,6 +110,19 @@ async function tarTo(path: string, tarArgs: string[]): Promise<string> {
   return hash.digest('hex');
 }
 
+/** A consistent copy of a SQLite database (online backup, safe while it is written); returns the copy's SHA-256. */
+async function snapshotDatabase(source: string, target: string): Promise<string> {
+  await mkdir(dirname(target), { recursive: true });
+  const db = new DatabaseSync(source, { readOnly: true });
+  try {
+    // All pages in one step: a stepped backup restarts whenever the gateway writes in between.
+    await sqliteBackup(db, target, { rate: 2_147_483_647 });
+  } finally {
+    db.close();
+  }
+  return sha256File(target);
+}
+
 async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
   await pipeline(createReadStream(path), hash);
@@ -129,15 +142,7 @@ export async function createArchive(home: string, workDir: string, previousFinge
     const fingerprint = createHash('sha256');
     for (const e of entries) {
       if (e.sqlite) {
-        const target = join(staging, e.rel);
-        await mkdir(dirname(target), { recursive: true });
-        const db = new DatabaseSync(join(home, e.rel), { readOnly: true });
-        try {
-          await sqliteBackup(db, target);
-        } finally {
-          db.close();
-        }
-        fingerprint.update(`${e.rel}\0db\0${await sha256File(target)}\n`);
+        fingerprint.update(`${e.rel}\0db\0${await snapshotDatabase(join(home, e.rel), join(staging, e.rel))}\n`);
       } else {
         fingerprint.update(`${e.rel}\0${e.size}\0${Math.trunc(e.mtimeMs)}\n`);
       }
@@ -175,16 +180,10 @@ export async function createSnapshotDir(home: string, outDir: string, previousFi
   const fingerprint = createHash('sha256');
   for (const e of entries) {
     const target = join(staging, e.rel);
-    await mkdir(dirname(target), { recursive: true });
     if (e.sqlite) {
-      const db = new DatabaseSync(join(home, e.rel), { readOnly: true });
-      try {
-        await sqliteBackup(db, target);
-      } finally {
-        db.close();
-      }
-      fingerprint.update(`${e.rel}\0db\0${await sha256File(target)}\n`);
+      fingerprint.update(`${e.rel}\0db\0${await snapshotDatabase(join(home, e.rel), target)}\n`);
     } else {
+      await mkdir(dirname(target), { recursive: true });
       await cp(join(home, e.rel), target, { preserveTimestamps: true });
       fingerprint.update(`${e.rel}\0${e.size}\0${Math.trunc(e.mtimeMs)}\n`);
     }

@@ -1,0 +1,72 @@
+/** Archives of the assistant's home, for real: SQLite consistency while written, exclusions, integrity on restore. */
+import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createArchive, restoreArchive } from '../../container/host/state-archive.ts';
+
+const dirs: string[] = [];
+function scratch() {
+  const d = mkdtempSync(join(tmpdir(), 'archive-'));
+  dirs.push(d);
+  return d;
+}
+
+describe('state-archive', () => {
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('should copy a SQLite database consistently while another connection keeps writing', async () => {
+    const root = scratch();
+    const home = join(root, 'home');
+    mkdirSync(join(home, '.openclaw'), { recursive: true });
+    const dbPath = join(home, '.openclaw', 'sessions.sqlite');
+    const writer = new DatabaseSync(dbPath);
+    writer.exec('PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, body TEXT)');
+    const insert = writer.prepare('INSERT INTO t(body) VALUES (?)');
+    for (let i = 0; i < 2000; i++) insert.run('x'.repeat(500));
+    let writing = true;
+    const loop = (async () => {
+      while (writing) {
+        writer.exec('BEGIN');
+        for (let i = 0; i < 50; i++) insert.run('y'.repeat(500));
+        writer.exec('COMMIT');
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    const archive = await createArchive(home, root, null);
+    writing = false;
+    await loop;
+    writer.close();
+    expect(archive).not.toBeNull();
+    const restored = join(root, 'restored');
+    await restoreArchive(restored, createReadStream(archive!.path), archive!.sha256);
+    const copy = new DatabaseSync(join(restored, '.openclaw', 'sessions.sqlite'), { readOnly: true });
+    expect(copy.prepare('PRAGMA integrity_check').get()).toEqual({ integrity_check: 'ok' });
+    const rows = (copy.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n;
+    copy.close();
+    expect(rows).toBeGreaterThanOrEqual(2000);
+    expect(rows % 50).toBe(0); // whole transactions only, never a torn one
+  });
+
+  it('should leave caches and logs out, and refuse an archive whose SHA-256 differs without touching the home', async () => {
+    const root = scratch();
+    const home = join(root, 'home');
+    mkdirSync(join(home, '.openclaw', 'cache', 'control-ui-assets'), { recursive: true });
+    mkdirSync(join(home, '.openclaw', 'logs'), { recursive: true });
+    mkdirSync(join(home, '.openclaw', 'workspace'), { recursive: true });
+    writeFileSync(join(home, '.openclaw', 'cache', 'control-ui-assets', 'big.js'), 'cached');
+    writeFileSync(join(home, '.openclaw', 'logs', 'gateway.log'), 'log');
+    writeFileSync(join(home, '.openclaw', 'workspace', 'keep.md'), 'keep');
+    const archive = (await createArchive(home, root, null))!;
+    expect(archive.files).toBe(1);
+    const target = join(root, 'target');
+    await restoreArchive(target, createReadStream(archive.path), archive.sha256);
+    expect(readFileSync(join(target, '.openclaw', 'workspace', 'keep.md'), 'utf8')).toBe('keep');
+    expect(existsSync(join(target, '.openclaw', 'cache'))).toBe(false);
+    await expect(restoreArchive(target, createReadStream(archive.path), 'f'.repeat(64))).rejects.toMatchObject({ code: 'restore_corrupt' });
+    expect(readFileSync(join(target, '.openclaw', 'workspace', 'keep.md'), 'utf8')).toBe('keep');
+  });
+});
