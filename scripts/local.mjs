@@ -15,7 +15,7 @@ import { ECHO_GATEWAY_COMMAND, startLocalHost } from '../container/host/local-ho
 import { MOCK_MODEL_ID, startMockLlm } from '../container/mock-llm/server.mjs';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const WORKER_VARS = ['AGENT_NAME', 'SLEEP_AFTER', 'QUIET_AFTER', 'INSTANCE_TYPE', 'BOOT_TIMEOUT', 'BOOT_ATTEMPTS', 'BOOT_BACKOFF', 'BOOT_POLL_INTERVAL', 'HEALTH_INTERVAL', 'GATEWAY_USER', 'BACKUP_INTERVAL', 'BACKUP_KEEP'];
+const WORKER_VARS = ['AGENT_NAME', 'SLEEP_AFTER', 'QUIET_AFTER', 'INSTANCE_TYPE', 'BOOT_TIMEOUT', 'BOOT_ATTEMPTS', 'BOOT_BACKOFF', 'BOOT_POLL_INTERVAL', 'HEALTH_INTERVAL', 'GATEWAY_USER', 'BACKUP_INTERVAL', 'BACKUP_KEEP', 'WAKE_LIMIT_PER_MINUTE'];
 // Passed to the runtime as defaults (secrets in .dev.vars, sent by the Worker, win).
 const RUNTIME_PASSTHROUGH = ['ECHO_BOOT_DELAY_MS', 'BOOT_FAIL_AT', 'OPENCLAW_GATEWAY_TOKEN'];
 

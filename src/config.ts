@@ -23,8 +23,10 @@ export interface Config {
   gatewayPort: number;
   /** Control URL of the local dev host (local mode only). Default http://127.0.0.1:8788. */
   localHostUrl: string;
-  /** Identity the Worker vouches for towards the gateway (trusted-proxy user). Default `owner`. */
+  /** Identity the gateway sees when the Worker passed none (the local mode's user). Default `owner`. */
   gatewayUser: string;
+  /** Container-starting wakes allowed per identity and minute. Default 6. */
+  wakeLimitPerMinute: number;
 }
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -82,5 +84,6 @@ export function parseConfig(env: Partial<Env>): Config {
     gatewayPort: parseInteger('GATEWAY_PORT', env.GATEWAY_PORT, 18789, 1, 65535),
     localHostUrl: env.LOCAL_HOST_URL?.trim() || 'http://127.0.0.1:8788',
     gatewayUser: env.GATEWAY_USER?.trim() || 'owner',
+    wakeLimitPerMinute: parseInteger('WAKE_LIMIT_PER_MINUTE', env.WAKE_LIMIT_PER_MINUTE, 6, 1, 1000),
   };
 }

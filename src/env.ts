@@ -27,6 +27,13 @@ export interface Env {
   GATEWAY_PORT?: string;
   LOCAL_HOST_URL?: string;
   GATEWAY_USER?: string;
+  AUTH_MODE?: string;
+  ACCESS_TEAM_DOMAIN?: string;
+  ACCESS_AUD?: string;
+  ACCESS_ALLOWED_EMAILS?: string;
+  ACCESS_SERVICE_TOKEN_IDS?: string;
+  SERVICE_TOKEN_ROUTES?: string;
+  WAKE_LIMIT_PER_MINUTE?: string;
   BACKUP_INTERVAL?: string;
   BUDGET_SOFT_USD?: string;
   BUDGET_HARD_USD?: string;

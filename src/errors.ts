@@ -68,5 +68,7 @@ export function errorResponse(error: unknown, headers: HeadersInit = {}): Respon
   extra.set('content-type', 'application/json; charset=utf-8');
   extra.set('cache-control', 'no-store');
   if (appError.code === 'booting' && !extra.has('retry-after')) extra.set('retry-after', '2');
+  const retryAfter = appError.details?.retryAfterSeconds;
+  if (appError.code === 'rate_limited' && typeof retryAfter === 'number') extra.set('retry-after', String(retryAfter));
   return new Response(JSON.stringify(errorBody(appError)), { status: appError.status, headers: extra });
 }

@@ -9,7 +9,9 @@ import { parseConfig } from './config.ts';
 import { parseCostConfig } from './cost/cost-config.ts';
 import type { Env } from './env.ts';
 import { AppError, errorResponse, fromErrorBody, type ErrorBody } from './errors.ts';
+import { logLine } from './log.ts';
 import { wantsHtml } from './ui/html.ts';
+import { authenticate, identityName, mayUse, parseAccessConfig, type Identity } from './auth/access.ts';
 import { messagePage } from './ui/progress-page.ts';
 
 /** Largest body an API command accepts. */
@@ -64,13 +66,44 @@ function commandAnswer(result: CommandResult, accepted: boolean): Response {
   return json(result.status, accepted ? 202 : 200);
 }
 
+/** The header that carries the authenticated identity from the Worker to the Agent (clients' copies are dropped). */
+export const IDENTITY_HEADER = 'x-ondemand-identity';
+
+/** Authenticates every request first; API routes are checked against what service tokens may use. */
+async function authenticateRequest(request: IRequest, env: Env): Promise<Response | undefined> {
+  const access = parseAccessConfig(env);
+  const identity = await authenticate(request as unknown as Request, access);
+  const url = new URL(request.url);
+  const route = /^\/api\/([a-z]+)/.exec(url.pathname)?.[1];
+  if (route && !mayUse(identity, route, access)) throw new AppError('forbidden', `service tokens may not use /api/${route} (SERVICE_TOKEN_ROUTES)`);
+  (request as unknown as { identity: Identity }).identity = identity;
+  return undefined;
+}
+
+function identityOf(request: IRequest): string {
+  return identityName((request as unknown as { identity: Identity }).identity);
+}
+
+function loginRedirect(request: IRequest, env: Env): Response | null {
+  const access = parseAccessConfig(env);
+  if (access.mode !== 'access' || !access.teamDomain || !access.audience) return null;
+  const url = new URL(request.url);
+  const login = `${access.teamDomain}/cdn-cgi/access/login/${url.hostname}?kid=${encodeURIComponent(access.audience)}&redirect_url=${encodeURIComponent(url.pathname + url.search)}`;
+  return new Response(null, { status: 302, headers: { location: login, 'cache-control': 'no-store' } });
+}
+
 export function buildRouter() {
   const router = Router<IRequest, [Env, ExecutionContext]>({
-    catch: (error, request) => {
-      if (error instanceof AppError && error.code === 'not_configured' && wantsHtml(request)) {
+    before: [authenticateRequest],
+    catch: (error, request, env) => {
+      if (error instanceof AppError && error.code === 'not_configured' && wantsHtml(request as unknown as Request)) {
         return messagePage('Configuration error', error.message, error.status);
       }
-      if (!(error instanceof AppError)) console.error(JSON.stringify({ event: 'worker:error', message: String(error) }));
+      if (error instanceof AppError && error.code === 'unauthorized' && wantsHtml(request as unknown as Request)) {
+        const redirect = loginRedirect(request, env);
+        if (redirect) return redirect;
+      }
+      if (!(error instanceof AppError)) console.error(logLine('worker:error', { message: String(error), path: new URL(request.url).pathname }));
       return errorResponse(error);
     },
   });
@@ -85,8 +118,9 @@ export function buildRouter() {
       const { reason, override } = await readBody(request);
       const options = {
         ...(reason ? { reason } : {}),
-        ...(name === 'hibernate' ? { by: 'operator' } : {}),
+        ...(name === 'hibernate' ? { by: identityOf(request) } : {}),
         ...(name === 'resume' && override ? { override } : {}),
+        identity: identityOf(request),
       };
       return commandAnswer((await agentStub(env).lifecycleCommand(name, options)) as CommandResult, accepted);
     });
@@ -113,7 +147,11 @@ export function buildRouter() {
   router.all('/api/*', () => notFound());
 
   // Everything else belongs to the gateway (HTTP and WebSocket).
-  router.all('*', (request, env) => agentStub(env).fetch(request as unknown as Request));
+  router.all('*', (request, env) => {
+    const headers = new Headers(request.headers as unknown as Headers);
+    headers.set(IDENTITY_HEADER, identityOf(request));
+    return agentStub(env).fetch(new Request(request as unknown as Request, { headers }));
+  });
   return router;
 }
 

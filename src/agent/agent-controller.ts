@@ -16,6 +16,7 @@ import {
 } from '../../machines/lifecycle-types.ts';
 import type { Config } from '../config.ts';
 import { AppError } from '../errors.ts';
+import { logLine } from '../log.ts';
 import { gatewayRequest } from '../runtime/gateway-request.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { describeTransition, type AgentStatus, type TransitionRecord } from './agent-status.ts';
@@ -101,13 +102,16 @@ export class AgentController {
   #writes: Promise<void> = Promise.resolve();
   readonly #keeper: StateKeeper;
   readonly #budget: BudgetKeeper;
+  /** Container-starting wakes per identity in the last minute (memory only). */
+  readonly #wakes = new Map<string, number[]>();
   /** Work in progress within a state, counted (overlapping backups), shown as the phase. */
   readonly #activities = new Map<'restoring' | 'backing-up', number>();
 
   private constructor(deps: ControllerDeps, record: PersistedRecord | undefined) {
     this.#deps = deps;
     this.#now = deps.clock ?? Date.now;
-    this.#log = deps.log ?? ((event, fields) => console.log(JSON.stringify({ event, ...fields })));
+    const secrets = Object.values(deps.containerEnv);
+    this.#log = deps.log ?? ((event, fields) => console.log(logLine(event, fields, secrets)));
     this.#timers = new TimerTable(record?.timers);
     this.#meter = new ContainerMeter(record?.meter);
     this.#since = record?.since ?? this.#now();
@@ -195,12 +199,13 @@ export class AgentController {
   }
 
   /** Runs an operator command. @throws AppError `hibernated` (wake) or `conflict` (resume when not hibernated). */
-  async command(name: LifecycleCommand, options: { reason?: string; by?: string; override?: boolean } = {}): Promise<AgentStatus> {
+  async command(name: LifecycleCommand, options: { reason?: string; by?: string; override?: boolean; identity?: string } = {}): Promise<AgentStatus> {
     const snapshot = this.#actor.getSnapshot();
     const state = topState(snapshot);
     switch (name) {
       case 'wake':
         if (state === 'hibernated') throw this.hibernatedError();
+        if (state === 'stopped' || state === 'sleeping') this.#countWake(options.identity ?? 'unknown');
         this.#lastActivityAt = this.#now();
         await this.send({ type: 'lifecycle.wake', reason: options.reason ?? 'wake requested' });
         break;
@@ -284,10 +289,13 @@ export class AgentController {
   }
 
   /** Counts a request as activity; wakes a stopped or sleeping assistant. */
-  async recordRequest(): Promise<void> {
+  async recordRequest(identity = 'unknown'): Promise<void> {
     this.#lastActivityAt = this.#now();
     const state = this.state;
-    if (state === 'stopped' || state === 'sleeping') await this.send({ type: 'lifecycle.wake', reason: 'request received' });
+    if (state === 'stopped' || state === 'sleeping') {
+      this.#countWake(identity);
+      await this.send({ type: 'lifecycle.wake', reason: 'request received' });
+    }
     else if (state !== 'hibernated') await this.send({ type: 'activity.recorded' });
   }
 
@@ -298,13 +306,28 @@ export class AgentController {
   }
 
   /** Forwards a request to the gateway; a dead runtime becomes `container.exited`. */
-  async forward(request: Request): Promise<Response> {
+  async forward(request: Request, identity: string | null = null): Promise<Response> {
     try {
-      return await this.#deps.runtime.fetch(gatewayRequest(request, { user: this.#deps.config.gatewayUser }));
+      return await this.#deps.runtime.fetch(gatewayRequest(request, { user: identity ?? this.#deps.config.gatewayUser }));
     } catch (error) {
       await this.#checkHealth();
       throw new AppError('runtime_unreachable', error instanceof Error ? error.message : 'the gateway did not answer');
     }
+  }
+
+  /**
+   * Wakes that start a container, per identity and minute, at most
+   * config.wakeLimitPerMinute: a wake loop cannot run up the bill (and the
+   * cost guard's hibernation wins anyway). @throws AppError `rate_limited`.
+   */
+  #countWake(identity: string): void {
+    const now = this.#now();
+    const recent = (this.#wakes.get(identity) ?? []).filter((t) => now - t < 60_000);
+    if (recent.length >= this.#deps.config.wakeLimitPerMinute) {
+      const retryAfterSeconds = Math.max(1, Math.ceil((60_000 - (now - (recent[0] ?? now))) / 1000));
+      throw new AppError('rate_limited', `too many wakes from ${identity}: at most ${this.#deps.config.wakeLimitPerMinute} a minute`, { retryAfterSeconds });
+    }
+    this.#wakes.set(identity, [...recent, now]);
   }
 
   hibernatedError(): AppError {

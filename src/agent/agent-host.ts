@@ -69,7 +69,7 @@ export class AgentHost {
     return controller.meterReport(hours) as { month: Record<string, number>; recent: Record<string, number> };
   }
 
-  async command(name: LifecycleCommand, options: { reason?: string; by?: string; override?: boolean } = {}): Promise<CommandResult> {
+  async command(name: LifecycleCommand, options: { reason?: string; by?: string; override?: boolean; identity?: string } = {}): Promise<CommandResult> {
     const controller = await this.ready;
     if (controller instanceof AppError) return { ok: false, ...errorBody(controller) };
     return runCommand(controller, name, options);

@@ -16,7 +16,7 @@ export const LIFECYCLE_COMMANDS: readonly LifecycleCommand[] = ['wake', 'sleep',
 export async function runCommand(
   controller: AgentController,
   name: LifecycleCommand,
-  options: { reason?: string; by?: string; override?: boolean },
+  options: { reason?: string; by?: string; override?: boolean; identity?: string },
 ): Promise<CommandResult> {
   try {
     return { ok: true, status: await controller.command(name, options) };
@@ -35,11 +35,16 @@ export async function handleAgentRequest(controller: AgentController, request: R
     const error = controller.status().lastError;
     return errorResponse(new AppError('boot_failed', `the last boot failed: ${error?.message}. Retry with POST /api/wake.`, { lastError: error }));
   }
-  await controller.recordRequest();
+  const identity = request.headers.get('x-ondemand-identity') || null;
+  try {
+    await controller.recordRequest(identity ?? 'unknown');
+  } catch (error) {
+    return refuse(error, html);
+  }
   const status = controller.status();
   if ((status.state === 'ready' || status.state === 'idle') && status.stopping === null) {
     try {
-      return await controller.forward(request);
+      return await controller.forward(request, identity);
     } catch (error) {
       return refuse(error, html);
     }

@@ -52,7 +52,7 @@ export class LocalAgent extends DurableObject<Env> {
     await this.#host.wakeup();
   }
 
-  async lifecycleCommand(name: LifecycleCommand, options: { reason?: string; by?: string; override?: boolean } = {}): Promise<CommandResult> {
+  async lifecycleCommand(name: LifecycleCommand, options: { reason?: string; by?: string; override?: boolean; identity?: string } = {}): Promise<CommandResult> {
     return this.#host.command(name, options);
   }
 

@@ -66,7 +66,7 @@ export class Agent extends Sandbox<Env> {
     return this.#host.fetch(request);
   }
 
-  async lifecycleCommand(name: LifecycleCommand, options: { reason?: string; by?: string; override?: boolean } = {}): Promise<CommandResult> {
+  async lifecycleCommand(name: LifecycleCommand, options: { reason?: string; by?: string; override?: boolean; identity?: string } = {}): Promise<CommandResult> {
     return this.#host.command(name, options);
   }
 

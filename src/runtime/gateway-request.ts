@@ -7,7 +7,7 @@
  */
 
 /** Header names (lowercase) that only the Worker may set on the way to the gateway. */
-const PROXY_OWNED = /^(x-openclaw-|x-forwarded-|forwarded$|x-real-ip$|authorization$|cf-access-)/;
+const PROXY_OWNED = /^(x-openclaw-|x-ondemand-|x-forwarded-|forwarded$|x-real-ip$|authorization$|cf-access-)/;
 /**
  * Address reported for a client whose address is loopback or unknown (local
  * mode): the gateway requires a non-loopback client address from its proxy.

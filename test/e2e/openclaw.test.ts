@@ -5,7 +5,7 @@
  * the model), and the Control UI in real Chromium without the gateway token
  * in any URL.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,7 +34,16 @@ async function chat(content: string, user: string): Promise<string> {
 
 describe('real OpenClaw in local mode', () => {
   beforeAll(async () => {
-    stack = await startLocalStack({ LOCAL_GATEWAY: 'openclaw', SLEEP_AFTER: '10m', OPENCLAW_GATEWAY_TOKEN: GATEWAY_TOKEN });
+    stack = await startLocalStack({
+      LOCAL_GATEWAY: 'openclaw',
+      SLEEP_AFTER: '10m',
+      OPENCLAW_GATEWAY_TOKEN: GATEWAY_TOKEN,
+      // Credentials the operator's shell may hold: none of them may reach the runtime.
+      CF_API_TOKEN: 'cf-api-token-must-not-leak',
+      CLOUDFLARE_API_TOKEN: 'cloudflare-token-must-not-leak',
+      R2_SECRET_ACCESS_KEY: 'r2-secret-must-not-leak',
+      AWS_SECRET_ACCESS_KEY: 'aws-secret-must-not-leak',
+    });
     const woken = await fetch(`${stack.url}/api/wake`, { method: 'POST' });
     expect(woken.status).toBe(202);
     await until(
@@ -50,6 +59,27 @@ describe('real OpenClaw in local mode', () => {
 
   afterAll(async () => {
     await stack?.stop();
+  });
+
+  it('should give the runtime no Cloudflare or storage credentials, and log no gateway token', async () => {
+    const home = join(stack.stateDir, 'agents', 'default', 'home');
+    const environments: string[] = [];
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const environ = readFileSync(`/proc/${entry}/environ`, 'utf8');
+        if (environ.includes(`OPENCLAW_HOME=${home}\0`)) environments.push(environ);
+      } catch {
+        // not ours, or gone
+      }
+    }
+    expect(environments.length).toBeGreaterThan(0);
+    for (const environ of environments) {
+      const names = environ.split('\0').map((kv) => kv.split('=')[0]).filter(Boolean);
+      expect(names.filter((n): n is string => Boolean(n) && /^(CF_|CLOUDFLARE_|R2_|AWS_|ACCESS_|BACKUP_BUCKET)/.test(n as string))).toEqual([]);
+      expect(environ).not.toContain('must-not-leak');
+    }
+    expect(stack.output()).not.toContain(GATEWAY_TOKEN);
   });
 
   it('should answer a chat message sent through the Worker with the model answer', async () => {

@@ -324,3 +324,39 @@ describe('AgentController phase', () => {
     expect(controller.status().backups.history.filter((e) => e.kind === 'backup').map((e) => e.result)).toEqual(['ok', 'unchanged', 'unchanged']);
   });
 });
+
+describe('AgentController wake limit', () => {
+  it('should refuse more container-starting wakes per identity and minute than configured, with Retry-After', async () => {
+    resetFakeContainers();
+    const clock = new ManualClock();
+    const controller = await AgentController.load({
+      storage: new MemoryStorage(),
+      wakeups: new RecordingWakeups(),
+      runtime: new FakeRuntime(config.agentName),
+      config: { ...config, wakeLimitPerMinute: 2 },
+      runtimeKind: 'local',
+      containerEnv: {},
+      clock: clock.read,
+      log: () => {},
+    });
+    for (let i = 0; i < 2; i++) {
+      await controller.command('wake', { identity: 'mallory@example.com' });
+      await untilState(controller, 'ready');
+      await controller.command('stop');
+      await untilState(controller, 'stopped');
+    }
+    const error = await controller.command('wake', { identity: 'mallory@example.com' }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'rate_limited', details: { retryAfterSeconds: expect.any(Number) } });
+    expect(controller.state).toBe('stopped');
+    await expect(controller.recordRequest('mallory@example.com')).rejects.toMatchObject({ code: 'rate_limited' });
+    // Another identity, or the same one a minute later, may wake it.
+    await controller.command('wake', { identity: 'owner@example.com' });
+    expect(controller.state).toBe('booting');
+    await controller.command('stop');
+    await untilState(controller, 'stopped');
+    clock.advance(61_000);
+    await controller.command('wake', { identity: 'mallory@example.com' });
+    expect(controller.state).toBe('booting');
+    await controller.command('stop');
+  });
+});

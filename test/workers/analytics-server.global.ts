@@ -11,8 +11,11 @@
  *   /graphql/errors    a GraphQL error payload (HTTP 200)
  *   /graphql/500       HTTP 500
  *   /webhook           records notifications (GET /webhook lists them)
+ * and, for the Access tests, a team's signing keys at /cdn-cgi/access/certs
+ * (the private key is provided to the tests to sign tokens).
  */
 import { createServer } from 'node:http';
+import { exportJWK, generateKeyPair } from 'jose';
 import type { TestProject } from 'vitest/node';
 
 const GIB = 2 ** 30;
@@ -37,6 +40,10 @@ function sums(fraction: number, fromIso: string, toIso: string) {
 
 export default async function setup(project: TestProject) {
   const webhooks: unknown[] = [];
+  const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const publicJwk = { ...(await exportJWK(publicKey)), kid: 'test-key-1', alg: 'RS256', use: 'sig' };
+  const privateJwk = { ...(await exportJWK(privateKey)), kid: 'test-key-1', alg: 'RS256' };
+  let certsFetches = 0;
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -45,6 +52,11 @@ export default async function setup(project: TestProject) {
       res.end(JSON.stringify(body));
     };
     const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/cdn-cgi/access/certs') {
+      certsFetches += 1;
+      return send(200, { keys: [publicJwk], public_cert: { kid: 'test-key-1' } });
+    }
+    if (url.pathname === '/certs-fetches') return send(200, { count: certsFetches });
     if (url.pathname === '/webhook') {
       if (req.method === 'POST') webhooks.push(JSON.parse(Buffer.concat(chunks).toString() || 'null'));
       return send(200, webhooks);
@@ -67,11 +79,15 @@ export default async function setup(project: TestProject) {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   project.provide('analyticsUrl', `http://127.0.0.1:${port}`);
+  project.provide('accessPrivateJwk', JSON.stringify(privateJwk));
+  project.provide('accessPublicJwk', JSON.stringify(publicJwk));
   return () => new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
 declare module 'vitest' {
   export interface ProvidedContext {
     analyticsUrl: string;
+    accessPrivateJwk: string;
+    accessPublicJwk: string;
   }
 }

@@ -143,7 +143,7 @@ describe('runCostGuard (workerd, local GraphQL stand-in)', () => {
   it('should answer GET /api/cost with the last evaluation and the thresholds', async () => {
     const { testEnv } = setup('low', { AGENT_NAME: 'default' });
     await runCostGuard(testEnv, NOW);
-    const r = await (exports as unknown as { default: Fetcher }).default.fetch('https://poc.example.com/api/cost');
+    const r = await (exports as unknown as { default: Fetcher }).default.fetch('https://poc.example.com/api/cost', { headers: { 'cf-connecting-ip': '127.0.0.1' } });
     expect(r.status).toBe(200);
     const body = (await r.json()) as { last: { source: string; decision: { level: string } }; thresholds: { softUsd: number; hardUsd: number } };
     expect(body.last).toMatchObject({ source: 'graphql', decision: { level: 'ok' } });

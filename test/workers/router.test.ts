@@ -6,8 +6,11 @@ import { fakeContainer } from '../support/fake-runtime.ts';
 const BASE = 'https://poc.example.com';
 const worker = () => (exports as unknown as { default: Fetcher }).default;
 
+/** A request from a loopback client (the local mode's only allowed callers). */
 async function call(path: string, init: RequestInit = {}): Promise<Response> {
-  return worker().fetch(`${BASE}${path}`, init);
+  const headers = new Headers(init.headers);
+  headers.set('cf-connecting-ip', '127.0.0.1');
+  return worker().fetch(`${BASE}${path}`, { ...init, headers });
 }
 
 async function getStatus(): Promise<AgentStatus> {

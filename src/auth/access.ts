@@ -1,0 +1,153 @@
+/**
+ * Who is calling: a Cloudflare Access JWT (the `Cf-Access-Jwt-Assertion`
+ * header, or the `CF_Authorization` cookie of a browser), verified with jose
+ * against the team's signing keys (fetched from the certs endpoint, cached,
+ * refetched on an unknown `kid`): RS256 only, issuer = the team domain,
+ * audience = the Access application's AUD tag, expiry and not-before with a
+ * small clock tolerance. Service tokens (CLI, automation) arrive as JWTs
+ * whose `common_name` is the token's client id and that carry no email.
+ *
+ * The local development bypass exists only when AUTH_MODE=local and only for
+ * loopback clients; any other configuration without Access fails closed.
+ */
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { AppError } from '../errors.ts';
+
+export interface AccessConfig {
+  mode: 'access' | 'local';
+  /** e.g. https://myteam.cloudflareaccess.com (no trailing slash). */
+  teamDomain: string | null;
+  /** The Access application's AUD tag. */
+  audience: string | null;
+  /** When non-empty, only these emails (case-insensitive). */
+  allowedEmails: string[];
+  /** When non-empty, only these service-token client ids. */
+  allowedServiceTokens: string[];
+  /** API routes a service token may use (`wake`, `sleep`, `status`, `cost`, `backup`, `resume`, …). */
+  serviceTokenRoutes: string[];
+  /** The identity of loopback clients in local mode (GATEWAY_USER). */
+  localUser: string;
+}
+
+export type Identity =
+  | { kind: 'person'; email: string }
+  | { kind: 'service-token'; clientId: string }
+  | { kind: 'local'; name: string };
+
+/** Longest JWT we read; Access tokens are ~1-2 KB. */
+export const MAX_TOKEN_BYTES = 8 * 1024;
+const CLOCK_TOLERANCE_S = 30;
+
+const jwksCache = new Map<string, JWTVerifyGetKey>();
+
+/** The team's key set, one per isolate (jose caches keys and refetches on an unknown kid). */
+export function teamKeys(teamDomain: string): JWTVerifyGetKey {
+  let keys = jwksCache.get(teamDomain);
+  if (!keys) {
+    keys = createRemoteJWKSet(new URL(`${teamDomain}/cdn-cgi/access/certs`), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
+    jwksCache.set(teamDomain, keys);
+  }
+  return keys;
+}
+
+export function identityName(identity: Identity): string {
+  return identity.kind === 'person' ? identity.email : identity.kind === 'service-token' ? `service-token:${identity.clientId}` : identity.name;
+}
+
+function isLoopback(address: string | null): boolean {
+  if (!address) return false;
+  return address === '::1' || address.startsWith('127.') || address === '::ffff:127.0.0.1';
+}
+
+function readToken(request: Request): string | null {
+  const header = request.headers.get('cf-access-jwt-assertion');
+  if (header !== null) return header.trim();
+  const cookie = request.headers.get('cookie') ?? '';
+  for (const part of cookie.split(';')) {
+    const [name, ...rest] = part.trim().split('=');
+    if (name === 'CF_Authorization') return rest.join('=').trim();
+  }
+  return null;
+}
+
+/**
+ * Authenticates a request. @throws AppError `unauthorized` (no or invalid
+ * token), `forbidden` (valid but not allowed), `not_configured` (Access not
+ * configured outside local mode: fail closed).
+ */
+export async function authenticate(request: Request, config: AccessConfig, keys?: JWTVerifyGetKey): Promise<Identity> {
+  if (config.mode === 'local') {
+    if (isLoopback(request.headers.get('cf-connecting-ip'))) return { kind: 'local', name: config.localUser };
+    throw new AppError('forbidden', 'AUTH_MODE=local accepts loopback clients only');
+  }
+  if (!config.teamDomain || !config.audience) {
+    throw new AppError('not_configured', 'Cloudflare Access is not configured (ACCESS_TEAM_DOMAIN and ACCESS_AUD): refusing every request');
+  }
+  const token = readToken(request);
+  if (!token) throw new AppError('unauthorized', 'no Cloudflare Access token (Cf-Access-Jwt-Assertion header or CF_Authorization cookie)');
+  if (token.length > MAX_TOKEN_BYTES) throw new AppError('unauthorized', 'the Access token is too large');
+  if (!/^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)) throw new AppError('unauthorized', 'the Access token is malformed');
+  let payload: Record<string, unknown>;
+  try {
+    ({ payload } = await jwtVerify(token, keys ?? teamKeys(config.teamDomain), {
+      issuer: config.teamDomain,
+      audience: config.audience,
+      algorithms: ['RS256'],
+      clockTolerance: CLOCK_TOLERANCE_S,
+      requiredClaims: ['exp', 'iat'],
+    }));
+  } catch (error) {
+    const reason =
+      error instanceof joseErrors.JWTExpired ? 'expired'
+      : error instanceof joseErrors.JWTClaimValidationFailed ? `claim ${error.claim} is not valid`
+      : error instanceof joseErrors.JWKSNoMatchingKey ? 'signed with an unknown key'
+      : error instanceof joseErrors.JOSEAlgNotAllowed ? 'algorithm not allowed'
+      : error instanceof joseErrors.JWSSignatureVerificationFailed ? 'bad signature'
+      : 'not valid';
+    throw new AppError('unauthorized', `the Access token is ${reason}`);
+  }
+  const email = typeof payload.email === 'string' ? payload.email : null;
+  const commonName = typeof payload.common_name === 'string' ? payload.common_name : null;
+  if (email) {
+    if (config.allowedEmails.length && !config.allowedEmails.includes(email.toLowerCase())) throw new AppError('forbidden', `${email} is not allowed here`);
+    return { kind: 'person', email };
+  }
+  if (commonName) {
+    if (config.allowedServiceTokens.length && !config.allowedServiceTokens.includes(commonName)) throw new AppError('forbidden', 'this service token is not allowed here');
+    return { kind: 'service-token', clientId: commonName };
+  }
+  throw new AppError('forbidden', 'the Access token names neither a person nor a service token');
+}
+
+/** Whether `identity` may use the API route `route` (service tokens are limited to SERVICE_TOKEN_ROUTES). */
+export function mayUse(identity: Identity, route: string, config: AccessConfig): boolean {
+  return identity.kind !== 'service-token' || config.serviceTokenRoutes.includes(route);
+}
+
+const list = (value: string | undefined) => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+
+export function parseAccessConfig(env: {
+  AUTH_MODE?: string;
+  ACCESS_TEAM_DOMAIN?: string;
+  ACCESS_AUD?: string;
+  ACCESS_ALLOWED_EMAILS?: string;
+  ACCESS_SERVICE_TOKEN_IDS?: string;
+  SERVICE_TOKEN_ROUTES?: string;
+  GATEWAY_USER?: string;
+}): AccessConfig {
+  const mode = (env.AUTH_MODE?.trim() || 'access') as AccessConfig['mode'];
+  if (mode !== 'access' && mode !== 'local') throw new AppError('not_configured', `AUTH_MODE="${env.AUTH_MODE}" must be access or local`);
+  const teamDomain = env.ACCESS_TEAM_DOMAIN?.trim().replace(/\/+$/, '') || null;
+  if (teamDomain && !/^https:\/\/[a-z0-9-]+\.cloudflareaccess\.com$/.test(teamDomain) && !/^https?:\/\/(127\.0\.0\.1|localhost)(:\d+)?$/.test(teamDomain)) {
+    throw new AppError('not_configured', `ACCESS_TEAM_DOMAIN="${teamDomain}" must look like https://<team>.cloudflareaccess.com`);
+  }
+  return {
+    mode,
+    teamDomain,
+    audience: env.ACCESS_AUD?.trim() || null,
+    allowedEmails: list(env.ACCESS_ALLOWED_EMAILS).map((e) => e.toLowerCase()),
+    allowedServiceTokens: list(env.ACCESS_SERVICE_TOKEN_IDS),
+    serviceTokenRoutes: env.SERVICE_TOKEN_ROUTES === undefined ? ['wake', 'sleep', 'status', 'cost', 'backup', 'resume'] : list(env.SERVICE_TOKEN_ROUTES),
+    localUser: env.GATEWAY_USER?.trim() || 'owner',
+  };
+}
