@@ -11,6 +11,7 @@
  * loopback clients; any other configuration without Access fails closed.
  */
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import type { Env } from '../env.ts';
 import { AppError } from '../errors.ts';
 
 export interface AccessConfig {
@@ -126,15 +127,9 @@ export function mayUse(identity: Identity, route: string, config: AccessConfig):
 
 const list = (value: string | undefined) => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 
-export function parseAccessConfig(env: {
-  AUTH_MODE?: string;
-  ACCESS_TEAM_DOMAIN?: string;
-  ACCESS_AUD?: string;
-  ACCESS_ALLOWED_EMAILS?: string;
-  ACCESS_SERVICE_TOKEN_IDS?: string;
-  SERVICE_TOKEN_ROUTES?: string;
-  GATEWAY_USER?: string;
-}): AccessConfig {
+export function parseAccessConfig(
+  env: Pick<Env, 'AUTH_MODE' | 'ACCESS_TEAM_DOMAIN' | 'ACCESS_AUD' | 'ACCESS_ALLOWED_EMAILS' | 'ACCESS_SERVICE_TOKEN_IDS' | 'SERVICE_TOKEN_ROUTES' | 'GATEWAY_USER'>,
+): AccessConfig {
   const mode = (env.AUTH_MODE?.trim() || 'access') as AccessConfig['mode'];
   if (mode !== 'access' && mode !== 'local') throw new AppError('not_configured', `AUTH_MODE="${env.AUTH_MODE}" must be access or local`);
   const teamDomain = env.ACCESS_TEAM_DOMAIN?.trim().replace(/\/+$/, '') || null;
