@@ -1,0 +1,56 @@
+# Cloudflare Access in front of the PoC hostname: people through the identity
+# provider, the CLI through a service token. Provider v5 syntax: reusable
+# policies referenced by id, `include = [{ ... }]` attributes, `destinations`.
+
+resource "cloudflare_zero_trust_access_service_token" "cli" {
+  account_id = var.account_id
+  name       = "${local.name}-cli"
+  duration   = var.service_token_duration
+}
+
+resource "cloudflare_zero_trust_access_policy" "people" {
+  account_id       = var.account_id
+  name             = "${local.name} people"
+  decision         = "allow"
+  session_duration = var.access_session_duration
+  include          = [for email in var.allowed_emails : { email = { email = email } }]
+  require = var.github_organization == "" ? null : [{
+    github_organization = {
+      name                 = var.github_organization
+      identity_provider_id = var.github_identity_provider_id
+    }
+  }]
+}
+
+resource "cloudflare_zero_trust_access_policy" "cli" {
+  account_id = var.account_id
+  name       = "${local.name} cli"
+  decision   = "non_identity"
+  include = [{
+    service_token = {
+      token_id = cloudflare_zero_trust_access_service_token.cli.id
+    }
+  }]
+}
+
+resource "cloudflare_zero_trust_access_application" "poc" {
+  account_id                = var.account_id
+  name                      = local.name
+  type                      = "self_hosted"
+  session_duration          = var.access_session_duration
+  auto_redirect_to_identity = false
+  destinations = [{
+    type = "public"
+    uri  = local.hostname
+  }]
+  policies = [
+    {
+      id         = cloudflare_zero_trust_access_policy.people.id
+      precedence = 1
+    },
+    {
+      id         = cloudflare_zero_trust_access_policy.cli.id
+      precedence = 2
+    },
+  ]
+}
