@@ -12,7 +12,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse } from '@cdktf/hcl2json';
+// Loaded without its typings: they pull in the DOM lib, which clashes with the Workers types.
+const HCL2JSON = '@cdktf/hcl2json';
+const { parse } = (await import(HCL2JSON)) as { parse: (file: string, text: string) => Promise<unknown> };
 
 export interface SchemaAttribute {
   kind: string;

@@ -13,6 +13,7 @@ import { logLine } from './log.ts';
 import { wantsHtml } from './ui/html.ts';
 import { authenticate, identityName, mayUse, parseAccessConfig, type Identity } from './auth/access.ts';
 import { messagePage } from './ui/progress-page.ts';
+import { STATUS_PAGE_PATH, statusPage } from './ui/status-page.ts';
 
 /** Largest body an API command accepts. */
 const MAX_COMMAND_BODY_BYTES = 16 * 1024;
@@ -145,6 +146,9 @@ export function buildRouter() {
   for (const name of Object.keys(COMMANDS)) router.all(`/api/${name}`, () => methodNotAllowed('POST'));
   router.all('/api', () => notFound());
   router.all('/api/*', () => notFound());
+
+  router.get('/_ondemand', () => new Response(null, { status: 301, headers: { location: STATUS_PAGE_PATH } }));
+  router.get(STATUS_PAGE_PATH, () => statusPage());
 
   // Everything else belongs to the gateway (HTTP and WebSocket).
   router.all('*', (request, env) => {

@@ -1,0 +1,191 @@
+/**
+ * clawctl: the operator's command line for openclaw-ondemand.
+ *
+ *   clawctl wake | sleep | status | hibernate [--reason R] | resume [--override]
+ *           backup | cost | logs | eval [--runs N] [--cycles N] [--out DIR]
+ *
+ * Target: --url, else CLAWCTL_URL, else `url` in ./.clawctl.json or
+ * ~/.config/clawctl.json, else the local mode (http://127.0.0.1:8787).
+ * Credentials (deployed targets): CF_ACCESS_CLIENT_ID / CF_ACCESS_CLIENT_SECRET
+ * (an Access service token), or `clientId` / `clientSecret` in the config file.
+ * Exit codes: 0 ok, 1 failed, 2 hibernated, 3 unreachable, 4 not authorized, 5 usage.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { AgentStatus } from '../src/agent/agent-status.ts';
+import { ApiClient, CliError, EXIT, waitForStatus, type Target } from './api-client.ts';
+import { runEvaluation, toMarkdown } from './evaluation.ts';
+
+const USAGE = `usage: clawctl <command> [options]
+  wake                 wake the assistant and wait until it is ready (boot phases shown)
+  sleep                back up and stop the container now
+  status               state, since, phase, sleepAt, last backup, cost
+  hibernate [--reason R]  back up, stop, and refuse wakes until resumed
+  resume [--override]  leave hibernation (--override while the budget is still exceeded)
+  backup               back the running state up now
+  cost                 month to date, projection, thresholds, decisions
+  logs                 recent lifecycle transitions and backups
+  eval [--runs N] [--cycles N] [--out DIR]   the plan's evaluation table (Markdown + JSON)
+options: --url URL (or CLAWCTL_URL), --json (machine-readable output), --timeout SECONDS`;
+
+interface Args {
+  command: string | undefined;
+  flags: Record<string, string | boolean>;
+}
+
+function parseArgs(argv: string[]): Args {
+  const flags: Record<string, string | boolean> = {};
+  let command: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a.startsWith('--')) {
+      const [name, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
+      const booleans = new Set(['json', 'override', 'help']);
+      if (inline !== undefined) flags[name] = inline;
+      else if (booleans.has(name)) flags[name] = true;
+      else {
+        const value = argv[i + 1];
+        if (value === undefined || value.startsWith('--')) throw new CliError(`--${name} needs a value\n${USAGE}`, EXIT.usage);
+        flags[name] = value;
+        i += 1;
+      }
+    } else if (!command) command = a;
+    else throw new CliError(`unexpected argument "${a}"\n${USAGE}`, EXIT.usage);
+  }
+  return { command, flags };
+}
+
+function loadTarget(flags: Args['flags']): Target {
+  let file: { url?: string; clientId?: string; clientSecret?: string } = {};
+  for (const path of [resolve('.clawctl.json'), join(homedir(), '.config', 'clawctl.json')]) {
+    if (existsSync(path)) {
+      try {
+        file = JSON.parse(readFileSync(path, 'utf8'));
+      } catch {
+        throw new CliError(`${path} is not valid JSON`, EXIT.usage);
+      }
+      break;
+    }
+  }
+  const url = String(flags.url ?? process.env.CLAWCTL_URL ?? file.url ?? 'http://127.0.0.1:8787').replace(/\/+$/, '');
+  if (!/^https?:\/\//.test(url)) throw new CliError(`--url "${url}" must start with http:// or https://`, EXIT.usage);
+  return {
+    url,
+    clientId: process.env.CF_ACCESS_CLIENT_ID ?? file.clientId ?? null,
+    clientSecret: process.env.CF_ACCESS_CLIENT_SECRET ?? file.clientSecret ?? null,
+  };
+}
+
+function describe(s: AgentStatus): string {
+  const lines = [
+    `${s.agent}: ${s.state}${s.phase ? ` (${s.phase})` : ''} since ${s.since}`,
+    s.lastTransition ? `  last: ${s.lastTransition.from} → ${s.lastTransition.to}: ${s.lastTransition.reason}` : null,
+    s.lastError ? `  error: ${s.lastError.code}: ${s.lastError.message}` : null,
+    s.hibernation ? `  hibernated by ${s.hibernation.by}: ${s.hibernation.reason}` : null,
+    s.sleepAt ? `  sleeps at ${s.sleepAt} (sleepAfter ${Math.round(s.sleepAfterMs / 1000)} s)` : `  sleepAfter ${Math.round(s.sleepAfterMs / 1000)} s`,
+    s.backups.lastBackup ? `  last backup: ${s.backups.lastBackup.result} ${s.backups.lastBackup.at}` : '  last backup: none',
+    `  running this month: ${(s.meter.totalSeconds / 3600).toFixed(2)} h on ${s.meter.instanceType}`,
+    s.cost.last ? `  cost: $${s.cost.last.monthToDateUsd.toFixed(2)} so far, projected $${s.cost.last.projectedUsd.toFixed(2)} (${s.cost.last.source})` : null,
+  ];
+  return lines.filter(Boolean).join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { command, flags } = parseArgs(argv);
+  if (!command || flags.help) {
+    console.log(USAGE);
+    return command ? EXIT.ok : EXIT.usage;
+  }
+  const client = new ApiClient(loadTarget(flags));
+  const asJson = flags.json === true;
+  const out = (value: unknown, text: string) => console.log(asJson ? JSON.stringify(value, null, 2) : text);
+  const timeoutMs = Number(flags.timeout ?? 300) * 1000;
+
+  switch (command) {
+    case 'wake': {
+      const started = Date.now();
+      await client.api('POST', '/api/wake', { reason: 'clawctl wake' });
+      let last = '';
+      const ready = await waitForStatus(client, (s) => (s.state === 'ready' || s.state === 'idle') && s.stopping === null, timeoutMs, (s) => {
+        const line = s.state === 'booting' ? `booting: ${s.phase ?? 'launching'} (attempt ${s.bootAttempt}/${s.maxBootAttempts})` : s.state;
+        if (line !== last && !asJson) process.stderr.write(`${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  ${line}\n`);
+        last = line;
+      });
+      out(ready, `ready after ${((Date.now() - started) / 1000).toFixed(1)} s — ${client.target.url}`);
+      return EXIT.ok;
+    }
+    case 'sleep': {
+      await client.api('POST', '/api/sleep', { reason: 'clawctl sleep' });
+      const s = await waitForStatus(client, (x) => x.stopping === null && ['sleeping', 'stopped', 'hibernated'].includes(x.state), timeoutMs);
+      out(s, `${s.state} (backed up: ${s.backups.lastBackup?.result ?? 'no'})`);
+      return EXIT.ok;
+    }
+    case 'status': {
+      const s = await client.status();
+      out(s, describe(s));
+      return EXIT.ok;
+    }
+    case 'hibernate': {
+      await client.api('POST', '/api/hibernate', { reason: String(flags.reason ?? 'clawctl hibernate') });
+      const s = await waitForStatus(client, (x) => x.state === 'hibernated' && x.stopping === null, timeoutMs);
+      out(s, `hibernated: ${s.hibernation?.reason}`);
+      return EXIT.ok;
+    }
+    case 'resume': {
+      const s = await client.api<AgentStatus>('POST', '/api/resume', { reason: 'clawctl resume', ...(flags.override ? { override: true } : {}) });
+      out(s, `resumed: ${s.state} (the next request or \`clawctl wake\` starts it)`);
+      return EXIT.ok;
+    }
+    case 'backup': {
+      const b = await client.api<{ result: string; id?: string; size?: number; ms: number }>('POST', '/api/backup', { reason: 'clawctl backup' });
+      out(b, `backup ${b.result}${b.id ? ` ${b.id}` : ''}${b.size ? ` (${(b.size / 1048576).toFixed(1)} MB)` : ''} in ${b.ms} ms`);
+      return EXIT.ok;
+    }
+    case 'cost': {
+      const c = await client.api<{ last: { monthToDateUsd: number; projectedUsd: number; source: string; fallbackReason: string | null; decision: { level: string; reason: string } } | null; thresholds: { softUsd: number; hardUsd: number }; sleepAfterMs: number }>('GET', '/api/cost');
+      const text = c.last
+        ? `month to date $${c.last.monthToDateUsd.toFixed(2)}, projected $${c.last.projectedUsd.toFixed(2)} (soft $${c.thresholds.softUsd}, hard $${c.thresholds.hardUsd})\nsource: ${c.last.source}${c.last.fallbackReason ? ` (${c.last.fallbackReason})` : ''}\ndecision: ${c.last.decision.level}: ${c.last.decision.reason}; sleepAfter ${Math.round(c.sleepAfterMs / 1000)} s`
+        : `no cost-guard run yet (soft $${c.thresholds.softUsd}, hard $${c.thresholds.hardUsd})`;
+      out(c, text);
+      return EXIT.ok;
+    }
+    case 'logs': {
+      const s = await client.status();
+      const events = [
+        ...s.history.map((h) => ({ at: h.at, line: `${h.from} → ${h.to}: ${h.reason}` })),
+        ...s.backups.history.map((b) => ({ at: b.at, line: `${b.kind} ${b.result}: ${b.reason}${b.error ? ` (${b.error})` : ''}` })),
+      ].sort((a, b) => (a.at < b.at ? -1 : 1));
+      out(events, events.map((e) => `${e.at}  ${e.line}`).join('\n') || 'no events yet');
+      return EXIT.ok;
+    }
+    case 'eval': {
+      const runs = Number(flags.runs ?? 10);
+      const cycles = Number(flags.cycles ?? 10);
+      if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(cycles) || cycles < 1) throw new CliError('--runs and --cycles must be whole numbers ≥ 1', EXIT.usage);
+      const at = new Date().toISOString();
+      const rows = await runEvaluation(client, { runs, cycles, log: (l) => process.stderr.write(`${l}\n`) });
+      const markdown = toMarkdown(rows, client.target.url, at);
+      const dir = resolve(String(flags.out ?? 'eval-report'));
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'evaluation.md'), markdown);
+      writeFileSync(join(dir, 'evaluation.json'), JSON.stringify({ target: client.target.url, at, rows }, null, 2));
+      out({ rows, dir }, `${markdown}\nwritten to ${dir}/evaluation.md and evaluation.json`);
+      return rows.every((r) => r.pass !== false) ? EXIT.ok : EXIT.failed;
+    }
+    default:
+      throw new CliError(`unknown command "${command}"\n${USAGE}`, EXIT.usage);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error) => {
+    if (error instanceof CliError) {
+      console.error(`clawctl: ${error.message}`);
+      process.exit(error.exitCode);
+    }
+    console.error(`clawctl: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(EXIT.failed);
+  },
+);
