@@ -147,7 +147,7 @@ export function buildRouter() {
   router.all('/api', () => notFound());
   router.all('/api/*', () => notFound());
 
-  router.get('/_ondemand', () => new Response(null, { status: 301, headers: { location: STATUS_PAGE_PATH } }));
+  router.get('/_ondemand', () => statusPage());
   router.get(STATUS_PAGE_PATH, () => statusPage());
 
   // Everything else belongs to the gateway (HTTP and WebSocket).

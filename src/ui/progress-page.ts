@@ -16,7 +16,7 @@ export function progressPage(status: AgentStatus): Response {
   const steps = STEPS.map((s) => `<li data-phase="${s}">${escapeHtml(BOOT_PHASE_LABELS[s])}</li>`).join('');
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Waking OpenClaw…</title><style>${PAGE_STYLE}</style></head>
+<link rel="icon" href="data:,"><title>Waking OpenClaw…</title><style>${PAGE_STYLE}</style></head>
 <body><main>
   <h1 id="title">Waking your assistant</h1>
   <p class="phase" id="phase" role="status" aria-live="polite"></p>

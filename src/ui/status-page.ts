@@ -29,7 +29,7 @@ export function statusPage(): Response {
   const labels = JSON.stringify(BOOT_PHASE_LABELS);
   return htmlResponse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>openclaw-ondemand status</title><style>${STYLE}</style></head>
+<link rel="icon" href="data:,"><title>openclaw-ondemand status</title><style>${STYLE}</style></head>
 <body><main>
   <p class="muted">openclaw-ondemand</p>
   <div class="state" id="state" data-testid="state">…</div>

@@ -1,0 +1,156 @@
+/** clawctl against the local mode (the README's run command), and its error paths. */
+import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, ROOT, startLocalStack, type LocalStack } from '../support/node-local-stack.ts';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function clawctl(args: string[], env: Record<string, string> = {}, timeoutMs = 300_000): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn('sh', [join(ROOT, 'bin', 'clawctl'), ...args], { env: { ...process.env, OPENCLAW_ONDEMAND_SKIP_INSTALL: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('clawctl against the local mode', () => {
+  let stack: LocalStack;
+  const url = () => ['--url', stack.url];
+  beforeAll(async () => {
+    stack = await startLocalStack({ LOCAL_GATEWAY: 'echo', ECHO_BOOT_DELAY_MS: '1500', SLEEP_AFTER: '10m' });
+  }, 120_000);
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('should wake from sleeping to ready, showing the boot phases, and exit 0', async () => {
+    const r = await clawctl(['wake', ...url()]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^ready after \d+\.\d s/);
+    expect(r.stderr).toContain('booting: starting-gateway');
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(/ready$/);
+  });
+
+  it('should print the status, in words and as JSON', async () => {
+    const text = await clawctl(['status', ...url()]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^default: ready since /);
+    const json = await clawctl(['status', '--json', ...url()]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ state: 'ready', agent: 'default' });
+  });
+
+  it('should back up and sleep', async () => {
+    const backup = await clawctl(['backup', ...url()]);
+    expect(backup.code).toBe(0);
+    expect(backup.stdout).toMatch(/^backup (ok|unchanged)/);
+    const sleep = await clawctl(['sleep', ...url()]);
+    expect(sleep.code).toBe(0);
+    expect(sleep.stdout).toContain('sleeping');
+  });
+
+  it('should hibernate, refuse a wake with the reason and exit 2, then resume', async () => {
+    const h = await clawctl(['hibernate', '--reason', 'holiday', ...url()]);
+    expect(h.code).toBe(0);
+    expect(h.stdout).toContain('hibernated: holiday');
+    const refused = await clawctl(['wake', ...url()]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toMatch(/^clawctl: POST \/api\/wake: hibernated: .*holiday/);
+    const resumed = await clawctl(['resume', ...url()]);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain('resumed: sleeping');
+  });
+
+  it('should list lifecycle events and the cost summary', async () => {
+    const logs = await clawctl(['logs', ...url()]);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toContain('sleeping → hibernated: holiday');
+    expect(logs.stdout).toMatch(/backup (ok|unchanged)/);
+    const cost = await clawctl(['cost', ...url()]);
+    expect(cost.code).toBe(0);
+    expect(cost.stdout).toContain('soft $15, hard $20');
+  });
+});
+
+describe('clawctl error paths', () => {
+  let server: Server;
+  let deniedUrl = '';
+  beforeAll(async () => {
+    // Answers like the Worker behind Access with a wrong service token.
+    server = createServer((_req, res) => {
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'unauthorized', message: 'the Access token is bad signature' } }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const address = server.address();
+    deniedUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('should say in one line that the target is down, exit 3', async () => {
+    const r = await clawctl(['status', '--url', `http://127.0.0.1:${await freePort()}`]);
+    expect(r.code).toBe(3);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^clawctl: cannot reach http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/);
+  });
+
+  it('should say in one line that the token is wrong, exit 4', async () => {
+    const r = await clawctl(['wake', '--url', deniedUrl], { CF_ACCESS_CLIENT_ID: 'id.access', CF_ACCESS_CLIENT_SECRET: 'wrong' });
+    expect(r.code).toBe(4);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('not authorized');
+    expect(r.stderr).toContain('bad signature');
+  });
+
+  it('should refuse bad usage with the usage text, exit 5', async () => {
+    const r = await clawctl(['frobnicate']);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain('unknown command "frobnicate"');
+  });
+});
+
+describe('clawctl eval', () => {
+  let stack: LocalStack;
+  let out: string;
+  beforeAll(async () => {
+    stack = await startLocalStack({ LOCAL_GATEWAY: 'openclaw', SLEEP_AFTER: '5s', QUIET_AFTER: '2s', HEALTH_INTERVAL: '2s' });
+    out = mkdtempSync(join(tmpdir(), 'eval-'));
+  }, 120_000);
+  afterAll(async () => {
+    await stack?.stop();
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  it('should run the plan\'s evaluation against the real OpenClaw and write the table as Markdown and JSON', async () => {
+    const r = await clawctl(['eval', '--runs', '3', '--cycles', '3', '--out', out, '--url', stack.url], {}, 900_000);
+    const report = JSON.parse(readFileSync(join(out, 'evaluation.json'), 'utf8')) as { rows: Array<{ aspect: string; pass: boolean | null; measured: string; detail?: unknown }> };
+    const byAspect = Object.fromEntries(report.rows.map((row) => [row.aspect, row]));
+    expect(Object.keys(byAspect)).toEqual(['start time', 'stability', 'effort', 'monthly cost', 'persistence', 'isolation']);
+    const starts = byAspect['start time']!.detail as number[];
+    expect(starts).toHaveLength(3);
+    // Consistent with `npm run bench` (OpenClaw wake → ready ~9 s on this kind of machine): seconds, not minutes.
+    for (const s of starts) expect(s).toBeGreaterThan(1);
+    for (const s of starts) expect(s).toBeLessThan(120);
+    expect(byAspect.stability!.measured).toBe('3 of 3');
+    expect(byAspect.persistence!.pass).toBe(true);
+    expect(byAspect.isolation!.pass).toBe(true);
+    expect(byAspect['monthly cost']!.pass).toBe(true);
+    expect(readFileSync(join(out, 'evaluation.md'), 'utf8')).toContain('| start time | cold start until usable | ≤ 2 min |');
+    expect(r.code).toBe(0);
+  }, 900_000);
+});

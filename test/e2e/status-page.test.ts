@@ -1,0 +1,61 @@
+/** The status page in real Chromium (Debian chromium, playwright-core) against the local mode. */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, startLocalStack, type LocalStack } from '../support/node-local-stack.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(ROOT, 'test-results');
+
+describe('status page (Chromium)', () => {
+  let stack: LocalStack;
+  let browser: Browser | null = null;
+  beforeAll(async () => {
+    stack = await startLocalStack({ LOCAL_GATEWAY: 'echo', ECHO_BOOT_DELAY_MS: '3000', SLEEP_AFTER: '10m' });
+    if (existsSync(CHROMIUM)) {
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      });
+    }
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  it('should show the state, wake on a click, show the boot phases and then ready, on a phone-sized screen', async (context) => {
+    if (!browser) {
+      if (process.env.CI) throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian chromium`);
+      return context.skip();
+    }
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    await page.goto(`${stack.url}/_ondemand/`);
+    await page.waitForFunction("document.body.dataset.state === 'stopped'");
+    expect(await page.textContent('[data-testid=state]')).toBe('stopped');
+
+    await page.click('button[data-action=wake]');
+    const phases = new Set<string>();
+    await page.waitForFunction("document.body.dataset.state === 'booting'", undefined, { timeout: 15_000 });
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const state = await page.getAttribute('body', 'data-state');
+      phases.add(`${state}:${(await page.textContent('[data-testid=phase]'))?.trim()}`);
+      if (state === 'ready') break;
+      await page.waitForTimeout(200);
+    }
+    expect([...phases].some((p) => p.startsWith('booting:Starting the OpenClaw gateway'))).toBe(true);
+    expect(await page.getAttribute('body', 'data-state')).toBe('ready');
+    await page.waitForFunction("(document.getElementById('timeline')?.textContent ?? '').includes('booting → ready')");
+    // The click woke it (not a stray favicon request proxied to the gateway).
+    expect(await page.textContent('#timeline')).toContain('stopped → booting · wake from the status page');
+    // Readable on a phone: nothing wider than the screen.
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'status-page.png'), fullPage: true });
+
+    await page.click('button[data-action=sleep]');
+    await page.waitForFunction("document.body.dataset.state === 'sleeping'", undefined, { timeout: 30_000 });
+  });
+});
