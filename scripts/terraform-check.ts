@@ -9,7 +9,7 @@
  *
  * CLI: node scripts/terraform-check.ts [terraform-dir] [schema.json]
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 // Loaded without its typings: they pull in the DOM lib, which clashes with the Workers types.
@@ -156,7 +156,8 @@ export async function checkTerraform(dir: string, schema: ProviderSchema): Promi
 }
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url).href));
-export const SCHEMA_PATH = resolve(ROOT, '..', 'shared', 'terraform', 'cloudflare-v5.22.0-schema.json');
+/** The provider's v5.22.0 schema: ../shared/terraform/ when present, else the copy kept in terraform/schema/. */
+export const SCHEMA_PATH = [resolve(ROOT, '..', 'shared', 'terraform', 'cloudflare-v5.22.0-schema.json'), resolve(ROOT, 'terraform', 'schema', 'cloudflare-v5.22.0-schema.json')].find((p) => existsSync(p)) as string;
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const dir = process.argv[2] ?? join(ROOT, 'terraform');
