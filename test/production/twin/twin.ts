@@ -1,0 +1,172 @@
+/**
+ * The production twin: what `wrangler deploy` ships — the production
+ * wrangler.jsonc, the Worker, the `Agent` class (a Sandbox) and a container
+ * built from the project's Dockerfile — run under `wrangler dev` with a local
+ * Docker engine. Substitutes, each for something this machine cannot reach:
+ * - the Sandbox base image: pulled when possible, else a stand-in (images.ts);
+ * - wrangler's Docker CLI calls: the classic builder instead of buildx (docker-cli.mjs);
+ * - workerd's networking sidecar: a minimal ingress-only one (sidecar/);
+ * - Cloudflare's instance limits and FUSE device: added by a Docker API proxy (docker-api-proxy.ts);
+ * - the model provider: the bundled mock model, reached over Docker's bridge;
+ * - Access: `AUTH_MODE=local` (Access itself is tested in workerd);
+ * - R2 presigned transfers: backups go through the R2 binding (`BACKUP_TRANSFER=binding`).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { INSTANCE_SIZES } from '../../../src/cost/instance-types.ts';
+import type { InstanceType } from '../../../src/config.ts';
+import { freePort } from '../../../container/host/agent-supervisor.ts';
+import { MOCK_MODEL_ID, startMockLlm } from '../../../container/mock-llm/server.mjs';
+import { startDockerApiProxy } from './docker-api-proxy.ts';
+import { SIDECAR_IMAGE, ensureTwinImages } from './images.ts';
+import { ROOT, TWIN_DIR, TOOLS_DIR, bridgeGateway, docker, ensureDockerEngine, progress } from './twin-shell.ts';
+
+export interface TwinOptions {
+  /** Worker vars on top of the production wrangler.jsonc (e.g. SLEEP_AFTER). */
+  vars?: Record<string, string>;
+  /** Instance type whose CPU and memory the container gets. Default: INSTANCE_TYPE of vars, else standard-1. */
+  instanceType?: InstanceType;
+  /** How long the first start (image builds included) may take. Default 20 minutes. */
+  readyTimeoutMs?: number;
+}
+
+export interface Twin {
+  url: string;
+  instanceType: InstanceType;
+  /** How the Sandbox base image was obtained (`pulled`, `present`, `stand-in (built)`, ...). */
+  base: string;
+  /** Output of wrangler dev (the Worker's and the Agent's log lines included). */
+  output(): string;
+  /** Name of the newest app container workerd created (empty before the first wake). */
+  containerName(): string;
+  /** Every app container created, oldest first. */
+  containers(): string[];
+  /** Requests the mock model received. */
+  modelRequests(): unknown[];
+  stop(): Promise<void>;
+}
+
+/** Why the twin cannot run on this machine, or null. */
+export async function twinUnavailable(): Promise<string | null> {
+  if (process.arch !== 'x64') return `the container image is linux/amd64; this machine is ${process.arch}`;
+  return ensureDockerEngine();
+}
+
+export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
+  const unavailable = await twinUnavailable();
+  if (unavailable) throw new Error(`the production twin cannot run here: ${unavailable}`);
+  const { base } = await ensureTwinImages();
+  const instanceType = options.instanceType ?? ((options.vars?.INSTANCE_TYPE as InstanceType | undefined) ?? 'standard-1');
+  const size = INSTANCE_SIZES[instanceType];
+  mkdirSync(TOOLS_DIR, { recursive: true });
+  const stateDir = mkdtempSync(join(tmpdir(), 'openclaw-ondemand-twin-'));
+  const containers: string[] = [];
+  let output = '';
+  const proxy = await startDockerApiProxy({
+    socketPath: join(stateDir, 'docker.sock'),
+    engineSocket: '/var/run/docker.sock',
+    limits: { vcpu: size.vcpu, memoryMiB: size.memoryMiB },
+    onCreate: (name) => containers.push(name),
+    log: (line) => (output += `[twin] ${line}\n`),
+  });
+  const gateway = bridgeGateway();
+  const mock = await startMockLlm({ host: gateway });
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const vars: Record<string, string> = {
+    AUTH_MODE: 'local',
+    PUBLIC_ORIGINS: `${url},http://localhost:${port}`,
+    BACKUP_TRANSFER: 'binding',
+    OPENAI_BASE_URL: `http://${gateway}:${mock.port}/v1`,
+    OPENAI_MODEL: MOCK_MODEL_ID,
+    WAKE_LIMIT_PER_MINUTE: '1000',
+    INSTANCE_TYPE: instanceType,
+    ...options.vars,
+  };
+  const args = [
+    join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js'),
+    'dev', '-c', join(ROOT, 'wrangler.jsonc'), '--ip', '127.0.0.1', '--port', String(port),
+    '--inspector-port', '0', '--persist-to', join(stateDir, 'wrangler'), '--show-interactive-dev-session=false', '--test-scheduled',
+    ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
+  ];
+  progress(`twin: wrangler dev (production config, ${instanceType}: ${size.vcpu} vCPU, ${size.memoryMiB} MiB; base image ${base}) on ${url}`);
+  const child: ChildProcess = spawn(process.execPath, args, {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
+      WRANGLER_SEND_METRICS: 'false',
+      WRANGLER_LOG_PATH: join(stateDir, 'wrangler-logs'),
+      WRANGLER_DOCKER_BIN: join(TWIN_DIR, 'docker-cli.mjs'),
+      WRANGLER_DOCKER_HOST: proxy.url,
+      MINIFLARE_CONTAINER_EGRESS_IMAGE: SIDECAR_IMAGE,
+      CI: 'true',
+    },
+  });
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      process.kill(-(child.pid as number), 'SIGTERM');
+    } catch {
+      // already gone
+    }
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+    try {
+      process.kill(-(child.pid as number), 'SIGKILL');
+    } catch {
+      // gone
+    }
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+    for (const name of containers) {
+      try {
+        docker(['rm', '-f', name, `${name}-proxy`]);
+      } catch {
+        // removed by workerd already
+      }
+    }
+    await proxy.close();
+    await mock.close();
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 20 * 60_000);
+  for (;;) {
+    if (child.exitCode !== null) {
+      await stop();
+      throw new Error(`wrangler dev exited (${child.exitCode}):\n${output.slice(-4000)}`);
+    }
+    try {
+      const r = await fetch(`${url}/api/status`, { signal: AbortSignal.timeout(2000) });
+      if (r.ok) break;
+    } catch {
+      // not up yet (the image may still be building)
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`the twin did not answer within ${options.readyTimeoutMs ?? 20 * 60_000} ms:\n${output.slice(-4000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  progress(`twin: ready on ${url}`);
+  return {
+    url,
+    instanceType,
+    base,
+    output: () => output,
+    containerName: () => containers.at(-1) ?? '',
+    containers: () => [...containers],
+    modelRequests: () => mock.requests,
+    stop,
+  };
+}
