@@ -8,6 +8,8 @@
 #
 # Environment (all optional unless noted):
 #   BOOT_STATUS_FILE    where phases are written (default /tmp/openclaw-boot/status.json)
+#   GATEWAY_PID_FILE    where the gateway's PID is written (default: gateway.pid beside the status file),
+#                       so a stop can send the gateway its SIGTERM and wait for its drain
 #   GATEWAY_PORT        port of the gateway (default 18789)
 #   GATEWAY_BIND        loopback (local mode) or lan (container; default loopback)
 #   GATEWAY_TRUSTED_PROXIES  comma list of proxy addresses/CIDRs the gateway trusts
@@ -21,6 +23,7 @@
 set -u
 
 BOOT_STATUS_FILE=${BOOT_STATUS_FILE:-/tmp/openclaw-boot/status.json}
+GATEWAY_PID_FILE=${GATEWAY_PID_FILE:-$(dirname "$BOOT_STATUS_FILE")/gateway.pid}
 GATEWAY_PORT=${GATEWAY_PORT:-18789}
 OPENCLAW_HOME=${OPENCLAW_HOME:-/home/openclaw}
 OPENCLAW_STATE_DIR=${OPENCLAW_STATE_DIR:-$OPENCLAW_HOME/.openclaw}
@@ -59,6 +62,7 @@ phase configuring
 mkdir -p "$OPENCLAW_STATE_DIR" || fail state_dir_unwritable "cannot create $OPENCLAW_STATE_DIR"
 if [ -n "${GATEWAY_COMMAND:-}" ]; then
   phase starting-gateway
+  echo $$ > "$GATEWAY_PID_FILE"
   exec sh -c "exec $GATEWAY_COMMAND"
 fi
 command -v openclaw >/dev/null 2>&1 || fail openclaw_missing "the openclaw CLI is not installed in this image" false
@@ -85,4 +89,6 @@ OPENCLAW_SUPERVISOR_MODE=external
 export OPENCLAW_SUPERVISOR_MODE
 
 phase starting-gateway
+# exec keeps this PID: the file names the gateway itself.
+echo $$ > "$GATEWAY_PID_FILE"
 exec openclaw gateway run --port "$GATEWAY_PORT"

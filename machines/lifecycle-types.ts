@@ -110,6 +110,17 @@ export interface StopInput {
   reason: string;
   /** Back the state up before stopping (intentional stops); not when cleaning up a failed boot. */
   backup: boolean;
+  /**
+   * Stop even when the backup fails (after one bounded attempt): the hard
+   * budget line stops the bill. Otherwise a failed backup fails the stop,
+   * which is retried with the container kept (data first).
+   */
+  force: boolean;
+}
+
+/** Output of the `stopRuntime` actor: what went wrong on the way without failing the stop. */
+export interface StopOutput {
+  warning: LifecycleError | null;
 }
 
 /** Defaults for every duration; `sleepAfterMs` is usually overridden by configuration. */

@@ -14,6 +14,7 @@ import {
   type LifecycleEvent,
   type LifecycleSettings,
   type StopInput,
+  type StopOutput,
   type StopTarget,
   type TimerName,
 } from './lifecycle-types.ts';
@@ -131,6 +132,14 @@ export const lifecycleMachine = setup({
     }),
     rememberWake: assign({ wakeAfterStop: ({ context }) => context.stopIntent?.target === 'sleeping' }),
     finishStop: assign({ stopIntent: null, wakeAfterStop: false, bootAttempt: 0, bootPhase: null }),
+    /** A stop that succeeded clears its earlier failures; a forced one records what it gave up (a final backup). */
+    recordStopOutcome: assign({
+      lastError: ({ context, event }) => {
+        const warning = (event as { output?: StopOutput }).output?.warning ?? null;
+        if (warning) return warning;
+        return context.lastError?.code === 'stop_failed' ? null : context.lastError;
+      },
+    }),
     recordHibernation: assign({
       hibernation: ({ event }) => (event.type === 'lifecycle.hibernate' ? { reason: event.reason, by: event.by } : null),
     }),
@@ -147,7 +156,7 @@ export const lifecycleMachine = setup({
     /** Host: ensure the runtime is started (idempotent) and report `boot.progressed` / `boot.succeeded` / `boot.failed`. */
     bootRuntime: fromCallback<LifecycleEvent, BootInput>(notProvided('bootRuntime')),
     /** Host: back up (when input.backup) and stop the runtime (idempotent); resolves once it is stopped. */
-    stopRuntime: fromPromise<void, StopInput>(notProvided('stopRuntime')),
+    stopRuntime: fromPromise<StopOutput, StopInput>(notProvided('stopRuntime')),
   },
 }).createMachine({
   id: 'lifecycle',
@@ -199,7 +208,7 @@ export const lifecycleMachine = setup({
               invoke: {
                 id: 'stopRuntime',
                 src: 'stopRuntime',
-                input: () => ({ target: 'stopped' as const, reason: 'clean up before the next boot attempt', backup: false }),
+                input: () => ({ target: 'stopped' as const, reason: 'clean up before the next boot attempt', backup: false, force: true }),
                 onDone: { target: 'waiting' },
                 onError: { target: 'waiting' },
               },
@@ -215,7 +224,7 @@ export const lifecycleMachine = setup({
           invoke: {
             id: 'stopRuntime',
             src: 'stopRuntime',
-            input: () => ({ target: 'stopped' as const, reason: 'boot failed', backup: false }),
+            input: () => ({ target: 'stopped' as const, reason: 'boot failed', backup: false, force: true }),
             onDone: { target: '#lifecycle.stopped', actions: 'finishStop' },
             onError: { target: '#lifecycle.stopped', actions: 'finishStop' },
           },
@@ -312,12 +321,13 @@ function stoppingState() {
             target: context.stopIntent?.target ?? ('stopped' as const),
             reason: context.stopIntent?.reason ?? 'stop',
             backup: true,
+            force: context.stopIntent?.target === 'hibernated' && context.hibernation?.by === 'budget',
           }),
           onDone: [
-            { guard: { type: 'isStoppingFor' as const, params: { target: 'hibernated' as const } }, target: '#lifecycle.hibernated', actions: 'finishStop' as const },
+            { guard: { type: 'isStoppingFor' as const, params: { target: 'hibernated' as const } }, target: '#lifecycle.hibernated', actions: ['recordStopOutcome' as const, 'finishStop' as const] },
             { guard: 'shouldWakeAfterStop' as const, target: '#lifecycle.booting', actions: 'startBootAttempts' as const },
-            { guard: { type: 'isStoppingFor' as const, params: { target: 'sleeping' as const } }, target: '#lifecycle.sleeping', actions: 'finishStop' as const },
-            { target: '#lifecycle.stopped', actions: 'finishStop' as const },
+            { guard: { type: 'isStoppingFor' as const, params: { target: 'sleeping' as const } }, target: '#lifecycle.sleeping', actions: ['recordStopOutcome' as const, 'finishStop' as const] },
+            { target: '#lifecycle.stopped', actions: ['recordStopOutcome' as const, 'finishStop' as const] },
           ],
           onError: { target: 'retrying' as const, actions: 'recordStopFailure' as const },
         },

@@ -9,6 +9,16 @@ import { AppError } from './errors.ts';
 export const INSTANCE_TYPES = ['lite', 'basic', 'standard-1', 'standard-2', 'standard-3', 'standard-4'] as const;
 export type InstanceType = (typeof INSTANCE_TYPES)[number];
 
+/**
+ * How backups travel between the container and R2 (Sandbox runtime):
+ * `presigned` — the container transfers R2 objects itself over presigned
+ * URLs (production; needs R2 credentials in the Worker); `binding` — through
+ * the Worker's BACKUP_BUCKET binding (the Sandbox SDK's `localBucket` mode,
+ * for `wrangler dev`, where presigned URLs would point at the real R2).
+ */
+export const BACKUP_TRANSFERS = ['presigned', 'binding'] as const;
+export type BackupTransfer = (typeof BACKUP_TRANSFERS)[number];
+
 export interface Config {
   /** Name of the one assistant this Worker serves (its Durable Object name). Default `default`. */
   agentName: string;
@@ -27,6 +37,15 @@ export interface Config {
   gatewayUser: string;
   /** Container-starting wakes allowed per identity and minute. Default 6. */
   wakeLimitPerMinute: number;
+  /** How backups reach R2 in the Sandbox runtime (BACKUP_TRANSFER). Default `presigned`. */
+  backupTransfer: BackupTransfer;
+  /** How long a stop lets the gateway finish its work after its SIGTERM (GATEWAY_DRAIN_TIMEOUT). Default 30 s. */
+  drainTimeoutMs: number;
+  /**
+   * How long the final backup of a budget hibernation may take before the
+   * container is stopped regardless (FINAL_BACKUP_TIMEOUT). Default 2 min.
+   */
+  finalBackupTimeoutMs: number;
 }
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -66,6 +85,10 @@ export function parseConfig(env: Partial<Env>): Config {
     throw new AppError('not_configured', `AGENT_NAME="${agentName}" must be lowercase letters, digits and dashes`);
   }
   const sleepAfterMs = parseDuration('SLEEP_AFTER', env.SLEEP_AFTER, 20 * 60_000, 2_000, 24 * 3_600_000);
+  const backupTransfer = (env.BACKUP_TRANSFER?.trim() || 'presigned') as BackupTransfer;
+  if (!BACKUP_TRANSFERS.includes(backupTransfer)) {
+    throw new AppError('not_configured', `BACKUP_TRANSFER="${env.BACKUP_TRANSFER}" is not one of ${BACKUP_TRANSFERS.join(', ')}`);
+  }
   return {
     agentName,
     instanceType,
@@ -85,5 +108,8 @@ export function parseConfig(env: Partial<Env>): Config {
     localHostUrl: env.LOCAL_HOST_URL?.trim() || 'http://127.0.0.1:8788',
     gatewayUser: env.GATEWAY_USER?.trim() || 'owner',
     wakeLimitPerMinute: parseInteger('WAKE_LIMIT_PER_MINUTE', env.WAKE_LIMIT_PER_MINUTE, 6, 1, 1000),
+    backupTransfer,
+    drainTimeoutMs: parseDuration('GATEWAY_DRAIN_TIMEOUT', env.GATEWAY_DRAIN_TIMEOUT, 30_000, 0, 10 * 60_000),
+    finalBackupTimeoutMs: parseDuration('FINAL_BACKUP_TIMEOUT', env.FINAL_BACKUP_TIMEOUT, 2 * 60_000, 5_000, 30 * 60_000),
   };
 }

@@ -5,6 +5,9 @@
  */
 import type { LocalAgent } from './agent/local-agent.ts';
 
+/** Secrets only the Worker holds (never sent to the container): the cost guard's API token and the R2 token for presigned backups. */
+export const WORKER_SECRET_NAMES = ['CF_API_TOKEN', 'R2_ACCESS_KEY_ID', 'R2_SECRET_ACCESS_KEY'] as const;
+
 export interface Env {
   /**
    * The Agent Durable Object namespace (production: the Sandbox class `Agent`;
@@ -48,12 +51,28 @@ export interface Env {
   /** Secret: API token with Account Analytics read (never sent to the container). */
   CF_API_TOKEN?: string;
   BACKUP_KEEP?: string;
+  /** `presigned` (production) or `binding` (wrangler dev): see Config.backupTransfer. */
+  BACKUP_TRANSFER?: string;
+  /** The R2 bucket's name, for the presigned URLs of production backups (Terraform output). */
+  BACKUP_BUCKET_NAME?: string;
+  /** The Cloudflare account of the R2 bucket, for presigned URLs (read by the Sandbox SDK). */
+  CLOUDFLARE_ACCOUNT_ID?: string;
+  /** Overrides CLOUDFLARE_ACCOUNT_ID for R2 only. */
+  CLOUDFLARE_R2_ACCOUNT_ID?: string;
+  /** Secret: R2 API token's access key id (Terraform output), for presigned backup URLs; stays in the Worker. */
+  R2_ACCESS_KEY_ID?: string;
+  /** Secret: R2 API token's secret access key (Terraform output); stays in the Worker. */
+  R2_SECRET_ACCESS_KEY?: string;
+  GATEWAY_DRAIN_TIMEOUT?: string;
+  FINAL_BACKUP_TIMEOUT?: string;
   PUBLIC_ORIGINS?: string;
 
   // secrets handed to the container (see src/runtime/container-env.ts)
   ANTHROPIC_API_KEY?: string;
   OPENAI_API_KEY?: string;
   OPENAI_BASE_URL?: string;
+  OPENAI_MODEL?: string;
+  OPENCLAW_MODEL?: string;
   GITHUB_TOKEN?: string;
   OPENCLAW_GATEWAY_TOKEN?: string;
   GEMINI_API_KEY?: string;

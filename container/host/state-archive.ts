@@ -48,8 +48,17 @@ async function isSqlite(path: string, size: number): Promise<boolean> {
   }
 }
 
+/**
+ * Files that are coordination or scratch, never state, as OpenClaw's own
+ * backup treats them: SQLite lock and writer databases, in-flight copies,
+ * sockets, PID and temporary files, Chromium's singleton files. A lock
+ * database is held exclusively while the gateway runs, so copying it would
+ * also fail.
+ */
+const TRANSIENT_FILE = /(?:\.sqlite\.(?:generation-(?:lock|writer)|reindex-lock)\.sqlite|\.sqlite\.(?:backup|memory-reindex|tmp)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\.sock|\.pid|\.tmp(?:\..*)?|(?:^|\/)Singleton(?:Cookie|Lock|Socket))$/iu;
+
 function excluded(rel: string): boolean {
-  return ARCHIVE_EXCLUDES.some((e) => rel === e || rel.startsWith(e + sep)) || /-(wal|shm|journal)$/.test(rel);
+  return ARCHIVE_EXCLUDES.some((e) => rel === e || rel.startsWith(e + sep)) || /-(wal|shm|journal)$/.test(rel) || TRANSIENT_FILE.test(rel);
 }
 
 interface Entry {
@@ -110,7 +119,31 @@ async function tarTo(path: string, tarArgs: string[]): Promise<string> {
   return hash.digest('hex');
 }
 
-/** A consistent copy of a SQLite database (online backup, safe while it is written); returns the copy's SHA-256. */
+/** OpenClaw's coordination tables: which process owns the gateway and the agent databases. */
+const LEASE_TABLES = ['state_leases', 'agent_database_leases'];
+
+/**
+ * Removes lease rows from a database copy. A lease names the process that
+ * held it (PID, host); restored into a new container it would make the new
+ * gateway refuse to start until it expires ("Another Gateway owner lease is
+ * still active"). OpenClaw's own backups drop them for the same reason.
+ */
+function dropLeases(path: string): void {
+  const db = new DatabaseSync(path);
+  try {
+    for (const table of LEASE_TABLES) {
+      const exists = db.prepare("SELECT 1 AS ok FROM sqlite_master WHERE type = 'table' AND name = ?").get(table);
+      if (exists) db.exec(`DELETE FROM ${table}`);
+    }
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * A consistent copy of a SQLite database (online backup, safe while it is
+ * written), without lease rows; returns the copy's SHA-256.
+ */
 async function snapshotDatabase(source: string, target: string): Promise<string> {
   await mkdir(dirname(target), { recursive: true });
   const db = new DatabaseSync(source, { readOnly: true });
@@ -120,6 +153,7 @@ async function snapshotDatabase(source: string, target: string): Promise<string>
   } finally {
     db.close();
   }
+  dropLeases(target);
   return sha256File(target);
 }
 

@@ -8,4 +8,4 @@ export interface MockLlm {
   requests: Array<{ at: number; messages: number; bytes: number; decision: Decision }>;
   close(): Promise<void>;
 }
-export declare function startMockLlm(options?: { port?: number; log?: string }): Promise<MockLlm>;
+export declare function startMockLlm(options?: { port?: number; host?: string; log?: string }): Promise<MockLlm>;

@@ -75,7 +75,8 @@ function* chunks(decision, model, id, created, includeUsage) {
   if (includeUsage) yield { ...base, choices: [], usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 } };
 }
 
-export function startMockLlm({ port = 0, log } = {}) {
+/** Starts the mock model on `host` (default loopback) and `port` (default: any free one). */
+export function startMockLlm({ port = 0, host = '127.0.0.1', log } = {}) {
   let counter = 0;
   const requests = [];
   const server = createServer(async (req, res) => {
@@ -110,13 +111,16 @@ export function startMockLlm({ port = 0, log } = {}) {
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
+    server.listen(port, host, () => {
       const address = server.address();
       resolve({
-        url: `http://127.0.0.1:${address.port}/v1`,
+        url: `http://${host}:${address.port}/v1`,
         port: address.port,
         requests,
-        close: () => new Promise((r) => server.close(() => r())),
+        close: () => new Promise((r) => {
+          server.closeAllConnections();
+          server.close(() => r());
+        }),
       });
     });
   });

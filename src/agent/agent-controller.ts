@@ -12,10 +12,12 @@ import {
   type BootInput,
   type LifecycleEvent,
   type LifecycleState,
+  type LifecycleError,
   type StopInput,
+  type StopOutput,
 } from '../../machines/lifecycle-types.ts';
 import type { Config } from '../config.ts';
-import { AppError } from '../errors.ts';
+import { AppError, errorMessage } from '../errors.ts';
 import { logLine } from '../log.ts';
 import { gatewayRequest } from '../runtime/gateway-request.ts';
 import type { Runtime } from '../runtime/runtime.ts';
@@ -45,6 +47,10 @@ export interface ControllerDeps {
   backups?: BackupStore | null;
   clock?: () => number;
   log?: (event: string, fields: Record<string, unknown>) => void;
+  /** Posts an operator notification (NOTIFY_WEBHOOK_URL); absent when none is configured. */
+  notify?: (body: Record<string, unknown>) => Promise<void>;
+  /** Told whenever a person's request counts as activity (the platform's idle timer follows it). */
+  onActivity?: () => void;
 }
 
 interface PersistedRecord {
@@ -56,6 +62,19 @@ interface PersistedRecord {
   history: TransitionRecord[];
   state?: StateKeeperRecord;
   budget?: BudgetRecord;
+  lastStop?: StopRecord | null;
+}
+
+/** How the last intentional stop went (shown in the status). */
+export interface StopRecord {
+  at: string;
+  target: StopInput['target'];
+  /** The gateway exited by itself after its SIGTERM (null: the runtime cannot tell). */
+  drained: boolean | null;
+  gatewayExitCode: number | null;
+  drainMs: number | null;
+  /** What the stop gave up, e.g. a final backup that failed. */
+  warning: LifecycleError | null;
 }
 
 /** What GET /api/cost shows of one Agent. */
@@ -106,6 +125,9 @@ export class AgentController {
   readonly #wakes = new Map<string, number[]>();
   /** Work in progress within a state, counted (overlapping backups), shown as the phase. */
   readonly #activities = new Map<'restoring' | 'backing-up', number>();
+  #lastStop: StopRecord | null;
+  /** The current stop sequence's failure was posted to the webhook (once per sequence). */
+  #stopFailureNotified = false;
 
   private constructor(deps: ControllerDeps, record: PersistedRecord | undefined) {
     this.#deps = deps;
@@ -117,6 +139,7 @@ export class AgentController {
     this.#since = record?.since ?? this.#now();
     this.#lastActivityAt = record?.lastActivityAt ?? null;
     this.#history = record?.history ?? [];
+    this.#lastStop = record?.lastStop ?? null;
     this.#budget = new BudgetKeeper(record?.budget);
     this.#keeper = new StateKeeper({
       runtime: deps.runtime,
@@ -154,7 +177,7 @@ export class AgentController {
       },
       actors: {
         bootRuntime: fromCallback<LifecycleEvent, BootInput>(({ sendBack, input }) => this.#bootLoop(input, sendBack)),
-        stopRuntime: fromPromise<void, StopInput>(({ input }) => this.#stopRuntime(input)),
+        stopRuntime: fromPromise<StopOutput, StopInput>(({ input }) => this.#stopRuntime(input)),
       },
     });
     const inspect = (event: InspectionEvent) => {
@@ -207,6 +230,7 @@ export class AgentController {
         if (state === 'hibernated') throw this.hibernatedError();
         if (state === 'stopped' || state === 'sleeping') this.#countWake(options.identity ?? 'unknown');
         this.#lastActivityAt = this.#now();
+        this.#deps.onActivity?.();
         await this.send({ type: 'lifecycle.wake', reason: options.reason ?? 'wake requested' });
         break;
       case 'sleep':
@@ -291,6 +315,7 @@ export class AgentController {
   /** Counts a request as activity; wakes a stopped or sleeping assistant. */
   async recordRequest(identity = 'unknown'): Promise<void> {
     this.#lastActivityAt = this.#now();
+    this.#deps.onActivity?.();
     const state = this.state;
     if (state === 'stopped' || state === 'sleeping') {
       this.#countWake(identity);
@@ -386,6 +411,7 @@ export class AgentController {
       lastTransition: this.#history.at(-1) ?? null,
       lastError: c.lastError,
       hibernation: c.hibernation,
+      lastStop: this.#lastStop,
       sleepAfterMs: c.sleepAfterMs,
       sleepAt: !stopping && sleepAt !== undefined ? new Date(sleepAt).toISOString() : null,
       lastActivityAt: this.#lastActivityAt === null ? null : new Date(this.#lastActivityAt).toISOString(),
@@ -395,6 +421,7 @@ export class AgentController {
         intervalMs: c.backupIntervalMs,
         lastBackup: [...this.#keeper.history].reverse().find((e) => e.kind === 'backup') ?? null,
         lastRestore: [...this.#keeper.history].reverse().find((e) => e.kind === 'restore') ?? null,
+        lastGood: this.#keeper.lastGood,
         history: this.#keeper.history.slice(-10),
       },
       cost: this.costSummary(),
@@ -451,18 +478,68 @@ export class AgentController {
     };
   }
 
-  /** Intentional stops back up first (when the gateway is up); a failed backup fails the stop, which is retried. */
-  async #stopRuntime(input: StopInput): Promise<void> {
+  /**
+   * Intentional stops back up first (when the gateway is up). A failed backup
+   * fails the stop, which is retried with the container kept (data first) and
+   * posted to the webhook once; a forced stop (the hard budget line) tries one
+   * backup, bounded by finalBackupTimeoutMs, and stops regardless.
+   */
+  async #stopRuntime(input: StopInput): Promise<StopOutput> {
     const { runtime, config } = this.#deps;
+    let warning: LifecycleError | null = null;
     if (input.backup) {
       const probe = await runtime.probe().catch(() => null);
       if (probe?.status === 'ready') {
-        const event = await this.#withActivity('backing-up', () => this.#keeper.backup(`before ${input.target === 'sleeping' ? 'sleep' : input.target === 'hibernated' ? 'hibernation' : 'stop'}: ${input.reason}`));
-        this.#log('lifecycle:backup', { agent: config.agentName, result: event.result, id: event.id ?? null, ms: event.ms });
+        const purpose = input.target === 'sleeping' ? 'sleep' : input.target === 'hibernated' ? 'hibernation' : 'stop';
+        try {
+          const backup = this.#withActivity('backing-up', () => this.#keeper.backup(`before ${purpose}: ${input.reason}`));
+          const event = await (input.force ? withTimeout(backup, config.finalBackupTimeoutMs, `the final backup took longer than ${config.finalBackupTimeoutMs / 1000} s`) : backup);
+          this.#log('lifecycle:backup', { agent: config.agentName, result: event.result, id: event.id ?? null, ms: event.ms });
+        } catch (error) {
+          this.#persist();
+          if (!input.force) {
+            await this.#notifyStopBlocked(input, error);
+            throw error;
+          }
+          const lastGood = this.#keeper.lastGood;
+          warning = {
+            code: 'final_backup_failed',
+            message: `the final backup before ${purpose} failed (${errorMessage(error)}); stopped anyway to stop the bill. ${lastGood ? `The last good backup is ${lastGood.id} from ${lastGood.at}; changes after it are lost.` : 'There is no earlier backup.'}`,
+          };
+          this.#log('lifecycle:final-backup-failed', { agent: config.agentName, message: warning.message });
+        }
         this.#persist();
       }
     }
-    await runtime.stop(input.reason);
+    const report = await runtime.stop(input.reason);
+    this.#stopFailureNotified = false;
+    if (input.backup) {
+      this.#lastStop = {
+        at: new Date(this.#now()).toISOString(),
+        target: input.target,
+        drained: report?.drained ?? null,
+        gatewayExitCode: report?.gatewayExitCode ?? null,
+        drainMs: report?.drainMs ?? null,
+        warning,
+      };
+      if (report) this.#log('lifecycle:drain', { agent: config.agentName, drained: report.drained, gatewayExitCode: report.gatewayExitCode, ms: report.drainMs, note: report.note ?? null });
+    }
+    return { warning };
+  }
+
+  async #notifyStopBlocked(input: StopInput, error: unknown): Promise<void> {
+    if (this.#stopFailureNotified || !this.#deps.notify) return;
+    this.#stopFailureNotified = true;
+    const lastGood = this.#keeper.lastGood;
+    await this.#deps.notify({
+      event: 'openclaw-ondemand:stop-blocked',
+      agent: this.#deps.config.agentName,
+      target: input.target,
+      reason: input.reason,
+      error: errorMessage(error),
+      lastGoodBackup: lastGood,
+      note: 'the container keeps running (and billing) until a backup succeeds; the stop is retried',
+    });
   }
 
   async #periodicBackup(): Promise<void> {
@@ -531,6 +608,7 @@ export class AgentController {
       history: this.#history,
       state: this.#keeper.toJSON(),
       budget: this.#budget.toJSON(),
+      lastStop: this.#lastStop,
     };
     const next = this.#timers.next();
     const wakeup = this.state === 'booting' ? Math.min(next ?? Infinity, this.#now() + BOOT_KEEPALIVE_MS) : next;
@@ -552,6 +630,15 @@ function isReadableSnapshot(persisted: unknown): boolean {
   } catch {
     return false;
   }
+}
+
+/** Rejects with `message` when `work` takes longer than `ms` (the work itself goes on). */
+function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 function asError(code: string, error: unknown): { code: string; message: string } {

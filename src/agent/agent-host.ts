@@ -6,6 +6,8 @@ import { parseConfig, type Config } from '../config.ts';
 import type { Env } from '../env.ts';
 import { AppError, errorBody, errorResponse } from '../errors.ts';
 import { BackupStore } from '../backup/backup-store.ts';
+import { postWebhook } from '../notify/webhook.ts';
+import { parseCostConfig } from '../cost/cost-config.ts';
 import { containerEnv } from '../runtime/container-env.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { AgentController, type ControllerStorage, type CostSummary, type LifecycleCommand } from './agent-controller.ts';
@@ -22,6 +24,10 @@ export interface AgentHostParts {
   wakeups: WakeupPort;
   runtimeKind: 'local' | 'sandbox';
   makeRuntime: (config: Config) => Runtime;
+  /** Applies the configuration to the platform before the controller loads; may throw AppError `not_configured`. */
+  configure?: (config: Config) => Promise<void>;
+  /** Called whenever a person's request counts as activity. */
+  onActivity?: () => void;
   clock?: () => number;
 }
 
@@ -32,8 +38,11 @@ export class AgentHost {
   constructor(env: Env, parts: AgentHostParts) {
     this.ready = (async () => {
       let config: Config;
+      let notifyUrl: string | null;
       try {
         config = parseConfig(env);
+        notifyUrl = parseCostConfig(env).notifyWebhookUrl;
+        await parts.configure?.(config);
       } catch (error) {
         if (error instanceof AppError) return error;
         throw error;
@@ -46,6 +55,8 @@ export class AgentHost {
         config,
         containerEnv: containerEnv(env, config.gatewayPort),
         backups: env.BACKUP_BUCKET ? new BackupStore(env.BACKUP_BUCKET, config.agentName, config.backupKeep) : null,
+        ...(notifyUrl ? { notify: async (body: Record<string, unknown>) => void (await postWebhook(notifyUrl, body)) } : {}),
+        ...(parts.onActivity ? { onActivity: parts.onActivity } : {}),
         ...(parts.clock ? { clock: parts.clock } : {}),
       });
     })();

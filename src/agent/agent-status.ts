@@ -4,6 +4,7 @@
  */
 import type { Hibernation, LifecycleError, LifecycleState, StopIntent } from '../../machines/lifecycle-types.ts';
 import type { MeterTotals } from './container-meter.ts';
+import type { StopRecord } from './agent-controller.ts';
 import type { BackupEvent } from './state-keeper.ts';
 import type { BudgetEvaluation, BudgetRecord } from '../cost/budget-keeper.ts';
 
@@ -32,6 +33,8 @@ export interface AgentStatus {
   lastTransition: TransitionRecord | null;
   lastError: LifecycleError | null;
   hibernation: Hibernation | null;
+  /** How the last intentional stop went: the gateway's drain, and what it gave up (a final backup). */
+  lastStop: StopRecord | null;
   sleepAfterMs: number;
   /** When the container will be put to sleep if no request comes (ISO), while ready or idle. */
   sleepAt: string | null;
@@ -42,6 +45,8 @@ export interface AgentStatus {
     intervalMs: number;
     lastBackup: BackupEvent | null;
     lastRestore: BackupEvent | null;
+    /** The newest backup known to hold the state (what a crash or a failed final backup falls back to). */
+    lastGood: { id: string; at: string } | null;
     /** The most recent backups and restores, newest last. */
     history: BackupEvent[];
   };

@@ -2,11 +2,12 @@
  * The Agent Durable Object of production: a Cloudflare Sandbox (container)
  * whose lifecycle is decided by the shared controller. It uses the
  * library's schedule() for timers (never alarm()), onStop to notice a
- * container that exited, and onActivityExpired as the platform's own idle
- * signal.
+ * container that exited, and onActivityExpired as a backstop to its own idle
+ * timer.
  */
 import { Sandbox } from '@cloudflare/sandbox';
 import type { StopParams } from '@cloudflare/containers';
+import { checkSandboxBackups } from '../backup/backup-config.ts';
 import type { Env } from '../env.ts';
 import { SandboxRuntime, type SandboxHost } from '../runtime/sandbox-runtime.ts';
 import type { LifecycleCommand } from './agent-controller.ts';
@@ -18,9 +19,16 @@ const WAKEUP_CALLBACK = 'onLifecycleWakeup';
 /** Polls of the container's state after SIGTERM before SIGKILL (120 × 250 ms = 30 s). */
 const STOP_POLLS = 120;
 const STOP_POLL_MS = 250;
+/** A readiness probe that gets no answer within this long counts as "not answering". */
+const PROBE_TIMEOUT_MS = 5_000;
+/** The platform's idle timeout, as a multiple of our sleepAfter: a backstop that fires only if our own timer did not. */
+const BACKSTOP_FACTOR = 1.5;
 
 export class Agent extends Sandbox<Env> {
   readonly #host: AgentHost;
+  /** Whether a person's activity armed the platform's idle timer yet (its first renewal is always taken). */
+  #activityArmed = false;
+  #userActivity = false;
 
   constructor(ctx: DurableObjectState<{}>, env: Env) {
     super(ctx, env);
@@ -33,11 +41,17 @@ export class Agent extends Sandbox<Env> {
         },
       },
       runtimeKind: 'sandbox',
-      makeRuntime: (config) => {
-        // The platform's own idle timeout is a backstop, a little longer than ours.
-        this.sleepAfter = Math.ceil((config.lifecycle.sleepAfterMs * 1.5) / 1000);
-        return new SandboxRuntime(this.sandboxHost(), config.gatewayPort);
+      configure: async (config) => {
+        checkSandboxBackups(env, config.backupTransfer);
+        await this.setSleepAfter(Math.ceil((config.lifecycle.sleepAfterMs * BACKSTOP_FACTOR) / 1000));
       },
+      makeRuntime: (config) =>
+        new SandboxRuntime(this.sandboxHost(), {
+          gatewayPort: config.gatewayPort,
+          backupTransfer: config.backupTransfer,
+          drainTimeoutMs: config.drainTimeoutMs,
+        }),
+      onActivity: () => this.#renewForActivity(),
     });
   }
 
@@ -52,14 +66,36 @@ export class Agent extends Sandbox<Env> {
   }
 
   /**
-   * Our machine decides when to sleep (with a backup first), not the
-   * library's default stop(). A container running while the machine says it
-   * should not (started by a stray request) is stopped here, so it never bills
-   * unnoticed.
+   * The platform's idle timeout moves only with a person's activity (requests
+   * the Agent proxies): the library also renews it for every call the Agent
+   * makes itself (readiness probes, health checks, backups), which would keep
+   * the backstop from ever firing.
+   */
+  override renewActivityTimeout(): void {
+    if (this.#activityArmed && !this.#userActivity) return;
+    this.#activityArmed = true;
+    super.renewActivityTimeout();
+  }
+
+  #renewForActivity(): void {
+    this.#userActivity = true;
+    try {
+      this.renewActivityTimeout();
+    } finally {
+      this.#userActivity = false;
+    }
+  }
+
+  /**
+   * The backstop fired: sleepAfter × 1.5 without a person's request. Our
+   * machine decides (idle → sleep with a backup first), not the library's
+   * default stop(); a container running while the machine says it should not
+   * (started by a stray call) is stopped here, so it never bills unnoticed.
    */
   override async onActivityExpired(): Promise<void> {
     const expected = await this.#host.activityExpired();
     if (!expected && this.ctx.container?.running) await this.stopContainerAndWait();
+    this.#renewForActivity();
   }
 
   override async fetch(request: Request): Promise<Response> {
@@ -92,14 +128,24 @@ export class Agent extends Sandbox<Env> {
     return this.#host.meterReport(hours);
   }
 
-  /** What the runtime needs from this Sandbox: its process API and a stop that waits. */
+  /** What the runtime needs from this Sandbox: its process API, the container's ports and a stop that waits. */
   protected sandboxHost(): SandboxHost {
     return {
       startProcess: (command, options) => this.startProcess(command, options),
       getProcess: (id) => this.getProcess(id),
       readFile: (path) => this.readFile(path),
       containerFetch: (request, port) => this.containerFetch(request, port),
-      wsConnect: (request, port) => this.wsConnect(request, port),
+      probePort: async (port, path) => {
+        const container = this.ctx.container;
+        if (!container?.running) return null;
+        try {
+          const response = await container.getTcpPort(port).fetch(`http://container${path}`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+          await response.body?.cancel();
+          return response.status;
+        } catch {
+          return null;
+        }
+      },
       stopContainer: () => this.stopContainerAndWait(),
       containerRunning: () => this.ctx.container?.running === true,
       exec: async (command) => {
@@ -112,8 +158,8 @@ export class Agent extends Sandbox<Env> {
   }
 
   /**
-   * SIGTERM (PID 1 forwards it to the gateway), re-sent if a concurrent
-   * request started the container again, then SIGKILL if it has not stopped.
+   * SIGTERM to the container (its PID 1, the control server), re-sent if a
+   * concurrent request started it again, then SIGKILL if it has not stopped.
    */
   protected async stopContainerAndWait(): Promise<void> {
     await this.stop();

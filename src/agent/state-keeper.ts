@@ -23,6 +23,8 @@ export interface BackupEvent {
 export interface StateKeeperRecord {
   lastFingerprint: string | null;
   history: BackupEvent[];
+  /** The newest backup known to hold the state (stored or restored last), kept beyond the history's length. */
+  lastGood?: { id: string; at: string } | null;
 }
 
 /** A restore that cannot succeed; `retryable` false means: do not boot (and do not start empty). */
@@ -71,8 +73,13 @@ export class StateKeeper {
     return this.#record.history;
   }
 
+  /** The newest backup known to hold the state: what a container lost without a final backup falls back to. */
+  get lastGood(): { id: string; at: string } | null {
+    return this.#record.lastGood ?? null;
+  }
+
   toJSON(): StateKeeperRecord {
-    return { lastFingerprint: this.#record.lastFingerprint, history: [...this.#record.history] };
+    return { lastFingerprint: this.#record.lastFingerprint, history: [...this.#record.history], lastGood: this.#record.lastGood ?? null };
   }
 
   /**
@@ -159,6 +166,7 @@ export class StateKeeper {
         throw error;
       }
       this.#record.lastFingerprint = manifest.fingerprint;
+      this.#record.lastGood = { id: manifest.id, at: manifest.createdAt };
       const note = rejected.length ? ` (skipped ${rejected.length} newer: ${rejected.join('; ')})` : '';
       return this.#remember({ kind: 'restore', result: 'ok', at: iso(started), reason: `restored before boot${note}`, ms: this.#now() - started, id: manifest.id, size: manifest.size, files: manifest.files });
     }
@@ -177,6 +185,7 @@ export class StateKeeper {
   }
 
   #remember(event: BackupEvent): BackupEvent {
+    if (event.kind === 'backup' && event.result === 'ok' && event.id) this.#record.lastGood = { id: event.id, at: event.at };
     this.#record.history = [...this.#record.history, event].slice(-HISTORY_LIMIT);
     return event;
   }

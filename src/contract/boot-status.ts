@@ -26,6 +26,8 @@ export const BOOT_PHASE_LABELS: Record<BootPhase | 'ready', string> = {
 
 /** Default location of the status file inside the container. */
 export const BOOT_STATUS_FILE = '/tmp/openclaw-boot/status.json';
+/** The start script writes its PID here before it execs the gateway (same PID), so a stop can signal the gateway itself. */
+export const GATEWAY_PID_FILE = '/tmp/openclaw-boot/gateway.pid';
 /** The gateway answers this with 200 once it can serve. */
 export const READINESS_PATH = '/readyz';
 /** Process id the start script runs under in the Sandbox. */

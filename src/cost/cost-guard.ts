@@ -13,8 +13,8 @@ import { parseCostConfig } from './cost-config.ts';
 import { addUsage, NO_USAGE, usageFromSeconds } from './pricing.ts';
 import { projectMonth } from './projection.ts';
 import { fetchGraphqlUsage, UsageApiError, type UsageReport } from './usage-source.ts';
+import { postWebhook, type Fetcher } from '../notify/webhook.ts';
 
-type Fetcher = (input: string, init: RequestInit) => Promise<Response>;
 
 export interface CostGuardRun {
   evaluation: BudgetEvaluation;
@@ -77,17 +77,8 @@ export async function runCostGuard(env: Env, nowMs: number, fetcher?: Fetcher): 
   let notified = false;
   const crossed = agents.some((a) => a.changed && a.previousLevel !== decision.level && (decision.level !== 'ok' || a.previousLevel !== null));
   if (cost.notifyWebhookUrl && crossed) {
-    try {
-      const r = await (fetcher ?? ((i: string, init: RequestInit) => fetch(i, init)))(cost.notifyWebhookUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ event: 'openclaw-ondemand:budget', level: decision.level, reason: decision.reason, monthToDateUsd: projection.monthToDateUsd, projectedUsd: projection.projectedUsd, agents }),
-      });
-      notified = r.ok;
-      await r.body?.cancel();
-    } catch (error) {
-      console.log(JSON.stringify({ event: 'cost:notify-failed', message: String(error) }));
-    }
+    const body = { event: 'openclaw-ondemand:budget', level: decision.level, reason: decision.reason, monthToDateUsd: projection.monthToDateUsd, projectedUsd: projection.projectedUsd, agents };
+    notified = await postWebhook(cost.notifyWebhookUrl, body, ...(fetcher ? [fetcher] : []));
   }
   return { evaluation, agents, notified };
 }

@@ -3,7 +3,7 @@
  * container start script on this machine, on loopback. This class speaks its
  * small control API and reaches the gateway directly on the port it reports.
  */
-import { RuntimeError, type RestoreSource, type Runtime, type RuntimeArchive, type RuntimeProbe, type RuntimeStartOptions } from './runtime.ts';
+import { RuntimeError, type RestoreSource, type Runtime, type RuntimeArchive, type RuntimeProbe, type RuntimeStartOptions, type RuntimeStopReport } from './runtime.ts';
 
 type Fetcher = (input: Request | string, init?: RequestInit) => Promise<Response>;
 
@@ -53,9 +53,10 @@ export class LocalRuntime implements Runtime {
     }
   }
 
-  async stop(reason: string): Promise<void> {
+  async stop(reason: string): Promise<RuntimeStopReport | null> {
     await this.#call('POST', 'stop', { reason });
     this.#port = null;
+    return null;
   }
 
   async backup(previousFingerprint: string | null): Promise<RuntimeArchive | null> {

@@ -21,6 +21,15 @@ export type RuntimeProbe =
   | { status: 'failed'; error: LifecycleError; retryable: boolean }
   | { status: 'stopped'; exitCode: number | null; reason: string };
 
+/** How the gateway went at a stop. */
+export interface RuntimeStopReport {
+  /** The gateway exited by itself after its SIGTERM, within the drain time. */
+  drained: boolean;
+  gatewayExitCode: number | null;
+  drainMs: number;
+  note?: string;
+}
+
 /** A backup as the runtime hands it over (null from backup() means: nothing changed). */
 export interface RuntimeArchive {
   /** Changes whenever the archived state changes. */
@@ -48,8 +57,12 @@ export interface Runtime {
   probe(): Promise<RuntimeProbe>;
   /** Sends a request (HTTP, or a WebSocket upgrade) to the gateway. */
   fetch(request: Request): Promise<Response>;
-  /** Stops the runtime; resolves once it is stopped. Stopping a stopped runtime is fine. */
-  stop(reason: string): Promise<void>;
+  /**
+   * Stops the runtime (the gateway first gets SIGTERM and time to finish its
+   * work); resolves once it is stopped, with how the gateway went when the
+   * runtime can tell. Stopping a stopped runtime is fine.
+   */
+  stop(reason: string): Promise<RuntimeStopReport | null>;
   /**
    * Archives the state while the runtime runs (databases copied consistently);
    * null when its fingerprint still equals `previousFingerprint`.

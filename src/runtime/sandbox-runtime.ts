@@ -1,41 +1,61 @@
 /**
  * Runtime of production: the Cloudflare Sandbox container. The start script
- * runs as a Sandbox background process; the gateway is reached with
- * containerFetch (HTTP) and wsConnect (WebSocket) on its port.
+ * runs as a Sandbox background process; the gateway is reached through the
+ * Container library's containerFetch, which proxies HTTP and WebSocket
+ * upgrades alike. Readiness is a direct request to the gateway's port, which
+ * neither starts a container nor counts as activity.
  */
-import { BOOT_STATUS_FILE, READINESS_PATH, START_PROCESS_ID, START_SCRIPT_PATH, parseBootStatus } from '../contract/boot-status.ts';
-import { RuntimeError, type RestoreSource, type Runtime, type RuntimeArchive, type RuntimeProbe, type RuntimeStartOptions } from './runtime.ts';
+import { BOOT_STATUS_FILE, GATEWAY_PID_FILE, READINESS_PATH, START_PROCESS_ID, START_SCRIPT_PATH, parseBootStatus } from '../contract/boot-status.ts';
+import type { BackupTransfer } from '../config.ts';
+import { errorMessage } from '../errors.ts';
+import { RuntimeError, type RestoreSource, type Runtime, type RuntimeArchive, type RuntimeProbe, type RuntimeStartOptions, type RuntimeStopReport } from './runtime.ts';
 
 /** Where the state is snapshotted for the Sandbox backup API (under /home, which it can archive). */
 export const SNAPSHOT_DIR = '/home/.openclaw-snapshot';
+/**
+ * Where a backup is restored before it is copied into the home. Never the
+ * snapshot directory: in production a restore is a FUSE overlay mount, and a
+ * mounted directory cannot be replaced by the next snapshot (EBUSY).
+ */
+export const RESTORE_DIR = '/home/.openclaw-restore';
 export const STATE_HOME = '/home/openclaw';
 const SNAPSHOT_SCRIPT = 'node /container/snapshot-state.ts';
+const DRAIN_POLL_MS = 250;
 
 /** What this runtime needs from the Sandbox Durable Object (narrowed so a test fake is small). */
 export interface SandboxHost {
   startProcess(command: string, options: { processId: string; env: Record<string, string>; autoCleanup: boolean }): Promise<unknown>;
-  getProcess(id: string): Promise<{ status: string; exitCode?: number } | null>;
+  getProcess(id: string): Promise<{ status: string; exitCode?: number | null } | null>;
   readFile(path: string): Promise<{ content: string }>;
+  /** The library's containerFetch: HTTP and WebSocket upgrades to a container port. */
   containerFetch(request: Request, port: number): Promise<Response>;
-  wsConnect(request: Request, port: number): Promise<Response>;
+  /** Status of GET `path` on a container port; null when nothing listens. Starts nothing, renews nothing. */
+  probePort(port: number, path: string): Promise<number | null>;
   /** Stops the container (SIGTERM, then SIGKILL if it lingers) and resolves once it is stopped. */
   stopContainer(): Promise<void>;
   /** Whether the container runs, asked without touching it (the process API would start it). */
   containerRunning(): boolean;
   exec(command: string): Promise<{ exitCode: number; stdout: string; stderr: string }>;
-  createBackup(options: { dir: string; name: string; ttl: number }): Promise<{ id: string; dir: string }>;
-  restoreBackup(backup: unknown): Promise<unknown>;
+  createBackup(options: { dir: string; name: string; ttl: number; localBucket?: boolean }): Promise<{ id: string; dir: string; localBucket?: boolean }>;
+  restoreBackup(backup: { id: string; dir: string; localBucket?: boolean }): Promise<unknown>;
+}
+
+export interface SandboxRuntimeOptions {
+  gatewayPort: number;
+  backupTransfer: BackupTransfer;
+  /** How long a stop waits for the gateway to finish its work after SIGTERM before the container is stopped. */
+  drainTimeoutMs: number;
 }
 
 const RUNNING = new Set(['starting', 'running']);
 
 export class SandboxRuntime implements Runtime {
   readonly #host: SandboxHost;
-  readonly #port: number;
+  readonly #options: SandboxRuntimeOptions;
 
-  constructor(host: SandboxHost, gatewayPort: number) {
+  constructor(host: SandboxHost, options: SandboxRuntimeOptions) {
     this.#host = host;
-    this.#port = gatewayPort;
+    this.#options = options;
   }
 
   async start(options: RuntimeStartOptions): Promise<void> {
@@ -48,13 +68,16 @@ export class SandboxRuntime implements Runtime {
         autoCleanup: false,
       });
     } catch (error) {
-      throw new RuntimeError('runtime_start_failed', `the container did not start: ${message(error)}`);
+      throw new RuntimeError('runtime_start_failed', `the container did not start: ${errorMessage(error)}`);
     }
   }
 
   async probe(): Promise<RuntimeProbe> {
     // Every Sandbox process/file call starts a stopped container: ask the platform first.
     if (!this.#host.containerRunning()) return { status: 'stopped', exitCode: null, reason: 'container not running' };
+    const answer = await this.#host.probePort(this.#options.gatewayPort, READINESS_PATH).catch(() => null);
+    if (answer !== null && answer >= 200 && answer < 300) return { status: 'ready' };
+    // Not answering (yet): the start script says how far the boot got, or why it failed.
     const process = await this.#host.getProcess(START_PROCESS_ID).catch(() => null);
     const status = parseBootStatus(await this.#host.readFile(BOOT_STATUS_FILE).then((f) => f.content).catch(() => null));
     if (status.phase === 'failed') {
@@ -67,27 +90,43 @@ export class SandboxRuntime implements Runtime {
     if (!process || !RUNNING.has(process.status)) {
       return { status: 'stopped', exitCode: process?.exitCode ?? null, reason: process ? `start script ${process.status}` : 'no start process' };
     }
-    if (status.phase !== 'starting-gateway') return { status: 'starting', phase: status.phase };
-    try {
-      const response = await this.#host.containerFetch(new Request(`http://localhost${READINESS_PATH}`), this.#port);
-      await response.body?.cancel();
-      return response.ok ? { status: 'ready' } : { status: 'starting', phase: status.phase };
-    } catch {
-      return { status: 'starting', phase: status.phase };
-    }
+    return { status: 'starting', phase: status.phase };
   }
 
   async fetch(request: Request): Promise<Response> {
+    // containerFetch would start a stopped container (without OpenClaw): never from here.
+    if (!this.#host.containerRunning()) throw new RuntimeError('runtime_unreachable', 'the container is not running');
     try {
-      if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') return await this.#host.wsConnect(request, this.#port);
-      return await this.#host.containerFetch(request, this.#port);
+      return await this.#host.containerFetch(request, this.#options.gatewayPort);
     } catch (error) {
-      throw new RuntimeError('runtime_unreachable', `gateway did not answer: ${message(error)}`);
+      throw new RuntimeError('runtime_unreachable', `gateway did not answer: ${errorMessage(error)}`);
     }
   }
 
-  async stop(_reason: string): Promise<void> {
+  /**
+   * Drains the gateway, then stops the container. The container's PID 1 is
+   * the Sandbox control server, which kills its processes within a second of
+   * its own SIGTERM; so the gateway gets its SIGTERM first and up to
+   * drainTimeoutMs to finish its work and exit.
+   */
+  async stop(_reason: string): Promise<RuntimeStopReport | null> {
+    const report = this.#host.containerRunning() ? await this.#drain() : null;
     await this.#host.stopContainer();
+    return report;
+  }
+
+  async #drain(): Promise<RuntimeStopReport> {
+    const started = Date.now();
+    const running = await this.#host.getProcess(START_PROCESS_ID).catch(() => null);
+    if (!running || !RUNNING.has(running.status)) return { drained: false, gatewayExitCode: running?.exitCode ?? null, drainMs: 0, note: 'the gateway was not running' };
+    const signal = await this.#host.exec(`kill -TERM "$(cat ${GATEWAY_PID_FILE})"`).catch((error: unknown) => ({ exitCode: 1, stdout: '', stderr: errorMessage(error) }));
+    if (signal.exitCode !== 0) return { drained: false, gatewayExitCode: null, drainMs: Date.now() - started, note: `could not signal the gateway: ${signal.stderr.trim().slice(0, 200)}` };
+    while (Date.now() - started < this.#options.drainTimeoutMs) {
+      await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
+      const process = await this.#host.getProcess(START_PROCESS_ID).catch(() => null);
+      if (!process || !RUNNING.has(process.status)) return { drained: true, gatewayExitCode: process?.exitCode ?? null, drainMs: Date.now() - started };
+    }
+    return { drained: false, gatewayExitCode: null, drainMs: Date.now() - started, note: `the gateway was still draining after ${this.#options.drainTimeoutMs} ms` };
   }
 
   async backup(previousFingerprint: string | null): Promise<RuntimeArchive | null> {
@@ -95,23 +134,28 @@ export class SandboxRuntime implements Runtime {
     if (r.exitCode !== 0) throw new RuntimeError('backup_failed', `snapshot failed: ${r.stderr.slice(0, 300)}`);
     const result = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { changed: boolean; fingerprint?: string; files?: number };
     if (!result.changed) return null;
-    // The SDK archives the directory (squashfs) and uploads it to R2 over presigned URLs.
-    const handle = await this.#host.createBackup({ dir: SNAPSHOT_DIR, name: `state-${result.fingerprint?.slice(0, 12)}`, ttl: 30 * 86_400 });
+    // The SDK archives the directory (squashfs) and stores it in R2.
+    const handle = await this.#host.createBackup({
+      dir: SNAPSHOT_DIR,
+      name: `state-${result.fingerprint?.slice(0, 12)}`,
+      ttl: 30 * 86_400,
+      ...(this.#options.backupTransfer === 'binding' ? { localBucket: true } : {}),
+    });
     return { fingerprint: result.fingerprint ?? '', sha256: handle.id, size: 0, files: result.files ?? 0, body: null, handle };
   }
 
   async prepare(source: RestoreSource | null): Promise<void> {
     if (!source) return; // a new container's disk is empty already
+    const handle = source.handle as { id: string; dir: string; localBucket?: boolean } | undefined;
+    if (!handle?.id) throw new RuntimeError('restore_corrupt', `backup ${source.sha256} has no Sandbox backup handle`);
     try {
-      await this.#host.restoreBackup(source.handle);
+      await this.#host.restoreBackup({ ...handle, dir: RESTORE_DIR });
     } catch (error) {
-      throw new RuntimeError('restore_corrupt', `the Sandbox could not restore backup ${source.sha256}: ${message(error)}`);
+      throw new RuntimeError('restore_corrupt', `the Sandbox could not restore backup ${source.sha256}: ${errorMessage(error)}`);
     }
-    const r = await this.#host.exec(`${SNAPSHOT_SCRIPT} apply ${SNAPSHOT_DIR} ${STATE_HOME}`);
+    const r = await this.#host.exec(`${SNAPSHOT_SCRIPT} apply ${RESTORE_DIR} ${STATE_HOME}`);
+    // Once copied, the restored tree (in production a FUSE overlay) is not needed: unmount and drop it.
+    await this.#host.exec(`fusermount3 -uz ${RESTORE_DIR} 2>/dev/null; rm -rf ${RESTORE_DIR}`).catch(() => null);
     if (r.exitCode !== 0) throw new RuntimeError('restore_failed', `applying the restored snapshot failed: ${r.stderr.slice(0, 300)}`);
   }
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -69,4 +69,48 @@ describe('state-archive', () => {
     await expect(restoreArchive(target, createReadStream(archive.path), 'f'.repeat(64))).rejects.toMatchObject({ code: 'restore_corrupt' });
     expect(readFileSync(join(target, '.openclaw', 'workspace', 'keep.md'), 'utf8')).toBe('keep');
   });
+
+  it('should drop OpenClaw\'s lease rows from the copy (a new container could not start on them) and leave the live database alone', async () => {
+    const root = scratch();
+    const home = join(root, 'home');
+    mkdirSync(join(home, '.openclaw', 'state'), { recursive: true });
+    const dbPath = join(home, '.openclaw', 'state', 'openclaw.sqlite');
+    const live = new DatabaseSync(dbPath);
+    live.exec(`CREATE TABLE state_leases(scope TEXT, lease_key TEXT, owner TEXT, expires_at INTEGER, payload_json TEXT);
+      CREATE TABLE agent_database_leases(lease_id TEXT, owner_pid INTEGER);
+      CREATE TABLE cron_jobs(id TEXT, schedule TEXT);
+      INSERT INTO state_leases VALUES ('gateway-owner', 'global', 'owner-1', ${Date.now() + 300_000}, '{"owner":{"pid":98,"host":"old-container"}}');
+      INSERT INTO agent_database_leases VALUES ('lease-1', 98);
+      INSERT INTO cron_jobs VALUES ('job-1', '0 9 * * *');`);
+    const archive = (await createArchive(home, root, null))!;
+    const restored = join(root, 'restored');
+    await restoreArchive(restored, createReadStream(archive.path), archive.sha256);
+    const copy = new DatabaseSync(join(restored, '.openclaw', 'state', 'openclaw.sqlite'), { readOnly: true });
+    expect(copy.prepare('SELECT count(*) AS n FROM state_leases').get()).toEqual({ n: 0 });
+    expect(copy.prepare('SELECT count(*) AS n FROM agent_database_leases').get()).toEqual({ n: 0 });
+    expect(copy.prepare('SELECT id FROM cron_jobs').all()).toEqual([{ id: 'job-1' }]);
+    copy.close();
+    expect(live.prepare('SELECT count(*) AS n FROM state_leases').get()).toEqual({ n: 1 });
+    live.close();
+  });
+
+  it('should leave out lock databases and other transient files, even one another process holds exclusively', async () => {
+    const root = scratch();
+    const home = join(root, 'home');
+    const agentDir = join(home, '.openclaw', 'agents', 'main', 'agent');
+    mkdirSync(agentDir, { recursive: true });
+    new DatabaseSync(join(agentDir, 'openclaw-agent.sqlite')).exec('CREATE TABLE t(x); INSERT INTO t VALUES (1)');
+    const lock = new DatabaseSync(join(agentDir, 'openclaw-agent.sqlite.reindex-lock.sqlite'));
+    lock.exec('PRAGMA locking_mode=EXCLUSIVE; CREATE TABLE l(x); INSERT INTO l VALUES (1)');
+    writeFileSync(join(home, '.openclaw', 'gateway.pid'), '98');
+    writeFileSync(join(home, '.openclaw', 'openclaw.json.tmp'), '{');
+    const archive = (await createArchive(home, root, null))!;
+    lock.close();
+    expect(archive.files).toBe(1);
+    const restored = join(root, 'restored');
+    await restoreArchive(restored, createReadStream(archive.path), archive.sha256);
+    expect(existsSync(join(restored, '.openclaw', 'agents', 'main', 'agent', 'openclaw-agent.sqlite'))).toBe(true);
+    expect(existsSync(join(restored, '.openclaw', 'agents', 'main', 'agent', 'openclaw-agent.sqlite.reindex-lock.sqlite'))).toBe(false);
+    expect(existsSync(join(restored, '.openclaw', 'gateway.pid'))).toBe(false);
+  });
 });

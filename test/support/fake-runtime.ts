@@ -130,11 +130,12 @@ export class FakeRuntime implements Runtime {
     }
   }
 
-  async stop(reason: string): Promise<void> {
+  async stop(reason: string): Promise<null> {
     const c = this.container;
     if (c.running) c.stops += 1;
     c.running = false;
     c.exit = { code: 0, reason: `stopped on request (${reason})` };
+    return null;
   }
 }
 

@@ -6,6 +6,7 @@ import {
   type LifecycleContext,
   type LifecycleEvent,
   type LifecycleState,
+  type StopOutput,
 } from '../../machines/lifecycle-types.ts';
 
 type Snapshot = SnapshotFrom<typeof lifecycleMachine>;
@@ -255,7 +256,7 @@ describe('lifecycleMachine', () => {
       const values: StateValue[] = ['stopped', { ready: 'serving' }, { idle: 'waiting' }, 'sleeping', 'hibernated'];
       for (const value of values) {
         const machine = lifecycleMachine.provide({
-          actors: { bootRuntime: fromCallback(() => () => {}), stopRuntime: fromPromise(() => new Promise<void>(() => {})) },
+          actors: { bootRuntime: fromCallback(() => () => {}), stopRuntime: fromPromise(() => new Promise<StopOutput>(() => {})) },
         });
         const actor = createActor(machine, { input: {}, snapshot: at(value, { hibernation: value === 'hibernated' ? { reason: 'r', by: 'b' } : null }) });
         actor.start();

@@ -19,6 +19,9 @@ interface ProcessModel {
   probesUntilReady: number;
   phase: string;
   failure: string | null;
+  /** The gateway exited after its SIGTERM (a drain). */
+  drained: boolean;
+  commands: string[];
 }
 
 /** The production Agent with the Sandbox process API modelled on the fake container. */
@@ -30,38 +33,55 @@ class TestSandboxAgent extends Agent {
     const real = super.sandboxHost();
     const model = TestSandboxAgent.model;
     const control = TestSandboxAgent.control;
+    // The SDK's control client renews the activity timeout on every call it makes (its onActivity hook).
+    const rpc = () => this.renewActivityTimeout();
     return {
       ...real,
       startProcess: async (_command, options) => {
+        rpc();
         await this.start(); // the real Container.start(): ctx.container.start() + monitor
         model.started += 1;
+        model.drained = false;
         model.env = options.env;
         model.phase = 'configuring';
         return { id: options.processId };
       },
-      getProcess: async (id) => (id === START_PROCESS_ID && model.started > 0 ? { status: control.running ? 'running' : 'completed', exitCode: 0 } : null),
+      getProcess: async (id) => {
+        rpc();
+        if (id !== START_PROCESS_ID || model.started === 0) return null;
+        return { status: control.running && !model.drained ? 'running' : 'completed', exitCode: 0 };
+      },
       readFile: async (path) => {
-if (path !== BOOT_STATUS_FILE || !control.running) throw new Error('no such file');
+        rpc();
+        if (path !== BOOT_STATUS_FILE || !control.running) throw new Error('no such file');
         if (model.failure) return { content: JSON.stringify({ phase: 'failed', at: '', error: { code: 'missing_model_key', message: model.failure }, retryable: false }) };
         const content = JSON.stringify({ phase: model.phase, at: '' });
         model.phase = 'starting-gateway'; // the script moves on after configuring
         return { content };
       },
+      exec: async (command) => {
+        rpc();
+        model.commands.push(command);
+        if (command.includes('snapshot-state.ts snapshot')) return { exitCode: 0, stdout: '{"changed":false}', stderr: '' };
+        if (command.startsWith('kill -TERM')) model.drained = true;
+        return { exitCode: 0, stdout: '', stderr: '' };
+      },
       containerFetch: async (request) => {
         if (!control.running) throw new Error('container not running');
-        if (new URL(request.url).pathname === READINESS_PATH) {
-          if (model.probesUntilReady > 0) {
-            model.probesUntilReady -= 1;
-            return new Response('starting', { status: 503 });
-          }
-          return new Response('ok');
-        }
         return new Response(JSON.stringify({ gateway: 'sandbox-fake', path: new URL(request.url).pathname }));
       },
-      wsConnect: async () => new Response(null, { status: 426 }),
     };
   }
 }
+
+/** An empty R2 bucket: no backup to restore yet. */
+const emptyBucket = {
+  list: async () => ({ objects: [], truncated: false }),
+  get: async () => null,
+  head: async () => null,
+  put: async () => null,
+  delete: async () => undefined,
+};
 
 const env = {
   SLEEP_AFTER: '10m',
@@ -69,13 +89,26 @@ const env = {
   BOOT_POLL_INTERVAL: '50ms',
   OPENCLAW_GATEWAY_TOKEN: 'tok-sandbox',
   INSTANCE_TYPE: 'standard-1',
+  BACKUP_TRANSFER: 'binding',
+  BACKUP_BUCKET: emptyBucket,
 } as unknown as Env;
 
-function setup() {
+function setup(environment: Env = env) {
   const fake = makeFakeCtx();
   TestSandboxAgent.control = fake.control;
-  TestSandboxAgent.model = { started: 0, env: null, probesUntilReady: 2, phase: 'launching', failure: null };
-  const agent = new TestSandboxAgent(fake.ctx as unknown as DurableObjectState<{}>, env);
+  TestSandboxAgent.model = { started: 0, env: null, probesUntilReady: 2, phase: 'launching', failure: null, drained: false, commands: [] };
+  // The gateway's port, as the Agent's readiness probe reaches it (ctx.container.getTcpPort).
+  fake.control.handler = async (port, request) => {
+    const model = TestSandboxAgent.model;
+    if (port !== 18789) return new Response('ok'); // the Sandbox control server
+    if (new URL(request.url).pathname !== READINESS_PATH || model.drained) throw new Error('connection refused');
+    if (model.probesUntilReady > 0) {
+      model.probesUntilReady -= 1;
+      return new Response('starting', { status: 503 });
+    }
+    return new Response('ok');
+  };
+  const agent = new TestSandboxAgent(fake.ctx as unknown as DurableObjectState<{}>, environment);
   return { agent, fake };
 }
 
@@ -218,6 +251,83 @@ describe('Agent (production Sandbox class, fake ctx.container)', () => {
       await untilState(agent, 'ready');
       const proxied = await agent.fetch(new Request('https://poc.example.com/v1/models'));
       expect(await proxied.json()).toEqual({ gateway: 'sandbox-fake', path: '/v1/models' });
+    });
+  });
+
+  describe('configuration', () => {
+    it('should answer not_configured at the first request when production backups lack their R2 settings, naming them', async () => {
+      const { BACKUP_TRANSFER: _binding, ...production } = env as unknown as Record<string, unknown>;
+      const { agent } = setup(production as unknown as Env);
+      const answer = await agent.lifecycleStatus();
+      expect(answer).toMatchObject({ ok: false, error: { code: 'not_configured' } });
+      const message = (answer as unknown as { error: { message: string } }).error.message;
+      for (const name of ['BACKUP_BUCKET_NAME', 'CLOUDFLARE_ACCOUNT_ID', 'R2_ACCESS_KEY_ID', 'R2_SECRET_ACCESS_KEY']) expect(message).toContain(name);
+    });
+
+    it('should start when the R2 settings for presigned backups are all there', async () => {
+      const { BACKUP_TRANSFER: _binding, ...production } = env as unknown as Record<string, unknown>;
+      const { agent } = setup({ ...production, BACKUP_BUCKET_NAME: 'b', CLOUDFLARE_ACCOUNT_ID: 'a', R2_ACCESS_KEY_ID: 'k', R2_SECRET_ACCESS_KEY: 's' } as unknown as Env);
+      expect(await agent.lifecycleStatus()).toMatchObject({ ok: true, status: { state: 'stopped' } });
+    });
+
+    it('should set the platform\'s sleepAfter through the SDK (persisted), as a backstop 1.5 × SLEEP_AFTER', async () => {
+      const { agent, fake } = setup();
+      await agent.lifecycleStatus();
+      expect(await fake.ctx.storage.get('sleepAfter')).toBe(900); // SLEEP_AFTER 10m → 15 min
+    });
+  });
+
+  describe('renewActivityTimeout', () => {
+    it('should let the platform backstop fire sleepAfter × 1.5 after the last request, however often the Agent itself calls the container', async () => {
+      const { agent } = setup();
+      await agent.lifecycleCommand('wake');
+      await untilState(agent, 'ready');
+      const start = Date.now();
+      const expired = vi.spyOn(agent, 'onActivityExpired');
+      vi.setSystemTime(start + 14 * 60_000);
+      await agent.lifecycleBackup('the Agent\'s own call, not a person\'s'); // exec in the container
+      vi.setSystemTime(start + 16 * 60_000);
+      const done = agent.alarm();
+      await new Promise((r) => setTimeout(r, 20));
+      (agent as unknown as { resolve?: () => void }).resolve?.();
+      await done;
+      expect(expired).toHaveBeenCalled();
+    });
+
+    it('should push the backstop back for a person\'s request', async () => {
+      const { agent } = setup();
+      await agent.lifecycleCommand('wake');
+      await untilState(agent, 'ready');
+      const start = Date.now();
+      const expired = vi.spyOn(agent, 'onActivityExpired');
+      vi.setSystemTime(start + 14 * 60_000);
+      await agent.fetch(new Request('https://poc.example.com/v1/models'));
+      vi.setSystemTime(start + 16 * 60_000);
+      const done = agent.alarm();
+      await new Promise((r) => setTimeout(r, 20));
+      (agent as unknown as { resolve?: () => void }).resolve?.();
+      await done;
+      expect(expired).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('stop', () => {
+    it('should drain the gateway (its own SIGTERM, then its exit) before the container gets SIGTERM', async () => {
+      const { agent, fake } = setup();
+      await agent.lifecycleCommand('wake');
+      await untilState(agent, 'ready');
+      await agent.lifecycleCommand('sleep');
+      await untilState(agent, 'sleeping');
+      expect(TestSandboxAgent.model.commands.some((c) => c.startsWith('kill -TERM'))).toBe(true);
+      expect(fake.control.signals).toContain(15);
+      expect((await status(agent)).lastStop).toMatchObject({ target: 'sleeping', drained: true, gatewayExitCode: 0 });
+    });
+
+    it('should pass OPENAI_MODEL and OPENCLAW_MODEL to the container', async () => {
+      const { agent } = setup({ ...env, OPENAI_MODEL: 'gpt-x', OPENCLAW_MODEL: 'compat/gpt-x' } as unknown as Env);
+      await agent.lifecycleCommand('wake');
+      await untilState(agent, 'ready');
+      expect(TestSandboxAgent.model.env).toMatchObject({ OPENAI_MODEL: 'gpt-x', OPENCLAW_MODEL: 'compat/gpt-x' });
     });
   });
 });

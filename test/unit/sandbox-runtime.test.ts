@@ -1,0 +1,147 @@
+/**
+ * SandboxRuntime against a recording fake of the Sandbox it drives: which
+ * platform call each runtime operation makes, in which order, with which
+ * arguments. (The production twin runs the same code against a real
+ * container.)
+ */
+import { describe, expect, it } from 'vitest';
+import { GATEWAY_PID_FILE, READINESS_PATH, START_PROCESS_ID } from '../../src/contract/boot-status.ts';
+import { RESTORE_DIR, SNAPSHOT_DIR, SandboxRuntime, type SandboxHost } from '../../src/runtime/sandbox-runtime.ts';
+
+interface Recorder {
+  calls: string[];
+  running: boolean;
+  gatewayAnswers: number | null;
+  processStatus: string;
+  backupHandle: { id: string; dir: string; localBucket?: boolean };
+  lastBackupOptions: Record<string, unknown> | null;
+  lastRestore: Record<string, unknown> | null;
+}
+
+function fakeHost(overrides: Partial<Recorder> = {}) {
+  const r: Recorder = {
+    calls: [],
+    running: true,
+    gatewayAnswers: 200,
+    processStatus: 'running',
+    backupHandle: { id: '6f1c2b4e-0000-4000-8000-000000000001', dir: SNAPSHOT_DIR },
+    lastBackupOptions: null,
+    lastRestore: null,
+    ...overrides,
+  };
+  const host: SandboxHost = {
+    startProcess: async () => void r.calls.push('startProcess'),
+    getProcess: async (id) => (r.calls.push(`getProcess ${id}`), { status: r.processStatus, exitCode: r.processStatus === 'running' ? null : 0 }),
+    readFile: async (path) => (r.calls.push(`readFile ${path}`), { content: '{"phase":"starting-gateway","at":""}' }),
+    containerFetch: async (request, port) => {
+      r.calls.push(`containerFetch ${port} ${new URL(request.url).pathname} ${request.headers.get('upgrade') ?? ''}`.trim());
+      return new Response('from the gateway');
+    },
+    probePort: async (port, path) => (r.calls.push(`probePort ${port} ${path}`), r.gatewayAnswers),
+    stopContainer: async () => {
+      r.calls.push('stopContainer');
+      r.running = false;
+    },
+    containerRunning: () => r.running,
+    exec: async (command) => {
+      r.calls.push(`exec ${command}`);
+      if (command.startsWith('kill -TERM')) r.processStatus = 'completed';
+      if (command.includes('snapshot-state.ts snapshot')) return { exitCode: 0, stdout: '{"changed":true,"fingerprint":"abcdef0123456789","files":3}\n', stderr: '' };
+      return { exitCode: 0, stdout: '', stderr: '' };
+    },
+    createBackup: async (options) => {
+      r.calls.push('createBackup');
+      r.lastBackupOptions = options;
+      return { ...r.backupHandle, ...(options.localBucket ? { localBucket: true } : {}) };
+    },
+    restoreBackup: async (backup) => {
+      r.calls.push('restoreBackup');
+      r.lastRestore = backup as unknown as Record<string, unknown>;
+    },
+  };
+  return { host, r };
+}
+
+const options = { gatewayPort: 18789, backupTransfer: 'presigned' as const, drainTimeoutMs: 2_000 };
+
+describe('SandboxRuntime', () => {
+  describe('fetch', () => {
+    it('should send a WebSocket upgrade through containerFetch, as an HTTP request is', async () => {
+      const { host, r } = fakeHost();
+      const runtime = new SandboxRuntime(host, options);
+      const answer = await runtime.fetch(new Request('https://poc.example.com/ws', { headers: { upgrade: 'websocket' } }));
+      expect(await answer.text()).toBe('from the gateway');
+      expect(r.calls).toEqual(['containerFetch 18789 /ws websocket']);
+    });
+
+    it('should refuse, without starting anything, when the container is not running', async () => {
+      const { host, r } = fakeHost({ running: false });
+      const runtime = new SandboxRuntime(host, options);
+      await expect(runtime.fetch(new Request('https://poc.example.com/v1/models'))).rejects.toMatchObject({ code: 'runtime_unreachable' });
+      expect(r.calls).toEqual([]);
+    });
+  });
+
+  describe('probe', () => {
+    it('should call a gateway that answers ready with one request to its port and nothing else', async () => {
+      const { host, r } = fakeHost();
+      expect(await new SandboxRuntime(host, options).probe()).toEqual({ status: 'ready' });
+      expect(r.calls).toEqual([`probePort 18789 ${READINESS_PATH}`]);
+    });
+
+    it('should read the boot phase only while the gateway does not answer yet', async () => {
+      const { host, r } = fakeHost({ gatewayAnswers: null });
+      expect(await new SandboxRuntime(host, options).probe()).toEqual({ status: 'starting', phase: 'starting-gateway' });
+      expect(r.calls).toContain(`getProcess ${START_PROCESS_ID}`);
+    });
+  });
+
+  describe('stop', () => {
+    it('should give the gateway its SIGTERM and wait for it to exit before stopping the container', async () => {
+      const { host, r } = fakeHost();
+      const report = await new SandboxRuntime(host, options).stop('sleep');
+      expect(report).toMatchObject({ drained: true, gatewayExitCode: 0 });
+      const kill = r.calls.indexOf(`exec kill -TERM "$(cat ${GATEWAY_PID_FILE})"`);
+      expect(kill).toBeGreaterThanOrEqual(0);
+      expect(r.calls.indexOf('stopContainer')).toBeGreaterThan(kill);
+    });
+
+    it('should stop the container after the drain time when the gateway does not exit', async () => {
+      const { host, r } = fakeHost();
+      host.exec = async (command) => (r.calls.push(`exec ${command}`), { exitCode: 0, stdout: '', stderr: '' }); // SIGTERM ignored
+      const report = await new SandboxRuntime(host, { ...options, drainTimeoutMs: 300 }).stop('sleep');
+      expect(report).toMatchObject({ drained: false });
+      expect(report?.note).toMatch(/still draining after 300 ms/);
+      expect(r.calls.at(-1)).toBe('stopContainer');
+    });
+  });
+
+  describe('backup', () => {
+    it('should archive the snapshot directory, through the R2 binding when so configured', async () => {
+      const { host, r } = fakeHost();
+      const archive = await new SandboxRuntime(host, { ...options, backupTransfer: 'binding' }).backup(null);
+      expect(r.lastBackupOptions).toMatchObject({ dir: SNAPSHOT_DIR, localBucket: true });
+      expect(archive?.handle).toMatchObject({ localBucket: true });
+    });
+
+    it('should use presigned transfers by default', async () => {
+      const { host, r } = fakeHost();
+      await new SandboxRuntime(host, options).backup(null);
+      expect(r.lastBackupOptions).not.toHaveProperty('localBucket');
+    });
+  });
+
+  describe('prepare', () => {
+    it('should restore into its own directory, never the snapshot directory, and unmount it once copied', async () => {
+      const { host, r } = fakeHost();
+      const handle = { id: '6f1c2b4e-0000-4000-8000-000000000001', dir: SNAPSHOT_DIR };
+      await new SandboxRuntime(host, options).prepare({ body: null, sha256: handle.id, handle });
+      expect(RESTORE_DIR).not.toBe(SNAPSHOT_DIR);
+      expect(r.lastRestore).toMatchObject({ id: handle.id, dir: RESTORE_DIR });
+      const apply = r.calls.findIndex((c) => c.includes(`apply ${RESTORE_DIR}`));
+      const unmount = r.calls.findIndex((c) => c.includes(`fusermount3 -uz ${RESTORE_DIR}`));
+      expect(apply).toBeGreaterThan(r.calls.indexOf('restoreBackup'));
+      expect(unmount).toBeGreaterThan(apply);
+    });
+  });
+});
