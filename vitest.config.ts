@@ -2,6 +2,7 @@ import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+
 const nodeShim = fileURLToPath(new URL('./test/support/node-cloudflare-workers.ts', import.meta.url));
 
 export default defineConfig({
@@ -24,6 +25,19 @@ export default defineConfig({
           name: 'workers',
           include: ['test/workers/**/*.test.ts'],
           globalSetup: ['test/workers/analytics-server.global.ts'],
+        },
+      },
+      {
+        test: {
+          // The production twin (npm run test:production): one wrangler dev with a real container for the whole project.
+          name: 'production',
+          environment: 'node',
+          include: ['test/production/**/*.test.ts'],
+          globalSetup: ['test/production/twin.global.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          // One assistant for every file: one file at a time, each starting from the state it needs.
+          fileParallelism: false,
         },
       },
       {

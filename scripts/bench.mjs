@@ -3,14 +3,16 @@
 //   - bare gateway start → ready (the same gateway, spawned directly)
 //   - the ratio of the two (the lifecycle's own overhead on a boot)
 //   - request latency through the Worker vs straight to the gateway
-// Then backups (scripts/bench-backup.mjs; BENCH_BACKUP=off skips it) and the real
-// OpenClaw (scripts/bench-openclaw.mjs; BENCH_OPENCLAW=off skips it).
+// Then backups (scripts/bench-backup.mjs; BENCH_BACKUP=off skips it), the real
+// OpenClaw (scripts/bench-openclaw.mjs; BENCH_OPENCLAW=off skips it) and the
+// production twin (scripts/bench-twin.mjs; BENCH_TWIN=off skips it).
 // Environment: BENCH_RUNS (default 7), BENCH_REQUESTS (default 200), BENCH_OPENCLAW_RUNS (default 3).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort, ROOT, startLocalStack, until } from '../test/support/node-local-stack.ts';
 import { benchBackup } from './bench-backup.mjs';
 import { benchOpenClaw } from './bench-openclaw.mjs';
+import { benchTwin } from './bench-twin.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 200);
@@ -82,3 +84,4 @@ try {
 }
 if (process.env.BENCH_BACKUP !== 'off') await benchBackup();
 if (process.env.BENCH_OPENCLAW !== 'off') await benchOpenClaw();
+if (process.env.BENCH_TWIN !== 'off') await benchTwin();

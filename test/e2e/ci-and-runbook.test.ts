@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { unstable_readConfig } from 'wrangler';
 import { CONTAINER_ENV_NAMES } from '../../src/runtime/container-env.ts';
+import { WORKER_SECRET_NAMES } from '../../src/env.ts';
 import { ROOT } from '../support/node-local-stack.ts';
 
 const workflows = join(ROOT, '.github', 'workflows');
@@ -41,7 +42,8 @@ describe('.github/workflows', () => {
   it('should apply Terraform before deploying the Worker on main', () => {
     const deploy = read('deploy.yml');
     expect(deploy).toMatch(/branches: \[main\]/);
-    expect(deploy).toMatch(/terraform:\s*\n\s*needs: test/);
+    expect(deploy).toMatch(/terraform:\s*\n\s*needs: \[test, twin\]/);
+    expect(deploy).toContain('run: npm run test:production');
     expect(deploy).toMatch(/deploy:\s*\n\s*needs: terraform/);
     expect(deploy).toContain('terraform apply');
     expect(deploy).toContain('npx wrangler deploy');
@@ -55,12 +57,12 @@ describe('docs/runbook.md', () => {
   it('should put exactly the secrets the code reads, each declared in the Env type', () => {
     const put = [...runbook.matchAll(/wrangler secret put ([A-Z_]+)/g)].map((m) => m[1]!);
     expect(put.length).toBeGreaterThan(5);
-    const known = new Set<string>([...CONTAINER_ENV_NAMES, 'CF_API_TOKEN']);
+    const known = new Set<string>([...CONTAINER_ENV_NAMES, ...WORKER_SECRET_NAMES]);
     for (const name of put) {
       expect(known.has(name), `${name} is read by the code`).toBe(true);
       expect(envType).toContain(`${name}?:`);
     }
-    for (const name of ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GITHUB_TOKEN', 'OPENCLAW_GATEWAY_TOKEN', 'CF_API_TOKEN']) expect(put).toContain(name);
+    for (const name of ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GITHUB_TOKEN', 'OPENCLAW_GATEWAY_TOKEN', ...WORKER_SECRET_NAMES]) expect(put).toContain(name);
   });
 
   it('should name only vars that wrangler.jsonc defines when it tells how to change them', () => {

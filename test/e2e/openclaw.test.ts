@@ -5,14 +5,13 @@
  * the model), and the Control UI in real Chromium without the gateway token
  * in any URL.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
+import { chromiumMissing, visitControlUi } from '../support/control-ui.ts';
 import { ROOT, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const GATEWAY_TOKEN = 'e2e-gateway-token-5c1f8a';
 const ARTIFACTS = join(ROOT, 'test-results');
 let stack: LocalStack;
@@ -94,36 +93,13 @@ describe('real OpenClaw in local mode', () => {
   });
 
   it('should load the Control UI in Chromium through the Worker, connected, with no token in any URL', async (context) => {
-    if (!existsSync(CHROMIUM)) {
-      if (process.env.CI) throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian chromium`);
-      context.skip();
-    }
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    try {
-      const page = await browser.newPage();
-      const urls: string[] = [];
-      const received: string[] = [];
-      page.on('request', (request) => urls.push(request.url()));
-      page.on('websocket', (ws) => {
-        urls.push(ws.url());
-        ws.on('framereceived', (frame) => received.push(String(frame.payload)));
-      });
-      await page.goto(`${stack.url}/`, { waitUntil: 'load' });
-      expect(await page.title()).toContain('OpenClaw');
-      // The gateway accepted the WebSocket connect from the Worker's origin as the trusted proxy's user.
-      await until(async () => (received.some((f) => f.includes('"ok":true')) ? true : undefined), 30_000, 'a successful gateway connect');
-      expect(received.join('\n')).not.toContain('CONTROL_UI_ORIGIN_NOT_ALLOWED');
-      await page.getByText('owner').first().waitFor({ timeout: 30_000 });
-      mkdirSync(ARTIFACTS, { recursive: true });
-      await page.screenshot({ path: join(ARTIFACTS, 'control-ui.png') });
-      expect(urls.length).toBeGreaterThan(3);
-      for (const url of urls) expect(url).not.toContain(GATEWAY_TOKEN);
-      for (const url of urls) expect(url).not.toMatch(/[?#&]token=/);
-    } finally {
-      await browser.close();
-    }
+    const missing = chromiumMissing();
+    if (missing) context.skip(missing);
+    const visit = await visitControlUi(`${stack.url}/`, { user: 'owner', screenshot: join(ARTIFACTS, 'control-ui.png') });
+    expect(visit.title).toContain('OpenClaw');
+    expect(visit.frames.join('\n')).not.toContain('CONTROL_UI_ORIGIN_NOT_ALLOWED');
+    expect(visit.urls.length).toBeGreaterThan(3);
+    for (const url of visit.urls) expect(url).not.toContain(GATEWAY_TOKEN);
+    for (const url of visit.urls) expect(url).not.toMatch(/[?#&]token=/);
   });
 });

@@ -1,0 +1,62 @@
+/**
+ * The production path, booted for real: the `Agent` class (a Sandbox) in a
+ * container built from the project's Dockerfile, at the configured instance
+ * type's CPU and memory. Wake → ready with the boot phases in the status,
+ * a chat answer and a tool answer through the Worker, and the Control UI's
+ * WebSocket in Chromium.
+ */
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import { INSTANCE_SIZES } from '../../src/cost/instance-types.ts';
+import type { InstanceType } from '../../src/config.ts';
+import { chromiumMissing, visitControlUi } from '../support/control-ui.ts';
+import { ROOT } from '../support/node-local-stack.ts';
+import { appContainer, chat, command, docker, inContainer, settled, sleep, status, twinUrl, waitFor } from './twin-client.ts';
+
+describe.skipIf(inject('twinSkipped') !== '')('production twin: boot and chat', () => {
+  it('should wake a stopped or sleeping assistant to ready, showing the boot phases in GET /api/status', async () => {
+    const before = await status();
+    expect(before.runtime).toBe('sandbox');
+    if (before.state === 'hibernated') expect((await command('resume', { override: true })).status).toBe(200);
+    if (before.state === 'ready' || before.state === 'idle') await sleep();
+    const woken = await command('wake');
+    expect(woken.status).toBe(202);
+    const phases = new Set<string>();
+    const ready = await waitFor((s) => {
+      if (s.phase) phases.add(s.phase);
+      return settled('ready')(s);
+    }, 'ready');
+    expect(ready.lastError).toBeNull();
+    expect([...phases]).toEqual(expect.arrayContaining(['restoring', 'starting-gateway']));
+    expect(ready.history.at(-1)).toMatchObject({ from: 'booting', to: 'ready', event: 'boot.succeeded' });
+  });
+
+  it('should run the container with the CPU and memory of the configured instance type', () => {
+    const size = INSTANCE_SIZES[inject('twinInstanceType') as InstanceType];
+    const [nanoCpus, memory] = docker('inspect', '-f', '{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}}', appContainer()).trim().split(' ').map(Number);
+    expect(nanoCpus).toBe(size.vcpu * 1e9);
+    expect(memory).toBe(size.memoryMiB * 1024 * 1024);
+  });
+
+  it('should give the gateway the model settings (OPENAI_MODEL) and none of the Worker\'s storage credentials', () => {
+    const environ = inContainer('tr "\\0" "\\n" < /proc/$(cat /tmp/openclaw-boot/gateway.pid)/environ');
+    expect(environ).toMatch(/^OPENAI_MODEL=mock-model$/m);
+    expect(environ).not.toMatch(/^(R2_|AWS_|CF_API|CLOUDFLARE_API|CLOUDFLARE_ACCOUNT)/m);
+    expect(environ).not.toContain('must-stay-in-the-worker');
+  });
+
+  it('should answer a chat message and run the exec tool through the Worker', async () => {
+    expect(await chat('hello from the twin, marker-51d2')).toBe('mock answer: hello from the twin, marker-51d2');
+    const tool = await chat('Please compute [[exec: echo $((847293+651824))]]');
+    expect(tool).toBe('Tool output: 1499117');
+  });
+
+  it('should connect the Control UI over its WebSocket in Chromium', async (context) => {
+    const missing = chromiumMissing();
+    if (missing) context.skip(missing);
+    const visit = await visitControlUi(`${twinUrl()}/`, { user: 'owner', screenshot: join(ROOT, 'test-results', 'production-control-ui.png'), timeoutMs: 90_000 });
+    expect(visit.title).toContain('OpenClaw');
+    expect(visit.urls.some((u) => u.startsWith('ws://'))).toBe(true);
+    expect((await status()).state).not.toBe('stopped');
+  });
+});

@@ -1,0 +1,78 @@
+/**
+ * What the production-twin tests do to the twin: its HTTP API (as an
+ * operator or clawctl would) and, for what only the platform can do, its
+ * Docker containers (a kill from outside, a look at the container's files).
+ */
+import { execFileSync } from 'node:child_process';
+import { expect, inject } from 'vitest';
+import type { AgentStatus } from '../../src/agent/agent-status.ts';
+import { until } from '../support/node-local-stack.ts';
+
+export const twinUrl = () => inject('twinUrl');
+
+export async function status(): Promise<AgentStatus> {
+  return (await (await fetch(`${twinUrl()}/api/status`)).json()) as AgentStatus;
+}
+
+export async function command(name: string, body?: Record<string, unknown>): Promise<Response> {
+  return fetch(`${twinUrl()}/api/${name}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
+}
+
+/** Polls the status until `check` holds; a boot that failed for good ends the wait with its reason. */
+export function waitFor(check: (s: AgentStatus) => boolean, what: string, timeoutMs = 180_000): Promise<AgentStatus> {
+  return until(async () => {
+    const s = await status();
+    if (s.state === 'stopped' && s.lastError && s.lastError.code !== 'container_exited' && !what.startsWith('stopped')) {
+      throw new Error(`${what}: ${s.lastError.code}: ${s.lastError.message}`);
+    }
+    return check(s) ? s : undefined;
+  }, timeoutMs, what, 250);
+}
+
+export const settled = (state: string) => (s: AgentStatus) => s.state === state && s.stopping === null;
+
+export async function wake(): Promise<AgentStatus> {
+  const r = await command('wake');
+  expect([202]).toContain(r.status);
+  return waitFor(settled('ready'), 'ready');
+}
+
+/** Brings the assistant up from whatever state an earlier test left (a hibernation is resumed). */
+export async function ensureAwake(): Promise<AgentStatus> {
+  const s = await status();
+  if (s.state === 'ready' || s.state === 'idle') return s;
+  if (s.state === 'hibernated') expect((await command('resume', { override: true })).status).toBe(200);
+  return wake();
+}
+
+export async function sleep(): Promise<AgentStatus> {
+  const r = await command('sleep');
+  expect(r.status).toBe(202);
+  return waitFor(settled('sleeping'), 'sleeping');
+}
+
+export async function chat(content: string, user = 'twin'): Promise<string> {
+  const r = await fetch(`${twinUrl()}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'openclaw', user, messages: [{ role: 'user', content }] }),
+  });
+  const body = (await r.json()) as { choices?: Array<{ message: { content: string } }> };
+  return body.choices?.[0]?.message.content ?? `HTTP ${r.status}: ${JSON.stringify(body)}`;
+}
+
+export function docker(...args: string[]): string {
+  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** The running app container of the twin's Agent (not its networking sidecar). */
+export function appContainer(): string {
+  const names = docker('ps', '--format', '{{.Names}}').split('\n').filter((n) => /-Agent-[0-9a-f]+$/.test(n));
+  if (names.length !== 1) throw new Error(`expected one running Agent container, found: ${names.join(', ') || 'none'}`);
+  return names[0] as string;
+}
+
+/** Runs a shell command inside the running app container. */
+export function inContainer(script: string): string {
+  return docker('exec', appContainer(), 'sh', '-c', script);
+}

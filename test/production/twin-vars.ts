@@ -1,0 +1,17 @@
+/** The Worker vars of the production twin under test (on top of the production wrangler.jsonc). */
+export const TWIN_VARS = {
+  SLEEP_AFTER: '60s',
+  QUIET_AFTER: '5s',
+  HEALTH_INTERVAL: '2s',
+  BOOT_POLL_INTERVAL: '250ms',
+  BOOT_TIMEOUT: '4m',
+  BACKUP_INTERVAL: '10m',
+  GATEWAY_DRAIN_TIMEOUT: '30s',
+  FINAL_BACKUP_TIMEOUT: '20s',
+  // Storage credentials the Worker holds: they must never reach the container.
+  R2_ACCESS_KEY_ID: 'twin-r2-key-id-must-stay-in-the-worker',
+  R2_SECRET_ACCESS_KEY: 'twin-r2-secret-must-stay-in-the-worker',
+  // The budget test runs the cron by hand: no free allowance and a steep memory price make any running minute cross the hard line.
+  PRICING_OVERRIDE: JSON.stringify({ containers: { memoryGibSecondUsd: 0.01, includedMemoryGibSeconds: 0, includedVcpuSeconds: 0, includedDiskGbSeconds: 0 } }),
+};
+

@@ -1,0 +1,86 @@
+/**
+ * Starts one production twin for the `production` test project (the real
+ * `Agent` class in a real container from the project's Dockerfile, under
+ * `wrangler dev`), and a webhook receiver the twin posts its notifications
+ * to. When no Docker engine can run here the tests are skipped with a loud
+ * notice — except in CI, where that is an error — and TWIN=off skips them on
+ * purpose (a CI job that runs the twin separately).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { startTwin, twinUnavailable, type Twin } from './twin/twin.ts';
+import { ROOT } from './twin/twin-shell.ts';
+import { TWIN_VARS } from './twin-vars.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    twinUrl: string;
+    /** Why the twin did not run (empty when it runs). */
+    twinSkipped: string;
+    /** Where the twin's webhook posts can be read back (GET → JSON array). */
+    webhookUrl: string;
+    twinInstanceType: string;
+    twinBase: string;
+  }
+}
+
+function startWebhookReceiver(): Promise<{ server: Server; url: string }> {
+  const received: unknown[] = [];
+  const server = createServer((req, res) => {
+    if (req.method === 'GET') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(received));
+      return;
+    }
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      try {
+        received.push(JSON.parse(body));
+      } catch {
+        received.push({ unparsable: body });
+      }
+      res.writeHead(204);
+      res.end();
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook` })));
+}
+
+export default async function setup(project: TestProject) {
+  const optedOut = process.env.TWIN === 'off' ? 'TWIN=off (run it with npm run test:production)' : null;
+  const unavailable = optedOut ?? (await twinUnavailable());
+  if (unavailable) {
+    if (process.env.CI && !optedOut) throw new Error(`the production twin must run in CI: ${unavailable}`);
+    const line = '!'.repeat(78);
+    console.warn(`\n${line}\n!! production twin SKIPPED: ${unavailable}\n!! the production Agent class was NOT tested in a real container\n${line}\n`);
+    project.provide('twinSkipped', unavailable);
+    project.provide('twinUrl', '');
+    project.provide('webhookUrl', '');
+    project.provide('twinInstanceType', '');
+    project.provide('twinBase', '');
+    return;
+  }
+  const webhook = await startWebhookReceiver();
+  let twin: Twin;
+  try {
+    twin = await startTwin({ vars: { ...TWIN_VARS, NOTIFY_WEBHOOK_URL: webhook.url } });
+  } catch (error) {
+    webhook.server.close();
+    throw error;
+  }
+  project.provide('twinSkipped', '');
+  project.provide('twinUrl', twin.url);
+  project.provide('webhookUrl', webhook.url);
+  project.provide('twinInstanceType', twin.instanceType);
+  project.provide('twinBase', twin.base);
+  return async () => {
+    mkdirSync(join(ROOT, 'test-results'), { recursive: true });
+    writeFileSync(join(ROOT, 'test-results', 'production-twin.log'), twin.output());
+    await twin.stop();
+    webhook.server.closeAllConnections();
+    webhook.server.close();
+  };
+}
