@@ -35,3 +35,14 @@ output "ai_gateway_openai_base_url" {
   description = "OPENAI_BASE_URL through the AI Gateway (when enabled)."
   value       = var.enable_ai_gateway ? "https://gateway.ai.cloudflare.com/v1/${var.account_id}/${local.name}/compat" : null
 }
+
+output "r2_access_key_id" {
+  description = "Worker secret R2_ACCESS_KEY_ID: the backup bucket's R2 token (its id is the S3 access key id)."
+  value       = cloudflare_account_token.backups.id
+}
+
+output "r2_secret_access_key" {
+  description = "Worker secret R2_SECRET_ACCESS_KEY: the SHA-256 of the R2 token's value (R2's S3 secret access key)."
+  value       = sha256(cloudflare_account_token.backups.value)
+  sensitive   = true
+}
