@@ -107,9 +107,11 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         try {
           const archive = await createArchive(supervisor(id).home, work, previous);
           if (!archive) {
+            log(`[${id}] backup: unchanged`);
             res.writeHead(304, { etag: `"${previous}"` });
             return res.end();
           }
+          log(`[${id}] backup: ${archive.files} files, ${archive.size} bytes, fingerprint ${archive.fingerprint.slice(0, 12)}`);
           res.writeHead(200, {
             'content-type': 'application/gzip',
             'content-length': String(archive.size),

@@ -20,7 +20,7 @@ import type { Config } from '../config.ts';
 import { AppError, errorMessage } from '../errors.ts';
 import { logLine } from '../log.ts';
 import { gatewayRequest } from '../runtime/gateway-request.ts';
-import type { Runtime } from '../runtime/runtime.ts';
+import type { Runtime, RuntimeStopReport } from '../runtime/runtime.ts';
 import { describeTransition, type AgentStatus, type TransitionRecord } from './agent-status.ts';
 import type { BackupStore } from '../backup/backup-store.ts';
 import { ContainerMeter, type MeterRecord } from './container-meter.ts';
@@ -63,6 +63,7 @@ interface PersistedRecord {
   state?: StateKeeperRecord;
   budget?: BudgetRecord;
   lastStop?: StopRecord | null;
+  finalBackupOwed?: boolean;
 }
 
 /** How the last intentional stop went (shown in the status). */
@@ -126,8 +127,14 @@ export class AgentController {
   /** Work in progress within a state, counted (overlapping backups), shown as the phase. */
   readonly #activities = new Map<'restoring' | 'backing-up', number>();
   #lastStop: StopRecord | null;
+  /** Gateway requests whose answer is not read to the end yet (memory only: a restart ends them). */
+  #requestsInFlight = 0;
   /** The current stop sequence's failure was posted to the webhook (once per sequence). */
   #stopFailureNotified = false;
+  /** The stop under way drained a running gateway and still owes its final backup (persisted). */
+  #finalBackupOwed: boolean;
+  /** How the current stop sequence's drain went. */
+  #lastDrain: RuntimeStopReport | null = null;
 
   private constructor(deps: ControllerDeps, record: PersistedRecord | undefined) {
     this.#deps = deps;
@@ -140,6 +147,7 @@ export class AgentController {
     this.#lastActivityAt = record?.lastActivityAt ?? null;
     this.#history = record?.history ?? [];
     this.#lastStop = record?.lastStop ?? null;
+    this.#finalBackupOwed = record?.finalBackupOwed ?? false;
     this.#budget = new BudgetKeeper(record?.budget);
     this.#keeper = new StateKeeper({
       runtime: deps.runtime,
@@ -330,14 +338,40 @@ export class AgentController {
     return this.state === 'stopped' && error !== null && error.code !== 'container_exited';
   }
 
-  /** Forwards a request to the gateway; a dead runtime becomes `container.exited`. */
+  /**
+   * Forwards a request to the gateway; a dead runtime becomes
+   * `container.exited`. The request counts as in flight until its answer's
+   * body is read to the end (or cancelled), and as activity again then: an
+   * agent turn that takes longer than the quiet time is not idleness.
+   */
   async forward(request: Request, identity: string | null = null): Promise<Response> {
+    this.#requestsInFlight += 1;
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      this.#requestsInFlight -= 1;
+      void this.#requestFinished();
+    };
     try {
-      return await this.#deps.runtime.fetch(gatewayRequest(request, { user: identity ?? this.#deps.config.gatewayUser }));
+      const response = await this.#deps.runtime.fetch(gatewayRequest(request, { user: identity ?? this.#deps.config.gatewayUser }));
+      if (!response.body || (response as { webSocket?: unknown }).webSocket) {
+        finish();
+        return response;
+      }
+      return new Response(whenRead(response.body, finish), response);
     } catch (error) {
+      finish();
       await this.#checkHealth();
       throw new AppError('runtime_unreachable', error instanceof Error ? error.message : 'the gateway did not answer');
     }
+  }
+
+  async #requestFinished(): Promise<void> {
+    this.#lastActivityAt = this.#now();
+    this.#deps.onActivity?.();
+    const state = this.state;
+    if ((state === 'ready' || state === 'idle') && !isStopping(this.#actor.getSnapshot())) await this.send({ type: 'activity.recorded' });
   }
 
   /**
@@ -368,6 +402,11 @@ export class AgentController {
   async onWakeup(): Promise<void> {
     for (const name of this.#timers.takeDue(this.#now())) {
       this.#log('lifecycle:timer', { agent: this.#deps.config.agentName, timer: name });
+      // A request still in flight (a long agent turn) is activity: the quiet and idle timers start over.
+      if (this.#requestsInFlight > 0 && (name === 'quiet' || name === 'sleep')) {
+        this.#actor.send({ type: 'activity.recorded' });
+        continue;
+      }
       this.#actor.send({ type: TIMER_EVENTS[name] } as LifecycleEvent);
     }
     this.#persist();
@@ -479,50 +518,63 @@ export class AgentController {
   }
 
   /**
-   * Intentional stops back up first (when the gateway is up). A failed backup
-   * fails the stop, which is retried with the container kept (data first) and
-   * posted to the webhook once; a forced stop (the hard budget line) tries one
-   * backup, bounded by finalBackupTimeoutMs, and stops regardless.
+   * An intentional stop of a gateway that runs: drain it (its own SIGTERM,
+   * so in-flight work finishes and is written), back the quiet state up, then
+   * stop the runtime. A failed backup fails the stop, which is retried with
+   * the container kept (data first) and posted to the webhook once; a forced
+   * stop (the hard budget line) tries one backup, bounded by
+   * finalBackupTimeoutMs, and stops regardless. That a final backup is still
+   * owed is persisted: a retry after a restart of the DO still takes it,
+   * although the drained gateway no longer answers.
    */
   async #stopRuntime(input: StopInput): Promise<StopOutput> {
     const { runtime, config } = this.#deps;
     let warning: LifecycleError | null = null;
-    if (input.backup) {
+    if (input.backup && !this.#finalBackupOwed) {
       const probe = await runtime.probe().catch(() => null);
-      if (probe?.status === 'ready') {
-        const purpose = input.target === 'sleeping' ? 'sleep' : input.target === 'hibernated' ? 'hibernation' : 'stop';
-        try {
-          const backup = this.#withActivity('backing-up', () => this.#keeper.backup(`before ${purpose}: ${input.reason}`));
-          const event = await (input.force ? withTimeout(backup, config.finalBackupTimeoutMs, `the final backup took longer than ${config.finalBackupTimeoutMs / 1000} s`) : backup);
-          this.#log('lifecycle:backup', { agent: config.agentName, result: event.result, id: event.id ?? null, ms: event.ms });
-        } catch (error) {
-          this.#persist();
-          if (!input.force) {
-            await this.#notifyStopBlocked(input, error);
-            throw error;
-          }
-          const lastGood = this.#keeper.lastGood;
-          warning = {
-            code: 'final_backup_failed',
-            message: `the final backup before ${purpose} failed (${errorMessage(error)}); stopped anyway to stop the bill. ${lastGood ? `The last good backup is ${lastGood.id} from ${lastGood.at}; changes after it are lost.` : 'There is no earlier backup.'}`,
-          };
-          this.#log('lifecycle:final-backup-failed', { agent: config.agentName, message: warning.message });
-        }
-        this.#persist();
-      }
+      this.#finalBackupOwed = probe?.status === 'ready';
+      this.#persist();
     }
-    const report = await runtime.stop(input.reason);
+    if (input.backup && this.#finalBackupOwed) {
+      const drain = await runtime.drain();
+      if (drain && drain.drainMs > 0) {
+        this.#lastDrain = drain;
+        this.#log('lifecycle:drain', { agent: config.agentName, drained: drain.drained, gatewayExitCode: drain.gatewayExitCode, ms: drain.drainMs, note: drain.note ?? null });
+      }
+      const purpose = input.target === 'sleeping' ? 'sleep' : input.target === 'hibernated' ? 'hibernation' : 'stop';
+      try {
+        const backup = this.#withActivity('backing-up', () => this.#keeper.backup(`before ${purpose}: ${input.reason}`));
+        const event = await (input.force ? withTimeout(backup, config.finalBackupTimeoutMs, `the final backup took longer than ${config.finalBackupTimeoutMs / 1000} s`) : backup);
+        this.#log('lifecycle:backup', { agent: config.agentName, result: event.result, id: event.id ?? null, ms: event.ms });
+      } catch (error) {
+        this.#persist();
+        if (!input.force) {
+          await this.#notifyStopBlocked(input, error);
+          throw error;
+        }
+        const lastGood = this.#keeper.lastGood;
+        warning = {
+          code: 'final_backup_failed',
+          message: `the final backup before ${purpose} failed (${errorMessage(error)}); stopped anyway to stop the bill. ${lastGood ? `The last good backup is ${lastGood.id} from ${lastGood.at}; changes after it are lost.` : 'There is no earlier backup.'}`,
+        };
+        this.#log('lifecycle:final-backup-failed', { agent: config.agentName, message: warning.message });
+      }
+      this.#finalBackupOwed = false;
+      this.#persist();
+    }
+    await runtime.stop(input.reason);
     this.#stopFailureNotified = false;
     if (input.backup) {
+      const drain = this.#lastDrain;
       this.#lastStop = {
         at: new Date(this.#now()).toISOString(),
         target: input.target,
-        drained: report?.drained ?? null,
-        gatewayExitCode: report?.gatewayExitCode ?? null,
-        drainMs: report?.drainMs ?? null,
+        drained: drain?.drained ?? null,
+        gatewayExitCode: drain?.gatewayExitCode ?? null,
+        drainMs: drain?.drainMs ?? null,
         warning,
       };
-      if (report) this.#log('lifecycle:drain', { agent: config.agentName, drained: report.drained, gatewayExitCode: report.gatewayExitCode, ms: report.drainMs, note: report.note ?? null });
+      this.#lastDrain = null;
     }
     return { warning };
   }
@@ -609,6 +661,7 @@ export class AgentController {
       state: this.#keeper.toJSON(),
       budget: this.#budget.toJSON(),
       lastStop: this.#lastStop,
+      finalBackupOwed: this.#finalBackupOwed,
     };
     const next = this.#timers.next();
     const wakeup = this.state === 'booting' ? Math.min(next ?? Infinity, this.#now() + BOOT_KEEPALIVE_MS) : next;
@@ -630,6 +683,29 @@ function isReadableSnapshot(persisted: unknown): boolean {
   } catch {
     return false;
   }
+}
+
+/** The same bytes, calling `done` once when they are read to the end, fail, or are cancelled. */
+function whenRead(body: ReadableStream<Uint8Array>, done: () => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { value, done: end } = await reader.read();
+        if (end) {
+          controller.close();
+          done();
+        } else controller.enqueue(value);
+      } catch (error) {
+        controller.error(error);
+        done();
+      }
+    },
+    async cancel(reason) {
+      done();
+      await reader.cancel(reason);
+    },
+  });
 }
 
 /** Rejects with `message` when `work` takes longer than `ms` (the work itself goes on). */

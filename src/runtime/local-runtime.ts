@@ -53,10 +53,18 @@ export class LocalRuntime implements Runtime {
     }
   }
 
-  async stop(reason: string): Promise<RuntimeStopReport | null> {
+  /** The local host stops the runtime's process group (SIGTERM, SIGKILL after its grace time); the home stays for the backup. */
+  async drain(): Promise<RuntimeStopReport | null> {
+    const started = Date.now();
+    const report = await this.#call('POST', 'stop', { reason: 'drain before a stop' });
+    this.#port = null;
+    const exitCode = report.probe.status === 'stopped' ? report.probe.exitCode : null;
+    return { drained: exitCode === 0, gatewayExitCode: exitCode, drainMs: Date.now() - started };
+  }
+
+  async stop(reason: string): Promise<void> {
     await this.#call('POST', 'stop', { reason });
     this.#port = null;
-    return null;
   }
 
   async backup(previousFingerprint: string | null): Promise<RuntimeArchive | null> {

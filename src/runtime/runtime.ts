@@ -1,6 +1,6 @@
 /**
  * The narrow boundary between the Agent and OpenClaw: start, readiness,
- * fetch (HTTP and WebSocket upgrade), stop. Two implementations: the
+ * fetch (HTTP and WebSocket upgrade), drain, backup, restore, stop. Two implementations: the
  * Cloudflare Sandbox container and the local dev host.
  */
 import type { LifecycleError } from '../../machines/lifecycle-types.ts';
@@ -58,11 +58,15 @@ export interface Runtime {
   /** Sends a request (HTTP, or a WebSocket upgrade) to the gateway. */
   fetch(request: Request): Promise<Response>;
   /**
-   * Stops the runtime (the gateway first gets SIGTERM and time to finish its
-   * work); resolves once it is stopped, with how the gateway went when the
-   * runtime can tell. Stopping a stopped runtime is fine.
+   * Stops the gateway gracefully — its SIGTERM, then time to finish its work
+   * and exit — and leaves the state readable, so that the backup taken next
+   * holds everything the gateway wrote, in-flight work included. Resolves
+   * once it exited (or the drain time is over), with how it went when the
+   * runtime can tell. Draining a drained runtime changes nothing.
    */
-  stop(reason: string): Promise<RuntimeStopReport | null>;
+  drain(): Promise<RuntimeStopReport | null>;
+  /** Stops the runtime; resolves once it is stopped. Stopping a stopped runtime is fine. */
+  stop(reason: string): Promise<void>;
   /**
    * Archives the state while the runtime runs (databases copied consistently);
    * null when its fingerprint still equals `previousFingerprint`.

@@ -104,18 +104,14 @@ export class SandboxRuntime implements Runtime {
   }
 
   /**
-   * Drains the gateway, then stops the container. The container's PID 1 is
-   * the Sandbox control server, which kills its processes within a second of
-   * its own SIGTERM; so the gateway gets its SIGTERM first and up to
-   * drainTimeoutMs to finish its work and exit.
+   * The gateway gets its own SIGTERM and up to drainTimeoutMs to finish its
+   * work and exit, while the container (and its disk) stays: the container's
+   * PID 1 is the Sandbox control server, which kills its processes within a
+   * second of its own SIGTERM, so a container stop alone would cut the
+   * gateway's drain short.
    */
-  async stop(_reason: string): Promise<RuntimeStopReport | null> {
-    const report = this.#host.containerRunning() ? await this.#drain() : null;
-    await this.#host.stopContainer();
-    return report;
-  }
-
-  async #drain(): Promise<RuntimeStopReport> {
+  async drain(): Promise<RuntimeStopReport | null> {
+    if (!this.#host.containerRunning()) return null;
     const started = Date.now();
     const running = await this.#host.getProcess(START_PROCESS_ID).catch(() => null);
     if (!running || !RUNNING.has(running.status)) return { drained: false, gatewayExitCode: running?.exitCode ?? null, drainMs: 0, note: 'the gateway was not running' };
@@ -127,6 +123,10 @@ export class SandboxRuntime implements Runtime {
       if (!process || !RUNNING.has(process.status)) return { drained: true, gatewayExitCode: process?.exitCode ?? null, drainMs: Date.now() - started };
     }
     return { drained: false, gatewayExitCode: null, drainMs: Date.now() - started, note: `the gateway was still draining after ${this.#options.drainTimeoutMs} ms` };
+  }
+
+  async stop(_reason: string): Promise<void> {
+    await this.#host.stopContainer();
   }
 
   async backup(previousFingerprint: string | null): Promise<RuntimeArchive | null> {

@@ -55,7 +55,7 @@ describe('.github/workflows', () => {
 
 describe('docs/runbook.md', () => {
   it('should put exactly the secrets the code reads, each declared in the Env type', () => {
-    const put = [...runbook.matchAll(/wrangler secret put ([A-Z_]+)/g)].map((m) => m[1]!);
+    const put = [...runbook.matchAll(/wrangler secret put ([A-Z0-9_]+)/g)].map((m) => m[1]!);
     expect(put.length).toBeGreaterThan(5);
     const known = new Set<string>([...CONTAINER_ENV_NAMES, ...WORKER_SECRET_NAMES]);
     for (const name of put) {

@@ -6,12 +6,14 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
-import { processAlive, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
+import { processAlive, ROOT, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
 
+let lastStatus: AgentStatus | null = null;
 async function status(stack: LocalStack): Promise<AgentStatus> {
-  return (await (await fetch(`${stack.url}/api/status`)).json()) as AgentStatus;
+  lastStatus = (await (await fetch(`${stack.url}/api/status`)).json()) as AgentStatus;
+  return lastStatus;
 }
 
 function waitFor(stack: LocalStack, check: (s: AgentStatus) => boolean, what: string, ms = 60_000) {
@@ -45,6 +47,13 @@ describe('persistence with the real OpenClaw (local mode)', () => {
     stack = await startLocalStack({ LOCAL_GATEWAY: 'openclaw', SLEEP_AFTER: '6s', QUIET_AFTER: '2s', BACKUP_INTERVAL: '10s', HEALTH_INTERVAL: '1s' });
     home = join(stack.stateDir, 'agents', 'default', 'home');
   }, 120_000);
+  // A failure here is a data loss: keep the whole stack's output to find out why.
+  afterEach((context) => {
+    if (context.task.result?.state === 'fail') {
+      mkdirSync(join(ROOT, 'test-results'), { recursive: true });
+      writeFileSync(join(ROOT, 'test-results', `e2e-persistence-${context.task.id}.log`), `${JSON.stringify(lastStatus, null, 2)}\n${stack.output()}`);
+    }
+  });
   afterAll(async () => {
     await stack?.stop();
   });
@@ -126,6 +135,13 @@ describe('persistence soak (local mode, stand-in gateway)', () => {
   beforeAll(async () => {
     stack = await startLocalStack({ LOCAL_GATEWAY: 'echo', SLEEP_AFTER: '2s', QUIET_AFTER: '1s', HEALTH_INTERVAL: '1s' });
   }, 120_000);
+  // A failure here is a data loss: keep the whole stack's output to find out why.
+  afterEach((context) => {
+    if (context.task.result?.state === 'fail') {
+      mkdirSync(join(ROOT, 'test-results'), { recursive: true });
+      writeFileSync(join(ROOT, 'test-results', `e2e-persistence-${context.task.id}.log`), `${JSON.stringify(lastStatus, null, 2)}\n${stack.output()}`);
+    }
+  });
   afterAll(async () => {
     await stack?.stop();
   });

@@ -20,6 +20,7 @@ describe('terraform/', () => {
     expect(findings.errors).toEqual([]);
     expect(findings.isolation).toEqual([]);
     expect(findings.resources.map((r) => r.type).sort()).toEqual([
+      'cloudflare_account_token',
       'cloudflare_ai_gateway',
       'cloudflare_r2_bucket',
       'cloudflare_r2_bucket_lifecycle',
@@ -33,8 +34,9 @@ describe('terraform/', () => {
 
   it('should output what the Worker needs, the service token secret as sensitive', async () => {
     const { outputs, locals } = await checkTerraform(join(ROOT, 'terraform'), schema);
-    for (const name of ['access_aud', 'team_domain', 'service_token_client_id', 'service_token_client_secret', 'hostname', 'backup_bucket_name']) expect(outputs, name).toHaveProperty(name);
+    for (const name of ['access_aud', 'team_domain', 'service_token_client_id', 'service_token_client_secret', 'hostname', 'backup_bucket_name', 'r2_access_key_id', 'r2_secret_access_key']) expect(outputs, name).toHaveProperty(name);
     expect(outputs.service_token_client_secret?.sensitive).toBe(true);
+    expect(outputs.r2_secret_access_key?.sensitive).toBe(true);
     expect(locals.name).toBe('${var.name_prefix}${var.name_suffix}');
   });
 

@@ -57,8 +57,13 @@ export async function chat(content: string, user = 'twin'): Promise<string> {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ model: 'openclaw', user, messages: [{ role: 'user', content }] }),
   });
-  const body = (await r.json()) as { choices?: Array<{ message: { content: string } }> };
-  return body.choices?.[0]?.message.content ?? `HTTP ${r.status}: ${JSON.stringify(body)}`;
+  const text = await r.text();
+  try {
+    const body = JSON.parse(text) as { choices?: Array<{ message: { content: string } }> };
+    return body.choices?.[0]?.message.content ?? `HTTP ${r.status}: ${text.slice(0, 500)}`;
+  } catch {
+    return `HTTP ${r.status}: ${text.slice(0, 500)}`;
+  }
 }
 
 export function docker(...args: string[]): string {

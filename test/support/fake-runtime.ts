@@ -6,7 +6,7 @@
  * ends it, a kill makes it vanish with exit 137, a request to a stopped
  * runtime fails.
  */
-import { RuntimeError, type RestoreSource, type Runtime, type RuntimeArchive, type RuntimeProbe, type RuntimeStartOptions } from '../../src/runtime/runtime.ts';
+import { RuntimeError, type RestoreSource, type Runtime, type RuntimeArchive, type RuntimeProbe, type RuntimeStartOptions, type RuntimeStopReport } from '../../src/runtime/runtime.ts';
 
 export interface FakeContainer {
   running: boolean;
@@ -28,6 +28,10 @@ export interface FakeContainer {
   prepares: number;
   /** Makes the next backups fail (e.g. storage down). */
   failBackups: boolean;
+  /** The gateway was drained (exited); the container and its disk are still there. */
+  drained: boolean;
+  /** Files the gateway writes while it drains (work that finishes after its SIGTERM). */
+  writesWhileDraining: Record<string, string>;
 }
 
 const containers = new Map<string, FakeContainer>();
@@ -36,7 +40,7 @@ const PHASES = ['launching', 'restoring', 'configuring', 'starting-gateway'];
 export function fakeContainer(agentId: string): FakeContainer {
   let c = containers.get(agentId);
   if (!c) {
-    c = { running: false, probesLeft: 0, bootProbes: 3, failWith: null, failCount: 0, exit: null, starts: 0, stops: 0, lastEnv: null, requests: [], disk: {}, backups: 0, prepares: 0, failBackups: false };
+    c = { running: false, probesLeft: 0, bootProbes: 3, failWith: null, failCount: 0, exit: null, starts: 0, stops: 0, lastEnv: null, requests: [], disk: {}, backups: 0, prepares: 0, failBackups: false, drained: false, writesWhileDraining: {} };
     containers.set(agentId, c);
   }
   return c;
@@ -68,6 +72,7 @@ export class FakeRuntime implements Runtime {
     const c = this.container;
     if (c.running) return;
     c.running = true;
+    c.drained = false;
     c.exit = null;
     c.starts += 1;
     c.probesLeft = c.bootProbes;
@@ -77,6 +82,7 @@ export class FakeRuntime implements Runtime {
   async probe(): Promise<RuntimeProbe> {
     const c = this.container;
     if (!c.running) return { status: 'stopped', exitCode: c.exit?.code ?? null, reason: c.exit?.reason ?? 'never started' };
+    if (c.drained) return { status: 'stopped', exitCode: 0, reason: 'gateway drained' };
     if (c.failWith && c.failCount > 0) {
       const { code, message, retryable } = c.failWith;
       c.failCount -= 1;
@@ -93,7 +99,7 @@ export class FakeRuntime implements Runtime {
 
   async fetch(request: Request): Promise<Response> {
     const c = this.container;
-    if (!c.running || c.probesLeft > 0) throw new Error('connection refused');
+    if (!c.running || c.drained || c.probesLeft > 0) throw new Error('connection refused');
     const url = new URL(request.url);
     c.requests.push(`${request.method} ${url.pathname}${url.search}`);
     const body = await request.text();
@@ -130,12 +136,22 @@ export class FakeRuntime implements Runtime {
     }
   }
 
-  async stop(reason: string): Promise<null> {
+  /** The gateway exits; the container (its disk) stays until stop. */
+  async drain(): Promise<RuntimeStopReport | null> {
+    const c = this.container;
+    if (!c.running) return null;
+    const already = c.drained;
+    if (!already) Object.assign(c.disk, c.writesWhileDraining);
+    c.drained = true;
+    return { drained: true, gatewayExitCode: 0, drainMs: already ? 0 : 1 };
+  }
+
+  async stop(reason: string): Promise<void> {
     const c = this.container;
     if (c.running) c.stops += 1;
     c.running = false;
+    c.drained = false;
     c.exit = { code: 0, reason: `stopped on request (${reason})` };
-    return null;
   }
 }
 

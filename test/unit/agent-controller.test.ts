@@ -113,6 +113,34 @@ describe('AgentController', () => {
       expect(t.wakeups.next).toBeNull();
     });
 
+    it('should not go idle or sleep while a request\'s answer is still coming (a long agent turn), and start the quiet time over when it ends', async () => {
+      const t = setup();
+      let release: () => void = () => {};
+      t.runtime.fetch = async () =>
+        new Response(
+          new ReadableStream({
+            start(controller) {
+              controller.enqueue(new TextEncoder().encode('thinking…'));
+              release = () => controller.close();
+            },
+          }),
+        );
+      const controller = await t.load();
+      await controller.command('wake');
+      await untilState(controller, 'ready');
+      const answer = await controller.forward(new Request('http://x/v1/chat/completions', { method: 'POST', body: '{}' }));
+      const reading = answer.text();
+      for (let i = 0; i < 5; i++) await fireNextWakeup(t, controller); // far past the quiet and the idle time
+      expect(controller.state).toBe('ready');
+      release();
+      expect(await reading).toBe('thinking…');
+      await controller.settle();
+      const finishedAt = t.clock.now;
+      while (controller.state === 'ready') await fireNextWakeup(t, controller);
+      expect(controller.state).toBe('idle');
+      expect(t.clock.now - finishedAt).toBe(60_000);
+    });
+
     it('should not fire a timer before it is due', async () => {
       const t = setup();
       const controller = await t.load();

@@ -96,23 +96,25 @@ describe('SandboxRuntime', () => {
     });
   });
 
-  describe('stop', () => {
-    it('should give the gateway its SIGTERM and wait for it to exit before stopping the container', async () => {
+  describe('drain and stop', () => {
+    it('should give the gateway its SIGTERM and wait for it to exit, leaving the container (and its disk) to the backup', async () => {
       const { host, r } = fakeHost();
-      const report = await new SandboxRuntime(host, options).stop('sleep');
+      const runtime = new SandboxRuntime(host, options);
+      const report = await runtime.drain();
       expect(report).toMatchObject({ drained: true, gatewayExitCode: 0 });
-      const kill = r.calls.indexOf(`exec kill -TERM "$(cat ${GATEWAY_PID_FILE})"`);
-      expect(kill).toBeGreaterThanOrEqual(0);
-      expect(r.calls.indexOf('stopContainer')).toBeGreaterThan(kill);
+      expect(r.calls).toContain(`exec kill -TERM "$(cat ${GATEWAY_PID_FILE})"`);
+      expect(r.calls).not.toContain('stopContainer');
+      expect(r.running).toBe(true);
+      await runtime.stop('sleep');
+      expect(r.calls.at(-1)).toBe('stopContainer');
     });
 
-    it('should stop the container after the drain time when the gateway does not exit', async () => {
+    it('should give up waiting after the drain time when the gateway does not exit', async () => {
       const { host, r } = fakeHost();
       host.exec = async (command) => (r.calls.push(`exec ${command}`), { exitCode: 0, stdout: '', stderr: '' }); // SIGTERM ignored
-      const report = await new SandboxRuntime(host, { ...options, drainTimeoutMs: 300 }).stop('sleep');
+      const report = await new SandboxRuntime(host, { ...options, drainTimeoutMs: 300 }).drain();
       expect(report).toMatchObject({ drained: false });
       expect(report?.note).toMatch(/still draining after 300 ms/);
-      expect(r.calls.at(-1)).toBe('stopContainer');
     });
   });
 

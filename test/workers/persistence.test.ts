@@ -90,6 +90,18 @@ describe('persistence (workerd, R2 emulation, fake container disk)', () => {
     expect((await status(stub)).backups.lastRestore).toMatchObject({ result: 'ok', files: 2 });
   });
 
+  it('should keep what the gateway writes while it drains before a sleep (the backup comes after the drain)', async () => {
+    const { name, stub } = freshAgent();
+    await wake(stub);
+    fakeContainer(name).writesWhileDraining = { 'workspace/turn.md': 'the agent turn that finished after SIGTERM' };
+    await stub.lifecycleCommand('sleep');
+    await until(stub, isState('sleeping'), 'sleeping');
+    expect((await status(stub)).lastStop).toMatchObject({ target: 'sleeping', drained: true });
+    fakeContainer(name).disk = {};
+    await wake(stub);
+    expect(fakeContainer(name).disk['workspace/turn.md']).toBe('the agent turn that finished after SIGTERM');
+  });
+
   it('should keep data across hibernate and resume', async () => {
     const { name, stub } = freshAgent();
     await wake(stub);
