@@ -41,10 +41,12 @@ export class ApiClient {
   async request(method: string, path: string, body?: unknown, timeoutMs = 30_000): Promise<{ status: number; json: unknown; headers: Headers }> {
     let response: Response;
     try {
+      // Commands are JSON, even without arguments (the Worker refuses other content types).
+      const payload = body === undefined && method !== 'GET' ? {} : body;
       response = await fetch(`${this.target.url}${path}`, {
         method,
-        headers: this.headers(body === undefined ? {} : { 'content-type': 'application/json' }),
-        body: body === undefined ? null : JSON.stringify(body),
+        headers: this.headers(payload === undefined ? {} : { 'content-type': 'application/json' }),
+        body: payload === undefined ? null : JSON.stringify(payload),
         redirect: 'manual',
         signal: AbortSignal.timeout(timeoutMs),
       });

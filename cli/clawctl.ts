@@ -6,15 +6,19 @@
  *
  * Target: --url, else CLAWCTL_URL, else `url` in ./.clawctl.json or
  * ~/.config/clawctl.json, else the local mode (http://127.0.0.1:8787).
- * Credentials (deployed targets): CF_ACCESS_CLIENT_ID / CF_ACCESS_CLIENT_SECRET
- * (an Access service token), or `clientId` / `clientSecret` in the config file.
+ * Credentials (deployed targets, an Access service token) go only to the URL
+ * they were configured for: CF_ACCESS_CLIENT_ID / CF_ACCESS_CLIENT_SECRET to
+ * --url, CLAWCTL_URL or ~/.config/clawctl.json's url — never to a url that a
+ * ./.clawctl.json in the working directory names; a config file's
+ * `clientId` / `clientSecret` only to that file's own `url`. They are never
+ * sent over plain http:// except to loopback.
  * Exit codes: 0 ok, 1 failed, 2 hibernated, 3 unreachable, 4 not authorized, 5 usage.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AgentStatus } from '../src/agent/agent-status.ts';
-import { ApiClient, CliError, EXIT, waitForStatus, type Target } from './api-client.ts';
+import { ApiClient, CliError, EXIT, waitForStatus } from './api-client.ts';
+import { loadTarget } from './target.ts';
 import { runEvaluation, toMarkdown } from './evaluation.ts';
 
 const USAGE = `usage: clawctl <command> [options]
@@ -56,27 +60,6 @@ function parseArgs(argv: string[]): Args {
   return { command, flags };
 }
 
-function loadTarget(flags: Args['flags']): Target {
-  let file: { url?: string; clientId?: string; clientSecret?: string } = {};
-  for (const path of [resolve('.clawctl.json'), join(homedir(), '.config', 'clawctl.json')]) {
-    if (existsSync(path)) {
-      try {
-        file = JSON.parse(readFileSync(path, 'utf8'));
-      } catch {
-        throw new CliError(`${path} is not valid JSON`, EXIT.usage);
-      }
-      break;
-    }
-  }
-  const url = String(flags.url ?? process.env.CLAWCTL_URL ?? file.url ?? 'http://127.0.0.1:8787').replace(/\/+$/, '');
-  if (!/^https?:\/\//.test(url)) throw new CliError(`--url "${url}" must start with http:// or https://`, EXIT.usage);
-  return {
-    url,
-    clientId: process.env.CF_ACCESS_CLIENT_ID ?? file.clientId ?? null,
-    clientSecret: process.env.CF_ACCESS_CLIENT_SECRET ?? file.clientSecret ?? null,
-  };
-}
-
 function describe(s: AgentStatus): string {
   const lines = [
     `${s.agent}: ${s.state}${s.phase ? ` (${s.phase})` : ''} since ${s.since}`,
@@ -97,7 +80,9 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return command ? EXIT.ok : EXIT.usage;
   }
-  const client = new ApiClient(loadTarget(flags));
+  const target = loadTarget(flags);
+  if (target.note) console.error(`clawctl: ${target.note}`);
+  const client = new ApiClient(target);
   const asJson = flags.json === true;
   const out = (value: unknown, text: string) => console.log(asJson ? JSON.stringify(value, null, 2) : text);
   const timeoutMs = Number(flags.timeout ?? 300) * 1000;

@@ -75,7 +75,8 @@ export function applyManaged(config, e) {
     mode: 'trusted-proxy',
     trustedProxy: {
       userHeader: 'x-openclaw-user',
-      requiredHeaders: ['x-openclaw-proxy'],
+      // GATEWAY_PROXY_HEADER (local mode): a header only the Worker sends, named after the run's secret.
+      requiredHeaders: ['x-openclaw-proxy', ...(e.GATEWAY_PROXY_HEADER ? [e.GATEWAY_PROXY_HEADER] : [])],
       allowLoopback: proxies.some((p) => p === '127.0.0.1' || p === '::1' || p.startsWith('127.')),
       deviceAutoApprove: { enabled: true },
     },

@@ -8,7 +8,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { startLocalStack, until } from '../test/support/node-local-stack.ts';
+import { post, startLocalStack, until } from '../test/support/node-local-stack.ts';
 
 const SIZES_MB = (process.env.BENCH_BACKUP_SIZES ?? '1,50,200').split(',').map(Number);
 
@@ -50,20 +50,20 @@ export async function benchBackup() {
   const home = join(stack.stateDir, 'agents', 'default', 'home');
   try {
     for (const mb of SIZES_MB) {
-      await fetch(`${stack.url}/api/wake`, { method: 'POST' });
+      await post(`${stack.url}/api/wake`);
       await until(async () => ((await status(stack.url)).state === 'ready' ? true : undefined), 60_000, 'ready', 50);
       fillState(home, mb);
       const tarMs = tarCzf(home);
       let t0 = performance.now();
-      const backup = await (await fetch(`${stack.url}/api/backup`, { method: 'POST' })).json();
+      const backup = await (await post(`${stack.url}/api/backup`)).json();
       const backupMs = performance.now() - t0;
       if (backup.result !== 'ok') throw new Error(`backup: ${JSON.stringify(backup)}`);
       t0 = performance.now();
-      const again = await (await fetch(`${stack.url}/api/backup`, { method: 'POST' })).json();
+      const again = await (await post(`${stack.url}/api/backup`)).json();
       const unchangedMs = performance.now() - t0;
-      await fetch(`${stack.url}/api/stop`, { method: 'POST' });
+      await post(`${stack.url}/api/stop`);
       await until(async () => ((await status(stack.url)).state === 'stopped' ? true : undefined), 120_000, 'stopped', 50);
-      await fetch(`${stack.url}/api/wake`, { method: 'POST' });
+      await post(`${stack.url}/api/wake`);
       const ready = await until(async () => {
         const s = await status(stack.url);
         return s.state === 'ready' ? s : undefined;
@@ -74,7 +74,7 @@ export async function benchBackup() {
           `  restore ${(restoreMs / 1000).toFixed(2)} s (÷ tar czf ${(restoreMs / tarMs).toFixed(2)})  tar czf ${(tarMs / 1000).toFixed(2)} s` +
           `  no-change backup ${unchangedMs.toFixed(0)} ms (${again.result})`,
       );
-      await fetch(`${stack.url}/api/stop`, { method: 'POST' });
+      await post(`${stack.url}/api/stop`);
       await until(async () => ((await status(stack.url)).state === 'stopped' ? true : undefined), 120_000, 'stopped', 50);
     }
   } finally {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startMockLlm, MOCK_MODEL_ID } from '../container/mock-llm/server.mjs';
 import { INSTANCE_SIZES, projectedBootSeconds, smallestFitting } from '../src/cost/instance-types.ts';
-import { freePort, ROOT, startLocalStack, until } from '../test/support/node-local-stack.ts';
+import { freePort, post, ROOT, startLocalStack, until } from '../test/support/node-local-stack.ts';
 
 const RUNS = Number(process.env.BENCH_OPENCLAW_RUNS ?? 3);
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 15_000);
@@ -101,13 +101,13 @@ export async function benchOpenClaw() {
     try {
       for (let i = -1; i < RUNS; i++) {
         const t0 = Date.now();
-        await fetch(`${stack.url}/api/wake`, { method: 'POST' });
+        await post(`${stack.url}/api/wake`);
         const ready = await until(async () => {
           const s = await (await fetch(`${stack.url}/api/status`)).json();
           return s.state === 'ready' ? s : undefined;
         }, 180_000, 'ready', 500);
         if (i >= 0) wakes.push(Date.parse(ready.lastTransition.at) - t0); // run -1 is the agent's first boot
-        await fetch(`${stack.url}/api/sleep`, { method: 'POST' });
+        await post(`${stack.url}/api/sleep`);
         await until(async () => ((await (await fetch(`${stack.url}/api/status`)).json()).state === 'sleeping' ? true : undefined), 60_000, 'sleeping', 50);
       }
     } finally {

@@ -9,7 +9,7 @@
 // Environment: BENCH_RUNS (default 7), BENCH_REQUESTS (default 200), BENCH_OPENCLAW_RUNS (default 3).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { freePort, ROOT, startLocalStack, until } from '../test/support/node-local-stack.ts';
+import { freePort, post, ROOT, startLocalStack, until } from '../test/support/node-local-stack.ts';
 import { benchBackup } from './bench-backup.mjs';
 import { benchOpenClaw } from './bench-openclaw.mjs';
 import { benchTwin } from './bench-twin.mjs';
@@ -48,14 +48,14 @@ try {
   for (let i = 0; i < RUNS; i++) {
     bares.push(await bareGatewayStart());
     const t0 = performance.now();
-    await fetch(`${stack.url}/api/wake`, { method: 'POST' });
+    await post(`${stack.url}/api/wake`);
     await until(async () => ((await status(stack.url)).state === 'ready' ? true : undefined), 60_000, 'ready', 10);
     wakes.push(performance.now() - t0);
-    await fetch(`${stack.url}/api/sleep`, { method: 'POST' });
+    await post(`${stack.url}/api/sleep`);
     await until(async () => ((await status(stack.url)).state === 'sleeping' ? true : undefined), 60_000, 'sleeping');
   }
 
-  await fetch(`${stack.url}/api/wake`, { method: 'POST' });
+  await post(`${stack.url}/api/wake`);
   await until(async () => ((await status(stack.url)).state === 'ready' ? true : undefined), 60_000, 'ready');
   const { headers } = await (await fetch(`${stack.url}/probe`)).json();
   const gatewayUrl = `http://${headers.host}`;

@@ -8,7 +8,8 @@
 // LOCAL_MOCK_LLM (on|off, default on: the bundled mock model unless keys in
 // .dev.vars choose a real provider), and any Worker var (SLEEP_AFTER, ...).
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ECHO_GATEWAY_COMMAND, startLocalHost } from '../container/host/local-host.ts';
@@ -46,9 +47,14 @@ if (gatewayKind === 'openclaw' && mockSetting === 'on') {
   console.log(`openclaw-ondemand: mock model on ${mock.url} (real keys in .dev.vars take precedence)`);
 }
 
+// A secret for this run, known only to the Worker and the local host: the local
+// host answers nobody else, and the local gateway trusts only the Worker's requests.
+const token = randomBytes(32).toString('hex');
+
 let host;
 try {
   host = await startLocalHost({
+    token,
     port: hostPort,
     stateRoot: stateDir,
     gatewayCommand: gatewayKind === 'echo' ? ECHO_GATEWAY_COMMAND : '',
@@ -59,12 +65,19 @@ try {
 }
 
 const vars = [`LOCAL_HOST_URL:${host.url}`, `PUBLIC_ORIGINS:http://127.0.0.1:${port},http://localhost:${port}`];
+// The Worker's secrets for this run: the operator's .dev.vars (model keys) plus the run's token, in a
+// file only this user can read (an --env-file replaces .dev.vars, and --var would show in `ps`).
+const devVars = ['.dev.vars.local', '.dev.vars'].map((f) => join(ROOT, f)).find((f) => existsSync(f));
+const envFile = join(stateDir, 'worker.env');
+rmSync(envFile, { force: true });
+writeFileSync(envFile, `${devVars ? `${readFileSync(devVars, 'utf8').trimEnd()}\n` : ''}LOCAL_HOST_TOKEN=${token}\n`, { mode: 0o600 });
 for (const name of WORKER_VARS) if (process.env[name]) vars.push(`${name}:${process.env[name]}`);
 const args = [
   join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js'),
   'dev', '--env', 'local', '--ip', '127.0.0.1', '--port', String(port),
   '--inspector-port', String(process.env.INSPECTOR_PORT ?? 0),
   '--persist-to', join(stateDir, 'wrangler'),
+  '--env-file', envFile,
   '--show-interactive-dev-session=false',
   ...vars.flatMap((v) => ['--var', v]),
 ];

@@ -33,6 +33,8 @@ export interface Config {
   gatewayPort: number;
   /** Control URL of the local dev host (local mode only). Default http://127.0.0.1:8788. */
   localHostUrl: string;
+  /** The run's secret for the local dev host (LOCAL_HOST_TOKEN, set by `npm start`; local mode only). */
+  localHostToken: string;
   /** Identity the gateway sees when the Worker passed none (the local mode's user). Default `owner`. */
   gatewayUser: string;
   /** Container-starting wakes allowed per identity and minute. Default 6. */
@@ -106,6 +108,7 @@ export function parseConfig(env: Partial<Env>): Config {
     bootPollMs: parseDuration('BOOT_POLL_INTERVAL', env.BOOT_POLL_INTERVAL, 1_000, 50, 60_000),
     gatewayPort: parseInteger('GATEWAY_PORT', env.GATEWAY_PORT, 18789, 1, 65535),
     localHostUrl: env.LOCAL_HOST_URL?.trim() || 'http://127.0.0.1:8788',
+    localHostToken: env.LOCAL_HOST_TOKEN?.trim() ?? '',
     gatewayUser: env.GATEWAY_USER?.trim() || 'owner',
     wakeLimitPerMinute: parseInteger('WAKE_LIMIT_PER_MINUTE', env.WAKE_LIMIT_PER_MINUTE, 6, 1, 1000),
     backupTransfer,

@@ -5,8 +5,12 @@
  */
 import type { LocalAgent } from './agent/local-agent.ts';
 
-/** Secrets only the Worker holds (never sent to the container): the cost guard's API token and the R2 token for presigned backups. */
-export const WORKER_SECRET_NAMES = ['CF_API_TOKEN', 'R2_ACCESS_KEY_ID', 'R2_SECRET_ACCESS_KEY'] as const;
+/**
+ * Secrets only the Worker holds (never sent to the container): the cost
+ * guard's API token, the R2 token for presigned backups, and the webhook URL
+ * (a Slack or Discord webhook URL is a credential).
+ */
+export const WORKER_SECRET_NAMES = ['CF_API_TOKEN', 'R2_ACCESS_KEY_ID', 'R2_SECRET_ACCESS_KEY', 'NOTIFY_WEBHOOK_URL'] as const;
 
 export interface Env {
   /**
@@ -29,6 +33,8 @@ export interface Env {
   HEALTH_INTERVAL?: string;
   GATEWAY_PORT?: string;
   LOCAL_HOST_URL?: string;
+  /** Local mode: the run's secret for the local dev host (from the env file `npm start` writes). */
+  LOCAL_HOST_TOKEN?: string;
   GATEWAY_USER?: string;
   AUTH_MODE?: string;
   ACCESS_TEAM_DOMAIN?: string;
@@ -47,6 +53,7 @@ export interface Env {
   PRICING_OVERRIDE?: string;
   ANALYTICS_GRAPHQL_URL?: string;
   CF_ACCOUNT_ID?: string;
+  /** Secret: where operator notifications are posted (a webhook URL is a credential). */
   NOTIFY_WEBHOOK_URL?: string;
   /** Secret: API token with Account Analytics read (never sent to the container). */
   CF_API_TOKEN?: string;

@@ -2,6 +2,7 @@
  * One registry of error codes, their HTTP status, one error class, and the
  * one place that turns an error into a JSON body.
  */
+import { secure } from './security-headers.ts';
 
 export const ERROR_STATUS = {
   bad_request: 400,
@@ -12,6 +13,7 @@ export const ERROR_STATUS = {
   conflict: 409,
   budget_exceeded: 409,
   payload_too_large: 413,
+  unsupported_media_type: 415,
   hibernated: 423,
   rate_limited: 429,
   internal: 500,
@@ -70,7 +72,7 @@ export function fromErrorBody(body: ErrorBody): AppError {
 /** JSON response for an error; unknown errors become a 500 without internals. */
 export function errorResponse(error: unknown, headers: HeadersInit = {}): Response {
   const appError = error instanceof AppError ? error : new AppError('internal', 'internal error');
-  const extra = new Headers(headers);
+  const extra = secure(new Headers(headers));
   extra.set('content-type', 'application/json; charset=utf-8');
   extra.set('cache-control', 'no-store');
   if (appError.code === 'booting' && !extra.has('retry-after')) extra.set('retry-after', '2');

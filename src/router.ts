@@ -10,8 +10,10 @@ import { parseCostConfig } from './cost/cost-config.ts';
 import type { Env } from './env.ts';
 import { AppError, errorResponse, fromErrorBody, type ErrorBody } from './errors.ts';
 import { logLine } from './log.ts';
+import { secure } from './security-headers.ts';
 import { wantsHtml } from './ui/html.ts';
-import { authenticate, identityName, mayUse, parseAccessConfig, type Identity } from './auth/access.ts';
+import { authenticate, GATEWAY_ROUTE, identityName, mayUse, parseAccessConfig, type Identity } from './auth/access.ts';
+import { guardRequest, parsePublicOrigins, readCommandBody } from './auth/request-guard.ts';
 import { messagePage } from './ui/progress-page.ts';
 import { STATUS_PAGE_PATH, statusPage } from './ui/status-page.ts';
 
@@ -36,16 +38,13 @@ function agentStub(env: Env) {
 function json(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body), {
     status,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+    headers: secure(new Headers({ 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })),
   });
 }
 
 /** Reads `{ "reason": "…", "override": true }` from a command body; an empty body is fine. */
 async function readBody(request: Request): Promise<{ reason?: string; override?: boolean }> {
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > MAX_COMMAND_BODY_BYTES) throw new AppError('payload_too_large', `body larger than ${MAX_COMMAND_BODY_BYTES} bytes`);
-  const text = await request.text();
-  if (text.length > MAX_COMMAND_BODY_BYTES) throw new AppError('payload_too_large', `body larger than ${MAX_COMMAND_BODY_BYTES} bytes`);
+  const text = await readCommandBody(request, MAX_COMMAND_BODY_BYTES);
   if (text.trim() === '') return {};
   let body: unknown;
   try {
@@ -70,13 +69,27 @@ function commandAnswer(result: CommandResult, accepted: boolean): Response {
 /** The header that carries the authenticated identity from the Worker to the Agent (clients' copies are dropped). */
 export const IDENTITY_HEADER = 'x-ondemand-identity';
 
-/** Authenticates every request first; API routes are checked against what service tokens may use. */
+/** Refuses what a hostile page could send (a rebound Host, cross-site commands) before anything else. */
+function guard(request: IRequest, env: Env): undefined {
+  guardRequest(request as unknown as Request, parsePublicOrigins(env.PUBLIC_ORIGINS));
+  return undefined;
+}
+
+/**
+ * Authenticates every request; API routes are checked against what service
+ * tokens may use, and so is the gateway (everything but the API and the
+ * status page), as the route `gateway`.
+ */
 async function authenticateRequest(request: IRequest, env: Env): Promise<Response | undefined> {
   const access = parseAccessConfig(env);
   const identity = await authenticate(request as unknown as Request, access);
   const url = new URL(request.url);
   const route = /^\/api\/([a-z]+)/.exec(url.pathname)?.[1];
   if (route && !mayUse(identity, route, access)) throw new AppError('forbidden', `service tokens may not use /api/${route} (SERVICE_TOKEN_ROUTES)`);
+  const ownPage = url.pathname === '/_ondemand' || url.pathname.startsWith(STATUS_PAGE_PATH) || url.pathname === '/api' || url.pathname.startsWith('/api/');
+  if (!ownPage && !mayUse(identity, GATEWAY_ROUTE, access)) {
+    throw new AppError('forbidden', `service tokens may not reach the assistant's gateway unless SERVICE_TOKEN_ROUTES includes "${GATEWAY_ROUTE}"`);
+  }
   (request as unknown as { identity: Identity }).identity = identity;
   return undefined;
 }
@@ -95,7 +108,7 @@ function loginRedirect(request: IRequest, env: Env): Response | null {
 
 export function buildRouter() {
   const router = Router<IRequest, [Env, ExecutionContext]>({
-    before: [authenticateRequest],
+    before: [guard, authenticateRequest],
     catch: (error, request, env) => {
       if (error instanceof AppError && error.code === 'not_configured' && wantsHtml(request as unknown as Request)) {
         return messagePage('Configuration error', error.message, error.status);

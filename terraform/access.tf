@@ -39,6 +39,12 @@ resource "cloudflare_zero_trust_access_application" "poc" {
   type                      = "self_hosted"
   session_duration          = var.access_session_duration
   auto_redirect_to_identity = false
+  # The session cookie (CF_Authorization): no script can read it, and no other
+  # site's request carries it — except a top-level navigation to the PoC (lax,
+  # not strict: Access's own login redirect back to the app is one). The Worker
+  # checks Origin on top (src/auth/request-guard.ts).
+  same_site_cookie_attribute = "lax"
+  http_only_cookie_attribute = true
   destinations = [{
     type = "public"
     uri  = local.hostname

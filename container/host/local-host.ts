@@ -14,11 +14,20 @@
  *
  * The home is wiped at every prepare, as a container's disk is new at every start:
  * what survives a sleep is what the backups hold.
+ *
+ * Only the Worker may use it: every route but /healthz needs the per-run
+ * bearer token (src/contract/local-host.ts), the Host header must name this
+ * listener (no DNS rebinding), JSON bodies must say so (no cross-site
+ * text/plain form posts), and a start takes only the environment names the
+ * Worker sends (RUNTIME_ENV_NAMES) — never GATEWAY_COMMAND, NODE_OPTIONS,
+ * PATH or LD_*, which would run code as the user.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AgentSupervisor } from './agent-supervisor.ts';
+import { proxyHeaderName, sameSecret } from '../../src/contract/local-host.ts';
+import { RUNTIME_ENV_NAMES } from '../../src/runtime/container-env.ts';
 import { archiveWorkDir, createArchive, restoreArchive, RestoreError } from './state-archive.ts';
 import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -30,6 +39,8 @@ export interface LocalHostOptions {
   stateRoot: string;
   /** Command the start script runs as the gateway; empty runs the real `openclaw gateway run`. */
   gatewayCommand: string;
+  /** The per-run secret the Worker presents (bearer token; the gateway's proxy header is derived from it). */
+  token: string;
   extraEnv?: Record<string, string>;
   stopGraceMs?: number;
   log?: (line: string) => void;
@@ -47,7 +58,18 @@ export const START_SCRIPT = join(ROOT, 'container', 'start.sh');
 export const ECHO_GATEWAY_COMMAND = `node ${join(ROOT, 'container', 'echo-gateway.mjs')}`;
 const MAX_BODY_BYTES = 1024 * 1024;
 
+class HostError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) throw new HostError(415, 'unsupported_media_type', 'the body must be application/json');
   let size = 0;
   const chunks: Buffer[] = [];
   for await (const chunk of req) {
@@ -62,14 +84,23 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   return value as Record<string, unknown>;
 }
 
-function stringRecord(value: unknown): Record<string, string> {
+/** The environment a start may set: the names the Worker sends, as strings. @throws HostError 400 naming any other. */
+function runtimeEnv(value: unknown): Record<string, string> {
   const out: Record<string, string> = {};
-  if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) if (typeof v === 'string') out[k] = v;
+  if (value === undefined) return out;
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new HostError(400, 'bad_request', '"env" must be an object');
+  const refused = Object.keys(value).filter((k) => !RUNTIME_ENV_NAMES.includes(k));
+  if (refused.length) throw new HostError(400, 'bad_request', `environment names not accepted: ${refused.join(', ')}`);
+  for (const [k, v] of Object.entries(value)) if (typeof v === 'string') out[k] = v;
   return out;
 }
 
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
   const log = options.log ?? ((line: string) => console.log(`[host] ${line}`));
+  if (options.token.length < 32) throw new Error('the local host needs a per-run token of at least 32 characters');
+  // The local gateway trusts only requests that carry the Worker's header (derived from the token).
+  const extraEnv = { ...options.extraEnv, GATEWAY_PROXY_HEADER: await proxyHeaderName(options.token) };
+  let listening = 0;
   const supervisors = new Map<string, AgentSupervisor>();
   const supervisor = (id: string) => {
     let s = supervisors.get(id);
@@ -79,7 +110,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         dir: join(options.stateRoot, 'agents', id),
         startScript: START_SCRIPT,
         gatewayCommand: options.gatewayCommand,
-        extraEnv: options.extraEnv ?? {},
+        extraEnv,
         stopGraceMs: options.stopGraceMs ?? 10_000,
         binDir: join(ROOT, 'node_modules', '.bin'),
         log,
@@ -95,8 +126,12 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       res.end(JSON.stringify(body));
     };
     try {
+      const host = req.headers.host ?? '';
+      if (host !== `127.0.0.1:${listening}` && host !== `localhost:${listening}`) throw new HostError(421, 'misdirected', `this host serves 127.0.0.1:${listening} only`);
       const url = new URL(req.url ?? '/', 'http://host');
       if (url.pathname === '/healthz') return send(200, { ok: true });
+      const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
+      if (!sameSecret(bearer, options.token)) throw new HostError(401, 'unauthorized', 'the local host answers the Worker only (per-run token)');
       const match = /^\/agents\/([a-z0-9][a-z0-9-]{0,62})(?:\/(start|stop|backup|prepare))?$/.exec(url.pathname);
       if (!match) return send(404, { error: { code: 'not_found', message: 'unknown path' } });
       const [, id, action] = match as unknown as [string, string, string | undefined];
@@ -130,6 +165,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         if (agent.running) return send(409, { error: { code: 'conflict', message: 'the runtime is running; stop it before restoring' } });
         const expected = req.headers['x-backup-sha256'];
         const hasArchive = typeof expected === 'string' && expected !== '';
+        if (hasArchive && req.headers['content-type'] !== 'application/gzip') throw new HostError(415, 'unsupported_media_type', 'an archive must be application/gzip');
         try {
           const result = await restoreArchive(agent.home, hasArchive ? req : null, hasArchive ? expected : null);
           log(`[${id}] ${hasArchive ? `restored ${result.files} files from a backup` : 'fresh home (no backup)'}`);
@@ -143,13 +179,14 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         const body = await readJson(req);
         if (action === 'start') {
           const attempt = typeof body.attempt === 'number' ? body.attempt : 1;
-          return send(200, await supervisor(id).start(attempt, stringRecord(body.env)));
+          return send(200, await supervisor(id).start(attempt, runtimeEnv(body.env)));
         }
         return send(200, await supervisor(id).stop());
       }
       return send(405, { error: { code: 'method_not_allowed', message: 'GET /agents/:id, POST /agents/:id/start|stop|backup|prepare' } });
     } catch (error) {
-      const status = (error as { status?: number }).status ?? 500;
+      if (error instanceof HostError) return send(error.status, { error: { code: error.code, message: error.message } });
+      const status = (error as { status?: number }).status ?? (error instanceof SyntaxError ? 400 : 500);
       send(status, { error: { code: status === 500 ? 'internal' : 'bad_request', message: (error as Error).message } });
     }
   });
@@ -160,6 +197,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
+  listening = port;
   return {
     url: `http://127.0.0.1:${port}`,
     port,

@@ -4,6 +4,7 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Config } from '../config.ts';
+import { AppError } from '../errors.ts';
 import type { Env } from '../env.ts';
 import { LocalRuntime } from '../runtime/local-runtime.ts';
 import type { Runtime } from '../runtime/runtime.ts';
@@ -26,6 +27,7 @@ export class LocalAgent extends DurableObject<Env> {
         },
       },
       runtimeKind: 'local',
+      configure: async (config) => this.checkConfig(config),
       makeRuntime: (config) => this.makeRuntime(config),
       clock: () => this.now(),
     });
@@ -36,7 +38,14 @@ export class LocalAgent extends DurableObject<Env> {
 
   /** The runtime this class drives: the local dev host. */
   protected makeRuntime(config: Config): Runtime {
-    return new LocalRuntime(config.localHostUrl, config.agentName);
+    return new LocalRuntime(config.localHostUrl, config.agentName, config.localHostToken);
+  }
+
+  /** @throws AppError `not_configured` when the local host's secret is missing (the local mode is started by `npm start`). */
+  protected checkConfig(config: Config): void {
+    if (config.localHostToken.length < 32) {
+      throw new AppError('not_configured', 'LOCAL_HOST_TOKEN is not set: the local mode runs through `npm start`, which gives the Worker and the local host a secret of their own');
+    }
   }
 
   /** The controller's clock. */

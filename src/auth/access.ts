@@ -120,7 +120,10 @@ export async function authenticate(request: Request, config: AccessConfig, keys?
   throw new AppError('forbidden', 'the Access token names neither a person nor a service token');
 }
 
-/** Whether `identity` may use the API route `route` (service tokens are limited to SERVICE_TOKEN_ROUTES). */
+/** The SERVICE_TOKEN_ROUTES entry that lets a service token through to the gateway (chat, tools, Control UI): off by default. */
+export const GATEWAY_ROUTE = 'gateway';
+
+/** Whether `identity` may use the API route `route`, or GATEWAY_ROUTE (service tokens are limited to SERVICE_TOKEN_ROUTES). */
 export function mayUse(identity: Identity, route: string, config: AccessConfig): boolean {
   return identity.kind !== 'service-token' || config.serviceTokenRoutes.includes(route);
 }

@@ -19,6 +19,9 @@ export const CONTAINER_ENV_NAMES = [
   'CLAUDE_CODE_OAUTH_TOKEN',
 ] as const satisfies ReadonlyArray<keyof Env>;
 
+/** Every name containerEnv() can produce: all a runtime takes from the Worker (the local host refuses others). */
+export const RUNTIME_ENV_NAMES: readonly string[] = ['GATEWAY_PORT', 'GATEWAY_ALLOWED_ORIGINS', ...CONTAINER_ENV_NAMES];
+
 export function containerEnv(env: Partial<Env>, gatewayPort: number): Record<string, string> {
   const out: Record<string, string> = { GATEWAY_PORT: String(gatewayPort) };
   // The origins browsers load the Control UI from (the Worker's hostname), for the gateway's origin check.

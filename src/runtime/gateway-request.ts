@@ -26,10 +26,23 @@ function clientAddress(request: Request): string {
   return address;
 }
 
+/**
+ * The Cookie header without Cloudflare's own cookies (`CF_Authorization`, the
+ * replayable Access session, `CF_AppSession`, `CF_Binding`, …): the gateway
+ * and the agent's tools beside it have no use for them. Null when none is left.
+ */
+export function withoutCloudflareCookies(cookie: string | null): string | null {
+  if (!cookie) return null;
+  const kept = cookie.split(';').map((c) => c.trim()).filter((c) => c && !/^CF_[A-Za-z]+=/.test(c));
+  return kept.length ? kept.join('; ') : null;
+}
+
 /** Builds the gateway-bound copy of `request` (body, method and WebSocket upgrade kept). */
 export function gatewayRequest(request: Request, identity: GatewayIdentity): Request {
   const headers = new Headers();
-  for (const [name, value] of request.headers) if (!PROXY_OWNED.test(name.toLowerCase())) headers.set(name, value);
+  for (const [name, value] of request.headers) if (!PROXY_OWNED.test(name.toLowerCase()) && name.toLowerCase() !== 'cookie') headers.set(name, value);
+  const cookie = withoutCloudflareCookies(request.headers.get('cookie'));
+  if (cookie) headers.set('cookie', cookie);
   const url = new URL(request.url);
   headers.set('x-openclaw-user', identity.user);
   headers.set('x-openclaw-proxy', 'openclaw-ondemand');

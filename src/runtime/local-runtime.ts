@@ -3,6 +3,7 @@
  * container start script on this machine, on loopback. This class speaks its
  * small control API and reaches the gateway directly on the port it reports.
  */
+import { proxyHeaderName } from '../contract/local-host.ts';
 import { RuntimeError, type RestoreSource, type Runtime, type RuntimeArchive, type RuntimeProbe, type RuntimeStartOptions, type RuntimeStopReport } from './runtime.ts';
 
 type Fetcher = (input: Request | string, init?: RequestInit) => Promise<Response>;
@@ -16,13 +17,25 @@ export interface LocalAgentReport {
 export class LocalRuntime implements Runtime {
   readonly #hostUrl: string;
   readonly #agentId: string;
+  readonly #token: string;
   readonly #fetch: Fetcher;
+  readonly #proxyHeader: Promise<string>;
   #port: number | null = null;
 
-  constructor(hostUrl: string, agentId: string, fetcher: Fetcher = (input, init) => fetch(input, init)) {
+  /** `token`: the run's secret for the local host (LOCAL_HOST_TOKEN), which also names the gateway's proxy header. */
+  constructor(hostUrl: string, agentId: string, token: string, fetcher: Fetcher = (input, init) => fetch(input, init)) {
     this.#hostUrl = hostUrl.replace(/\/+$/, '');
     this.#agentId = agentId;
+    this.#token = token;
     this.#fetch = fetcher;
+    this.#proxyHeader = proxyHeaderName(token);
+  }
+
+  /** A call to the local host, with the run's bearer token (never sent to the gateway). */
+  #hostFetch(url: string, init: RequestInit): Promise<Response> {
+    const headers = new Headers(init.headers);
+    headers.set('authorization', `Bearer ${this.#token}`);
+    return this.#fetch(url, { ...init, headers });
   }
 
   async start(options: RuntimeStartOptions): Promise<void> {
@@ -46,8 +59,10 @@ export class LocalRuntime implements Runtime {
     if (this.#port === null) throw new RuntimeError('runtime_unreachable', 'the local runtime has no gateway port');
     const url = new URL(request.url);
     const target = `http://127.0.0.1:${this.#port}${url.pathname}${url.search}`;
+    const headers = new Headers(request.headers);
+    headers.set(await this.#proxyHeader, '1');
     try {
-      return await this.#fetch(new Request(target, request));
+      return await this.#fetch(new Request(target, new Request(request, { headers })));
     } catch (error) {
       throw new RuntimeError('runtime_unreachable', `gateway did not answer: ${error instanceof Error ? error.message : error}`);
     }
@@ -107,7 +122,7 @@ export class LocalRuntime implements Runtime {
   async #send(action: string, init: RequestInit): Promise<Response> {
     const url = `${this.#hostUrl}/agents/${encodeURIComponent(this.#agentId)}/${action}`;
     try {
-      return await this.#fetch(url, init);
+      return await this.#hostFetch(url, init);
     } catch (error) {
       throw new RuntimeError('host_unreachable', `local host at ${this.#hostUrl} is unreachable: ${error instanceof Error ? error.message : error}`);
     }
@@ -117,7 +132,7 @@ export class LocalRuntime implements Runtime {
     const url = `${this.#hostUrl}/agents/${encodeURIComponent(this.#agentId)}${action ? `/${action}` : ''}`;
     let response: Response;
     try {
-      response = await this.#fetch(url, {
+      response = await this.#hostFetch(url, {
         method,
         headers: body === undefined ? {} : { 'content-type': 'application/json' },
         body: body === undefined ? null : JSON.stringify(body),

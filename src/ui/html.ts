@@ -1,4 +1,5 @@
 /** Small helpers for the server-rendered pages. */
+import { secure } from '../security-headers.ts';
 
 export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
@@ -12,7 +13,7 @@ export function wantsHtml(request: Request): boolean {
 }
 
 export function htmlResponse(body: string, status = 200, headers: HeadersInit = {}): Response {
-  const h = new Headers(headers);
+  const h = secure(new Headers(headers), true);
   h.set('content-type', 'text/html; charset=utf-8');
   h.set('cache-control', 'no-store');
   return new Response(body, { status, headers: h });

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
-import { processAlive, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
+import { post, processAlive, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
 
 let stack: LocalStack;
 
@@ -38,7 +38,7 @@ describe('local mode (npm start)', () => {
 
   it('should boot from stopped to ready on POST /api/wake, showing the boot phases', async () => {
     expect((await status()).state).toBe('stopped');
-    const woken = await fetch(`${stack.url}/api/wake`, { method: 'POST' });
+    const woken = await post(`${stack.url}/api/wake`);
     expect(woken.status).toBe(202);
     const seen = new Set<string>();
     await until(
@@ -125,19 +125,19 @@ describe('local mode (npm start)', () => {
   });
 
   it('should hibernate, refuse a wake with the reason, and resume', async () => {
-    const h = await fetch(`${stack.url}/api/hibernate`, { method: 'POST', body: JSON.stringify({ reason: 'e2e check' }) });
+    const h = await post(`${stack.url}/api/hibernate`, { reason: 'e2e check' });
     expect(h.status).toBe(202);
     await waitForState('hibernated');
-    const refused = await fetch(`${stack.url}/api/wake`, { method: 'POST' });
+    const refused = await post(`${stack.url}/api/wake`);
     expect(refused.status).toBe(423);
     expect(((await refused.json()) as { error: { message: string } }).error.message).toContain('e2e check');
-    const resumed = await fetch(`${stack.url}/api/resume`, { method: 'POST' });
+    const resumed = await post(`${stack.url}/api/resume`);
     expect(resumed.status).toBe(200);
     expect(((await resumed.json()) as AgentStatus).state).toBe('sleeping');
   });
 
   it('should stop everything on SIGTERM, the runtime included', async () => {
-    await fetch(`${stack.url}/api/wake`, { method: 'POST' });
+    await post(`${stack.url}/api/wake`);
     await waitForState('ready');
     const { pid } = (await (await fetch(`${stack.url}/who`)).json()) as { pid: number };
     expect(processAlive(pid)).toBe(true);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { chromiumMissing, visitControlUi } from '../support/control-ui.ts';
-import { ROOT, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
+import { localHostToken, post, ROOT, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
 
 const GATEWAY_TOKEN = 'e2e-gateway-token-5c1f8a';
 const ARTIFACTS = join(ROOT, 'test-results');
@@ -43,7 +43,7 @@ describe('real OpenClaw in local mode', () => {
       R2_SECRET_ACCESS_KEY: 'r2-secret-must-not-leak',
       AWS_SECRET_ACCESS_KEY: 'aws-secret-must-not-leak',
     });
-    const woken = await fetch(`${stack.url}/api/wake`, { method: 'POST' });
+    const woken = await post(`${stack.url}/api/wake`);
     expect(woken.status).toBe(202);
     await until(
       async () => {
@@ -90,6 +90,24 @@ describe('real OpenClaw in local mode', () => {
     const answer = await chat('Please compute [[exec: echo $((847293+651824))]]', 'e2e-tool');
     expect(answer).toContain('1499117');
     expect(answer).toMatch(/^Tool output: /);
+  });
+
+  it('should refuse a local process that poses as the Worker at the gateway\'s own port', async () => {
+    const report = (await (await fetch(`${stack.hostUrl}/agents/default`, { headers: { authorization: `Bearer ${localHostToken(stack)}` } })).json()) as { port: number };
+    const forged = await fetch(`http://127.0.0.1:${report.port}/v1/chat/completions`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-openclaw-user': 'owner',
+        'x-openclaw-proxy': 'openclaw-ondemand',
+        'x-forwarded-for': '192.0.2.1',
+        'x-forwarded-proto': 'http',
+        'x-forwarded-host': new URL(stack.url).host,
+      },
+      body: JSON.stringify({ model: 'openclaw', user: 'intruder', messages: [{ role: 'user', content: 'run [[exec: id]]' }] }),
+    });
+    expect([401, 403]).toContain(forged.status);
+    await forged.body?.cancel();
   });
 
   it('should load the Control UI in Chromium through the Worker, connected, with no token in any URL', async (context) => {

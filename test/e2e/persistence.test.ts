@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
-import { processAlive, ROOT, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
+import { post, processAlive, ROOT, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
 
 let lastStatus: AgentStatus | null = null;
 async function status(stack: LocalStack): Promise<AgentStatus> {
@@ -26,7 +26,7 @@ function waitFor(stack: LocalStack, check: (s: AgentStatus) => boolean, what: st
 const settled = (state: string) => (s: AgentStatus) => s.state === state && s.stopping === null;
 
 async function wake(stack: LocalStack) {
-  await fetch(`${stack.url}/api/wake`, { method: 'POST' });
+  await post(`${stack.url}/api/wake`);
   return waitFor(stack, settled('ready'), 'ready', 120_000);
 }
 
@@ -81,10 +81,10 @@ describe('persistence with the real OpenClaw (local mode)', () => {
   it('should keep data across hibernate and resume', async () => {
     await wake(stack);
     writeFileSync(join(home, '.openclaw', 'workspace', 'hibernated.txt'), 'kept through hibernation');
-    const h = await fetch(`${stack.url}/api/hibernate`, { method: 'POST', body: JSON.stringify({ reason: 'e2e' }) });
+    const h = await post(`${stack.url}/api/hibernate`, { reason: 'e2e' });
     expect(h.status).toBe(202);
     await waitFor(stack, settled('hibernated'), 'hibernated');
-    expect((await fetch(`${stack.url}/api/resume`, { method: 'POST' })).status).toBe(200);
+    expect((await post(`${stack.url}/api/resume`)).status).toBe(200);
     await wake(stack);
     expect(readFileSync(join(home, '.openclaw', 'workspace', 'hibernated.txt'), 'utf8')).toBe('kept through hibernation');
   }, 240_000);

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { unstable_readConfig } from 'wrangler';
 import { parseConfig } from '../../src/config.ts';
 import { CONTAINER_ENV_NAMES } from '../../src/runtime/container-env.ts';
+import { WORKER_SECRET_NAMES } from '../../src/env.ts';
 import { ROOT } from '../support/node-local-stack.ts';
 
 const production = unstable_readConfig({ config: join(ROOT, 'wrangler.jsonc') });
@@ -46,6 +47,13 @@ describe('wrangler.jsonc', () => {
     expect(() => parseConfig(local.vars as Record<string, string>)).not.toThrow();
     const names = (vars: object) => Object.keys(vars).filter((n) => n !== 'LOCAL_HOST_URL').sort();
     expect(names(local.vars)).toEqual(names(production.vars));
+  });
+
+  it('should keep the notification webhook URL a secret, never a var in the committed config', () => {
+    expect(production.vars).not.toHaveProperty('NOTIFY_WEBHOOK_URL');
+    expect(local.vars).not.toHaveProperty('NOTIFY_WEBHOOK_URL');
+    expect(WORKER_SECRET_NAMES).toContain('NOTIFY_WEBHOOK_URL');
+    expect(readme).toMatch(/\| `NOTIFY_WEBHOOK_URL` \| optional \|[^\n]*secret/);
   });
 
   it('should document every var and every container secret in the README', () => {

@@ -40,6 +40,13 @@ describe('terraform/', () => {
     expect(locals.name).toBe('${var.name_prefix}${var.name_suffix}');
   });
 
+  it('should keep the Access session cookie from scripts and from other sites\' requests', () => {
+    const access = readFileSync(join(ROOT, 'terraform', 'access.tf'), 'utf8');
+    const app = /resource "cloudflare_zero_trust_access_application" "poc" \{[\s\S]*?\n\}/.exec(access)?.[0] ?? '';
+    expect(app).toMatch(/same_site_cookie_attribute\s*=\s*"lax"/);
+    expect(app).toMatch(/http_only_cookie_attribute\s*=\s*true/);
+  });
+
   it('should name the backup bucket as wrangler.jsonc binds it (with the default prefix and suffix)', () => {
     const production = unstable_readConfig({ config: join(ROOT, 'wrangler.jsonc') });
     const vars = readFileSync(join(ROOT, 'terraform', 'variables.tf'), 'utf8');

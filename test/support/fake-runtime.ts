@@ -103,7 +103,7 @@ export class FakeRuntime implements Runtime {
     const url = new URL(request.url);
     c.requests.push(`${request.method} ${url.pathname}${url.search}`);
     const body = await request.text();
-    return new Response(JSON.stringify({ gateway: 'fake', method: request.method, path: url.pathname + url.search, body }), {
+    return new Response(JSON.stringify({ gateway: 'fake', method: request.method, path: url.pathname + url.search, body, cookie: request.headers.get('cookie'), user: request.headers.get('x-openclaw-user') }), {
       headers: { 'content-type': 'application/json' },
     });
   }

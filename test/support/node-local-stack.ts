@@ -3,7 +3,7 @@
  * runs) on free loopback ports with its own state directory, and stops it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,8 @@ export { freePort };
 
 export interface LocalStack {
   url: string;
+  /** The local dev host's control URL (it answers the Worker only: see localHostToken). */
+  hostUrl: string;
   stateDir: string;
   output: () => string;
   stop: () => Promise<number | null>;
@@ -53,6 +55,7 @@ export async function startLocalStack(env: Record<string, string> = {}, readyTim
   }
   return {
     url,
+    hostUrl: `http://127.0.0.1:${hostPort}`,
     stateDir,
     output: () => output,
     process: child,
@@ -65,6 +68,18 @@ export async function startLocalStack(env: Record<string, string> = {}, readyTim
       return code;
     },
   };
+}
+
+/** A Worker API command, as the API wants it: POST with a JSON body (`{}` when there is nothing to say). */
+export function post(url: string, body: Record<string, unknown> = {}): Promise<Response> {
+  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+/** The run's secret that `npm start` gave the Worker and the local host (from its env file, readable by this user only). */
+export function localHostToken(stack: LocalStack): string {
+  const line = readFileSync(join(stack.stateDir, 'worker.env'), 'utf8').split('\n').find((l) => l.startsWith('LOCAL_HOST_TOKEN='));
+  if (!line) throw new Error('no LOCAL_HOST_TOKEN in the run\'s env file');
+  return line.slice('LOCAL_HOST_TOKEN='.length);
 }
 
 export function processAlive(pid: number): boolean {

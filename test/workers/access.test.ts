@@ -5,36 +5,28 @@
  * and rejected requests leave the assistant's state as it was.
  */
 import { env } from 'cloudflare:workers';
-import { SignJWT, base64url, generateKeyPair, importJWK, type JWK } from 'jose';
+import { SignJWT, base64url, generateKeyPair } from 'jose';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { authenticate, parseAccessConfig, type AccessConfig } from '../../src/auth/access.ts';
 import type { Env } from '../../src/env.ts';
-import { buildRouter } from '../../src/router.ts';
+import { AUD, TEAM, accessEnv, fetchAs, loadTeam, token } from './access-team.ts';
 
-const AUD = 'test-application-aud-0123456789';
 let team: string;
-let key: CryptoKey;
 let config: AccessConfig;
 
 const now = () => Math.floor(Date.now() / 1000);
 
-async function token(claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}, signWith: CryptoKey | Uint8Array = key): Promise<string> {
-  const { iss = team, aud = AUD, exp = now() + 300, iat = now(), ...rest } = claims;
-  let jwt = new SignJWT({ ...rest }).setProtectedHeader({ alg: 'RS256', kid: 'test-key-1', ...header }).setIssuedAt(iat as number).setExpirationTime(exp as number);
-  if (iss !== null) jwt = jwt.setIssuer(iss as string);
-  if (aud !== null) jwt = jwt.setAudience(aud as string);
-  return jwt.sign(signWith);
-}
-
 function request(headers: Record<string, string> = {}, path = '/api/status', init: RequestInit = {}): Request {
-  return new Request(`https://poc.example.com${path}`, { ...init, headers });
+  // API commands are JSON; a GET carries no body.
+  const json: Record<string, string> = init.method && init.method !== 'GET' ? { 'content-type': 'application/json' } : {};
+  return new Request(`https://poc.example.com${path}`, { ...init, headers: { ...json, ...headers } });
 }
 
 describe('Cloudflare Access (workerd)', () => {
   beforeAll(async () => {
-    team = inject('analyticsUrl');
-    key = (await importJWK(JSON.parse(inject('accessPrivateJwk')) as JWK, 'RS256')) as CryptoKey;
+    await loadTeam();
+    team = TEAM.url;
     config = parseAccessConfig({ AUTH_MODE: 'access', ACCESS_TEAM_DOMAIN: team, ACCESS_AUD: AUD });
   });
 
@@ -96,10 +88,6 @@ describe('Cloudflare Access (workerd)', () => {
   });
 
   describe('Worker routes behind Access', () => {
-    const accessEnv = () => ({ ...(env as unknown as Env), AUTH_MODE: 'access', ACCESS_TEAM_DOMAIN: team, ACCESS_AUD: AUD }) as Env;
-    const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
-    const router = buildRouter();
-    const fetchAs = (req: Request, e: Env = accessEnv()) => router.fetch(req as never, e, ctx) as Promise<Response>;
 
     it('should send a browser without a token to the Access login, and answer an API client 401 JSON', async () => {
       const page = await fetchAs(request({ accept: 'text/html' }, '/'));

@@ -10,6 +10,8 @@ const worker = () => (exports as unknown as { default: Fetcher }).default;
 async function call(path: string, init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   headers.set('cf-connecting-ip', '127.0.0.1');
+  // API commands are JSON (a test of other content types sets its own).
+  if (init.method && init.method !== 'GET' && !headers.has('content-type')) headers.set('content-type', 'application/json');
   return worker().fetch(`${BASE}${path}`, { ...init, headers });
 }
 

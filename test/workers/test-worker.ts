@@ -21,6 +21,9 @@ export class TestAgent extends LocalAgent {
     return new FakeRuntime(this.ctx.id.name ?? this.ctx.id.toString());
   }
 
+  /** The fake runtime needs no local host (and so no secret for it). */
+  protected override checkConfig(_config: Config): void {}
+
   protected override now(): number {
     return Date.now() + testClock.offsetMs;
   }
