@@ -128,10 +128,13 @@ async function main(argv: string[]): Promise<number> {
       return EXIT.ok;
     }
     case 'cost': {
-      const c = await client.api<{ last: { monthToDateUsd: number; projectedUsd: number; source: string; fallbackReason: string | null; decision: { level: string; reason: string } } | null; thresholds: { softUsd: number; hardUsd: number }; sleepAfterMs: number }>('GET', '/api/cost');
-      const text = c.last
-        ? `month to date $${c.last.monthToDateUsd.toFixed(2)}, projected $${c.last.projectedUsd.toFixed(2)} (soft $${c.thresholds.softUsd}, hard $${c.thresholds.hardUsd})\nsource: ${c.last.source}${c.last.fallbackReason ? ` (${c.last.fallbackReason})` : ''}\ndecision: ${c.last.decision.level}: ${c.last.decision.reason}; sleepAfter ${Math.round(c.sleepAfterMs / 1000)} s`
-        : `no cost-guard run yet (soft $${c.thresholds.softUsd}, hard $${c.thresholds.hardUsd})`;
+      type Evaluation = { at: string; monthToDateUsd: number; projectedUsd: number; source: string; fallbackReason: string | null; decision: { level: string; reason: string } };
+      const c = await client.api<{ last: Evaluation | null; current: Evaluation | null; thresholds: { softUsd: number; hardUsd: number }; sleepAfterMs: number }>('GET', '/api/cost');
+      const e = c.last ?? c.current;
+      const origin = c.last ? `the cron's decision of ${c.last.at}` : 'computed now (no cron run yet)';
+      const text = e
+        ? `month to date $${e.monthToDateUsd.toFixed(2)}, projected $${e.projectedUsd.toFixed(2)} (soft $${c.thresholds.softUsd}, hard $${c.thresholds.hardUsd})\nsource: ${e.source}${e.fallbackReason ? ` (${e.fallbackReason})` : ''}\n${origin}: ${e.decision.level}: ${e.decision.reason}; sleepAfter ${Math.round(c.sleepAfterMs / 1000)} s`
+        : `cost not available (soft $${c.thresholds.softUsd}, hard $${c.thresholds.hardUsd})`;
       out(c, text);
       return EXIT.ok;
     }

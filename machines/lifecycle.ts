@@ -102,10 +102,12 @@ export const lifecycleMachine = setup({
     }),
     recordBootSuccess: assign({ lastError: null, bootPhase: 'ready' }),
     recordContainerExit: assign({
-      lastError: ({ event }) =>
-        event.type === 'container.exited'
-          ? { code: 'container_exited', message: `the runtime exited unexpectedly (exit ${event.exitCode ?? 'unknown'}: ${event.reason})` }
-          : null,
+      lastError: ({ event }) => {
+        if (event.type !== 'container.exited') return null;
+        // Without an exit code the runtime did not exit where anyone saw it: it is gone, and the reason says why.
+        const message = event.exitCode === null ? `the runtime stopped running: ${event.reason}` : `the runtime exited unexpectedly (exit ${event.exitCode}: ${event.reason})`;
+        return { code: 'container_exited', message };
+      },
     }),
     recordStopFailure: assign({
       lastError: ({ event }) => ({

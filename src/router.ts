@@ -7,6 +7,7 @@ import type { LifecycleCommand } from './agent/agent-controller.ts';
 import type { CommandResult } from './agent/agent-requests.ts';
 import { parseConfig } from './config.ts';
 import { parseCostConfig } from './cost/cost-config.ts';
+import { currentEvaluation } from './cost/cost-guard.ts';
 import type { Env } from './env.ts';
 import { AppError, errorResponse, fromErrorBody, type ErrorBody } from './errors.ts';
 import { logLine } from './log.ts';
@@ -147,10 +148,12 @@ export function buildRouter() {
   });
 
   router.get('/api/cost', async (_request, env) => {
-    const result = (await agentStub(env).costSummary()) as { ok: true; cost: unknown } | ({ ok: false } & ErrorBody);
+    const result = (await agentStub(env).costSummary()) as { ok: true; cost: { last: unknown } } | ({ ok: false } & ErrorBody);
     if (!result.ok) return errorResponse(fromErrorBody(result));
     const cost = parseCostConfig(env);
-    return json({ ...(result.cost as object), thresholds: { softUsd: cost.budget.softUsd, hardUsd: cost.budget.hardUsd, stepUsd: cost.budget.stepUsd, stepMs: cost.budget.stepMs, floorMs: cost.budget.floorMs } });
+    // The month's figure now (computed on request, reused for a minute), beside the cron's last decision.
+    const current = { ...(await currentEvaluation(env, Date.now())), cronDecision: false };
+    return json({ ...result.cost, current, thresholds: { softUsd: cost.budget.softUsd, hardUsd: cost.budget.hardUsd, stepUsd: cost.budget.stepUsd, stepMs: cost.budget.stepMs, floorMs: cost.budget.floorMs } });
   });
 
   router.all('/api/status', () => methodNotAllowed('GET'));

@@ -156,7 +156,8 @@ export class AgentSupervisor {
     if (!this.#child || this.#exit) {
       const exit = this.#exit;
       const why = exit && !exit.requested && exit.code !== 0 ? explain(this.#tail) : '';
-      const reason = !exit ? 'never started' : exit.requested ? 'stopped on request' : exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}${why ? `: ${why}` : ''}`;
+      // No process and no exit: this host never started it — it was restarted (npm start) after the runtime had run.
+      const reason = !exit ? 'the local runtime is gone: the local mode (npm start) was restarted since it started' : exit.requested ? 'stopped on request' : exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}${why ? `: ${why}` : ''}`;
       return { port: null, probe: { status: 'stopped', exitCode: exit?.code ?? null, reason } };
     }
     if (status.phase !== 'starting-gateway' || this.#port === null) return { port: this.#port, probe: { status: 'starting', phase: status.phase } };

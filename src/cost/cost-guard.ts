@@ -53,31 +53,57 @@ async function readUsage(env: Env, nowMs: number, fetcher: Fetcher | undefined):
   return { source: 'self-meter', fallbackReason, monthToDate, recent, recentHours: cost.recentHours };
 }
 
-export async function runCostGuard(env: Env, nowMs: number, fetcher?: Fetcher): Promise<CostGuardRun> {
+/** Reads the usage, projects the month and decides, without telling anyone (what the cron applies, what GET /api/cost shows). */
+export async function evaluateBudget(env: Env, nowMs: number, fetcher?: Fetcher): Promise<BudgetEvaluation> {
   const config = parseConfig(env);
   const cost = parseCostConfig(env);
   const usage = await readUsage(env, nowMs, fetcher);
   const projection = projectMonth(usage.monthToDate, usage.recent, usage.recentHours, nowMs, cost.pricing);
-  const decision = decideBudget(projection.projectedUsd, config.lifecycle.sleepAfterMs, cost.budget);
-  const evaluation: BudgetEvaluation = {
+  return {
     ...projection,
     at: new Date(nowMs).toISOString(),
     source: usage.source,
     fallbackReason: usage.fallbackReason,
     softUsd: cost.budget.softUsd,
     hardUsd: cost.budget.hardUsd,
-    decision,
+    decision: decideBudget(projection.projectedUsd, config.lifecycle.sleepAfterMs, cost.budget),
   };
+}
+
+/** How long an on-request evaluation is reused (the status page asks every 2 s; GraphQL need not). */
+export const CURRENT_COST_TTL_MS = 60_000;
+let current: { atMs: number; evaluation: Promise<BudgetEvaluation> } | null = null;
+
+/**
+ * The month's figure now, for GET /api/cost: the same usage source and
+ * projection as the cron, computed on request and reused for
+ * CURRENT_COST_TTL_MS. Nothing is decided or applied: only the cron does that.
+ */
+export function currentEvaluation(env: Env, nowMs: number, fetcher?: Fetcher): Promise<BudgetEvaluation> {
+  if (!current || nowMs - current.atMs > CURRENT_COST_TTL_MS) {
+    const evaluation = evaluateBudget(env, nowMs, fetcher);
+    current = { atMs: nowMs, evaluation };
+    evaluation.catch(() => {
+      if (current?.evaluation === evaluation) current = null;
+    });
+  }
+  return current.evaluation;
+}
+
+export async function runCostGuard(env: Env, nowMs: number, fetcher?: Fetcher): Promise<CostGuardRun> {
+  const cost = parseCostConfig(env);
+  const evaluation = await evaluateBudget(env, nowMs, fetcher);
+  const { decision } = evaluation;
   const agents: CostGuardRun['agents'] = [];
   for (const name of agentNames(env)) {
     const result = await stubFor(env, name).applyBudget(evaluation);
     if (result.ok) agents.push({ agent: name, changed: result.changed, previousLevel: result.previousLevel, state: result.state });
   }
-  console.log(JSON.stringify({ event: 'cost:evaluated', source: usage.source, fallbackReason: usage.fallbackReason, monthToDateUsd: projection.monthToDateUsd, projectedUsd: projection.projectedUsd, level: decision.level }));
+  console.log(JSON.stringify({ event: 'cost:evaluated', source: evaluation.source, fallbackReason: evaluation.fallbackReason, monthToDateUsd: evaluation.monthToDateUsd, projectedUsd: evaluation.projectedUsd, level: decision.level }));
   let notified = false;
   const crossed = agents.some((a) => a.changed && a.previousLevel !== decision.level && (decision.level !== 'ok' || a.previousLevel !== null));
   if (cost.notifyWebhookUrl && crossed) {
-    const body = { event: 'openclaw-ondemand:budget', level: decision.level, reason: decision.reason, monthToDateUsd: projection.monthToDateUsd, projectedUsd: projection.projectedUsd, agents };
+    const body = { event: 'openclaw-ondemand:budget', level: decision.level, reason: decision.reason, monthToDateUsd: evaluation.monthToDateUsd, projectedUsd: evaluation.projectedUsd, agents };
     notified = await postWebhook(cost.notifyWebhookUrl, body, ...(fetcher ? [fetcher] : []));
   }
   return { evaluation, agents, notified };

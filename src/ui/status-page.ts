@@ -56,7 +56,8 @@ const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
 const when = (iso) => iso ? new Date(iso).toLocaleString() : '—';
 function costChart(cost) {
-  const last = cost && cost.last;
+  // The cron's last decision, else the figure computed on request (before the first cron run).
+  const last = cost && (cost.last || cost.current);
   const soft = (cost && cost.thresholds && cost.thresholds.softUsd) || 15, hard = (cost && cost.thresholds && cost.thresholds.hardUsd) || 20;
   const max = Math.max(hard * 1.25, last ? last.projectedUsd * 1.05 : 0);
   const x = (usd) => 10 + (usd / max) * 280;
@@ -65,7 +66,8 @@ function costChart(cost) {
   if (last) svg += bar(8, last.monthToDateUsd, 'so far') + bar(32, last.projectedUsd, 'projected');
   for (const [usd, name] of [[soft, 'soft'], [hard, 'hard']]) svg += '<line x1="' + x(usd) + '" x2="' + x(usd) + '" y1="2" y2="60" stroke="currentColor" stroke-dasharray="3 3"></line><text x="' + (x(usd) - 12) + '" y="76">' + name + ' $' + usd + '</text>';
   $('cost').innerHTML = svg;
-  $('costText').textContent = last ? (last.source + (last.fallbackReason ? ' (' + last.fallbackReason + ')' : '') + ' · ' + last.decision.reason) : 'no cost-guard run yet';
+  const origin = cost && cost.last ? 'cron ' + when(cost.last.at) : 'computed now, no cron run yet';
+  $('costText').textContent = last ? (origin + ' · ' + last.source + (last.fallbackReason ? ' (' + last.fallbackReason + ')' : '') + ' · ' + last.decision.reason) : 'cost not available';
 }
 function render(s, cost) {
   document.body.dataset.state = s.state;

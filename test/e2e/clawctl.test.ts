@@ -84,7 +84,34 @@ describe('clawctl against the local mode', () => {
     const cost = await clawctl(['cost', ...url()]);
     expect(cost.code).toBe(0);
     expect(cost.stdout).toContain('soft $15, hard $20');
+    // A figure from the first minute, before any cron run: computed on request, and said so.
+    expect(cost.stdout).toMatch(/month to date \$\d+\.\d\d, projected \$\d+\.\d\d/);
+    expect(cost.stdout).toContain('computed now (no cron run yet)');
   });
+
+  it('should run as the README shows it, `npx clawctl`, from the checkout', async () => {
+    // npx runs the package's bin through a symlink in its own cache; a fresh npm cache, as on a new machine.
+    const cache = mkdtempSync(join(tmpdir(), 'npx-cache-'));
+    try {
+      const r = await new Promise<Run>((resolve) => {
+        const child = spawn('npx', ['--yes', 'clawctl', 'status', '--json'], {
+          cwd: ROOT,
+          env: { ...process.env, OPENCLAW_ONDEMAND_SKIP_INSTALL: '1', CLAWCTL_URL: stack.url, npm_config_cache: cache, npm_config_update_notifier: 'false' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.once('exit', (code) => resolve({ code, stdout, stderr }));
+      });
+      expect(r.stderr).not.toContain('cannot open');
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ agent: 'default' });
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
 
 describe('clawctl error paths', () => {

@@ -7,6 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { post, processAlive, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 let stack: LocalStack;
 
@@ -144,4 +147,24 @@ describe('local mode (npm start)', () => {
     await stack.stop();
     await until(async () => (processAlive(pid) ? undefined : true), 15_000, 'runtime to exit with the stack');
   });
+
+  it('should say in plain words that the runtime is gone after npm start was killed and started again', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'openclaw-ondemand-restart-'));
+    const first = await startLocalStack({ LOCAL_GATEWAY: 'echo', HEALTH_INTERVAL: '1s' }, 90_000, { stateDir });
+    await post(`${first.url}/api/wake`);
+    await until(async () => (((await (await fetch(`${first.url}/api/status`)).json()) as AgentStatus).state === 'ready' ? true : undefined), 30_000, 'ready');
+    await first.kill();
+    const second = await startLocalStack({ LOCAL_GATEWAY: 'echo', HEALTH_INTERVAL: '1s' }, 90_000, { stateDir });
+    try {
+      const stopped = await until(async () => {
+        const s = (await (await fetch(`${second.url}/api/status`)).json()) as AgentStatus;
+        return s.state === 'stopped' ? s : undefined;
+      }, 30_000, 'the gone runtime noticed');
+      expect(stopped.lastError?.code).toBe('container_exited');
+      expect(stopped.lastError?.message).toContain('the local mode (npm start) was restarted');
+      expect(stopped.lastError?.message).not.toContain('never started');
+    } finally {
+      await second.stop();
+    }
+  }, 240_000);
 });

@@ -1,12 +1,20 @@
 /** The status page in real Chromium (Debian chromium, playwright-core) against the local mode. */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startLocalStack, type LocalStack } from '../support/node-local-stack.ts';
+import { ROOT, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(ROOT, 'test-results');
+
+/**
+ * Waits for the page's state by reading its attribute (the page's
+ * Content-Security-Policy forbids eval, which waitForFunction with a string uses).
+ */
+function waitForState(page: Page, state: string, timeoutMs = 30_000) {
+  return until(async () => ((await page.getAttribute('body', 'data-state')) === state ? true : undefined), timeoutMs, `state ${state}`);
+}
 
 describe('status page (Chromium)', () => {
   let stack: LocalStack;
@@ -32,12 +40,12 @@ describe('status page (Chromium)', () => {
     }
     const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
     await page.goto(`${stack.url}/_ondemand/`);
-    await page.waitForFunction("document.body.dataset.state === 'stopped'");
+    await waitForState(page, 'stopped');
     expect(await page.textContent('[data-testid=state]')).toBe('stopped');
 
     await page.click('button[data-action=wake]');
     const phases = new Set<string>();
-    await page.waitForFunction("document.body.dataset.state === 'booting'", undefined, { timeout: 15_000 });
+    await waitForState(page, 'booting', 15_000);
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       const state = await page.getAttribute('body', 'data-state');
@@ -47,7 +55,7 @@ describe('status page (Chromium)', () => {
     }
     expect([...phases].some((p) => p.startsWith('booting:Starting the OpenClaw gateway'))).toBe(true);
     expect(await page.getAttribute('body', 'data-state')).toBe('ready');
-    await page.waitForFunction("(document.getElementById('timeline')?.textContent ?? '').includes('booting → ready')");
+    await until(async () => ((await page.textContent('#timeline'))?.includes('booting → ready') ? true : undefined), 30_000, 'the timeline to show booting → ready');
     // The click woke it (not a stray favicon request proxied to the gateway).
     expect(await page.textContent('#timeline')).toContain('stopped → booting · wake from the status page');
     // Readable on a phone: nothing wider than the screen.
@@ -56,6 +64,6 @@ describe('status page (Chromium)', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'status-page.png'), fullPage: true });
 
     await page.click('button[data-action=sleep]');
-    await page.waitForFunction("document.body.dataset.state === 'sleeping'", undefined, { timeout: 30_000 });
+    await waitForState(page, 'sleeping', 30_000);
   });
 });

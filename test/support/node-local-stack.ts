@@ -3,7 +3,7 @@
  * runs) on free loopback ports with its own state directory, and stops it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,13 +20,39 @@ export interface LocalStack {
   stateDir: string;
   output: () => string;
   stop: () => Promise<number | null>;
+  /** SIGKILL to npm start and everything it started (a crash, a killed terminal); the state directory stays. */
+  kill: () => Promise<void>;
   process: ChildProcess;
 }
 
-export async function startLocalStack(env: Record<string, string> = {}, readyTimeoutMs = 90_000): Promise<LocalStack> {
+/** Every descendant of `pid` (from /proc), deepest last. */
+function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const c of children.get(p) ?? []) {
+      out.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+export async function startLocalStack(env: Record<string, string> = {}, readyTimeoutMs = 90_000, options: { stateDir?: string } = {}): Promise<LocalStack> {
   const port = await freePort();
   const hostPort = await freePort();
-  const stateDir = mkdtempSync(join(tmpdir(), 'openclaw-ondemand-e2e-'));
+  const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'openclaw-ondemand-e2e-'));
   let output = '';
   const child = spawn(process.execPath, [join(ROOT, 'scripts', 'local.mjs')], {
     cwd: ROOT,
@@ -66,6 +92,16 @@ export async function startLocalStack(env: Record<string, string> = {}, readyTim
       clearTimeout(timer);
       rmSync(stateDir, { recursive: true, force: true });
       return code;
+    },
+    kill: async () => {
+      for (const pid of [child.pid as number, ...descendants(child.pid as number)]) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+      await exited;
     },
   };
 }

@@ -140,6 +140,16 @@ describe('runCostGuard (workerd, local GraphQL stand-in)', () => {
     expect(posts.at(-1)).toMatchObject({ event: 'openclaw-ondemand:budget', level: 'hard' });
   });
 
+  it('should show the month\'s figure computed on request, marked as not a cron decision, before any cron run', async () => {
+    const r = await (exports as unknown as { default: Fetcher }).default.fetch('https://poc.example.com/api/cost', { headers: { 'cf-connecting-ip': '127.0.0.1' } });
+    expect(r.status).toBe(200);
+    const body = (await r.json()) as { current: { projectedUsd: number; monthToDateUsd: number; source: string; cronDecision: boolean; decision: { level: string } } };
+    expect(body.current.cronDecision).toBe(false);
+    expect(body.current.source).toBe('self-meter');
+    expect(body.current.projectedUsd).toBeGreaterThanOrEqual(5); // the Workers Paid plan at least
+    expect(body.current.decision.level).toMatch(/^(ok|soft|hard)$/);
+  });
+
   it('should answer GET /api/cost with the last evaluation and the thresholds', async () => {
     const { testEnv } = setup('low', { AGENT_NAME: 'default' });
     await runCostGuard(testEnv, NOW);
