@@ -31,6 +31,7 @@ ENV OPENCLAW_HOME=/home/openclaw \
 COPY container/start.sh container/configure-openclaw.mjs container/snapshot-state.ts /container/
 # The state snapshot used around the Sandbox backup API (SQLite online backup; Node 24 runs TypeScript).
 COPY container/host/state-archive.ts /container/host/state-archive.ts
+COPY src/contract/state-paths.ts /src/contract/state-paths.ts
 RUN chmod 0755 /container/start.sh
 
 # Boot the gateway once at build time: validates the generated configuration

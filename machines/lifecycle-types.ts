@@ -48,6 +48,8 @@ export interface LifecycleSettings {
   stopRetryMs: number;
   /** Interval of the periodic backup while the container runs. */
   backupIntervalMs: number;
+  /** Interval of the cheap check for changes of the state while the container runs (a change pulls the backup forward). */
+  changeCheckMs: number;
 }
 
 export interface LifecycleContext extends LifecycleSettings {
@@ -71,6 +73,7 @@ export const TIMER_EVENTS = {
   health: 'health.checkDue',
   stopRetry: 'stop.retryDue',
   backup: 'backup.due',
+  changeCheck: 'changes.checkDue',
 } as const;
 export type TimerName = keyof typeof TIMER_EVENTS;
 
@@ -95,7 +98,8 @@ export type LifecycleEvent =
   | { type: 'idle.timedOut' }
   | { type: 'health.checkDue' }
   | { type: 'stop.retryDue' }
-  | { type: 'backup.due' };
+  | { type: 'backup.due' }
+  | { type: 'changes.checkDue' };
 
 export type LifecycleEventType = LifecycleEvent['type'];
 
@@ -133,4 +137,5 @@ export const DEFAULT_LIFECYCLE_SETTINGS: LifecycleSettings = {
   healthIntervalMs: 30_000,
   stopRetryMs: 10_000,
   backupIntervalMs: 10 * 60_000,
+  changeCheckMs: 5_000,
 };

@@ -77,6 +77,8 @@ export const lifecycleMachine = setup({
     checkHealth: () => {},
     /** Host: take a periodic backup now (in the background; unchanged state uploads nothing). */
     runBackup: () => {},
+    /** Host: look (cheaply) whether the state changed; a change brings the backup forward to within the debounce time. */
+    checkChanges: () => {},
     startBootAttempts: assign({ bootAttempt: 1, bootPhase: null, lastError: null, stopIntent: null, wakeAfterStop: false }),
     nextBootAttempt: assign({ bootAttempt: ({ context }) => context.bootAttempt + 1, bootPhase: null }),
     recordBootPhase: assign({
@@ -188,7 +190,10 @@ export const lifecycleMachine = setup({
           invoke: { id: 'bootRuntime', src: 'bootRuntime', input: ({ context }) => ({ attempt: context.bootAttempt }) },
           on: {
             'boot.progressed': { actions: 'recordBootPhase' },
-            'boot.succeeded': { target: '#lifecycle.ready', actions: ['recordBootSuccess', timer('backup', (c) => c.backupIntervalMs)] },
+            'boot.succeeded': {
+              target: '#lifecycle.ready',
+              actions: ['recordBootSuccess', timer('backup', (c) => c.backupIntervalMs), timer('changeCheck', (c) => c.changeCheckMs)],
+            },
             'boot.failed': [
               { guard: 'canRetryBoot', target: 'backingOff', actions: 'recordBootFailure' },
               { target: 'failing', actions: ['recordBootFailure', 'markBootGivenUp'] },
@@ -246,12 +251,14 @@ export const lifecycleMachine = setup({
           entry: [timer('quiet', quietDelayMs), timer('health', (c) => c.healthIntervalMs)],
           exit: [cancel('quiet'), cancel('health')],
           on: {
-            'activity.recorded': { target: 'serving', reenter: true },
-            'lifecycle.wake': { target: 'serving', reenter: true },
+            // Activity restarts the quiet time only: the health check keeps its own pace under steady traffic.
+            'activity.recorded': { actions: timer('quiet', quietDelayMs) },
+            'lifecycle.wake': { actions: timer('quiet', quietDelayMs) },
             'activity.quieted': { target: '#lifecycle.idle' },
             'health.checkDue': { actions: ['checkHealth', timer('health', (c) => c.healthIntervalMs)] },
             'backup.due': { actions: ['runBackup', timer('backup', (c) => c.backupIntervalMs)] },
-            'container.exited': { target: '#lifecycle.stopped', actions: ['recordContainerExit', 'finishStop', cancel('backup')] },
+            'changes.checkDue': { actions: ['checkChanges', timer('changeCheck', (c) => c.changeCheckMs)] },
+            'container.exited': { target: '#lifecycle.stopped', actions: ['recordContainerExit', 'finishStop', cancel('backup'), cancel('changeCheck')] },
           },
         },
         stopping: stoppingState(),
@@ -277,7 +284,8 @@ export const lifecycleMachine = setup({
             },
             'health.checkDue': { actions: ['checkHealth', timer('health', (c) => c.healthIntervalMs)] },
             'backup.due': { actions: ['runBackup', timer('backup', (c) => c.backupIntervalMs)] },
-            'container.exited': { target: '#lifecycle.stopped', actions: ['recordContainerExit', 'finishStop', cancel('backup')] },
+            'changes.checkDue': { actions: ['checkChanges', timer('changeCheck', (c) => c.changeCheckMs)] },
+            'container.exited': { target: '#lifecycle.stopped', actions: ['recordContainerExit', 'finishStop', cancel('backup'), cancel('changeCheck')] },
           },
         },
         stopping: stoppingState(),
@@ -306,7 +314,7 @@ export const lifecycleMachine = setup({
 function stoppingState() {
   return {
     initial: 'working' as const,
-    entry: [cancel('backup')],
+    entry: [cancel('backup'), cancel('changeCheck')],
     on: {
       'lifecycle.sleep': {},
       'lifecycle.stop': { actions: 'upgradeStopIntent' as const },

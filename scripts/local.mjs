@@ -1,7 +1,9 @@
 // `npm start`: the whole local stack with one command. The local dev host
 // (runs the container start script on this machine) plus `wrangler dev
 // --env local` (the Worker, the LocalAgent Durable Object, R2 emulation),
-// both on 127.0.0.1. Ctrl-C stops everything, the runtime processes included.
+// both on 127.0.0.1. Ctrl-C (or SIGTERM) first puts a running assistant to
+// sleep — its state backed up, as at any sleep — then stops everything; a
+// second Ctrl-C exits at once.
 //
 // Environment: PORT (default 8787), LOCAL_HOST_PORT (default PORT+1),
 // LOCAL_STATE_DIR (default .local), LOCAL_GATEWAY (openclaw|echo, default openclaw),
@@ -12,11 +14,16 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { unstable_readConfig } from 'wrangler';
 import { ECHO_GATEWAY_COMMAND, startLocalHost } from '../container/host/local-host.ts';
 import { MOCK_MODEL_ID, startMockLlm } from '../container/mock-llm/server.mjs';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const WORKER_VARS = ['AGENT_NAME', 'SLEEP_AFTER', 'QUIET_AFTER', 'INSTANCE_TYPE', 'BOOT_TIMEOUT', 'BOOT_ATTEMPTS', 'BOOT_BACKOFF', 'BOOT_POLL_INTERVAL', 'HEALTH_INTERVAL', 'GATEWAY_USER', 'BACKUP_INTERVAL', 'BACKUP_KEEP', 'WAKE_LIMIT_PER_MINUTE'];
+// Every var of wrangler.jsonc's local env can be set from the shell, except what the local mode
+// fixes itself (its sign-in, its wiring, its backup path) and account settings an operator's
+// shell may hold for wrangler.
+const FIXED_VARS = new Set(['AUTH_MODE', 'ACCESS_TEAM_DOMAIN', 'ACCESS_AUD', 'ACCESS_ALLOWED_EMAILS', 'ACCESS_SERVICE_TOKEN_IDS', 'SERVICE_TOKEN_ROUTES', 'GATEWAY_PORT', 'BACKUP_TRANSFER', 'BACKUP_BUCKET_NAME', 'CLOUDFLARE_ACCOUNT_ID', 'CF_ACCOUNT_ID', 'ANALYTICS_GRAPHQL_URL', 'PUBLIC_ORIGINS', 'LOCAL_HOST_URL']);
+const WORKER_VARS = Object.keys(unstable_readConfig({ config: join(ROOT, 'wrangler.jsonc'), env: 'local' }).vars).filter((name) => !FIXED_VARS.has(name));
 // Passed to the runtime as defaults (secrets in .dev.vars, sent by the Worker, win).
 const RUNTIME_PASSTHROUGH = ['ECHO_BOOT_DELAY_MS', 'BOOT_FAIL_AT', 'OPENCLAW_GATEWAY_TOKEN'];
 
@@ -97,8 +104,48 @@ async function shutdown(code) {
   await mock?.close().catch(() => {});
   process.exit(code);
 }
-process.on('SIGINT', () => shutdown(0));
-process.on('SIGTERM', () => shutdown(0));
+const api = (path, init = {}) => fetch(`http://127.0.0.1:${port}${path}`, { ...init, headers: { 'content-type': 'application/json', ...init.headers }, signal: AbortSignal.timeout(10_000) });
+/** How long Ctrl-C waits for the sleep (backup and stop) before exiting anyway. */
+const SLEEP_ON_EXIT_MS = 180_000;
+let sleepingForExit = false;
+
+/**
+ * First Ctrl-C / SIGTERM: a sleep of the running assistant (drain, backup,
+ * stop), with its progress on the terminal, then the exit. Second: exit now.
+ */
+async function sleepThenExit(what) {
+  if (sleepingForExit) {
+    console.error(`\nopenclaw-ondemand: ${what} again: exiting now, without the final backup. What changed since the last backup may be lost — or recovered at the next start, while ${stateDir} still holds it.`);
+    return shutdown(130);
+  }
+  sleepingForExit = true;
+  if (![...host.supervisors.values()].some((s) => s.running)) return shutdown(0);
+  console.error(`\nopenclaw-ondemand: ${what}: putting the assistant to sleep first (backup, then stop); ${what} again exits at once`);
+  const started = Date.now();
+  try {
+    const r = await api('/api/sleep', { method: 'POST', body: JSON.stringify({ reason: `the local mode is exiting (${what})` }) });
+    await r.body?.cancel();
+    let shown = '';
+    while (Date.now() - started < SLEEP_ON_EXIT_MS) {
+      const s = await (await api('/api/status')).json();
+      const line = s.stopping ? `${s.phase ?? 'stopping'}…` : s.state;
+      if (line !== shown) console.error(`openclaw-ondemand:   ${line}`);
+      shown = line;
+      if (!s.stopping && s.state !== 'ready' && s.state !== 'idle' && s.state !== 'booting') {
+        const backup = s.backups?.lastBackup;
+        console.error(`openclaw-ondemand: ${s.state} after ${((Date.now() - started) / 1000).toFixed(1)} s${backup ? ` — last backup ${backup.result} (${backup.reason})` : ''}`);
+        break;
+      }
+      if (s.lastError?.code === 'stop_failed') console.error(`openclaw-ondemand:   the backup keeps failing (${s.lastError.message}); Ctrl-C again to exit without it`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+  } catch (error) {
+    console.error(`openclaw-ondemand: could not put the assistant to sleep (${error.message}); its home stays in ${stateDir} and is recovered at the next start`);
+  }
+  await shutdown(0);
+}
+process.on('SIGINT', () => void sleepThenExit('Ctrl-C'));
+process.on('SIGTERM', () => void sleepThenExit('SIGTERM'));
 wrangler.on('exit', (code) => {
   if (!stopping) console.error(`openclaw-ondemand: wrangler dev exited (${code})`);
   shutdown(code ?? 1);

@@ -27,6 +27,12 @@ export interface Config {
   lifecycle: LifecycleSettings;
   /** Complete backups kept in R2 (older ones are deleted after a new one). Default 10. */
   backupKeep: number;
+  /**
+   * A change of the state is backed up within this long (BACKUP_DEBOUNCE):
+   * the change check brings the periodic backup forward to at most this far
+   * ahead, so changes are uploaded at most once per this time. Default 30 s.
+   */
+  backupDebounceMs: number;
   /** Interval between readiness probes while booting. Default 1 s. */
   bootPollMs: number;
   /** Port of the OpenClaw gateway inside the container. Default 18789. */
@@ -103,7 +109,9 @@ export function parseConfig(env: Partial<Env>): Config {
       healthIntervalMs: parseDuration('HEALTH_INTERVAL', env.HEALTH_INTERVAL, 30_000, 1_000),
       stopRetryMs: 10_000,
       backupIntervalMs: parseDuration('BACKUP_INTERVAL', env.BACKUP_INTERVAL, 10 * 60_000, 10_000),
+      changeCheckMs: parseDuration('CHANGE_CHECK_INTERVAL', env.CHANGE_CHECK_INTERVAL, 5_000, 1_000, 10 * 60_000),
     },
+    backupDebounceMs: parseDuration('BACKUP_DEBOUNCE', env.BACKUP_DEBOUNCE, 30_000, 1_000, 60 * 60_000),
     backupKeep: parseInteger('BACKUP_KEEP', env.BACKUP_KEEP, 10, 1, 1000),
     bootPollMs: parseDuration('BOOT_POLL_INTERVAL', env.BOOT_POLL_INTERVAL, 1_000, 50, 60_000),
     gatewayPort: parseInteger('GATEWAY_PORT', env.GATEWAY_PORT, 18789, 1, 65535),

@@ -58,6 +58,8 @@ export interface Env {
   /** Secret: API token with Account Analytics read (never sent to the container). */
   CF_API_TOKEN?: string;
   BACKUP_KEEP?: string;
+  BACKUP_DEBOUNCE?: string;
+  CHANGE_CHECK_INTERVAL?: string;
   /** `presigned` (production) or `binding` (wrangler dev): see Config.backupTransfer. */
   BACKUP_TRANSFER?: string;
   /** The R2 bucket's name, for the presigned URLs of production backups (Terraform output). */

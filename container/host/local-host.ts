@@ -7,7 +7,10 @@
  *   POST /agents/:id/start    { attempt, env } → { probe, port }
  *   POST /agents/:id/stop     → { probe, port } once the process exited
  *   POST /agents/:id/backup   (If-None-Match: fingerprint) → 304, or 200 with the
- *                             archive (tar.gz) and X-Backup-Fingerprint/-Sha256/-Files
+ *                             archive (tar.gz) and X-Backup-Fingerprint/-Sha256/-Files;
+ *                             ?newerThan=<ms>: 204 unless the home holds something
+ *                             modified after that time (what a boot must not wipe)
+ *   GET  /agents/:id/stamp    → { stamp }: a cheap stamp of the home, to notice changes
  *   POST /agents/:id/prepare  (body: archive or empty, X-Backup-Sha256) → replaces the
  *                             home with the archive (or empties it), only while stopped
  *   GET  /healthz             → { ok: true }
@@ -28,7 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { AgentSupervisor } from './agent-supervisor.ts';
 import { proxyHeaderName, sameSecret } from '../../src/contract/local-host.ts';
 import { RUNTIME_ENV_NAMES } from '../../src/runtime/container-env.ts';
-import { archiveWorkDir, createArchive, restoreArchive, RestoreError } from './state-archive.ts';
+import { archiveWorkDir, createArchive, homeStamp, homeSummary, restoreArchive, RestoreError } from './state-archive.ts';
 import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 
@@ -132,12 +135,21 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       if (url.pathname === '/healthz') return send(200, { ok: true });
       const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
       if (!sameSecret(bearer, options.token)) throw new HostError(401, 'unauthorized', 'the local host answers the Worker only (per-run token)');
-      const match = /^\/agents\/([a-z0-9][a-z0-9-]{0,62})(?:\/(start|stop|backup|prepare))?$/.exec(url.pathname);
+      const match = /^\/agents\/([a-z0-9][a-z0-9-]{0,62})(?:\/(start|stop|backup|prepare|stamp))?$/.exec(url.pathname);
       if (!match) return send(404, { error: { code: 'not_found', message: 'unknown path' } });
       const [, id, action] = match as unknown as [string, string, string | undefined];
       if (!action && req.method === 'GET') return send(200, await supervisor(id).report());
+      if (action === 'stamp' && req.method === 'GET') return send(200, { stamp: await homeStamp(supervisor(id).home) });
       if (action === 'backup' && req.method === 'POST') {
         const previous = req.headers['if-none-match']?.replace(/"/g, '') || null;
+        const newerThan = url.searchParams.get('newerThan');
+        if (newerThan !== null) {
+          const summary = await homeSummary(supervisor(id).home);
+          if (summary.files === 0 || summary.modifiedAt <= Number(newerThan)) {
+            res.writeHead(204);
+            return res.end();
+          }
+        }
         const work = await archiveWorkDir();
         try {
           const archive = await createArchive(supervisor(id).home, work, previous);

@@ -14,9 +14,8 @@ import { dirname, join, relative, sep } from 'node:path';
 import { DatabaseSync, backup as sqliteBackup } from 'node:sqlite';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { ARCHIVE_EXCLUDES } from '../../src/contract/state-paths.ts';
 
-/** Paths (relative to the home) never archived: caches, logs, temporary files. */
-export const ARCHIVE_EXCLUDES = ['.openclaw/cache', '.openclaw/logs', '.openclaw/tmp', '.cache', '.npm', 'tmp', '.openclaw/.configure-error'];
 
 export interface ArchiveResult {
   /** Changes whenever a file's path, size or mtime changes, or a database's content. */
@@ -57,8 +56,11 @@ async function isSqlite(path: string, size: number): Promise<boolean> {
  */
 const TRANSIENT_FILE = /(?:\.sqlite\.(?:generation-(?:lock|writer)|reindex-lock)\.sqlite|\.sqlite\.(?:backup|memory-reindex|tmp)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\.sock|\.pid|\.tmp(?:\..*)?|(?:^|\/)Singleton(?:Cookie|Lock|Socket))$/iu;
 
+/** SQLite's side files: never archived (the online backup copies the database whole), but a write lands there first. */
+const SQLITE_SIDECAR = /-(wal|shm|journal)$/;
+
 function excluded(rel: string): boolean {
-  return ARCHIVE_EXCLUDES.some((e) => rel === e || rel.startsWith(e + sep)) || /-(wal|shm|journal)$/.test(rel) || TRANSIENT_FILE.test(rel);
+  return ARCHIVE_EXCLUDES.some((e) => rel === e || rel.startsWith(e + sep)) || TRANSIENT_FILE.test(rel);
 }
 
 interface Entry {
@@ -66,9 +68,12 @@ interface Entry {
   size: number;
   mtimeMs: number;
   sqlite: boolean;
+  /** A SQLite side file: counts as a change, is not archived. */
+  sidecar: boolean;
 }
 
-async function walk(root: string, dir = root, out: Entry[] = []): Promise<Entry[]> {
+/** Every file of the home that is state (and the SQLite side files); `readHeaders: false` skips telling databases apart. */
+async function walk(root: string, readHeaders = true, dir = root, out: Entry[] = []): Promise<Entry[]> {
   let names: import('node:fs').Dirent[];
   try {
     names = await readdir(dir, { withFileTypes: true });
@@ -79,14 +84,43 @@ async function walk(root: string, dir = root, out: Entry[] = []): Promise<Entry[
     const full = join(dir, d.name);
     const rel = relative(root, full);
     if (excluded(rel)) continue;
-    if (d.isDirectory()) await walk(root, full, out);
+    if (d.isDirectory()) await walk(root, readHeaders, full, out);
     else if (d.isFile()) {
       const s = await stat(full).catch(() => null);
       if (!s) continue;
-      out.push({ rel, size: s.size, mtimeMs: s.mtimeMs, sqlite: await isSqlite(full, s.size) });
+      const sidecar = SQLITE_SIDECAR.test(rel);
+      out.push({ rel, size: s.size, mtimeMs: s.mtimeMs, sidecar, sqlite: !sidecar && readHeaders && (await isSqlite(full, s.size)) });
     }
   }
   return out;
+}
+
+/** Files of the home an archive holds (no side files), in path order. */
+async function stateFiles(home: string): Promise<Entry[]> {
+  return (await walk(home)).filter((e) => !e.sidecar).sort((a, b) => (a.rel < b.rel ? -1 : 1));
+}
+
+/**
+ * How many state files the home holds and when the newest was modified (ms
+ * since the epoch; SQLite side files count, as a write lands there first).
+ * A missing home holds none. No file is read.
+ */
+export async function homeSummary(home: string): Promise<{ files: number; modifiedAt: number }> {
+  const all = await walk(home, false);
+  return { files: all.filter((e) => !e.sidecar).length, modifiedAt: all.reduce((newest, e) => Math.max(newest, e.mtimeMs), 0) };
+}
+
+/**
+ * A cheap stamp of the home, to notice changes often: it changes with any
+ * file's path, size or mtime, SQLite side files included. No file is read.
+ * An empty string for an empty home.
+ */
+export async function homeStamp(home: string): Promise<string> {
+  const all = (await walk(home, false)).sort((a, b) => (a.rel < b.rel ? -1 : 1));
+  if (all.length === 0) return '';
+  const hash = createHash('sha256');
+  for (const e of all) hash.update(`${e.rel}\0${e.size}\0${Math.trunc(e.mtimeMs)}\n`);
+  return hash.digest('hex');
 }
 
 function run(command: string, args: string[], stdin?: Readable): Promise<void> {
@@ -170,7 +204,7 @@ async function sha256File(path: string): Promise<string> {
  * archived and null is returned.
  */
 export async function createArchive(home: string, workDir: string, previousFingerprint: string | null): Promise<ArchiveResult | null> {
-  const entries = (await walk(home)).sort((a, b) => (a.rel < b.rel ? -1 : 1));
+  const entries = await stateFiles(home);
   const staging = await mkdtemp(join(workDir, 'snap-'));
   try {
     const fingerprint = createHash('sha256');
@@ -207,7 +241,7 @@ export async function createArchive(home: string, workDir: string, previousFinge
  */
 export async function createSnapshotDir(home: string, outDir: string, previousFingerprint: string | null): Promise<{ fingerprint: string; files: number } | null> {
   const { cp } = await import('node:fs/promises');
-  const entries = (await walk(home)).sort((a, b) => (a.rel < b.rel ? -1 : 1));
+  const entries = await stateFiles(home);
   const staging = `${outDir}.next`;
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
@@ -278,7 +312,7 @@ export async function restoreArchive(home: string, archive: Readable | null, exp
       if (error.code !== 'ENOENT') throw error;
     });
     await rename(next, home);
-    return { files: (await walk(home)).length };
+    return { files: (await stateFiles(home)).length };
   } catch (error) {
     if (error instanceof RestoreError) throw error;
     throw new RestoreError('restore_failed', (error as Error).message);

@@ -95,6 +95,8 @@ const STORAGE_KEY = 'lifecycle';
 const HISTORY_LIMIT = 50;
 /** While booting, the DO wakes itself at least this often, so an evicted boot resumes. */
 const BOOT_KEEPALIVE_MS = 10_000;
+/** The reason of a backup the change check brought forward. */
+export const CHANGE_BACKUP_REASON = 'changed';
 const RUNNING_STATES: ReadonlySet<LifecycleState> = new Set(['booting', 'ready', 'idle']);
 
 export function topState(snapshot: LifecycleSnapshot): LifecycleState {
@@ -127,6 +129,16 @@ export class AgentController {
   /** Work in progress within a state, counted (overlapping backups), shown as the phase. */
   readonly #activities = new Map<'restoring' | 'backing-up', number>();
   #lastStop: StopRecord | null;
+  /** The state's stamp at the last change check (memory only: after a restart the first check counts as a change). */
+  #lastStamp: string | null = null;
+  /** A change was seen since the last periodic backup (which then says so in its reason). */
+  #changeSeen = false;
+  /**
+   * The platform wakeup last set (undefined: not known). Set again only when
+   * it changes: setting a DO alarm again and again (a request every few
+   * hundred ms) keeps a due alarm from ever running.
+   */
+  #wakeupSet: number | null | undefined = undefined;
   /** Gateway requests whose answer is not read to the end yet (memory only: a restart ends them). */
   #requestsInFlight = 0;
   /** The current stop sequence's failure was posted to the webhook (once per sequence). */
@@ -182,6 +194,7 @@ export class AgentController {
         cancelTimer: (_, params) => this.#timers.cancel(params.timer),
         checkHealth: () => void this.#checkHealth(),
         runBackup: () => void this.#periodicBackup(),
+        checkChanges: () => void this.#checkChanges(),
       },
       actors: {
         bootRuntime: fromCallback<LifecycleEvent, BootInput>(({ sendBack, input }) => this.#bootLoop(input, sendBack)),
@@ -400,6 +413,7 @@ export class AgentController {
 
   /** Fires every durable timer that is due. Called by the DO alarm / Container schedule. */
   async onWakeup(): Promise<void> {
+    this.#wakeupSet = undefined; // the platform's wakeup is used up: set the next one whatever it is
     for (const name of this.#timers.takeDue(this.#now())) {
       this.#log('lifecycle:timer', { agent: this.#deps.config.agentName, timer: name });
       // A request still in flight (a long agent turn) is activity: the quiet and idle timers start over.
@@ -595,8 +609,10 @@ export class AgentController {
   }
 
   async #periodicBackup(): Promise<void> {
+    const reason = this.#changeSeen ? CHANGE_BACKUP_REASON : 'periodic';
+    this.#changeSeen = false;
     try {
-      const event = await this.#withActivity('backing-up', () => this.#keeper.backup('periodic'));
+      const event = await this.#withActivity('backing-up', () => this.#keeper.backup(reason));
       this.#log('lifecycle:backup', { agent: this.#deps.config.agentName, result: event.result, id: event.id ?? null, ms: event.ms });
     } catch (error) {
       this.#log('lifecycle:backup-failed', { agent: this.#deps.config.agentName, message: error instanceof Error ? error.message : String(error) });
@@ -618,6 +634,23 @@ export class AgentController {
     if (this.#activities.get('restoring')) return 'restoring';
     if (this.#activities.get('backing-up')) return 'backing-up';
     return null;
+  }
+
+  /**
+   * A cheap look at the state (paths, sizes, mtimes); a change since the last
+   * look brings the backup forward to at most backupDebounceMs ahead, so what
+   * was written is in R2 within that time, and changes upload at most once
+   * per that time. The first look after a (re)load counts as a change.
+   */
+  async #checkChanges(): Promise<void> {
+    const stamp = await this.#deps.runtime.changeStamp().catch(() => null);
+    if (stamp === null || stamp === this.#lastStamp) return;
+    this.#lastStamp = stamp;
+    const dueAt = this.#now() + this.#deps.config.backupDebounceMs;
+    this.#changeSeen = true;
+    if (!this.#timers.pullForward('backup', dueAt)) return;
+    this.#log('lifecycle:changed', { agent: this.#deps.config.agentName, backupAt: new Date(dueAt).toISOString() });
+    this.#persist();
   }
 
   async #checkHealth(): Promise<void> {
@@ -665,10 +698,15 @@ export class AgentController {
     };
     const next = this.#timers.next();
     const wakeup = this.state === 'booting' ? Math.min(next ?? Infinity, this.#now() + BOOT_KEEPALIVE_MS) : next;
+    const setWakeup = wakeup !== this.#wakeupSet;
+    this.#wakeupSet = wakeup;
     this.#writes = this.#writes
       .then(() => this.#deps.storage.put(STORAGE_KEY, record))
-      .then(() => this.#deps.wakeups.setWakeup(wakeup))
-      .catch((error) => this.#log('lifecycle:persist-failed', { message: error instanceof Error ? error.message : String(error) }));
+      .then(() => (setWakeup ? this.#deps.wakeups.setWakeup(wakeup) : undefined))
+      .catch((error) => {
+        this.#wakeupSet = undefined; // try the wakeup again with the next write
+        this.#log('lifecycle:persist-failed', { message: error instanceof Error ? error.message : String(error) });
+      });
   }
 }
 

@@ -5,7 +5,7 @@
  * check and never starts from empty state while backups exist.
  */
 import type { BackupManifest, BackupStore } from '../backup/backup-store.ts';
-import { RuntimeError, type Runtime } from '../runtime/runtime.ts';
+import { RuntimeError, type Runtime, type RuntimeArchive } from '../runtime/runtime.ts';
 
 export interface BackupEvent {
   kind: 'backup' | 'restore';
@@ -39,6 +39,8 @@ export class RestoreFailure extends Error {
 }
 
 const HISTORY_LIMIT = 20;
+/** The reason of a backup taken at boot of state no backup had (a crash, an abrupt exit). */
+export const RECOVERED_AT_BOOT = 'recovered at boot';
 
 export class StateKeeper {
   readonly #runtime: Runtime;
@@ -103,21 +105,7 @@ export class StateKeeper {
     try {
       const archive = await this.#runtime.backup(this.#record.lastFingerprint);
       if (!archive) return this.#remember({ kind: 'backup', result: 'unchanged', at: iso(started), reason, ms: this.#now() - started });
-      const manifest = await this.#store.save(
-        {
-          id: this.#store.newId(started),
-          agent: this.#agent,
-          createdAt: iso(started),
-          reason,
-          runtime: this.#runtimeKind,
-          fingerprint: archive.fingerprint,
-          sha256: archive.sha256,
-          size: archive.size,
-          files: archive.files,
-          ...(archive.handle !== undefined ? { handle: archive.handle } : {}),
-        },
-        archive.body,
-      );
+      const manifest = await this.#save(archive, reason, started);
       this.#record.lastFingerprint = archive.fingerprint;
       return this.#remember({ kind: 'backup', result: 'ok', at: iso(started), reason, ms: this.#now() - started, id: manifest.id, size: manifest.size, files: manifest.files });
     } catch (error) {
@@ -144,6 +132,7 @@ export class StateKeeper {
     } catch (error) {
       throw new RestoreFailure('restore_unavailable', `cannot list backups: ${error instanceof Error ? error.message : error}`, true);
     }
+    candidates = await this.#recoverLeftover(candidates);
     if (candidates.length === 0) {
       await this.#prepare(null);
       this.#record.lastFingerprint = null;
@@ -173,6 +162,49 @@ export class StateKeeper {
     const message = `none of the ${candidates.length} stored backups passed its integrity check (${rejected.join('; ')}); the assistant was not started with empty state and the backups were left untouched`;
     this.#remember({ kind: 'restore', result: 'failed', at: iso(started), reason: 'restore before boot', ms: this.#now() - started, error: message });
     throw new RestoreFailure('restore_failed', message, false);
+  }
+
+  /**
+   * Never destroys unsaved state: what the runtime still holds that is newer
+   * than the newest backup (a crash, an abrupt exit) is stored as a backup of
+   * its own first — reason `recovered at boot` — and so is what the restore
+   * then takes: the last writes win over an older backup. Returns the
+   * candidates, the recovered backup first. A failure to recover is logged
+   * in the history and the restore goes on with the stored backups.
+   */
+  async #recoverLeftover(candidates: BackupManifest[]): Promise<BackupManifest[]> {
+    const newest = candidates[0];
+    const started = this.#now();
+    try {
+      const archive = await this.#runtime.recover(newest ? { fingerprint: newest.fingerprint, atMs: Date.parse(newest.createdAt) } : null);
+      if (!archive) return candidates;
+      const manifest = await this.#save(archive, RECOVERED_AT_BOOT, started);
+      this.#remember({ kind: 'backup', result: 'ok', at: iso(started), reason: RECOVERED_AT_BOOT, ms: this.#now() - started, id: manifest.id, size: manifest.size, files: manifest.files });
+      return [manifest, ...candidates];
+    } catch (error) {
+      this.#remember({ kind: 'backup', result: 'failed', at: iso(started), reason: RECOVERED_AT_BOOT, ms: this.#now() - started, error: error instanceof Error ? error.message : String(error) });
+      return candidates;
+    }
+  }
+
+  /** Stores an archive as a backup (its manifest last, so a listed backup is complete). */
+  #save(archive: RuntimeArchive, reason: string, startedMs: number): Promise<BackupManifest> {
+    const store = this.#store as BackupStore;
+    return store.save(
+      {
+        id: store.newId(startedMs),
+        agent: this.#agent,
+        createdAt: iso(startedMs),
+        reason,
+        runtime: this.#runtimeKind,
+        fingerprint: archive.fingerprint,
+        sha256: archive.sha256,
+        size: archive.size,
+        files: archive.files,
+        ...(archive.handle !== undefined ? { handle: archive.handle } : {}),
+      },
+      archive.body,
+    );
   }
 
   async #prepare(source: Parameters<Runtime['prepare']>[0]): Promise<void> {

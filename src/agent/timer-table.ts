@@ -27,6 +27,14 @@ export class TimerTable {
     delete this.#entries[name];
   }
 
+  /** Moves a set timer earlier, to `dueAtMs` (never later; a timer not set stays unset). */
+  pullForward(name: TimerName, dueAtMs: number): boolean {
+    const current = this.#entries[name];
+    if (current === undefined || current <= dueAtMs) return false;
+    this.#entries[name] = dueAtMs;
+    return true;
+  }
+
   dueAt(name: TimerName): number | undefined {
     return this.#entries[name];
   }

@@ -83,8 +83,26 @@ export class LocalRuntime implements Runtime {
   }
 
   async backup(previousFingerprint: string | null): Promise<RuntimeArchive | null> {
-    const response = await this.#send('backup', { method: 'POST', headers: previousFingerprint ? { 'if-none-match': `"${previousFingerprint}"` } : {} });
-    if (response.status === 304) {
+    return this.#archive('backup', previousFingerprint);
+  }
+
+  /** The local host keeps the home until the next prepare: what it holds beyond the newest backup is saved first. */
+  async recover(newest: { fingerprint: string; atMs: number } | null): Promise<RuntimeArchive | null> {
+    return this.#archive(`backup?newerThan=${newest?.atMs ?? 0}`, newest?.fingerprint ?? null);
+  }
+
+  async changeStamp(): Promise<string | null> {
+    const response = await this.#send('stamp', { method: 'GET' });
+    if (!response.ok) {
+      await response.body?.cancel();
+      return null;
+    }
+    return ((await response.json()) as { stamp: string }).stamp;
+  }
+
+  async #archive(action: string, previousFingerprint: string | null): Promise<RuntimeArchive | null> {
+    const response = await this.#send(action, { method: 'POST', headers: previousFingerprint ? { 'if-none-match': `"${previousFingerprint}"` } : {} });
+    if (response.status === 304 || response.status === 204) {
       await response.body?.cancel();
       return null;
     }

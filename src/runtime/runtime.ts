@@ -73,6 +73,18 @@ export interface Runtime {
    */
   backup(previousFingerprint: string | null): Promise<RuntimeArchive | null>;
   /**
+   * Before a start, before anything is wiped: the state this runtime still
+   * holds from before (a leftover home, a container that still runs) when it
+   * is newer than `newest` (the newest backup: its fingerprint and time) —
+   * what a crash or an abrupt exit left unsaved. Null when there is none.
+   */
+  recover(newest: { fingerprint: string; atMs: number } | null): Promise<RuntimeArchive | null>;
+  /**
+   * A cheap stamp of the state that changes when the state changes (no file
+   * is read); null when the runtime cannot tell. Asked every few seconds.
+   */
+  changeStamp(): Promise<string | null>;
+  /**
    * Before a start: replaces the state with `source` (integrity checked), or
    * starts from an empty state when `source` is null. Throws a RuntimeError
    * with code `restore_corrupt` when the archive fails its check, leaving the

@@ -7,6 +7,7 @@
  */
 import { BOOT_STATUS_FILE, GATEWAY_PID_FILE, READINESS_PATH, START_PROCESS_ID, START_SCRIPT_PATH, parseBootStatus } from '../contract/boot-status.ts';
 import type { BackupTransfer } from '../config.ts';
+import { ARCHIVE_EXCLUDES } from '../contract/state-paths.ts';
 import { errorMessage } from '../errors.ts';
 import { RuntimeError, type RestoreSource, type Runtime, type RuntimeArchive, type RuntimeProbe, type RuntimeStartOptions, type RuntimeStopReport } from './runtime.ts';
 
@@ -20,6 +21,7 @@ export const SNAPSHOT_DIR = '/home/.openclaw-snapshot';
 export const RESTORE_DIR = '/home/.openclaw-restore';
 export const STATE_HOME = '/home/openclaw';
 const SNAPSHOT_SCRIPT = 'node /container/snapshot-state.ts';
+
 const DRAIN_POLL_MS = 250;
 
 /** What this runtime needs from the Sandbox Durable Object (narrowed so a test fake is small). */
@@ -142,6 +144,20 @@ export class SandboxRuntime implements Runtime {
       ...(this.#options.backupTransfer === 'binding' ? { localBucket: true } : {}),
     });
     return { fingerprint: result.fingerprint ?? '', sha256: handle.id, size: 0, files: result.files ?? 0, body: null, handle };
+  }
+
+  /** A container that still runs holds the newest state there is (its disk is gone once it stops). */
+  async recover(newest: { fingerprint: string; atMs: number } | null): Promise<RuntimeArchive | null> {
+    if (!this.#host.containerRunning()) return null;
+    return this.backup(newest?.fingerprint ?? null);
+  }
+
+  /** Paths, sizes and mtimes of the state (SQLite side files included), hashed in the container; nothing is read. */
+  async changeStamp(): Promise<string | null> {
+    if (!this.#host.containerRunning()) return null;
+    const prune = ARCHIVE_EXCLUDES.map((p) => `-path ${STATE_HOME}/${p} -prune -o`).join(' ');
+    const r = await this.#host.exec(`find ${STATE_HOME} ${prune} -type f -printf '%P %s %T@\\n' 2>/dev/null | sort | sha256sum`).catch(() => null);
+    return r && r.exitCode === 0 ? r.stdout.trim().split(' ')[0] ?? null : null;
   }
 
   async prepare(source: RestoreSource | null): Promise<void> {

@@ -4,11 +4,13 @@
  * whatever survives a sleep, a hibernation or a crash came back from a backup
  * in the (emulated) R2 bucket.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
-import { post, processAlive, ROOT, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
+import { keepAwake, post, processAlive, ROOT, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
+import { lastModelRequestMentions as modelLogMentions } from '../support/model-log.ts';
+import { runSoak, SOAK_STACK_ENV } from '../support/soak.ts';
 
 let lastStatus: AgentStatus | null = null;
 async function status(stack: LocalStack): Promise<AgentStatus> {
@@ -30,21 +32,29 @@ async function wake(stack: LocalStack) {
   return waitFor(stack, settled('ready'), 'ready', 120_000);
 }
 
-async function chat(stack: LocalStack, content: string): Promise<string> {
+const DEBOUNCE_MS = 5_000;
+
+async function chat(stack: LocalStack, content: string, user = 'persistence'): Promise<string> {
   const r = await fetch(`${stack.url}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'openclaw', user: 'persistence', messages: [{ role: 'user', content }] }),
+    body: JSON.stringify({ model: 'openclaw', user, messages: [{ role: 'user', content }] }),
   });
   const body = (await r.json()) as { choices?: Array<{ message: { content: string } }> };
   return body.choices?.[0]?.message.content ?? JSON.stringify(body);
+}
+
+/** Whether the conversation's earlier turns reach the model with its next turn. */
+async function lastModelRequestMentions(stack: LocalStack, user: string, word: string): Promise<boolean> {
+  await chat(stack, 'what was the word?', user);
+  return modelLogMentions(join(stack.stateDir, 'mock-llm.jsonl'), word);
 }
 
 describe('persistence with the real OpenClaw (local mode)', () => {
   let stack: LocalStack;
   let home: string;
   beforeAll(async () => {
-    stack = await startLocalStack({ LOCAL_GATEWAY: 'openclaw', SLEEP_AFTER: '6s', QUIET_AFTER: '2s', BACKUP_INTERVAL: '10s', HEALTH_INTERVAL: '1s' });
+    stack = await startLocalStack({ LOCAL_GATEWAY: 'openclaw', SLEEP_AFTER: '6s', QUIET_AFTER: '2s', BACKUP_INTERVAL: '10m', BACKUP_DEBOUNCE: `${DEBOUNCE_MS}ms`, CHANGE_CHECK_INTERVAL: '2s', HEALTH_INTERVAL: '1s' });
     home = join(stack.stateDir, 'agents', 'default', 'home');
   }, 120_000);
   // A failure here is a data loss: keep the whole stack's output to find out why.
@@ -89,29 +99,33 @@ describe('persistence with the real OpenClaw (local mode)', () => {
     expect(readFileSync(join(home, '.openclaw', 'workspace', 'hibernated.txt'), 'utf8')).toBe('kept through hibernation');
   }, 240_000);
 
-  it('should keep data older than one backup interval when the runtime is killed with SIGKILL', async () => {
+  it('should keep everything when the runtime is killed with SIGKILL: what no backup had is recovered from the home at the next boot', async () => {
     await wake(stack);
-    // Keep it awake (requests count as activity) while waiting for the periodic backup.
-    const keepAwake = setInterval(() => void fetch(`${stack.url}/healthz`).catch(() => {}), 1_000);
-    const before = (await status(stack)).backups.history.length;
-    writeFileSync(join(home, '.openclaw', 'workspace', 'old.txt'), 'backed up');
-    const backedUp = await waitFor(
-      stack,
-      (s) => s.backups.history.slice(before).some((e) => e.kind === 'backup' && e.reason === 'periodic' && e.result === 'ok'),
-      'a periodic backup',
-      60_000,
-    );
-    expect(backedUp.backups.lastBackup?.result).toBe('ok');
-    writeFileSync(join(home, '.openclaw', 'workspace', 'new.txt'), 'not backed up yet');
-    clearInterval(keepAwake);
-    // Kill every process of the runtime (the container dies).
+    writeFileSync(join(home, '.openclaw', 'workspace', 'unsaved.txt'), 'written just before the kill');
     const pids = findGatewayPids();
     expect(pids.length).toBeGreaterThan(0);
     for (const pid of pids) process.kill(pid, 'SIGKILL');
     await waitFor(stack, (s) => s.state === 'stopped' && s.lastError?.code === 'container_exited', 'stopped', 30_000);
     await wake(stack);
-    expect(readFileSync(join(home, '.openclaw', 'workspace', 'old.txt'), 'utf8')).toBe('backed up');
-    expect(existsSync(join(home, '.openclaw', 'workspace', 'new.txt'))).toBe(false);
+    const s = await status(stack);
+    expect(s.backups.history.some((e) => e.reason === 'recovered at boot' && e.result === 'ok')).toBe(true);
+    expect(readFileSync(join(home, '.openclaw', 'workspace', 'unsaved.txt'), 'utf8')).toBe('written just before the kill');
+  }, 240_000);
+
+  it('should have backed up a file and a chat turn BACKUP_DEBOUNCE after they were written, before a SIGKILL that also loses the disk', async () => {
+    await wake(stack);
+    expect(await chat(stack, '[[exec: echo debounced-5c2 > "$OPENCLAW_STATE_DIR/workspace/debounced.txt" && echo ok]]', 'debounce-e2e')).toBe('Tool output: ok');
+    expect(await chat(stack, 'remember the word walrus-83e', 'debounce-e2e')).toBe('mock answer: remember the word walrus-83e');
+    await keepAwake(stack, DEBOUNCE_MS + 10_000); // in use all along: no idle sleep (and its backup) meanwhile
+    for (const pid of findGatewayPids()) process.kill(pid, 'SIGKILL');
+    await waitFor(stack, (s) => s.state === 'stopped' && s.lastError?.code === 'container_exited', 'stopped', 30_000);
+    rmSync(home, { recursive: true, force: true }); // a container's disk goes with the container
+    await wake(stack);
+    const restored = (await status(stack)).backups.lastRestore;
+    expect(restored?.result).toBe('ok');
+    expect((await status(stack)).backups.history.find((e) => e.id === restored?.id)?.reason).toBe('changed');
+    expect(await chat(stack, '[[exec: cat "$OPENCLAW_STATE_DIR/workspace/debounced.txt"]]', 'debounce-e2e')).toBe('Tool output: debounced-5c2');
+    expect(await lastModelRequestMentions(stack, 'debounce-e2e', 'walrus-83e')).toBe(true);
   }, 240_000);
 
   function findGatewayPids(): number[] {
@@ -130,39 +144,48 @@ describe('persistence with the real OpenClaw (local mode)', () => {
   }
 });
 
+describe('Ctrl-C is a sleep (local mode, real OpenClaw)', () => {
+  it('should back up on Ctrl-C, with progress on the terminal, and have the file and the chat turn after the next start', async () => {
+    const first = await startLocalStack({ LOCAL_GATEWAY: 'openclaw', SLEEP_AFTER: '10m', BACKUP_INTERVAL: '10m', CHANGE_CHECK_INTERVAL: '10m' });
+    const stateDir = first.stateDir;
+    let second: LocalStack | null = null;
+    try {
+      await wake(first);
+      expect(await chat(first, '[[exec: echo ctrl-c-9d1 > "$OPENCLAW_STATE_DIR/workspace/ctrl-c.txt" && echo ok]]', 'ctrl-c-e2e')).toBe('Tool output: ok');
+      expect(await chat(first, 'remember the word heron-2b7', 'ctrl-c-e2e')).toBe('mock answer: remember the word heron-2b7');
+      expect(await first.interrupt()).toBe(0);
+      expect(first.output()).toContain('putting the assistant to sleep first');
+      expect(first.output()).toMatch(/sleeping after \d+\.\d s — last backup ok \(before sleep/);
+      // The next start: a new home (as a container's disk would be), restored from that backup.
+      rmSync(join(stateDir, 'agents', 'default', 'home'), { recursive: true, force: true });
+      second = await startLocalStack({ LOCAL_GATEWAY: 'openclaw', SLEEP_AFTER: '10m' }, 90_000, { stateDir });
+      await wake(second);
+      expect(await chat(second, '[[exec: cat "$OPENCLAW_STATE_DIR/workspace/ctrl-c.txt"]]', 'ctrl-c-e2e')).toBe('Tool output: ctrl-c-9d1');
+      expect(await lastModelRequestMentions(second, 'ctrl-c-e2e', 'heron-2b7')).toBe(true);
+    } finally {
+      if (second) await second.stop();
+      else rmSync(stateDir, { recursive: true, force: true });
+    }
+  }, 300_000);
+});
+
 describe('persistence soak (local mode, stand-in gateway)', () => {
   let stack: LocalStack;
   beforeAll(async () => {
-    stack = await startLocalStack({ LOCAL_GATEWAY: 'echo', SLEEP_AFTER: '2s', QUIET_AFTER: '1s', HEALTH_INTERVAL: '1s' });
+    stack = await startLocalStack(SOAK_STACK_ENV);
   }, 120_000);
-  // A failure here is a data loss: keep the whole stack's output to find out why.
-  afterEach((context) => {
-    if (context.task.result?.state === 'fail') {
-      mkdirSync(join(ROOT, 'test-results'), { recursive: true });
-      writeFileSync(join(ROOT, 'test-results', `e2e-persistence-${context.task.id}.log`), `${JSON.stringify(lastStatus, null, 2)}\n${stack.output()}`);
-    }
-  });
   afterAll(async () => {
     await stack?.stop();
   });
 
-  it('should lose nothing over 20 wake → write → auto-sleep cycles', async () => {
-    const CYCLES = 20;
-    const home = join(stack.stateDir, 'agents', 'default', 'home');
-    const lost: string[] = [];
-    for (let cycle = 0; cycle < CYCLES; cycle++) {
-      await wake(stack);
-      for (let earlier = 0; earlier < cycle; earlier++) {
-        const file = join(home, 'data', `file-${earlier}.txt`);
-        if (!existsSync(file) || readFileSync(file, 'utf8') !== `cycle ${earlier}\n`.repeat(earlier + 1)) lost.push(`cycle ${cycle}: file-${earlier}`);
-      }
-      mkdirSync(join(home, 'data'), { recursive: true });
-      writeFileSync(join(home, 'data', `file-${cycle}.txt`), `cycle ${cycle}\n`.repeat(cycle + 1));
-      await waitFor(stack, settled('sleeping'), `auto-sleep ${cycle}`, 30_000);
+  it('should lose nothing over 20 wake → write → sleep or kill cycles', async () => {
+    const result = await runSoak(stack, 20, { seed: 7 });
+    if (result.lost.length) {
+      mkdirSync(join(ROOT, 'test-results'), { recursive: true });
+      writeFileSync(join(ROOT, 'test-results', 'e2e-soak.log'), `${JSON.stringify(result, null, 2)}\n${stack.output()}`);
     }
-    expect(lost).toEqual([]);
-    await wake(stack);
-    const files = readdirSync(join(home, 'data'));
-    expect(files).toHaveLength(CYCLES);
-  }, 600_000);
+    expect(result.lost).toEqual([]);
+    expect(result.endings.kill + result.endings['kill-and-lose-disk']).toBeGreaterThan(0);
+    expect(result.endings.sleep).toBeGreaterThan(0);
+  }, 900_000);
 });

@@ -6,7 +6,10 @@
 import { execFileSync } from 'node:child_process';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { RESTORE_DIR, STATE_HOME } from '../../src/runtime/sandbox-runtime.ts';
-import { appContainer, chat, command, ensureAwake, inContainer, settled, sleep, status, wake, waitFor } from './twin-client.ts';
+import { parseDuration } from '../../src/config.ts';
+import { lastModelRequestMentions } from '../support/model-log.ts';
+import { appContainer, chat, command, docker, ensureAwake, inContainer, settled, sleep, status, wake, waitFor } from './twin-client.ts';
+import { TWIN_VARS } from './twin-vars.ts';
 
 /** The gateway's own log, read from a container that has stopped (Docker keeps it until the next start). */
 function gatewayLog(container: string): string {
@@ -23,14 +26,15 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: persistence', ()
     const container = appContainer();
     const asleep = await waitFor(settled('sleeping'), 'the idle timer to put it to sleep', 150_000);
     expect(asleep.history.at(-1)).toMatchObject({ from: 'idle', to: 'sleeping', reason: 'idle for sleepAfter' });
-    expect(asleep.backups.lastBackup).toMatchObject({ result: 'ok' });
+    // Before the sleep, the state was backed up (or found unchanged since the debounced backup of the write).
+    expect(asleep.backups.lastBackup?.result).toMatch(/^(ok|unchanged)$/);
     expect(asleep.backups.lastBackup?.reason).toMatch(/^before sleep/);
     expect(asleep.lastStop).toMatchObject({ target: 'sleeping', drained: true, gatewayExitCode: 0, warning: null });
     // The gateway ran its own graceful shutdown before the container went away.
     expect(gatewayLog(container)).toContain('shutdown completed cleanly');
 
     await wake();
-    expect((await status()).backups.lastRestore).toMatchObject({ result: 'ok', id: asleep.backups.lastBackup?.id });
+    expect((await status()).backups.lastRestore).toMatchObject({ result: 'ok', id: asleep.backups.lastGood?.id });
     expect(await chat('[[exec: cat "$OPENCLAW_STATE_DIR/workspace/notes/marker.txt"]]')).toBe('Tool output: twin-marker-3e8');
   });
 
@@ -62,5 +66,21 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: persistence', ()
     await sleep();
     await wake();
     expect(await chat('[[exec: cat "$OPENCLAW_STATE_DIR/workspace/notes/ebusy.txt"]]')).toBe('Tool output: after-restore');
+  });
+
+  it('should have a file and a chat turn after the container is killed from outside BACKUP_DEBOUNCE + 10 s after they were written', async () => {
+    await ensureAwake();
+    expect(await chat('[[exec: mkdir -p "$OPENCLAW_STATE_DIR/workspace/notes" && echo killed-7f3 > "$OPENCLAW_STATE_DIR/workspace/notes/killed.txt" && echo ok]]', 'twin-kill')).toBe('Tool output: ok');
+    expect(await chat('remember the word ibis-5d0', 'twin-kill')).toBe('mock answer: remember the word ibis-5d0');
+    await new Promise((r) => setTimeout(r, parseDuration('', TWIN_VARS.BACKUP_DEBOUNCE, 0) + 10_000));
+    docker('kill', appContainer()); // a host move, a crash, a rollout: no stop sequence, the disk is gone
+    await waitFor((s) => s.state === 'stopped', 'stopped after the kill', 30_000);
+    await wake();
+    const after = await status();
+    expect(after.backups.lastRestore).toMatchObject({ result: 'ok' });
+    expect(after.backups.history.find((e) => e.kind === 'backup' && e.id === after.backups.lastRestore?.id)?.reason).toBe('changed');
+    expect(await chat('[[exec: cat "$OPENCLAW_STATE_DIR/workspace/notes/killed.txt"]]', 'twin-kill')).toBe('Tool output: killed-7f3');
+    await chat('what was the word?', 'twin-kill');
+    expect(lastModelRequestMentions(inject('modelLog'), 'ibis-5d0')).toBe(true);
   });
 });

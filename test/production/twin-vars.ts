@@ -6,6 +6,9 @@ export const TWIN_VARS = {
   BOOT_POLL_INTERVAL: '250ms',
   BOOT_TIMEOUT: '4m',
   BACKUP_INTERVAL: '10m',
+  // A change is in R2 within 10 s (the kill test waits that long plus 10 s).
+  BACKUP_DEBOUNCE: '10s',
+  CHANGE_CHECK_INTERVAL: '3s',
   GATEWAY_DRAIN_TIMEOUT: '30s',
   FINAL_BACKUP_TIMEOUT: '20s',
   // Storage credentials the Worker holds: they must never reach the container.

@@ -23,6 +23,8 @@ declare module 'vitest' {
     webhookUrl: string;
     twinInstanceType: string;
     twinBase: string;
+    /** The mock model's request log (JSON lines). */
+    modelLog: string;
   }
 }
 
@@ -61,6 +63,7 @@ export default async function setup(project: TestProject) {
     project.provide('webhookUrl', '');
     project.provide('twinInstanceType', '');
     project.provide('twinBase', '');
+    project.provide('modelLog', '');
     return;
   }
   const webhook = await startWebhookReceiver();
@@ -76,6 +79,7 @@ export default async function setup(project: TestProject) {
   project.provide('webhookUrl', webhook.url);
   project.provide('twinInstanceType', twin.instanceType);
   project.provide('twinBase', twin.base);
+  project.provide('modelLog', twin.modelLog);
   return async () => {
     mkdirSync(join(ROOT, 'test-results'), { recursive: true });
     writeFileSync(join(ROOT, 'test-results', 'production-twin.log'), twin.output());

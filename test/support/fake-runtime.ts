@@ -119,6 +119,23 @@ export class FakeRuntime implements Runtime {
     return { fingerprint: sha256, sha256, size: bytes.length, files: Object.keys(c.disk).length, body: new Response(bytes).body };
   }
 
+  /** A disk that still holds something no backup has (the fake keeps its disk until a test empties it). */
+  async recover(newest: { fingerprint: string; atMs: number } | null): Promise<RuntimeArchive | null> {
+    const c = this.container;
+    if (Object.keys(c.disk).length === 0) return null;
+    const bytes = new TextEncoder().encode(JSON.stringify(c.disk));
+    const sha256 = await hex(bytes);
+    if (sha256 === newest?.fingerprint) return null;
+    c.backups += 1;
+    return { fingerprint: sha256, sha256, size: bytes.length, files: Object.keys(c.disk).length, body: new Response(bytes).body };
+  }
+
+  async changeStamp(): Promise<string | null> {
+    const c = this.container;
+    if (!c.running) return null;
+    return hex(new TextEncoder().encode(JSON.stringify(c.disk)));
+  }
+
   async prepare(source: RestoreSource | null): Promise<void> {
     const c = this.container;
     if (c.running) throw new RuntimeError('restore_failed', 'the runtime is running');

@@ -22,6 +22,8 @@ export interface LocalStack {
   stop: () => Promise<number | null>;
   /** SIGKILL to npm start and everything it started (a crash, a killed terminal); the state directory stays. */
   kill: () => Promise<void>;
+  /** Ctrl-C (SIGINT) to npm start, as an operator stops it; resolves with its exit code; the state directory stays. */
+  interrupt: () => Promise<number | null>;
   process: ChildProcess;
 }
 
@@ -93,6 +95,13 @@ export async function startLocalStack(env: Record<string, string> = {}, readyTim
       rmSync(stateDir, { recursive: true, force: true });
       return code;
     },
+    interrupt: async () => {
+      child.kill('SIGINT');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
     kill: async () => {
       for (const pid of [child.pid as number, ...descendants(child.pid as number)]) {
         try {
@@ -109,6 +118,18 @@ export async function startLocalStack(env: Record<string, string> = {}, readyTim
 /** A Worker API command, as the API wants it: POST with a JSON body (`{}` when there is nothing to say). */
 export function post(url: string, body: Record<string, unknown> = {}): Promise<Response> {
   return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+/**
+ * Keeps the assistant awake for `ms` as a person using it would: a request
+ * through to the gateway every 300 ms (any answer counts as activity).
+ */
+export async function keepAwake(stack: LocalStack, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    await fetch(`${stack.url}/keep-awake`).then((r) => r.body?.cancel()).catch(() => {});
+    await new Promise((r) => setTimeout(r, 300));
+  }
 }
 
 /** The run's secret that `npm start` gave the Worker and the local host (from its env file, readable by this user only). */

@@ -6,7 +6,8 @@ import { FakeRuntime, fakeContainer, killFakeContainer, resetFakeContainers } fr
 import { ManualClock, MemoryStorage, RecordingWakeups } from '../support/memory-storage.ts';
 
 const config = {
-  ...parseConfig({ SLEEP_AFTER: '10m', QUIET_AFTER: '60s', BOOT_BACKOFF: '1s', HEALTH_INTERVAL: '30s', BOOT_POLL_INTERVAL: '50ms' }),
+  // The change check is tested on its own (a shorter interval would come first in every timer walk here).
+  ...parseConfig({ SLEEP_AFTER: '10m', QUIET_AFTER: '60s', BOOT_BACKOFF: '1s', HEALTH_INTERVAL: '30s', BOOT_POLL_INTERVAL: '50ms', CHANGE_CHECK_INTERVAL: '10m' }),
   bootPollMs: 2,
 };
 
@@ -139,6 +140,29 @@ describe('AgentController', () => {
       while (controller.state === 'ready') await fireNextWakeup(t, controller);
       expect(controller.state).toBe('idle');
       expect(t.clock.now - finishedAt).toBe(60_000);
+    });
+
+    it('should bring the backup forward to within BACKUP_DEBOUNCE of a change the cheap check sees, and leave it when nothing changed', async () => {
+      const t = setup();
+      const debounced = { ...config, backupDebounceMs: 30_000, lifecycle: { ...config.lifecycle, changeCheckMs: 5_000 } };
+      const controller = await AgentController.load({ storage: t.storage, wakeups: t.wakeups, runtime: t.runtime, config: debounced, runtimeKind: 'local', containerEnv: {}, clock: t.clock.read, log: () => {} });
+      const backupDue = async () => ((await t.storage.get<{ timers: { backup?: number } }>('lifecycle'))?.timers.backup ?? 0);
+      await controller.command('wake');
+      await untilState(controller, 'ready');
+      expect((await backupDue()) - t.clock.now).toBe(10 * 60_000);
+      await fireNextWakeup(t, controller); // the first look counts as a change
+      await vi.waitFor(async () => expect((await backupDue()) - t.clock.now).toBe(30_000));
+      const due = await backupDue();
+      while (t.clock.now < due) await fireNextWakeup(t, controller); // the backup runs, the next is 10 min away
+      await controller.settle();
+      expect((await backupDue()) - t.clock.now).toBe(10 * 60_000);
+      await vi.waitFor(() => expect(controller.status().backups.lastBackup?.reason).toBe('changed'));
+      await fireNextWakeup(t, controller); // nothing changed
+      await controller.settle();
+      expect((await backupDue()) - t.clock.now).toBeGreaterThan(9 * 60_000);
+      t.runtime.container.disk['notes.md'] = 'a change';
+      await fireNextWakeup(t, controller);
+      await vi.waitFor(async () => expect((await backupDue()) - t.clock.now).toBe(30_000));
     });
 
     it('should not fire a timer before it is due', async () => {

@@ -91,6 +91,7 @@ const env = {
   INSTANCE_TYPE: 'standard-1',
   BACKUP_TRANSFER: 'binding',
   BACKUP_BUCKET: emptyBucket,
+  CHANGE_CHECK_INTERVAL: '10m',
 } as unknown as Env;
 
 function setup(environment: Env = env) {

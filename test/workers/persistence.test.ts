@@ -102,6 +102,23 @@ describe('persistence (workerd, R2 emulation, fake container disk)', () => {
     expect(fakeContainer(name).disk['workspace/turn.md']).toBe('the agent turn that finished after SIGTERM');
   });
 
+  it('should back up what a crash left on the disk, newer than the newest backup, before a boot empties it — and restore that', async () => {
+    const { name, stub } = freshAgent();
+    await wake(stub);
+    fakeContainer(name).disk['old.txt'] = 'backed up';
+    expect(await stub.lifecycleBackup('requested')).toMatchObject({ ok: true, backup: { result: 'ok' } });
+    fakeContainer(name).disk['unsaved.txt'] = 'written after the last backup';
+    killFakeContainer(name); // gone without a stop: nothing backed up, the disk (a local home) stays
+    await stub.fetch('https://poc.example.com/anything');
+    await until(stub, (s) => s.state !== 'ready', 'noticed');
+    await stub.lifecycleCommand('wake');
+    await until(stub, isState('ready'), 'ready again');
+    const s = await status(stub);
+    expect(s.backups.history.some((e) => e.kind === 'backup' && e.result === 'ok' && e.reason === 'recovered at boot')).toBe(true);
+    expect(s.backups.lastRestore?.id).toBe(s.backups.history.find((e) => e.reason === 'recovered at boot')?.id);
+    expect(fakeContainer(name).disk).toEqual({ 'old.txt': 'backed up', 'unsaved.txt': 'written after the last backup' });
+  });
+
   it('should keep data across hibernate and resume', async () => {
     const { name, stub } = freshAgent();
     await wake(stub);

@@ -43,8 +43,8 @@ export interface Twin {
   containerName(): string;
   /** Every app container created, oldest first. */
   containers(): string[];
-  /** Requests the mock model received. */
-  modelRequests(): unknown[];
+  /** The mock model's log: one JSON line per request it received (what the gateway sent with each turn). */
+  modelLog: string;
   stop(): Promise<void>;
 }
 
@@ -72,7 +72,8 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     log: (line) => (output += `[twin] ${line}\n`),
   });
   const gateway = bridgeGateway();
-  const mock = await startMockLlm({ host: gateway });
+  const modelLog = join(stateDir, 'mock-llm.jsonl');
+  const mock = await startMockLlm({ host: gateway, log: modelLog });
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const vars: Record<string, string> = {
@@ -166,7 +167,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     output: () => output,
     containerName: () => containers.at(-1) ?? '',
     containers: () => [...containers],
-    modelRequests: () => mock.requests,
+    modelLog,
     stop,
   };
 }
