@@ -176,7 +176,7 @@ function dropLeases(path: string): void {
 
 /**
  * A consistent copy of a SQLite database (online backup, safe while it is
- * written), without lease rows; returns the copy's SHA-256.
+ * written), without lease rows; returns the digest of its content.
  */
 async function snapshotDatabase(source: string, target: string): Promise<string> {
   await mkdir(dirname(target), { recursive: true });
@@ -188,7 +188,41 @@ async function snapshotDatabase(source: string, target: string): Promise<string>
     db.close();
   }
   dropLeases(target);
-  return sha256File(target);
+  try {
+    return contentDigest(target);
+  } catch {
+    return sha256File(target); // content it cannot read (a table needing an extension): the file's bytes
+  }
+}
+
+/**
+ * The SHA-256 of a database's content: its schema and every row, table by
+ * table — not of its file, whose bytes change with every write transaction
+ * (the change counter, freed space, page layout) even when what it holds
+ * does not. So a gateway that only renews its lease (every ~30 s, and left
+ * out of the copy) changes nothing a backup would upload.
+ */
+function contentDigest(path: string): string {
+  const hash = createHash('sha256');
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    const objects = db.prepare("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_autoindex_%' ORDER BY type, name").all() as Array<{ type: string; name: string; sql: string | null }>;
+    for (const o of objects) {
+      hash.update(`${o.type}\0${o.name}\0${o.sql ?? ''}\n`);
+      if (o.type !== 'table' || o.sql?.toUpperCase().startsWith('CREATE VIRTUAL')) continue;
+      // Rowid order, or the primary key's order for a WITHOUT ROWID table: the same content reads the same way.
+      for (const row of db.prepare(`SELECT * FROM "${o.name.replace(/"/g, '""')}"`).iterate()) hash.update(`${rowText(row as Record<string, unknown>)}\n`);
+    }
+  } finally {
+    db.close();
+  }
+  return hash.digest('hex');
+}
+
+function rowText(row: Record<string, unknown>): string {
+  return Object.values(row)
+    .map((v) => (v instanceof Uint8Array ? `x${Buffer.from(v).toString('hex')}` : typeof v === 'bigint' ? `${v}n` : JSON.stringify(v)))
+    .join('\0');
 }
 
 async function sha256File(path: string): Promise<string> {

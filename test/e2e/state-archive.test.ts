@@ -94,6 +94,24 @@ describe('state-archive', () => {
     live.close();
   });
 
+  it('should find nothing new when the gateway only renewed its lease, and a change when a row changed', async () => {
+    const root = scratch();
+    const home = join(root, 'home');
+    mkdirSync(join(home, '.openclaw', 'state'), { recursive: true });
+    const live = new DatabaseSync(join(home, '.openclaw', 'state', 'openclaw.sqlite'));
+    live.exec(`PRAGMA journal_mode=WAL;
+      CREATE TABLE state_leases(scope TEXT PRIMARY KEY, owner TEXT, expires_at INTEGER);
+      CREATE TABLE cron_jobs(id TEXT PRIMARY KEY, schedule TEXT);
+      INSERT INTO state_leases VALUES ('gateway-owner', 'owner-1', 1);
+      INSERT INTO cron_jobs VALUES ('job-1', '0 9 * * *');`);
+    const first = (await createArchive(home, root, null))!;
+    for (let i = 2; i < 50; i++) live.prepare('UPDATE state_leases SET expires_at = ?').run(i); // renewals, as a running gateway does
+    expect(await createArchive(home, root, first.fingerprint)).toBeNull();
+    live.exec("UPDATE cron_jobs SET schedule = '0 10 * * *'");
+    expect(await createArchive(home, root, first.fingerprint)).not.toBeNull();
+    live.close();
+  });
+
   it('should leave out lock databases and other transient files, even one another process holds exclusively', async () => {
     const root = scratch();
     const home = join(root, 'home');
