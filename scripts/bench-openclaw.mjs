@@ -8,15 +8,11 @@ import { join } from 'node:path';
 import { startMockLlm, MOCK_MODEL_ID } from '../container/mock-llm/server.mjs';
 import { INSTANCE_SIZES, projectedBootSeconds, smallestFitting } from '../src/cost/instance-types.ts';
 import { freePort, post, ROOT, startLocalStack, until } from '../test/support/node-local-stack.ts';
+import { median } from './bench-stats.mjs';
 
 const RUNS = Number(process.env.BENCH_OPENCLAW_RUNS ?? 3);
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 15_000);
 const CLK_TCK = 100;
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 /** Processes of one process group: CPU seconds so far and memory now. */
 function groupUsage(pgid) {

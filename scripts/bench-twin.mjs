@@ -8,15 +8,10 @@
 import { execFileSync } from 'node:child_process';
 import { startTwin, twinUnavailable } from '../test/production/twin/twin.ts';
 import { until } from '../test/support/node-local-stack.ts';
+import { median, p95 } from './bench-stats.mjs';
 
 const RUNS = Number(process.env.BENCH_TWIN_RUNS ?? 5);
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 15_000);
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const p95 = (xs) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(xs.length * 0.95) - 1)];
 const s1 = (ms) => `${(ms / 1000).toFixed(1)} s`;
 
 /** The app container's cgroup: CPU-seconds used since it started, and resident memory (MiB). */

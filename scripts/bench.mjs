@@ -4,24 +4,22 @@
 //   - the ratio of the two (the lifecycle's own overhead on a boot)
 //   - request latency through the Worker vs straight to the gateway
 // Then backups (scripts/bench-backup.mjs; BENCH_BACKUP=off skips it), the real
-// OpenClaw (scripts/bench-openclaw.mjs; BENCH_OPENCLAW=off skips it) and the
-// production twin (scripts/bench-twin.mjs; BENCH_TWIN=off skips it).
+// OpenClaw (scripts/bench-openclaw.mjs; BENCH_OPENCLAW=off skips it), what the
+// short loss window costs in uploads and R2 operations (scripts/bench-persistence.mjs;
+// BENCH_PERSISTENCE=off skips it) and the production twin (scripts/bench-twin.mjs;
+// BENCH_TWIN=off skips it).
 // Environment: BENCH_RUNS (default 7), BENCH_REQUESTS (default 200), BENCH_OPENCLAW_RUNS (default 3).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort, post, ROOT, startLocalStack, until } from '../test/support/node-local-stack.ts';
 import { benchBackup } from './bench-backup.mjs';
 import { benchOpenClaw } from './bench-openclaw.mjs';
+import { benchPersistence } from './bench-persistence.mjs';
 import { benchTwin } from './bench-twin.mjs';
+import { median, p95 } from './bench-stats.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 200);
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const p95 = (xs) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(xs.length * 0.95) - 1)];
 const fmt = (ms) => `${ms.toFixed(1)} ms`;
 
 async function status(url) {
@@ -84,4 +82,5 @@ try {
 }
 if (process.env.BENCH_BACKUP !== 'off') await benchBackup();
 if (process.env.BENCH_OPENCLAW !== 'off') await benchOpenClaw();
+if (process.env.BENCH_PERSISTENCE !== 'off') await benchPersistence();
 if (process.env.BENCH_TWIN !== 'off') await benchTwin();

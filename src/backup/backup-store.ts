@@ -63,22 +63,31 @@ export class BackupStore {
   /** Complete backups, newest first. */
   async list(): Promise<BackupManifest[]> {
     const manifests: BackupManifest[] = [];
+    for (const id of await this.#completeIds()) {
+      const body = await this.#bucket.get(`${this.prefix}${id}/manifest.json`);
+      if (!body) continue;
+      try {
+        manifests.push((await body.json()) as BackupManifest);
+      } catch {
+        // an unreadable manifest is skipped, never deleted
+      }
+    }
+    return manifests.sort((a, b) => (a.id < b.id ? 1 : -1));
+  }
+
+  /** Ids of the backups whose manifest is stored (complete ones), newest first: listing only, no object is read. */
+  async #completeIds(): Promise<string[]> {
+    const ids: string[] = [];
     let cursor: string | undefined;
     do {
       const page = await this.#bucket.list({ prefix: this.prefix, ...(cursor ? { cursor } : {}) });
       for (const object of page.objects) {
-        if (!object.key.endsWith('/manifest.json')) continue;
-        const body = await this.#bucket.get(object.key);
-        if (!body) continue;
-        try {
-          manifests.push((await body.json()) as BackupManifest);
-        } catch {
-          // an unreadable manifest is skipped, never deleted
-        }
+        const id = object.key.slice(this.prefix.length).split('/');
+        if (id.length === 2 && id[1] === 'manifest.json' && id[0]) ids.push(id[0]);
       }
       cursor = page.truncated ? page.cursor : undefined;
     } while (cursor);
-    return manifests.sort((a, b) => (a.id < b.id ? 1 : -1));
+    return ids.sort().reverse();
   }
 
   /** The archive's bytes, or null when missing or not the size the manifest says. */
@@ -93,14 +102,14 @@ export class BackupStore {
     return object.body;
   }
 
-  /** Deletes complete backups beyond the newest `keep`. */
+  /**
+   * Deletes complete backups beyond the newest `keep` (ids sort by time). It
+   * lists, and reads no manifest: one Class A operation per save, however
+   * many backups are kept (deletes are free).
+   */
   async prune(): Promise<number> {
-    const all = await this.list();
-    const old = all.slice(this.#keep);
-    for (const m of old) {
-      const keys = [`${this.prefix}${m.id}/manifest.json`, ...(m.archiveKey ? [m.archiveKey] : [])];
-      await this.#bucket.delete(keys);
-    }
+    const old = (await this.#completeIds()).slice(this.#keep);
+    for (const id of old) await this.#bucket.delete([`${this.prefix}${id}/manifest.json`, `${this.prefix}${id}/archive.tar.gz`]);
     return old.length;
   }
 }

@@ -28,6 +28,19 @@ export interface Pricing {
   };
   /** Average active share of the provisioned vCPU, for self-metered estimates (no CPU figures there). */
   assumedCpuUtilization: number;
+  /** R2 Standard storage, where the backups live. Source: developers.cloudflare.com/r2/pricing */
+  r2: {
+    /** Class A operations (writes, lists), per million. */
+    classAMillionUsd: number;
+    /** Class B operations (reads), per million. */
+    classBMillionUsd: number;
+    /** Storage, per GB-month. */
+    storageGbMonthUsd: number;
+    /** Included per month: 1 million Class A, 10 million Class B, 10 GB-month. */
+    includedClassA: number;
+    includedClassB: number;
+    includedStorageGbMonth: number;
+  };
 }
 
 export const DEFAULT_PRICING: Pricing = {
@@ -44,6 +57,14 @@ export const DEFAULT_PRICING: Pricing = {
   },
   // OpenClaw idles most of the time it runs; 10 % matches the published 24/7 example.
   assumedCpuUtilization: 0.1,
+  r2: {
+    classAMillionUsd: 4.5,
+    classBMillionUsd: 0.36,
+    storageGbMonthUsd: 0.015,
+    includedClassA: 1_000_000,
+    includedClassB: 10_000_000,
+    includedStorageGbMonth: 10,
+  },
 };
 
 /** Resource use in billing units. */
@@ -101,6 +122,23 @@ export function monthCost(usage: ContainerUsage, pricing: Pricing = DEFAULT_PRIC
   const egressUsd = over(usage.egressGb, c.includedEgressGb) * c.egressGbUsd;
   const containersUsd = cpuUsd + memoryUsd + diskUsd + egressUsd;
   return { cpuUsd, memoryUsd, diskUsd, egressUsd, containersUsd, planUsd: pricing.workersPaidMonthlyUsd, totalUsd: pricing.workersPaidMonthlyUsd + containersUsd };
+}
+
+/** R2 use in billing units (a month). Deletes are free. */
+export interface R2Usage {
+  classA: number;
+  classB: number;
+  storageGbMonth: number;
+}
+
+/** A month's R2 bill for `usage`, beyond the included amounts (the free tier is per account). */
+export function r2MonthCost(usage: R2Usage, pricing: Pricing = DEFAULT_PRICING): { classAUsd: number; classBUsd: number; storageUsd: number; totalUsd: number } {
+  const r = pricing.r2;
+  const over = (used: number, included: number) => Math.max(0, used - included);
+  const classAUsd = (over(usage.classA, r.includedClassA) / 1e6) * r.classAMillionUsd;
+  const classBUsd = (over(usage.classB, r.includedClassB) / 1e6) * r.classBMillionUsd;
+  const storageUsd = over(usage.storageGbMonth, r.includedStorageGbMonth) * r.storageGbMonthUsd;
+  return { classAUsd, classBUsd, storageUsd, totalUsd: classAUsd + classBUsd + storageUsd };
 }
 
 /** DEFAULT_PRICING deep-merged with the JSON of `PRICING_OVERRIDE`. @throws AppError `not_configured` on bad JSON or non-numbers. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decideBudget, type BudgetSettings } from '../../src/cost/budget-policy.ts';
-import { DEFAULT_PRICING, monthCost, parsePricing, usageFromSeconds } from '../../src/cost/pricing.ts';
+import { DEFAULT_PRICING, monthCost, parsePricing, r2MonthCost, usageFromSeconds } from '../../src/cost/pricing.ts';
 import { projectMonth } from '../../src/cost/projection.ts';
 import { usageFromGroups } from '../../src/cost/usage-source.ts';
 
@@ -9,6 +9,22 @@ const MONTH_HOURS = 730; // Cloudflare prices a month as 730 hours
 const budget: BudgetSettings = { softUsd: 15, hardUsd: 20, stepUsd: 1, stepMs: 5 * 60_000, floorMs: 5 * 60_000 };
 
 describe('pricing', () => {
+  describe('r2MonthCost', () => {
+    it('should charge nothing within the free tier and the published rates beyond it', () => {
+      expect(r2MonthCost({ classA: 1_000_000, classB: 10_000_000, storageGbMonth: 10 }).totalUsd).toBe(0);
+      const over = r2MonthCost({ classA: 3_000_000, classB: 12_000_000, storageGbMonth: 30 });
+      expect(over.classAUsd).toBeCloseTo(9, 6); // 2 M × $4.50
+      expect(over.classBUsd).toBeCloseTo(0.72, 6); // 2 M × $0.36
+      expect(over.storageUsd).toBeCloseTo(0.3, 6); // 20 GB-month × $0.015
+      expect(over.totalUsd).toBeCloseTo(10.02, 6);
+    });
+
+    it('should take R2 rates from PRICING_OVERRIDE', () => {
+      const pricing = parsePricing(JSON.stringify({ r2: { includedClassA: 0, classAMillionUsd: 9 } }));
+      expect(r2MonthCost({ classA: 500_000, classB: 0, storageGbMonth: 0 }, pricing).classAUsd).toBeCloseTo(4.5, 6);
+    });
+  });
+
   describe('monthCost', () => {
     it('should price standard-1 running 24/7 at about $34.50 with the plan fee (the published example)', () => {
       const cost = monthCost(usageFromSeconds({ 'standard-1': MONTH_HOURS * HOUR }));
