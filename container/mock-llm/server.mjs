@@ -1,16 +1,46 @@
 // A small OpenAI-compatible model server for offline use of the local mode and
 // the tests: POST /v1/chat/completions (streaming SSE and plain JSON) and
 // GET /v1/models. It reads the whole conversation, not only the last message:
-//   - after a tool result, it answers with that result ("Tool output: …");
+//   - after a tool result, it answers with that result ("Tool output: …"),
+//     unless a directive of the person's is still to run;
 //   - when a user message carries a directive [[exec: <shell command>]] that has
 //     not been run yet, it asks for the `exec` tool with that command;
+//   - [[tool:<name> <JSON arguments>]] asks for any tool by name (OpenClaw's
+//     `cron`, `browser`, …) with those arguments; several directives in one
+//     message run one after the other;
 //   - otherwise it answers "mock answer: <the newest user text>".
 // Environment: MOCK_LLM_PORT (default 0 = any free port), MOCK_LLM_LOG (file to append requests to).
 import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 
 export const MOCK_MODEL_ID = 'mock-model';
-const DIRECTIVE = /\[\[exec:\s*([\s\S]+?)\]\]/g;
+const DIRECTIVE = /\[\[exec:\s*([\s\S]+?)\]\]|\[\[tool:([a-z_][a-z0-9_.-]*)\s+(\{[\s\S]*?\})\]\]/g;
+
+/** The tool calls a message's directives ask for, in order: exec commands and named tools with JSON arguments. */
+function directives(text) {
+  const calls = [];
+  for (const m of text.matchAll(DIRECTIVE)) {
+    if (m[1] !== undefined) calls.push({ name: 'exec', args: { command: m[1].trim() } });
+    else {
+      try {
+        calls.push({ name: m[2], args: JSON.parse(m[3]) });
+      } catch {
+        // not JSON: not a directive
+      }
+    }
+  }
+  return calls;
+}
+
+/** JSON with sorted keys, so the same arguments read the same however they were written. */
+function canonical(value) {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
+  return JSON.stringify(value);
+}
+
+/** What identifies a call that ran: an exec by its command (OpenClaw may add its own exec options), another tool by its arguments. */
+const callKey = (name, args) => (name === 'exec' ? `exec ${args?.command}` : `${name} ${canonical(args)}`);
 
 function textOf(content) {
   if (typeof content === 'string') return content;
@@ -32,21 +62,20 @@ function personText(text) {
 export function decide(allMessages) {
   const messages = allMessages.filter((m) => !isInjected(m));
   const last = messages.at(-1);
-  if (last?.role === 'tool') return { kind: 'text', text: `Tool output: ${textOf(last.content).trim()}` };
   const ran = new Set();
   for (const m of messages) {
     for (const call of m.tool_calls ?? []) {
       try {
-        ran.add(JSON.parse(call.function?.arguments ?? '{}').command);
+        ran.add(callKey(call.function?.name, JSON.parse(call.function?.arguments ?? '{}')));
       } catch {}
     }
   }
   const users = messages.filter((m) => m.role === 'user').map((m) => personText(textOf(m.content)));
   for (let i = users.length - 1; i >= 0; i--) {
-    const found = [...(users[i] ?? '').matchAll(DIRECTIVE)].map((m) => m[1].trim());
-    const pending = found.filter((command) => !ran.has(command));
-    if (pending.length) return { kind: 'tool', name: 'exec', args: { command: pending[0] } };
+    const pending = directives(users[i] ?? '').filter((call) => !ran.has(callKey(call.name, call.args)));
+    if (pending.length) return { kind: 'tool', name: pending[0].name, args: pending[0].args };
   }
+  if (last?.role === 'tool') return { kind: 'text', text: `Tool output: ${textOf(last.content).trim()}` };
   const newest = users.filter((t) => t.trim()).at(-1) ?? '';
   return { kind: 'text', text: `mock answer: ${newest.trim().slice(-300)}` };
 }

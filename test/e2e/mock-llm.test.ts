@@ -32,6 +32,17 @@ describe('mock LLM', () => {
       const later = { role: 'user', content: 'thanks' };
       expect(decide([ask, call, { role: 'tool', content: '42' }, { role: 'assistant', content: 'Tool output: 42' }, later])).toEqual({ kind: 'text', text: 'mock answer: thanks' });
     });
+
+    it('should call any tool a [[tool:name {json}]] directive names, each directive once, in order', () => {
+      const ask = { role: 'user', content: 'plan [[tool:cron {"action":"status"}]] then [[exec: echo done]]' };
+      expect(decide([ask])).toEqual({ kind: 'tool', name: 'cron', args: { action: 'status' } });
+      const first = { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'cron', arguments: '{"action":"status"}' } }] };
+      // Within the same turn: after the first tool's result, the next directive; after the last, its output.
+      expect(decide([ask, first, { role: 'tool', tool_call_id: 'c1', content: 'ok' }])).toEqual({ kind: 'tool', name: 'exec', args: { command: 'echo done' } });
+      const second = { role: 'assistant', content: null, tool_calls: [{ id: 'c2', type: 'function', function: { name: 'exec', arguments: '{"command":"echo done"}' } }] };
+      expect(decide([ask, first, { role: 'tool', tool_call_id: 'c1', content: 'ok' }, second, { role: 'tool', tool_call_id: 'c2', content: 'done\n' }])).toEqual({ kind: 'text', text: 'Tool output: done' });
+      expect(decide([{ role: 'user', content: '[[tool:cron {not json}]]' }])).toEqual({ kind: 'text', text: 'mock answer: [[tool:cron {not json}]]' });
+    });
   });
 
   describe('HTTP', () => {
