@@ -22,6 +22,12 @@ RUN npm install -g --no-fund --no-audit "openclaw@${OPENCLAW_VERSION}" \
 # /workspace, /home, /tmp, /var/tmp and /app. The gateway listens on the
 # container's interface for the Worker (the only way in: Containers have no
 # public ingress) and trusts it as its authenticating proxy.
+# The Sandbox control server (PID 1) pre-starts pools of code-interpreter
+# processes (3 JavaScript + 3 TypeScript in the base image): ~0.3 GB and CPU
+# that compete with the gateway's boot on half a vCPU, for an API this project
+# does not use.
+ENV PYTHON_POOL_MIN_SIZE=0 JAVASCRIPT_POOL_MIN_SIZE=0 TYPESCRIPT_POOL_MIN_SIZE=0
+
 ENV OPENCLAW_HOME=/home/openclaw \
     GATEWAY_BIND=lan \
     GATEWAY_TRUSTED_PROXIES=10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,127.0.0.1,::1 \

@@ -97,7 +97,8 @@ async function main(argv: string[]): Promise<number> {
         if (line !== last && !asJson) process.stderr.write(`${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  ${line}\n`);
         last = line;
       });
-      out(ready, `ready after ${((Date.now() - started) / 1000).toFixed(1)} s — ${client.target.url}`);
+      const parts = ready.lastBoot?.parts.map((p) => `${p.phase} ${((p.ms ?? 0) / 1000).toFixed(1)} s`).join(', ');
+      out(ready, `ready after ${((Date.now() - started) / 1000).toFixed(1)} s on ${ready.meter.instanceType} — ${client.target.url}${parts ? `\n  boot: ${parts}` : ''}`);
       return EXIT.ok;
     }
     case 'sleep': {

@@ -1,4 +1,4 @@
-// A small stand-in for the OpenClaw gateway: answers /healthz and /readyz,
+// A small stand-in for the OpenClaw gateway: answers /healthz, /startupz and /readyz,
 // echoes HTTP requests as JSON and WebSocket messages back. The local mode
 // and the lifecycle tests run it through the same start script as OpenClaw.
 //
@@ -17,7 +17,7 @@ const bootDelayMs = Number(process.env.ECHO_BOOT_DELAY_MS ?? 0);
 const server = createServer(async (req, res) => {
   const chunks = [];
   for await (const chunk of req) chunks.push(chunk);
-  if (req.url === '/healthz' || req.url === '/readyz') {
+  if (req.url === '/healthz' || req.url === '/startupz' || req.url === '/readyz') {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ ok: true, pid: process.pid }));
     return;

@@ -40,16 +40,19 @@ write_status() {
   printf '%s\n' "$1" > "$BOOT_STATUS_FILE.tmp.$$" && mv -f "$BOOT_STATUS_FILE.tmp.$$" "$BOOT_STATUS_FILE"
 }
 
+# When each phase began, for the boot's timeline (GNU date: milliseconds).
+TIMELINE=""
 phase() {
-  now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  now=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
   echo "[boot] phase=$1"
-  write_status "{\"phase\":\"$1\",\"at\":\"$now\"}" || echo "[boot] cannot write $BOOT_STATUS_FILE" >&2
+  TIMELINE="${TIMELINE:+$TIMELINE,}\"$1\":\"$now\""
+  write_status "{\"phase\":\"$1\",\"at\":\"$now\",\"timeline\":{$TIMELINE}}" || echo "[boot] cannot write $BOOT_STATUS_FILE" >&2
   if [ "${BOOT_FAIL_AT:-}" = "$1" ]; then fail injected_failure "failure injected at phase $1" false; fi
 }
 
 # fail CODE MESSAGE [RETRYABLE=false]
 fail() {
-  now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  now=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
   echo "[boot] failed: $1: $2" >&2
   write_status "{\"phase\":\"failed\",\"at\":\"$now\",\"error\":{\"code\":\"$1\",\"message\":\"$(json_escape "$2")\"},\"retryable\":${3:-false}}"
   exit 1

@@ -1,61 +1,201 @@
 // The production-twin part of `npm run bench`: the real `Agent` class and a
 // container built from the Dockerfile, under `wrangler dev`, at the CPU and
-// memory of an instance type — the closest this machine gets to Cloudflare.
-// Per wake (with restored state): wake → ready, the boot's CPU-seconds (the
-// container's cgroup), and the backup before the sleep and the restore
-// before the wake; once: memory after idle.
-// Environment: BENCH_TWIN_RUNS (default 5), BENCH_TWIN_TYPES (default standard-1), BENCH_IDLE_MS (default 15000).
-import { execFileSync } from 'node:child_process';
-import { startTwin, twinUnavailable } from '../test/production/twin/twin.ts';
-import { until } from '../test/support/node-local-stack.ts';
+// memory of each instance type — the closest this machine gets to Cloudflare.
+// Per type: a first boot, a chat turn that writes state, then BENCH_TWIN_RUNS
+// sleep → wake cycles (every wake restores that state), each wake's parts
+// from GET /api/status (lastBoot) and the gateway's own "gateway ready" log
+// line, the gateway's CPU-seconds at ready, memory after idle and at its peak
+// during the first chat turn after a wake, and what a month costs at the
+// plan's low- and medium-use profiles (src/cost, scripts/simulation.mjs).
+// Then, at the configured type, the same wakes with the stock settings this
+// project changed (the Sandbox control server's interpreter pools, a 1 s
+// readiness poll) and `openclaw gateway run` alone in the same image at the
+// same limits: before/after in one run.
+// Environment: BENCH_TWIN_RUNS (default 5), BENCH_TWIN_TYPES (default
+// basic,standard-1,standard-2,standard-3), BENCH_IDLE_MS (default 15000),
+// BENCH_TWIN_STOCK=off skips the before/after rows.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { INSTANCE_SIZES } from '../src/cost/instance-types.ts';
+import { configuredInstanceType, startTwin, twinUnavailable } from '../test/production/twin/twin.ts';
+import { ROOT, until } from '../test/support/node-local-stack.ts';
 import { median, p95 } from './bench-stats.mjs';
+import { profiles, simulate } from './simulation.mjs';
 
 const RUNS = Number(process.env.BENCH_TWIN_RUNS ?? 5);
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 15_000);
-const s1 = (ms) => `${(ms / 1000).toFixed(1)} s`;
+const CLK_TCK = 100;
+const s1 = (ms) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : '–');
+/** The settings this project changed, as the stock base image and the old default had them. */
+const STOCK = { containerEnv: { JAVASCRIPT_POOL_MIN_SIZE: '3', TYPESCRIPT_POOL_MIN_SIZE: '3' }, vars: { BOOT_POLL_INTERVAL: '1s' } };
 
-/** The app container's cgroup: CPU-seconds used since it started, and resident memory (MiB). */
-function containerUsage(name) {
-  const out = execFileSync('docker', ['exec', name, 'sh', '-c', 'cat /sys/fs/cgroup/cpuacct/cpuacct.usage; grep -E "^total_rss " /sys/fs/cgroup/memory/memory.stat'], { encoding: 'utf8' }).trim().split('\n');
-  return { cpuSeconds: Number(out[0]) / 1e9, rssMiB: Number(out[1]?.split(' ')[1] ?? 0) / 1024 / 1024 };
+/** The container's cgroup directory for a controller (cgroup v1 as the engine sets it up), or null. */
+function cgroupDir(controller, id) {
+  for (const dir of [`/sys/fs/cgroup/${controller}/docker/${id}`, `/sys/fs/cgroup/${controller}/system.slice/docker-${id}.scope`]) if (existsSync(dir)) return dir;
+  return null;
 }
 
-async function benchType(instanceType) {
-  const twin = await startTwin({ instanceType, vars: { SLEEP_AFTER: '30m', QUIET_AFTER: '60s', BOOT_POLL_INTERVAL: '250ms', HEALTH_INTERVAL: '30s' } });
+function containerId(name) {
+  return execFileSync('docker', ['inspect', '-f', '{{.Id}}', name], { encoding: 'utf8' }).trim();
+}
+
+/** Anonymous memory of the whole container (MiB), read from the host. */
+function containerRssMiB(id) {
+  const dir = cgroupDir('memory', id);
+  const stat = dir ? readFileSync(join(dir, 'memory.stat'), 'utf8') : execFileSync('docker', ['exec', id, 'cat', '/sys/fs/cgroup/memory/memory.stat'], { encoding: 'utf8' });
+  return Number(/^total_rss (\d+)/m.exec(stat)?.[1] ?? 0) / 1024 / 1024;
+}
+
+/** CPU-seconds of the container's OpenClaw processes (the launcher, the gateway, its workers), from the host's /proc. */
+function openclawCpuSeconds(id) {
+  const dir = cgroupDir('cpuacct', id) ?? cgroupDir('memory', id);
+  const pids = dir ? readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean) : [];
+  let cpu = 0;
+  for (const pid of pids) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('openclaw')) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      cpu += (Number(f[11]) + Number(f[12])) / CLK_TCK;
+    } catch {
+      // gone
+    }
+  }
+  return cpu;
+}
+
+/** When the gateway logged "gateway ready" (its own clock), from its log file in the container. */
+function gatewayReadyAt(name) {
+  const r = spawnSync('docker', ['exec', name, 'sh', '-c', 'grep -h "gateway ready" /tmp/openclaw/openclaw-*.log 2>/dev/null | tail -n 1'], { encoding: 'utf8' });
+  const time = /"time":"([^"]+)"/.exec(r.stdout)?.[1];
+  return time ? Date.parse(time) : NaN;
+}
+
+/** Polls the container's memory every 50 ms while `work` runs; returns the peak (MiB). */
+async function peakDuring(id, work) {
+  let peak = containerRssMiB(id);
+  let running = true;
+  const sampler = (async () => {
+    while (running) {
+      try {
+        peak = Math.max(peak, containerRssMiB(id));
+      } catch {
+        // the container went away
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  try {
+    await work();
+  } finally {
+    running = false;
+    await sampler;
+  }
+  return peak;
+}
+
+const part = (boot, phase) => boot.parts.find((p) => p.phase === phase)?.ms ?? NaN;
+
+/** One instance type on the twin: a first boot, state written, RUNS wakes with restored state. */
+async function benchType(instanceType, { containerEnv, vars = {}, label = instanceType } = {}) {
+  const twin = await startTwin({ instanceType, ...(containerEnv ? { containerEnv } : {}), vars: { SLEEP_AFTER: '30m', QUIET_AFTER: '60s', HEALTH_INTERVAL: '30s', ...vars } });
   const status = async () => (await fetch(`${twin.url}/api/status`)).json();
   const post = (path, body = {}) => fetch(`${twin.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const settled = (state) => until(async () => {
-    const s = await status();
-    if (s.state === 'stopped' && s.lastError) throw new Error(`${s.lastError.code}: ${s.lastError.message}`);
-    return s.state === state && !s.stopping ? s : undefined;
-  }, 300_000, state, 100);
+  const settled = (state) =>
+    until(async () => {
+      const s = await status();
+      if (s.state === 'stopped' && s.lastError) throw new Error(`${s.lastError.code}: ${s.lastError.message}`);
+      return s.state === state && !s.stopping ? s : undefined;
+    }, 600_000, state, 100);
+  const chat = async (content) => {
+    const r = await fetch(`${twin.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'openclaw', user: 'bench', messages: [{ role: 'user', content }] }), signal: AbortSignal.timeout(300_000) });
+    const text = await r.text();
+    try {
+      return JSON.parse(text).choices?.[0]?.message?.content;
+    } catch {
+      throw new Error(`a chat turn answered HTTP ${r.status}: ${text.slice(0, 120)}`);
+    }
+  };
+  const result = { label, instanceType, base: twin.base, wakes: [], parts: { launching: [], restoring: [], starting: [], configuring: [], gateway: [], lag: [] }, cpus: [], idleRssMiB: NaN, peakRssMiB: NaN, image: '', failure: null };
   try {
-    // A first boot, and state for the next ones to restore (a workspace file written through the agent).
     await post('/api/wake');
     await settled('ready');
-    await post('/v1/chat/completions', { model: 'openclaw', user: 'bench', messages: [{ role: 'user', content: '[[exec: mkdir -p "$OPENCLAW_STATE_DIR/workspace" && head -c 200000 /dev/urandom | base64 > "$OPENCLAW_STATE_DIR/workspace/notes.txt" && echo ok]]' }] });
-    const wakes = [];
-    const cpus = [];
-    const backups = [];
-    const restores = [];
+    result.image = execFileSync('docker', ['inspect', '-f', '{{.Config.Image}}', twin.containerName()], { encoding: 'utf8' }).trim();
+    // State for every later wake to restore: a workspace file written through the agent's exec tool.
+    const wrote = await chat('[[exec: mkdir -p "$OPENCLAW_STATE_DIR/workspace" && head -c 200000 /dev/urandom | base64 > "$OPENCLAW_STATE_DIR/workspace/notes.txt" && echo ok]]');
+    if (wrote !== 'Tool output: ok') throw new Error(`the first chat turn answered ${JSON.stringify(wrote)}`);
     for (let i = 0; i < RUNS; i++) {
       await post('/api/sleep');
-      const asleep = await settled('sleeping');
-      backups.push(asleep.backups.lastBackup?.ms ?? NaN);
+      await settled('sleeping');
       await post('/api/wake');
       const ready = await settled('ready');
-      const booted = ready.history.at(-1);
-      const started = ready.history.at(-2);
-      wakes.push(Date.parse(booted.at) - Date.parse(started.at));
-      restores.push(ready.backups.lastRestore?.ms ?? NaN);
-      cpus.push(containerUsage(twin.containerName()).cpuSeconds);
+      const boot = ready.lastBoot;
+      const id = containerId(twin.containerName());
+      result.cpus.push(openclawCpuSeconds(id));
+      result.wakes.push(boot.totalMs);
+      result.parts.launching.push(part(boot, 'launching'));
+      result.parts.restoring.push(part(boot, 'restoring'));
+      result.parts.starting.push(part(boot, 'starting'));
+      result.parts.configuring.push(part(boot, 'configuring'));
+      result.parts.gateway.push(part(boot, 'starting-gateway'));
+      result.parts.lag.push(Date.parse(boot.readyAt) - gatewayReadyAt(twin.containerName()));
+      if (i === 0) {
+        result.peakRssMiB = await peakDuring(id, async () => {
+          const answer = await chat('[[exec: wc -c < "$OPENCLAW_STATE_DIR/workspace/notes.txt"]]');
+          if (!/Tool output: \d+/.test(answer ?? '')) throw new Error(`the chat turn after a wake answered ${JSON.stringify(answer)}`);
+        });
+      }
     }
     await new Promise((r) => setTimeout(r, IDLE_MS));
-    const idle = containerUsage(twin.containerName());
-    return { instanceType, base: twin.base, wakes, cpus, backups, restores, idleRssMiB: idle.rssMiB };
+    result.idleRssMiB = containerRssMiB(containerId(twin.containerName()));
+  } catch (error) {
+    result.failure = error instanceof Error ? error.message.split('\n')[0].slice(0, 200) : String(error);
   } finally {
     await twin.stop();
   }
+  return result;
+}
+
+/** `openclaw gateway run` alone in the project image at the type's limits: start → /startupz, and its CPU-seconds. */
+async function bareGateway(image, instanceType, runs) {
+  const size = INSTANCE_SIZES[instanceType];
+  const { startMockLlm, MOCK_MODEL_ID } = await import('../container/mock-llm/server.mjs');
+  const gateway = execFileSync('docker', ['network', 'inspect', 'bridge', '--format', '{{range .IPAM.Config}}{{.Gateway}}{{end}}'], { encoding: 'utf8' }).trim();
+  const mock = await startMockLlm({ host: gateway });
+  const out = [];
+  try {
+    for (let i = 0; i < runs; i++) {
+      const r = spawnSync('docker', [
+        'run', '--rm', `--cpus=${size.vcpu}`, `--memory=${size.memoryMiB}m`, '-e', 'OPENCLAW_HOME=/home/openclaw',
+        '-e', `OPENAI_BASE_URL=http://${gateway}:${mock.port}/v1`, '-e', `OPENAI_MODEL=${MOCK_MODEL_ID}`,
+        '-v', `${join(ROOT, 'scripts')}:/bench:ro`, '--entrypoint', 'node', image, '/bench/bare-gateway-boot.mjs',
+      ], { encoding: 'utf8', timeout: 600_000 });
+      const line = r.stdout.trim().split('\n').at(-1) ?? '';
+      out.push(JSON.parse(line.startsWith('{') ? line : '{"wallMs":null,"cpuSeconds":null}'));
+    }
+  } finally {
+    await mock.close();
+  }
+  return out;
+}
+
+function monthUsd(instanceType, profile) {
+  return simulate(profiles[profile], false, instanceType).cost;
+}
+
+function row(r) {
+  const size = INSTANCE_SIZES[r.instanceType];
+  const head = `| ${r.label} | ${size.vcpu} / ${(size.memoryMiB / 1024).toFixed(size.memoryMiB < 1024 ? 2 : 0)} GiB`;
+  if (r.failure && !r.wakes.length) return `${head} | fails: ${r.failure} |||||||||| $${monthUsd(r.instanceType, 'low (3×/week, 1 h)').toFixed(2)} | $${monthUsd(r.instanceType, 'medium (weekdays 2 h)').toFixed(2)} |`;
+  const m = (xs) => s1(median(xs.filter(Number.isFinite)));
+  const cells = [
+    `${s1(median(r.wakes))} / ${s1(p95(r.wakes))}${r.failure ? ` (then: ${r.failure})` : ''}`,
+    m(r.parts.launching), m(r.parts.restoring), m([...r.parts.starting.map((x, i) => x + (r.parts.configuring[i] ?? 0))]), m(r.parts.gateway), m(r.parts.lag),
+    median(r.cpus).toFixed(1), `${Math.round(r.idleRssMiB)} MiB`, `${Math.round(r.peakRssMiB)} MiB`,
+    `$${monthUsd(r.instanceType, 'low (3×/week, 1 h)').toFixed(2)}`, `$${monthUsd(r.instanceType, 'medium (weekdays 2 h)').toFixed(2)}`,
+  ];
+  return `${head} | ${cells.join(' | ')} |`;
 }
 
 export async function benchTwin() {
@@ -64,16 +204,32 @@ export async function benchTwin() {
     console.log(`\nproduction twin: skipped (${unavailable})`);
     return null;
   }
-  const types = (process.env.BENCH_TWIN_TYPES ?? 'standard-1').split(',').map((t) => t.trim()).filter(Boolean);
+  const types = (process.env.BENCH_TWIN_TYPES ?? 'basic,standard-1,standard-2,standard-3').split(',').map((t) => t.trim()).filter(Boolean);
+  const configured = configuredInstanceType();
   const results = [];
   for (const type of types) results.push(await benchType(type));
-  console.log(`\nproduction twin — the Agent class, a container from the Dockerfile (base: ${results[0]?.base}), ${RUNS} wakes with restored state each`);
-  console.log('| instance type | wake → ready p50 / p95 | boot CPU-s (container, p50) | backup before sleep p50 | restore before boot p50 | RSS after idle |');
-  console.log('|---|---|---|---|---|---|');
-  for (const r of results) {
-    console.log(`| ${r.instanceType} | ${s1(median(r.wakes))} / ${s1(p95(r.wakes))} | ${median(r.cpus).toFixed(1)} | ${s1(median(r.backups))} | ${s1(median(r.restores))} | ${Math.round(r.idleRssMiB)} MiB |`);
+  let stock = null;
+  let bare = [];
+  const reference = results.find((r) => r.instanceType === 'standard-1' && r.image) ?? results.find((r) => r.image);
+  if (process.env.BENCH_TWIN_STOCK !== 'off' && reference) {
+    stock = await benchType(reference.instanceType, { ...STOCK, label: `${reference.instanceType}, stock settings` });
+    bare = await bareGateway(reference.image, reference.instanceType, Math.min(RUNS, 3));
   }
-  return results;
+  console.log(`\nproduction twin — the Agent class, a container from the Dockerfile (base: ${results[0]?.base}), ${RUNS} wakes with restored state per type; wrangler.jsonc deploys ${configured}`);
+  console.log('| instance type | vCPU / memory | wake → ready p50 / p95 | container start | restore | start script + configure | gateway boot | readiness seen after | gateway CPU-s at ready | RSS after idle | peak RSS, first chat turn | month, low use | month, medium use |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of [...results, ...(stock ? [stock] : [])]) console.log(row(r));
+  if (stock && reference) {
+    const tuned = median(reference.wakes);
+    const before = median(stock.wakes);
+    console.log(`\nbefore/after at ${reference.instanceType} (same run): wake → ready ${s1(before)} with the stock settings (interpreter pools 3 + 3, BOOT_POLL_INTERVAL 1s) → ${s1(tuned)} now (ratio ${(tuned / before).toFixed(2)}); OpenClaw CPU-s ${median(stock.cpus).toFixed(1)} → ${median(reference.cpus).toFixed(1)}; RSS after idle ${Math.round(stock.idleRssMiB)} → ${Math.round(reference.idleRssMiB)} MiB`);
+    const walls = bare.map((b) => b.wallMs).filter(Number.isFinite);
+    const cpus = bare.map((b) => b.cpuSeconds).filter(Number.isFinite);
+    if (walls.length) {
+      console.log(`stock \`openclaw gateway run\` alone in the same image at ${reference.instanceType} limits (fresh state, ${walls.length} runs): start → /startupz ${s1(median(walls))}, ${median(cpus).toFixed(1)} CPU-s; the whole wake (container, restore, gateway) takes ${(tuned / median(walls)).toFixed(2)} × that, and the gateway's boot is ${((median(reference.parts.gateway) / tuned) * 100).toFixed(0)} % of it`);
+    }
+  }
+  return { results, stock, bare };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await benchTwin();

@@ -33,7 +33,12 @@ export interface Config {
    * ahead, so changes are uploaded at most once per this time. Default 30 s.
    */
   backupDebounceMs: number;
-  /** Interval between readiness probes while booting. Default 1 s. */
+  /**
+   * Interval between readiness probes while booting (BOOT_POLL_INTERVAL): the
+   * gateway's first readiness answer is seen within this long. Default 100 ms
+   * (a probe is one small request; the start script's status is read at most
+   * once a second).
+   */
   bootPollMs: number;
   /** Port of the OpenClaw gateway inside the container. Default 18789. */
   gatewayPort: number;
@@ -113,7 +118,7 @@ export function parseConfig(env: Partial<Env>): Config {
     },
     backupDebounceMs: parseDuration('BACKUP_DEBOUNCE', env.BACKUP_DEBOUNCE, 30_000, 1_000, 60 * 60_000),
     backupKeep: parseInteger('BACKUP_KEEP', env.BACKUP_KEEP, 10, 1, 1000),
-    bootPollMs: parseDuration('BOOT_POLL_INTERVAL', env.BOOT_POLL_INTERVAL, 1_000, 50, 60_000),
+    bootPollMs: parseDuration('BOOT_POLL_INTERVAL', env.BOOT_POLL_INTERVAL, 100, 50, 60_000),
     gatewayPort: parseInteger('GATEWAY_PORT', env.GATEWAY_PORT, 18789, 1, 65535),
     localHostUrl: env.LOCAL_HOST_URL?.trim() || 'http://127.0.0.1:8788',
     localHostToken: env.LOCAL_HOST_TOKEN?.trim() ?? '',

@@ -20,7 +20,7 @@ import type { Config } from '../config.ts';
 import { AppError, errorMessage } from '../errors.ts';
 import { logLine } from '../log.ts';
 import { gatewayRequest } from '../runtime/gateway-request.ts';
-import type { Runtime, RuntimeStopReport } from '../runtime/runtime.ts';
+import type { Runtime, RuntimeProbe, RuntimeStopReport } from '../runtime/runtime.ts';
 import { describeTransition, type AgentStatus, type TransitionRecord } from './agent-status.ts';
 import type { BackupStore } from '../backup/backup-store.ts';
 import { ContainerMeter, type MeterRecord } from './container-meter.ts';
@@ -28,6 +28,7 @@ import { RestoreFailure, StateKeeper, type BackupEvent, type StateKeeperRecord }
 import { BudgetKeeper, type BudgetEvaluation, type BudgetRecord } from '../cost/budget-keeper.ts';
 import type { InstanceType } from '../config.ts';
 import { TimerTable, type TimerEntries, type WakeupPort } from './timer-table.ts';
+import { BootTimeline, bootParts, type BootRecord } from './boot-timeline.ts';
 
 /** The slice of Durable Object storage the controller uses (a Map-backed fake will do). */
 export interface ControllerStorage {
@@ -64,6 +65,7 @@ interface PersistedRecord {
   budget?: BudgetRecord;
   lastStop?: StopRecord | null;
   finalBackupOwed?: boolean;
+  boots?: { current: BootRecord | null; last: BootRecord | null };
 }
 
 /** How the last intentional stop went (shown in the status). */
@@ -147,6 +149,8 @@ export class AgentController {
   #finalBackupOwed: boolean;
   /** How the current stop sequence's drain went. */
   #lastDrain: RuntimeStopReport | null = null;
+  /** Where the boots' time went (persisted). */
+  readonly #boots: BootTimeline;
 
   private constructor(deps: ControllerDeps, record: PersistedRecord | undefined) {
     this.#deps = deps;
@@ -161,6 +165,7 @@ export class AgentController {
     this.#lastStop = record?.lastStop ?? null;
     this.#finalBackupOwed = record?.finalBackupOwed ?? false;
     this.#budget = new BudgetKeeper(record?.budget);
+    this.#boots = new BootTimeline(record?.boots);
     this.#keeper = new StateKeeper({
       runtime: deps.runtime,
       store: deps.backups ?? null,
@@ -465,6 +470,7 @@ export class AgentController {
       lastError: c.lastError,
       hibernation: c.hibernation,
       lastStop: this.#lastStop,
+      lastBoot: bootSummary(this.#boots.latest),
       sleepAfterMs: c.sleepAfterMs,
       sleepAt: !stopping && sleepAt !== undefined ? new Date(sleepAt).toISOString() : null,
       lastActivityAt: this.#lastActivityAt === null ? null : new Date(this.#lastActivityAt).toISOString(),
@@ -485,13 +491,19 @@ export class AgentController {
   #bootLoop(input: BootInput, sendBack: (event: LifecycleEvent) => void): () => void {
     let cancelled = false;
     const { runtime, config, containerEnv } = this.#deps;
+    this.#boots.begin(input.attempt, this.#now());
     void (async () => {
       // A runtime that is not running starts from the newest intact backup (never from empty state while backups exist).
       const before = await runtime.probe().catch(() => ({ status: 'stopped' as const }));
       if (before.status === 'stopped' || before.status === 'failed') {
-        if (!cancelled) sendBack({ type: 'boot.progressed', phase: 'restoring' });
+        // The container starts once the leftover state was looked at (recover), before the restore proper.
+        const provision = async () => {
+          await runtime.provision();
+          this.#boots.mark('restoring', this.#now());
+          if (!cancelled) sendBack({ type: 'boot.progressed', phase: 'restoring' });
+        };
         try {
-          const restored = await this.#withActivity('restoring', () => this.#keeper.restore());
+          const restored = await this.#withActivity('restoring', () => this.#keeper.restore(provision));
           this.#log('lifecycle:restore', { agent: config.agentName, result: restored.result, id: restored.id ?? null, ms: restored.ms });
         } catch (error) {
           const failure = error instanceof RestoreFailure ? error : new RestoreFailure('restore_failed', String(error), true);
@@ -503,6 +515,7 @@ export class AgentController {
         this.#persist();
       }
       if (cancelled) return;
+      this.#boots.mark('starting', this.#now());
       try {
         await runtime.start({ agentId: config.agentName, attempt: input.attempt, env: containerEnv });
       } catch (error) {
@@ -511,14 +524,18 @@ export class AgentController {
       }
       let phase = '';
       while (!cancelled) {
-        const probe = await runtime.probe().catch((error): { status: 'starting'; phase: string } => {
+        const probe = await runtime.probe().catch((error): RuntimeProbe => {
           this.#log('lifecycle:probe-failed', { message: asError('probe_failed', error).message });
           return { status: 'starting', phase: phase || 'launching' };
         });
         if (cancelled) return;
-        if (probe.status === 'ready') return sendBack({ type: 'boot.succeeded' });
+        if (probe.status === 'ready') {
+          this.#boots.finish(this.#now());
+          return sendBack({ type: 'boot.succeeded' });
+        }
         if (probe.status === 'failed') return sendBack({ type: 'boot.failed', error: probe.error, retryable: probe.retryable });
         if (probe.status === 'stopped') return sendBack({ type: 'container.exited', exitCode: probe.exitCode, reason: probe.reason });
+        for (const [name, at] of Object.entries(probe.timeline ?? {})) this.#boots.mark(name, at);
         if (probe.phase !== phase) {
           phase = probe.phase;
           sendBack({ type: 'boot.progressed', phase });
@@ -695,6 +712,7 @@ export class AgentController {
       budget: this.#budget.toJSON(),
       lastStop: this.#lastStop,
       finalBackupOwed: this.#finalBackupOwed,
+      boots: this.#boots.toJSON(),
     };
     const next = this.#timers.next();
     const wakeup = this.state === 'booting' ? Math.min(next ?? Infinity, this.#now() + BOOT_KEEPALIVE_MS) : next;
@@ -708,6 +726,12 @@ export class AgentController {
         this.#log('lifecycle:persist-failed', { message: error instanceof Error ? error.message : String(error) });
       });
   }
+}
+
+function bootSummary(record: BootRecord | null): AgentStatus['lastBoot'] {
+  if (!record) return null;
+  const { phases: _phases, ...rest } = record;
+  return { ...rest, parts: bootParts(record) };
 }
 
 /** Whether a stored snapshot fits this machine (state names exist, context present). */

@@ -6,6 +6,7 @@ import type { Hibernation, LifecycleError, LifecycleState, StopIntent } from '..
 import type { MeterTotals } from './container-meter.ts';
 import type { StopRecord } from './agent-controller.ts';
 import type { BackupEvent } from './state-keeper.ts';
+import type { BootPart, BootRecord } from './boot-timeline.ts';
 import type { BudgetEvaluation, BudgetRecord } from '../cost/budget-keeper.ts';
 
 export interface TransitionRecord {
@@ -35,6 +36,12 @@ export interface AgentStatus {
   hibernation: Hibernation | null;
   /** How the last intentional stop went: the gateway's drain, and what it gave up (a final backup). */
   lastStop: StopRecord | null;
+  /**
+   * The boot under way, else the last complete one: when it began, its
+   * phases with their durations (`launching` → `restoring` → `starting` →
+   * `configuring` → `starting-gateway`), and wake → ready (`totalMs`).
+   */
+  lastBoot: (Omit<BootRecord, 'phases'> & { parts: BootPart[] }) | null;
   sleepAfterMs: number;
   /** When the container will be put to sleep if no request comes (ISO), while ready or idle. */
   sleepAt: string | null;

@@ -148,6 +148,8 @@ export class Agent extends Sandbox<Env> {
       },
       stopContainer: () => this.stopContainerAndWait(),
       containerRunning: () => this.ctx.container?.running === true,
+      // Any process call starts the container through the SDK's own start path and waits for its control server.
+      startContainer: async () => void (await this.exec('true')),
       exec: async (command) => {
         const r = await this.exec(command);
         return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };

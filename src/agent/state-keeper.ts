@@ -120,9 +120,22 @@ export class StateKeeper {
    * fail their check), or prepares an empty state when there is none. Throws
    * RestoreFailure; stored backups are never changed by a restore.
    */
-  async restore(): Promise<BackupEvent> {
+  /**
+   * `provision` starts what the runtime runs on (the container) once the
+   * leftover state has been looked at: a container started before that look
+   * would be a new one, whose empty disk must never count as "newer".
+   */
+  async restore(provision: () => Promise<void> = async () => {}): Promise<BackupEvent> {
     const started = this.#now();
+    const provisioned = async () => {
+      try {
+        await provision();
+      } catch (error) {
+        throw new RestoreFailure('runtime_start_failed', error instanceof Error ? error.message : String(error), true);
+      }
+    };
     if (!this.#store) {
+      await provisioned();
       await this.#prepare(null);
       return this.#remember({ kind: 'restore', result: 'skipped', at: iso(started), reason: 'backups not configured', ms: this.#now() - started });
     }
@@ -133,6 +146,7 @@ export class StateKeeper {
       throw new RestoreFailure('restore_unavailable', `cannot list backups: ${error instanceof Error ? error.message : error}`, true);
     }
     candidates = await this.#recoverLeftover(candidates);
+    await provisioned();
     if (candidates.length === 0) {
       await this.#prepare(null);
       this.#record.lastFingerprint = null;

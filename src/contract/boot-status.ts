@@ -3,8 +3,9 @@
  * (the Agent through a runtime, the local dev host): the boot phases, the
  * status file the script writes, and what "ready" means.
  *
- * The script writes one JSON object to BOOT_STATUS_FILE at each phase:
- *   {"phase":"configuring","at":"2026-11-24T18:00:00Z"}
+ * The script writes one JSON object to BOOT_STATUS_FILE at each phase, with
+ * the time (ms) each phase so far began:
+ *   {"phase":"configuring","at":"2026-11-24T18:00:00.120Z","timeline":{"restoring":"…","configuring":"…"}}
  * and on a failure it cannot recover from:
  *   {"phase":"failed","at":"…","error":{"code":"missing_model_key","message":"…"},"retryable":false}
  * Ready is never written by the script: ready means the gateway answers
@@ -28,8 +29,13 @@ export const BOOT_PHASE_LABELS: Record<BootPhase | 'ready', string> = {
 export const BOOT_STATUS_FILE = '/tmp/openclaw-boot/status.json';
 /** The start script writes its PID here before it execs the gateway (same PID), so a stop can signal the gateway itself. */
 export const GATEWAY_PID_FILE = '/tmp/openclaw-boot/gateway.pid';
-/** The gateway answers this with 200 once it can serve. */
-export const READINESS_PATH = '/readyz';
+/**
+ * The gateway answers this with 200 once its startup work is done (OpenClaw's
+ * probe for traffic admission). Not `/readyz`: that one also fails while a
+ * configured channel (Discord, Telegram) is unhealthy, which would keep a
+ * wake from ever finishing; here both answer at the same moment otherwise.
+ */
+export const READINESS_PATH = '/startupz';
 /** Process id the start script runs under in the Sandbox. */
 export const START_PROCESS_ID = 'openclaw-start';
 /** Path of the start script inside the image. */
@@ -38,6 +44,8 @@ export const START_SCRIPT_PATH = '/container/start.sh';
 export interface BootStatus {
   phase: BootPhase;
   at: string;
+  /** When each phase so far began (ISO times with ms, the container's clock). */
+  timeline?: Partial<Record<BootPhase, string>>;
   error?: { code: string; message: string };
   retryable?: boolean;
 }
@@ -54,6 +62,11 @@ export function parseBootStatus(text: string | null | undefined): BootStatus {
       status.error = { code: String(value.error.code ?? 'boot_failed'), message: String(value.error.message ?? 'boot failed') };
     }
     if (typeof value.retryable === 'boolean') status.retryable = value.retryable;
+    if (value.timeline && typeof value.timeline === 'object') {
+      const timeline: Partial<Record<BootPhase, string>> = {};
+      for (const [phase, at] of Object.entries(value.timeline)) if (BOOT_PHASES.includes(phase as BootPhase) && typeof at === 'string') timeline[phase as BootPhase] = at;
+      status.timeline = timeline;
+    }
     return status;
   } catch {
     return fallback;

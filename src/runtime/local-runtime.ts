@@ -38,6 +38,9 @@ export class LocalRuntime implements Runtime {
     return this.#fetch(url, { ...init, headers });
   }
 
+  /** The local host runs the start script on this machine: nothing to start first. */
+  async provision(): Promise<void> {}
+
   async start(options: RuntimeStartOptions): Promise<void> {
     const report = await this.#call('POST', 'start', { attempt: options.attempt, env: options.env });
     this.#port = report.port;

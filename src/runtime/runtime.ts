@@ -16,7 +16,7 @@ export interface RuntimeStartOptions {
 
 /** One readiness probe's answer. */
 export type RuntimeProbe =
-  | { status: 'starting'; phase: string }
+  | { status: 'starting'; phase: string; /** When each start-script phase began (its clock), when known. */ timeline?: Record<string, string> }
   | { status: 'ready' }
   | { status: 'failed'; error: LifecycleError; retryable: boolean }
   | { status: 'stopped'; exitCode: number | null; reason: string };
@@ -51,6 +51,12 @@ export interface RestoreSource {
 }
 
 export interface Runtime {
+  /**
+   * Starts what the runtime runs on (the container) without the gateway and
+   * resolves once it answers; nothing to do where there is nothing to start
+   * (the local mode) or when it runs already.
+   */
+  provision(): Promise<void>;
   /** Ensures the runtime is started; a second call while it runs changes nothing. */
   start(options: RuntimeStartOptions): Promise<void>;
   /** Probes once: is the gateway answering over HTTP, still booting, failed or gone? */

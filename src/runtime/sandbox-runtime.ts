@@ -23,6 +23,12 @@ export const STATE_HOME = '/home/openclaw';
 const SNAPSHOT_SCRIPT = 'node /container/snapshot-state.ts';
 
 const DRAIN_POLL_MS = 250;
+/**
+ * While the gateway boots, its port is probed at every poll (BOOT_POLL_INTERVAL,
+ * 100 ms: the readiness answer is seen that soon), the start script's status
+ * and process (two control-server calls) at most this often.
+ */
+export const STATUS_READ_INTERVAL_MS = 1_000;
 
 /** What this runtime needs from the Sandbox Durable Object (narrowed so a test fake is small). */
 export interface SandboxHost {
@@ -37,6 +43,8 @@ export interface SandboxHost {
   stopContainer(): Promise<void>;
   /** Whether the container runs, asked without touching it (the process API would start it). */
   containerRunning(): boolean;
+  /** Starts the container (not the gateway) and resolves once its control server answers. */
+  startContainer(): Promise<void>;
   exec(command: string): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   createBackup(options: { dir: string; name: string; ttl: number; localBucket?: boolean }): Promise<{ id: string; dir: string; localBucket?: boolean }>;
   restoreBackup(backup: { id: string; dir: string; localBucket?: boolean }): Promise<unknown>;
@@ -54,15 +62,29 @@ const RUNNING = new Set(['starting', 'running']);
 export class SandboxRuntime implements Runtime {
   readonly #host: SandboxHost;
   readonly #options: SandboxRuntimeOptions;
+  readonly #now: () => number;
+  /** The start script's status as last read, and when (see STATUS_READ_INTERVAL_MS). */
+  #lastStatus: { atMs: number; probe: RuntimeProbe } | null = null;
 
-  constructor(host: SandboxHost, options: SandboxRuntimeOptions) {
+  constructor(host: SandboxHost, options: SandboxRuntimeOptions, now: () => number = Date.now) {
     this.#host = host;
     this.#options = options;
+    this.#now = now;
+  }
+
+  async provision(): Promise<void> {
+    if (this.#host.containerRunning()) return;
+    try {
+      await this.#host.startContainer();
+    } catch (error) {
+      throw new RuntimeError('runtime_start_failed', `the container did not start: ${errorMessage(error)}`);
+    }
   }
 
   async start(options: RuntimeStartOptions): Promise<void> {
     const existing = await this.#host.getProcess(START_PROCESS_ID).catch(() => null);
     if (existing && RUNNING.has(existing.status)) return;
+    this.#lastStatus = null;
     try {
       await this.#host.startProcess(`sh ${START_SCRIPT_PATH}`, {
         processId: START_PROCESS_ID,
@@ -79,7 +101,15 @@ export class SandboxRuntime implements Runtime {
     if (!this.#host.containerRunning()) return { status: 'stopped', exitCode: null, reason: 'container not running' };
     const answer = await this.#host.probePort(this.#options.gatewayPort, READINESS_PATH).catch(() => null);
     if (answer !== null && answer >= 200 && answer < 300) return { status: 'ready' };
-    // Not answering (yet): the start script says how far the boot got, or why it failed.
+    // Not answering (yet): the start script says how far the boot got, or why it failed (read at most every STATUS_READ_INTERVAL_MS).
+    const last = this.#lastStatus;
+    if (last && last.probe.status === 'starting' && this.#now() - last.atMs < STATUS_READ_INTERVAL_MS) return last.probe;
+    const probe = await this.#readStatus();
+    this.#lastStatus = { atMs: this.#now(), probe };
+    return probe;
+  }
+
+  async #readStatus(): Promise<RuntimeProbe> {
     const process = await this.#host.getProcess(START_PROCESS_ID).catch(() => null);
     const status = parseBootStatus(await this.#host.readFile(BOOT_STATUS_FILE).then((f) => f.content).catch(() => null));
     if (status.phase === 'failed') {
@@ -92,7 +122,7 @@ export class SandboxRuntime implements Runtime {
     if (!process || !RUNNING.has(process.status)) {
       return { status: 'stopped', exitCode: process?.exitCode ?? null, reason: process ? `start script ${process.status}` : 'no start process' };
     }
-    return { status: 'starting', phase: status.phase };
+    return { status: 'starting', phase: status.phase, ...(status.timeline ? { timeline: status.timeline } : {}) };
   }
 
   async fetch(request: Request): Promise<Response> {
@@ -132,10 +162,15 @@ export class SandboxRuntime implements Runtime {
   }
 
   async backup(previousFingerprint: string | null): Promise<RuntimeArchive | null> {
+    return this.#archive(previousFingerprint, false);
+  }
+
+  async #archive(previousFingerprint: string | null, skipEmpty: boolean): Promise<RuntimeArchive | null> {
     const r = await this.#host.exec(`${SNAPSHOT_SCRIPT} snapshot ${STATE_HOME} ${SNAPSHOT_DIR} ${previousFingerprint ?? ''}`);
     if (r.exitCode !== 0) throw new RuntimeError('backup_failed', `snapshot failed: ${r.stderr.slice(0, 300)}`);
     const result = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { changed: boolean; fingerprint?: string; files?: number };
     if (!result.changed) return null;
+    if (skipEmpty && !result.files) return null;
     // The SDK archives the directory (squashfs) and stores it in R2.
     const handle = await this.#host.createBackup({
       dir: SNAPSHOT_DIR,
@@ -146,10 +181,14 @@ export class SandboxRuntime implements Runtime {
     return { fingerprint: result.fingerprint ?? '', sha256: handle.id, size: 0, files: result.files ?? 0, body: null, handle };
   }
 
-  /** A container that still runs holds the newest state there is (its disk is gone once it stops). */
+  /**
+   * A container that still runs holds the newest state there is (its disk is
+   * gone once it stops). An empty home is nothing to recover: it is a new
+   * container's disk, never newer than a backup.
+   */
   async recover(newest: { fingerprint: string; atMs: number } | null): Promise<RuntimeArchive | null> {
     if (!this.#host.containerRunning()) return null;
-    return this.backup(newest?.fingerprint ?? null);
+    return this.#archive(newest?.fingerprint ?? null, true);
   }
 
   /** Paths, sizes and mtimes of the state (SQLite side files included), hashed in the container; nothing is read. */

@@ -41,7 +41,9 @@ describe('clawctl against the local mode', () => {
   it('should wake from sleeping to ready, showing the boot phases, and exit 0', async () => {
     const r = await clawctl(['wake', ...url()]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^ready after \d+\.\d s/);
+    expect(r.stdout).toMatch(/^ready after \d+\.\d s on standard-1/);
+    // Where the boot's time went, phase by phase.
+    expect(r.stdout).toMatch(/\n {2}boot: launching \d+\.\d s, restoring \d+\.\d s, starting \d+\.\d s, configuring \d+\.\d s, starting-gateway \d+\.\d s/);
     expect(r.stderr).toContain('booting: starting-gateway');
     expect(r.stderr.trim().split('\n').at(-1)).toMatch(/ready$/);
   });
@@ -168,8 +170,12 @@ describe('clawctl eval', () => {
     const report = JSON.parse(readFileSync(join(out, 'evaluation.json'), 'utf8')) as { rows: Array<{ aspect: string; pass: boolean | null; measured: string; detail?: unknown }> };
     const byAspect = Object.fromEntries(report.rows.map((row) => [row.aspect, row]));
     expect(Object.keys(byAspect)).toEqual(['start time', 'stability', 'effort', 'monthly cost', 'persistence', 'isolation']);
-    const starts = byAspect['start time']!.detail as number[];
+    const startTime = byAspect['start time']!.detail as { seconds: number[]; instanceType: string; runtime: string; lastBoot: { parts: Array<{ phase: string }> } };
+    const starts = startTime.seconds;
     expect(starts).toHaveLength(3);
+    // It says what it measured on: the instance type the target meters (the local env's INSTANCE_TYPE) and the runtime.
+    expect(startTime).toMatchObject({ instanceType: 'standard-1', runtime: 'local' });
+    expect(startTime.lastBoot.parts.map((p) => p.phase)).toEqual(['launching', 'restoring', 'starting', 'configuring', 'starting-gateway']);
     // Consistent with `npm run bench` (OpenClaw wake → ready ~9 s on this kind of machine): seconds, not minutes.
     for (const s of starts) expect(s).toBeGreaterThan(1);
     for (const s of starts) expect(s).toBeLessThan(120);
@@ -177,7 +183,7 @@ describe('clawctl eval', () => {
     expect(byAspect.persistence!.pass).toBe(true);
     expect(byAspect.isolation!.pass).toBe(true);
     expect(byAspect['monthly cost']!.pass).toBe(true);
-    expect(readFileSync(join(out, 'evaluation.md'), 'utf8')).toContain('| start time | cold start until usable | ≤ 2 min |');
+    expect(readFileSync(join(out, 'evaluation.md'), 'utf8')).toContain('| start time | cold start until usable (standard-1, local) | ≤ 2 min |');
     expect(r.code).toBe(0);
   }, 900_000);
 });

@@ -29,6 +29,16 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: boot and chat', 
     expect(ready.lastError).toBeNull();
     expect([...phases]).toEqual(expect.arrayContaining(['restoring', 'starting-gateway']));
     expect(ready.history.at(-1)).toMatchObject({ from: 'booting', to: 'ready', event: 'boot.succeeded' });
+    // Where the time went: the container's start, the restore, and the start script's own timestamped phases.
+    const boot = ready.lastBoot!;
+    expect(boot.parts.map((p) => p.phase)).toEqual(['launching', 'restoring', 'starting', 'configuring', 'starting-gateway']);
+    expect(boot.totalMs).toBeGreaterThan(0);
+    expect(Math.abs(boot.parts.reduce((sum, p) => sum + (p.ms ?? 0), 0) - boot.totalMs!)).toBeLessThan(5);
+    expect(boot.parts.find((p) => p.phase === 'starting-gateway')!.ms).toBeGreaterThan(boot.totalMs! / 2); // the gateway's own boot dominates
+  });
+
+  it('should not start the Sandbox control server\'s code-interpreter pools (they would compete with the gateway for CPU)', () => {
+    expect(inContainer('ps -eo args | grep -c "[n]ode_executor" || true').trim()).toBe('0');
   });
 
   it('should run the container with the CPU and memory of the configured instance type', () => {

@@ -32,6 +32,12 @@ export interface FakeContainer {
   drained: boolean;
   /** Files the gateway writes while it drains (work that finishes after its SIGTERM). */
   writesWhileDraining: Record<string, string>;
+  /** The start script's timeline its status reports while booting (its own clock). */
+  scriptTimeline?: Record<string, string>;
+  /** Called at every probe (a test moves its clock here: each probe takes time). */
+  onProbe?: () => void;
+  /** The boot's calls in order (provision, recover, prepare, start). */
+  calls: string[];
 }
 
 const containers = new Map<string, FakeContainer>();
@@ -40,7 +46,7 @@ const PHASES = ['launching', 'restoring', 'configuring', 'starting-gateway'];
 export function fakeContainer(agentId: string): FakeContainer {
   let c = containers.get(agentId);
   if (!c) {
-    c = { running: false, probesLeft: 0, bootProbes: 3, failWith: null, failCount: 0, exit: null, starts: 0, stops: 0, lastEnv: null, requests: [], disk: {}, backups: 0, prepares: 0, failBackups: false, drained: false, writesWhileDraining: {} };
+    c = { running: false, probesLeft: 0, bootProbes: 3, failWith: null, failCount: 0, exit: null, starts: 0, stops: 0, lastEnv: null, requests: [], disk: {}, backups: 0, prepares: 0, failBackups: false, drained: false, writesWhileDraining: {}, calls: [] };
     containers.set(agentId, c);
   }
   return c;
@@ -68,8 +74,13 @@ export class FakeRuntime implements Runtime {
     return fakeContainer(this.#agentId);
   }
 
+  async provision(): Promise<void> {
+    this.container.calls.push('provision');
+  }
+
   async start(options: RuntimeStartOptions): Promise<void> {
     const c = this.container;
+    c.calls.push('start');
     if (c.running) return;
     c.running = true;
     c.drained = false;
@@ -81,6 +92,7 @@ export class FakeRuntime implements Runtime {
 
   async probe(): Promise<RuntimeProbe> {
     const c = this.container;
+    c.onProbe?.();
     if (!c.running) return { status: 'stopped', exitCode: c.exit?.code ?? null, reason: c.exit?.reason ?? 'never started' };
     if (c.drained) return { status: 'stopped', exitCode: 0, reason: 'gateway drained' };
     if (c.failWith && c.failCount > 0) {
@@ -92,7 +104,7 @@ export class FakeRuntime implements Runtime {
     }
     if (c.probesLeft > 0) {
       c.probesLeft -= 1;
-      return { status: 'starting', phase: PHASES[Math.min(PHASES.length - 1, c.bootProbes - c.probesLeft - 1)] ?? 'launching' };
+      return { status: 'starting', phase: PHASES[Math.min(PHASES.length - 1, c.bootProbes - c.probesLeft - 1)] ?? 'launching', ...(c.scriptTimeline ? { timeline: c.scriptTimeline } : {}) };
     }
     return { status: 'ready' };
   }
@@ -122,6 +134,7 @@ export class FakeRuntime implements Runtime {
   /** A disk that still holds something no backup has (the fake keeps its disk until a test empties it). */
   async recover(newest: { fingerprint: string; atMs: number } | null): Promise<RuntimeArchive | null> {
     const c = this.container;
+    c.calls.push('recover');
     if (Object.keys(c.disk).length === 0) return null;
     const bytes = new TextEncoder().encode(JSON.stringify(c.disk));
     const sha256 = await hex(bytes);
@@ -138,6 +151,7 @@ export class FakeRuntime implements Runtime {
 
   async prepare(source: RestoreSource | null): Promise<void> {
     const c = this.container;
+    c.calls.push('prepare');
     if (c.running) throw new RuntimeError('restore_failed', 'the runtime is running');
     c.prepares += 1;
     if (!source?.body) {

@@ -41,6 +41,24 @@ async function fireNextWakeup(t: ReturnType<typeof setup>, controller: AgentCont
   await controller.onWakeup();
 }
 
+/** An R2 bucket in memory (what BackupStore uses of one). */
+function memoryBucket() {
+  const objects = new Map<string, { body: Uint8Array; size: number }>();
+  return {
+    put: async (key: string, value: ReadableStream | string) => {
+      const body = typeof value === 'string' ? new TextEncoder().encode(value) : new Uint8Array(await new Response(value).arrayBuffer());
+      objects.set(key, { body, size: body.length });
+    },
+    get: async (key: string) => {
+      const o = objects.get(key);
+      return o ? { size: o.size, body: new Response(o.body).body, json: async () => JSON.parse(new TextDecoder().decode(o.body)) } : null;
+    },
+    head: async () => null,
+    list: async ({ prefix }: { prefix: string }) => ({ objects: [...objects.keys()].filter((k) => k.startsWith(prefix)).map((key) => ({ key })), truncated: false }),
+    delete: async (keys: string[]) => keys.forEach((k) => objects.delete(k)),
+  };
+}
+
 describe('AgentController', () => {
   beforeEach(() => resetFakeContainers());
   afterEach(() => resetFakeContainers());
@@ -57,6 +75,37 @@ describe('AgentController', () => {
       expect(ready.history.map((h) => h.to)).toEqual(['booting', 'ready']);
       expect(t.runtime.container.starts).toBe(1);
       expect(t.runtime.container.lastEnv).toEqual({ OPENCLAW_GATEWAY_TOKEN: 'secret-token-123' });
+    });
+
+    it('should show where the boot\'s time went: its own phases on its clock, the start script\'s from the script\'s timeline', async () => {
+      const t = setup();
+      const controller = await t.load();
+      const start = t.clock.now;
+      const iso = (ms: number) => new Date(ms).toISOString();
+      t.runtime.container.onProbe = () => void (t.clock.now += 100); // every probe takes 100 ms
+      t.runtime.container.scriptTimeline = { restoring: iso(start + 120), configuring: iso(start + 150), 'starting-gateway': iso(start + 250) };
+      await controller.command('wake');
+      await untilState(controller, 'ready');
+      const boot = controller.status().lastBoot!;
+      expect(boot.parts.map((p) => p.phase)).toEqual(['launching', 'restoring', 'starting', 'configuring', 'starting-gateway']);
+      const ms = Object.fromEntries(boot.parts.map((p) => [p.phase, p.ms]));
+      // launching: the first probe found nothing running; the script's own 'restoring' (after ours) does not count.
+      expect(ms).toMatchObject({ launching: 100, restoring: 0, starting: 50, configuring: 100 });
+      expect(boot.readyAt).toBe(iso(t.clock.now));
+      expect(boot.totalMs).toBe(t.clock.now - start);
+      expect(boot.parts.reduce((sum, p) => sum + (p.ms ?? 0), 0)).toBe(boot.totalMs);
+      // Kept across a restart of the Durable Object.
+      const again = await t.load();
+      expect(again.status().lastBoot).toEqual(boot);
+    });
+
+    it('should start the container only after the leftover state was looked at, so a new container\'s empty disk is never "recovered"', async () => {
+      const { BackupStore } = await import('../../src/backup/backup-store.ts');
+      const t = setup();
+      const controller = await AgentController.load({ storage: t.storage, wakeups: t.wakeups, runtime: t.runtime, config, runtimeKind: 'local', containerEnv: {}, clock: t.clock.read, log: () => {}, backups: new BackupStore(memoryBucket() as never, 'default', 10) });
+      await controller.command('wake');
+      await untilState(controller, 'ready');
+      expect(t.runtime.container.calls).toEqual(['recover', 'provision', 'prepare', 'start']);
     });
 
     it('should refuse wake while hibernated, saying why and how to resume', async () => {
@@ -341,20 +390,7 @@ describe('AgentController phase', () => {
   it('should not stay "backing-up" after overlapping backups finish', async () => {
     resetFakeContainers();
     const { BackupStore } = await import('../../src/backup/backup-store.ts');
-    const objects = new Map<string, { body: Uint8Array; size: number }>();
-    const bucket = {
-      put: async (key: string, value: ReadableStream | string) => {
-        const body = typeof value === 'string' ? new TextEncoder().encode(value) : new Uint8Array(await new Response(value).arrayBuffer());
-        objects.set(key, { body, size: body.length });
-      },
-      get: async (key: string) => {
-        const o = objects.get(key);
-        return o ? { size: o.size, body: new Response(o.body).body, json: async () => JSON.parse(new TextDecoder().decode(o.body)) } : null;
-      },
-      head: async () => null,
-      list: async ({ prefix }: { prefix: string }) => ({ objects: [...objects.keys()].filter((k) => k.startsWith(prefix)).map((key) => ({ key })), truncated: false }),
-      delete: async (keys: string[]) => keys.forEach((k) => objects.delete(k)),
-    };
+    const bucket = memoryBucket();
     const storage = new MemoryStorage();
     const clock = new ManualClock();
     const controller = await AgentController.load({

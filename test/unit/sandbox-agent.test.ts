@@ -37,6 +37,10 @@ class TestSandboxAgent extends Agent {
     const rpc = () => this.renewActivityTimeout();
     return {
       ...real,
+      startContainer: async () => {
+        rpc();
+        await this.start();
+      },
       startProcess: async (_command, options) => {
         rpc();
         await this.start(); // the real Container.start(): ctx.container.start() + monitor

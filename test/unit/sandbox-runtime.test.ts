@@ -43,6 +43,10 @@ function fakeHost(overrides: Partial<Recorder> = {}) {
       r.running = false;
     },
     containerRunning: () => r.running,
+    startContainer: async () => {
+      r.calls.push('startContainer');
+      r.running = true;
+    },
     exec: async (command) => {
       r.calls.push(`exec ${command}`);
       if (command.startsWith('kill -TERM')) r.processStatus = 'completed';
@@ -93,6 +97,62 @@ describe('SandboxRuntime', () => {
       const { host, r } = fakeHost({ gatewayAnswers: null });
       expect(await new SandboxRuntime(host, options).probe()).toEqual({ status: 'starting', phase: 'starting-gateway' });
       expect(r.calls).toContain(`getProcess ${START_PROCESS_ID}`);
+    });
+  });
+
+  describe('probe while booting', () => {
+    it('should ask the gateway port at every probe but read the start script status at most once a second', async () => {
+      const { host, r } = fakeHost({ gatewayAnswers: null });
+      let now = 0;
+      const runtime = new SandboxRuntime(host, options, () => now);
+      for (let i = 0; i < 10; i++) {
+        expect(await runtime.probe()).toMatchObject({ status: 'starting', phase: 'starting-gateway' });
+        now += 100; // a 100 ms poll
+      }
+      expect(r.calls.filter((c) => c.startsWith('probePort'))).toHaveLength(10);
+      expect(r.calls.filter((c) => c.startsWith('readFile'))).toHaveLength(1);
+      await runtime.probe();
+      expect(r.calls.filter((c) => c.startsWith('readFile'))).toHaveLength(2);
+      r.gatewayAnswers = 200;
+      expect(await runtime.probe()).toEqual({ status: 'ready' });
+    });
+
+    it('should notice a start script that stopped at the next status read', async () => {
+      const { host, r } = fakeHost({ gatewayAnswers: null });
+      let now = 0;
+      const runtime = new SandboxRuntime(host, options, () => now);
+      await runtime.probe();
+      r.processStatus = 'completed';
+      now += 1_000;
+      expect(await runtime.probe()).toMatchObject({ status: 'stopped' });
+    });
+  });
+
+  describe('recover', () => {
+    it('should find nothing to recover in a running container whose home is empty (a new container), and store no backup', async () => {
+      const { host, r } = fakeHost();
+      host.exec = async (command) => {
+        r.calls.push(`exec ${command}`);
+        return { exitCode: 0, stdout: '{"changed":true,"fingerprint":"e3b0c44298fc1c14","files":0}\n', stderr: '' };
+      };
+      expect(await new SandboxRuntime(host, options).recover({ fingerprint: 'older', atMs: 0 })).toBeNull();
+      expect(r.calls.some((c) => c.startsWith('createBackup'))).toBe(false);
+    });
+
+    it('should look at nothing when the container is not running', async () => {
+      const { host, r } = fakeHost({ running: false });
+      expect(await new SandboxRuntime(host, options).recover(null)).toBeNull();
+      expect(r.calls).toEqual([]);
+    });
+  });
+
+  describe('provision', () => {
+    it('should start a stopped container (not the gateway) and leave a running one alone', async () => {
+      const { host, r } = fakeHost({ running: false });
+      const runtime = new SandboxRuntime(host, options);
+      await runtime.provision();
+      await runtime.provision();
+      expect(r.calls).toEqual(['startContainer']);
     });
   });
 

@@ -30,8 +30,12 @@ export interface DockerApiProxy {
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection']);
 
-/** Adds the instance type's limits and FUSE to an app container's create request; other bodies are returned unchanged. */
-export function rewriteCreateBody(body: Record<string, unknown>, limits: ContainerLimits): { body: Record<string, unknown>; app: boolean } {
+/**
+ * Adds the instance type's limits and FUSE (and `env`, NAME=value entries
+ * that win over the image's) to an app container's create request; other
+ * bodies are returned unchanged.
+ */
+export function rewriteCreateBody(body: Record<string, unknown>, limits: ContainerLimits, env: string[] = []): { body: Record<string, unknown>; app: boolean } {
   const host = (body.HostConfig ?? {}) as Record<string, unknown>;
   const app = typeof host.NetworkMode === 'string' && host.NetworkMode.startsWith('container:');
   if (!app) return { body, app };
@@ -42,6 +46,7 @@ export function rewriteCreateBody(body: Record<string, unknown>, limits: Contain
     app,
     body: {
       ...body,
+      ...(env.length ? { Env: [...((body.Env as string[] | undefined) ?? []), ...env] } : {}),
       HostConfig: {
         ...host,
         NanoCpus: Math.round(limits.vcpu * 1e9),
@@ -69,7 +74,10 @@ export async function startDockerApiProxy(options: {
   socketPath: string;
   engineSocket: string;
   limits: ContainerLimits;
-  onCreate?: (name: string) => void;
+  /** NAME=value entries added to the app container's environment (the bench's A/B of image settings). */
+  env?: string[];
+  /** Each app container created: its name and image. */
+  onCreate?: (name: string, image: string) => void;
   log?: (line: string) => void;
 }): Promise<DockerApiProxy> {
   const log = options.log ?? (() => {});
@@ -96,11 +104,11 @@ export async function startDockerApiProxy(options: {
     req.on('end', () => {
       const raw = Buffer.concat(chunks);
       try {
-        const { body, app } = rewriteCreateBody(JSON.parse(raw.toString('utf8')) as Record<string, unknown>, options.limits);
+        const { body, app } = rewriteCreateBody(JSON.parse(raw.toString('utf8')) as Record<string, unknown>, options.limits, options.env);
         if (!app) return pass(req, res, raw);
         const name = new URL(req.url ?? '', 'http://docker').searchParams.get('name') ?? '';
         log(`app container ${name}: ${options.limits.vcpu} vCPU, ${options.limits.memoryMiB} MiB, /dev/fuse`);
-        options.onCreate?.(name);
+        options.onCreate?.(name, String(body.Image ?? ''));
         return pass(req, res, Buffer.from(JSON.stringify(body)));
       } catch {
         return pass(req, res, raw);

@@ -11,8 +11,8 @@
  * - Access: `AUTH_MODE=local` (Access itself is tested in workerd);
  * - R2 presigned transfers: backups go through the R2 binding (`BACKUP_TRANSFER=binding`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { INSTANCE_SIZES } from '../../../src/cost/instance-types.ts';
@@ -30,6 +30,8 @@ export interface TwinOptions {
   instanceType?: InstanceType;
   /** How long the first start (image builds included) may take. Default 20 minutes. */
   readyTimeoutMs?: number;
+  /** Environment added to the app container, over the image's (the bench's A/B of image settings). */
+  containerEnv?: Record<string, string>;
 }
 
 export interface Twin {
@@ -48,6 +50,22 @@ export interface Twin {
   stop(): Promise<void>;
 }
 
+/**
+ * Every build of the Dockerfile leaves an image (~1.5 GB) tagged by its
+ * inputs; keeps the one the last app container ran, removes older ones.
+ */
+function removeStaleProjectImages(current: string): void {
+  if (!current.includes(':')) return;
+  const images = spawnSync('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}', current.split(':')[0] as string], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  for (const image of images) if (image !== current) spawnSync('docker', ['rmi', image], { stdio: 'ignore' });
+}
+
+/** The instance type the production wrangler.jsonc deploys (its INSTANCE_TYPE var). */
+export function configuredInstanceType(): InstanceType {
+  const text = readFileSync(join(ROOT, 'wrangler.jsonc'), 'utf8');
+  return (/"INSTANCE_TYPE":\s*"([a-z0-9-]+)"/.exec(text)?.[1] ?? 'standard-1') as InstanceType;
+}
+
 /** Why the twin cannot run on this machine, or null. */
 export async function twinUnavailable(): Promise<string | null> {
   if (process.arch !== 'x64') return `the container image is linux/amd64; this machine is ${process.arch}`;
@@ -58,17 +76,22 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
   const unavailable = await twinUnavailable();
   if (unavailable) throw new Error(`the production twin cannot run here: ${unavailable}`);
   const { base } = await ensureTwinImages();
-  const instanceType = options.instanceType ?? ((options.vars?.INSTANCE_TYPE as InstanceType | undefined) ?? 'standard-1');
+  const instanceType = options.instanceType ?? ((options.vars?.INSTANCE_TYPE as InstanceType | undefined) ?? configuredInstanceType());
   const size = INSTANCE_SIZES[instanceType];
   mkdirSync(TOOLS_DIR, { recursive: true });
   const stateDir = mkdtempSync(join(tmpdir(), 'openclaw-ondemand-twin-'));
   const containers: string[] = [];
+  let projectImage = '';
   let output = '';
   const proxy = await startDockerApiProxy({
     socketPath: join(stateDir, 'docker.sock'),
     engineSocket: '/var/run/docker.sock',
     limits: { vcpu: size.vcpu, memoryMiB: size.memoryMiB },
-    onCreate: (name) => containers.push(name),
+    env: Object.entries(options.containerEnv ?? {}).map(([k, v]) => `${k}=${v}`),
+    onCreate: (name, image) => {
+      containers.push(name);
+      if (image) projectImage = image;
+    },
     log: (line) => (output += `[twin] ${line}\n`),
   });
   const gateway = bridgeGateway();
@@ -139,6 +162,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     await proxy.close();
     await mock.close();
     rmSync(stateDir, { recursive: true, force: true });
+    removeStaleProjectImages(projectImage);
   };
 
   const deadline = Date.now() + (options.readyTimeoutMs ?? 20 * 60_000);

@@ -1,0 +1,107 @@
+// One month (November 2026, minute by minute) of usage profiles, priced with
+// src/cost, with and without the cost guard (cron every 15 minutes,
+// projection, budget policy: the same modules the Worker runs). Used by
+// `npm run simulate` and by the bench (a month's cost per instance type).
+import { decideBudget } from '../src/cost/budget-policy.ts';
+import { DEFAULT_PRICING, monthCost, usageFromSeconds } from '../src/cost/pricing.ts';
+import { projectMonth } from '../src/cost/projection.ts';
+
+const START = Date.UTC(2026, 10, 1);
+const MINUTES = 30 * 24 * 60;
+export const CRON_MIN = 15;
+const BOOT_MIN = 1;
+export const SLEEP_AFTER_MIN = 20;
+export const budget = { softUsd: 15, hardUsd: 20, stepUsd: 1, stepMs: 5 * 60_000, floorMs: 5 * 60_000 };
+
+const minuteOf = (m) => new Date(START + m * 60_000);
+export const profiles = {
+  dormant: () => false,
+  'low (3×/week, 1 h)': (m) => {
+    const d = minuteOf(m);
+    const day = d.getUTCDay();
+    const minOfDay = d.getUTCHours() * 60 + d.getUTCMinutes();
+    const session = (day === 1 || day === 4) ? minOfDay >= 20 * 60 && minOfDay < 21 * 60 : day === 6 ? minOfDay >= 10 * 60 && minOfDay < 11 * 60 : false;
+    return session && m % 2 === 0;
+  },
+  'medium (weekdays 2 h)': (m) => {
+    const d = minuteOf(m);
+    const day = d.getUTCDay();
+    const minOfDay = d.getUTCHours() * 60 + d.getUTCMinutes();
+    return day >= 1 && day <= 5 && minOfDay >= 9 * 60 && minOfDay < 11 * 60 && m % 2 === 0;
+  },
+  '24/7': (m) => m % 5 === 0,
+  'hostile (wake every minute)': () => true,
+};
+
+/**
+ * One month of `wantsRequest` (minute → a request?) on `type`, with or
+ * without the guard. `jobs`: scheduled jobs that wake a sleeping assistant
+ * (as SCHEDULED_WAKES=jobs does): a job due while it runs anyway costs
+ * nothing extra; over the soft line wakes come at most once per 4 h (what is
+ * due meanwhile runs at the next wake); hibernated, none.
+ */
+export function simulate(wantsRequest, guarded, type = 'standard-1', jobs = []) {
+  const TYPE = type;
+  let running = false;
+  let level = 'ok';
+  let scheduledUntil = -1;
+  let lastScheduledWake = -Infinity;
+  let scheduledWakes = 0;
+  let scheduledMinutes = 0;
+  let thinned = 0;
+  let bootLeft = 0;
+  let lastActivity = -Infinity;
+  let sleepAfter = SLEEP_AFTER_MIN;
+  let hibernated = false;
+  const runningMinutes = new Uint8Array(MINUTES);
+  let maxOverHard = -Infinity;
+  let hibernatedAt = null;
+  // What one cron interval of running costs once the included amounts are used up.
+  const full = MINUTES * 60;
+  const burnPerInterval = monthCost(usageFromSeconds({ [TYPE]: full })).containersUsd - monthCost(usageFromSeconds({ [TYPE]: full - CRON_MIN * 60 })).containersUsd;
+  for (let m = 0; m < MINUTES; m++) {
+    if (wantsRequest(m) && !hibernated) {
+      if (!running) {
+        running = true;
+        bootLeft = BOOT_MIN;
+      }
+      lastActivity = m;
+    }
+    if (running && bootLeft <= 0 && m - lastActivity >= sleepAfter) running = false;
+    // A job due LEAD minutes from now wakes a sleeping assistant now (the guard may thin or cancel it).
+    if (!running && !hibernated && m >= scheduledUntil && jobs.some((job) => job.due(m + LEAD_MIN))) {
+      if (level === 'soft' && m - lastScheduledWake < SOFT_GAP_MIN) thinned++;
+      else {
+        scheduledUntil = m + LEAD_MIN + RUN_MIN + STOP_MIN;
+        lastScheduledWake = m;
+        scheduledWakes++;
+      }
+    }
+    const upForJob = !running && m < scheduledUntil;
+    if (running || upForJob) {
+      runningMinutes[m] = 1;
+      if (upForJob) scheduledMinutes++;
+      bootLeft--;
+    }
+    if (guarded && m % CRON_MIN === CRON_MIN - 1) {
+      const nowMs = START + (m + 1) * 60_000;
+      const mtdSeconds = runningMinutes.subarray(0, m + 1).reduce((a, b) => a + b, 0) * 60;
+      const recentFrom = Math.max(0, m + 1 - 24 * 60);
+      const recentSeconds = runningMinutes.subarray(recentFrom, m + 1).reduce((a, b) => a + b, 0) * 60;
+      const p = projectMonth(usageFromSeconds({ [TYPE]: mtdSeconds }), usageFromSeconds({ [TYPE]: recentSeconds }), Math.min(24, (m + 1) / 60), nowMs, DEFAULT_PRICING);
+      const decision = decideBudget(p.projectedUsd, SLEEP_AFTER_MIN * 60_000, budget);
+      sleepAfter = decision.sleepAfterMs / 60_000;
+      level = decision.level;
+      if (decision.hibernate && !hibernated) {
+        hibernated = true;
+        running = false;
+        scheduledUntil = -1;
+        hibernatedAt = m;
+      }
+      maxOverHard = Math.max(maxOverHard, monthCost(usageFromSeconds({ [TYPE]: mtdSeconds })).totalUsd - budget.hardUsd);
+    }
+  }
+  const seconds = runningMinutes.reduce((a, b) => a + b, 0) * 60;
+  return { cost: monthCost(usageFromSeconds({ [TYPE]: seconds })).totalUsd, hours: seconds / 3600, hibernatedAt, maxOverHard, burnPerInterval, scheduledWakes, scheduledHours: scheduledMinutes / 60, thinned };
+}
+
