@@ -15,8 +15,8 @@
 // basic,standard-1,standard-2,standard-3), BENCH_IDLE_MS (default 15000),
 // BENCH_TWIN_STOCK=off skips the before/after rows.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { INSTANCE_SIZES } from '../src/cost/instance-types.ts';
 import { configuredInstanceType, startTwin, twinUnavailable } from '../test/production/twin/twin.ts';
 import { ROOT, until } from '../test/support/node-local-stack.ts';
@@ -121,7 +121,8 @@ async function benchType(instanceType, { containerEnv, vars = {}, label = instan
   try {
     await post('/api/wake');
     await settled('ready');
-    result.image = execFileSync('docker', ['inspect', '-f', '{{.Config.Image}}', twin.containerName()], { encoding: 'utf8' }).trim();
+    // The image by its id: wrangler tags the same build anew for every `wrangler dev`, and the twin drops older tags.
+    result.image = execFileSync('docker', ['inspect', '-f', '{{.Image}}', twin.containerName()], { encoding: 'utf8' }).trim();
     // State for every later wake to restore: a workspace file written through the agent's exec tool.
     const wrote = await chat('[[exec: mkdir -p "$OPENCLAW_STATE_DIR/workspace" && head -c 200000 /dev/urandom | base64 > "$OPENCLAW_STATE_DIR/workspace/notes.txt" && echo ok]]');
     if (wrote !== 'Tool output: ok') throw new Error(`the first chat turn answered ${JSON.stringify(wrote)}`);
@@ -151,6 +152,10 @@ async function benchType(instanceType, { containerEnv, vars = {}, label = instan
     result.idleRssMiB = containerRssMiB(containerId(twin.containerName()));
   } catch (error) {
     result.failure = error instanceof Error ? error.message.split('\n')[0].slice(0, 200) : String(error);
+    const log = join(ROOT, 'test-results', `bench-twin-${label.replace(/[^a-z0-9]+/gi, '-')}.log`);
+    mkdirSync(dirname(log), { recursive: true });
+    writeFileSync(log, twin.output());
+    console.log(`${label}: ${result.failure} (the twin's output: ${log})`);
   } finally {
     await twin.stop();
   }

@@ -22,7 +22,7 @@ export type BackupTransfer = (typeof BACKUP_TRANSFERS)[number];
 export interface Config {
   /** Name of the one assistant this Worker serves (its Durable Object name). Default `default`. */
   agentName: string;
-  /** Instance type the container runs on (must match wrangler.jsonc). Default `standard-1`. */
+  /** Instance type the container runs on (must match wrangler.jsonc). Default `standard-2`. */
   instanceType: InstanceType;
   lifecycle: LifecycleSettings;
   /** Complete backups kept in R2 (older ones are deleted after a new one). Default 10. */
@@ -89,7 +89,7 @@ function parseInteger(name: string, value: string | undefined, fallback: number,
 
 /** Validates the environment once; every option has a documented default. */
 export function parseConfig(env: Partial<Env>): Config {
-  const instanceType = (env.INSTANCE_TYPE?.trim() || 'standard-1') as InstanceType;
+  const instanceType = (env.INSTANCE_TYPE?.trim() || 'standard-2') as InstanceType;
   if (!INSTANCE_TYPES.includes(instanceType)) {
     throw new AppError('not_configured', `INSTANCE_TYPE="${env.INSTANCE_TYPE}" is not one of ${INSTANCE_TYPES.join(', ')}`);
   }

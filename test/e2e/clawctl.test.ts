@@ -41,7 +41,7 @@ describe('clawctl against the local mode', () => {
   it('should wake from sleeping to ready, showing the boot phases, and exit 0', async () => {
     const r = await clawctl(['wake', ...url()]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^ready after \d+\.\d s on standard-1/);
+    expect(r.stdout).toMatch(/^ready after \d+\.\d s on standard-2/);
     // Where the boot's time went, phase by phase.
     expect(r.stdout).toMatch(/\n {2}boot: launching \d+\.\d s, restoring \d+\.\d s, starting \d+\.\d s, configuring \d+\.\d s, starting-gateway \d+\.\d s/);
     expect(r.stderr).toContain('booting: starting-gateway');
@@ -174,7 +174,7 @@ describe('clawctl eval', () => {
     const starts = startTime.seconds;
     expect(starts).toHaveLength(3);
     // It says what it measured on: the instance type the target meters (the local env's INSTANCE_TYPE) and the runtime.
-    expect(startTime).toMatchObject({ instanceType: 'standard-1', runtime: 'local' });
+    expect(startTime).toMatchObject({ instanceType: 'standard-2', runtime: 'local' });
     expect(startTime.lastBoot.parts.map((p) => p.phase)).toEqual(['launching', 'restoring', 'starting', 'configuring', 'starting-gateway']);
     // Consistent with `npm run bench` (OpenClaw wake → ready ~9 s on this kind of machine): seconds, not minutes.
     for (const s of starts) expect(s).toBeGreaterThan(1);
@@ -183,7 +183,7 @@ describe('clawctl eval', () => {
     expect(byAspect.persistence!.pass).toBe(true);
     expect(byAspect.isolation!.pass).toBe(true);
     expect(byAspect['monthly cost']!.pass).toBe(true);
-    expect(readFileSync(join(out, 'evaluation.md'), 'utf8')).toContain('| start time | cold start until usable (standard-1, local) | ≤ 2 min |');
+    expect(readFileSync(join(out, 'evaluation.md'), 'utf8')).toContain('| start time | cold start until usable (standard-2, local) | ≤ 2 min |');
     expect(r.code).toBe(0);
   }, 900_000);
 });

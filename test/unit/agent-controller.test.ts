@@ -364,9 +364,9 @@ describe('AgentController', () => {
       t.clock.advance(120_000);
       await controller.command('sleep');
       await untilState(controller, 'sleeping');
-      const seconds = controller.status().meter.seconds['standard-1'];
+      const seconds = controller.status().meter.seconds[config.instanceType];
       t.clock.advance(3_600_000);
-      expect(controller.status().meter.seconds['standard-1']).toBe(seconds);
+      expect(controller.status().meter.seconds[config.instanceType]).toBe(seconds);
       expect(seconds).toBeCloseTo(120, 0);
       expect(controller.status().meter.running).toBe(false);
     });

@@ -49,7 +49,7 @@ describe('Worker routes (workerd, fake runtime)', () => {
       expect(['stopped', 'booting', 'ready', 'idle', 'sleeping', 'hibernated']).toContain(s.state);
       expect(Number.isNaN(Date.parse(s.since))).toBe(false);
       expect(s.sleepAfterMs).toBe(600_000);
-      expect(s.meter.instanceType).toBe('standard-1');
+      expect(s.meter.instanceType).toBe('standard-2');
     });
   });
 

@@ -26,7 +26,7 @@ import { ROOT, TWIN_DIR, TOOLS_DIR, bridgeGateway, docker, ensureDockerEngine, p
 export interface TwinOptions {
   /** Worker vars on top of the production wrangler.jsonc (e.g. SLEEP_AFTER). */
   vars?: Record<string, string>;
-  /** Instance type whose CPU and memory the container gets. Default: INSTANCE_TYPE of vars, else standard-1. */
+  /** Instance type whose CPU and memory the container gets. Default: INSTANCE_TYPE of vars, else the one wrangler.jsonc deploys. */
   instanceType?: InstanceType;
   /** How long the first start (image builds included) may take. Default 20 minutes. */
   readyTimeoutMs?: number;
