@@ -177,6 +177,7 @@ async function bareGateway(image, instanceType, runs) {
         '-v', `${join(ROOT, 'scripts')}:/bench:ro`, '--entrypoint', 'node', image, '/bench/bare-gateway-boot.mjs',
       ], { encoding: 'utf8', timeout: 600_000 });
       const line = r.stdout.trim().split('\n').at(-1) ?? '';
+      if (!line.startsWith('{')) console.log(`bare gateway run ${i + 1} failed (exit ${r.status}${r.error ? `, ${r.error.message}` : ''}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ').slice(0, 400)}`);
       out.push(JSON.parse(line.startsWith('{') ? line : '{"wallMs":null,"cpuSeconds":null}'));
     }
   } finally {
