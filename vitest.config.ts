@@ -24,7 +24,7 @@ export default defineConfig({
         test: {
           name: 'workers',
           include: ['test/workers/**/*.test.ts'],
-          globalSetup: ['test/workers/analytics-server.global.ts'],
+          globalSetup: ['test/workers/analytics-server.global.ts', 'test/workers/chromium.global.ts'],
         },
       },
       {

@@ -10,13 +10,18 @@
 // Managed settings (owned by the deployment, re-applied at every boot):
 //   gateway.mode/port/bind, gateway auth (trusted proxy: the Worker is the
 //   only way in and has authenticated the person), the OpenAI-compatible HTTP
-//   endpoint, the model provider derived from the keys present, and the
+//   endpoint, the admin-http-rpc plugin (the Agent's control channel: it asks
+//   the gateway whether work runs before a sleep, and reads its scheduled
+//   jobs), the agent's browser (BROWSER_CDP_URL: a remote CDP endpoint, the
+//   Agent's Browser Rendering passthrough in production; else
+//   BROWSER_EXECUTABLE: a local Chromium the gateway launches headless, the
+//   local mode; else off), the model provider derived from the keys present, and the
 //   default model when OPENCLAW_MODEL is set or the current one's provider
 //   has no key anymore.
 // Secrets are referenced as ${VAR} and never written to disk.
 //
 // Exit codes: 0 configured; 2 with a JSON line {code,message,retryable} on stderr.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 const env = process.env;
@@ -58,6 +63,40 @@ function get(object, path) {
   return path.reduce((node, key) => (node && typeof node === 'object' ? node[key] : undefined), object);
 }
 
+const CDP_PROFILE = 'browser-rendering';
+
+/** The agent's browser: what the environment offers, and the words the status shows for it. */
+export function browserChoice(e) {
+  if (e.BROWSER_CDP_URL) return { mode: 'browser-rendering', detail: 'Cloudflare Browser Rendering, through the Agent' };
+  if (e.BROWSER_EXECUTABLE && existsSync(e.BROWSER_EXECUTABLE)) return { mode: 'local-chromium', detail: `${e.BROWSER_EXECUTABLE}, headless, launched by the gateway` };
+  if (e.BROWSER_EXECUTABLE) return { mode: 'missing', detail: `no browser for the agent: ${e.BROWSER_EXECUTABLE} is not there (apt-get install chromium, or LOCAL_BROWSER=<path>; LOCAL_BROWSER=off to say none)` };
+  return { mode: 'off', detail: 'no browser for the agent: no Browser Rendering binding (BROWSER) and no local Chromium (LOCAL_BROWSER=off or unset)' };
+}
+
+/** Applies the browser settings (the managed ones only: the owner's other browser settings stay). */
+function applyBrowser(config, e) {
+  const choice = browserChoice(e);
+  const allowed = (e.BROWSER_ALLOWED_HOSTNAMES || '').split(',').map((s) => s.trim()).filter(Boolean);
+  set(config, ['browser', 'enabled'], choice.mode === 'browser-rendering' || choice.mode === 'local-chromium');
+  if (choice.mode === 'browser-rendering') {
+    const host = new URL(e.BROWSER_CDP_URL).hostname;
+    set(config, ['browser', 'profiles', CDP_PROFILE], { cdpUrl: e.BROWSER_CDP_URL });
+    set(config, ['browser', 'defaultProfile'], CDP_PROFILE);
+    allowed.push(host);
+  } else {
+    if (get(config, ['browser', 'profiles', CDP_PROFILE])) delete config.browser.profiles[CDP_PROFILE];
+    if (get(config, ['browser', 'defaultProfile']) === CDP_PROFILE) delete config.browser.defaultProfile;
+  }
+  if (choice.mode === 'local-chromium') {
+    set(config, ['browser', 'executablePath'], e.BROWSER_EXECUTABLE);
+    set(config, ['browser', 'headless'], true);
+    // Chromium's sandbox cannot start as root (a container, CI): it runs without it there.
+    set(config, ['browser', 'noSandbox'], typeof process.getuid === 'function' && process.getuid() === 0);
+  }
+  if (allowed.length) set(config, ['browser', 'ssrfPolicy', 'allowedHostnames'], [...new Set(allowed)]);
+  return choice;
+}
+
 /** Applies the managed settings to a config object (mutates and returns it). */
 export function applyManaged(config, e) {
   const choice = chooseProvider(e);
@@ -86,6 +125,11 @@ export function applyManaged(config, e) {
   // refuses a shared token).
   if (e.OPENCLAW_GATEWAY_TOKEN || e.OPENCLAW_GATEWAY_PASSWORD) auth.password = '${OPENCLAW_GATEWAY_PASSWORD}';
   set(config, ['gateway', 'auth'], auth);
+  applyBrowser(config, e);
+  // The Agent's control channel (POST /api/v1/admin/rpc): the Worker never proxies that path for anyone else.
+  set(config, ['plugins', 'entries', 'admin-http-rpc', 'enabled'], true);
+  const allow = get(config, ['plugins', 'allow']);
+  if (Array.isArray(allow) && !allow.includes('admin-http-rpc')) allow.push('admin-http-rpc');
   if (e.GATEWAY_ALLOWED_ORIGINS) {
     set(config, ['gateway', 'controlUi', 'allowedOrigins'], e.GATEWAY_ALLOWED_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean));
   }
@@ -139,7 +183,15 @@ function main() {
     writeFileSync(tmp, next, { mode: 0o600 });
     renameSync(tmp, configPath);
   }
-  console.log(`[configure] ${firstRun ? 'first run: wrote' : next === text ? 'unchanged:' : 'updated managed settings in'} ${configPath} (model ${get(config, ['agents', 'defaults', 'model', 'primary'])})`);
+  const browser = browserChoice(env);
+  if (env.BOOT_STATUS_FILE) {
+    try {
+      writeFileSync(join(dirname(env.BOOT_STATUS_FILE), 'browser.json'), JSON.stringify(browser));
+    } catch {
+      // the status file's directory is the start script's; without it the status just lacks the browser
+    }
+  }
+  console.log(`[configure] ${firstRun ? 'first run: wrote' : next === text ? 'unchanged:' : 'updated managed settings in'} ${configPath} (model ${get(config, ['agents', 'defaults', 'model', 'primary'])}; browser: ${browser.mode})`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) main();

@@ -1,6 +1,8 @@
 // A small stand-in for the OpenClaw gateway: answers /healthz, /startupz and /readyz,
-// echoes HTTP requests as JSON and WebSocket messages back. The local mode
-// and the lifecycle tests run it through the same start script as OpenClaw.
+// echoes HTTP requests as JSON and WebSocket messages back, and answers the
+// admin RPC the Agent uses as an idle gateway with no scheduled jobs does
+// (gateway.suspend.prepare → ready, cron.list → none). The local mode and the
+// lifecycle tests run it through the same start script as OpenClaw.
 //
 // Environment: GATEWAY_PORT (required), ECHO_BOOT_DELAY_MS (wait before
 // listening, to make the boot observable; default 0).
@@ -20,6 +22,24 @@ const server = createServer(async (req, res) => {
   if (req.url === '/healthz' || req.url === '/startupz' || req.url === '/readyz') {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ ok: true, pid: process.pid }));
+    return;
+  }
+  if (req.method === 'POST' && req.url === '/api/v1/admin/rpc') {
+    let call = {};
+    try {
+      call = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      // answered below as an unknown method
+    }
+    const payloads = {
+      'gateway.suspend.prepare': { status: 'ready', suspensionId: `echo-${process.pid}`, expiresAtMs: Date.now() + 120_000, activeCount: 0, blockers: [] },
+      'gateway.suspend.resume': { ok: true, status: 'running', resumed: true },
+      'cron.list': { jobs: [], total: 0, hasMore: false, nextOffset: null },
+      'cron.runs': { entries: [], total: 0, hasMore: false },
+    };
+    const payload = payloads[call.method];
+    res.writeHead(payload ? 200 : 400, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(payload ? { id: call.id, ok: true, payload } : { id: call.id, ok: false, error: { code: 'INVALID_REQUEST', message: `the echo gateway does not answer ${call.method}` } }));
     return;
   }
   res.writeHead(200, { 'content-type': 'application/json' });

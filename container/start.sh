@@ -19,6 +19,8 @@
 #                       the model provider (see container/configure-openclaw.mjs)
 #   GATEWAY_COMMAND     command that runs the gateway instead of `openclaw gateway run`
 #                       (the local mode's stand-in gateway uses it; then nothing is configured)
+#   BROWSER_CDP_URL     the agent's browser is this CDP endpoint (production: Browser Rendering through the Agent)
+#   BROWSER_EXECUTABLE  else a local Chromium the gateway launches itself (local mode); neither: no browser
 #   BOOT_FAIL_AT        test hook: fail at this phase with code `injected_failure`
 set -u
 
@@ -28,7 +30,7 @@ GATEWAY_PORT=${GATEWAY_PORT:-18789}
 OPENCLAW_HOME=${OPENCLAW_HOME:-/home/openclaw}
 OPENCLAW_STATE_DIR=${OPENCLAW_STATE_DIR:-$OPENCLAW_HOME/.openclaw}
 SCRIPT_DIR=$(cd "$(dirname "$0")" && pwd)
-export GATEWAY_PORT OPENCLAW_HOME OPENCLAW_STATE_DIR
+export GATEWAY_PORT OPENCLAW_HOME OPENCLAW_STATE_DIR BOOT_STATUS_FILE
 
 json_escape() {
   printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | tr '\n\r\t' '   '
@@ -40,13 +42,14 @@ write_status() {
   printf '%s\n' "$1" > "$BOOT_STATUS_FILE.tmp.$$" && mv -f "$BOOT_STATUS_FILE.tmp.$$" "$BOOT_STATUS_FILE"
 }
 
-# When each phase began, for the boot's timeline (GNU date: milliseconds).
+# When each phase began, for the boot's timeline (GNU date: milliseconds); the browser set up (after configuring).
 TIMELINE=""
+BROWSER_JSON=""
 phase() {
   now=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
   echo "[boot] phase=$1"
   TIMELINE="${TIMELINE:+$TIMELINE,}\"$1\":\"$now\""
-  write_status "{\"phase\":\"$1\",\"at\":\"$now\",\"timeline\":{$TIMELINE}}" || echo "[boot] cannot write $BOOT_STATUS_FILE" >&2
+  write_status "{\"phase\":\"$1\",\"at\":\"$now\",\"timeline\":{$TIMELINE}${BROWSER_JSON:+,\"browser\":$BROWSER_JSON}}" || echo "[boot] cannot write $BOOT_STATUS_FILE" >&2
   if [ "${BOOT_FAIL_AT:-}" = "$1" ]; then fail injected_failure "failure injected at phase $1" false; fi
 }
 
@@ -78,6 +81,8 @@ if ! node "$SCRIPT_DIR/configure-openclaw.mjs" 2>"$OPENCLAW_STATE_DIR/.configure
   fail "${code:-config_failed}" "${msg:-configuring OpenClaw failed: $err}" false
 fi
 rm -f "$OPENCLAW_STATE_DIR/.configure-error"
+# The browser the configure step set up for the agent ({mode, detail}), shown in the status from here on.
+BROWSER_JSON=$(cat "$(dirname "$BOOT_STATUS_FILE")/browser.json" 2>/dev/null | tr -d '\n')
 
 # The gateway runs in trusted-proxy mode, which refuses a shared token: the
 # gateway token becomes the password of internal clients (CLI, health checks).

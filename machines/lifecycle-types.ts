@@ -50,7 +50,44 @@ export interface LifecycleSettings {
   backupIntervalMs: number;
   /** Interval of the cheap check for changes of the state while the container runs (a change pulls the backup forward). */
   changeCheckMs: number;
+  /**
+   * How long an idle sleep may wait for work still running inside the gateway
+   * (an agent turn, a background command, a scheduled run) before it drains
+   * the gateway and stops anyway.
+   */
+  maxSleepDeferMs: number;
 }
+
+/** One kind of work inside the gateway that keeps it from suspending (`gateway.suspend.prepare`'s blockers). */
+export interface WorkBlocker {
+  kind: string;
+  count: number;
+  message: string;
+}
+
+/** Work found running when the idle timer ran out: the sleep waits for it. */
+export interface WorkInProgress {
+  blockers: WorkBlocker[];
+  /** When the first "busy" answer of this wait came (ms since the epoch). */
+  since: number;
+  /** The gateway's suggested wait before asking again. */
+  retryAfterMs: number;
+}
+
+/** A scheduled job the assistant wakes (or woke) for. */
+export interface ScheduledJob {
+  jobId: string;
+  jobName: string;
+  /** When the job is due (ms since the epoch, the gateway's own schedule). */
+  runAtMs: number;
+  /** When the assistant wakes for it: ahead of runAtMs by the lead time. */
+  wakeAtMs: number;
+}
+
+/** What the machine is told when it asks whether work still runs inside (the `checkWork` actor's output). */
+export type WorkCheck =
+  | { idle: true }
+  | { idle: false; blockers: WorkBlocker[]; retryAfterMs: number; since: number; waitedMs: number };
 
 export interface LifecycleContext extends LifecycleSettings {
   /** Current boot attempt, 1-based; 0 when not booting. */
@@ -62,6 +99,14 @@ export interface LifecycleContext extends LifecycleSettings {
   stopIntent: StopIntent | null;
   /** A request arrived while stopping for sleep: boot again once stopped. */
   wakeAfterStop: boolean;
+  /** Work the idle sleep is waiting for (idle.waitingForWork), else null. */
+  work: WorkInProgress | null;
+  /** While sleeping: the scheduled job the durable `scheduledWake` timer wakes the assistant for. */
+  scheduledWake: ScheduledJob | null;
+  /** While awake for a scheduled job: the run it stays up for, until the gateway says it finished. */
+  scheduledRun: ScheduledJob | null;
+  /** A person's request or wake came since this boot (a wake for a job alone goes back to sleep once the job ran). */
+  personSeen: boolean;
 }
 
 /** The durable timers the host keeps for the machine (never XState delays). */
@@ -74,6 +119,8 @@ export const TIMER_EVENTS = {
   stopRetry: 'stop.retryDue',
   backup: 'backup.due',
   changeCheck: 'changes.checkDue',
+  workRetry: 'work.retryDue',
+  scheduledWake: 'schedule.due',
 } as const;
 export type TimerName = keyof typeof TIMER_EVENTS;
 
@@ -91,6 +138,8 @@ export type LifecycleEvent =
   | { type: 'boot.succeeded' }
   | { type: 'boot.failed'; error: LifecycleError; retryable: boolean }
   | { type: 'container.exited'; exitCode: number | null; reason: string }
+  /** The scheduled run the assistant stayed up for has finished (or the wait for it gave up), by the gateway's account. */
+  | { type: 'schedule.finished'; outcome: 'finished' | 'gave-up' }
   // timers (see TIMER_EVENTS)
   | { type: 'boot.timedOut' }
   | { type: 'boot.backoffElapsed' }
@@ -99,7 +148,9 @@ export type LifecycleEvent =
   | { type: 'health.checkDue' }
   | { type: 'stop.retryDue' }
   | { type: 'backup.due' }
-  | { type: 'changes.checkDue' };
+  | { type: 'changes.checkDue' }
+  | { type: 'work.retryDue' }
+  | { type: 'schedule.due' };
 
 export type LifecycleEventType = LifecycleEvent['type'];
 
@@ -122,9 +173,11 @@ export interface StopInput {
   force: boolean;
 }
 
-/** Output of the `stopRuntime` actor: what went wrong on the way without failing the stop. */
+/** Output of the `stopRuntime` actor: what went wrong on the way without failing the stop, and the next scheduled wake. */
 export interface StopOutput {
   warning: LifecycleError | null;
+  /** For a sleep: the next scheduled job to wake for, and how far ahead (ms from now) to wake; null: none. */
+  nextWake?: (ScheduledJob & { inMs: number }) | null;
 }
 
 /** Defaults for every duration; `sleepAfterMs` is usually overridden by configuration. */
@@ -138,4 +191,5 @@ export const DEFAULT_LIFECYCLE_SETTINGS: LifecycleSettings = {
   stopRetryMs: 10_000,
   backupIntervalMs: 10 * 60_000,
   changeCheckMs: 5_000,
+  maxSleepDeferMs: 60 * 60_000,
 };

@@ -17,6 +17,7 @@ import {
   type StopOutput,
   type StopTarget,
   type TimerName,
+  type WorkCheck,
 } from './lifecycle-types.ts';
 
 /** Quiet time before `ready` becomes `idle`: the configured value, at most half of sleepAfter. */
@@ -45,6 +46,10 @@ export function initialLifecycleContext(settings: Partial<LifecycleSettings> = {
     hibernation: null,
     stopIntent: null,
     wakeAfterStop: false,
+    work: null,
+    scheduledWake: null,
+    scheduledRun: null,
+    personSeen: false,
   };
 }
 
@@ -79,7 +84,27 @@ export const lifecycleMachine = setup({
     runBackup: () => {},
     /** Host: look (cheaply) whether the state changed; a change brings the backup forward to within the debounce time. */
     checkChanges: () => {},
-    startBootAttempts: assign({ bootAttempt: 1, bootPhase: null, lastError: null, stopIntent: null, wakeAfterStop: false }),
+    startBootAttempts: assign({ bootAttempt: 1, bootPhase: null, lastError: null, stopIntent: null, wakeAfterStop: false, work: null, scheduledRun: null, personSeen: true }),
+    /** A wake for a scheduled job: stay up for its run; no person has asked for anything. */
+    beginScheduledRun: assign(({ context }) => ({ scheduledRun: context.scheduledWake, scheduledWake: null, personSeen: false })),
+    markPersonSeen: assign({ personSeen: true }),
+    clearScheduledRun: assign({ scheduledRun: null }),
+    clearScheduledWake: assign({ scheduledWake: null }),
+    /** The stop for a sleep found a scheduled job ahead: keep it (the durable timer is armed beside it). */
+    recordScheduledWake: assign({
+      scheduledWake: ({ event }) => {
+        const next = (event as { output?: StopOutput }).output?.nextWake ?? null;
+        return next ? { jobId: next.jobId, jobName: next.jobName, runAtMs: next.runAtMs, wakeAtMs: next.wakeAtMs } : null;
+      },
+    }),
+    recordWork: assign({
+      work: ({ context, event }) => {
+        const check = (event as { output?: WorkCheck }).output;
+        if (!check || check.idle) return context.work;
+        return { blockers: check.blockers, since: check.since, retryAfterMs: check.retryAfterMs };
+      },
+    }),
+    clearWork: assign({ work: null }),
     nextBootAttempt: assign({ bootAttempt: ({ context }) => context.bootAttempt + 1, bootPhase: null }),
     recordBootPhase: assign({
       bootPhase: ({ context, event }) => (event.type === 'boot.progressed' ? event.phase : context.bootPhase),
@@ -135,7 +160,7 @@ export const lifecycleMachine = setup({
       };
     }),
     rememberWake: assign({ wakeAfterStop: ({ context }) => context.stopIntent?.target === 'sleeping' }),
-    finishStop: assign({ stopIntent: null, wakeAfterStop: false, bootAttempt: 0, bootPhase: null }),
+    finishStop: assign({ stopIntent: null, wakeAfterStop: false, bootAttempt: 0, bootPhase: null, work: null, scheduledRun: null }),
     /** A stop that succeeded clears its earlier failures; a forced one records what it gave up (a final backup). */
     recordStopOutcome: assign({
       lastError: ({ context, event }) => {
@@ -155,12 +180,26 @@ export const lifecycleMachine = setup({
       context.bootAttempt < context.maxBootAttempts && !(event.type === 'boot.failed' && !event.retryable),
     isStoppingFor: ({ context }, params: { target: StopTarget }) => context.stopIntent?.target === params.target,
     shouldWakeAfterStop: ({ context }) => context.wakeAfterStop && context.stopIntent?.target === 'sleeping',
+    isSleepWithScheduledWake: ({ context, event }) => context.stopIntent?.target === 'sleeping' && Boolean((event as { output?: StopOutput }).output?.nextWake),
+    isAwaitingScheduledRun: ({ context }) => context.scheduledRun !== null,
+    isPersonAbsent: ({ context }) => !context.personSeen,
+    isWorkIdle: ({ event }) => (event as { output?: WorkCheck }).output?.idle !== false,
+    hasWaitedLongEnough: ({ context, event }) => {
+      const check = (event as { output?: WorkCheck }).output;
+      return check !== undefined && !check.idle && check.waitedMs >= context.maxSleepDeferMs;
+    },
   },
   actors: {
     /** Host: ensure the runtime is started (idempotent) and report `boot.progressed` / `boot.succeeded` / `boot.failed`. */
     bootRuntime: fromCallback<LifecycleEvent, BootInput>(notProvided('bootRuntime')),
     /** Host: back up (when input.backup) and stop the runtime (idempotent); resolves once it is stopped. */
     stopRuntime: fromPromise<StopOutput, StopInput>(notProvided('stopRuntime')),
+    /**
+     * Host: ask the gateway whether work still runs inside (suspend.prepare,
+     * refuse-only) and resolve with the answer; `since` carries over the
+     * first busy answer of this wait. Rejects when the gateway cannot say.
+     */
+    checkWork: fromPromise<WorkCheck, { since: number | null }>(notProvided('checkWork')),
   },
 }).createMachine({
   id: 'lifecycle',
@@ -252,9 +291,10 @@ export const lifecycleMachine = setup({
           exit: [cancel('quiet'), cancel('health')],
           on: {
             // Activity restarts the quiet time only: the health check keeps its own pace under steady traffic.
-            'activity.recorded': { actions: timer('quiet', quietDelayMs) },
-            'lifecycle.wake': { actions: timer('quiet', quietDelayMs) },
+            'activity.recorded': { actions: ['markPersonSeen', timer('quiet', quietDelayMs)] },
+            'lifecycle.wake': { actions: ['markPersonSeen', timer('quiet', quietDelayMs)] },
             'activity.quieted': { target: '#lifecycle.idle' },
+            'schedule.finished': scheduledRunFinished('#lifecycle.idle.checkingWork'),
             'health.checkDue': { actions: ['checkHealth', timer('health', (c) => c.healthIntervalMs)] },
             'backup.due': { actions: ['runBackup', timer('backup', (c) => c.backupIntervalMs)] },
             'changes.checkDue': { actions: ['checkChanges', timer('changeCheck', (c) => c.changeCheckMs)] },
@@ -276,26 +316,48 @@ export const lifecycleMachine = setup({
           entry: [timer('sleep', sleepDelayMs), timer('health', (c) => c.healthIntervalMs)],
           exit: [cancel('sleep'), cancel('health')],
           on: {
-            'activity.recorded': { target: '#lifecycle.ready' },
-            'lifecycle.wake': { target: '#lifecycle.ready' },
-            'idle.timedOut': {
-              target: 'stopping',
-              actions: { type: 'setStopIntent', params: { target: 'sleeping', fallbackReason: 'idle for sleepAfter' } },
-            },
-            'health.checkDue': { actions: ['checkHealth', timer('health', (c) => c.healthIntervalMs)] },
-            'backup.due': { actions: ['runBackup', timer('backup', (c) => c.backupIntervalMs)] },
-            'changes.checkDue': { actions: ['checkChanges', timer('changeCheck', (c) => c.changeCheckMs)] },
-            'container.exited': { target: '#lifecycle.stopped', actions: ['recordContainerExit', 'finishStop', cancel('backup'), cancel('changeCheck')] },
+            ...whileIdle(),
+            'idle.timedOut': [
+              // Up for a scheduled run that has not finished: the idle time starts over.
+              { guard: 'isAwaitingScheduledRun', actions: timer('sleep', sleepDelayMs) },
+              { target: 'checkingWork' },
+            ],
+            'schedule.finished': scheduledRunFinished('checkingWork'),
           },
+        },
+        // Idle means idle inside too: the gateway is asked whether work still runs.
+        checkingWork: {
+          invoke: {
+            id: 'checkWork',
+            src: 'checkWork',
+            input: ({ context }) => ({ since: context.work?.since ?? null }),
+            onDone: [
+              { guard: 'isWorkIdle', target: 'stopping', actions: ['clearWork', { type: 'setStopIntent', params: { target: 'sleeping', fallbackReason: 'idle for sleepAfter' } }] },
+              { guard: 'hasWaitedLongEnough', target: 'stopping', actions: ['recordWork', { type: 'setStopIntent', params: { target: 'sleeping', fallbackReason: 'idle for sleepAfter; work still running after SLEEP_MAX_DEFER is cut short by the drain' } }] },
+              { target: 'waitingForWork', actions: 'recordWork' },
+            ],
+            // The gateway cannot say (an old gateway, a stand-in, a hang): sleep as before rather than bill on.
+            onError: { target: 'stopping', actions: ['clearWork', { type: 'setStopIntent', params: { target: 'sleeping', fallbackReason: 'idle for sleepAfter (the gateway could not say whether work runs)' } }] },
+          },
+          on: { ...whileIdle(false), 'schedule.finished': { actions: 'clearScheduledRun' } },
+        },
+        // Work runs inside: it counts as activity; the sleep is tried again after the gateway's retryAfterMs.
+        waitingForWork: {
+          entry: [timer('workRetry', (c) => c.work?.retryAfterMs ?? c.healthIntervalMs), timer('health', (c) => c.healthIntervalMs)],
+          exit: [cancel('workRetry'), cancel('health')],
+          on: { ...whileIdle(), 'work.retryDue': { target: 'checkingWork' }, 'schedule.finished': { actions: 'clearScheduledRun' } },
         },
         stopping: stoppingState(),
       },
     },
     sleeping: {
+      // The scheduled wake (if any) was armed by the stop that led here; leaving by any other way drops it.
+      exit: [cancel('scheduledWake')],
       on: {
-        'lifecycle.wake': { target: 'booting', actions: 'startBootAttempts' },
-        'lifecycle.stop': { target: 'stopped' },
-        'lifecycle.hibernate': { target: 'hibernated', actions: 'recordHibernation' },
+        'lifecycle.wake': { target: 'booting', actions: ['clearScheduledWake', 'startBootAttempts'] },
+        'schedule.due': { target: 'booting', actions: ['startBootAttempts', 'beginScheduledRun'] },
+        'lifecycle.stop': { target: 'stopped', actions: 'clearScheduledWake' },
+        'lifecycle.hibernate': { target: 'hibernated', actions: ['clearScheduledWake', 'recordHibernation'] },
       },
     },
     hibernated: {
@@ -305,6 +367,35 @@ export const lifecycleMachine = setup({
     },
   },
 });
+
+/** The durable timer of a scheduled wake, as far ahead as the stop's output says. */
+function scheduledWakeTimer({ event }: { event: unknown }): { timer: TimerName; delayMs: number } {
+  return { timer: 'scheduledWake', delayMs: Math.max(0, (event as { output?: StopOutput }).output?.nextWake?.inMs ?? 0) };
+}
+
+/**
+ * What every idle substate does alike while the container runs: activity
+ * wakes it up, the periodic checks go on (the health timer only where the
+ * state keeps one: a brief check of the gateway does not).
+ */
+function whileIdle(keepsHealthTimer = true) {
+  return {
+    'activity.recorded': { target: '#lifecycle.ready' as const, actions: ['markPersonSeen' as const, 'clearWork' as const] },
+    'lifecycle.wake': { target: '#lifecycle.ready' as const, actions: ['markPersonSeen' as const, 'clearWork' as const] },
+    'health.checkDue': { actions: keepsHealthTimer ? ['checkHealth' as const, timer('health', (c) => c.healthIntervalMs)] : ['checkHealth' as const] },
+    'backup.due': { actions: ['runBackup' as const, timer('backup', (c) => c.backupIntervalMs)] },
+    'changes.checkDue': { actions: ['checkChanges' as const, timer('changeCheck', (c) => c.changeCheckMs)] },
+    'container.exited': { target: '#lifecycle.stopped' as const, actions: ['recordContainerExit' as const, 'finishStop' as const, cancel('backup'), cancel('changeCheck')] },
+  };
+}
+
+/** The run a scheduled wake stayed up for finished: with nobody else around, go back to sleep now (the idle check first). */
+function scheduledRunFinished(checkTarget: string) {
+  return [
+    { guard: 'isPersonAbsent' as const, target: checkTarget, actions: 'clearScheduledRun' as const },
+    { actions: 'clearScheduledRun' as const },
+  ];
+}
 
 /**
  * The stop sequence shared by every state that has a running container: stop
@@ -336,7 +427,12 @@ function stoppingState() {
           onDone: [
             { guard: { type: 'isStoppingFor' as const, params: { target: 'hibernated' as const } }, target: '#lifecycle.hibernated', actions: ['recordStopOutcome' as const, 'finishStop' as const] },
             { guard: 'shouldWakeAfterStop' as const, target: '#lifecycle.booting', actions: 'startBootAttempts' as const },
-            { guard: { type: 'isStoppingFor' as const, params: { target: 'sleeping' as const } }, target: '#lifecycle.sleeping', actions: ['recordStopOutcome' as const, 'finishStop' as const] },
+            {
+              guard: 'isSleepWithScheduledWake' as const,
+              target: '#lifecycle.sleeping',
+              actions: ['recordStopOutcome' as const, 'finishStop' as const, 'recordScheduledWake' as const, { type: 'scheduleTimer' as const, params: scheduledWakeTimer }],
+            },
+            { guard: { type: 'isStoppingFor' as const, params: { target: 'sleeping' as const } }, target: '#lifecycle.sleeping', actions: ['recordStopOutcome' as const, 'finishStop' as const, 'clearScheduledWake' as const] },
             { target: '#lifecycle.stopped', actions: ['recordStopOutcome' as const, 'finishStop' as const] },
           ],
           onError: { target: 'retrying' as const, actions: 'recordStopFailure' as const },

@@ -8,7 +8,9 @@
 // Environment: PORT (default 8787), LOCAL_HOST_PORT (default PORT+1),
 // LOCAL_STATE_DIR (default .local), LOCAL_GATEWAY (openclaw|echo, default openclaw),
 // LOCAL_MOCK_LLM (on|off, default on: the bundled mock model unless keys in
-// .dev.vars choose a real provider), and any Worker var (SLEEP_AFTER, ...).
+// .dev.vars choose a real provider), LOCAL_BROWSER (a Chromium for the agent's
+// browser tool: default /usr/bin/chromium when it exists; `off`: none), and
+// any Worker var (SLEEP_AFTER, ...).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -43,6 +45,15 @@ mkdirSync(stateDir, { recursive: true });
 
 const extraEnv = {};
 for (const name of RUNTIME_PASSTHROUGH) if (process.env[name]) extraEnv[name] = process.env[name];
+
+// The agent's browser: the machine's Chromium, launched by the gateway itself (headless).
+const browserSetting = process.env.LOCAL_BROWSER ?? '/usr/bin/chromium';
+if (browserSetting !== 'off') extraEnv.BROWSER_EXECUTABLE = browserSetting; // the configure step says "missing" when it is not there
+if (browserSetting !== 'off' && existsSync(browserSetting)) {
+  console.log(`openclaw-ondemand: the agent's browser is ${browserSetting} (LOCAL_BROWSER=off turns it off)`);
+} else {
+  console.log(browserSetting === 'off' ? 'openclaw-ondemand: the agent has no browser (LOCAL_BROWSER=off)' : `openclaw-ondemand: the agent has no browser: ${browserSetting} is not there (apt-get install chromium, or LOCAL_BROWSER=<path>)`);
+}
 
 // The bundled mock model: the default provider, overridden by real keys in .dev.vars.
 let mock = null;

@@ -2,12 +2,19 @@
 // profiles, priced with src/cost, with and without the cost guard (cron every
 // 15 minutes, projection, budget policy: the same modules the Worker runs).
 // Checks that with the guard the spend never passes the hard line by more than
-// one cron interval's burn.
-// SIMULATE_TYPE: the instance type (default standard-1).
-import { budget, CRON_MIN, profiles, simulate, SLEEP_AFTER_MIN } from './simulation.mjs';
+// one cron interval's burn. Profiles with scheduled jobs also show the wakes
+// they add and the container hours those wakes cost.
+// SIMULATE_TYPE: the instance type (default: the one wrangler.jsonc deploys).
+import { readFileSync } from 'node:fs';
+import { budget, CRON_MIN, JOB_SETS, profiles, simulate, SLEEP_AFTER_MIN } from './simulation.mjs';
 
-const TYPE = process.env.SIMULATE_TYPE ?? 'standard-1';
-const runs = Object.entries(profiles).map(([name, wants]) => ({ name, wants, jobs: [] }));
+const configured = /"INSTANCE_TYPE":\s*"([a-z0-9-]+)"/.exec(readFileSync(new URL('../wrangler.jsonc', import.meta.url), 'utf8'))?.[1];
+const TYPE = process.env.SIMULATE_TYPE ?? configured ?? 'standard-2';
+const runs = [
+  ...Object.entries(profiles).map(([name, wants]) => ({ name, wants, jobs: [] })),
+  ...Object.entries(JOB_SETS).flatMap(([jobsName, jobs]) =>
+    ['dormant', 'low (3×/week, 1 h)'].map((base) => ({ name: `${base.split(' ')[0]} + ${jobsName}`, wants: profiles[base], jobs, base }))),
+];
 
 console.log(`one month, ${TYPE}, sleepAfter ${SLEEP_AFTER_MIN} min, cron every ${CRON_MIN} min, soft $${budget.softUsd}, hard $${budget.hardUsd}\n`);
 console.log('profile                                        running h   no guard   guarded   hibernated   scheduled wakes (h), no guard → guarded');

@@ -33,6 +33,29 @@ export const profiles = {
   'hostile (wake every minute)': () => true,
 };
 
+/** Scheduled jobs for the profiles that have them: a daily one at 07:00 and an hourly one at :30 (UTC). */
+export const JOB_SETS = {
+  'a daily and an hourly job': [
+    { name: 'daily 07:00', due: (m) => m % 1440 === 7 * 60 },
+    { name: 'hourly :30', due: (m) => m % 60 === 30 },
+  ],
+  // What OpenClaw's system jobs would cost if they woke the assistant (SCHEDULED_WAKES=all, their stock settings on).
+  'the stock heartbeat (every 30 min)': [{ name: 'heartbeat', due: (m) => m % 30 === 0 }],
+  // Frequent enough to pass the soft line: the guard thins the wakes to one per 4 h.
+  'a job every 10 minutes': [{ name: 'every 10 min', due: (m) => m % 10 === 3 }],
+  // Far past the hard line: the projection (which includes the wakes to come) hibernates it on day 1.
+  'a job every 5 minutes': [{ name: 'every 5 min', due: (m) => m % 5 === 2 }],
+  'daily dreaming + weekly skill review': [
+    { name: 'dreaming 03:00', due: (m) => m % 1440 === 3 * 60 },
+    { name: 'skill review, Sundays 04:00', due: (m) => m % (7 * 1440) === 4 * 60 },
+  ],
+};
+/** A scheduled wake: up LEAD minutes ahead of the job (the boot), the run, then a minute to drain, back up and stop. */
+const LEAD_MIN = 1;
+const RUN_MIN = 1;
+const STOP_MIN = 1;
+const SOFT_GAP_MIN = 4 * 60;
+
 /**
  * One month of `wantsRequest` (minute → a request?) on `type`, with or
  * without the guard. `jobs`: scheduled jobs that wake a sleeping assistant
@@ -54,6 +77,10 @@ export function simulate(wantsRequest, guarded, type = 'standard-1', jobs = []) 
   let sleepAfter = SLEEP_AFTER_MIN;
   let hibernated = false;
   const runningMinutes = new Uint8Array(MINUTES);
+  const scheduledUp = new Uint8Array(MINUTES);
+  // Job runs still to come from each minute on (the guard projects them, as the Worker does from the jobs' schedules).
+  const runsFrom = new Uint32Array(MINUTES + 1);
+  for (let m = MINUTES - 1; m >= 0; m--) runsFrom[m] = runsFrom[m + 1] + (jobs.some((job) => job.due(m)) ? 1 : 0);
   let maxOverHard = -Infinity;
   let hibernatedAt = null;
   // What one cron interval of running costs once the included amounts are used up.
@@ -80,15 +107,21 @@ export function simulate(wantsRequest, guarded, type = 'standard-1', jobs = []) 
     const upForJob = !running && m < scheduledUntil;
     if (running || upForJob) {
       runningMinutes[m] = 1;
-      if (upForJob) scheduledMinutes++;
+      if (upForJob) {
+        scheduledMinutes++;
+        scheduledUp[m] = 1;
+      }
       bootLeft--;
     }
     if (guarded && m % CRON_MIN === CRON_MIN - 1) {
       const nowMs = START + (m + 1) * 60_000;
       const mtdSeconds = runningMinutes.subarray(0, m + 1).reduce((a, b) => a + b, 0) * 60;
       const recentFrom = Math.max(0, m + 1 - 24 * 60);
-      const recentSeconds = runningMinutes.subarray(recentFrom, m + 1).reduce((a, b) => a + b, 0) * 60;
-      const p = projectMonth(usageFromSeconds({ [TYPE]: mtdSeconds }), usageFromSeconds({ [TYPE]: recentSeconds }), Math.min(24, (m + 1) / 60), nowMs, DEFAULT_PRICING);
+      // The recent rate leaves out scheduled wakes; the ones still to come are added from the schedule (thinned over the soft line).
+      const recentSeconds = (runningMinutes.subarray(recentFrom, m + 1).reduce((a, b) => a + b, 0) - scheduledUp.subarray(recentFrom, m + 1).reduce((a, b) => a + b, 0)) * 60;
+      const runsLeft = level === 'soft' ? Math.min(runsFrom[m + 1], Math.ceil((MINUTES - m) / SOFT_GAP_MIN)) : runsFrom[m + 1];
+      const upcoming = usageFromSeconds({ [TYPE]: runsLeft * (LEAD_MIN + RUN_MIN + STOP_MIN) * 60 });
+      const p = projectMonth(usageFromSeconds({ [TYPE]: mtdSeconds }), usageFromSeconds({ [TYPE]: recentSeconds }), Math.min(24, (m + 1) / 60), nowMs, DEFAULT_PRICING, hibernated ? undefined : upcoming);
       const decision = decideBudget(p.projectedUsd, SLEEP_AFTER_MIN * 60_000, budget);
       sleepAfter = decision.sleepAfterMs / 60_000;
       level = decision.level;

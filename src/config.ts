@@ -59,6 +59,17 @@ export interface Config {
    * container is stopped regardless (FINAL_BACKUP_TIMEOUT). Default 2 min.
    */
   finalBackupTimeoutMs: number;
+  /** Which scheduled jobs wake a sleeping assistant (SCHEDULED_WAKES). Default `jobs`. */
+  scheduledWakes: ScheduledWakeMode;
+  /**
+   * How far ahead of a job's time it is woken (SCHEDULED_WAKE_LEAD); null
+   * (`auto`, the default): the last boot's wake → ready × 1.5 + 10 s, 20 s to 10 min.
+   */
+  scheduledWakeLeadMs: number | null;
+  /** How long a scheduled wake stays up for a run that has not finished before it gives up waiting (SCHEDULED_RUN_WAIT). Default 30 min. */
+  scheduledRunWaitMs: number;
+  /** Over the soft budget line, scheduled wakes come at most once per this long (SCHEDULE_SOFT_GAP; what is due meanwhile runs at the next wake). Default 4 h. */
+  scheduleSoftGapMs: number;
 }
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -85,6 +96,20 @@ function parseInteger(name: string, value: string | undefined, fallback: number,
     throw new AppError('not_configured', `${name}="${value}" must be a whole number from ${min} to ${max}`);
   }
   return n;
+}
+
+/**
+ * Which scheduled jobs wake a sleeping assistant (SCHEDULED_WAKES): `jobs`
+ * — the operator's and the agent's own jobs, not the gateway's system jobs;
+ * `all` — every enabled job; `off` — none (jobs run only while it is awake).
+ */
+export const SCHEDULED_WAKE_MODES = ['jobs', 'all', 'off'] as const;
+export type ScheduledWakeMode = (typeof SCHEDULED_WAKE_MODES)[number];
+
+function parseScheduledWakes(value: string | undefined): ScheduledWakeMode {
+  const mode = (value?.trim() || 'jobs') as ScheduledWakeMode;
+  if (!SCHEDULED_WAKE_MODES.includes(mode)) throw new AppError('not_configured', `SCHEDULED_WAKES="${value}" is not one of ${SCHEDULED_WAKE_MODES.join(', ')}`);
+  return mode;
 }
 
 /** Validates the environment once; every option has a documented default. */
@@ -115,7 +140,12 @@ export function parseConfig(env: Partial<Env>): Config {
       stopRetryMs: 10_000,
       backupIntervalMs: parseDuration('BACKUP_INTERVAL', env.BACKUP_INTERVAL, 10 * 60_000, 10_000),
       changeCheckMs: parseDuration('CHANGE_CHECK_INTERVAL', env.CHANGE_CHECK_INTERVAL, 5_000, 1_000, 10 * 60_000),
+      maxSleepDeferMs: parseDuration('SLEEP_MAX_DEFER', env.SLEEP_MAX_DEFER, 60 * 60_000, 0, 24 * 3_600_000),
     },
+    scheduledWakes: parseScheduledWakes(env.SCHEDULED_WAKES),
+    scheduledWakeLeadMs: env.SCHEDULED_WAKE_LEAD?.trim() && env.SCHEDULED_WAKE_LEAD.trim() !== 'auto' ? parseDuration('SCHEDULED_WAKE_LEAD', env.SCHEDULED_WAKE_LEAD, 60_000, 0, 60 * 60_000) : null,
+    scheduledRunWaitMs: parseDuration('SCHEDULED_RUN_WAIT', env.SCHEDULED_RUN_WAIT, 30 * 60_000, 10_000, 24 * 3_600_000),
+    scheduleSoftGapMs: parseDuration('SCHEDULE_SOFT_GAP', env.SCHEDULE_SOFT_GAP, 4 * 3_600_000, 0, 7 * 86_400_000),
     backupDebounceMs: parseDuration('BACKUP_DEBOUNCE', env.BACKUP_DEBOUNCE, 30_000, 1_000, 60 * 60_000),
     backupKeep: parseInteger('BACKUP_KEEP', env.BACKUP_KEEP, 10, 1, 1000),
     bootPollMs: parseDuration('BOOT_POLL_INTERVAL', env.BOOT_POLL_INTERVAL, 100, 50, 60_000),

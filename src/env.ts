@@ -4,6 +4,7 @@
  * `wrangler secret put`.
  */
 import type { LocalAgent } from './agent/local-agent.ts';
+import type { BrowserRunBinding } from './browser/browser-sessions.ts';
 
 /**
  * Secrets only the Worker holds (never sent to the container): the cost
@@ -20,6 +21,8 @@ export interface Env {
   AGENT: DurableObjectNamespace<LocalAgent>;
   /** R2 bucket for backups of OpenClaw state. */
   BACKUP_BUCKET?: R2Bucket;
+  /** Browser Rendering (production): the agent's browser, through the CDP passthrough. */
+  BROWSER?: BrowserRunBinding;
 
   // vars (wrangler.jsonc)
   AGENT_NAME?: string;
@@ -73,6 +76,11 @@ export interface Env {
   /** Secret: R2 API token's secret access key (Terraform output); stays in the Worker. */
   R2_SECRET_ACCESS_KEY?: string;
   GATEWAY_DRAIN_TIMEOUT?: string;
+  SLEEP_MAX_DEFER?: string;
+  SCHEDULED_WAKES?: string;
+  SCHEDULED_WAKE_LEAD?: string;
+  SCHEDULED_RUN_WAIT?: string;
+  SCHEDULE_SOFT_GAP?: string;
   FINAL_BACKUP_TIMEOUT?: string;
   PUBLIC_ORIGINS?: string;
 
@@ -87,4 +95,6 @@ export interface Env {
   GEMINI_API_KEY?: string;
   XAI_API_KEY?: string;
   CLAUDE_CODE_OAUTH_TOKEN?: string;
+  /** Hosts the agent's browser may open although they are private (comma list; e.g. an intranet page). */
+  BROWSER_ALLOWED_HOSTNAMES?: string;
 }

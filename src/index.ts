@@ -1,6 +1,6 @@
 /**
  * The Worker: fetch (API + proxy) and scheduled (the cost guard's cron).
- * Exports both Agent classes; wrangler.jsonc binds AGENT to `Agent`
+ * Exports both Agent classes and the containers' outbound entrypoint; wrangler.jsonc binds AGENT to `Agent`
  * (production Sandbox) or to `LocalAgent` (local mode, `--env local`).
  */
 import type { Env } from './env.ts';
@@ -8,6 +8,8 @@ import { runCostGuard } from './cost/cost-guard.ts';
 import { buildRouter } from './router.ts';
 
 export { Agent } from './agent/sandbox-agent.ts';
+// The container's intercepted outbound requests (the agent's browser, the Sandbox SDK's mounts) land here.
+export { ContainerProxy } from './browser/container-proxy.ts';
 export { LocalAgent } from './agent/local-agent.ts';
 
 const router = buildRouter();

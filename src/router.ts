@@ -17,6 +17,7 @@ import { authenticate, GATEWAY_ROUTE, identityName, mayUse, parseAccessConfig, t
 import { guardRequest, parsePublicOrigins, readCommandBody } from './auth/request-guard.ts';
 import { messagePage } from './ui/progress-page.ts';
 import { STATUS_PAGE_PATH, statusPage } from './ui/status-page.ts';
+import { CDP_PATH_PREFIX } from './browser/cdp-passthrough.ts';
 
 /** Largest body an API command accepts. */
 const MAX_COMMAND_BODY_BYTES = 16 * 1024;
@@ -165,6 +166,9 @@ export function buildRouter() {
 
   router.get('/_ondemand', () => statusPage());
   router.get(STATUS_PAGE_PATH, () => statusPage());
+
+  // The agent's browser passthrough is the container's own (through its outbound handler), never a route from outside.
+  router.all(`${CDP_PATH_PREFIX}*`, () => errorResponse(new AppError('forbidden', "the agent's browser is reached from its container only")));
 
   // Everything else belongs to the gateway (HTTP and WebSocket).
   router.all('*', (request, env) => {

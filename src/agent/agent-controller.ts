@@ -13,8 +13,10 @@ import {
   type LifecycleEvent,
   type LifecycleState,
   type LifecycleError,
+  type ScheduledJob,
   type StopInput,
   type StopOutput,
+  type WorkCheck,
 } from '../../machines/lifecycle-types.ts';
 import type { Config } from '../config.ts';
 import { AppError, errorMessage } from '../errors.ts';
@@ -29,6 +31,10 @@ import { BudgetKeeper, type BudgetEvaluation, type BudgetRecord } from '../cost/
 import type { InstanceType } from '../config.ts';
 import { TimerTable, type TimerEntries, type WakeupPort } from './timer-table.ts';
 import { BootTimeline, bootParts, type BootRecord } from './boot-timeline.ts';
+import { ScheduleKeeper, type ScheduleRecord } from './schedule-keeper.ts';
+import { GatewayRpc, GatewayRpcError } from '../runtime/gateway-rpc.ts';
+import { CdpPassthrough, type CdpRecord, type CdpStatus } from '../browser/cdp-passthrough.ts';
+import type { BrowserSessions } from '../browser/browser-sessions.ts';
 
 /** The slice of Durable Object storage the controller uses (a Map-backed fake will do). */
 export interface ControllerStorage {
@@ -52,6 +58,8 @@ export interface ControllerDeps {
   notify?: (body: Record<string, unknown>) => Promise<void>;
   /** Told whenever a person's request counts as activity (the platform's idle timer follows it). */
   onActivity?: () => void;
+  /** Browser Rendering (production): the agent's browser through the CDP passthrough; absent: OpenClaw's own (local mode) or none. */
+  browserSessions?: BrowserSessions | null;
 }
 
 interface PersistedRecord {
@@ -66,6 +74,17 @@ interface PersistedRecord {
   lastStop?: StopRecord | null;
   finalBackupOwed?: boolean;
   boots?: { current: BootRecord | null; last: BootRecord | null };
+  schedule?: ScheduleRecord;
+  scheduledWake?: ScheduledWakeInProgress | null;
+  browser?: CdpRecord;
+  /** The browser the start script reported at the last boot (local mode: the machine's Chromium, or none). */
+  localBrowser?: { mode: string; detail: string } | null;
+}
+
+interface ScheduledWakeInProgress {
+  job: ScheduledJob;
+  wokeAt: number;
+  outcome: 'finished' | 'gave-up' | 'interrupted';
 }
 
 /** How the last intentional stop went (shown in the status). */
@@ -151,6 +170,16 @@ export class AgentController {
   #lastDrain: RuntimeStopReport | null = null;
   /** Where the boots' time went (persisted). */
   readonly #boots: BootTimeline;
+  /** The gateway's scheduled jobs and the wakes they cost (persisted). */
+  readonly #schedule: ScheduleKeeper;
+  /** The scheduled wake under way (persisted): its job, when it began, how its run went. */
+  #scheduledWake: ScheduledWakeInProgress | null;
+  /** The Agent's own control channel to the gateway (suspend checks, the schedule). */
+  readonly #gateway: GatewayRpc;
+  /** The agent's browser in production (Browser Rendering through the CDP passthrough), else null. */
+  readonly #browser: CdpPassthrough | null;
+  /** The browser the start script reported (local mode), persisted. */
+  #localBrowser: { mode: string; detail: string } | null;
 
   private constructor(deps: ControllerDeps, record: PersistedRecord | undefined) {
     this.#deps = deps;
@@ -166,6 +195,13 @@ export class AgentController {
     this.#finalBackupOwed = record?.finalBackupOwed ?? false;
     this.#budget = new BudgetKeeper(record?.budget);
     this.#boots = new BootTimeline(record?.boots);
+    this.#schedule = new ScheduleKeeper(record?.schedule);
+    this.#scheduledWake = record?.scheduledWake ?? null;
+    this.#gateway = new GatewayRpc(deps.runtime, deps.config.gatewayUser);
+    this.#browser = deps.browserSessions
+      ? new CdpPassthrough({ sessions: deps.browserSessions, now: this.#now, log: this.#log, onChange: () => this.#persist(), ...(record?.browser ? { record: record.browser } : {}) })
+      : null;
+    this.#localBrowser = record?.localBrowser ?? null;
     this.#keeper = new StateKeeper({
       runtime: deps.runtime,
       store: deps.backups ?? null,
@@ -197,13 +233,17 @@ export class AgentController {
       actions: {
         scheduleTimer: (_, params) => this.#timers.schedule(params.timer, this.#now() + params.delayMs),
         cancelTimer: (_, params) => this.#timers.cancel(params.timer),
-        checkHealth: () => void this.#checkHealth(),
+        checkHealth: ({ context }) => {
+          void this.#checkHealth();
+          if (context.scheduledRun) void this.#checkScheduledRun(context.scheduledRun);
+        },
         runBackup: () => void this.#periodicBackup(),
         checkChanges: () => void this.#checkChanges(),
       },
       actors: {
         bootRuntime: fromCallback<LifecycleEvent, BootInput>(({ sendBack, input }) => this.#bootLoop(input, sendBack)),
         stopRuntime: fromPromise<StopOutput, StopInput>(({ input }) => this.#stopRuntime(input)),
+        checkWork: fromPromise<WorkCheck, { since: number | null }>(({ input }) => this.#checkWork(input.since)),
       },
     });
     const inspect = (event: InspectionEvent) => {
@@ -338,6 +378,41 @@ export class AgentController {
     return { month: this.#meter.totals(now).seconds, recent: this.#meter.recentSeconds(now, hours) };
   }
 
+  /**
+   * Scheduled wakes, for the cost guard: how many the waking jobs will cause
+   * until the month ends and the seconds they will run (none while
+   * hibernated: it never wakes for a job), and the seconds scheduled wakes
+   * ran in the last `hours` (kept out of the burn rate it extrapolates).
+   */
+  scheduleReport(hours: number): { upcomingWakes: number; upcomingSeconds: number; recentSeconds: number; instanceType: InstanceType } {
+    const now = this.#now();
+    const recentSeconds = this.#schedule.recentSeconds(now, hours);
+    const { instanceType } = this.#deps.config;
+    if (this.state === 'hibernated') return { upcomingWakes: 0, upcomingSeconds: 0, recentSeconds, instanceType };
+    const end = new Date(now);
+    const untilMs = Date.UTC(end.getUTCFullYear(), end.getUTCMonth() + 1, 1);
+    const upcoming = this.#schedule.upcoming({ nowMs: now, untilMs, mode: this.#deps.config.scheduledWakes, leadMs: this.#scheduledWakeLeadMs(), gapMs: this.#scheduleGapMs(), bootMs: this.#boots.last?.totalMs ?? 60_000 });
+    return { upcomingWakes: upcoming.wakes, upcomingSeconds: upcoming.seconds, recentSeconds, instanceType };
+  }
+
+  /** A CDP connection from the container's browser tool (production), to the passthrough. */
+  async browserConnect(request: Request): Promise<Response> {
+    if (!this.#browser) return new Response('this assistant has no Browser Rendering binding', { status: 404 });
+    if (!RUNNING_STATES.has(this.state)) return new Response(`the assistant is ${this.state}`, { status: 409 });
+    return this.#browser.accept(request);
+  }
+
+  /** Browser-hours this month and recently (for the cost guard); zero without Browser Rendering. */
+  browserReport(hours: number): { monthHours: number; recentHours: number } {
+    return this.#browser?.meterReport(hours) ?? { monthHours: 0, recentHours: 0 };
+  }
+
+  #browserStatus(): AgentStatus['browser'] {
+    if (this.#browser) return this.#browser.status();
+    if (this.#localBrowser) return { mode: this.#localBrowser.mode as 'local-chromium' | 'off', detail: this.#localBrowser.detail };
+    return { mode: 'unknown', detail: 'not reported yet: it is known after the first boot' };
+  }
+
   /** Counts a request as activity; wakes a stopped or sleeping assistant. */
   async recordRequest(identity = 'unknown'): Promise<void> {
     this.#lastActivityAt = this.#now();
@@ -462,7 +537,7 @@ export class AgentController {
       runtime: this.#deps.runtimeKind,
       state,
       since: new Date(this.#since).toISOString(),
-      phase: this.#activity() ?? (stopping ? 'stopping' : state === 'booting' ? (c.bootPhase ?? 'launching') : null),
+      phase: this.#activity() ?? (stopping ? 'stopping' : state === 'booting' ? (c.bootPhase ?? 'launching') : snapshot.matches({ idle: 'waitingForWork' }) ? 'waiting-for-work' : null),
       stopping: stopping ? c.stopIntent : null,
       bootAttempt: c.bootAttempt,
       maxBootAttempts: c.maxBootAttempts,
@@ -471,6 +546,17 @@ export class AgentController {
       hibernation: c.hibernation,
       lastStop: this.#lastStop,
       lastBoot: bootSummary(this.#boots.latest),
+      browser: this.#browserStatus(),
+      work: c.work ? { ...c.work, since: new Date(c.work.since).toISOString() } : null,
+      schedule: {
+        mode: this.#deps.config.scheduledWakes,
+        next: c.scheduledWake ? { ...c.scheduledWake, runAt: new Date(c.scheduledWake.runAtMs).toISOString(), wakeAt: new Date(c.scheduledWake.wakeAtMs).toISOString() } : null,
+        awaiting: c.scheduledRun ? { ...c.scheduledRun, runAt: new Date(c.scheduledRun.runAtMs).toISOString() } : null,
+        lastRun: this.#schedule.lastRun,
+        jobs: this.#schedule.jobs.length,
+        wakingJobs: this.#schedule.wakingJobs(this.#deps.config.scheduledWakes).length,
+        thinnedToEveryMs: this.#scheduleGapMs() || null,
+      },
       sleepAfterMs: c.sleepAfterMs,
       sleepAt: !stopping && sleepAt !== undefined ? new Date(sleepAt).toISOString() : null,
       lastActivityAt: this.#lastActivityAt === null ? null : new Date(this.#lastActivityAt).toISOString(),
@@ -516,8 +602,11 @@ export class AgentController {
       }
       if (cancelled) return;
       this.#boots.mark('starting', this.#now());
+      // The agent's browser (production): this boot's own secret in the CDP URL the gateway is given.
+      const browserEnv: Record<string, string> = this.#browser ? { BROWSER_CDP_URL: (await this.#browser.newBootSecret()).url } : {};
+      if (cancelled) return;
       try {
-        await runtime.start({ agentId: config.agentName, attempt: input.attempt, env: containerEnv });
+        await runtime.start({ agentId: config.agentName, attempt: input.attempt, env: { ...containerEnv, ...browserEnv } });
       } catch (error) {
         if (!cancelled) sendBack({ type: 'boot.failed', error: asError('runtime_start_failed', error), retryable: true });
         return;
@@ -536,6 +625,7 @@ export class AgentController {
         if (probe.status === 'failed') return sendBack({ type: 'boot.failed', error: probe.error, retryable: probe.retryable });
         if (probe.status === 'stopped') return sendBack({ type: 'container.exited', exitCode: probe.exitCode, reason: probe.reason });
         for (const [name, at] of Object.entries(probe.timeline ?? {})) this.#boots.mark(name, at);
+        if (probe.browser) this.#localBrowser = probe.browser;
         if (probe.phase !== phase) {
           phase = probe.phase;
           sendBack({ type: 'boot.progressed', phase });
@@ -566,6 +656,8 @@ export class AgentController {
       this.#finalBackupOwed = probe?.status === 'ready';
       this.#persist();
     }
+    // Before the gateway goes: its scheduled jobs say when to wake it next (a sleep only).
+    const nextWake = input.target === 'sleeping' && this.#finalBackupOwed ? await this.#nextScheduledWake() : null;
     if (input.backup && this.#finalBackupOwed) {
       const drain = await runtime.drain();
       if (drain && drain.drainMs > 0) {
@@ -607,7 +699,84 @@ export class AgentController {
       };
       this.#lastDrain = null;
     }
-    return { warning };
+    return { warning, nextWake };
+  }
+
+  /**
+   * Idle means idle inside too: the gateway is asked (refuse-only suspend)
+   * whether work still runs. Busy work counts as activity: the machine waits
+   * retryAfterMs and asks again. @throws when the gateway cannot say.
+   */
+  async #checkWork(since: number | null): Promise<WorkCheck> {
+    const now = this.#now();
+    const answer = await this.#gateway.prepareSuspend(`ondemand-idle-${now}`);
+    if (answer.status === 'ready') {
+      // The lease closes the gateway's admission (cron.list included): reopen it, the stop that follows drains anyway.
+      await this.#gateway.resumeSuspend(answer.suspensionId).catch((error: unknown) => this.#log('lifecycle:work-check', { agent: this.#deps.config.agentName, result: 'resume-failed', message: errorMessage(error) }));
+      this.#log('lifecycle:work-check', { agent: this.#deps.config.agentName, result: 'idle' });
+      return { idle: true };
+    }
+    const first = since ?? now;
+    const blockers = answer.blockers.map((b) => ({ kind: b.kind, count: b.count, message: b.message.slice(0, 200) }));
+    this.#log('lifecycle:work-check', { agent: this.#deps.config.agentName, result: 'busy', blockers: blockers.map((b) => `${b.kind}×${b.count}`).join(', '), waitedMs: now - first });
+    return { idle: false, blockers, retryAfterMs: Math.min(5 * 60_000, Math.max(5_000, answer.retryAfterMs)), since: first, waitedMs: now - first };
+  }
+
+  /** The next scheduled wake, read from the gateway's jobs; null when none wakes it (or the gateway cannot say). */
+  async #nextScheduledWake(): Promise<StopOutput['nextWake']> {
+    const { config } = this.#deps;
+    if (config.scheduledWakes === 'off') return null;
+    const now = this.#now();
+    try {
+      await this.#schedule.refresh(this.#gateway, now);
+    } catch (error) {
+      this.#log('lifecycle:schedule-unread', { agent: config.agentName, message: errorMessage(error) });
+      if (!(error instanceof GatewayRpcError)) return null;
+    }
+    const next = this.#schedule.nextWake({ nowMs: now, mode: config.scheduledWakes, leadMs: this.#scheduledWakeLeadMs(), gapMs: this.#scheduleGapMs() });
+    if (next) this.#log('lifecycle:scheduled-wake', { agent: config.agentName, job: next.jobName, runAt: new Date(next.runAtMs).toISOString(), wakeAt: new Date(next.wakeAtMs).toISOString() });
+    return next;
+  }
+
+  /** How far ahead of a job the assistant wakes: SCHEDULED_WAKE_LEAD, or the last boot × 1.5 + 10 s (20 s to 10 min). */
+  #scheduledWakeLeadMs(): number {
+    if (this.#deps.config.scheduledWakeLeadMs !== null) return this.#deps.config.scheduledWakeLeadMs;
+    const boot = this.#boots.last?.totalMs ?? 60_000;
+    return Math.min(10 * 60_000, Math.max(20_000, Math.round(boot * 1.5 + 10_000)));
+  }
+
+  /** Over the soft budget line, scheduled wakes are spaced SCHEDULE_SOFT_GAP apart (thinned); else not at all. */
+  #scheduleGapMs(): number {
+    return this.#budget.last?.decision.level === 'soft' ? this.#deps.config.scheduleSoftGapMs : 0;
+  }
+
+  /**
+   * A scheduled wake's container time, kept for the cost projection: from
+   * the wake for a job to the stop that ends it, when no person used the
+   * assistant meanwhile (then it is ordinary use).
+   */
+  #trackScheduledWake(from: LifecycleState, to: LifecycleState, next: LifecycleSnapshot): void {
+    const now = this.#now();
+    if (from === 'sleeping' && to === 'booting' && next.context.scheduledRun) {
+      this.#scheduledWake = { job: next.context.scheduledRun, wokeAt: now, outcome: 'interrupted' };
+      this.#schedule.woke(now);
+      return;
+    }
+    const wake = this.#scheduledWake;
+    if (!wake || RUNNING_STATES.has(to)) return;
+    if (!this.#previous.context.personSeen) this.#schedule.ended(wake.job, wake.wokeAt, now, wake.outcome);
+    this.#scheduledWake = null;
+  }
+
+  /** Up for a scheduled run: has it finished (the gateway's run history), or has the wait run out? */
+  async #checkScheduledRun(run: ScheduledJob): Promise<void> {
+    const now = this.#now();
+    const finished = await this.#schedule.runFinished(this.#gateway, run).catch(() => false);
+    const gaveUp = !finished && now > Math.max(run.runAtMs, run.wakeAtMs) + this.#deps.config.scheduledRunWaitMs;
+    if (!finished && !gaveUp) return;
+    this.#log('lifecycle:scheduled-run', { agent: this.#deps.config.agentName, job: run.jobName, outcome: finished ? 'finished' : 'gave-up' });
+    if (this.#scheduledWake) this.#scheduledWake.outcome = finished ? 'finished' : 'gave-up';
+    await this.send({ type: 'schedule.finished', outcome: finished ? 'finished' : 'gave-up' });
   }
 
   async #notifyStopBlocked(input: StopInput, error: unknown): Promise<void> {
@@ -696,6 +865,9 @@ export class AgentController {
     }
     if (RUNNING_STATES.has(to)) this.#meter.start(now, this.#deps.config.instanceType);
     else this.#meter.stop(now);
+    this.#trackScheduledWake(from, to, next);
+    // The browser bills while its session is open: it ends with the container, however the container ended.
+    if (this.#browser && RUNNING_STATES.has(from) && !RUNNING_STATES.has(to)) void this.#browser.close(`the assistant is ${to}`);
     this.#previous = next;
     this.#persist();
   }
@@ -713,6 +885,10 @@ export class AgentController {
       lastStop: this.#lastStop,
       finalBackupOwed: this.#finalBackupOwed,
       boots: this.#boots.toJSON(),
+      schedule: this.#schedule.toJSON(),
+      scheduledWake: this.#scheduledWake,
+      ...(this.#browser ? { browser: this.#browser.toJSON() } : {}),
+      localBrowser: this.#localBrowser,
     };
     const next = this.#timers.next();
     const wakeup = this.state === 'booting' ? Math.min(next ?? Infinity, this.#now() + BOOT_KEEPALIVE_MS) : next;

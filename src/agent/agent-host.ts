@@ -15,6 +15,7 @@ import type { BudgetEvaluation } from '../cost/budget-keeper.ts';
 import { handleAgentRequest, runCommand, type CommandResult } from './agent-requests.ts';
 import type { BackupEvent } from './state-keeper.ts';
 import type { WakeupPort } from './timer-table.ts';
+import { BrowserRunSessions, type BrowserSessions } from '../browser/browser-sessions.ts';
 
 export type StatusResult = CommandResult;
 export type BackupResult = { ok: true; backup: BackupEvent } | ({ ok: false } & ReturnType<typeof errorBody>);
@@ -28,6 +29,8 @@ export interface AgentHostParts {
   configure?: (config: Config) => Promise<void>;
   /** Called whenever a person's request counts as activity. */
   onActivity?: () => void;
+  /** Where browser sessions come from (default: the BROWSER binding in production, none in the local mode); a test stands a local Chromium in. */
+  browserSessions?: (env: Env) => BrowserSessions | null;
   clock?: () => number;
 }
 
@@ -57,6 +60,8 @@ export class AgentHost {
         backups: env.BACKUP_BUCKET ? new BackupStore(env.BACKUP_BUCKET, config.agentName, config.backupKeep) : null,
         ...(notifyUrl ? { notify: async (body: Record<string, unknown>) => void (await postWebhook(notifyUrl, body)) } : {}),
         ...(parts.onActivity ? { onActivity: parts.onActivity } : {}),
+        // Browser Rendering is the container's browser (production); the local mode's gateway launches its own.
+        browserSessions: parts.browserSessions ? parts.browserSessions(env) : parts.runtimeKind === 'sandbox' && env.BROWSER ? new BrowserRunSessions(env.BROWSER) : null,
         ...(parts.clock ? { clock: parts.clock } : {}),
       });
     })();
@@ -78,6 +83,18 @@ export class AgentHost {
     const controller = await this.ready;
     if (controller instanceof AppError) return null;
     return controller.meterReport(hours) as { month: Record<string, number>; recent: Record<string, number> };
+  }
+
+  async browserReport(hours: number): Promise<{ monthHours: number; recentHours: number } | null> {
+    const controller = await this.ready;
+    if (controller instanceof AppError) return null;
+    return controller.browserReport(hours);
+  }
+
+  async scheduleReport(hours: number): Promise<ReturnType<AgentController['scheduleReport']> | null> {
+    const controller = await this.ready;
+    if (controller instanceof AppError) return null;
+    return controller.scheduleReport(hours);
   }
 
   async command(name: LifecycleCommand, options: { reason?: string; by?: string; override?: boolean; identity?: string } = {}): Promise<CommandResult> {

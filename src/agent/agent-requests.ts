@@ -7,6 +7,7 @@ import { messagePage, progressPage } from '../ui/progress-page.ts';
 import { wantsHtml } from '../ui/html.ts';
 import type { AgentController, LifecycleCommand } from './agent-controller.ts';
 import type { AgentStatus } from './agent-status.ts';
+import { CdpPassthrough } from '../browser/cdp-passthrough.ts';
 
 /** The answer of an RPC command: plain data, since class instances do not cross RPC. */
 export type CommandResult = { ok: true; status: AgentStatus } | ({ ok: false } & ErrorBody);
@@ -28,6 +29,8 @@ export async function runCommand(
 
 /** A request for the gateway: wake if needed, wait page/503 while booting, proxy once ready. */
 export async function handleAgentRequest(controller: AgentController, request: Request): Promise<Response> {
+  // The container's browser tool, through the outbound handler (the Worker refuses this path from outside).
+  if (CdpPassthrough.matches(new URL(request.url))) return controller.browserConnect(request);
   const html = wantsHtml(request);
   if (controller.state === 'hibernated') return refuse(controller.hibernatedError(), html);
   if (controller.bootFailed) {

@@ -2,11 +2,12 @@
  * The status an operator reads (GET /api/status, clawctl status, the pages),
  * built from the machine's snapshot and the controller's records.
  */
-import type { Hibernation, LifecycleError, LifecycleState, StopIntent } from '../../machines/lifecycle-types.ts';
+import type { Hibernation, LifecycleError, LifecycleState, ScheduledJob, StopIntent, WorkInProgress } from '../../machines/lifecycle-types.ts';
 import type { MeterTotals } from './container-meter.ts';
 import type { StopRecord } from './agent-controller.ts';
 import type { BackupEvent } from './state-keeper.ts';
 import type { BootPart, BootRecord } from './boot-timeline.ts';
+import type { CdpStatus } from '../browser/cdp-passthrough.ts';
 import type { BudgetEvaluation, BudgetRecord } from '../cost/budget-keeper.ts';
 
 export interface TransitionRecord {
@@ -42,6 +43,32 @@ export interface AgentStatus {
    * `configuring` → `starting-gateway`), and wake → ready (`totalMs`).
    */
   lastBoot: (Omit<BootRecord, 'phases'> & { parts: BootPart[] }) | null;
+  /**
+   * The agent's browser: Browser Rendering through the CDP passthrough
+   * (production: its session, browser-hours this month), the machine's
+   * Chromium (local mode), or off with the reason.
+   */
+  browser: CdpStatus | { mode: 'local-chromium' | 'missing' | 'off' | 'unknown'; detail: string };
+  /**
+   * Work the idle sleep waits for (the gateway said it is busy): what runs,
+   * since when, and when it asks again; null otherwise.
+   */
+  work: (Omit<WorkInProgress, 'since'> & { since: string }) | null;
+  /**
+   * Scheduled work: which jobs wake it (SCHEDULED_WAKES), the next scheduled
+   * wake (while sleeping), the run it is up for (after one), the last such
+   * run, and what the rest of the month's scheduled wakes will cost.
+   */
+  schedule: {
+    mode: string;
+    next: (ScheduledJob & { runAt: string; wakeAt: string }) | null;
+    awaiting: (ScheduledJob & { runAt: string }) | null;
+    lastRun: { jobId: string; jobName: string; at: string; status: string; durationMs: number | null } | null;
+    jobs: number;
+    wakingJobs: number;
+    /** Over the soft budget line, scheduled wakes come at most this often (ms); null when not thinned. */
+    thinnedToEveryMs: number | null;
+  };
   sleepAfterMs: number;
   /** When the container will be put to sleep if no request comes (ISO), while ready or idle. */
   sleepAt: string | null;
@@ -79,14 +106,16 @@ const EVENT_WORDS: Record<string, string> = {
   'idle.timedOut': 'idle for sleepAfter',
   'boot.succeeded': 'gateway answered',
   'boot.backoffElapsed': 'retrying boot',
+  'schedule.due': 'scheduled wake',
 };
 
 /** Words for a transition: the command's own reason, the error, or the event. */
 export function describeTransition(
   event: { type: string; reason?: unknown },
-  next: { lastError: LifecycleError | null; hibernation: Hibernation | null },
+  next: { lastError: LifecycleError | null; hibernation: Hibernation | null; scheduledRun?: ScheduledJob | null },
   previousStopIntent: StopIntent | null,
 ): string {
+  if (event.type === 'schedule.due' && next.scheduledRun) return `scheduled wake: job "${next.scheduledRun.jobName}" due ${new Date(next.scheduledRun.runAtMs).toISOString()}`;
   if (typeof event.reason === 'string' && event.reason && !event.type.startsWith('container.')) return event.reason;
   if (event.type.startsWith('xstate.done.actor') || event.type.startsWith('xstate.error.actor')) {
     return previousStopIntent?.reason ?? next.lastError?.message ?? 'runtime stopped';

@@ -5,21 +5,22 @@
  */
 import type { InstanceType } from '../config.ts';
 
-export interface MeterRecord {
+/** `K`: what the seconds are counted by (the instance type; `browser` for browser sessions). */
+export interface MeterRecord<K extends string = InstanceType> {
   /** Start of the open running interval (ms since epoch), or null when not running. */
   openSince: number | null;
-  openType: InstanceType | null;
-  /** Closed intervals: month (`YYYY-MM`) → instance type → seconds. */
-  months: Record<string, Partial<Record<InstanceType, number>>>;
+  openType: K | null;
+  /** Closed intervals: month (`YYYY-MM`) → key → seconds. */
+  months: Record<string, Partial<Record<K, number>>>;
   /** Closed intervals per day (`YYYY-MM-DD`, the last 40 days), for the recent burn rate. */
-  days?: Record<string, Partial<Record<InstanceType, number>>>;
+  days?: Record<string, Partial<Record<K, number>>>;
 }
 
-export interface MeterTotals {
+export interface MeterTotals<K extends string = InstanceType> {
   month: string;
   running: boolean;
-  /** Seconds this month per instance type, the open interval included. */
-  seconds: Partial<Record<InstanceType, number>>;
+  /** Seconds this month per key, the open interval included. */
+  seconds: Partial<Record<K, number>>;
   totalSeconds: number;
 }
 
@@ -35,10 +36,10 @@ function startOfNextMonth(ms: number): number {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
 }
 
-export class ContainerMeter {
-  #record: MeterRecord;
+export class ContainerMeter<K extends string = InstanceType> {
+  #record: MeterRecord<K>;
 
-  constructor(record?: MeterRecord) {
+  constructor(record?: MeterRecord<K>) {
     this.#record = record ? structuredClone(record) : { openSince: null, openType: null, months: {} };
   }
 
@@ -47,7 +48,7 @@ export class ContainerMeter {
   }
 
   /** Opens a running interval; a second call while open changes nothing. */
-  start(nowMs: number, type: InstanceType): void {
+  start(nowMs: number, type: K): void {
     if (this.#record.openSince !== null) return;
     this.#record.openSince = nowMs;
     this.#record.openType = type;
@@ -65,30 +66,30 @@ export class ContainerMeter {
     this.#record.openType = null;
   }
 
-  totals(nowMs: number, month = monthKey(nowMs)): MeterTotals {
+  totals(nowMs: number, month = monthKey(nowMs)): MeterTotals<K> {
     const months = structuredClone(this.#record.months);
     const { openSince, openType } = this.#record;
     if (openSince !== null && openType !== null) addInterval(months, openSince, Math.max(openSince, nowMs), openType);
     const seconds = months[month] ?? {};
-    const totalSeconds = Object.values(seconds).reduce((sum, s) => sum + (s ?? 0), 0);
+    const totalSeconds = (Object.values(seconds) as Array<number | undefined>).reduce((sum: number, s) => sum + (s ?? 0), 0);
     return { month, running: this.running, seconds, totalSeconds };
   }
 
   /** Seconds per instance type in the last `hours` hours (whole days from the daily buckets, plus the open interval). */
-  recentSeconds(nowMs: number, hours: number): Partial<Record<InstanceType, number>> {
+  recentSeconds(nowMs: number, hours: number): Partial<Record<K, number>> {
     const days = structuredClone(this.#record.days ?? {});
     const { openSince, openType } = this.#record;
     if (openSince !== null && openType !== null) addInterval(days, openSince, Math.max(openSince, nowMs), openType, dayKey, startOfNextDay);
     const from = dayKey(nowMs - hours * 3_600_000);
-    const out: Partial<Record<InstanceType, number>> = {};
-    for (const [key, bucket] of Object.entries(days)) {
+    const out: Partial<Record<K, number>> = {};
+    for (const [key, bucket] of Object.entries(days) as Array<[string, Partial<Record<K, number>>]>) {
       if (key < from) continue;
-      for (const [type, s] of Object.entries(bucket) as Array<[InstanceType, number]>) out[type] = (out[type] ?? 0) + s;
+      for (const [type, s] of Object.entries(bucket) as Array<[K, number]>) out[type] = (out[type] ?? 0) + s;
     }
     return out;
   }
 
-  toJSON(): MeterRecord {
+  toJSON(): MeterRecord<K> {
     return structuredClone(this.#record);
   }
 }
@@ -101,11 +102,11 @@ function startOfNextDay(ms: number): number {
   return Math.floor(ms / DAY_MS) * DAY_MS + DAY_MS;
 }
 
-function addInterval(
-  buckets: MeterRecord['months'],
+function addInterval<K extends string>(
+  buckets: MeterRecord<K>['months'],
   fromMs: number,
   toMs: number,
-  type: InstanceType,
+  type: K,
   key: (ms: number) => string = monthKey,
   boundary: (ms: number) => number = startOfNextMonth,
 ): void {

@@ -12,6 +12,7 @@ import type { LifecycleCommand } from './agent-controller.ts';
 import { AgentHost, type BackupResult, type StatusResult } from './agent-host.ts';
 import type { CommandResult } from './agent-requests.ts';
 import type { BudgetEvaluation } from '../cost/budget-keeper.ts';
+import type { BrowserSessions } from '../browser/browser-sessions.ts';
 
 export class LocalAgent extends DurableObject<Env> {
   readonly #host: AgentHost;
@@ -29,6 +30,7 @@ export class LocalAgent extends DurableObject<Env> {
       runtimeKind: 'local',
       configure: async (config) => this.checkConfig(config),
       makeRuntime: (config) => this.makeRuntime(config),
+      browserSessions: () => this.browserSessions(),
       clock: () => this.now(),
     });
     void ctx.blockConcurrencyWhile(async () => {
@@ -39,6 +41,11 @@ export class LocalAgent extends DurableObject<Env> {
   /** The runtime this class drives: the local dev host. */
   protected makeRuntime(config: Config): Runtime {
     return new LocalRuntime(config.localHostUrl, config.agentName, config.localHostToken);
+  }
+
+  /** Where the agent's browser sessions come from: none here (the local gateway launches the machine's Chromium itself). */
+  protected browserSessions(): BrowserSessions | null {
+    return null;
   }
 
   /** @throws AppError `not_configured` when the local host's secret is missing (the local mode is started by `npm start`). */
@@ -85,6 +92,16 @@ export class LocalAgent extends DurableObject<Env> {
   /** Self-metered running seconds (the cost guard's fallback usage source). */
   async meterReport(hours: number) {
     return this.#host.meterReport(hours);
+  }
+
+  /** Browser-hours (the cost guard prices them). */
+  async browserReport(hours: number) {
+    return this.#host.browserReport(hours);
+  }
+
+  /** Scheduled wakes to come and just run (the cost guard projects them). */
+  async scheduleReport(hours: number) {
+    return this.#host.scheduleReport(hours);
   }
 
   /** The local host reports that the runtime process exited. */

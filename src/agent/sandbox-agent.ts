@@ -8,6 +8,7 @@
 import { Sandbox } from '@cloudflare/sandbox';
 import type { StopParams } from '@cloudflare/containers';
 import { checkSandboxBackups } from '../backup/backup-config.ts';
+import { BROWSER_CDP_HOST } from '../browser/cdp-passthrough.ts';
 import type { Env } from '../env.ts';
 import { SandboxRuntime, type SandboxHost } from '../runtime/sandbox-runtime.ts';
 import type { LifecycleCommand } from './agent-controller.ts';
@@ -25,6 +26,15 @@ const PROBE_TIMEOUT_MS = 5_000;
 const BACKSTOP_FACTOR = 1.5;
 
 export class Agent extends Sandbox<Env> {
+  /**
+   * The container's requests to the agent's browser host are intercepted
+   * (the Worker's ContainerProxy answers them, forwarding to this Agent's
+   * CDP passthrough); this entry only makes the platform intercept the host.
+   */
+  static override outboundByHost = {
+    [BROWSER_CDP_HOST]: () => new Response('the ContainerProxy entrypoint answers the browser host', { status: 500 }),
+  };
+
   readonly #host: AgentHost;
   /** Whether a person's activity armed the platform's idle timer yet (its first renewal is always taken). */
   #activityArmed = false;
@@ -126,6 +136,16 @@ export class Agent extends Sandbox<Env> {
   /** Self-metered running seconds (the cost guard's fallback usage source). */
   async meterReport(hours: number) {
     return this.#host.meterReport(hours);
+  }
+
+  /** Browser-hours (the cost guard prices them). */
+  async browserReport(hours: number) {
+    return this.#host.browserReport(hours);
+  }
+
+  /** Scheduled wakes to come and just run (the cost guard projects them). */
+  async scheduleReport(hours: number) {
+    return this.#host.scheduleReport(hours);
   }
 
   /** What the runtime needs from this Sandbox: its process API, the container's ports and a stop that waits. */

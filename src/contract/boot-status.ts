@@ -25,6 +25,9 @@ export const BOOT_PHASE_LABELS: Record<BootPhase | 'ready', string> = {
   ready: 'Ready',
 };
 
+/** Where the configure step writes the browser it set up ({mode, detail}): beside the status file. */
+export const BROWSER_STATUS_NAME = 'browser.json';
+
 /** Default location of the status file inside the container. */
 export const BOOT_STATUS_FILE = '/tmp/openclaw-boot/status.json';
 /** The start script writes its PID here before it execs the gateway (same PID), so a stop can signal the gateway itself. */
@@ -46,6 +49,8 @@ export interface BootStatus {
   at: string;
   /** When each phase so far began (ISO times with ms, the container's clock). */
   timeline?: Partial<Record<BootPhase, string>>;
+  /** The agent's browser as the configure step set it up (from `starting-gateway` on). */
+  browser?: { mode: string; detail: string };
   error?: { code: string; message: string };
   retryable?: boolean;
 }
@@ -62,6 +67,8 @@ export function parseBootStatus(text: string | null | undefined): BootStatus {
       status.error = { code: String(value.error.code ?? 'boot_failed'), message: String(value.error.message ?? 'boot failed') };
     }
     if (typeof value.retryable === 'boolean') status.retryable = value.retryable;
+    const browser = value.browser as { mode?: unknown; detail?: unknown } | undefined;
+    if (browser && typeof browser === 'object' && typeof browser.mode === 'string') status.browser = { mode: browser.mode, detail: String(browser.detail ?? '') };
     if (value.timeline && typeof value.timeline === 'object') {
       const timeline: Partial<Record<BootPhase, string>> = {};
       for (const [phase, at] of Object.entries(value.timeline)) if (BOOT_PHASES.includes(phase as BootPhase) && typeof at === 'string') timeline[phase as BootPhase] = at;

@@ -8,6 +8,11 @@ import type { Projection } from './projection.ts';
 
 export interface BudgetEvaluation extends Projection {
   at: string;
+  /** Scheduled wakes still to come this month (their cost is scheduledUsd). */
+  scheduledWakes?: number;
+  /** Browser Rendering: browser-hours so far this month, and what the month's browser time costs (in projectedUsd). */
+  browserHours?: number;
+  browserUsd?: number;
   source: 'graphql' | 'self-meter';
   fallbackReason: string | null;
   softUsd: number;

@@ -10,7 +10,7 @@ import type { Env } from '../env.ts';
 import type { BudgetEvaluation } from './budget-keeper.ts';
 import { decideBudget } from './budget-policy.ts';
 import { parseCostConfig } from './cost-config.ts';
-import { addUsage, NO_USAGE, usageFromSeconds } from './pricing.ts';
+import { addUsage, browserCost, NO_USAGE, subtractUsage, usageFromSeconds } from './pricing.ts';
 import { projectMonth } from './projection.ts';
 import { fetchGraphqlUsage, UsageApiError, type UsageReport } from './usage-source.ts';
 import { postWebhook, type Fetcher } from '../notify/webhook.ts';
@@ -58,9 +58,36 @@ export async function evaluateBudget(env: Env, nowMs: number, fetcher?: Fetcher)
   const config = parseConfig(env);
   const cost = parseCostConfig(env);
   const usage = await readUsage(env, nowMs, fetcher);
-  const projection = projectMonth(usage.monthToDate, usage.recent, usage.recentHours, nowMs, cost.pricing);
+  // Scheduled wakes are projected from the jobs' schedules, not extrapolated from the recent rate.
+  let upcoming = NO_USAGE;
+  let ranRecently = NO_USAGE;
+  let scheduledWakes = 0;
+  for (const name of agentNames(env)) {
+    const report = await stubFor(env, name).scheduleReport(usage.recentHours);
+    if (!report) continue;
+    upcoming = addUsage(upcoming, usageFromSeconds({ [report.instanceType]: report.upcomingSeconds }, cost.pricing));
+    ranRecently = addUsage(ranRecently, usageFromSeconds({ [report.instanceType]: report.recentSeconds }, cost.pricing));
+    scheduledWakes += report.upcomingWakes;
+  }
+  const projection = projectMonth(usage.monthToDate, subtractUsage(usage.recent, ranRecently), usage.recentHours, nowMs, cost.pricing, upcoming);
+  // Browser Rendering (the agent's browser): its hours so far plus the recent rate for the rest of the month, priced beyond the included hours.
+  let browserMonth = 0;
+  let browserRecent = 0;
+  for (const name of agentNames(env)) {
+    const report = await stubFor(env, name).browserReport(usage.recentHours);
+    browserMonth += report?.monthHours ?? 0;
+    browserRecent += report?.recentHours ?? 0;
+  }
+  const browserProjectedHours = browserMonth + (usage.recentHours > 0 ? (browserRecent / usage.recentHours) * projection.hoursLeft : 0);
+  const browserUsd = Math.round(browserCost(browserProjectedHours, cost.pricing) * 100) / 100;
+  const browserSoFarUsd = Math.round(browserCost(browserMonth, cost.pricing) * 100) / 100;
+  projection.monthToDateUsd = Math.round((projection.monthToDateUsd + browserSoFarUsd) * 100) / 100;
+  projection.projectedUsd = Math.round((projection.projectedUsd + browserUsd) * 100) / 100;
   return {
     ...projection,
+    scheduledWakes,
+    browserHours: Math.round(browserMonth * 1000) / 1000,
+    browserUsd,
     at: new Date(nowMs).toISOString(),
     source: usage.source,
     fallbackReason: usage.fallbackReason,

@@ -28,6 +28,16 @@ export interface Pricing {
   };
   /** Average active share of the provisioned vCPU, for self-metered estimates (no CPU figures there). */
   assumedCpuUtilization: number;
+  /**
+   * Browser Rendering (the agent's browser in production), Workers Paid.
+   * Source: developers.cloudflare.com/browser-rendering/pricing (checked
+   * 2026-11): 10 browser-hours a month included, then $0.09 per browser-hour;
+   * 10 concurrent browsers included (this project opens one).
+   */
+  browser: {
+    hourUsd: number;
+    includedHours: number;
+  };
   /** R2 Standard storage, where the backups live. Source: developers.cloudflare.com/r2/pricing */
   r2: {
     /** Class A operations (writes, lists), per million. */
@@ -57,6 +67,7 @@ export const DEFAULT_PRICING: Pricing = {
   },
   // OpenClaw idles most of the time it runs; 10 % matches the published 24/7 example.
   assumedCpuUtilization: 0.1,
+  browser: { hourUsd: 0.09, includedHours: 10 },
   r2: {
     classAMillionUsd: 4.5,
     classBMillionUsd: 0.36,
@@ -83,6 +94,16 @@ export function addUsage(a: ContainerUsage, b: ContainerUsage, factor = 1): Cont
     memoryGibSeconds: a.memoryGibSeconds + b.memoryGibSeconds * factor,
     diskGbSeconds: a.diskGbSeconds + b.diskGbSeconds * factor,
     egressGb: a.egressGb + b.egressGb * factor,
+  };
+}
+
+/** `a` less `b`, never below zero in any unit. */
+export function subtractUsage(a: ContainerUsage, b: ContainerUsage): ContainerUsage {
+  return {
+    vcpuSeconds: Math.max(0, a.vcpuSeconds - b.vcpuSeconds),
+    memoryGibSeconds: Math.max(0, a.memoryGibSeconds - b.memoryGibSeconds),
+    diskGbSeconds: Math.max(0, a.diskGbSeconds - b.diskGbSeconds),
+    egressGb: Math.max(0, a.egressGb - b.egressGb),
   };
 }
 
@@ -122,6 +143,11 @@ export function monthCost(usage: ContainerUsage, pricing: Pricing = DEFAULT_PRIC
   const egressUsd = over(usage.egressGb, c.includedEgressGb) * c.egressGbUsd;
   const containersUsd = cpuUsd + memoryUsd + diskUsd + egressUsd;
   return { cpuUsd, memoryUsd, diskUsd, egressUsd, containersUsd, planUsd: pricing.workersPaidMonthlyUsd, totalUsd: pricing.workersPaidMonthlyUsd + containersUsd };
+}
+
+/** A month's Browser Rendering bill for `hours` browser-hours, beyond the included ones. */
+export function browserCost(hours: number, pricing: Pricing = DEFAULT_PRICING): number {
+  return Math.max(0, hours - pricing.browser.includedHours) * pricing.browser.hourUsd;
 }
 
 /** R2 use in billing units (a month). Deletes are free. */

@@ -17,10 +17,11 @@ export const CONTAINER_ENV_NAMES = [
   'GEMINI_API_KEY',
   'XAI_API_KEY',
   'CLAUDE_CODE_OAUTH_TOKEN',
+  'BROWSER_ALLOWED_HOSTNAMES',
 ] as const satisfies ReadonlyArray<keyof Env>;
 
 /** Every name containerEnv() can produce: all a runtime takes from the Worker (the local host refuses others). */
-export const RUNTIME_ENV_NAMES: readonly string[] = ['GATEWAY_PORT', 'GATEWAY_ALLOWED_ORIGINS', ...CONTAINER_ENV_NAMES];
+export const RUNTIME_ENV_NAMES: readonly string[] = ['GATEWAY_PORT', 'GATEWAY_ALLOWED_ORIGINS', 'BROWSER_CDP_URL', ...CONTAINER_ENV_NAMES];
 
 export function containerEnv(env: Partial<Env>, gatewayPort: number): Record<string, string> {
   const out: Record<string, string> = { GATEWAY_PORT: String(gatewayPort) };

@@ -16,7 +16,14 @@ export interface RuntimeStartOptions {
 
 /** One readiness probe's answer. */
 export type RuntimeProbe =
-  | { status: 'starting'; phase: string; /** When each start-script phase began (its clock), when known. */ timeline?: Record<string, string> }
+  | {
+      status: 'starting';
+      phase: string;
+      /** When each start-script phase began (its clock), when known. */
+      timeline?: Record<string, string>;
+      /** The browser the start script configured for the agent, once it has. */
+      browser?: { mode: string; detail: string };
+    }
   | { status: 'ready' }
   | { status: 'failed'; error: LifecycleError; retryable: boolean }
   | { status: 'stopped'; exitCode: number | null; reason: string };

@@ -122,7 +122,7 @@ export class SandboxRuntime implements Runtime {
     if (!process || !RUNNING.has(process.status)) {
       return { status: 'stopped', exitCode: process?.exitCode ?? null, reason: process ? `start script ${process.status}` : 'no start process' };
     }
-    return { status: 'starting', phase: status.phase, ...(status.timeline ? { timeline: status.timeline } : {}) };
+    return { status: 'starting', phase: status.phase, ...(status.timeline ? { timeline: status.timeline } : {}), ...(status.browser ? { browser: status.browser } : {}) };
   }
 
   async fetch(request: Request): Promise<Response> {

@@ -1,7 +1,9 @@
 /**
  * The operator's status page (GET /_ondemand/, behind Access like the rest):
- * state and since, the boot phase, backups, month-to-date and projected cost
- * against the two thresholds, the recent lifecycle timeline, and buttons for
+ * state and since, the boot phase (and where the last boot's time went), the
+ * work an idle sleep waits for, the next scheduled wake and the job it is
+ * for, backups, month-to-date and projected cost against the two thresholds
+ * (scheduled wakes included), the recent lifecycle timeline, and buttons for
  * wake, sleep, hibernate, resume and backup. It reads GET /api/status and
  * GET /api/cost every 2 s; readable on a phone.
  */
@@ -46,7 +48,8 @@ export function statusPage(): Response {
   <div class="grid">
     <section class="card"><h2>Cost this month</h2><svg id="cost" width="100%" height="90" viewBox="0 0 300 90" role="img" aria-label="cost against thresholds"></svg><div id="costText" class="muted"></div></section>
     <section class="card"><h2>Backups</h2><div id="backups"></div></section>
-    <section class="card"><h2>Container time</h2><div id="meter"></div></section>
+    <section class="card"><h2>Container time</h2><div id="meter"></div><div id="boot" class="muted" data-testid="boot"></div></section>
+    <section class="card"><h2>Scheduled work</h2><div id="schedule" data-testid="schedule"></div><div id="work" class="muted" data-testid="work"></div></section>
   </div>
   <section class="card"><h2>Timeline</h2><ol class="timeline" id="timeline"></ol></section>
 </main>
@@ -77,6 +80,15 @@ function render(s, cost) {
   const b = s.backups;
   $('backups').innerHTML = b.enabled ? ('last backup: ' + esc(b.lastBackup ? b.lastBackup.result + ' · ' + when(b.lastBackup.at) : 'none') + '<br>last restore: ' + esc(b.lastRestore ? b.lastRestore.result + ' · ' + when(b.lastRestore.at) : 'none')) : 'backups not configured';
   $('meter').textContent = (s.meter.totalSeconds / 3600).toFixed(2) + ' h on ' + s.meter.instanceType + (s.meter.running ? ' (running)' : '');
+  const boot = s.lastBoot;
+  $('boot').textContent = boot ? 'last boot' + (boot.totalMs !== null ? ' ' + (boot.totalMs / 1000).toFixed(1) + ' s' : ' (under way)') + ': ' + boot.parts.map((p) => p.phase + ' ' + (p.ms === null ? '…' : (p.ms / 1000).toFixed(1) + ' s')).join(', ') : '';
+  const sc = s.schedule;
+  $('schedule').textContent = sc.mode === 'off' ? 'scheduled wakes off (SCHEDULED_WAKES=off)'
+    : sc.next ? 'next scheduled wake ' + when(sc.next.wakeAt) + ' for "' + sc.next.jobName + '" (due ' + when(sc.next.runAt) + ')' + (sc.thinnedToEveryMs ? ' · thinned to every ' + Math.round(sc.thinnedToEveryMs / 3600000) + ' h (soft budget line)' : '')
+    : sc.awaiting ? 'up for "' + sc.awaiting.jobName + '" (due ' + when(sc.awaiting.runAt) + ')'
+    : s.state === 'hibernated' ? 'no scheduled wakes while hibernated'
+    : 'no scheduled wake ahead' + (sc.jobs ? ' (' + sc.jobs + ' jobs, ' + sc.wakingJobs + ' of them wake it)' : '');
+  $('work').textContent = (s.work ? 'sleep waits for running work: ' + s.work.blockers.map((b) => b.message).join('; ') + ' (since ' + when(s.work.since) + ')' : '') + (sc.lastRun ? (s.work ? ' · ' : '') + 'last scheduled run: "' + sc.lastRun.jobName + '" ' + sc.lastRun.status + ' ' + when(sc.lastRun.at) : '');
   $('timeline').innerHTML = s.history.slice().reverse().map((h) => '<li><strong>' + esc(h.from) + ' → ' + esc(h.to) + '</strong> · ' + esc(h.reason) + ' <span class="muted">' + when(h.at) + '</span></li>').join('');
   costChart(cost);
 }

@@ -179,7 +179,7 @@ describe('clawctl eval', () => {
     // Consistent with `npm run bench` (OpenClaw wake → ready ~9 s on this kind of machine): seconds, not minutes.
     for (const s of starts) expect(s).toBeGreaterThan(1);
     for (const s of starts) expect(s).toBeLessThan(120);
-    expect(byAspect.stability!.measured).toBe('3 of 3');
+    expect(byAspect.stability!.measured, JSON.stringify(byAspect.stability!.detail)).toBe('3 of 3');
     expect(byAspect.persistence!.pass).toBe(true);
     expect(byAspect.isolation!.pass).toBe(true);
     expect(byAspect['monthly cost']!.pass).toBe(true);

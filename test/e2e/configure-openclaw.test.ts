@@ -57,6 +57,42 @@ describe('configure-openclaw.mjs', () => {
     expect(next.gateway.port).toBe(20000);
   });
 
+  it('should give the agent Browser Rendering, the machine\'s Chromium, or no browser, and say which in browser.json', () => {
+    const dir = stateDir();
+    const statusDir = stateDir();
+    const run = (env: Record<string, string>) => {
+      const r = configure(dir, { ...compat, BOOT_STATUS_FILE: join(statusDir, 'status.json'), ...env });
+      expect(r.status, r.stderr).toBe(0);
+      return { config: read(dir), said: JSON.parse(readFileSync(join(statusDir, 'browser.json'), 'utf8')) as { mode: string; detail: string } };
+    };
+    const owner = read((configure(dir, compat), dir));
+    owner.browser = { ...owner.browser, profiles: { mine: { cdpUrl: 'http://127.0.0.1:9222' } }, color: '#123456' };
+    writeFileSync(join(dir, 'openclaw.json'), JSON.stringify(owner));
+
+    const cdp = 'ws://browser.ondemand.internal/__ondemand-cdp/boot-secret-1';
+    const rendering = run({ BROWSER_CDP_URL: cdp, BROWSER_ALLOWED_HOSTNAMES: 'intranet.example, 10.0.0.7' });
+    expect(rendering.said.mode).toBe('browser-rendering');
+    expect(rendering.config.browser).toMatchObject({ enabled: true, defaultProfile: 'browser-rendering', profiles: { 'browser-rendering': { cdpUrl: cdp }, mine: { cdpUrl: 'http://127.0.0.1:9222' } }, color: '#123456' });
+    expect(rendering.config.browser.ssrfPolicy.allowedHostnames).toEqual(['intranet.example', '10.0.0.7', 'browser.ondemand.internal']);
+
+    // The next boot runs where there is a local Chromium: the rendering profile goes, the owner's stays.
+    const local = run({ BROWSER_EXECUTABLE: process.execPath });
+    expect(local.said).toEqual({ mode: 'local-chromium', detail: `${process.execPath}, headless, launched by the gateway` });
+    expect(local.config.browser).toMatchObject({ enabled: true, executablePath: process.execPath, headless: true, profiles: { mine: { cdpUrl: 'http://127.0.0.1:9222' } } });
+    expect(local.config.browser.profiles['browser-rendering']).toBeUndefined();
+    expect(local.config.browser.defaultProfile).toBeUndefined();
+
+    const missing = run({ BROWSER_EXECUTABLE: '/nonexistent/chromium' });
+    expect(missing.said.mode).toBe('missing');
+    expect(missing.said.detail).toContain('/nonexistent/chromium is not there');
+    expect(missing.config.browser.enabled).toBe(false);
+
+    const off = run({});
+    expect(off.said.mode).toBe('off');
+    expect(off.config.browser.enabled).toBe(false);
+    expect(off.config.browser.color).toBe('#123456');
+  });
+
   it('should change nothing on a second run with the same environment', () => {
     const dir = stateDir();
     configure(dir, compat);

@@ -7,11 +7,12 @@ import { execFileSync } from 'node:child_process';
 import { expect, inject } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { until } from '../support/node-local-stack.ts';
+import { chatTurn, readStatus, settledIn } from '../support/stack-client.ts';
 
 export const twinUrl = () => inject('twinUrl');
 
-export async function status(): Promise<AgentStatus> {
-  return (await (await fetch(`${twinUrl()}/api/status`)).json()) as AgentStatus;
+export function status(): Promise<AgentStatus> {
+  return readStatus(twinUrl());
 }
 
 export async function command(name: string, body?: Record<string, unknown>): Promise<Response> {
@@ -29,7 +30,7 @@ export function waitFor(check: (s: AgentStatus) => boolean, what: string, timeou
   }, timeoutMs, what, 250);
 }
 
-export const settled = (state: string) => (s: AgentStatus) => s.state === state && s.stopping === null;
+export const settled = settledIn;
 
 export async function wake(): Promise<AgentStatus> {
   const r = await command('wake');
@@ -51,19 +52,8 @@ export async function sleep(): Promise<AgentStatus> {
   return waitFor(settled('sleeping'), 'sleeping');
 }
 
-export async function chat(content: string, user = 'twin'): Promise<string> {
-  const r = await fetch(`${twinUrl()}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'openclaw', user, messages: [{ role: 'user', content }] }),
-  });
-  const text = await r.text();
-  try {
-    const body = JSON.parse(text) as { choices?: Array<{ message: { content: string } }> };
-    return body.choices?.[0]?.message.content ?? `HTTP ${r.status}: ${text.slice(0, 500)}`;
-  } catch {
-    return `HTTP ${r.status}: ${text.slice(0, 500)}`;
-  }
+export function chat(content: string, user = 'twin'): Promise<string> {
+  return chatTurn(twinUrl(), content, user);
 }
 
 export function docker(...args: string[]): string {

@@ -38,6 +38,15 @@ export interface FakeContainer {
   onProbe?: () => void;
   /** The boot's calls in order (provision, recover, prepare, start). */
   calls: string[];
+  /** The gateway's admin RPC as recorded from OpenClaw 2026.9.6: work that keeps it from suspending (busy while non-empty). */
+  work: Array<{ kind: string; count: number; message: string }>;
+  /** `cron.list` rows (the gateway's shape) and `cron.runs` entries per job id. */
+  cronJobs: Array<Record<string, unknown>>;
+  cronRuns: Record<string, Array<Record<string, unknown>>>;
+  /** Admin RPC methods called, in order. */
+  rpc: string[];
+  /** A suspension lease is held (a ready prepare, not resumed): the gateway refuses other methods, as OpenClaw does. */
+  suspended: boolean;
 }
 
 const containers = new Map<string, FakeContainer>();
@@ -46,7 +55,7 @@ const PHASES = ['launching', 'restoring', 'configuring', 'starting-gateway'];
 export function fakeContainer(agentId: string): FakeContainer {
   let c = containers.get(agentId);
   if (!c) {
-    c = { running: false, probesLeft: 0, bootProbes: 3, failWith: null, failCount: 0, exit: null, starts: 0, stops: 0, lastEnv: null, requests: [], disk: {}, backups: 0, prepares: 0, failBackups: false, drained: false, writesWhileDraining: {}, calls: [] };
+    c = { running: false, probesLeft: 0, bootProbes: 3, failWith: null, failCount: 0, exit: null, starts: 0, stops: 0, lastEnv: null, requests: [], disk: {}, backups: 0, prepares: 0, failBackups: false, drained: false, writesWhileDraining: {}, calls: [], work: [], cronJobs: [], cronRuns: {}, rpc: [], suspended: false };
     containers.set(agentId, c);
   }
   return c;
@@ -88,6 +97,7 @@ export class FakeRuntime implements Runtime {
     c.starts += 1;
     c.probesLeft = c.bootProbes;
     c.lastEnv = { ...options.env };
+    c.suspended = false;
   }
 
   async probe(): Promise<RuntimeProbe> {
@@ -113,11 +123,38 @@ export class FakeRuntime implements Runtime {
     const c = this.container;
     if (!c.running || c.drained || c.probesLeft > 0) throw new Error('connection refused');
     const url = new URL(request.url);
+    if (url.pathname === '/api/v1/admin/rpc') return this.#adminRpc(await request.json());
     c.requests.push(`${request.method} ${url.pathname}${url.search}`);
     const body = await request.text();
     return new Response(JSON.stringify({ gateway: 'fake', method: request.method, path: url.pathname + url.search, body, cookie: request.headers.get('cookie'), user: request.headers.get('x-openclaw-user') }), {
       headers: { 'content-type': 'application/json' },
     });
+  }
+
+  /** The admin-http-rpc plugin's answers, in the shapes OpenClaw 2026.9.6 gives them. */
+  #adminRpc(call: { id?: string; method?: string; params?: Record<string, unknown> }): Response {
+    const c = this.container;
+    c.rpc.push(call.method ?? '');
+    const ok = (payload: unknown) => Response.json({ id: call.id, ok: true, payload });
+    if (c.suspended && !String(call.method).startsWith('gateway.suspend.')) {
+      return Response.json({ id: call.id, ok: false, error: { code: 'UNAVAILABLE', message: 'gateway suspension admission is closed', retryAfterMs: 5_000 } }, { status: 503 });
+    }
+    switch (call.method) {
+      case 'gateway.suspend.prepare':
+        c.suspended = c.work.length === 0;
+        return ok(c.work.length
+          ? { status: 'busy', reason: 'active-work', retryAfterMs: 20_000, activeCount: c.work.reduce((n, w) => n + w.count, 0), blockers: c.work, writeCustody: [] }
+          : { status: 'ready', suspensionId: 'fake-suspension', expiresAtMs: Date.now() + 120_000, activeCount: 0, blockers: [], writeCustody: [] });
+      case 'gateway.suspend.resume':
+        c.suspended = false;
+        return ok({ ok: true, status: 'running', resumed: true });
+      case 'cron.list':
+        return ok({ jobs: c.cronJobs, total: c.cronJobs.length, offset: 0, hasMore: false, nextOffset: null });
+      case 'cron.runs':
+        return ok({ entries: c.cronRuns[String(call.params?.id)] ?? [], total: 0, hasMore: false });
+      default:
+        return Response.json({ id: call.id, ok: false, error: { code: 'INVALID_REQUEST', message: `unknown method ${call.method}` } }, { status: 400 });
+    }
   }
 
   async backup(previousFingerprint: string | null): Promise<RuntimeArchive | null> {

@@ -142,6 +142,162 @@ describe('AgentController', () => {
     });
   });
 
+  describe('idle means idle inside too', () => {
+    /** Fires wakeups until the controller leaves `state` (or 200 of them). */
+    async function fireWhile(t: ReturnType<typeof setup>, controller: AgentController, still: () => boolean) {
+      for (let i = 0; i < 200 && still(); i++) await fireNextWakeup(t, controller);
+      await controller.settle();
+    }
+
+    it('should not sleep while the gateway reports work running, show the blockers, and sleep once it is done', async () => {
+      const t = setup();
+      const controller = await t.load();
+      await controller.command('wake');
+      await untilState(controller, 'ready');
+      t.runtime.container.work = [{ kind: 'background-exec', count: 1, message: '1 active background exec session(s)' }];
+      const readyAt = t.clock.now;
+      await fireWhile(t, controller, () => controller.status().phase !== 'waiting-for-work');
+      const waiting = controller.status();
+      expect(waiting.state).toBe('idle');
+      expect(waiting.work).toMatchObject({ blockers: [{ kind: 'background-exec', count: 1 }], retryAfterMs: 20_000, since: new Date(readyAt + 10 * 60_000).toISOString() });
+      // Asked again every retryAfterMs while it runs; still awake an hour later if it runs that long... here it ends after 3 retries.
+      await fireNextWakeup(t, controller);
+      await fireNextWakeup(t, controller);
+      expect(controller.state).toBe('idle');
+      t.runtime.container.work = [];
+      await fireWhile(t, controller, () => controller.state === 'idle' && controller.status().stopping === null);
+      await untilState(controller, 'sleeping');
+      expect(controller.status().work).toBeNull();
+      expect(t.runtime.container.rpc.filter((m) => m === 'gateway.suspend.prepare').length).toBeGreaterThanOrEqual(3);
+    });
+
+    it('should drain and stop anyway once work has kept the sleep waiting for SLEEP_MAX_DEFER', async () => {
+      const t = setup();
+      const controller = await t.load();
+      await controller.send({ type: 'settings.updated', settings: { maxSleepDeferMs: 60_000 } });
+      await controller.command('wake');
+      await untilState(controller, 'ready');
+      t.runtime.container.work = [{ kind: 'root-request', count: 1, message: '1 active gateway request(s)' }];
+      await fireWhile(t, controller, () => controller.state !== 'sleeping');
+      expect(controller.state).toBe('sleeping');
+      expect(controller.status().lastTransition?.reason).toContain('SLEEP_MAX_DEFER');
+    });
+  });
+
+  describe('scheduled wakes', () => {
+    const HOUR = 3_600_000;
+    const cronRow = (id: string, name: string, nextRunAtMs: number, extra: Record<string, unknown> = {}) => ({ id, name, enabled: true, schedule: { kind: 'at', at: new Date(nextRunAtMs).toISOString() }, state: { nextRunAtMs }, nextRunAtMs, ...extra });
+
+    it('should wake a lead time ahead of the next operator job, stay up until its run finished, then sleep again', async () => {
+      const t = setup();
+      const controller = await t.load();
+      await controller.command('wake');
+      await untilState(controller, 'ready');
+      const due = t.clock.now + 2 * HOUR;
+      t.runtime.container.cronJobs = [
+        cronRow('sys', 'Memory Dreaming Promotion', t.clock.now + HOUR, { declarationKey: 'memory-core:memory-dreaming-promotion' }),
+        cronRow('j1', 'morning report', due),
+      ];
+      await controller.command('sleep');
+      await untilState(controller, 'sleeping');
+      const asleep = controller.status();
+      // The system job (dreaming) does not wake it under SCHEDULED_WAKES=jobs; the operator's does, a lead time ahead.
+      expect(asleep.schedule).toMatchObject({ mode: 'jobs', jobs: 2, wakingJobs: 1, next: { jobId: 'j1', jobName: 'morning report', runAt: new Date(due).toISOString() } });
+      const lead = due - asleep.schedule.next!.wakeAtMs;
+      expect(lead).toBeGreaterThanOrEqual(20_000);
+      expect(t.wakeups.next).toBe(asleep.schedule.next!.wakeAtMs);
+
+      await fireNextWakeup(t, controller);
+      await untilState(controller, 'ready');
+      const woken = controller.status();
+      expect(woken.history.at(-2)).toMatchObject({ from: 'sleeping', to: 'booting', event: 'schedule.due', reason: expect.stringContaining('scheduled wake: job "morning report"') });
+      expect(woken.schedule.awaiting).toMatchObject({ jobId: 'j1' });
+      // It stays up past its idle time while the run has not happened.
+      t.clock.advance(lead + 20 * 60_000);
+      await controller.onWakeup();
+      expect(['ready', 'idle']).toContain(controller.state);
+      // The gateway's run history says it ran: with nobody else around, back to sleep.
+      t.runtime.container.cronRuns.j1 = [{ jobId: 'j1', action: 'finished', status: 'ok', runAtMs: due + 500, durationMs: 3_700 }];
+      t.runtime.container.cronJobs = [];
+      for (let i = 0; i < 40 && controller.state !== 'sleeping'; i++) {
+        // The run check and the work check answer asynchronously: fire a timer only when one is set.
+        if (t.wakeups.next === null) await new Promise((r) => setTimeout(r, 5));
+        else await fireNextWakeup(t, controller);
+      }
+      await untilState(controller, 'sleeping');
+      const after = controller.status();
+      expect(after.schedule.lastRun).toMatchObject({ jobId: 'j1', status: 'ok', durationMs: 3_700 });
+      expect(after.schedule.next).toBeNull();
+      expect(t.wakeups.next).toBeNull();
+      // Its container time is known apart from other use (the cost guard keeps it out of the burn rate).
+      expect(controller.scheduleReport(24).recentSeconds).toBeGreaterThan(0);
+    });
+
+    it('should still read the jobs when the idle timer puts it to sleep (the idle check reopens the gateway it found idle)', async () => {
+      const t = setup();
+      const controller = await t.load();
+      await controller.command('wake');
+      await untilState(controller, 'ready');
+      t.runtime.container.cronJobs = [cronRow('j1', 'report', t.clock.now + 3 * HOUR)];
+      for (let i = 0; i < 200 && controller.state !== 'sleeping'; i++) {
+        if (t.wakeups.next === null) await new Promise((r) => setTimeout(r, 5));
+        else await fireNextWakeup(t, controller);
+      }
+      await untilState(controller, 'sleeping');
+      expect(t.runtime.container.rpc).toEqual(expect.arrayContaining(['gateway.suspend.prepare', 'gateway.suspend.resume', 'cron.list']));
+      expect(controller.status().schedule.next).toMatchObject({ jobId: 'j1' });
+    });
+
+    it('should never wake a hibernated assistant for a job, and wake for none when SCHEDULED_WAKES=off', async () => {
+      const t = setup();
+      const controller = await t.load();
+      await controller.command('wake');
+      await untilState(controller, 'ready');
+      t.runtime.container.cronJobs = [cronRow('j1', 'report', t.clock.now + HOUR)];
+      await controller.command('sleep');
+      await untilState(controller, 'sleeping');
+      expect(controller.status().schedule.next).not.toBeNull();
+      await controller.command('hibernate', { reason: 'budget', by: 'budget' });
+      expect(controller.state).toBe('hibernated');
+      expect(controller.status().schedule.next).toBeNull();
+      expect(t.wakeups.next).toBeNull();
+
+      resetFakeContainers();
+      const off = setup();
+      const quiet = await AgentController.load({ storage: off.storage, wakeups: off.wakeups, runtime: off.runtime, config: { ...config, scheduledWakes: 'off' }, runtimeKind: 'local', containerEnv: {}, clock: off.clock.read, log: () => {} });
+      await quiet.command('wake');
+      await untilState(quiet, 'ready');
+      off.runtime.container.cronJobs = [cronRow('j1', 'report', off.clock.now + HOUR)];
+      await quiet.command('sleep');
+      await untilState(quiet, 'sleeping');
+      expect(quiet.status().schedule.next).toBeNull();
+      expect(off.runtime.container.rpc).not.toContain('cron.list');
+    });
+
+    it('should space scheduled wakes SCHEDULE_SOFT_GAP apart over the soft budget line', async () => {
+      const t = setup();
+      const controller = await t.load();
+      const evaluation = { at: new Date(t.clock.now).toISOString(), source: 'self-meter' as const, fallbackReason: null, softUsd: 15, hardUsd: 20, monthToDateUsd: 12, projectedUsd: 16, scheduledUsd: 0, burnUsdPerHour: 0.05, hoursLeft: 200, recentHours: 24, decision: { level: 'soft' as const, sleepAfterMs: 5 * 60_000, hibernate: false, reason: 'budget: projected $16.00 > soft limit $15.00' } };
+      await controller.applyBudget(evaluation);
+      // A first scheduled wake for an hourly job...
+      t.runtime.container.cronJobs = [cronRow('hourly', 'hourly check', t.clock.now + HOUR)];
+      await controller.command('wake');
+      await untilState(controller, 'ready');
+      await controller.command('sleep');
+      await untilState(controller, 'sleeping');
+      await fireNextWakeup(t, controller);
+      await untilState(controller, 'ready');
+      const firstWake = t.clock.now;
+      // ...then the next one an hour later is thinned to SCHEDULE_SOFT_GAP (4 h) after the first.
+      t.runtime.container.cronJobs = [cronRow('hourly', 'hourly check', t.clock.now + HOUR)];
+      await controller.command('sleep');
+      await untilState(controller, 'sleeping');
+      const next = controller.status().schedule;
+      expect(next.thinnedToEveryMs).toBe(4 * HOUR);
+      expect(next.next!.wakeAtMs).toBe(firstWake + 4 * HOUR);
+    });
+  });
+
   describe('timers', () => {
     it('should go ready → idle → sleeping on the durable timers and stop the runtime', async () => {
       const t = setup();
@@ -155,7 +311,10 @@ describe('AgentController', () => {
       expect(controller.state).toBe('idle');
       expect(t.clock.now - readyAt).toBe(60_000);
 
-      while (controller.state === 'idle' && controller.status().stopping === null) await fireNextWakeup(t, controller);
+      while (controller.state === 'idle' && controller.status().stopping === null) {
+        await fireNextWakeup(t, controller);
+        await new Promise((r) => setTimeout(r, 5)); // the gateway's answer to the idle check
+      }
       await untilState(controller, 'sleeping');
       expect(t.clock.now - readyAt).toBe(10 * 60_000);
       expect(t.runtime.container.running).toBe(false);

@@ -33,6 +33,16 @@ const stopError = { type: 'xstate.error.actor.stopRuntime', error: new Error('si
 const hibernate: LifecycleEvent = { type: 'lifecycle.hibernate', reason: 'budget: projected $21 > $20', by: 'budget' };
 const failed = (retryable: boolean): LifecycleEvent => ({ type: 'boot.failed', error: { code: 'missing_model_key', message: 'no model key' }, retryable });
 const exited: LifecycleEvent = { type: 'container.exited', exitCode: 137, reason: 'killed by SIGKILL' };
+const workIdle = { type: 'xstate.done.actor.checkWork', output: { idle: true } };
+const workBusy = (waitedMs = 0) => ({ type: 'xstate.done.actor.checkWork', output: { idle: false, blockers: [{ kind: 'background-exec', count: 1, message: '1 active background exec session(s)' }], retryAfterMs: 20_000, since: 1_000, waitedMs } });
+const workUnknown = { type: 'xstate.error.actor.checkWork', error: new Error('not_found') };
+const job = { jobId: 'j1', jobName: 'daily report', runAtMs: 2_000_000, wakeAtMs: 1_970_000 };
+const stopDoneWithWake = { type: 'xstate.done.actor.stopRuntime', output: { warning: null, nextWake: { ...job, inMs: 600_000 } } };
+
+/** The idle timer ran out and the gateway said nothing runs: the stop for sleep begins. */
+function sleepByIdle(snapshot: Snapshot): Snapshot {
+  return step(step(snapshot, { type: 'idle.timedOut' }).next, workIdle).next;
+}
 
 describe('lifecycleMachine', () => {
   describe('initial state', () => {
@@ -73,7 +83,20 @@ describe('lifecycleMachine', () => {
       ['ready is hibernated', { ready: 'serving' }, {}, hibernate, { ready: { stopping: 'working' } }],
       ['idle gets activity', { idle: 'waiting' }, {}, { type: 'activity.recorded' }, { ready: 'serving' }],
       ['idle gets a wake', { idle: 'waiting' }, {}, { type: 'lifecycle.wake' }, { ready: 'serving' }],
-      ['idle times out', { idle: 'waiting' }, {}, { type: 'idle.timedOut' }, { idle: { stopping: 'working' } }],
+      ['idle times out: the gateway is asked whether work runs', { idle: 'waiting' }, {}, { type: 'idle.timedOut' }, { idle: 'checkingWork' }],
+      ['nothing runs inside: the stop for sleep', { idle: 'checkingWork' }, {}, workIdle, { idle: { stopping: 'working' } }],
+      ['work runs inside: the sleep waits for it', { idle: 'checkingWork' }, {}, workBusy(), { idle: 'waitingForWork' }],
+      ['work still runs after SLEEP_MAX_DEFER: the stop anyway', { idle: 'checkingWork' }, {}, workBusy(3_600_000), { idle: { stopping: 'working' } }],
+      ['the gateway cannot say: the stop for sleep', { idle: 'checkingWork' }, {}, workUnknown, { idle: { stopping: 'working' } }],
+      ['the wait for work is over: asked again', { idle: 'waitingForWork' }, {}, { type: 'work.retryDue' }, { idle: 'checkingWork' }],
+      ['a request while waiting for work', { idle: 'waitingForWork' }, {}, { type: 'activity.recorded' }, { ready: 'serving' }],
+      ['a request while asking', { idle: 'checkingWork' }, {}, { type: 'activity.recorded' }, { ready: 'serving' }],
+      ['idle times out while up for a scheduled run', { idle: 'waiting' }, { scheduledRun: job }, { type: 'idle.timedOut' }, { idle: 'waiting' }],
+      ['a scheduled run finished, nobody else around', { ready: 'serving' }, { scheduledRun: job, personSeen: false }, { type: 'schedule.finished', outcome: 'finished' }, { idle: 'checkingWork' }],
+      ['a scheduled run finished while a person uses it', { ready: 'serving' }, { scheduledRun: job, personSeen: true }, { type: 'schedule.finished', outcome: 'finished' }, { ready: 'serving' }],
+      ['a scheduled run finished while idle', { idle: 'waiting' }, { scheduledRun: job, personSeen: false }, { type: 'schedule.finished', outcome: 'gave-up' }, { idle: 'checkingWork' }],
+      ['sleeping wakes for a scheduled job', 'sleeping', { scheduledWake: job }, { type: 'schedule.due' }, { booting: 'starting' }],
+      ['stop for sleep completes with a job ahead', { idle: { stopping: 'working' } }, { stopIntent: { target: 'sleeping', reason: 'idle' } }, stopDoneWithWake, 'sleeping'],
       ['idle health check', { idle: 'waiting' }, {}, { type: 'health.checkDue' }, { idle: 'waiting' }],
       ['idle runtime dies', { idle: 'waiting' }, {}, exited, 'stopped'],
       ['idle is hibernated', { idle: 'waiting' }, {}, hibernate, { idle: { stopping: 'working' } }],
@@ -102,7 +125,8 @@ describe('lifecycleMachine', () => {
       [{ ready: 'serving' }, ['lifecycle.resume', 'boot.succeeded', 'boot.timedOut', 'idle.timedOut']],
       [{ idle: 'waiting' }, ['lifecycle.resume', 'boot.succeeded', 'activity.quieted']],
       ['sleeping', ['lifecycle.sleep', 'lifecycle.resume', 'activity.recorded', 'idle.timedOut', 'container.exited', 'boot.succeeded']],
-      ['hibernated', ['lifecycle.wake', 'lifecycle.sleep', 'lifecycle.stop', 'lifecycle.hibernate', 'activity.recorded', 'boot.succeeded', 'container.exited', 'idle.timedOut']],
+      ['hibernated', ['lifecycle.wake', 'lifecycle.sleep', 'lifecycle.stop', 'lifecycle.hibernate', 'activity.recorded', 'boot.succeeded', 'container.exited', 'idle.timedOut', 'schedule.due']],
+      ['stopped', ['schedule.due', 'schedule.finished', 'work.retryDue']],
       [{ idle: { stopping: 'working' } }, ['idle.timedOut', 'activity.quieted', 'health.checkDue', 'container.exited', 'lifecycle.sleep']],
     ];
     const events: Record<string, LifecycleEvent> = {
@@ -110,6 +134,7 @@ describe('lifecycleMachine', () => {
       'container.exited': exited,
       'boot.failed': failed(true),
       'boot.progressed': { type: 'boot.progressed', phase: 'x' },
+      'schedule.finished': { type: 'schedule.finished', outcome: 'finished' },
     };
     for (const [from, types] of refused) {
       it.each(types)(`should stay in ${JSON.stringify(from)} on %s`, (type) => {
@@ -201,15 +226,49 @@ describe('lifecycleMachine', () => {
       expect(types).toEqual(['checkHealth', 'scheduleTimer']);
     });
 
-    it('should cancel idle timers when the stop for sleep starts', () => {
+    it('should cancel idle timers when the idle time runs out, and stop for sleep once the gateway says nothing runs', () => {
       const { next, actions } = step(at({ idle: 'waiting' }), { type: 'idle.timedOut' });
-      expect(next.context.stopIntent).toEqual({ target: 'sleeping', reason: 'idle for sleepAfter' });
       expect(actions).toContainEqual({ type: 'cancelTimer', params: { timer: 'sleep' } });
       expect(actions).toContainEqual({ type: 'cancelTimer', params: { timer: 'health' } });
+      expect(step(next, workIdle).next.context.stopIntent).toEqual({ target: 'sleeping', reason: 'idle for sleepAfter' });
+    });
+
+    it('should wait retryAfterMs when work runs inside, showing what runs, and ask again', () => {
+      const busy = step(at({ idle: 'checkingWork' }), workBusy());
+      expect(busy.next.context.work).toEqual({ blockers: [{ kind: 'background-exec', count: 1, message: '1 active background exec session(s)' }], since: 1_000, retryAfterMs: 20_000 });
+      expect(busy.actions).toContainEqual({ type: 'scheduleTimer', params: { timer: 'workRetry', delayMs: 20_000 } });
+      const again = step(busy.next, { type: 'work.retryDue' });
+      expect(again.next.value).toEqual({ idle: 'checkingWork' });
+      expect(step(again.next, workIdle).next.context.work).toBeNull();
+    });
+
+    it('should arm the scheduled wake when a sleep finds a job ahead, and drop it when a person wakes it first', () => {
+      const asleep = step(at({ idle: { stopping: 'working' } }, { stopIntent: { target: 'sleeping', reason: 'idle' } }), stopDoneWithWake);
+      expect(asleep.next.context.scheduledWake).toEqual(job);
+      expect(asleep.actions).toContainEqual({ type: 'scheduleTimer', params: { timer: 'scheduledWake', delayMs: 600_000 } });
+      const woken = step(asleep.next, { type: 'lifecycle.wake' });
+      expect(woken.actions).toContainEqual({ type: 'cancelTimer', params: { timer: 'scheduledWake' } });
+      expect(woken.next.context).toMatchObject({ scheduledWake: null, scheduledRun: null, personSeen: true });
+      // A sleep with no job ahead arms nothing.
+      expect(step(at({ idle: { stopping: 'working' } }, { stopIntent: { target: 'sleeping', reason: 'idle' } }), stopDone).types).not.toContain('scheduleTimer');
+    });
+
+    it('should stay up for the scheduled run it woke for, as nobody asked for anything else', () => {
+      const booting = step(at('sleeping', { scheduledWake: job }), { type: 'schedule.due' }).next;
+      expect(booting.context).toMatchObject({ scheduledRun: job, scheduledWake: null, personSeen: false });
+      const withPerson = step(at({ ready: 'serving' }, { scheduledRun: job, personSeen: false }), { type: 'activity.recorded' }).next;
+      expect(withPerson.context.personSeen).toBe(true);
+    });
+
+    it('should drop a scheduled wake on hibernation (a hibernated assistant never wakes for a job)', () => {
+      const { next, actions } = step(at('sleeping', { scheduledWake: job }), hibernate);
+      expect(next.value).toBe('hibernated');
+      expect(next.context.scheduledWake).toBeNull();
+      expect(actions).toContainEqual({ type: 'cancelTimer', params: { timer: 'scheduledWake' } });
     });
 
     it('should let hibernate outrank a running stop for sleep', () => {
-      let s = step(at({ idle: 'waiting' }), { type: 'idle.timedOut' }).next;
+      let s = sleepByIdle(at({ idle: 'waiting' }));
       s = step(s, hibernate).next;
       expect(s.context.stopIntent?.target).toBe('hibernated');
       expect(s.context.hibernation?.by).toBe('budget');
@@ -227,7 +286,7 @@ describe('lifecycleMachine', () => {
     });
 
     it('should remember a request that arrives while stopping for sleep', () => {
-      let s = step(at({ idle: 'waiting' }), { type: 'idle.timedOut' }).next;
+      let s = sleepByIdle(at({ idle: 'waiting' }));
       s = step(s, { type: 'activity.recorded' }).next;
       expect(s.context.wakeAfterStop).toBe(true);
       s = step(s, stopDone).next;

@@ -67,6 +67,26 @@ describe('runCostGuard (workerd, local GraphQL stand-in)', () => {
     expect(resumed).toMatchObject({ ok: true, status: { state: 'sleeping' } });
   });
 
+  it('should project the scheduled wakes still to come from the jobs, and count none while hibernated', async () => {
+    const { agent, stub, testEnv } = setup(null);
+    await stub.lifecycleCommand('wake');
+    await vi.waitFor(async () => expect((await status(stub)).state).toBe('ready'), { timeout: 5000, interval: 20 });
+    const now = Date.now();
+    fakeContainer(agent).cronJobs = [{ id: 'every-10', name: 'every ten minutes', enabled: true, schedule: { kind: 'every', everyMs: 600_000 }, state: { nextRunAtMs: now + 600_000 }, nextRunAtMs: now + 600_000 }];
+    await stub.lifecycleCommand('sleep');
+    await vi.waitFor(async () => expect((await status(stub)).state).toBe('sleeping'), { timeout: 5000, interval: 20 });
+    const withJobs = await runCostGuard(testEnv, now);
+    const hoursLeft = (Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth() + 1, 1) - now) / 3_600_000;
+    expect(withJobs.evaluation.scheduledWakes).toBeGreaterThan(Math.floor(hoursLeft * 6) - 2);
+    expect(withJobs.evaluation.scheduledWakes).toBeLessThanOrEqual(Math.ceil(hoursLeft * 6) + 1);
+    expect(withJobs.evaluation.scheduledUsd).toBeGreaterThan(0);
+    expect(withJobs.evaluation.projectedUsd).toBeGreaterThanOrEqual(withJobs.evaluation.monthToDateUsd + withJobs.evaluation.scheduledUsd - 0.01);
+    await stub.lifecycleCommand('hibernate', { reason: 'test', by: 'operator' });
+    const hibernated = await runCostGuard(testEnv, now);
+    expect(hibernated.evaluation.scheduledWakes).toBe(0);
+    expect(hibernated.evaluation.scheduledUsd).toBe(0);
+  });
+
   it('should change nothing more when the cron runs twice', async () => {
     const { stub, testEnv } = setup('full');
     const first = await runCostGuard(testEnv, NOW);

@@ -5,7 +5,7 @@
  * refused, and nothing the Worker serves itself can be framed.
  */
 import { exports } from 'cloudflare:workers';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { fakeContainer } from '../support/fake-runtime.ts';
 import { accessEnv, fetchAs, loadTeam, token } from './access-team.ts';
@@ -25,6 +25,22 @@ describe('hostile requests (workerd)', () => {
   beforeAll(async () => {
     await loadTeam();
     fakeContainer('default').bootProbes = 1;
+  });
+
+  describe("the gateway's admin RPC (the Agent's own control channel)", () => {
+    it('should be answered by the Worker itself and never reach the gateway, whoever asks', async () => {
+      await local('/api/wake', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      await vi.waitFor(async () => expect((await status()).state).toBe('ready'), { timeout: 5000, interval: 20 });
+      const before = fakeContainer('default').rpc.length;
+      const call = JSON.stringify({ method: 'config.apply', params: { raw: '{}' } });
+      const asOwner = await local('/api/v1/admin/rpc', { method: 'POST', headers: { 'content-type': 'application/json' }, body: call });
+      expect(asOwner.status).toBe(404);
+      const jwt = await token({ common_name: 'clawctl.access', email: undefined });
+      const withToken = await fetchAs(new Request(`${BASE}/api/v1/admin/rpc`, { method: 'POST', headers: { 'cf-access-jwt-assertion': jwt, 'content-type': 'application/json' }, body: call }), accessEnv({ SERVICE_TOKEN_ROUTES: 'gateway,status' }));
+      expect([403, 404]).toContain(withToken.status);
+      expect(fakeContainer('default').rpc.length).toBe(before);
+      expect(fakeContainer('default').requests.some((r) => r.includes('/api/v1/admin'))).toBe(false);
+    });
   });
 
   describe('cross-site commands (CSRF)', () => {

@@ -7,8 +7,17 @@ import { LocalAgent } from '../../src/agent/local-agent.ts';
 import type { Config } from '../../src/config.ts';
 import type { Runtime } from '../../src/runtime/runtime.ts';
 import { FakeRuntime } from '../support/fake-runtime.ts';
+import type { BrowserSessions } from '../../src/browser/browser-sessions.ts';
+import { LocalChromiumSessions, type ChromiumSessionStats } from '../support/local-chromium-sessions.ts';
 
 export { default } from '../../src/index.ts';
+export { ContainerProxy } from '../../src/browser/container-proxy.ts';
+
+/**
+ * The local Chromium that stands in for Browser Rendering (set by the
+ * browser tests from the globalSetup): agents named `browser-…` get it.
+ */
+export const browserStandIn: { httpUrl: string | null; stats: Map<string, ChromiumSessionStats> } = { httpUrl: null, stats: new Map() };
 
 /** Milliseconds added to the clock of every TestAgent. */
 export const testClock = { offsetMs: 0 };
@@ -23,6 +32,14 @@ export class TestAgent extends LocalAgent {
 
   /** The fake runtime needs no local host (and so no secret for it). */
   protected override checkConfig(_config: Config): void {}
+
+  protected override browserSessions(): BrowserSessions | null {
+    const name = this.ctx.id.name ?? '';
+    if (!name.startsWith('browser-') || !browserStandIn.httpUrl) return null;
+    const sessions = new LocalChromiumSessions(browserStandIn.httpUrl);
+    browserStandIn.stats.set(name, sessions.stats);
+    return sessions;
+  }
 
   protected override now(): number {
     return Date.now() + testClock.offsetMs;

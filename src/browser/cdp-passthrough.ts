@@ -1,0 +1,207 @@
+/**
+ * The agent's browser in production: a CDP WebSocket passthrough kept by the
+ * Agent Durable Object. OpenClaw's browser tool connects (from inside the
+ * container, through the Container's outbound handler for BROWSER_CDP_HOST)
+ * to `ws://<BROWSER_CDP_HOST>/devtools/browser/<secret>`; the DO checks the
+ * per-boot secret, joins its one Browser Rendering session (acquired at the
+ * first connection, kept across reconnects, closed when the assistant
+ * sleeps, hibernates or stops) and pipes every frame unchanged both ways.
+ * Open session time is metered (browser-hours) for the cost guard.
+ */
+import { ContainerMeter, type MeterRecord } from '../agent/container-meter.ts';
+import type { BrowserSessions } from './browser-sessions.ts';
+
+/** The host name OpenClaw's browser tool is given; only the container's outbound handler answers it. */
+export const BROWSER_CDP_HOST = 'browser.ondemand.internal';
+/** Where the outbound handler hands a connection to the Agent (the Worker refuses this path from outside). */
+export const CDP_PATH_PREFIX = '/__ondemand-cdp/';
+/** A session without a connection lives this long (Browser Rendering's maximum keep_alive is 10 minutes). */
+export const SESSION_KEEP_ALIVE_MS = 10 * 60_000;
+
+export interface CdpRecord {
+  /** SHA-256 (hex) of this boot's secret; null: no boot may connect. */
+  secretHash: string | null;
+  sessionId: string | null;
+  openedAt: number | null;
+  lastUsedAt: number | null;
+  meter?: MeterRecord<'browser'>;
+  /** Sessions opened and closed so far (for the status). */
+  sessions: number;
+}
+
+export interface CdpStatus {
+  mode: 'browser-rendering';
+  session: { id: string; openedAt: string; lastUsedAt: string | null; connections: number } | null;
+  sessionsOpened: number;
+  /** Browser-hours this month (open session time, the open session included). */
+  hoursThisMonth: number;
+}
+
+async function sha256(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** A secret from 32 random bytes, URL-safe. */
+function newSecret(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Constant-time comparison of two hex strings of the same length. */
+function sameHex(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+export class CdpPassthrough {
+  readonly #sessions: BrowserSessions;
+  readonly #now: () => number;
+  readonly #log: (event: string, fields: Record<string, unknown>) => void;
+  readonly #onChange: () => void;
+  readonly #record: CdpRecord;
+  readonly #meter: ContainerMeter<'browser'>;
+  /** Open pipes (memory only: a restart of the DO ends them, as it ends their WebSockets). */
+  readonly #pipes = new Set<{ close(reason: string): void }>();
+
+  constructor(options: { sessions: BrowserSessions; now: () => number; log: (event: string, fields: Record<string, unknown>) => void; onChange: () => void; record?: CdpRecord }) {
+    this.#sessions = options.sessions;
+    this.#now = options.now;
+    this.#log = options.log;
+    this.#onChange = options.onChange;
+    this.#record = options.record ? structuredClone(options.record) : { secretHash: null, sessionId: null, openedAt: null, lastUsedAt: null, sessions: 0 };
+    this.#meter = new ContainerMeter<'browser'>(this.#record.meter);
+  }
+
+  /** A new boot's secret (only its hash is kept), and the CDP URL to give OpenClaw. */
+  async newBootSecret(): Promise<{ secret: string; url: string }> {
+    const secret = newSecret();
+    this.#record.secretHash = await sha256(secret);
+    this.#onChange();
+    return { secret, url: `ws://${BROWSER_CDP_HOST}/devtools/browser/${secret}` };
+  }
+
+  /** Whether a request is a connection to the passthrough (by its path). */
+  static matches(url: URL): boolean {
+    return url.pathname.startsWith(CDP_PATH_PREFIX);
+  }
+
+  /**
+   * Accepts one CDP WebSocket from the container. 401 without this boot's
+   * secret, 426 without an upgrade, 502 when no browser session can be had.
+   */
+  async accept(request: Request): Promise<Response> {
+    if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return new Response('a CDP connection is a WebSocket upgrade', { status: 426 });
+    const secret = new URL(request.url).pathname.slice(CDP_PATH_PREFIX.length).split('/')[0] ?? '';
+    if (!this.#record.secretHash || !sameHex(await sha256(secret), this.#record.secretHash)) {
+      this.#log('browser:refused', { reason: 'not this boot\'s secret' });
+      return new Response('not this boot\'s browser', { status: 401 });
+    }
+    const upstream = await this.#upstream();
+    if (!upstream) return new Response('no browser session could be opened', { status: 502 });
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    server.accept();
+    this.#pipe(server, upstream);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** The session's browser, joined; a new session when there is none (or it is gone). */
+  async #upstream(): Promise<WebSocket | null> {
+    const now = this.#now();
+    if (this.#record.sessionId) {
+      const socket = await this.#sessions.connect(this.#record.sessionId);
+      if (socket) {
+        this.#record.lastUsedAt = now;
+        this.#onChange();
+        return socket;
+      }
+      this.#log('browser:session-gone', { session: this.#record.sessionId });
+      this.#ended(now);
+    }
+    try {
+      const id = await this.#sessions.acquire(SESSION_KEEP_ALIVE_MS);
+      Object.assign(this.#record, { sessionId: id, openedAt: now, lastUsedAt: now, sessions: this.#record.sessions + 1 });
+      this.#meter.start(now, 'browser');
+      this.#onChange();
+      this.#log('browser:session-opened', { session: id });
+      return await this.#sessions.connect(id);
+    } catch (error) {
+      this.#log('browser:session-failed', { message: error instanceof Error ? error.message : String(error) });
+      return null;
+    }
+  }
+
+  /** Pipes frames unchanged both ways; either side closing closes the other. */
+  #pipe(client: WebSocket, upstream: WebSocket): void {
+    let open = true;
+    const close = (code: number, reason: string) => {
+      if (!open) return;
+      open = false;
+      this.#pipes.delete(handle);
+      for (const socket of [client, upstream]) {
+        try {
+          socket.close(code, reason);
+        } catch {
+          // already closed
+        }
+      }
+    };
+    const handle = { close: (reason: string) => close(1001, reason) };
+    this.#pipes.add(handle);
+    const safeCode = (code: number) => (code === 1005 || code === 1006 || code < 1000 ? 1000 : code);
+    client.addEventListener('message', (event) => {
+      if (open) upstream.send(event.data as string | ArrayBuffer);
+      this.#record.lastUsedAt = this.#now();
+    });
+    upstream.addEventListener('message', (event) => {
+      if (open) client.send(event.data as string | ArrayBuffer);
+    });
+    client.addEventListener('close', (event) => close(safeCode(event.code), event.reason));
+    upstream.addEventListener('close', (event) => close(safeCode(event.code), event.reason));
+    client.addEventListener('error', () => close(1011, 'client error'));
+    upstream.addEventListener('error', () => close(1011, 'browser error'));
+  }
+
+  #ended(now: number): void {
+    this.#meter.stop(now);
+    Object.assign(this.#record, { sessionId: null, openedAt: null, lastUsedAt: null });
+    this.#onChange();
+  }
+
+  /** Closes the session and every pipe, and revokes the boot's secret (a sleep, a hibernation, a stop). */
+  async close(reason: string): Promise<void> {
+    for (const pipe of [...this.#pipes]) pipe.close(reason);
+    this.#record.secretHash = null;
+    const id = this.#record.sessionId;
+    // The record says "closed" at once (the status, the meter); the provider is told after.
+    if (id) this.#ended(this.#now());
+    else this.#onChange();
+    if (id) {
+      await this.#sessions.close(id);
+      this.#log('browser:session-closed', { session: id, reason });
+    }
+  }
+
+  /** Browser-hours this month and in the last `hours`, for the cost guard. */
+  meterReport(hours: number): { monthHours: number; recentHours: number } {
+    const now = this.#now();
+    return { monthHours: (this.#meter.totals(now).seconds.browser ?? 0) / 3600, recentHours: (this.#meter.recentSeconds(now, hours).browser ?? 0) / 3600 };
+  }
+
+  status(): CdpStatus {
+    const r = this.#record;
+    return {
+      mode: 'browser-rendering',
+      session: r.sessionId && r.openedAt !== null ? { id: r.sessionId, openedAt: new Date(r.openedAt).toISOString(), lastUsedAt: r.lastUsedAt === null ? null : new Date(r.lastUsedAt).toISOString(), connections: this.#pipes.size } : null,
+      sessionsOpened: r.sessions,
+      hoursThisMonth: Math.round(((this.#meter.totals(this.#now()).seconds.browser ?? 0) / 3600) * 1000) / 1000,
+    };
+  }
+
+  toJSON(): CdpRecord {
+    return { ...structuredClone(this.#record), meter: this.#meter.toJSON() };
+  }
+}

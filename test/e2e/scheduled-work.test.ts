@@ -1,0 +1,83 @@
+/**
+ * Sleep that waits for running work, and wakes for scheduled work, with the
+ * real OpenClaw in the local mode: a background command that outlasts
+ * sleepAfter finishes (and is kept) before the assistant sleeps; a job the
+ * agent schedules through its own automations tool, due after the assistant
+ * fell asleep, runs on time and the assistant sleeps again; a hibernated
+ * assistant never wakes for one.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { post, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
+import { automationJob, chatTurn, createJobThroughAgent, readStatus, settledIn, waitForStatus, wakeToReady } from '../support/stack-client.ts';
+
+describe('scheduled work with the real OpenClaw (local mode)', () => {
+  let stack: LocalStack;
+  beforeAll(async () => {
+    stack = await startLocalStack({ LOCAL_GATEWAY: 'openclaw', SLEEP_AFTER: '8s', QUIET_AFTER: '2s', HEALTH_INTERVAL: '2s', BACKUP_INTERVAL: '10m', CHANGE_CHECK_INTERVAL: '10m' });
+  }, 120_000);
+  afterEach((context) => {
+    if (context.task.result?.state === 'fail') console.log(stack.output().slice(-8000));
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('should keep a background command that outlasts sleepAfter running until it finished, then sleep with its output kept', async () => {
+    await wakeToReady(stack.url);
+    const mark = `long-${Date.now()}`;
+    const started = Date.now();
+    // OpenClaw backgrounds a command after a few seconds: the chat turn ends, the command goes on.
+    const answer = await chatTurn(stack.url, `[[exec: sleep 30; echo ${mark} > $OPENCLAW_STATE_DIR/workspace/long-run.txt; echo done]]`);
+    expect(answer).toMatch(/still running/i);
+    const waiting = await waitForStatus(stack.url, (s) => s.phase === 'waiting-for-work', 'waiting for work', 60_000);
+    expect(waiting.state).toBe('idle');
+    expect(waiting.work?.blockers.map((b) => b.kind)).toContain('background-exec');
+    const asleep = await waitForStatus(stack.url, settledIn('sleeping'), 'asleep after the command', 120_000);
+    expect(Date.parse(asleep.since) - started).toBeGreaterThan(30_000);
+    expect(asleep.history.at(-1)).toMatchObject({ from: 'idle', to: 'sleeping', reason: 'idle for sleepAfter' });
+    await wakeToReady(stack.url);
+    expect(await chatTurn(stack.url, '[[exec: cat $OPENCLAW_STATE_DIR/workspace/long-run.txt]]')).toBe(`Tool output: ${mark}`);
+  }, 300_000);
+
+  it('should wake for a job the agent scheduled while it slept, run it on time, and sleep again', async () => {
+    const s0 = await readStatus(stack.url);
+    if (s0.state !== 'ready' && s0.state !== 'idle') await wakeToReady(stack.url);
+    const runAtMs = Date.now() + 90_000;
+    const job = automationJob('e2e scheduled marker', runAtMs, '[[exec: date +%s > $OPENCLAW_STATE_DIR/workspace/cron-ran.txt && echo cron-ran]]');
+    expect(await chatTurn(stack.url, createJobThroughAgent(job))).toContain('e2e scheduled marker');
+    const asleep = await waitForStatus(stack.url, (s) => settledIn('sleeping')(s) && s.schedule.next !== null, 'asleep with a scheduled wake', 60_000);
+    expect(asleep.schedule.next?.jobName).toBe('e2e scheduled marker');
+    expect(Math.abs(asleep.schedule.next!.runAtMs - runAtMs)).toBeLessThan(1_000);
+    expect(asleep.schedule.next!.wakeAtMs).toBeLessThan(asleep.schedule.next!.runAtMs);
+    expect(asleep.schedule.next!.wakeAtMs).toBeGreaterThan(Date.now());
+    // It wakes by itself, a lead time ahead, for the job...
+    const woken = await waitForStatus(stack.url, (s) => s.history.some((h) => h.event === 'schedule.due' && Date.parse(h.at) > Date.parse(asleep.since)), 'woken for the job', 150_000);
+    const wake = woken.history.find((h) => h.event === 'schedule.due' && Date.parse(h.at) > Date.parse(asleep.since))!;
+    expect(wake.reason).toContain('scheduled wake: job "e2e scheduled marker"');
+    expect(Date.parse(wake.at)).toBeLessThan(runAtMs);
+    // ...and once the gateway says the run finished, goes back to sleep by itself.
+    const again = await waitForStatus(stack.url, (s) => settledIn('sleeping')(s) && Date.parse(s.since) > Date.parse(wake.at), 'asleep again after the run', 180_000);
+    expect(again.schedule.lastRun).toMatchObject({ jobName: 'e2e scheduled marker', status: 'ok' });
+    expect(Date.parse(again.schedule.lastRun!.at)).toBeGreaterThanOrEqual(runAtMs - 1_000);
+    // Its result is there at the next wake: the job ran at its time, not at this wake.
+    await wakeToReady(stack.url);
+    const ranAt = Number((await chatTurn(stack.url, '[[exec: cat $OPENCLAW_STATE_DIR/workspace/cron-ran.txt]]')).replace('Tool output: ', '')) * 1000;
+    expect(ranAt).toBeGreaterThanOrEqual(runAtMs - 1_000);
+    expect(ranAt).toBeLessThan(Date.parse(again.since));
+  }, 420_000);
+
+  it('should not wake a hibernated assistant for a job', async () => {
+    const s0 = await readStatus(stack.url);
+    if (s0.state !== 'ready' && s0.state !== 'idle') await wakeToReady(stack.url);
+    const runAtMs = Date.now() + 40_000;
+    await chatTurn(stack.url, createJobThroughAgent(automationJob('e2e skipped while hibernated', runAtMs, '[[exec: echo skipped-job-ran > $OPENCLAW_STATE_DIR/workspace/skipped.txt]]')));
+    await waitForStatus(stack.url, (s) => settledIn('sleeping')(s) && s.schedule.next?.jobName === 'e2e skipped while hibernated', 'asleep with the job ahead', 60_000);
+    await post(`${stack.url}/api/hibernate`, { reason: 'e2e: no wakes while hibernated' });
+    const hibernated = await waitForStatus(stack.url, settledIn('hibernated'), 'hibernated', 60_000);
+    expect(hibernated.schedule.next).toBeNull();
+    await until(async () => (Date.now() > runAtMs + 20_000 ? true : undefined), 120_000, 'past the job', 1_000);
+    const after = await readStatus(stack.url);
+    expect(after.state).toBe('hibernated');
+    expect(after.history.filter((h) => Date.parse(h.at) > Date.parse(hibernated.since))).toEqual([]);
+  }, 240_000);
+});

@@ -1,0 +1,67 @@
+/**
+ * Sleep that waits for running work, and wakes for scheduled work, on the
+ * production path: the real `Agent` (Sandbox) and OpenClaw in a container
+ * from the Dockerfile. A background command that outlasts SLEEP_AFTER is
+ * finished (and kept) before the container stops; a job the agent schedules
+ * through its automations tool wakes the sleeping assistant in time, runs,
+ * and the container stops again; a hibernated assistant skips a job.
+ */
+import { describe, expect, inject, it } from 'vitest';
+import { until } from '../support/node-local-stack.ts';
+import { automationJob, createJobThroughAgent } from '../support/stack-client.ts';
+import { chat, command, ensureAwake, settled, status, waitFor } from './twin-client.ts';
+import { TWIN_VARS } from './twin-vars.ts';
+
+const SLEEP_AFTER_MS = Number.parseInt(TWIN_VARS.SLEEP_AFTER, 10) * 1000;
+
+describe.skipIf(inject('twinSkipped') !== '')('production twin: sleep that waits for work, wakes for scheduled work', () => {
+  it('should keep a background command that outlasts SLEEP_AFTER running until it finished, then stop with its output kept', async () => {
+    await ensureAwake();
+    const mark = `twin-long-${Date.now()}`;
+    const started = Date.now();
+    const seconds = Math.round(SLEEP_AFTER_MS / 1000) + 20;
+    expect(await chat(`[[exec: sleep ${seconds}; echo ${mark} > $OPENCLAW_STATE_DIR/workspace/long-run.txt; echo done]]`)).toMatch(/still running/i);
+    const waiting = await waitFor((s) => s.phase === 'waiting-for-work', 'waiting for the command', SLEEP_AFTER_MS + 60_000);
+    expect(waiting.work?.blockers.map((b) => b.kind)).toContain('background-exec');
+    const asleep = await waitFor(settled('sleeping'), 'asleep after the command', seconds * 1000 + 120_000);
+    expect(Date.parse(asleep.since) - started).toBeGreaterThan(seconds * 1000);
+    expect(asleep.lastStop).toMatchObject({ target: 'sleeping', drained: true });
+    await ensureAwake();
+    expect(await chat('[[exec: cat $OPENCLAW_STATE_DIR/workspace/long-run.txt]]')).toBe(`Tool output: ${mark}`);
+  }, 600_000);
+
+  it('should wake the container for a job the agent scheduled while it slept, run it on time, stop again — and skip one while hibernated', async () => {
+    await ensureAwake();
+    const runAtMs = Date.now() + SLEEP_AFTER_MS + 100_000;
+    const job = automationJob('twin scheduled marker', runAtMs, '[[exec: date +%s > $OPENCLAW_STATE_DIR/workspace/cron-ran.txt && echo cron-ran]]');
+    expect(await chat(createJobThroughAgent(job))).toContain('twin scheduled marker');
+    const asleep = await waitFor((s) => settled('sleeping')(s) && s.schedule.next !== null, 'asleep with a scheduled wake', SLEEP_AFTER_MS + 120_000);
+    expect(asleep.schedule.next?.jobName).toBe('twin scheduled marker');
+    expect(asleep.schedule.next!.wakeAtMs).toBeLessThan(runAtMs);
+    const woken = await waitFor((s) => s.history.some((h) => h.event === 'schedule.due' && Date.parse(h.at) > Date.parse(asleep.since)), 'woken for the job', 240_000);
+    const wake = woken.history.find((h) => h.event === 'schedule.due' && Date.parse(h.at) > Date.parse(asleep.since))!;
+    expect(Date.parse(wake.at)).toBeLessThan(runAtMs);
+    const again = await waitFor((s) => settled('sleeping')(s) && Date.parse(s.since) > Date.parse(wake.at), 'asleep again after the run', 240_000);
+    expect(again.schedule.lastRun).toMatchObject({ jobName: 'twin scheduled marker', status: 'ok' });
+    expect(Date.parse(again.schedule.lastRun!.at)).toBeGreaterThanOrEqual(runAtMs - 1_000);
+    // The run's result came back with the restore of the next wake.
+    await ensureAwake();
+    const ranAt = Number((await chat('[[exec: cat $OPENCLAW_STATE_DIR/workspace/cron-ran.txt]]')).replace('Tool output: ', '')) * 1000;
+    expect(ranAt).toBeGreaterThanOrEqual(runAtMs - 1_000);
+    expect(ranAt).toBeLessThan(Date.parse(again.since));
+
+    // A job due while hibernated does not wake it.
+    const skippedAt = Date.now() + 60_000;
+    await chat(createJobThroughAgent(automationJob('twin skipped while hibernated', skippedAt, '[[exec: echo ran > $OPENCLAW_STATE_DIR/workspace/skipped.txt]]')));
+    expect((await command('sleep')).status).toBe(202);
+    await waitFor((s) => settled('sleeping')(s) && s.schedule.next?.jobName === 'twin skipped while hibernated', 'asleep with the job ahead');
+    expect((await command('hibernate', { reason: 'twin: no wakes while hibernated' })).status).toBe(202);
+    const hibernated = await waitFor(settled('hibernated'), 'hibernated');
+    expect(hibernated.schedule.next).toBeNull();
+    await until(async () => (Date.now() > skippedAt + 20_000 ? true : undefined), 180_000, 'past the job', 1_000);
+    const after = await status();
+    expect(after.state).toBe('hibernated');
+    expect(after.history.filter((h) => Date.parse(h.at) > Date.parse(hibernated.since))).toEqual([]);
+    expect((await command('resume', { override: true })).status).toBe(200);
+  }, 900_000);
+});

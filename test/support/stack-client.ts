@@ -1,0 +1,56 @@
+/**
+ * Reading and driving a running stack (the local mode or the production
+ * twin) the way an operator does: its status, waiting for a state, a wake,
+ * a chat turn through the Worker.
+ */
+import type { AgentStatus } from '../../src/agent/agent-status.ts';
+import { post, until } from './node-local-stack.ts';
+
+export async function readStatus(url: string): Promise<AgentStatus> {
+  return (await (await fetch(`${url}/api/status`)).json()) as AgentStatus;
+}
+
+/** Polls the status until `check` holds; a boot that gave up fails at once, with its reason. */
+export async function waitForStatus(url: string, check: (s: AgentStatus) => boolean, what: string, ms = 60_000): Promise<AgentStatus> {
+  let gaveUp = null as AgentStatus | null;
+  const s = await until(async () => {
+    const s = await readStatus(url);
+    if (s.state === 'stopped' && s.lastError && s.lastError.code !== 'container_exited' && !check(s)) return (gaveUp = s);
+    return check(s) ? s : undefined;
+  }, ms, what, 100);
+  if (gaveUp) throw new Error(`${what}: the boot gave up: ${s.lastError!.code}: ${s.lastError!.message}`);
+  return s;
+}
+
+export const settledIn = (state: string) => (s: AgentStatus) => s.state === state && s.stopping === null;
+
+export async function wakeToReady(url: string, ms = 180_000): Promise<AgentStatus> {
+  await post(`${url}/api/wake`);
+  return waitForStatus(url, settledIn('ready'), 'ready', ms);
+}
+
+/** One chat turn through the Worker; the assistant's answer (or the error body). */
+export async function chatTurn(url: string, content: string, user = 'e2e'): Promise<string> {
+  const r = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'openclaw', user, messages: [{ role: 'user', content }] }),
+    signal: AbortSignal.timeout(300_000),
+  });
+  const text = await r.text();
+  try {
+    return (JSON.parse(text) as { choices?: Array<{ message: { content: string } }> }).choices?.[0]?.message.content ?? text;
+  } catch {
+    return `HTTP ${r.status}: ${text.slice(0, 300)}`;
+  }
+}
+
+/** A job for OpenClaw's `automations` tool that runs an agent turn (the mock model runs its exec directive) at `atMs`. */
+export function automationJob(name: string, atMs: number, message: string): Record<string, unknown> {
+  return { name, schedule: { kind: 'at', at: new Date(atMs).toISOString() }, sessionTarget: 'isolated', payload: { kind: 'agentTurn', message }, delivery: { mode: 'none' } };
+}
+
+/** The chat message that makes the agent create `job` through its automations tool (found through tool_call). */
+export function createJobThroughAgent(job: Record<string, unknown>): string {
+  return `[[tool:tool_call ${JSON.stringify({ id: 'automations', args: { action: 'add', job } })}]]`;
+}

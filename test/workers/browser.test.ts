@@ -1,0 +1,177 @@
+/**
+ * The CDP passthrough in workerd, a local Chromium standing in for the
+ * Browser Rendering binding: the container's connection comes in through the
+ * Worker's ContainerProxy entrypoint (as the Containers outbound handler
+ * sends it), the Agent checks this boot's secret, joins its one browser
+ * session and pipes frames unchanged both ways; the session is kept across
+ * reconnects and closed when the assistant sleeps or hibernates.
+ */
+import { env, exports } from 'cloudflare:workers';
+import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import type { AgentStatus } from '../../src/agent/agent-status.ts';
+import type { CdpStatus } from '../../src/browser/cdp-passthrough.ts';
+import { CdpClient, chromiumSocket } from '../support/local-chromium-sessions.ts';
+import { fakeContainer, resetFakeContainers } from '../support/fake-runtime.ts';
+import { browserStandIn, testClock } from './test-worker.ts';
+
+const chromium = inject('chromiumCdp');
+
+let counter = 0;
+function browserAgent() {
+  const name = `browser-${Date.now()}-${counter++}`;
+  const id = env.AGENT.idFromName(name);
+  return { name, id, stub: env.AGENT.get(id) };
+}
+type Agent = ReturnType<typeof browserAgent>;
+
+async function status(agent: Agent): Promise<AgentStatus> {
+  const result = (await agent.stub.lifecycleStatus()) as { ok: true; status: AgentStatus };
+  expect(result.ok).toBe(true);
+  return result.status;
+}
+
+async function settled(agent: Agent, state: string): Promise<AgentStatus> {
+  let last: AgentStatus | null = null;
+  await vi.waitFor(
+    async () => {
+      last = await status(agent);
+      expect(last.state).toBe(state);
+      expect(last.phase).toBeNull();
+      expect(last.stopping).toBeNull();
+    },
+    { timeout: 5_000, interval: 20 },
+  );
+  return last!;
+}
+
+async function wake(agent: Agent): Promise<string> {
+  expect((await agent.stub.lifecycleCommand('wake')).ok).toBe(true);
+  await settled(agent, 'ready');
+  const url = fakeContainer(agent.name).lastEnv?.BROWSER_CDP_URL;
+  expect(url).toMatch(/^ws:\/\/browser\.ondemand\.internal\/devtools\/browser\/[0-9a-f]{64}$/);
+  return url!;
+}
+
+/** What the container's browser tool does: a CDP WebSocket to BROWSER_CDP_URL, through the outbound handler. */
+async function connectFromContainer(agent: Agent, cdpUrl: string): Promise<Response> {
+  const outbound = (exports as unknown as { ContainerProxy: (o: { props: Record<string, unknown> }) => Fetcher }).ContainerProxy({
+    props: { containerId: agent.id.toString(), className: 'TestAgent', enableInternet: false, interceptAll: false },
+  });
+  return outbound.fetch(cdpUrl.replace(/^ws:/, 'http:'), { headers: { Upgrade: 'websocket' } });
+}
+
+async function cdpFromContainer(agent: Agent, cdpUrl: string): Promise<CdpClient> {
+  const response = await connectFromContainer(agent, cdpUrl);
+  expect(response.status).toBe(101);
+  response.webSocket!.accept();
+  return new CdpClient(response.webSocket!);
+}
+
+/** The targets of one browser context, asked of Chromium directly (not through the passthrough). */
+async function targetsIn(contextId: string): Promise<string[]> {
+  const direct = new CdpClient(await chromiumSocket(chromium!));
+  try {
+    const { targetInfos } = (await direct.send('Target.getTargets')) as { targetInfos: Array<{ targetId: string; browserContextId?: string }> };
+    return targetInfos.filter((t) => t.browserContextId === contextId).map((t) => t.targetId);
+  } finally {
+    direct.close();
+  }
+}
+
+describe.skipIf(!chromium)(`the CDP passthrough (workerd, a local Chromium for Browser Rendering)${chromium ? '' : ' (SKIPPED: /usr/bin/chromium is missing)'}`, () => {
+  beforeAll(() => {
+    browserStandIn.httpUrl = chromium;
+  });
+  afterEach(() => {
+    testClock.offsetMs = 0;
+    resetFakeContainers();
+  });
+
+  it('should pipe CDP frames unchanged both ways, keep the session across reconnects, and close it at sleep', async () => {
+    const agent = browserAgent();
+    const cdpUrl = await wake(agent);
+    expect((await status(agent)).browser).toMatchObject({ mode: 'browser-rendering', session: null, sessionsOpened: 0 });
+
+    // Container → browser and back: a command and its reply, then events the browser sends unasked.
+    const first = await cdpFromContainer(agent, cdpUrl);
+    const version = await first.send('Browser.getVersion');
+    expect(String(version.product)).toMatch(/Chrome/);
+    const s1 = (await status(agent)).browser as CdpStatus;
+    expect(s1.session).toMatchObject({ connections: 1 });
+    const sessionId = s1.session!.id;
+    const { targetId } = await first.send('Target.createTarget', { url: 'about:blank', browserContextId: sessionId });
+    await first.send('Target.setDiscoverTargets', { discover: true });
+    await vi.waitFor(() => expect(first.events.some((e) => e.method === 'Target.targetCreated' && (e.params.targetInfo as { targetId: string }).targetId === targetId)).toBe(true));
+    // Unchanged: the frames the client got are Chromium's own JSON, ids and all.
+    expect(JSON.parse(first.frames[0]!)).toMatchObject({ id: 1, result: { product: version.product } });
+
+    // A reconnect (the browser tool reconnects per action) joins the same session: the page is still there.
+    first.close();
+    await first.closed;
+    const second = await cdpFromContainer(agent, cdpUrl);
+    const { targetInfos } = (await second.send('Target.getTargets')) as { targetInfos: Array<{ targetId: string }> };
+    expect(targetInfos.map((t) => t.targetId)).toContain(targetId);
+    const stats = browserStandIn.stats.get(agent.name)!;
+    expect(stats.acquired).toBe(1);
+    expect(stats.connected).toBe(2);
+    expect(stats.keepAliveMs).toEqual([600_000]);
+    expect(((await status(agent)).browser as CdpStatus).sessionsOpened).toBe(1);
+
+    // An hour of use, then sleep: the connection ends, the session (and its page) is gone, its hours are metered.
+    testClock.offsetMs += 3_600_000;
+    expect((await agent.stub.lifecycleCommand('sleep')).ok).toBe(true);
+    expect((await second.closed).code).toBe(1001);
+    const asleep = await settled(agent, 'sleeping');
+    expect(asleep.browser).toMatchObject({ mode: 'browser-rendering', session: null, sessionsOpened: 1 });
+    expect((asleep.browser as CdpStatus).hoursThisMonth).toBeGreaterThanOrEqual(1);
+    expect((asleep.browser as CdpStatus).hoursThisMonth).toBeLessThan(1.01);
+    await vi.waitFor(() => expect(stats.closed).toEqual([sessionId]));
+    await vi.waitFor(async () => expect(await targetsIn(sessionId)).toEqual([]));
+    expect((await agent.stub.browserReport(24))?.monthHours).toBeCloseTo((asleep.browser as CdpStatus).hoursThisMonth, 2);
+
+    // Nothing connects while it sleeps; that boot's secret died with it: the next boot has its own and a new session.
+    expect((await connectFromContainer(agent, cdpUrl)).status).toBe(409);
+    const nextUrl = await wake(agent);
+    expect(nextUrl).not.toBe(cdpUrl);
+    expect((await connectFromContainer(agent, cdpUrl)).status).toBe(401);
+    const third = await cdpFromContainer(agent, nextUrl);
+    expect(String((await third.send('Browser.getVersion')).product)).toMatch(/Chrome/);
+    expect(stats.acquired).toBe(2);
+    third.close();
+  });
+
+  it('should close the browser session when the assistant hibernates', async () => {
+    const agent = browserAgent();
+    const cdpUrl = await wake(agent);
+    const client = await cdpFromContainer(agent, cdpUrl);
+    await client.send('Browser.getVersion');
+    const sessionId = ((await status(agent)).browser as CdpStatus).session!.id;
+    expect((await agent.stub.lifecycleCommand('hibernate', { reason: 'test' })).ok).toBe(true);
+    await client.closed;
+    const hibernated = await settled(agent, 'hibernated');
+    expect(hibernated.browser).toMatchObject({ session: null });
+    await vi.waitFor(() => expect(browserStandIn.stats.get(agent.name)!.closed).toEqual([sessionId]));
+  });
+
+  it('should refuse a connection without this boot\'s secret, or without an upgrade, and open no session for it', async () => {
+    const agent = browserAgent();
+    const cdpUrl = await wake(agent);
+    const wrong = cdpUrl.replace(/[0-9a-f]{64}$/, '0'.repeat(64));
+    expect((await connectFromContainer(agent, wrong)).status).toBe(401);
+    expect((await connectFromContainer(agent, cdpUrl.replace(/\/[0-9a-f]{64}$/, '/'))).status).toBe(401);
+    const plain = await (exports as unknown as { ContainerProxy: (o: { props: Record<string, unknown> }) => Fetcher })
+      .ContainerProxy({ props: { containerId: agent.id.toString(), className: 'TestAgent' } })
+      .fetch(cdpUrl.replace(/^ws:/, 'http:'));
+    expect(plain.status).toBe(426);
+    expect(browserStandIn.stats.get(agent.name)!.acquired).toBe(0);
+  });
+
+  it('should refuse the passthrough\'s path from outside the container, through the Worker', async () => {
+    const agent = browserAgent();
+    const cdpUrl = await wake(agent);
+    const secret = cdpUrl.split('/').at(-1)!;
+    const response = await (exports as unknown as { default: Fetcher }).default.fetch(`https://poc.example.com/__ondemand-cdp/${secret}`, { headers: { Upgrade: 'websocket' } });
+    expect(response.status).toBe(403);
+    expect(browserStandIn.stats.get(agent.name)!.acquired).toBe(0);
+  });
+});
