@@ -12,6 +12,8 @@ export interface FakeContainerControl {
   starts: number;
   signals: number[];
   destroys: number;
+  /** Hosts the container's outbound requests are intercepted for, with the ContainerProxy props they go to. */
+  intercepted: Map<string, unknown>;
   /** Ends the container as if its process exited by itself. */
   crash(exitCode: number): void;
   /** Answers fetches to a container port (the Sandbox control port included). */
@@ -38,6 +40,7 @@ export function makeFakeCtx(name = 'default') {
     starts: 0,
     signals: [],
     destroys: 0,
+    intercepted: new Map(),
     crash: (exitCode) => end(exitCode),
     handler: async () => new Response('ok'),
   };
@@ -73,8 +76,13 @@ export function makeFakeCtx(name = 'default') {
         },
       };
     },
-    async interceptOutboundHttp() {},
-    async interceptAllOutboundHttp() {},
+    // The platform's outbound interception: which host goes to which ContainerProxy fetcher (its props kept).
+    async interceptOutboundHttp(host: string, fetcher: { props?: unknown }) {
+      control.intercepted.set(host, fetcher.props ?? null);
+    },
+    async interceptAllOutboundHttp(fetcher: { props?: unknown }) {
+      control.intercepted.set('*', fetcher.props ?? null);
+    },
   };
 
   const sql = {
@@ -147,7 +155,10 @@ export function makeFakeCtx(name = 'default') {
     storage,
     container,
     props: {},
-    exports: {},
+    // ctx.exports.ContainerProxy({ props }): a loopback fetcher to the Worker's ContainerProxy entrypoint (only its props matter here).
+    exports: {
+      ContainerProxy: (options: { props: unknown }) => ({ props: options.props, fetch: async () => new Response('the fake platform sends no outbound requests', { status: 502 }) }),
+    },
     async blockConcurrencyWhile<T>(fn: () => Promise<T>): Promise<T> {
       return fn();
     },
