@@ -14,6 +14,7 @@
  * sent over plain http:// except to loopback.
  * Exit codes: 0 ok, 1 failed, 2 hibernated, 3 unreachable, 4 not authorized, 5 usage.
  */
+import { errorMessage } from '../src/errors.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AgentStatus } from '../src/agent/agent-status.ts';
@@ -178,7 +179,7 @@ main(process.argv.slice(2)).then(
       console.error(`clawctl: ${error.message}`);
       process.exit(error.exitCode);
     }
-    console.error(`clawctl: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`clawctl: ${errorMessage(error)}`);
     process.exit(EXIT.failed);
   },
 );

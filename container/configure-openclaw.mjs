@@ -174,7 +174,8 @@ function main() {
   try {
     applyManaged(config, env);
   } catch (error) {
-    fail(error.code ?? 'config_failed', error.message);
+    // Only the contract's own codes (src/contract/error-codes.ts) go out; anything else (an errno) is config_failed.
+    fail(error.code === 'missing_model_key' ? error.code : 'config_failed', error.message);
   }
   const next = JSON.stringify(config, null, 2) + '\n';
   if (next !== text) {

@@ -4,6 +4,8 @@
  * Pure TypeScript: no runtime or platform imports.
  */
 
+import type { LifecycleErrorCode } from '../src/contract/error-codes.ts';
+
 /** The six lifecycle states, in the order an assistant usually meets them. */
 export const LIFECYCLE_STATES = ['stopped', 'booting', 'ready', 'idle', 'sleeping', 'hibernated'] as const;
 export type LifecycleState = (typeof LIFECYCLE_STATES)[number];
@@ -13,7 +15,7 @@ export type StopTarget = 'sleeping' | 'hibernated' | 'stopped';
 
 /** A failure as the machine records it: a stable code plus a human message. */
 export interface LifecycleError {
-  code: string;
+  code: LifecycleErrorCode;
   message: string;
 }
 
@@ -179,17 +181,3 @@ export interface StopOutput {
   /** For a sleep: the next scheduled job to wake for, and how far ahead (ms from now) to wake; null: none. */
   nextWake?: (ScheduledJob & { inMs: number }) | null;
 }
-
-/** Defaults for every duration; `sleepAfterMs` is usually overridden by configuration. */
-export const DEFAULT_LIFECYCLE_SETTINGS: LifecycleSettings = {
-  sleepAfterMs: 20 * 60_000,
-  quietAfterMs: 60_000,
-  bootTimeoutMs: 5 * 60_000,
-  maxBootAttempts: 3,
-  bootBackoffMs: 5_000,
-  healthIntervalMs: 30_000,
-  stopRetryMs: 10_000,
-  backupIntervalMs: 10 * 60_000,
-  changeCheckMs: 5_000,
-  maxSleepDeferMs: 60 * 60_000,
-};

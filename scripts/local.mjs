@@ -16,16 +16,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { unstable_readConfig } from 'wrangler';
+import { LOCAL_SHELL_SETTINGS } from '../src/settings.ts';
 import { ECHO_GATEWAY_COMMAND, startLocalHost } from '../container/host/local-host.ts';
 import { MOCK_MODEL_ID, startMockLlm } from '../container/mock-llm/server.mjs';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
-// Every var of wrangler.jsonc's local env can be set from the shell, except what the local mode
-// fixes itself (its sign-in, its wiring, its backup path) and account settings an operator's
-// shell may hold for wrangler.
-const FIXED_VARS = new Set(['AUTH_MODE', 'ACCESS_TEAM_DOMAIN', 'ACCESS_AUD', 'ACCESS_ALLOWED_EMAILS', 'ACCESS_SERVICE_TOKEN_IDS', 'SERVICE_TOKEN_ROUTES', 'GATEWAY_PORT', 'BACKUP_TRANSFER', 'BACKUP_BUCKET_NAME', 'CLOUDFLARE_ACCOUNT_ID', 'CF_ACCOUNT_ID', 'ANALYTICS_GRAPHQL_URL', 'PUBLIC_ORIGINS', 'LOCAL_HOST_URL']);
-const WORKER_VARS = Object.keys(unstable_readConfig({ config: join(ROOT, 'wrangler.jsonc'), env: 'local' }).vars).filter((name) => !FIXED_VARS.has(name));
+// The Worker's settings an operator may set from the shell (src/settings.ts says which the local mode fixes itself).
+const WORKER_VARS = LOCAL_SHELL_SETTINGS;
 // Passed to the runtime as defaults (secrets in .dev.vars, sent by the Worker, win).
 const RUNTIME_PASSTHROUGH = ['ECHO_BOOT_DELAY_MS', 'BOOT_FAIL_AT', 'OPENCLAW_GATEWAY_TOKEN'];
 

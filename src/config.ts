@@ -2,22 +2,9 @@
  * Configuration, parsed and validated once from the Worker's environment.
  */
 import type { LifecycleSettings } from '../machines/lifecycle-types.ts';
-import type { Env } from './env.ts';
-import { AppError } from './errors.ts';
+import { oncePerEnv, setting, type BackupTransfer, type InstanceType, type ScheduledWakeMode, type SettingsEnv } from './settings.ts';
 
-/** Container instance types Cloudflare offers (see src/cost for their sizes). */
-export const INSTANCE_TYPES = ['lite', 'basic', 'standard-1', 'standard-2', 'standard-3', 'standard-4'] as const;
-export type InstanceType = (typeof INSTANCE_TYPES)[number];
-
-/**
- * How backups travel between the container and R2 (Sandbox runtime):
- * `presigned` — the container transfers R2 objects itself over presigned
- * URLs (production; needs R2 credentials in the Worker); `binding` — through
- * the Worker's BACKUP_BUCKET binding (the Sandbox SDK's `localBucket` mode,
- * for `wrangler dev`, where presigned URLs would point at the real R2).
- */
-export const BACKUP_TRANSFERS = ['presigned', 'binding'] as const;
-export type BackupTransfer = (typeof BACKUP_TRANSFERS)[number];
+export { BACKUP_TRANSFERS, INSTANCE_TYPES, parseDuration, SCHEDULED_WAKE_MODES, type BackupTransfer, type InstanceType, type ScheduledWakeMode } from './settings.ts';
 
 export interface Config {
   /** Name of the one assistant this Worker serves (its Durable Object name). Default `default`. */
@@ -72,90 +59,43 @@ export interface Config {
   scheduleSoftGapMs: number;
 }
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/**
- * Parses a duration such as `500ms`, `10s`, `15m`, `1h` (a bare number means seconds).
- * @throws AppError `not_configured` on anything else or outside [minMs, maxMs].
- */
-export function parseDuration(name: string, value: string | undefined, fallbackMs: number, minMs = 0, maxMs = 7 * 86_400_000): number {
-  if (value === undefined || value.trim() === '') return fallbackMs;
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
-  if (!match) throw new AppError('not_configured', `${name}="${value}" is not a duration (use e.g. 10s, 15m, 1h)`);
-  const ms = Math.round(Number(match[1]) * (UNIT_MS[match[2] ?? 's'] ?? 1000));
-  if (ms < minMs || ms > maxMs) {
-    throw new AppError('not_configured', `${name}="${value}" is outside ${minMs / 1000}s..${maxMs / 1000}s`);
-  }
-  return ms;
-}
-
-function parseInteger(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined || value.trim() === '') return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new AppError('not_configured', `${name}="${value}" must be a whole number from ${min} to ${max}`);
-  }
-  return n;
-}
-
-/**
- * Which scheduled jobs wake a sleeping assistant (SCHEDULED_WAKES): `jobs`
- * — the operator's and the agent's own jobs, not the gateway's system jobs;
- * `all` — every enabled job; `off` — none (jobs run only while it is awake).
- */
-export const SCHEDULED_WAKE_MODES = ['jobs', 'all', 'off'] as const;
-export type ScheduledWakeMode = (typeof SCHEDULED_WAKE_MODES)[number];
-
-function parseScheduledWakes(value: string | undefined): ScheduledWakeMode {
-  const mode = (value?.trim() || 'jobs') as ScheduledWakeMode;
-  if (!SCHEDULED_WAKE_MODES.includes(mode)) throw new AppError('not_configured', `SCHEDULED_WAKES="${value}" is not one of ${SCHEDULED_WAKE_MODES.join(', ')}`);
-  return mode;
-}
-
-/** Validates the environment once; every option has a documented default. */
-export function parseConfig(env: Partial<Env>): Config {
-  const instanceType = (env.INSTANCE_TYPE?.trim() || 'standard-2') as InstanceType;
-  if (!INSTANCE_TYPES.includes(instanceType)) {
-    throw new AppError('not_configured', `INSTANCE_TYPE="${env.INSTANCE_TYPE}" is not one of ${INSTANCE_TYPES.join(', ')}`);
-  }
-  const agentName = env.AGENT_NAME?.trim() || 'default';
-  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(agentName)) {
-    throw new AppError('not_configured', `AGENT_NAME="${agentName}" must be lowercase letters, digits and dashes`);
-  }
-  const sleepAfterMs = parseDuration('SLEEP_AFTER', env.SLEEP_AFTER, 20 * 60_000, 2_000, 24 * 3_600_000);
-  const backupTransfer = (env.BACKUP_TRANSFER?.trim() || 'presigned') as BackupTransfer;
-  if (!BACKUP_TRANSFERS.includes(backupTransfer)) {
-    throw new AppError('not_configured', `BACKUP_TRANSFER="${env.BACKUP_TRANSFER}" is not one of ${BACKUP_TRANSFERS.join(', ')}`);
-  }
+/** The machine's durations and counts from the environment (their defaults: the settings table). */
+export function parseLifecycleSettings(env: SettingsEnv): LifecycleSettings {
   return {
-    agentName,
-    instanceType,
-    lifecycle: {
-      sleepAfterMs,
-      quietAfterMs: parseDuration('QUIET_AFTER', env.QUIET_AFTER, 60_000, 1_000),
-      bootTimeoutMs: parseDuration('BOOT_TIMEOUT', env.BOOT_TIMEOUT, 5 * 60_000, 5_000),
-      maxBootAttempts: parseInteger('BOOT_ATTEMPTS', env.BOOT_ATTEMPTS, 3, 1, 10),
-      bootBackoffMs: parseDuration('BOOT_BACKOFF', env.BOOT_BACKOFF, 5_000, 100),
-      healthIntervalMs: parseDuration('HEALTH_INTERVAL', env.HEALTH_INTERVAL, 30_000, 1_000),
-      stopRetryMs: 10_000,
-      backupIntervalMs: parseDuration('BACKUP_INTERVAL', env.BACKUP_INTERVAL, 10 * 60_000, 10_000),
-      changeCheckMs: parseDuration('CHANGE_CHECK_INTERVAL', env.CHANGE_CHECK_INTERVAL, 5_000, 1_000, 10 * 60_000),
-      maxSleepDeferMs: parseDuration('SLEEP_MAX_DEFER', env.SLEEP_MAX_DEFER, 60 * 60_000, 0, 24 * 3_600_000),
-    },
-    scheduledWakes: parseScheduledWakes(env.SCHEDULED_WAKES),
-    scheduledWakeLeadMs: env.SCHEDULED_WAKE_LEAD?.trim() && env.SCHEDULED_WAKE_LEAD.trim() !== 'auto' ? parseDuration('SCHEDULED_WAKE_LEAD', env.SCHEDULED_WAKE_LEAD, 60_000, 0, 60 * 60_000) : null,
-    scheduledRunWaitMs: parseDuration('SCHEDULED_RUN_WAIT', env.SCHEDULED_RUN_WAIT, 30 * 60_000, 10_000, 24 * 3_600_000),
-    scheduleSoftGapMs: parseDuration('SCHEDULE_SOFT_GAP', env.SCHEDULE_SOFT_GAP, 4 * 3_600_000, 0, 7 * 86_400_000),
-    backupDebounceMs: parseDuration('BACKUP_DEBOUNCE', env.BACKUP_DEBOUNCE, 30_000, 1_000, 60 * 60_000),
-    backupKeep: parseInteger('BACKUP_KEEP', env.BACKUP_KEEP, 10, 1, 1000),
-    bootPollMs: parseDuration('BOOT_POLL_INTERVAL', env.BOOT_POLL_INTERVAL, 100, 50, 60_000),
-    gatewayPort: parseInteger('GATEWAY_PORT', env.GATEWAY_PORT, 18789, 1, 65535),
-    localHostUrl: env.LOCAL_HOST_URL?.trim() || 'http://127.0.0.1:8788',
-    localHostToken: env.LOCAL_HOST_TOKEN?.trim() ?? '',
-    gatewayUser: env.GATEWAY_USER?.trim() || 'owner',
-    wakeLimitPerMinute: parseInteger('WAKE_LIMIT_PER_MINUTE', env.WAKE_LIMIT_PER_MINUTE, 6, 1, 1000),
-    backupTransfer,
-    drainTimeoutMs: parseDuration('GATEWAY_DRAIN_TIMEOUT', env.GATEWAY_DRAIN_TIMEOUT, 30_000, 0, 10 * 60_000),
-    finalBackupTimeoutMs: parseDuration('FINAL_BACKUP_TIMEOUT', env.FINAL_BACKUP_TIMEOUT, 2 * 60_000, 5_000, 30 * 60_000),
+    sleepAfterMs: setting(env, 'SLEEP_AFTER'),
+    quietAfterMs: setting(env, 'QUIET_AFTER'),
+    bootTimeoutMs: setting(env, 'BOOT_TIMEOUT'),
+    maxBootAttempts: setting(env, 'BOOT_ATTEMPTS'),
+    bootBackoffMs: setting(env, 'BOOT_BACKOFF'),
+    healthIntervalMs: setting(env, 'HEALTH_INTERVAL'),
+    stopRetryMs: STOP_RETRY_MS,
+    backupIntervalMs: setting(env, 'BACKUP_INTERVAL'),
+    changeCheckMs: setting(env, 'CHANGE_CHECK_INTERVAL'),
+    maxSleepDeferMs: setting(env, 'SLEEP_MAX_DEFER'),
   };
 }
+
+/** A failed stop is tried again after this long (not a setting: a stop that fails is retried until it succeeds). */
+const STOP_RETRY_MS = 10_000;
+
+/** Validates the environment, once per env object; every option has a documented default (src/settings.ts). @throws AppError `not_configured`. */
+export const parseConfig = oncePerEnv((env: SettingsEnv & { LOCAL_HOST_TOKEN?: string | undefined }): Config => ({
+    agentName: setting(env, 'AGENT_NAME'),
+    instanceType: setting(env, 'INSTANCE_TYPE'),
+    lifecycle: parseLifecycleSettings(env),
+    scheduledWakes: setting(env, 'SCHEDULED_WAKES'),
+    scheduledWakeLeadMs: setting(env, 'SCHEDULED_WAKE_LEAD'),
+    scheduledRunWaitMs: setting(env, 'SCHEDULED_RUN_WAIT'),
+    scheduleSoftGapMs: setting(env, 'SCHEDULE_SOFT_GAP'),
+    backupDebounceMs: setting(env, 'BACKUP_DEBOUNCE'),
+    backupKeep: setting(env, 'BACKUP_KEEP'),
+    bootPollMs: setting(env, 'BOOT_POLL_INTERVAL'),
+    gatewayPort: setting(env, 'GATEWAY_PORT'),
+    localHostUrl: setting(env, 'LOCAL_HOST_URL'),
+    localHostToken: env.LOCAL_HOST_TOKEN?.trim() ?? '',
+    gatewayUser: setting(env, 'GATEWAY_USER'),
+    wakeLimitPerMinute: setting(env, 'WAKE_LIMIT_PER_MINUTE'),
+    backupTransfer: setting(env, 'BACKUP_TRANSFER'),
+    drainTimeoutMs: setting(env, 'GATEWAY_DRAIN_TIMEOUT'),
+    finalBackupTimeoutMs: setting(env, 'FINAL_BACKUP_TIMEOUT'),
+}));

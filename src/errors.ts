@@ -26,11 +26,7 @@ export const ERROR_STATUS = {
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
-/** The message of anything thrown (an Error's message, else its text). */
-export function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return typeof error === 'string' ? error : String(error);
-}
+export { errorMessage } from './contract/error-codes.ts';
 
 /** A failure with a stable code (match on `code`, never on the message). */
 export class AppError extends Error {

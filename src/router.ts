@@ -3,9 +3,10 @@
  * proxied to the assistant's gateway through its Durable Object.
  */
 import { Router, type IRequest } from 'itty-router';
-import type { LifecycleCommand } from './agent/agent-controller.ts';
+import type { LifecycleCommand } from './agent/lifecycle-actor.ts';
 import type { CommandResult } from './agent/agent-requests.ts';
 import { parseConfig } from './config.ts';
+import { oncePerEnv, setting } from './settings.ts';
 import { parseCostConfig } from './cost/cost-config.ts';
 import { currentEvaluation } from './cost/cost-guard.ts';
 import type { Env } from './env.ts';
@@ -72,8 +73,10 @@ function commandAnswer(result: CommandResult, accepted: boolean): Response {
 export const IDENTITY_HEADER = 'x-ondemand-identity';
 
 /** Refuses what a hostile page could send (a rebound Host, cross-site commands) before anything else. */
+const publicOrigins = oncePerEnv((env: Env) => parsePublicOrigins(setting(env, 'PUBLIC_ORIGINS')));
+
 function guard(request: IRequest, env: Env): undefined {
-  guardRequest(request as unknown as Request, parsePublicOrigins(env.PUBLIC_ORIGINS));
+  guardRequest(request as unknown as Request, publicOrigins(env));
   return undefined;
 }
 

@@ -4,23 +4,27 @@
  */
 import { parseConfig, type Config } from '../config.ts';
 import type { Env } from '../env.ts';
-import { AppError, errorBody, errorResponse } from '../errors.ts';
+import { AppError, errorBody, errorMessage, errorResponse, type ErrorBody } from '../errors.ts';
 import { BackupStore } from '../backup/backup-store.ts';
 import { postWebhook } from '../notify/webhook.ts';
 import { parseCostConfig } from '../cost/cost-config.ts';
 import { containerEnv } from '../runtime/container-env.ts';
 import type { Runtime } from '../runtime/runtime.ts';
-import { AgentController, type ControllerStorage, type CostSummary, type LifecycleCommand } from './agent-controller.ts';
+import { AgentController } from './agent-controller.ts';
+import type { ControllerStorage } from './agent-record.ts';
+import type { CommandOptions, LifecycleCommand } from './lifecycle-actor.ts';
 import type { BudgetEvaluation } from '../cost/budget-keeper.ts';
+import type { AgentUsageReport } from './agent-controller.ts';
 import { handleAgentRequest, runCommand, type CommandResult } from './agent-requests.ts';
 import type { BackupEvent } from './state-keeper.ts';
 import type { WakeupPort } from './timer-table.ts';
 import { BrowserRunSessions, type BrowserSessions } from '../browser/browser-sessions.ts';
 
 export type StatusResult = CommandResult;
-export type BackupResult = { ok: true; backup: BackupEvent } | ({ ok: false } & ReturnType<typeof errorBody>);
+export type BackupResult = { ok: true; backup: BackupEvent } | ({ ok: false } & ErrorBody);
+export type { AgentUsageReport } from './agent-controller.ts';
 
-export interface AgentHostParts {
+export interface AgentCoreParts {
   storage: ControllerStorage;
   wakeups: WakeupPort;
   runtimeKind: 'local' | 'sandbox';
@@ -35,10 +39,10 @@ export interface AgentHostParts {
 }
 
 /** Loads the controller once; a configuration error is kept and answered, never thrown at the platform. */
-export class AgentHost {
+export class AgentCore {
   readonly ready: Promise<AgentController | AppError>;
 
-  constructor(env: Env, parts: AgentHostParts) {
+  constructor(env: Env, parts: AgentCoreParts) {
     this.ready = (async () => {
       let config: Config;
       let notifyUrl: string | null;
@@ -67,57 +71,43 @@ export class AgentHost {
     })();
   }
 
-  async applyBudget(evaluation: BudgetEvaluation): Promise<{ ok: true; changed: boolean; previousLevel: string | null; state: string } | ({ ok: false } & ReturnType<typeof errorBody>)> {
+  /** Runs `work` on the controller, or answers the configuration error it could not load with. */
+  async #answer<T>(work: (controller: AgentController) => T | Promise<T>): Promise<T | ({ ok: false } & ErrorBody)> {
     const controller = await this.ready;
     if (controller instanceof AppError) return { ok: false, ...errorBody(controller) };
-    return { ok: true, ...(await controller.applyBudget(evaluation)) };
+    return work(controller);
   }
 
-  async costSummary(): Promise<{ ok: true; cost: CostSummary } | ({ ok: false } & ReturnType<typeof errorBody>)> {
-    const controller = await this.ready;
-    if (controller instanceof AppError) return { ok: false, ...errorBody(controller) };
-    return { ok: true, cost: controller.costSummary() };
+  applyBudget(evaluation: BudgetEvaluation) {
+    return this.#answer(async (c) => ({ ok: true as const, ...(await c.applyBudget(evaluation)) }));
   }
 
-  async meterReport(hours: number): Promise<{ month: Record<string, number>; recent: Record<string, number> } | null> {
-    const controller = await this.ready;
-    if (controller instanceof AppError) return null;
-    return controller.meterReport(hours) as { month: Record<string, number>; recent: Record<string, number> };
+  costSummary() {
+    return this.#answer((c) => ({ ok: true as const, cost: c.costSummary() }));
   }
 
-  async browserReport(hours: number): Promise<{ monthHours: number; recentHours: number } | null> {
+  /** The cost guard's inputs; null when the Agent is not configured (it runs nothing then). */
+  async usageReport(hours: number): Promise<AgentUsageReport | null> {
     const controller = await this.ready;
-    if (controller instanceof AppError) return null;
-    return controller.browserReport(hours);
+    return controller instanceof AppError ? null : controller.usageReport(hours);
   }
 
-  async scheduleReport(hours: number): Promise<ReturnType<AgentController['scheduleReport']> | null> {
-    const controller = await this.ready;
-    if (controller instanceof AppError) return null;
-    return controller.scheduleReport(hours);
+  command(name: LifecycleCommand, options: CommandOptions = {}): Promise<CommandResult> {
+    return this.#answer((c) => runCommand(c, name, options));
   }
 
-  async command(name: LifecycleCommand, options: { reason?: string; by?: string; override?: boolean; identity?: string } = {}): Promise<CommandResult> {
-    const controller = await this.ready;
-    if (controller instanceof AppError) return { ok: false, ...errorBody(controller) };
-    return runCommand(controller, name, options);
+  status(): Promise<StatusResult> {
+    return this.#answer((c) => ({ ok: true as const, status: c.status() }));
   }
 
-  async status(): Promise<StatusResult> {
-    const controller = await this.ready;
-    if (controller instanceof AppError) return { ok: false, ...errorBody(controller) };
-    return { ok: true, status: controller.status() };
-  }
-
-  async backup(reason: string): Promise<BackupResult> {
-    const controller = await this.ready;
-    if (controller instanceof AppError) return { ok: false, ...errorBody(controller) };
-    try {
-      return { ok: true, backup: await controller.backupNow(reason) };
-    } catch (error) {
-      if (error instanceof AppError) return { ok: false, ...errorBody(error) };
-      return { ok: false, ...errorBody(new AppError('backup_failed', error instanceof Error ? error.message : String(error))) };
-    }
+  backup(reason: string): Promise<BackupResult> {
+    return this.#answer(async (c) => {
+      try {
+        return { ok: true as const, backup: await c.backupNow(reason) };
+      } catch (error) {
+        return { ok: false as const, ...errorBody(error instanceof AppError ? error : new AppError('backup_failed', errorMessage(error))) };
+      }
+    });
   }
 
   async fetch(request: Request): Promise<Response> {

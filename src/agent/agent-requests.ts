@@ -5,7 +5,8 @@
 import { AppError, errorBody, errorResponse, type ErrorBody } from '../errors.ts';
 import { messagePage, progressPage } from '../ui/progress-page.ts';
 import { wantsHtml } from '../ui/html.ts';
-import type { AgentController, LifecycleCommand } from './agent-controller.ts';
+import type { AgentController } from './agent-controller.ts';
+import type { LifecycleCommand } from './lifecycle-actor.ts';
 import type { AgentStatus } from './agent-status.ts';
 import { CdpPassthrough } from '../browser/cdp-passthrough.ts';
 

@@ -3,10 +3,12 @@
  * built from the machine's snapshot and the controller's records.
  */
 import type { Hibernation, LifecycleError, LifecycleState, ScheduledJob, StopIntent, WorkInProgress } from '../../machines/lifecycle-types.ts';
+import { sleepDelayMs, STOPPING_TAG } from '../../machines/lifecycle.ts';
 import type { MeterTotals } from './container-meter.ts';
-import type { StopRecord } from './agent-controller.ts';
+import type { StopRecord } from './stop-sequence.ts';
 import type { BackupEvent } from './state-keeper.ts';
-import type { BootPart, BootRecord } from './boot-timeline.ts';
+import { bootParts, type BootPart, type BootRecord } from './boot-timeline.ts';
+import { topState, type LifecycleSnapshot } from './agent-record.ts';
 import type { CdpStatus } from '../browser/cdp-passthrough.ts';
 import type { BudgetEvaluation, BudgetRecord } from '../cost/budget-keeper.ts';
 
@@ -123,4 +125,73 @@ export function describeTransition(
   if (['boot.failed', 'boot.timedOut', 'container.exited'].includes(event.type) && next.lastError) return next.lastError.message;
   if (event.type === 'lifecycle.hibernate' && next.hibernation) return next.hibernation.reason;
   return EVENT_WORDS[event.type] ?? event.type;
+}
+
+/** What the status is built from: the machine's snapshot and the records the controller keeps beside it. */
+export interface StatusParts {
+  agent: string;
+  runtime: AgentStatus['runtime'];
+  snapshot: LifecycleSnapshot;
+  since: number;
+  /** Work in progress within the state (a restore, a backup), shown as the phase. */
+  activity: string | null;
+  /** When the machine's sleep and quiet timers are due (unset: not set). */
+  timers: { sleep: number | undefined; quiet: number | undefined };
+  history: TransitionRecord[];
+  lastActivityAt: number | null;
+  lastStop: StopRecord | null;
+  boot: BootRecord | null;
+  browser: AgentStatus['browser'];
+  schedule: AgentStatus['schedule'];
+  meter: AgentStatus['meter'];
+  backups: { enabled: boolean; history: BackupEvent[]; lastGood: { id: string; at: string } | null };
+  cost: AgentStatus['cost'];
+}
+
+export function buildStatus(p: StatusParts): AgentStatus {
+  const c = p.snapshot.context;
+  const state = topState(p.snapshot);
+  const stopping = p.snapshot.hasTag(STOPPING_TAG);
+  // Idle sleeps when its timer is due; while ready, the machine's own sleep delay after the quiet time ends.
+  const sleepAt = p.timers.sleep ?? (p.timers.quiet !== undefined ? p.timers.quiet + sleepDelayMs(c) : undefined);
+  const phase = p.activity ?? (stopping ? 'stopping' : state === 'booting' ? (c.bootPhase ?? 'launching') : p.snapshot.matches({ idle: 'waitingForWork' }) ? 'waiting-for-work' : null);
+  const latest = (kind: BackupEvent['kind']) => [...p.backups.history].reverse().find((e) => e.kind === kind) ?? null;
+  return {
+    agent: p.agent,
+    runtime: p.runtime,
+    state,
+    since: new Date(p.since).toISOString(),
+    phase,
+    stopping: stopping ? c.stopIntent : null,
+    bootAttempt: c.bootAttempt,
+    maxBootAttempts: c.maxBootAttempts,
+    lastTransition: p.history.at(-1) ?? null,
+    lastError: c.lastError,
+    hibernation: c.hibernation,
+    lastStop: p.lastStop,
+    lastBoot: bootSummary(p.boot),
+    browser: p.browser,
+    work: c.work ? { ...c.work, since: new Date(c.work.since).toISOString() } : null,
+    schedule: p.schedule,
+    sleepAfterMs: c.sleepAfterMs,
+    sleepAt: !stopping && sleepAt !== undefined ? new Date(sleepAt).toISOString() : null,
+    lastActivityAt: p.lastActivityAt === null ? null : new Date(p.lastActivityAt).toISOString(),
+    meter: p.meter,
+    backups: {
+      enabled: p.backups.enabled,
+      intervalMs: c.backupIntervalMs,
+      lastBackup: latest('backup'),
+      lastRestore: latest('restore'),
+      lastGood: p.backups.lastGood,
+      history: p.backups.history.slice(-10),
+    },
+    cost: p.cost,
+    history: p.history.slice(-20),
+  };
+}
+
+function bootSummary(record: BootRecord | null): AgentStatus['lastBoot'] {
+  if (!record) return null;
+  const { phases: _phases, ...rest } = record;
+  return { ...rest, parts: bootParts(record) };
 }

@@ -1,6 +1,7 @@
 /**
  * The Agent Durable Object of the local mode: a plain Durable Object (no
- * container), its timers in DO alarms, its runtime the local dev host.
+ * container), its timers in DO alarms, its runtime the local dev host. Its
+ * RPC methods are the shared ones (agent-rpc.ts).
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Config } from '../config.ts';
@@ -8,18 +9,16 @@ import { AppError } from '../errors.ts';
 import type { Env } from '../env.ts';
 import { LocalRuntime } from '../runtime/local-runtime.ts';
 import type { Runtime } from '../runtime/runtime.ts';
-import type { LifecycleCommand } from './agent-controller.ts';
-import { AgentHost, type BackupResult, type StatusResult } from './agent-host.ts';
-import type { CommandResult } from './agent-requests.ts';
-import type { BudgetEvaluation } from '../cost/budget-keeper.ts';
+import { AgentCore } from './agent-core.ts';
+import { withAgentRpc } from './agent-rpc.ts';
 import type { BrowserSessions } from '../browser/browser-sessions.ts';
 
-export class LocalAgent extends DurableObject<Env> {
-  readonly #host: AgentHost;
+export class LocalAgent extends withAgentRpc(DurableObject<Env>) {
+  protected readonly host: AgentCore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.#host = new AgentHost(env, {
+    this.host = new AgentCore(env, {
       storage: ctx.storage,
       wakeups: {
         setWakeup: async (at) => {
@@ -34,7 +33,7 @@ export class LocalAgent extends DurableObject<Env> {
       clock: () => this.now(),
     });
     void ctx.blockConcurrencyWhile(async () => {
-      await this.#host.ready;
+      await this.host.ready;
     });
   }
 
@@ -61,51 +60,15 @@ export class LocalAgent extends DurableObject<Env> {
   }
 
   override async fetch(request: Request): Promise<Response> {
-    return this.#host.fetch(request);
+    return this.host.fetch(request);
   }
 
   override async alarm(): Promise<void> {
-    await this.#host.wakeup();
-  }
-
-  async lifecycleCommand(name: LifecycleCommand, options: { reason?: string; by?: string; override?: boolean; identity?: string } = {}): Promise<CommandResult> {
-    return this.#host.command(name, options);
-  }
-
-  async lifecycleStatus(): Promise<StatusResult> {
-    return this.#host.status();
-  }
-
-  async lifecycleBackup(reason: string): Promise<BackupResult> {
-    return this.#host.backup(reason);
-  }
-
-  /** The cost guard's evaluation (from the cron). */
-  async applyBudget(evaluation: BudgetEvaluation) {
-    return this.#host.applyBudget(evaluation);
-  }
-
-  async costSummary() {
-    return this.#host.costSummary();
-  }
-
-  /** Self-metered running seconds (the cost guard's fallback usage source). */
-  async meterReport(hours: number) {
-    return this.#host.meterReport(hours);
-  }
-
-  /** Browser-hours (the cost guard prices them). */
-  async browserReport(hours: number) {
-    return this.#host.browserReport(hours);
-  }
-
-  /** Scheduled wakes to come and just run (the cost guard projects them). */
-  async scheduleReport(hours: number) {
-    return this.#host.scheduleReport(hours);
+    await this.host.wakeup();
   }
 
   /** The local host reports that the runtime process exited. */
   async runtimeExited(exitCode: number | null, reason: string): Promise<void> {
-    await this.#host.runtimeStopped(exitCode, reason);
+    await this.host.runtimeStopped(exitCode, reason);
   }
 }

@@ -10,11 +10,9 @@ import type { StopParams } from '@cloudflare/containers';
 import { checkSandboxBackups } from '../backup/backup-config.ts';
 import { BROWSER_CDP_HOST } from '../browser/cdp-passthrough.ts';
 import type { Env } from '../env.ts';
-import { SandboxRuntime, type SandboxHost } from '../runtime/sandbox-runtime.ts';
-import type { LifecycleCommand } from './agent-controller.ts';
-import { AgentHost, type BackupResult, type StatusResult } from './agent-host.ts';
-import type { CommandResult } from './agent-requests.ts';
-import type { BudgetEvaluation } from '../cost/budget-keeper.ts';
+import { SandboxRuntime, type SandboxApi } from '../runtime/sandbox-runtime.ts';
+import { AgentCore } from './agent-core.ts';
+import { withAgentRpc } from './agent-rpc.ts';
 
 const WAKEUP_CALLBACK = 'onLifecycleWakeup';
 /** Polls of the container's state after SIGTERM before SIGKILL (120 × 250 ms = 30 s). */
@@ -25,7 +23,7 @@ const PROBE_TIMEOUT_MS = 5_000;
 /** The platform's idle timeout, as a multiple of our sleepAfter: a backstop that fires only if our own timer did not. */
 const BACKSTOP_FACTOR = 1.5;
 
-export class Agent extends Sandbox<Env> {
+export class Agent extends withAgentRpc(Sandbox<Env>) {
   /**
    * The container's requests to the agent's browser host are intercepted
    * (the Worker's ContainerProxy answers them, forwarding to this Agent's
@@ -35,14 +33,14 @@ export class Agent extends Sandbox<Env> {
     [BROWSER_CDP_HOST]: () => new Response('the ContainerProxy entrypoint answers the browser host', { status: 500 }),
   };
 
-  readonly #host: AgentHost;
+  protected readonly host: AgentCore;
   /** Whether a person's activity armed the platform's idle timer yet (its first renewal is always taken). */
   #activityArmed = false;
   #userActivity = false;
 
   constructor(ctx: DurableObjectState<{}>, env: Env) {
     super(ctx, env);
-    this.#host = new AgentHost(env, {
+    this.host = new AgentCore(env, {
       storage: ctx.storage,
       wakeups: {
         setWakeup: async (at) => {
@@ -56,7 +54,7 @@ export class Agent extends Sandbox<Env> {
         await this.setSleepAfter(Math.ceil((config.lifecycle.sleepAfterMs * BACKSTOP_FACTOR) / 1000));
       },
       makeRuntime: (config) =>
-        new SandboxRuntime(this.sandboxHost(), {
+        new SandboxRuntime(this.sandboxApi(), {
           gatewayPort: config.gatewayPort,
           backupTransfer: config.backupTransfer,
           drainTimeoutMs: config.drainTimeoutMs,
@@ -67,12 +65,12 @@ export class Agent extends Sandbox<Env> {
 
   /** Called by the Container schedule table when the controller's next timer is due. */
   async onLifecycleWakeup(): Promise<void> {
-    await this.#host.wakeup();
+    await this.host.wakeup();
   }
 
   override async onStop(params?: StopParams): Promise<void> {
     await super.onStop(params);
-    await this.#host.runtimeStopped(params?.exitCode ?? null, params?.reason ?? 'container stopped');
+    await this.host.runtimeStopped(params?.exitCode ?? null, params?.reason ?? 'container stopped');
   }
 
   /**
@@ -103,53 +101,17 @@ export class Agent extends Sandbox<Env> {
    * (started by a stray call) is stopped here, so it never bills unnoticed.
    */
   override async onActivityExpired(): Promise<void> {
-    const expected = await this.#host.activityExpired();
+    const expected = await this.host.activityExpired();
     if (!expected && this.ctx.container?.running) await this.stopContainerAndWait();
     this.#renewForActivity();
   }
 
   override async fetch(request: Request): Promise<Response> {
-    return this.#host.fetch(request);
-  }
-
-  async lifecycleCommand(name: LifecycleCommand, options: { reason?: string; by?: string; override?: boolean; identity?: string } = {}): Promise<CommandResult> {
-    return this.#host.command(name, options);
-  }
-
-  async lifecycleStatus(): Promise<StatusResult> {
-    return this.#host.status();
-  }
-
-  async lifecycleBackup(reason: string): Promise<BackupResult> {
-    return this.#host.backup(reason);
-  }
-
-  /** The cost guard's evaluation (from the cron). */
-  async applyBudget(evaluation: BudgetEvaluation) {
-    return this.#host.applyBudget(evaluation);
-  }
-
-  async costSummary() {
-    return this.#host.costSummary();
-  }
-
-  /** Self-metered running seconds (the cost guard's fallback usage source). */
-  async meterReport(hours: number) {
-    return this.#host.meterReport(hours);
-  }
-
-  /** Browser-hours (the cost guard prices them). */
-  async browserReport(hours: number) {
-    return this.#host.browserReport(hours);
-  }
-
-  /** Scheduled wakes to come and just run (the cost guard projects them). */
-  async scheduleReport(hours: number) {
-    return this.#host.scheduleReport(hours);
+    return this.host.fetch(request);
   }
 
   /** What the runtime needs from this Sandbox: its process API, the container's ports and a stop that waits. */
-  protected sandboxHost(): SandboxHost {
+  protected sandboxApi(): SandboxApi {
     return {
       startProcess: (command, options) => this.startProcess(command, options),
       getProcess: (id) => this.getProcess(id),

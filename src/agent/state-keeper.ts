@@ -4,6 +4,8 @@
  * before every boot, which takes the newest backup that passes its integrity
  * check and never starts from empty state while backups exist.
  */
+import { errorMessage } from '../errors.ts';
+import type { RestoreFailureCode } from '../contract/error-codes.ts';
 import type { BackupManifest, BackupStore } from '../backup/backup-store.ts';
 import { RuntimeError, type Runtime, type RuntimeArchive } from '../runtime/runtime.ts';
 
@@ -29,9 +31,9 @@ export interface StateKeeperRecord {
 
 /** A restore that cannot succeed; `retryable` false means: do not boot (and do not start empty). */
 export class RestoreFailure extends Error {
-  readonly code: string;
+  readonly code: RestoreFailureCode;
   readonly retryable: boolean;
-  constructor(code: string, message: string, retryable: boolean) {
+  constructor(code: RestoreFailureCode, message: string, retryable: boolean) {
     super(message);
     this.code = code;
     this.retryable = retryable;
@@ -109,7 +111,7 @@ export class StateKeeper {
       this.#record.lastFingerprint = archive.fingerprint;
       return this.#remember({ kind: 'backup', result: 'ok', at: iso(started), reason, ms: this.#now() - started, id: manifest.id, size: manifest.size, files: manifest.files });
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorMessage(error);
       this.#remember({ kind: 'backup', result: 'failed', at: iso(started), reason, ms: this.#now() - started, error: message });
       throw new RuntimeError('backup_failed', `backup failed: ${message}`);
     }
@@ -131,7 +133,7 @@ export class StateKeeper {
       try {
         await provision();
       } catch (error) {
-        throw new RestoreFailure('runtime_start_failed', error instanceof Error ? error.message : String(error), true);
+        throw new RestoreFailure('runtime_start_failed', errorMessage(error), true);
       }
     };
     if (!this.#store) {
@@ -143,7 +145,7 @@ export class StateKeeper {
     try {
       candidates = await this.#store.list();
     } catch (error) {
-      throw new RestoreFailure('restore_unavailable', `cannot list backups: ${error instanceof Error ? error.message : error}`, true);
+      throw new RestoreFailure('restore_unavailable', `cannot list backups: ${errorMessage(error)}`, true);
     }
     candidates = await this.#recoverLeftover(candidates);
     await provisioned();
@@ -196,7 +198,7 @@ export class StateKeeper {
       this.#remember({ kind: 'backup', result: 'ok', at: iso(started), reason: RECOVERED_AT_BOOT, ms: this.#now() - started, id: manifest.id, size: manifest.size, files: manifest.files });
       return [manifest, ...candidates];
     } catch (error) {
-      this.#remember({ kind: 'backup', result: 'failed', at: iso(started), reason: RECOVERED_AT_BOOT, ms: this.#now() - started, error: error instanceof Error ? error.message : String(error) });
+      this.#remember({ kind: 'backup', result: 'failed', at: iso(started), reason: RECOVERED_AT_BOOT, ms: this.#now() - started, error: errorMessage(error) });
       return candidates;
     }
   }
@@ -226,7 +228,7 @@ export class StateKeeper {
       await this.#runtime.prepare(source);
     } catch (error) {
       if (error instanceof RuntimeError && error.code === 'restore_corrupt') throw error;
-      throw new RestoreFailure('restore_unavailable', `preparing the runtime failed: ${error instanceof Error ? error.message : error}`, true);
+      throw new RestoreFailure('restore_unavailable', `preparing the runtime failed: ${errorMessage(error)}`, true);
     }
   }
 

@@ -13,6 +13,7 @@
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Env } from '../env.ts';
 import { AppError } from '../errors.ts';
+import { oncePerEnv, setting } from '../settings.ts';
 
 export interface AccessConfig {
   mode: 'access' | 'local';
@@ -128,24 +129,15 @@ export function mayUse(identity: Identity, route: string, config: AccessConfig):
   return identity.kind !== 'service-token' || config.serviceTokenRoutes.includes(route);
 }
 
-const list = (value: string | undefined) => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-
-export function parseAccessConfig(
-  env: Pick<Env, 'AUTH_MODE' | 'ACCESS_TEAM_DOMAIN' | 'ACCESS_AUD' | 'ACCESS_ALLOWED_EMAILS' | 'ACCESS_SERVICE_TOKEN_IDS' | 'SERVICE_TOKEN_ROUTES' | 'GATEWAY_USER'>,
-): AccessConfig {
-  const mode = (env.AUTH_MODE?.trim() || 'access') as AccessConfig['mode'];
-  if (mode !== 'access' && mode !== 'local') throw new AppError('not_configured', `AUTH_MODE="${env.AUTH_MODE}" must be access or local`);
-  const teamDomain = env.ACCESS_TEAM_DOMAIN?.trim().replace(/\/+$/, '') || null;
-  if (teamDomain && !/^https:\/\/[a-z0-9-]+\.cloudflareaccess\.com$/.test(teamDomain) && !/^https?:\/\/(127\.0\.0\.1|localhost)(:\d+)?$/.test(teamDomain)) {
-    throw new AppError('not_configured', `ACCESS_TEAM_DOMAIN="${teamDomain}" must look like https://<team>.cloudflareaccess.com`);
-  }
-  return {
-    mode,
-    teamDomain,
-    audience: env.ACCESS_AUD?.trim() || null,
-    allowedEmails: list(env.ACCESS_ALLOWED_EMAILS).map((e) => e.toLowerCase()),
-    allowedServiceTokens: list(env.ACCESS_SERVICE_TOKEN_IDS),
-    serviceTokenRoutes: env.SERVICE_TOKEN_ROUTES === undefined ? ['wake', 'sleep', 'status', 'cost', 'backup', 'resume'] : list(env.SERVICE_TOKEN_ROUTES),
-    localUser: env.GATEWAY_USER?.trim() || 'owner',
-  };
-}
+/** Parsed once per env object (see oncePerEnv). */
+export const parseAccessConfig = oncePerEnv(
+  (env: Pick<Env, 'AUTH_MODE' | 'ACCESS_TEAM_DOMAIN' | 'ACCESS_AUD' | 'ACCESS_ALLOWED_EMAILS' | 'ACCESS_SERVICE_TOKEN_IDS' | 'SERVICE_TOKEN_ROUTES' | 'GATEWAY_USER'>): AccessConfig => ({
+    mode: setting(env, 'AUTH_MODE'),
+    teamDomain: setting(env, 'ACCESS_TEAM_DOMAIN') || null,
+    audience: setting(env, 'ACCESS_AUD') || null,
+    allowedEmails: setting(env, 'ACCESS_ALLOWED_EMAILS'),
+    allowedServiceTokens: setting(env, 'ACCESS_SERVICE_TOKEN_IDS'),
+    serviceTokenRoutes: setting(env, 'SERVICE_TOKEN_ROUTES'),
+    localUser: setting(env, 'GATEWAY_USER'),
+  }),
+);

@@ -8,6 +8,7 @@
  * sleeps, hibernates or stops) and pipes every frame unchanged both ways.
  * Open session time is metered (browser-hours) for the cost guard.
  */
+import { errorMessage } from '../errors.ts';
 import { ContainerMeter, type MeterRecord } from '../agent/container-meter.ts';
 import type { BrowserSessions } from './browser-sessions.ts';
 
@@ -129,7 +130,7 @@ export class CdpPassthrough {
       this.#log('browser:session-opened', { session: id });
       return await this.#sessions.connect(id);
     } catch (error) {
-      this.#log('browser:session-failed', { message: error instanceof Error ? error.message : String(error) });
+      this.#log('browser:session-failed', { message: errorMessage(error) });
       return null;
     }
   }

@@ -12,6 +12,8 @@
  * READINESS_PATH over HTTP, which the watcher checks itself.
  */
 
+import { isLifecycleErrorCode, type LifecycleErrorCode } from './error-codes.ts';
+
 export const BOOT_PHASES = ['launching', 'restoring', 'configuring', 'starting-gateway', 'failed'] as const;
 export type BootPhase = (typeof BOOT_PHASES)[number];
 
@@ -51,7 +53,7 @@ export interface BootStatus {
   timeline?: Partial<Record<BootPhase, string>>;
   /** The agent's browser as the configure step set it up (from `starting-gateway` on). */
   browser?: { mode: string; detail: string };
-  error?: { code: string; message: string };
+  error?: { code: LifecycleErrorCode; message: string };
   retryable?: boolean;
 }
 
@@ -64,7 +66,10 @@ export function parseBootStatus(text: string | null | undefined): BootStatus {
     if (!value || typeof value !== 'object' || !BOOT_PHASES.includes(value.phase as BootPhase)) return fallback;
     const status: BootStatus = { phase: value.phase as BootPhase, at: String(value.at ?? '') };
     if (value.error && typeof value.error === 'object') {
-      status.error = { code: String(value.error.code ?? 'boot_failed'), message: String(value.error.message ?? 'boot failed') };
+      // A code outside the contract (a newer script, a stray errno) is kept in the message, not as a code.
+      const code = value.error.code;
+      const message = String(value.error.message ?? 'boot failed');
+      status.error = isLifecycleErrorCode(code) ? { code, message } : { code: 'boot_failed', message: code ? `${String(code)}: ${message}` : message };
     }
     if (typeof value.retryable === 'boolean') status.retryable = value.retryable;
     const browser = value.browser as { mode?: unknown; detail?: unknown } | undefined;

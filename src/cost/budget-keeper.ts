@@ -5,6 +5,7 @@
  */
 import type { BudgetDecision, BudgetLevel } from './budget-policy.ts';
 import type { Projection } from './projection.ts';
+import { AppError } from '../errors.ts';
 
 export interface BudgetEvaluation extends Projection {
   at: string;
@@ -25,6 +26,15 @@ export interface BudgetRecord {
   sleepAfterOverrideMs: number | null;
   last: BudgetEvaluation | null;
   decisions: Array<{ at: string; level: BudgetLevel; sleepAfterMs: number; hibernate: boolean; reason: string; projectedUsd: number; source: string }>;
+}
+
+/** What GET /api/cost shows of one Agent. */
+export interface CostSummary {
+  last: BudgetEvaluation | null;
+  decisions: BudgetRecord['decisions'];
+  /** sleepAfter in force (shortened by the budget, or the configured one). */
+  sleepAfterMs: number;
+  configuredSleepAfterMs: number;
 }
 
 const DECISIONS_KEPT = 50;
@@ -62,6 +72,21 @@ export class BudgetKeeper {
       ].slice(-DECISIONS_KEPT);
     }
     return { changed, previousLevel: previous?.level ?? null };
+  }
+
+  summary(sleepAfterMs: number, configuredSleepAfterMs: number): CostSummary {
+    return { last: this.#record.last, decisions: this.#record.decisions.slice(-20), sleepAfterMs, configuredSleepAfterMs };
+  }
+
+  /** Why a resume is refused while the month stays projected over the hard line (null: it is not); `override` runs anyway. */
+  resumeRefusal(override: boolean): AppError | null {
+    const last = this.#record.last;
+    if (last?.decision.level !== 'hard' || override) return null;
+    return new AppError(
+      'budget_exceeded',
+      `the month is still projected at $${last.projectedUsd.toFixed(2)}, over the hard limit $${last.hardUsd.toFixed(2)}; resume with {"override": true} to run anyway (the next cron run may hibernate it again)`,
+      { projectedUsd: last.projectedUsd, hardUsd: last.hardUsd },
+    );
   }
 
   toJSON(): BudgetRecord {

@@ -14,6 +14,7 @@ import { addUsage, browserCost, NO_USAGE, subtractUsage, usageFromSeconds } from
 import { projectMonth } from './projection.ts';
 import { fetchGraphqlUsage, UsageApiError, type UsageReport } from './usage-source.ts';
 import { postWebhook, type Fetcher } from '../notify/webhook.ts';
+import type { AgentUsageReport } from '../agent/agent-core.ts';
 
 
 export interface CostGuardRun {
@@ -31,7 +32,13 @@ function stubFor(env: Env, name: string) {
   return env.AGENT.get(env.AGENT.idFromName(name));
 }
 
-async function readUsage(env: Env, nowMs: number, fetcher: Fetcher | undefined): Promise<UsageReport> {
+/** Each Agent's own figures (self-meter, browser-hours, scheduled wakes); an Agent that is not configured has none. */
+async function agentReports(env: Env, hours: number): Promise<AgentUsageReport[]> {
+  const reports: Array<AgentUsageReport | null> = await Promise.all(agentNames(env).map((name) => stubFor(env, name).usageReport(hours)));
+  return reports.filter((r): r is AgentUsageReport => r !== null);
+}
+
+async function readUsage(env: Env, nowMs: number, fetcher: Fetcher | undefined, reports: AgentUsageReport[]): Promise<UsageReport> {
   const cost = parseCostConfig(env);
   let fallbackReason = 'no CF_API_TOKEN / CF_ACCOUNT_ID configured';
   if (cost.apiToken && cost.accountId) {
@@ -44,11 +51,9 @@ async function readUsage(env: Env, nowMs: number, fetcher: Fetcher | undefined):
   }
   let monthToDate = NO_USAGE;
   let recent = NO_USAGE;
-  for (const name of agentNames(env)) {
-    const report = await stubFor(env, name).meterReport(cost.recentHours);
-    if (!report) continue;
-    monthToDate = addUsage(monthToDate, usageFromSeconds(report.month, cost.pricing));
-    recent = addUsage(recent, usageFromSeconds(report.recent, cost.pricing));
+  for (const { meter } of reports) {
+    monthToDate = addUsage(monthToDate, usageFromSeconds(meter.month, cost.pricing));
+    recent = addUsage(recent, usageFromSeconds(meter.recent, cost.pricing));
   }
   return { source: 'self-meter', fallbackReason, monthToDate, recent, recentHours: cost.recentHours };
 }
@@ -57,14 +62,13 @@ async function readUsage(env: Env, nowMs: number, fetcher: Fetcher | undefined):
 export async function evaluateBudget(env: Env, nowMs: number, fetcher?: Fetcher): Promise<BudgetEvaluation> {
   const config = parseConfig(env);
   const cost = parseCostConfig(env);
-  const usage = await readUsage(env, nowMs, fetcher);
+  const reports = await agentReports(env, cost.recentHours);
+  const usage = await readUsage(env, nowMs, fetcher, reports);
   // Scheduled wakes are projected from the jobs' schedules, not extrapolated from the recent rate.
   let upcoming = NO_USAGE;
   let ranRecently = NO_USAGE;
   let scheduledWakes = 0;
-  for (const name of agentNames(env)) {
-    const report = await stubFor(env, name).scheduleReport(usage.recentHours);
-    if (!report) continue;
+  for (const { schedule: report } of reports) {
     upcoming = addUsage(upcoming, usageFromSeconds({ [report.instanceType]: report.upcomingSeconds }, cost.pricing));
     ranRecently = addUsage(ranRecently, usageFromSeconds({ [report.instanceType]: report.recentSeconds }, cost.pricing));
     scheduledWakes += report.upcomingWakes;
@@ -73,10 +77,9 @@ export async function evaluateBudget(env: Env, nowMs: number, fetcher?: Fetcher)
   // Browser Rendering (the agent's browser): its hours so far plus the recent rate for the rest of the month, priced beyond the included hours.
   let browserMonth = 0;
   let browserRecent = 0;
-  for (const name of agentNames(env)) {
-    const report = await stubFor(env, name).browserReport(usage.recentHours);
-    browserMonth += report?.monthHours ?? 0;
-    browserRecent += report?.recentHours ?? 0;
+  for (const { browser } of reports) {
+    browserMonth += browser.monthHours;
+    browserRecent += browser.recentHours;
   }
   const browserProjectedHours = browserMonth + (usage.recentHours > 0 ? (browserRecent / usage.recentHours) * projection.hoursLeft : 0);
   const browserUsd = Math.round(browserCost(browserProjectedHours, cost.pricing) * 100) / 100;

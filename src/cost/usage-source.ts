@@ -4,6 +4,7 @@
  * estimates), or, without a token or when the API fails, the Agents' own
  * self-meter. The report always says which, and why.
  */
+import { errorMessage } from '../errors.ts';
 import { addUsage, NO_USAGE, type ContainerUsage } from './pricing.ts';
 
 export interface UsageReport {
@@ -77,7 +78,7 @@ export async function fetchGraphqlUsage(options: {
       signal: AbortSignal.timeout(15_000),
     });
   } catch (error) {
-    throw new UsageApiError(`GraphQL API unreachable: ${error instanceof Error ? error.message : error}`);
+    throw new UsageApiError(`GraphQL API unreachable: ${errorMessage(error)}`);
   }
   if (!response.ok) throw new UsageApiError(`GraphQL API answered HTTP ${response.status}`);
   let body: { data?: { viewer?: { accounts?: Array<{ month?: Array<{ sum?: Sum }>; recent?: Array<{ sum?: Sum }> }> } }; errors?: Array<{ message?: string }> | null };

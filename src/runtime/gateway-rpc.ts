@@ -5,6 +5,7 @@
  * proxied request, authenticated as the trusted proxy. The Worker never
  * proxies this path for anyone else (its own `/api/*` routes answer first).
  */
+import { errorMessage } from '../errors.ts';
 import { gatewayRequest } from './gateway-request.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -79,7 +80,7 @@ export class GatewayRpc {
     try {
       response = await this.#runtime.fetch(gatewayRequest(request, { user: this.#user }));
     } catch (error) {
-      throw new GatewayRpcError('unreachable', `the gateway did not answer ${method}: ${error instanceof Error ? error.message : String(error)}`);
+      throw new GatewayRpcError('unreachable', `the gateway did not answer ${method}: ${errorMessage(error)}`);
     }
     const text = await response.text();
     if (response.status === 404) throw new GatewayRpcError('not_found', `the gateway has no ${ADMIN_RPC_PATH} (the admin-http-rpc plugin is not enabled)`);

@@ -3,8 +3,10 @@
  * container start script on this machine, on loopback. This class speaks its
  * small control API and reaches the gateway directly on the port it reports.
  */
+import { errorMessage } from '../errors.ts';
 import { proxyHeaderName } from '../contract/local-host.ts';
 import { RuntimeError, type RestoreSource, type Runtime, type RuntimeArchive, type RuntimeProbe, type RuntimeStartOptions, type RuntimeStopReport } from './runtime.ts';
+import { isRuntimeErrorCode, type RuntimeErrorCode } from '../contract/error-codes.ts';
 
 type Fetcher = (input: Request | string, init?: RequestInit) => Promise<Response>;
 
@@ -67,7 +69,7 @@ export class LocalRuntime implements Runtime {
     try {
       return await this.#fetch(new Request(target, new Request(request, { headers })));
     } catch (error) {
-      throw new RuntimeError('runtime_unreachable', `gateway did not answer: ${error instanceof Error ? error.message : error}`);
+      throw new RuntimeError('runtime_unreachable', `gateway did not answer: ${errorMessage(error)}`);
     }
   }
 
@@ -128,11 +130,11 @@ export class LocalRuntime implements Runtime {
     });
     const text = await response.text();
     if (response.ok) return;
-    let code = 'restore_failed';
+    let code: RuntimeErrorCode = 'restore_failed';
     let message = text.slice(0, 300);
     try {
       const parsed = JSON.parse(text) as { error?: { code?: string; message?: string } };
-      code = parsed.error?.code ?? code;
+      if (isRuntimeErrorCode(parsed.error?.code)) code = parsed.error.code;
       message = parsed.error?.message ?? message;
     } catch {
       // not JSON
@@ -145,7 +147,7 @@ export class LocalRuntime implements Runtime {
     try {
       return await this.#hostFetch(url, init);
     } catch (error) {
-      throw new RuntimeError('host_unreachable', `local host at ${this.#hostUrl} is unreachable: ${error instanceof Error ? error.message : error}`);
+      throw new RuntimeError('host_unreachable', `local host at ${this.#hostUrl} is unreachable: ${errorMessage(error)}`);
     }
   }
 
@@ -159,7 +161,7 @@ export class LocalRuntime implements Runtime {
         body: body === undefined ? null : JSON.stringify(body),
       });
     } catch (error) {
-      throw new RuntimeError('host_unreachable', `local host at ${this.#hostUrl} is unreachable (is \`npm start\` running?): ${error instanceof Error ? error.message : error}`);
+      throw new RuntimeError('host_unreachable', `local host at ${this.#hostUrl} is unreachable (is \`npm start\` running?): ${errorMessage(error)}`);
     }
     const text = await response.text();
     if (!response.ok) throw new RuntimeError('host_error', `local host answered ${response.status} to ${method} ${action || 'status'}: ${text.slice(0, 300)}`);

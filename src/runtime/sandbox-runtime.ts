@@ -31,7 +31,7 @@ const DRAIN_POLL_MS = 250;
 export const STATUS_READ_INTERVAL_MS = 1_000;
 
 /** What this runtime needs from the Sandbox Durable Object (narrowed so a test fake is small). */
-export interface SandboxHost {
+export interface SandboxApi {
   startProcess(command: string, options: { processId: string; env: Record<string, string>; autoCleanup: boolean }): Promise<unknown>;
   getProcess(id: string): Promise<{ status: string; exitCode?: number | null } | null>;
   readFile(path: string): Promise<{ content: string }>;
@@ -60,13 +60,13 @@ export interface SandboxRuntimeOptions {
 const RUNNING = new Set(['starting', 'running']);
 
 export class SandboxRuntime implements Runtime {
-  readonly #host: SandboxHost;
+  readonly #host: SandboxApi;
   readonly #options: SandboxRuntimeOptions;
   readonly #now: () => number;
   /** The start script's status as last read, and when (see STATUS_READ_INTERVAL_MS). */
   #lastStatus: { atMs: number; probe: RuntimeProbe } | null = null;
 
-  constructor(host: SandboxHost, options: SandboxRuntimeOptions, now: () => number = Date.now) {
+  constructor(host: SandboxApi, options: SandboxRuntimeOptions, now: () => number = Date.now) {
     this.#host = host;
     this.#options = options;
     this.#now = now;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { unstable_readConfig } from 'wrangler';
 import { parseConfig } from '../../src/config.ts';
+import { committedValue, SETTING_NAMES, settingsTable } from '../../src/settings.ts';
 import { CONTAINER_ENV_NAMES } from '../../src/runtime/container-env.ts';
 import { WORKER_SECRET_NAMES } from '../../src/env.ts';
 import { ROOT } from '../support/node-local-stack.ts';
@@ -54,6 +55,17 @@ describe('wrangler.jsonc', () => {
     expect(local.vars).not.toHaveProperty('NOTIFY_WEBHOOK_URL');
     expect(WORKER_SECRET_NAMES).toContain('NOTIFY_WEBHOOK_URL');
     expect(readme).toMatch(/\| `NOTIFY_WEBHOOK_URL` \| optional \|[^\n]*secret/);
+  });
+
+  it('should set every var to the settings table\'s value, and no var the table lacks', () => {
+    const committed = (where: 'production' | 'local') => Object.fromEntries(SETTING_NAMES.flatMap((n) => { const v = committedValue(n, where); return v === undefined ? [] : [[n, v]]; }));
+    expect(production.vars).toEqual(committed('production'));
+    expect(local.vars).toEqual(committed('local'));
+  });
+
+  it('should show the settings table as the README\'s configuration table, exactly (npm run settings:readme writes it)', () => {
+    const block = /<!-- settings:begin[^>]*-->\n([\s\S]*?)\n<!-- settings:end -->/.exec(readme)?.[1];
+    expect(block).toBe(settingsTable());
   });
 
   it('should document every var and every container secret in the README', () => {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseBootStatus } from '../../src/contract/boot-status.ts';
+import { BOOT_ERROR_CODES } from '../../src/contract/error-codes.ts';
 import { ROOT } from '../support/node-local-stack.ts';
 
 const dirs: string[] = [];
@@ -23,6 +24,16 @@ function run(env: Record<string, string>) {
 describe('container/start.sh', () => {
   afterEach(() => {
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('should write only the failure codes of the contract (src/contract/error-codes.ts), and the contract should name no code the scripts never write', () => {
+    const script = readFileSync(join(ROOT, 'container', 'start.sh'), 'utf8');
+    const configure = readFileSync(join(ROOT, 'container', 'configure-openclaw.mjs'), 'utf8');
+    const written = new Set([
+      ...[...script.matchAll(/^[^#\n]*\bfail (?:"\$\{code:-)?([a-z_]+)/gm)].map((m) => m[1]),
+      ...[...configure.matchAll(/fail\((?:[^,]*\? )?'([a-z_]+)'|code: '([a-z_]+)'/g)].map((m) => m[1] ?? m[2]),
+    ]);
+    expect([...written].sort()).toEqual([...BOOT_ERROR_CODES].sort());
   });
 
   it('should report a failure with its code and message, and exit non-zero', () => {

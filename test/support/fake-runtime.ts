@@ -7,6 +7,7 @@
  * runtime fails.
  */
 import { RuntimeError, type RestoreSource, type Runtime, type RuntimeArchive, type RuntimeProbe, type RuntimeStartOptions, type RuntimeStopReport } from '../../src/runtime/runtime.ts';
+import type { LifecycleErrorCode } from '../../src/contract/error-codes.ts';
 
 export interface FakeContainer {
   running: boolean;
@@ -15,7 +16,7 @@ export interface FakeContainer {
   /** Probes a boot takes (set before a start). */
   bootProbes: number;
   /** When set, the next boot fails with it (cleared after `failCount` boots). */
-  failWith: { code: string; message: string; retryable: boolean } | null;
+  failWith: { code: LifecycleErrorCode; message: string; retryable: boolean } | null;
   failCount: number;
   exit: { code: number | null; reason: string } | null;
   starts: number;

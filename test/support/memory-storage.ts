@@ -1,5 +1,5 @@
 /** Map-backed stand-ins for the storage and wakeup ports of the controller. */
-import type { ControllerStorage } from '../../src/agent/agent-controller.ts';
+import type { ControllerStorage } from '../../src/agent/agent-record.ts';
 import type { WakeupPort } from '../../src/agent/timer-table.ts';
 
 export class MemoryStorage implements ControllerStorage {

@@ -230,7 +230,7 @@ describe('AgentController', () => {
       expect(after.schedule.next).toBeNull();
       expect(t.wakeups.next).toBeNull();
       // Its container time is known apart from other use (the cost guard keeps it out of the burn rate).
-      expect(controller.scheduleReport(24).recentSeconds).toBeGreaterThan(0);
+      expect(controller.usageReport(24).schedule.recentSeconds).toBeGreaterThan(0);
     });
 
     it('should still read the jobs when the idle timer puts it to sleep (the idle check reopens the gateway it found idle)', async () => {

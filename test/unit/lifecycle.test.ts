@@ -162,7 +162,7 @@ describe('lifecycleMachine', () => {
     });
 
     it('should cancel the deadline and schedule quiet and health timers when boot succeeds', () => {
-      const { next, actions } = step(at({ booting: 'starting' }, { bootAttempt: 1, lastError: { code: 'x', message: 'old' } }), { type: 'boot.succeeded' });
+      const { next, actions } = step(at({ booting: 'starting' }, { bootAttempt: 1, lastError: { code: 'boot_failed', message: 'old' } }), { type: 'boot.succeeded' });
       expect(next.context.lastError).toBeNull();
       expect(actions).toContainEqual({ type: 'cancelTimer', params: { timer: 'bootDeadline' } });
       expect(actions).toContainEqual({ type: 'scheduleTimer', params: { timer: 'quiet', delayMs: 60_000 } });

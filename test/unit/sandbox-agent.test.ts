@@ -10,7 +10,7 @@ import { Agent } from '../../src/agent/sandbox-agent.ts';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { BOOT_STATUS_FILE, READINESS_PATH, START_PROCESS_ID } from '../../src/contract/boot-status.ts';
 import type { Env } from '../../src/env.ts';
-import type { SandboxHost } from '../../src/runtime/sandbox-runtime.ts';
+import type { SandboxApi } from '../../src/runtime/sandbox-runtime.ts';
 import { makeFakeCtx, type FakeContainerControl } from '../support/fake-container-ctx.ts';
 
 interface ProcessModel {
@@ -29,8 +29,8 @@ class TestSandboxAgent extends Agent {
   static model: ProcessModel;
   static control: FakeContainerControl;
 
-  protected override sandboxHost(): SandboxHost {
-    const real = super.sandboxHost();
+  protected override sandboxApi(): SandboxApi {
+    const real = super.sandboxApi();
     const model = TestSandboxAgent.model;
     const control = TestSandboxAgent.control;
     // The SDK's control client renews the activity timeout on every call it makes (its onActivity hook).
@@ -162,6 +162,9 @@ describe('Agent (production Sandbox class, fake ctx.container)', () => {
       await untilState(agent, 'ready');
       expect(fake.control.starts).toBe(1);
       expect(TestSandboxAgent.model.env).toMatchObject({ OPENCLAW_GATEWAY_TOKEN: 'tok-sandbox', GATEWAY_PORT: '18789' });
+      // The agent's browser host is intercepted for this container only, to the Worker's ContainerProxy, not all egress.
+      expect(fake.control.intercepted.get('browser.ondemand.internal')).toMatchObject({ containerId: 'fake-default', className: 'TestSandboxAgent', interceptAll: false });
+      expect(fake.control.intercepted.has('*')).toBe(false);
     });
 
     it('should give up on a boot the start script reports as failed, with its reason', async () => {

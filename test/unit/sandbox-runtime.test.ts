@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { GATEWAY_PID_FILE, READINESS_PATH, START_PROCESS_ID } from '../../src/contract/boot-status.ts';
-import { RESTORE_DIR, SNAPSHOT_DIR, SandboxRuntime, type SandboxHost } from '../../src/runtime/sandbox-runtime.ts';
+import { RESTORE_DIR, SNAPSHOT_DIR, SandboxRuntime, type SandboxApi } from '../../src/runtime/sandbox-runtime.ts';
 
 interface Recorder {
   calls: string[];
@@ -29,7 +29,7 @@ function fakeHost(overrides: Partial<Recorder> = {}) {
     lastRestore: null,
     ...overrides,
   };
-  const host: SandboxHost = {
+  const host: SandboxApi = {
     startProcess: async () => void r.calls.push('startProcess'),
     getProcess: async (id) => (r.calls.push(`getProcess ${id}`), { status: r.processStatus, exitCode: r.processStatus === 'running' ? null : 0 }),
     readFile: async (path) => (r.calls.push(`readFile ${path}`), { content: '{"phase":"starting-gateway","at":""}' }),

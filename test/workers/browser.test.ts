@@ -127,7 +127,7 @@ describe.skipIf(!chromium)(`the CDP passthrough (workerd, a local Chromium for B
     expect((asleep.browser as CdpStatus).hoursThisMonth).toBeLessThan(1.01);
     await vi.waitFor(() => expect(stats.closed).toEqual([sessionId]));
     await vi.waitFor(async () => expect(await targetsIn(sessionId)).toEqual([]));
-    expect((await agent.stub.browserReport(24))?.monthHours).toBeCloseTo((asleep.browser as CdpStatus).hoursThisMonth, 2);
+    expect((await agent.stub.usageReport(24))?.browser.monthHours).toBeCloseTo((asleep.browser as CdpStatus).hoursThisMonth, 2);
 
     // Nothing connects while it sleeps; that boot's secret died with it: the next boot has its own and a new session.
     expect((await connectFromContainer(agent, cdpUrl)).status).toBe(409);

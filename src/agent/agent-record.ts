@@ -1,0 +1,130 @@
+/**
+ * The Agent's persisted record: the machine's snapshot and everything kept
+ * beside it, written in order after every change (one write chain), with the
+ * one platform wakeup set only when it changes. And the check that a stored
+ * snapshot is one this machine can read.
+ */
+import type { SnapshotFrom } from 'xstate';
+import { lifecycleMachine } from '../../machines/lifecycle.ts';
+import { LIFECYCLE_STATES, type LifecycleState, type ScheduledJob } from '../../machines/lifecycle-types.ts';
+import { errorMessage } from '../errors.ts';
+import type { CdpRecord } from '../browser/cdp-passthrough.ts';
+import type { BudgetRecord } from '../cost/budget-keeper.ts';
+import type { TransitionRecord } from './agent-status.ts';
+import type { BootRecord } from './boot-timeline.ts';
+import type { MeterRecord } from './container-meter.ts';
+import type { ScheduleRecord } from './schedule-keeper.ts';
+import type { StateKeeperRecord } from './state-keeper.ts';
+import type { StopRecord } from './stop-sequence.ts';
+import type { TimerEntries, WakeupPort } from './timer-table.ts';
+
+export type LifecycleSnapshot = SnapshotFrom<typeof lifecycleMachine>;
+
+/** The slice of Durable Object storage the controller uses (a Map-backed fake will do). */
+export interface ControllerStorage {
+  get<T>(key: string): Promise<T | undefined>;
+  put<T>(key: string, value: T): Promise<void>;
+}
+
+/** A scheduled wake under way: its job, when it began, how its run went. */
+export interface ScheduledWakeInProgress {
+  job: ScheduledJob;
+  wokeAt: number;
+  outcome: 'finished' | 'gave-up' | 'interrupted';
+}
+
+export interface PersistedRecord {
+  snapshot: unknown;
+  timers: TimerEntries;
+  meter: MeterRecord;
+  since: number;
+  lastActivityAt: number | null;
+  history: TransitionRecord[];
+  state?: StateKeeperRecord;
+  budget?: BudgetRecord;
+  lastStop?: StopRecord | null;
+  finalBackupOwed?: boolean;
+  boots?: { current: BootRecord | null; last: BootRecord | null };
+  schedule?: ScheduleRecord;
+  scheduledWake?: ScheduledWakeInProgress | null;
+  browser?: CdpRecord;
+  /** The browser the start script reported at the last boot (local mode: the machine's Chromium, or none). */
+  localBrowser?: { mode: string; detail: string } | null;
+}
+
+const STORAGE_KEY = 'lifecycle';
+
+/** The top-level state of a snapshot (a state this machine does not know reads as `stopped`). */
+export function topState(snapshot: LifecycleSnapshot): LifecycleState {
+  const value = snapshot.value;
+  const top = typeof value === 'string' ? value : Object.keys(value)[0];
+  return LIFECYCLE_STATES.includes(top as LifecycleState) ? (top as LifecycleState) : 'stopped';
+}
+
+/** Whether a stored snapshot fits this machine (state names exist, context present). */
+export function isReadableSnapshot(persisted: unknown): boolean {
+  const candidate = persisted as { value?: unknown; context?: unknown; status?: unknown };
+  if (!candidate || typeof candidate !== 'object' || candidate.status !== 'active') return false;
+  if (!candidate.context || typeof candidate.context !== 'object') return false;
+  try {
+    const resolved = lifecycleMachine.resolveState({ value: candidate.value as string, context: candidate.context as never });
+    return LIFECYCLE_STATES.includes(topState(resolved));
+  } catch {
+    return false;
+  }
+}
+
+/** Whether a snapshot this machine cannot read was hibernated (a hibernation must survive it). */
+export function wasHibernated(persisted: unknown): boolean {
+  return JSON.stringify((persisted as { value?: unknown } | undefined)?.value ?? '').includes('hibernated');
+}
+
+export class RecordWriter {
+  readonly #storage: ControllerStorage;
+  readonly #wakeups: WakeupPort;
+  readonly #log: (event: string, fields: Record<string, unknown>) => void;
+  #writes: Promise<void> = Promise.resolve();
+  /**
+   * The platform wakeup last set (undefined: not known). Set again only when
+   * it changes: setting a DO alarm again and again (a request every few
+   * hundred ms) keeps a due alarm from ever running.
+   */
+  #wakeupSet: number | null | undefined = undefined;
+
+  constructor(storage: ControllerStorage, wakeups: WakeupPort, log: (event: string, fields: Record<string, unknown>) => void) {
+    this.#storage = storage;
+    this.#wakeups = wakeups;
+    this.#log = log;
+  }
+
+  read(): Promise<PersistedRecord | undefined> {
+    return this.#storage.get<PersistedRecord>(STORAGE_KEY);
+  }
+
+  /** Queues the record and (when it changed) the platform wakeup behind every earlier write. */
+  write(record: PersistedRecord, wakeup: number | null): void {
+    const setWakeup = wakeup !== this.#wakeupSet;
+    this.#wakeupSet = wakeup;
+    this.#writes = this.#writes
+      .then(() => this.#storage.put(STORAGE_KEY, record))
+      .then(() => (setWakeup ? this.#wakeups.setWakeup(wakeup) : undefined))
+      .catch((error) => {
+        this.#wakeupSet = undefined; // try the wakeup again with the next write
+        this.#log('lifecycle:persist-failed', { message: errorMessage(error) });
+      });
+  }
+
+  /** The platform's wakeup was used up: the next write sets it whatever it is. */
+  wakeupUsed(): void {
+    this.#wakeupSet = undefined;
+  }
+
+  /** Resolves once every write so far is done. */
+  async settle(): Promise<void> {
+    let current: Promise<void>;
+    do {
+      current = this.#writes;
+      await current;
+    } while (current !== this.#writes);
+  }
+}

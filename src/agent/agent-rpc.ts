@@ -1,0 +1,63 @@
+/**
+ * The one RPC surface of both Agent Durable Object classes (production
+ * `Agent`, a Sandbox; local `LocalAgent`), written once as a mixin over
+ * their different platform bases: each class only builds its `host` from its
+ * own platform parts. `Env.AGENT` is typed with this surface, so the Worker
+ * calls either class the same way.
+ */
+import type { BudgetEvaluation } from '../cost/budget-keeper.ts';
+import type { AgentCore, AgentUsageReport, BackupResult, StatusResult } from './agent-core.ts';
+import type { CommandResult } from './agent-requests.ts';
+import type { CommandOptions, LifecycleCommand } from './lifecycle-actor.ts';
+
+/** What a stub of either Agent class answers. */
+export interface AgentRpcApi {
+  lifecycleCommand(name: LifecycleCommand, options?: CommandOptions): Promise<CommandResult>;
+  lifecycleStatus(): Promise<StatusResult>;
+  lifecycleBackup(reason: string): Promise<BackupResult>;
+  /** The cost guard's evaluation (from the cron), applied through the machine. */
+  applyBudget(evaluation: BudgetEvaluation): ReturnType<AgentCore['applyBudget']>;
+  costSummary(): ReturnType<AgentCore['costSummary']>;
+  /** Self-metered running seconds, browser-hours and scheduled wakes: what the cost guard prices. */
+  usageReport(hours: number): Promise<AgentUsageReport | null>;
+  fetch(request: Request): Promise<Response>;
+}
+
+/** The Agent namespace binding, whichever class it binds. */
+export type AgentNamespace = DurableObjectNamespace<AgentRpcApi & Rpc.DurableObjectBranded>;
+
+// A mixin's base takes any constructor arguments (TypeScript requires `any[]` here).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Constructor = abstract new (...args: any[]) => object;
+
+export function withAgentRpc<TBase extends Constructor>(Base: TBase) {
+  abstract class AgentRpc extends Base {
+    /** The controller's host, built by each class from its platform's parts. */
+    protected abstract readonly host: AgentCore;
+
+    async lifecycleCommand(name: LifecycleCommand, options: CommandOptions = {}): Promise<CommandResult> {
+      return this.host.command(name, options);
+    }
+
+    async lifecycleStatus(): Promise<StatusResult> {
+      return this.host.status();
+    }
+
+    async lifecycleBackup(reason: string): Promise<BackupResult> {
+      return this.host.backup(reason);
+    }
+
+    async applyBudget(evaluation: BudgetEvaluation): ReturnType<AgentCore['applyBudget']> {
+      return this.host.applyBudget(evaluation);
+    }
+
+    async costSummary(): ReturnType<AgentCore['costSummary']> {
+      return this.host.costSummary();
+    }
+
+    async usageReport(hours: number): Promise<AgentUsageReport | null> {
+      return this.host.usageReport(hours);
+    }
+  }
+  return AgentRpc;
+}
