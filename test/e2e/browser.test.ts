@@ -82,6 +82,8 @@ describe.skipIf(missing)(`the agent's browser: OpenClaw's browser tool on the ma
     const after = await browserCall(stack.url, { action: 'text', targetId: target });
     expect(after).toContain(SECOND);
     expect(after).not.toContain(FIRST);
+    // The browser's first use changed no config: the gateway kept running (a restart would drop the next turn).
+    expect(stack.output()).not.toContain('requires gateway restart');
   }, 240_000);
 });
 
