@@ -8,32 +8,18 @@
 import { waitFor } from 'xstate';
 import { RUNNING_TAG, STOPPING_TAG } from '../../machines/lifecycle.ts';
 import { TIMER_EVENTS, type LifecycleEvent, type LifecycleState } from '../../machines/lifecycle-types.ts';
-import type { InstanceType } from '../config.ts';
 import { AppError, errorMessage } from '../errors.ts';
 import { logLine } from '../log.ts';
-import { BudgetKeeper, type BudgetEvaluation, type CostSummary } from '../cost/budget-keeper.ts';
-import { AgentBrowser } from '../browser/agent-browser.ts';
+import type { BudgetEvaluation, CostSummary } from '../cost/budget-keeper.ts';
 import { RecordWriter, topState, type LifecycleSnapshot, type PersistedRecord } from './agent-record.ts';
 import { commandEvent, startLifecycleActor, type CommandOptions, type LifecycleActor, type LifecycleCommand } from './lifecycle-actor.ts';
-import { TransitionLog } from './transition-log.ts';
-import { buildStatus, type AgentStatus } from './agent-status.ts';
-import { BackupWork } from './backup-work.ts';
+import { AgentParts, type AgentUsageReport } from './agent-parts.ts';
+import type { AgentStatus } from './agent-status.ts';
 import { startBootLoop } from './boot-loop.ts';
-import { BootTimeline } from './boot-timeline.ts';
-import { ContainerMeter } from './container-meter.ts';
 import { Activities, type ControllerDeps, type EffectContext, type Log } from './effect-context.ts';
 import { GatewayForwarder } from './gateway-forward.ts';
-import { ScheduledWork } from './scheduled-work.ts';
-import { StateKeeper, type BackupEvent } from './state-keeper.ts';
-import { StopSequence } from './stop-sequence.ts';
-import { TimerTable } from './timer-table.ts';
+import type { BackupEvent } from './state-keeper.ts';
 import { WakeLimiter } from './wake-limiter.ts';
-
-export interface AgentUsageReport {
-  meter: { month: Partial<Record<InstanceType, number>>; recent: Partial<Record<InstanceType, number>> };
-  browser: { monthHours: number; recentHours: number };
-  schedule: ReturnType<ScheduledWork['report']>;
-}
 
 /** While booting, the DO wakes itself at least this often, so an evicted boot resumes. */
 const BOOT_KEEPALIVE_MS = 10_000;
@@ -54,20 +40,11 @@ export class AgentController {
   readonly #deps: ControllerDeps;
   readonly #ctx: EffectContext;
   readonly #writer: RecordWriter;
-  readonly #timers: TimerTable;
-  readonly #meter: ContainerMeter;
-  readonly #keeper: StateKeeper;
-  readonly #budget: BudgetKeeper;
-  readonly #boots: BootTimeline;
-  readonly #backups: BackupWork;
-  readonly #stops: StopSequence;
-  readonly #scheduled: ScheduledWork;
+  readonly #parts: AgentParts;
   readonly #forwarder: GatewayForwarder;
   readonly #wakeLimit: WakeLimiter;
-  readonly #browser: AgentBrowser;
   #actor!: LifecycleActor;
   #previous!: LifecycleSnapshot;
-  readonly #transitions: TransitionLog;
   #lastActivityAt: number | null;
 
   private constructor(deps: ControllerDeps, writer: RecordWriter, record: PersistedRecord | undefined) {
@@ -76,19 +53,10 @@ export class AgentController {
     const log = logFor(deps);
     this.#ctx = { deps, now, log, persist: () => this.#persist(), activities: new Activities() };
     this.#writer = writer;
-    this.#timers = new TimerTable(record?.timers);
-    this.#meter = new ContainerMeter(record?.meter);
-    this.#transitions = new TransitionLog(record, now());
     this.#lastActivityAt = record?.lastActivityAt ?? null;
-    this.#budget = new BudgetKeeper(record?.budget);
-    this.#boots = new BootTimeline(record?.boots);
-    this.#keeper = new StateKeeper({ runtime: deps.runtime, store: deps.backups ?? null, agent: deps.config.agentName, runtimeKind: deps.runtimeKind, now, ...(record?.state ? { record: record.state } : {}) });
-    this.#backups = new BackupWork(this.#ctx, this.#keeper, this.#timers);
-    this.#scheduled = new ScheduledWork(this.#ctx, { boots: this.#boots, budget: this.#budget, send: (event) => this.send(event), record: { ...(record?.schedule ? { schedule: record.schedule } : {}), scheduledWake: record?.scheduledWake ?? null } });
-    this.#stops = new StopSequence(this.#ctx, { keeper: this.#keeper, nextWake: () => this.#scheduled.nextWake(), record: { lastStop: record?.lastStop ?? null, finalBackupOwed: record?.finalBackupOwed ?? false } });
+    this.#parts = new AgentParts(this.#ctx, record, (event) => this.send(event));
     this.#forwarder = new GatewayForwarder({ runtime: deps.runtime, defaultUser: deps.config.gatewayUser, onFinished: () => this.#requestFinished(), onUnreachable: () => this.#checkHealth() });
     this.#wakeLimit = new WakeLimiter(deps.config.wakeLimitPerMinute, now);
-    this.#browser = new AgentBrowser({ sessions: deps.browserSessions, now, log, onChange: () => this.#persist(), record: record?.browser, local: record?.localBrowser });
   }
 
   /** Loads the persisted snapshot (or starts fresh in `stopped`) and starts the actor. */
@@ -97,7 +65,7 @@ export class AgentController {
     const record = await writer.read();
     const controller = new AgentController(deps, writer, record);
     controller.#start(record?.snapshot);
-    const override = controller.#budget.sleepAfterOverrideMs;
+    const override = controller.#parts.budget.sleepAfterOverrideMs;
     const settings = { ...deps.config.lifecycle, ...(override !== null ? { sleepAfterMs: override } : {}) };
     const context = controller.#actor.getSnapshot().context;
     if ((Object.keys(settings) as Array<keyof typeof settings>).some((k) => context[k] !== settings[k])) controller.#actor.send({ type: 'settings.updated', settings });
@@ -112,19 +80,19 @@ export class AgentController {
       settings: this.#deps.config.lifecycle,
       agent: this.#deps.config.agentName,
       log: this.#ctx.log,
-      onEvent: (event) => this.#transitions.received(event),
+      onEvent: (event) => this.#parts.transitions.received(event),
       effects: {
-        scheduleTimer: (timer, delayMs) => this.#timers.schedule(timer, this.#ctx.now() + delayMs),
-        cancelTimer: (timer) => this.#timers.cancel(timer),
+        scheduleTimer: (timer, delayMs) => this.#parts.timers.schedule(timer, this.#ctx.now() + delayMs),
+        cancelTimer: (timer) => this.#parts.timers.cancel(timer),
         checkHealth: (scheduledRun) => {
           void this.#checkHealth();
-          if (scheduledRun) void this.#scheduled.checkRun(scheduledRun);
+          if (scheduledRun) void this.#parts.scheduled.checkRun(scheduledRun);
         },
-        runBackup: () => void this.#backups.periodic(),
-        checkChanges: () => void this.#backups.checkChanges(),
-        boot: (input, sendBack) => startBootLoop(this.#ctx, { keeper: this.#keeper, boots: this.#boots, browser: this.#browser.passthrough, onBrowserReported: (b) => this.#browser.reported(b) }, input, sendBack),
-        stop: (input) => this.#stops.run(input),
-        checkWork: (since) => this.#scheduled.checkWork(since),
+        runBackup: () => void this.#parts.backups.periodic(),
+        checkChanges: () => void this.#parts.backups.checkChanges(),
+        boot: (input, sendBack) => startBootLoop(this.#ctx, { keeper: this.#parts.keeper, boots: this.#parts.boots, browser: this.#parts.browser.passthrough, onBrowserReported: (b) => this.#parts.browser.reported(b) }, input, sendBack),
+        stop: (input) => this.#parts.stops.run(input),
+        checkWork: (since) => this.#parts.scheduled.checkWork(since),
       },
     });
     this.#previous = this.#actor.getSnapshot();
@@ -156,7 +124,7 @@ export class AgentController {
     }
     if (name === 'resume') {
       if (state !== 'hibernated') throw new AppError('conflict', `nothing to resume: the assistant is ${state}, not hibernated`);
-      const refusal = this.#budget.resumeRefusal(options.override === true);
+      const refusal = this.#parts.budget.resumeRefusal(options.override === true);
       if (refusal) throw refusal;
     }
     await this.send(commandEvent(name, options));
@@ -171,7 +139,7 @@ export class AgentController {
       throw new AppError('conflict', `nothing to back up: the assistant is ${state}${isStopping(snapshot) ? ' (stopping)' : ''}; its last backup holds its state`);
     }
     try {
-      return await this.#backups.now(reason);
+      return await this.#parts.backups.now(reason);
     } finally {
       this.#persist();
       await this.settle();
@@ -180,8 +148,8 @@ export class AgentController {
 
   /** Applies the cost guard's evaluation: the sleepAfter it imposes, and a hibernation (with its backup) over the hard line, waited for (bounded). */
   async applyBudget(evaluation: BudgetEvaluation): Promise<{ changed: boolean; previousLevel: string | null; state: LifecycleState }> {
-    const { changed, previousLevel } = this.#budget.record(evaluation);
-    const sleepAfterMs = this.#budget.sleepAfterOverrideMs ?? this.#deps.config.lifecycle.sleepAfterMs;
+    const { changed, previousLevel } = this.#parts.budget.record(evaluation);
+    const sleepAfterMs = this.#parts.budget.sleepAfterOverrideMs ?? this.#deps.config.lifecycle.sleepAfterMs;
     if (this.#actor.getSnapshot().context.sleepAfterMs !== sleepAfterMs) this.#actor.send({ type: 'settings.updated', settings: { sleepAfterMs } });
     if (evaluation.decision.hibernate && this.state !== 'hibernated') this.#actor.send({ type: 'lifecycle.hibernate', reason: evaluation.decision.reason, by: 'budget' });
     if (changed) this.#ctx.log('cost:decision', { agent: this.#deps.config.agentName, level: evaluation.decision.level, projectedUsd: evaluation.projectedUsd, sleepAfterMs, source: evaluation.source });
@@ -193,22 +161,17 @@ export class AgentController {
   }
 
   costSummary(): CostSummary {
-    return this.#budget.summary(this.#actor.getSnapshot().context.sleepAfterMs, this.#deps.config.lifecycle.sleepAfterMs);
+    return this.#parts.budget.summary(this.#actor.getSnapshot().context.sleepAfterMs, this.#deps.config.lifecycle.sleepAfterMs);
   }
 
   /** The cost guard's inputs: self-metered seconds per instance type, browser-hours, scheduled wakes (this month and in the last `hours`). */
   usageReport(hours: number): AgentUsageReport {
-    const now = this.#ctx.now();
-    return {
-      meter: { month: this.#meter.totals(now).seconds, recent: this.#meter.recentSeconds(now, hours) },
-      browser: this.#browser.report(hours),
-      schedule: this.#scheduled.report(hours, this.state),
-    };
+    return this.#parts.usage(hours, this.state);
   }
 
   /** A CDP connection from the container's browser tool (production), to the passthrough. */
   browserConnect(request: Request): Promise<Response> {
-    return this.#browser.connect(request, this.#actor.getSnapshot().hasTag(RUNNING_TAG), this.state);
+    return this.#parts.browser.connect(request, this.#actor.getSnapshot().hasTag(RUNNING_TAG), this.state);
   }
 
   /** Counts a request as activity; wakes a stopped or sleeping assistant. */
@@ -240,7 +203,7 @@ export class AgentController {
   /** Fires every durable timer that is due. Called by the DO alarm / Container schedule. */
   async onWakeup(): Promise<void> {
     this.#writer.wakeupUsed();
-    for (const name of this.#timers.takeDue(this.#ctx.now())) {
+    for (const name of this.#parts.timers.takeDue(this.#ctx.now())) {
       this.#ctx.log('lifecycle:timer', { agent: this.#deps.config.agentName, timer: name });
       // A request still in flight (a long agent turn) is activity: the quiet and idle timers start over.
       if (this.#forwarder.inFlight > 0 && (name === 'quiet' || name === 'sleep')) {
@@ -267,25 +230,7 @@ export class AgentController {
   }
 
   status(): AgentStatus {
-    const snapshot = this.#actor.getSnapshot();
-    const now = this.#ctx.now();
-    return buildStatus({
-      agent: this.#deps.config.agentName,
-      runtime: this.#deps.runtimeKind,
-      snapshot,
-      since: this.#transitions.since,
-      activity: this.#ctx.activities.current(),
-      timers: { sleep: this.#timers.dueAt('sleep'), quiet: this.#timers.dueAt('quiet') },
-      history: this.#transitions.history,
-      lastActivityAt: this.#lastActivityAt,
-      lastStop: this.#stops.lastStop,
-      boot: this.#boots.latest,
-      browser: this.#browser.status(),
-      schedule: this.#scheduled.status(snapshot.context),
-      meter: { ...this.#meter.totals(now), instanceType: this.#deps.config.instanceType },
-      backups: { enabled: this.#keeper.enabled, history: this.#keeper.history, lastGood: this.#keeper.lastGood },
-      cost: this.costSummary(),
-    });
+    return this.#parts.status(this.#actor.getSnapshot(), this.#lastActivityAt, this.costSummary());
   }
 
   /** A person's request or command: activity now (the platform's idle timer follows it). */
@@ -314,31 +259,19 @@ export class AgentController {
     const now = this.#ctx.now();
     const wasRunning = this.#previous.hasTag(RUNNING_TAG);
     const running = next.hasTag(RUNNING_TAG);
-    this.#transitions.changed(from, to, this.#previous, next, now, this.#ctx.log, this.#deps.config.agentName);
-    if (running) this.#meter.start(now, this.#deps.config.instanceType);
-    else this.#meter.stop(now);
-    this.#scheduled.track(from, to, running, this.#previous.context, next.context);
+    this.#parts.transitions.changed(from, to, this.#previous, next, now, this.#ctx.log, this.#deps.config.agentName);
+    if (running) this.#parts.meter.start(now, this.#deps.config.instanceType);
+    else this.#parts.meter.stop(now);
+    this.#parts.scheduled.track(from, to, running, this.#previous.context, next.context);
     // The browser bills while its session is open: it ends with the container, however the container ended.
-    if (wasRunning && !running) this.#browser.stopped(to);
+    if (wasRunning && !running) this.#parts.browser.stopped(to);
     this.#previous = next;
     this.#persist();
   }
 
   #persist(): void {
-    const record: PersistedRecord = {
-      snapshot: this.#actor.getPersistedSnapshot(),
-      timers: this.#timers.toJSON(),
-      meter: this.#meter.toJSON(),
-      ...this.#transitions.toJSON(),
-      lastActivityAt: this.#lastActivityAt,
-      state: this.#keeper.toJSON(),
-      budget: this.#budget.toJSON(),
-      ...this.#stops.toJSON(),
-      boots: this.#boots.toJSON(),
-      ...this.#scheduled.toJSON(),
-      ...this.#browser.toJSON(),
-    };
-    const next = this.#timers.next();
+    const record: PersistedRecord = this.#parts.record(this.#actor.getPersistedSnapshot(), this.#lastActivityAt);
+    const next = this.#parts.timers.next();
     this.#writer.write(record, this.state === 'booting' ? Math.min(next ?? Infinity, this.#ctx.now() + BOOT_KEEPALIVE_MS) : next);
   }
 }

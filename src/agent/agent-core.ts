@@ -14,7 +14,7 @@ import { AgentController } from './agent-controller.ts';
 import type { ControllerStorage } from './agent-record.ts';
 import type { CommandOptions, LifecycleCommand } from './lifecycle-actor.ts';
 import type { BudgetEvaluation } from '../cost/budget-keeper.ts';
-import type { AgentUsageReport } from './agent-controller.ts';
+import type { AgentUsageReport } from './agent-parts.ts';
 import { handleAgentRequest, runCommand, type CommandResult } from './agent-requests.ts';
 import type { BackupEvent } from './state-keeper.ts';
 import type { WakeupPort } from './timer-table.ts';
@@ -22,7 +22,7 @@ import { BrowserRunSessions, type BrowserSessions } from '../browser/browser-ses
 
 export type StatusResult = CommandResult;
 export type BackupResult = { ok: true; backup: BackupEvent } | ({ ok: false } & ErrorBody);
-export type { AgentUsageReport } from './agent-controller.ts';
+export type { AgentUsageReport } from './agent-parts.ts';
 
 export interface AgentCoreParts {
   storage: ControllerStorage;
