@@ -16,7 +16,7 @@ import { commandEvent, startLifecycleActor, type CommandOptions, type LifecycleA
 import { AgentParts, type AgentUsageReport } from './agent-parts.ts';
 import type { AgentStatus } from './agent-status.ts';
 import { startBootLoop } from './boot-loop.ts';
-import { Activities, type ControllerDeps, type EffectContext, type Log } from './effect-context.ts';
+import { Activities, EffectTracker, type ControllerDeps, type EffectContext, type Log } from './effect-context.ts';
 import { GatewayForwarder } from './gateway-forward.ts';
 import type { BackupEvent } from './state-keeper.ts';
 import { WakeLimiter } from './wake-limiter.ts';
@@ -51,11 +51,11 @@ export class AgentController {
     this.#deps = deps;
     const now = deps.clock ?? Date.now;
     const log = logFor(deps);
-    this.#ctx = { deps, now, log, persist: () => this.#persist(), activities: new Activities() };
+    this.#ctx = { deps, now, log, persist: () => this.#persist(), activities: new Activities(), effects: new EffectTracker() };
     this.#writer = writer;
     this.#lastActivityAt = record?.lastActivityAt ?? null;
     this.#parts = new AgentParts(this.#ctx, record, (event) => this.send(event));
-    this.#forwarder = new GatewayForwarder({ runtime: deps.runtime, defaultUser: deps.config.gatewayUser, onFinished: () => this.#requestFinished(), onUnreachable: () => this.#checkHealth() });
+    this.#forwarder = new GatewayForwarder({ runtime: deps.runtime, defaultUser: deps.config.gatewayUser, onFinished: () => this.#track(this.#requestFinished()), onUnreachable: () => this.#checkHealth() });
     this.#wakeLimit = new WakeLimiter(deps.config.wakeLimitPerMinute, now);
   }
 
@@ -85,14 +85,14 @@ export class AgentController {
         scheduleTimer: (timer, delayMs) => this.#parts.timers.schedule(timer, this.#ctx.now() + delayMs),
         cancelTimer: (timer) => this.#parts.timers.cancel(timer),
         checkHealth: (scheduledRun) => {
-          void this.#checkHealth();
-          if (scheduledRun) void this.#parts.scheduled.checkRun(scheduledRun);
+          void this.#track(this.#checkHealth());
+          if (scheduledRun) void this.#track(this.#parts.scheduled.checkRun(scheduledRun));
         },
-        runBackup: () => void this.#parts.backups.periodic(),
-        checkChanges: () => void this.#parts.backups.checkChanges(),
+        runBackup: () => void this.#track(this.#parts.backups.periodic()),
+        checkChanges: () => void this.#track(this.#parts.backups.checkChanges()),
         boot: (input, sendBack) => startBootLoop(this.#ctx, { keeper: this.#parts.keeper, boots: this.#parts.boots, browser: this.#parts.browser.passthrough, onBrowserReported: (b) => this.#parts.browser.reported(b) }, input, sendBack),
-        stop: (input) => this.#parts.stops.run(input),
-        checkWork: (since) => this.#parts.scheduled.checkWork(since),
+        stop: (input) => this.#track(this.#parts.stops.run(input)),
+        checkWork: (since) => this.#track(this.#parts.scheduled.checkWork(since)),
       },
     });
     this.#previous = this.#actor.getSnapshot();
@@ -102,6 +102,26 @@ export class AgentController {
   /** Resolves once every change so far is written to storage. */
   settle(): Promise<void> {
     return this.#writer.settle();
+  }
+
+  /**
+   * Resolves once no background effect runs and every write is done: what a
+   * caller that steps the clock itself (the tests) waits for between timers.
+   */
+  async idle(): Promise<void> {
+    await this.#ctx.effects.drained();
+    await this.settle();
+  }
+
+  /** Resolves when the machine is in `state` (or the snapshot satisfies it) and that is written. @throws after `timeoutMs`. */
+  async reached(target: LifecycleState | ((snapshot: LifecycleSnapshot) => boolean), timeoutMs = 5_000): Promise<void> {
+    const satisfied = typeof target === 'string' ? (s: LifecycleSnapshot) => topState(s) === target : target;
+    await waitFor(this.#actor, satisfied, { timeout: timeoutMs });
+    await this.idle();
+  }
+
+  #track<T>(work: Promise<T>): Promise<T> {
+    return this.#ctx.effects.track(work);
   }
 
   get state(): LifecycleState {

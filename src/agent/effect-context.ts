@@ -57,6 +57,30 @@ export class Activities {
   }
 }
 
+/**
+ * The effects running in the background (health and change checks, backups,
+ * stops, work checks): whoever needs to know when they are all done waits
+ * for `drained()` (the tests step the controller with it, never with time).
+ */
+export class EffectTracker {
+  readonly #running = new Set<Promise<unknown>>();
+
+  track<T>(work: Promise<T>): Promise<T> {
+    const entry = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#running.add(entry);
+    void entry.then(() => this.#running.delete(entry));
+    return work;
+  }
+
+  /** Resolves once no tracked effect runs (effects that start others are waited for too). */
+  async drained(): Promise<void> {
+    while (this.#running.size > 0) await Promise.all([...this.#running]);
+  }
+}
+
 export interface EffectContext {
   deps: ControllerDeps;
   now: () => number;
@@ -64,4 +88,5 @@ export interface EffectContext {
   /** Queues a write of the whole record. */
   persist: () => void;
   activities: Activities;
+  effects: EffectTracker;
 }

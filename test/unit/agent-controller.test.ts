@@ -1,5 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AgentController } from '../../src/agent/agent-controller.ts';
+import type { LifecycleState } from '../../machines/lifecycle-types.ts';
 import { parseConfig } from '../../src/config.ts';
 import { AppError } from '../../src/errors.ts';
 import { FakeRuntime, fakeContainer, killFakeContainer, resetFakeContainers } from '../support/fake-runtime.ts';
@@ -11,12 +12,15 @@ const config = {
   bootPollMs: 2,
 };
 
+/** The boot loop's wait between readiness probes: the next turn of the event loop, no real time. */
+const NO_WAIT = { sleep: () => new Promise<void>((resolve) => setImmediate(resolve)) };
+
 function setup(storage = new MemoryStorage(), clock = new ManualClock()) {
   const wakeups = new RecordingWakeups();
   const runtime = new FakeRuntime(config.agentName);
   const logs: Array<{ event: string; fields: Record<string, unknown> }> = [];
   const load = () =>
-    AgentController.load({
+    AgentController.load({ ...NO_WAIT,
       storage,
       wakeups,
       runtime,
@@ -29,9 +33,8 @@ function setup(storage = new MemoryStorage(), clock = new ManualClock()) {
   return { storage, clock, wakeups, runtime, logs, load };
 }
 
-async function untilState(controller: AgentController, state: string) {
-  await vi.waitFor(() => expect(controller.state).toBe(state), { timeout: 2000, interval: 5 });
-  await controller.settle();
+async function untilState(controller: AgentController, state: LifecycleState) {
+  await controller.reached(state);
 }
 
 /** Moves the clock to the next wakeup and fires it, as the DO alarm would. */
@@ -102,7 +105,7 @@ describe('AgentController', () => {
     it('should start the container only after the leftover state was looked at, so a new container\'s empty disk is never "recovered"', async () => {
       const { BackupStore } = await import('../../src/backup/backup-store.ts');
       const t = setup();
-      const controller = await AgentController.load({ storage: t.storage, wakeups: t.wakeups, runtime: t.runtime, config, runtimeKind: 'local', containerEnv: {}, clock: t.clock.read, log: () => {}, backups: new BackupStore(memoryBucket() as never, 'default', 10) });
+      const controller = await AgentController.load({ ...NO_WAIT, storage: t.storage, wakeups: t.wakeups, runtime: t.runtime, config, runtimeKind: 'local', containerEnv: {}, clock: t.clock.read, log: () => {}, backups: new BackupStore(memoryBucket() as never, 'default', 10) });
       await controller.command('wake');
       await untilState(controller, 'ready');
       expect(t.runtime.container.calls).toEqual(['recover', 'provision', 'prepare', 'start']);
@@ -219,10 +222,11 @@ describe('AgentController', () => {
       // The gateway's run history says it ran: with nobody else around, back to sleep.
       t.runtime.container.cronRuns.j1 = [{ jobId: 'j1', action: 'finished', status: 'ok', runAtMs: due + 500, durationMs: 3_700 }];
       t.runtime.container.cronJobs = [];
-      for (let i = 0; i < 40 && controller.state !== 'sleeping'; i++) {
-        // The run check and the work check answer asynchronously: fire a timer only when one is set.
-        if (t.wakeups.next === null) await new Promise((r) => setTimeout(r, 5));
-        else await fireNextWakeup(t, controller);
+      for (let i = 0; i < 40; i++) {
+        // The run check and the work check answer asynchronously: fire the next timer once they did.
+        await controller.idle();
+        if (controller.state === 'sleeping') break;
+        if (t.wakeups.next !== null) await fireNextWakeup(t, controller);
       }
       await untilState(controller, 'sleeping');
       const after = controller.status();
@@ -239,9 +243,10 @@ describe('AgentController', () => {
       await controller.command('wake');
       await untilState(controller, 'ready');
       t.runtime.container.cronJobs = [cronRow('j1', 'report', t.clock.now + 3 * HOUR)];
-      for (let i = 0; i < 200 && controller.state !== 'sleeping'; i++) {
-        if (t.wakeups.next === null) await new Promise((r) => setTimeout(r, 5));
-        else await fireNextWakeup(t, controller);
+      for (let i = 0; i < 200; i++) {
+        await controller.idle();
+        if (controller.state === 'sleeping') break;
+        if (t.wakeups.next !== null) await fireNextWakeup(t, controller);
       }
       await untilState(controller, 'sleeping');
       expect(t.runtime.container.rpc).toEqual(expect.arrayContaining(['gateway.suspend.prepare', 'gateway.suspend.resume', 'cron.list']));
@@ -264,7 +269,7 @@ describe('AgentController', () => {
 
       resetFakeContainers();
       const off = setup();
-      const quiet = await AgentController.load({ storage: off.storage, wakeups: off.wakeups, runtime: off.runtime, config: { ...config, scheduledWakes: 'off' }, runtimeKind: 'local', containerEnv: {}, clock: off.clock.read, log: () => {} });
+      const quiet = await AgentController.load({ ...NO_WAIT, storage: off.storage, wakeups: off.wakeups, runtime: off.runtime, config: { ...config, scheduledWakes: 'off' }, runtimeKind: 'local', containerEnv: {}, clock: off.clock.read, log: () => {} });
       await quiet.command('wake');
       await untilState(quiet, 'ready');
       off.runtime.container.cronJobs = [cronRow('j1', 'report', off.clock.now + HOUR)];
@@ -313,7 +318,7 @@ describe('AgentController', () => {
 
       while (controller.state === 'idle' && controller.status().stopping === null) {
         await fireNextWakeup(t, controller);
-        await new Promise((r) => setTimeout(r, 5)); // the gateway's answer to the idle check
+        await controller.idle(); // the gateway's answer to the idle check
       }
       await untilState(controller, 'sleeping');
       expect(t.clock.now - readyAt).toBe(10 * 60_000);
@@ -353,24 +358,27 @@ describe('AgentController', () => {
     it('should bring the backup forward to within BACKUP_DEBOUNCE of a change the cheap check sees, and leave it when nothing changed', async () => {
       const t = setup();
       const debounced = { ...config, backupDebounceMs: 30_000, lifecycle: { ...config.lifecycle, changeCheckMs: 5_000 } };
-      const controller = await AgentController.load({ storage: t.storage, wakeups: t.wakeups, runtime: t.runtime, config: debounced, runtimeKind: 'local', containerEnv: {}, clock: t.clock.read, log: () => {} });
+      const controller = await AgentController.load({ ...NO_WAIT, storage: t.storage, wakeups: t.wakeups, runtime: t.runtime, config: debounced, runtimeKind: 'local', containerEnv: {}, clock: t.clock.read, log: () => {} });
       const backupDue = async () => ((await t.storage.get<{ timers: { backup?: number } }>('lifecycle'))?.timers.backup ?? 0);
       await controller.command('wake');
       await untilState(controller, 'ready');
       expect((await backupDue()) - t.clock.now).toBe(10 * 60_000);
       await fireNextWakeup(t, controller); // the first look counts as a change
-      await vi.waitFor(async () => expect((await backupDue()) - t.clock.now).toBe(30_000));
+      await controller.idle();
+      expect((await backupDue()) - t.clock.now).toBe(30_000);
       const due = await backupDue();
       while (t.clock.now < due) await fireNextWakeup(t, controller); // the backup runs, the next is 10 min away
       await controller.settle();
       expect((await backupDue()) - t.clock.now).toBe(10 * 60_000);
-      await vi.waitFor(() => expect(controller.status().backups.lastBackup?.reason).toBe('changed'));
+      await controller.idle();
+      expect(controller.status().backups.lastBackup?.reason).toBe('changed');
       await fireNextWakeup(t, controller); // nothing changed
       await controller.settle();
       expect((await backupDue()) - t.clock.now).toBeGreaterThan(9 * 60_000);
       t.runtime.container.disk['notes.md'] = 'a change';
       await fireNextWakeup(t, controller);
-      await vi.waitFor(async () => expect((await backupDue()) - t.clock.now).toBe(30_000));
+      await controller.idle();
+      expect((await backupDue()) - t.clock.now).toBe(30_000);
     });
 
     it('should not fire a timer before it is due', async () => {
@@ -453,9 +461,9 @@ describe('AgentController', () => {
       Object.assign(fakeContainer(config.agentName), { failWith: { code: 'gateway_exited', message: 'gateway exited', retryable: true }, failCount: 1 });
       const controller = await t.load();
       await controller.command('wake');
-      await vi.waitFor(() => expect(controller.status().lastError?.code).toBe('gateway_exited'), { interval: 5 });
-      await controller.settle();
-      await vi.waitFor(() => expect(t.wakeups.next).not.toBeNull(), { interval: 5 });
+      await controller.reached((s) => s.context.lastError !== null);
+      expect(controller.status().lastError?.code).toBe('gateway_exited');
+      expect(t.wakeups.next).not.toBeNull();
       await fireNextWakeup(t, controller);
       await untilState(controller, 'ready');
       expect(controller.status().bootAttempt).toBe(2);
@@ -499,7 +507,7 @@ describe('AgentController', () => {
     it('should apply a changed SLEEP_AFTER to a restored snapshot', async () => {
       const t = setup();
       await (await t.load()).command('hibernate');
-      const changed = await AgentController.load({
+      const changed = await AgentController.load({ ...NO_WAIT,
         storage: t.storage,
         wakeups: t.wakeups,
         runtime: t.runtime,
@@ -552,7 +560,7 @@ describe('AgentController phase', () => {
     const bucket = memoryBucket();
     const storage = new MemoryStorage();
     const clock = new ManualClock();
-    const controller = await AgentController.load({
+    const controller = await AgentController.load({ ...NO_WAIT,
       storage,
       wakeups: new RecordingWakeups(),
       runtime: new FakeRuntime(config.agentName),
@@ -576,7 +584,7 @@ describe('AgentController wake limit', () => {
   it('should refuse more container-starting wakes per identity and minute than configured, with Retry-After', async () => {
     resetFakeContainers();
     const clock = new ManualClock();
-    const controller = await AgentController.load({
+    const controller = await AgentController.load({ ...NO_WAIT,
       storage: new MemoryStorage(),
       wakeups: new RecordingWakeups(),
       runtime: new FakeRuntime(config.agentName),

@@ -132,10 +132,20 @@ async function runDueSchedule(agent: Agent, fake: ReturnType<typeof makeFakeCtx>
   const rows = fake.ctx.storage.sql.exec('SELECT time FROM container_schedules WHERE callback = ?', 'onLifecycleWakeup').toArray();
   expect(rows.length).toBe(1);
   vi.setSystemTime(Number(rows[0]?.time) * 1000 + 1000);
-  const done = agent.alarm();
-  // While the container runs, the library's alarm keeps the DO alive with a wait; end that wait.
-  await new Promise((r) => setTimeout(r, 20));
-  (agent as unknown as { resolve?: () => void }).resolve?.();
+  await runAlarm(agent);
+}
+
+/** Runs the Container's alarm. While the container runs, the library's alarm keeps the DO alive with a wait: end that wait once it began. */
+async function runAlarm(agent: Agent) {
+  const library = agent as unknown as { resolve: (() => void) | undefined };
+  library.resolve = undefined;
+  const waiting = () => library.resolve;
+  let finished = false;
+  const done = agent.alarm().then(() => {
+    finished = true;
+  });
+  await vi.waitFor(() => expect(finished || waiting() !== undefined).toBe(true), { timeout: 3000, interval: 2 });
+  waiting()?.();
   await done;
 }
 
@@ -232,7 +242,6 @@ describe('Agent (production Sandbox class, fake ctx.container)', () => {
       await agent.lifecycleCommand('sleep');
       await untilState(agent, 'sleeping');
       await agent.start(); // e.g. a stray request through the Sandbox API started it again
-      await new Promise((r) => setTimeout(r, 50)); // let the SDK's own start-up checks finish
       expect(fake.control.running).toBe(true);
       await agent.onActivityExpired();
       expect(fake.control.running).toBe(false);
@@ -295,10 +304,7 @@ describe('Agent (production Sandbox class, fake ctx.container)', () => {
       vi.setSystemTime(start + 14 * 60_000);
       await agent.lifecycleBackup('the Agent\'s own call, not a person\'s'); // exec in the container
       vi.setSystemTime(start + 16 * 60_000);
-      const done = agent.alarm();
-      await new Promise((r) => setTimeout(r, 20));
-      (agent as unknown as { resolve?: () => void }).resolve?.();
-      await done;
+      await runAlarm(agent);
       expect(expired).toHaveBeenCalled();
     });
 
@@ -311,10 +317,7 @@ describe('Agent (production Sandbox class, fake ctx.container)', () => {
       vi.setSystemTime(start + 14 * 60_000);
       await agent.fetch(new Request('https://poc.example.com/v1/models'));
       vi.setSystemTime(start + 16 * 60_000);
-      const done = agent.alarm();
-      await new Promise((r) => setTimeout(r, 20));
-      (agent as unknown as { resolve?: () => void }).resolve?.();
-      await done;
+      await runAlarm(agent);
       expect(expired).not.toHaveBeenCalled();
     });
   });

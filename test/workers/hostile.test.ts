@@ -141,7 +141,7 @@ describe('hostile requests (workerd)', () => {
     it('should not hand the Access session cookie to the gateway', async () => {
       const jwt = await token({ email: 'owner@example.com' });
       await fetchAs(new Request(`${BASE}/api/wake`, { method: 'POST', headers: { cookie: `CF_Authorization=${jwt}`, 'content-type': 'application/json' }, body: '{}' }));
-      for (let i = 0; i < 50 && (await status()).state !== 'ready'; i++) await new Promise((r) => setTimeout(r, 50));
+      await vi.waitFor(async () => expect((await status()).state).toBe('ready'), { timeout: 5000, interval: 20 });
       const proxied = await fetchAs(new Request(`${BASE}/v1/models`, { headers: { cookie: `CF_Authorization=${jwt}; CF_AppSession=abc; theme=dark` } }));
       expect(proxied.status).toBe(200);
       const seen = (await proxied.json()) as { cookie: string | null; user: string };

@@ -46,7 +46,7 @@ async function fireAlarm(stub: Stub) {
 async function idleToSleep(stub: Stub) {
   for (let i = 0; i < 40 && (await status(stub)).state !== 'sleeping'; i++) {
     const s = await status(stub);
-    if (s.stopping) await new Promise((r) => setTimeout(r, 20));
+    if (s.stopping) await until(stub, (x) => x.stopping === null, 'the stop finished');
     else await fireAlarm(stub);
   }
   await until(stub, isState('sleeping'), 'sleeping');
