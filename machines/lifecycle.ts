@@ -23,6 +23,11 @@ const timer = (name: TimerName, delay: (c: LifecycleContext) => number) => ({
   params: ({ context }: { context: LifecycleContext }) => ({ timer: name, delayMs: delay(context) }),
 });
 const cancel = (name: TimerName) => ({ type: 'cancelTimer' as const, params: { timer: name } });
+/** The timers of a sub-state with a running container: its own and the health check's, set on entry and cancelled on exit. */
+const timersWithHealth = (name: TimerName, delay: (c: LifecycleContext) => number) => ({
+  entry: [timer(name, delay), timer('health', (c) => c.healthIntervalMs)],
+  exit: [cancel(name), cancel('health')],
+});
 const sleepIntent = (fallbackReason: string) => ({ type: 'setStopIntent' as const, params: { target: 'sleeping' as const, fallbackReason } });
 
 /** Sleep, stop and hibernate in a state with a running container: each enters its stop sequence. */
@@ -184,8 +189,7 @@ export const lifecycleMachine = lifecycleSetup.createMachine({
       on: stopCommands(''),
       states: {
         serving: {
-          entry: [timer('quiet', quietDelayMs), timer('health', (c) => c.healthIntervalMs)],
-          exit: [cancel('quiet'), cancel('health')],
+          ...timersWithHealth('quiet', quietDelayMs),
           on: {
             // Activity restarts the quiet time only: the health check keeps its own pace under steady traffic.
             'activity.recorded': { actions: ['markPersonSeen', timer('quiet', quietDelayMs)] },
@@ -205,8 +209,7 @@ export const lifecycleMachine = lifecycleSetup.createMachine({
       on: stopCommands(''),
       states: {
         waiting: {
-          entry: [timer('sleep', sleepDelayMs), timer('health', (c) => c.healthIntervalMs)],
-          exit: [cancel('sleep'), cancel('health')],
+          ...timersWithHealth('sleep', sleepDelayMs),
           on: {
             ...whileIdle(),
             'idle.timedOut': [
@@ -235,8 +238,7 @@ export const lifecycleMachine = lifecycleSetup.createMachine({
         },
         // Work runs inside: it counts as activity; the sleep is tried again after the gateway's retryAfterMs.
         waitingForWork: {
-          entry: [timer('workRetry', (c) => c.work?.retryAfterMs ?? c.healthIntervalMs), timer('health', (c) => c.healthIntervalMs)],
-          exit: [cancel('workRetry'), cancel('health')],
+          ...timersWithHealth('workRetry', (c) => c.work?.retryAfterMs ?? c.healthIntervalMs),
           on: { ...whileIdle(), 'work.retryDue': { target: 'checkingWork' }, 'schedule.finished': { actions: 'clearScheduledRun' } },
         },
         stopping: stoppingState(),

@@ -29,6 +29,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AgentSupervisor } from './agent-supervisor.ts';
+import { CodedError } from '../../src/contract/error-codes.ts';
 import { proxyHeaderName, sameSecret } from '../../src/contract/local-host.ts';
 import { RUNTIME_ENV_NAMES } from '../../src/runtime/container-env.ts';
 import { archiveWorkDir, createArchive, homeStamp, homeSummary, restoreArchive, RestoreError } from './state-archive.ts';
@@ -61,13 +62,11 @@ export const START_SCRIPT = join(ROOT, 'container', 'start.sh');
 export const ECHO_GATEWAY_COMMAND = `node ${join(ROOT, 'container', 'echo-gateway.mjs')}`;
 const MAX_BODY_BYTES = 1024 * 1024;
 
-class HostError extends Error {
+class HostError extends CodedError<string> {
   readonly status: number;
-  readonly code: string;
   constructor(status: number, code: string, message: string) {
-    super(message);
+    super(code, message, 'HostError');
     this.status = status;
-    this.code = code;
   }
 }
 

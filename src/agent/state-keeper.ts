@@ -5,7 +5,7 @@
  * check and never starts from empty state while backups exist.
  */
 import { errorMessage } from '../errors.ts';
-import type { RestoreFailureCode } from '../contract/error-codes.ts';
+import { CodedError, type RestoreFailureCode } from '../contract/error-codes.ts';
 import type { BackupManifest, BackupStore } from '../backup/backup-store.ts';
 import { RuntimeError, type Runtime, type RuntimeArchive } from '../runtime/runtime.ts';
 
@@ -30,12 +30,10 @@ export interface StateKeeperRecord {
 }
 
 /** A restore that cannot succeed; `retryable` false means: do not boot (and do not start empty). */
-export class RestoreFailure extends Error {
-  readonly code: RestoreFailureCode;
+export class RestoreFailure extends CodedError<RestoreFailureCode> {
   readonly retryable: boolean;
   constructor(code: RestoreFailureCode, message: string, retryable: boolean) {
-    super(message);
-    this.code = code;
+    super(code, message, 'RestoreFailure');
     this.retryable = retryable;
   }
 }

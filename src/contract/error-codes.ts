@@ -36,6 +36,16 @@ export function isLifecycleErrorCode(value: unknown): value is LifecycleErrorCod
   return typeof value === 'string' && ALL_CODES.has(value);
 }
 
+/** An error with a machine-readable code: the base of the project's own errors (its name says which). */
+export class CodedError<C extends string> extends Error {
+  readonly code: C;
+  constructor(code: C, message: string, name = 'CodedError') {
+    super(message);
+    this.name = name;
+    this.code = code;
+  }
+}
+
 /** The message of anything thrown: an Error's message, a string itself, else `fallback` (default: its text). */
 export function errorMessage(error: unknown, fallback?: string): string {
   if (error instanceof Error) return error.message;

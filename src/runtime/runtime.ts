@@ -4,7 +4,7 @@
  * Cloudflare Sandbox container and the local dev host.
  */
 import type { LifecycleError } from '../../machines/lifecycle-types.ts';
-import type { RuntimeErrorCode } from '../contract/error-codes.ts';
+import { CodedError, type RuntimeErrorCode } from '../contract/error-codes.ts';
 
 export interface RuntimeStartOptions {
   /** The assistant's name; the local host keeps one state directory per name. */
@@ -108,11 +108,8 @@ export interface Runtime {
 }
 
 /** Wraps a platform failure at the runtime boundary. */
-export class RuntimeError extends Error {
-  readonly code: RuntimeErrorCode;
+export class RuntimeError extends CodedError<RuntimeErrorCode> {
   constructor(code: RuntimeErrorCode, message: string) {
-    super(message);
-    this.name = 'RuntimeError';
-    this.code = code;
+    super(code, message, 'RuntimeError');
   }
 }
