@@ -128,7 +128,7 @@ export function buildRouter() {
   });
 
   router.get('/api/status', async (_request, env) => {
-    const result = (await agentStub(env).lifecycleStatus()) as CommandResult;
+    const result = await agentStub(env).lifecycleStatus();
     return commandAnswer(result, false);
   });
 
@@ -141,7 +141,7 @@ export function buildRouter() {
         ...(name === 'resume' && override ? { override } : {}),
         identity: identityOf(request),
       };
-      return commandAnswer((await agentStub(env).lifecycleCommand(name, options)) as CommandResult, accepted);
+      return commandAnswer(await agentStub(env).lifecycleCommand(name, options), accepted);
     });
   }
 

@@ -4,7 +4,7 @@
  * again then — an agent turn that takes longer than the quiet time is not
  * idleness.
  */
-import { AppError } from '../errors.ts';
+import { AppError, errorMessage } from '../errors.ts';
 import { gatewayRequest } from '../runtime/gateway-request.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 
@@ -47,7 +47,7 @@ export class GatewayForwarder {
     } catch (error) {
       finish();
       await this.#onUnreachable();
-      throw new AppError('runtime_unreachable', error instanceof Error ? error.message : 'the gateway did not answer');
+      throw new AppError('runtime_unreachable', errorMessage(error, 'the gateway did not answer'));
     }
   }
 }

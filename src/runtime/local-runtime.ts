@@ -53,7 +53,7 @@ export class LocalRuntime implements Runtime {
     try {
       report = await this.#call('GET', '');
     } catch (error) {
-      return { status: 'stopped', exitCode: null, reason: error instanceof Error ? error.message : 'local host unreachable' };
+      return { status: 'stopped', exitCode: null, reason: errorMessage(error, 'local host unreachable') };
     }
     this.#port = report.port;
     return report.probe;
