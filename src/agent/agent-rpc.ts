@@ -1,7 +1,7 @@
 /**
  * The one RPC surface of both Agent Durable Object classes (production
  * `Agent`, a Sandbox; local `LocalAgent`), written once as a mixin over
- * their different platform bases: each class only builds its `host` from its
+ * their different platform bases: each class only builds its `core` (AgentCore) from its
  * own platform parts. `Env.AGENT` is typed with this surface, so the Worker
  * calls either class the same way.
  */
@@ -32,31 +32,31 @@ type Constructor = abstract new (...args: any[]) => object;
 
 export function withAgentRpc<TBase extends Constructor>(Base: TBase) {
   abstract class AgentRpc extends Base {
-    /** The controller's host, built by each class from its platform's parts. */
-    protected abstract readonly host: AgentCore;
+    /** The AgentCore, built by each class from its platform's parts. */
+    protected abstract readonly core: AgentCore;
 
     async lifecycleCommand(name: LifecycleCommand, options: CommandOptions = {}): Promise<CommandResult> {
-      return this.host.command(name, options);
+      return this.core.command(name, options);
     }
 
     async lifecycleStatus(): Promise<StatusResult> {
-      return this.host.status();
+      return this.core.status();
     }
 
     async lifecycleBackup(reason: string): Promise<BackupResult> {
-      return this.host.backup(reason);
+      return this.core.backup(reason);
     }
 
     async applyBudget(evaluation: BudgetEvaluation): ReturnType<AgentCore['applyBudget']> {
-      return this.host.applyBudget(evaluation);
+      return this.core.applyBudget(evaluation);
     }
 
     async costSummary(): ReturnType<AgentCore['costSummary']> {
-      return this.host.costSummary();
+      return this.core.costSummary();
     }
 
     async usageReport(hours: number): Promise<AgentUsageReport | null> {
-      return this.host.usageReport(hours);
+      return this.core.usageReport(hours);
     }
   }
   return AgentRpc;

@@ -14,11 +14,11 @@ import { withAgentRpc } from './agent-rpc.ts';
 import type { BrowserSessions } from '../browser/browser-sessions.ts';
 
 export class LocalAgent extends withAgentRpc(DurableObject<Env>) {
-  protected readonly host: AgentCore;
+  protected readonly core: AgentCore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.host = new AgentCore(env, {
+    this.core = new AgentCore(env, {
       storage: ctx.storage,
       wakeups: {
         setWakeup: async (at) => {
@@ -33,7 +33,7 @@ export class LocalAgent extends withAgentRpc(DurableObject<Env>) {
       clock: () => this.now(),
     });
     void ctx.blockConcurrencyWhile(async () => {
-      await this.host.ready;
+      await this.core.ready;
     });
   }
 
@@ -60,15 +60,15 @@ export class LocalAgent extends withAgentRpc(DurableObject<Env>) {
   }
 
   override async fetch(request: Request): Promise<Response> {
-    return this.host.fetch(request);
+    return this.core.fetch(request);
   }
 
   override async alarm(): Promise<void> {
-    await this.host.wakeup();
+    await this.core.wakeup();
   }
 
   /** The local host reports that the runtime process exited. */
   async runtimeExited(exitCode: number | null, reason: string): Promise<void> {
-    await this.host.runtimeStopped(exitCode, reason);
+    await this.core.runtimeStopped(exitCode, reason);
   }
 }

@@ -33,14 +33,14 @@ export class Agent extends withAgentRpc(Sandbox<Env>) {
     [BROWSER_CDP_HOST]: () => new Response('the ContainerProxy entrypoint answers the browser host', { status: 500 }),
   };
 
-  protected readonly host: AgentCore;
+  protected readonly core: AgentCore;
   /** Whether a person's activity armed the platform's idle timer yet (its first renewal is always taken). */
   #activityArmed = false;
   #userActivity = false;
 
   constructor(ctx: DurableObjectState<{}>, env: Env) {
     super(ctx, env);
-    this.host = new AgentCore(env, {
+    this.core = new AgentCore(env, {
       storage: ctx.storage,
       wakeups: {
         setWakeup: async (at) => {
@@ -65,12 +65,12 @@ export class Agent extends withAgentRpc(Sandbox<Env>) {
 
   /** Called by the Container schedule table when the controller's next timer is due. */
   async onLifecycleWakeup(): Promise<void> {
-    await this.host.wakeup();
+    await this.core.wakeup();
   }
 
   override async onStop(params?: StopParams): Promise<void> {
     await super.onStop(params);
-    await this.host.runtimeStopped(params?.exitCode ?? null, params?.reason ?? 'container stopped');
+    await this.core.runtimeStopped(params?.exitCode ?? null, params?.reason ?? 'container stopped');
   }
 
   /**
@@ -101,13 +101,13 @@ export class Agent extends withAgentRpc(Sandbox<Env>) {
    * (started by a stray call) is stopped here, so it never bills unnoticed.
    */
   override async onActivityExpired(): Promise<void> {
-    const expected = await this.host.activityExpired();
+    const expected = await this.core.activityExpired();
     if (!expected && this.ctx.container?.running) await this.stopContainerAndWait();
     this.#renewForActivity();
   }
 
   override async fetch(request: Request): Promise<Response> {
-    return this.host.fetch(request);
+    return this.core.fetch(request);
   }
 
   /** What the runtime needs from this Sandbox: its process API, the container's ports and a stop that waits. */
