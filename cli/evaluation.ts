@@ -52,6 +52,9 @@ async function coldStart(client: ApiClient): Promise<number> {
 export async function runEvaluation(client: ApiClient, options: EvalOptions): Promise<EvalRow[]> {
   const { log } = options;
   const rows: EvalRow[] = [];
+  // Every turn of this run is its own: sessions, commands and files named after the run, so a
+  // second evaluation of the same assistant asks afresh instead of continuing the first one's talk.
+  const run = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 
   // Start time: N cold starts from sleeping.
   const starts: number[] = [];
@@ -86,7 +89,7 @@ export async function runEvaluation(client: ApiClient, options: EvalOptions): Pr
       await toSleep(client);
       await client.api('POST', '/api/wake', { reason: 'clawctl eval: stability' });
       await waitForStatus(client, settled('ready'), 300_000);
-      const answer = await client.chat(`clawctl eval cycle ${i + 1}`, `clawctl-eval-${i}`);
+      const answer = await client.chat(`clawctl eval ${run} cycle ${i + 1}`, `clawctl-eval-${run}-cycle-${i + 1}`);
       if (!answer) throw new Error('empty chat answer');
       if (autoSleep) await waitForStatus(client, settled('sleeping'), before.sleepAfterMs + 120_000);
       else await toSleep(client);
@@ -115,17 +118,19 @@ export async function runEvaluation(client: ApiClient, options: EvalOptions): Pr
   rows.push({ aspect: 'monthly cost', measure: 'at low use (2–3×/week)', passLine: '≤ $10', measured: measuredCost, pass: lowUse.totalUsd <= 10 });
 
   // Persistence: a marker written before sleep is there after wake (through the agent's own shell tool).
-  const marker = `clawctl-marker-${Date.now().toString(36)}`;
+  const marker = `clawctl-marker-${run}`;
+  const markerFile = `"$OPENCLAW_STATE_DIR/workspace/clawctl-marker-${run}.txt"`;
+  const session = `clawctl-eval-${run}-persistence`;
   let persisted = false;
   let persistenceDetail = '';
   try {
     await client.api('POST', '/api/wake', { reason: 'clawctl eval: persistence' });
     await waitForStatus(client, settled('ready'), 300_000);
-    await client.chat(`Run exactly this shell command and reply with its output: [[exec: echo ${marker} > "$OPENCLAW_STATE_DIR/workspace/clawctl-marker.txt" && echo written]]`, 'clawctl-eval-persistence');
+    await client.chat(`Run exactly this shell command and reply with its output: [[exec: echo ${marker} > ${markerFile} && echo written]]`, session);
     await toSleep(client);
     await client.api('POST', '/api/wake', { reason: 'clawctl eval: persistence check' });
     await waitForStatus(client, settled('ready'), 300_000);
-    const read = await client.chat(`Run exactly this shell command and reply with its output: [[exec: cat "$OPENCLAW_STATE_DIR/workspace/clawctl-marker.txt"]]`, 'clawctl-eval-persistence');
+    const read = await client.chat(`Run exactly this shell command and reply with its output: [[exec: cat ${markerFile}]]`, session);
     persisted = read.includes(marker);
     persistenceDetail = read.slice(0, 200);
   } catch (error) {

@@ -4,7 +4,8 @@
 //   - after a tool result, it answers with that result ("Tool output: …"),
 //     unless a directive of the person's is still to run;
 //   - when a user message carries a directive [[exec: <shell command>]] that has
-//     not been run yet, it asks for the `exec` tool with that command;
+//     not run since that message, it asks for the `exec` tool with that command
+//     (the same command asked again in a later turn runs again);
 //   - [[tool:<name> <JSON arguments>]] asks for any tool by name (OpenClaw's
 //     `cron`, `browser`, …) with those arguments; several directives in one
 //     message run one after the other;
@@ -58,24 +59,30 @@ function personText(text) {
   return text.replace(/^\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [^\]]*\]\s*/, '').replace(/\n\nRuntime:[\s\S]*$/, '').trim();
 }
 
-/** Decides the next assistant turn from the whole conversation. */
+/**
+ * Decides the next assistant turn from the whole conversation. A directive is
+ * pending when it has not run since the user message that asks for it: the
+ * same command asked again in a later turn runs again, as a real model would.
+ */
 export function decide(allMessages) {
   const messages = allMessages.filter((m) => !isInjected(m));
   const last = messages.at(-1);
-  const ran = new Set();
-  for (const m of messages) {
+  const ranSince = new Set();
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i];
+    if (m.role === 'user') {
+      const pending = directives(personText(textOf(m.content))).filter((call) => !ranSince.has(callKey(call.name, call.args)));
+      if (pending.length) return { kind: 'tool', name: pending[0].name, args: pending[0].args };
+      continue;
+    }
     for (const call of m.tool_calls ?? []) {
       try {
-        ran.add(callKey(call.function?.name, JSON.parse(call.function?.arguments ?? '{}')));
+        ranSince.add(callKey(call.function?.name, JSON.parse(call.function?.arguments ?? '{}')));
       } catch {}
     }
   }
-  const users = messages.filter((m) => m.role === 'user').map((m) => personText(textOf(m.content)));
-  for (let i = users.length - 1; i >= 0; i--) {
-    const pending = directives(users[i] ?? '').filter((call) => !ran.has(callKey(call.name, call.args)));
-    if (pending.length) return { kind: 'tool', name: pending[0].name, args: pending[0].args };
-  }
   if (last?.role === 'tool') return { kind: 'text', text: `Tool output: ${textOf(last.content).trim()}` };
+  const users = messages.filter((m) => m.role === 'user').map((m) => personText(textOf(m.content)));
   const newest = users.filter((t) => t.trim()).at(-1) ?? '';
   return { kind: 'text', text: `mock answer: ${newest.trim().slice(-300)}` };
 }

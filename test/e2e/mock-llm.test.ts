@@ -33,6 +33,15 @@ describe('mock LLM', () => {
       expect(decide([ask, call, { role: 'tool', content: '42' }, { role: 'assistant', content: 'Tool output: 42' }, later])).toEqual({ kind: 'text', text: 'mock answer: thanks' });
     });
 
+    it('should run the same directive again when a later turn asks for it again', () => {
+      const ask = { role: 'user', content: 'run [[exec: cat marker.txt]]' };
+      const call = { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'exec', arguments: '{"command":"cat marker.txt"}' } }] };
+      const firstTurn = [ask, call, { role: 'tool', tool_call_id: 'c1', content: 'old' }, { role: 'assistant', content: 'Tool output: old' }];
+      expect(decide([...firstTurn, ask])).toEqual({ kind: 'tool', name: 'exec', args: { command: 'cat marker.txt' } });
+      const again = { ...call, tool_calls: [{ ...call.tool_calls[0]!, id: 'c2' }] };
+      expect(decide([...firstTurn, ask, again, { role: 'tool', tool_call_id: 'c2', content: 'new' }])).toEqual({ kind: 'text', text: 'Tool output: new' });
+    });
+
     it('should call any tool a [[tool:name {json}]] directive names, each directive once, in order', () => {
       const ask = { role: 'user', content: 'plan [[tool:cron {"action":"status"}]] then [[exec: echo done]]' };
       expect(decide([ask])).toEqual({ kind: 'tool', name: 'cron', args: { action: 'status' } });
