@@ -19,6 +19,7 @@ import { guardRequest, parsePublicOrigins, readCommandBody } from './auth/reques
 import { messagePage } from './ui/progress-page.ts';
 import { STATUS_PAGE_PATH, statusPage } from './ui/status-page.ts';
 import { CDP_PATH_PREFIX } from './browser/cdp-passthrough.ts';
+import { assertGatewayPath, overEncoded, pathOwner } from './runtime/gateway-path.ts';
 
 /** Largest body an API command accepts. */
 const MAX_COMMAND_BODY_BYTES = 16 * 1024;
@@ -81,18 +82,24 @@ function guard(request: IRequest, env: Env): undefined {
 }
 
 /**
- * Authenticates every request; API routes are checked against what service
- * tokens may use, and so is the gateway (everything but the API and the
- * status page), as the route `gateway`.
+ * Authenticates every request, and decides whose its path is on the
+ * gateway's own reading of it (every decoded, lowercased, dot-resolved
+ * candidate, src/runtime/gateway-path.ts): a path any candidate of which
+ * falls into the Worker's namespaces (`/api`, `/_ondemand`, the browser
+ * passthrough) is the Worker's, served only in its literal form and never
+ * proxied (the catch-all below refuses it); everything else is the
+ * gateway's, which service tokens reach only with the route `gateway`. API
+ * routes are checked against what service tokens may use.
  */
 async function authenticateRequest(request: IRequest, env: Env): Promise<Response | undefined> {
   const access = parseAccessConfig(env);
   const identity = await authenticate(request as unknown as Request, access);
   const url = new URL(request.url);
+  const owner = pathOwner(url.pathname);
+  if (owner === 'refused') throw overEncoded();
   const route = /^\/api\/([a-z]+)/.exec(url.pathname)?.[1];
   if (route && !mayUse(identity, route, access)) throw new AppError('forbidden', `service tokens may not use /api/${route} (SERVICE_TOKEN_ROUTES)`);
-  const ownPage = url.pathname === '/_ondemand' || url.pathname.startsWith(STATUS_PAGE_PATH) || url.pathname === '/api' || url.pathname.startsWith('/api/');
-  if (!ownPage && !mayUse(identity, GATEWAY_ROUTE, access)) {
+  if (owner === 'gateway' && !mayUse(identity, GATEWAY_ROUTE, access)) {
     throw new AppError('forbidden', `service tokens may not reach the assistant's gateway unless SERVICE_TOKEN_ROUTES includes "${GATEWAY_ROUTE}"`);
   }
   (request as unknown as { identity: Identity }).identity = identity;
@@ -169,12 +176,15 @@ export function buildRouter() {
 
   router.get('/_ondemand', () => statusPage());
   router.get(STATUS_PAGE_PATH, () => statusPage());
+  router.all('/_ondemand', () => methodNotAllowed('GET'));
+  router.all('/_ondemand/*', () => errorResponse(new AppError('not_found', `no such page; the status page is ${STATUS_PAGE_PATH}`)));
 
   // The agent's browser passthrough is the container's own (through its outbound handler), never a route from outside.
   router.all(`${CDP_PATH_PREFIX}*`, () => errorResponse(new AppError('forbidden', "the agent's browser is reached from its container only")));
 
-  // Everything else belongs to the gateway (HTTP and WebSocket).
+  // Everything else belongs to the gateway (HTTP and WebSocket), unless the gateway would read it as one of the Worker's paths.
   router.all('*', (request, env) => {
+    assertGatewayPath(new URL(request.url));
     const headers = new Headers(request.headers as unknown as Headers);
     headers.set(IDENTITY_HEADER, identityOf(request));
     return agentStub(env).fetch(new Request(request as unknown as Request, { headers }));

@@ -9,6 +9,7 @@ import type { AgentController } from './agent-controller.ts';
 import type { LifecycleCommand } from './lifecycle-actor.ts';
 import type { AgentStatus } from './agent-status.ts';
 import { CdpPassthrough } from '../browser/cdp-passthrough.ts';
+import { assertGatewayPath } from '../runtime/gateway-path.ts';
 
 /** The answer of an RPC command: plain data, since class instances do not cross RPC. */
 export type CommandResult = { ok: true; status: AgentStatus } | ({ ok: false } & ErrorBody);
@@ -33,6 +34,12 @@ export async function handleAgentRequest(controller: AgentController, request: R
   // The container's browser tool, through the outbound handler (the Worker refuses this path from outside).
   if (CdpPassthrough.matches(new URL(request.url))) return controller.browserConnect(request);
   const html = wantsHtml(request);
+  // Never the gateway's: what it would read as the Worker's own paths (its admin RPC among them). Refused before it wakes anything.
+  try {
+    assertGatewayPath(new URL(request.url));
+  } catch (error) {
+    return refuse(error, html);
+  }
   if (controller.state === 'hibernated') return refuse(controller.hibernatedError(), html);
   if (controller.bootFailed) {
     if (html) return progressPage(controller.status());

@@ -5,6 +5,7 @@
  * idleness.
  */
 import { AppError, errorMessage } from '../errors.ts';
+import { assertGatewayPath } from '../runtime/gateway-path.ts';
 import { gatewayRequest } from '../runtime/gateway-request.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 
@@ -27,8 +28,14 @@ export class GatewayForwarder {
     return this.#inFlight;
   }
 
-  /** Forwards one request as `identity`. @throws AppError `runtime_unreachable` (after the unreachable hook ran). */
+  /**
+   * Forwards one request as `identity`; never one the gateway would read as
+   * the Worker's own path (its admin RPC is the Agent's, through GatewayRpc).
+   * @throws AppError `not_found` for such a path, `runtime_unreachable`
+   * (after the unreachable hook ran).
+   */
   async forward(request: Request, identity: string | null): Promise<Response> {
+    assertGatewayPath(new URL(request.url));
     this.#inFlight += 1;
     let finished = false;
     const finish = () => {
