@@ -122,7 +122,7 @@ export function simulate(wantsRequest, guarded, type = 'standard-1', jobs = []) 
       const runsLeft = level === 'soft' ? Math.min(runsFrom[m + 1], Math.ceil((MINUTES - m) / SOFT_GAP_MIN)) : runsFrom[m + 1];
       const upcoming = usageFromSeconds({ [TYPE]: runsLeft * (LEAD_MIN + RUN_MIN + STOP_MIN) * 60 });
       const p = projectMonth(usageFromSeconds({ [TYPE]: mtdSeconds }), usageFromSeconds({ [TYPE]: recentSeconds }), Math.min(24, (m + 1) / 60), nowMs, DEFAULT_PRICING, hibernated ? undefined : upcoming);
-      const decision = decideBudget(p.projectedUsd, SLEEP_AFTER_MIN * 60_000, budget);
+      const decision = decideBudget(p, SLEEP_AFTER_MIN * 60_000, budget);
       sleepAfter = decision.sleepAfterMs / 60_000;
       level = decision.level;
       if (decision.hibernate && !hibernated) {

@@ -184,9 +184,9 @@ export class AgentController {
     return this.#parts.budget.summary(this.#actor.getSnapshot().context.sleepAfterMs, this.#deps.config.lifecycle.sleepAfterMs);
   }
 
-  /** The cost guard's inputs: self-metered seconds per instance type, browser-hours, scheduled wakes (this month and in the last `hours`). */
-  usageReport(hours: number): AgentUsageReport {
-    return this.#parts.usage(hours, this.state);
+  /** The cost guard's inputs: self-metered seconds per instance type, browser-hours, scheduled wakes (this month and in the last `hours`; left out when `withSchedule` is false). */
+  usageReport(hours: number, withSchedule = true): AgentUsageReport {
+    return this.#parts.usage(hours, this.state, withSchedule);
   }
 
   /** A CDP connection from the container's browser tool (production), to the passthrough. */

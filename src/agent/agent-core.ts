@@ -87,9 +87,9 @@ export class AgentCore {
   }
 
   /** The cost guard's inputs; null when the Agent is not configured (it runs nothing then). */
-  async usageReport(hours: number): Promise<AgentUsageReport | null> {
+  async usageReport(hours: number, withSchedule = true): Promise<AgentUsageReport | null> {
     const controller = await this.ready;
-    return controller instanceof AppError ? null : controller.usageReport(hours);
+    return controller instanceof AppError ? null : controller.usageReport(hours, withSchedule);
   }
 
   command(name: LifecycleCommand, options: CommandOptions = {}): Promise<CommandResult> {

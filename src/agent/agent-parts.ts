@@ -14,7 +14,7 @@ import { BackupWork } from './backup-work.ts';
 import { BootTimeline } from './boot-timeline.ts';
 import { ContainerMeter } from './container-meter.ts';
 import type { EffectContext } from './effect-context.ts';
-import { ScheduledWork } from './scheduled-work.ts';
+import { ScheduledWork, type ScheduleReport } from './scheduled-work.ts';
 import { StateKeeper } from './state-keeper.ts';
 import { StopSequence } from './stop-sequence.ts';
 import { TimerTable } from './timer-table.ts';
@@ -23,7 +23,7 @@ import { TransitionLog } from './transition-log.ts';
 export interface AgentUsageReport {
   meter: { month: Partial<Record<InstanceType, number>>; recent: Partial<Record<InstanceType, number>> };
   browser: { monthHours: number; recentHours: number };
-  schedule: ReturnType<ScheduledWork['report']>;
+  schedule: ScheduleReport;
 }
 
 export class AgentParts {
@@ -73,12 +73,19 @@ export class AgentParts {
   }
 
   /** The cost guard's inputs: self-metered seconds per instance type, browser-hours, scheduled wakes (this month and in the last `hours`). */
-  usage(hours: number, state: LifecycleState): AgentUsageReport {
+  /**
+   * The cost guard's inputs. `withSchedule: false` leaves the scheduled wakes
+   * to come out (none counted): what the cost guard asks for when the full
+   * report failed, so the Agent is still priced from its own meter.
+   */
+  usage(hours: number, state: LifecycleState, withSchedule = true): AgentUsageReport {
     const now = this.#ctx.now();
     return {
       meter: { month: this.meter.totals(now).seconds, recent: this.meter.recentSeconds(now, hours) },
       browser: this.browser.report(hours),
-      schedule: this.scheduled.report(hours, state),
+      schedule: withSchedule
+        ? this.scheduled.report(hours, state)
+        : { upcomingWakes: 0, upcomingSeconds: 0, recentSeconds: 0, instanceType: this.#ctx.deps.config.instanceType, saturated: false },
     };
   }
 

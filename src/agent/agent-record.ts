@@ -53,6 +53,38 @@ export interface PersistedRecord {
 }
 
 const STORAGE_KEY = 'lifecycle';
+/**
+ * The size the persisted record is kept within (Durable Object storage takes
+ * 2 MB a value; every part of the record is bounded far below this, so only
+ * a bug or an older record reaches it).
+ */
+export const RECORD_BUDGET_BYTES = 512 * 1024;
+
+const byteSize = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).byteLength;
+
+/**
+ * The record within RECORD_BUDGET_BYTES: over it, the parts that are only
+ * for show or can be read again are cut, in this order — the job list (read
+ * again from the gateway at the next stop), the transition history, the
+ * scheduled wakes kept for the projection — never the snapshot, the timers,
+ * the meter, the budget or the backups' record.
+ */
+export function fitRecord(record: PersistedRecord): { record: PersistedRecord; trimmed: string[]; bytes: number } {
+  let bytes = byteSize(record);
+  const trimmed: string[] = [];
+  const cuts: Array<[string, (r: PersistedRecord) => PersistedRecord]> = [
+    ['schedule.jobs', (r) => (r.schedule ? { ...r, schedule: { ...r.schedule, jobs: [], jobsOmitted: (r.schedule.jobsOmitted ?? 0) + r.schedule.jobs.length } } : r)],
+    ['history', (r) => ({ ...r, history: r.history.slice(-5) })],
+    ['schedule.wakes', (r) => (r.schedule ? { ...r, schedule: { ...r.schedule, wakes: r.schedule.wakes.slice(-20) } } : r)],
+  ];
+  for (const [name, cut] of cuts) {
+    if (bytes <= RECORD_BUDGET_BYTES) break;
+    record = cut(record);
+    trimmed.push(name);
+    bytes = byteSize(record);
+  }
+  return { record, trimmed, bytes };
+}
 
 /** The top-level state of a snapshot (a state this machine does not know reads as `stopped`). */
 export function topState(snapshot: LifecycleSnapshot): LifecycleState {
@@ -101,8 +133,10 @@ export class RecordWriter {
     return this.#storage.get<PersistedRecord>(STORAGE_KEY);
   }
 
-  /** Queues the record and (when it changed) the platform wakeup behind every earlier write. */
-  write(record: PersistedRecord, wakeup: number | null): void {
+  /** Queues the record (kept within RECORD_BUDGET_BYTES) and (when it changed) the platform wakeup behind every earlier write. */
+  write(full: PersistedRecord, wakeup: number | null): void {
+    const { record, trimmed, bytes } = fitRecord(full);
+    if (trimmed.length) this.#log('lifecycle:record-trimmed', { trimmed: trimmed.join(', '), bytes });
     const setWakeup = wakeup !== this.#wakeupSet;
     this.#wakeupSet = wakeup;
     this.#writes = this.#writes

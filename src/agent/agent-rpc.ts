@@ -18,8 +18,8 @@ export interface AgentRpcApi {
   /** The cost guard's evaluation (from the cron), applied through the machine. */
   applyBudget(evaluation: BudgetEvaluation): ReturnType<AgentCore['applyBudget']>;
   costSummary(): ReturnType<AgentCore['costSummary']>;
-  /** Self-metered running seconds, browser-hours and scheduled wakes: what the cost guard prices. */
-  usageReport(hours: number): Promise<AgentUsageReport | null>;
+  /** Self-metered running seconds, browser-hours and scheduled wakes (unless `withSchedule` is false): what the cost guard prices. */
+  usageReport(hours: number, withSchedule?: boolean): Promise<AgentUsageReport | null>;
   fetch(request: Request): Promise<Response>;
 }
 
@@ -55,8 +55,8 @@ export function withAgentRpc<TBase extends Constructor>(Base: TBase) {
       return this.core.costSummary();
     }
 
-    async usageReport(hours: number): Promise<AgentUsageReport | null> {
-      return this.core.usageReport(hours);
+    async usageReport(hours: number, withSchedule = true): Promise<AgentUsageReport | null> {
+      return this.core.usageReport(hours, withSchedule);
     }
   }
   return AgentRpc;

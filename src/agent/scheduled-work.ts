@@ -24,6 +24,16 @@ export interface ScheduledWorkParts {
   record?: { schedule?: ScheduleRecord; scheduledWake?: ScheduledWakeInProgress | null };
 }
 
+/** The scheduled wakes' part of an Agent's usage report. */
+export interface ScheduleReport {
+  upcomingWakes: number;
+  upcomingSeconds: number;
+  recentSeconds: number;
+  instanceType: InstanceType;
+  /** The schedule was too large to work out: upcomingSeconds is the whole rest of the month. */
+  saturated: boolean;
+}
+
 export class ScheduledWork {
   readonly #ctx: EffectContext;
   readonly #parts: ScheduledWorkParts;
@@ -124,18 +134,19 @@ export class ScheduledWork {
   /**
    * For the cost guard: how many wakes the waking jobs will cause until the
    * month ends and the seconds they will run (none while hibernated: it
-   * never wakes for a job), and the seconds scheduled wakes ran in the last
-   * `hours` (kept out of the burn rate it extrapolates).
+   * never wakes for a job; the whole rest of the month when the schedule is
+   * too large to work out: `saturated`), and the seconds scheduled wakes ran
+   * in the last `hours` (kept out of the burn rate it extrapolates).
    */
-  report(hours: number, state: LifecycleState): { upcomingWakes: number; upcomingSeconds: number; recentSeconds: number; instanceType: InstanceType } {
+  report(hours: number, state: LifecycleState): ScheduleReport {
     const now = this.#ctx.now();
     const recentSeconds = this.#schedule.recentSeconds(now, hours);
     const { instanceType, scheduledWakes } = this.#ctx.deps.config;
-    if (state === 'hibernated') return { upcomingWakes: 0, upcomingSeconds: 0, recentSeconds, instanceType };
+    if (state === 'hibernated') return { upcomingWakes: 0, upcomingSeconds: 0, recentSeconds, instanceType, saturated: false };
     const end = new Date(now);
     const untilMs = Date.UTC(end.getUTCFullYear(), end.getUTCMonth() + 1, 1);
     const upcoming = this.#schedule.upcoming({ nowMs: now, untilMs, mode: scheduledWakes, leadMs: this.leadMs(), gapMs: this.gapMs(), bootMs: this.#parts.boots.last?.totalMs ?? 60_000 });
-    return { upcomingWakes: upcoming.wakes, upcomingSeconds: upcoming.seconds, recentSeconds, instanceType };
+    return { upcomingWakes: upcoming.wakes, upcomingSeconds: upcoming.seconds, recentSeconds, instanceType, saturated: upcoming.saturated };
   }
 
   /** The `schedule` part of the status. */

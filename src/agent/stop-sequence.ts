@@ -64,8 +64,14 @@ export class StopSequence {
       this.#finalBackupOwed = probe?.status === 'ready';
       this.#ctx.persist();
     }
-    // Before the gateway goes: its scheduled jobs say when to wake it next (a sleep only).
-    const nextWake = input.target === 'sleeping' && this.#finalBackupOwed ? await this.#parts.nextWake() : null;
+    // Before the gateway goes: its scheduled jobs say when to wake it next (a sleep only). A schedule that cannot be read never fails the stop.
+    const nextWake =
+      input.target === 'sleeping' && this.#finalBackupOwed
+        ? await this.#parts.nextWake().catch((error: unknown) => {
+            this.#ctx.log('lifecycle:schedule-unread', { agent: config.agentName, message: errorMessage(error) });
+            return null;
+          })
+        : null;
     if (input.backup && this.#finalBackupOwed) {
       const drain = await runtime.drain();
       if (drain && drain.drainMs > 0) {

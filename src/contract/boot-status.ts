@@ -13,6 +13,7 @@
  */
 
 import { isLifecycleErrorCode, type LifecycleErrorCode } from './error-codes.ts';
+import { text as bounded } from './untrusted-input.ts';
 
 export const BOOT_PHASES = ['launching', 'restoring', 'configuring', 'starting-gateway', 'failed'] as const;
 export type BootPhase = (typeof BOOT_PHASES)[number];
@@ -57,26 +58,32 @@ export interface BootStatus {
   retryable?: boolean;
 }
 
-/** Parses the status file; anything unreadable counts as "just launched". */
+/** The longest status file read (the script writes well under 1 KiB); a longer one counts as unreadable. */
+export const MAX_BOOT_STATUS_BYTES = 16 * 1024;
+
+/**
+ * Parses the status file (written inside the untrusted container: every
+ * field typed and bounded); anything unreadable counts as "just launched".
+ */
 export function parseBootStatus(text: string | null | undefined): BootStatus {
   const fallback: BootStatus = { phase: 'launching', at: new Date(0).toISOString() };
-  if (!text) return fallback;
+  if (!text || text.length > MAX_BOOT_STATUS_BYTES) return fallback;
   try {
     const value = JSON.parse(text) as Partial<BootStatus>;
     if (!value || typeof value !== 'object' || !BOOT_PHASES.includes(value.phase as BootPhase)) return fallback;
-    const status: BootStatus = { phase: value.phase as BootPhase, at: String(value.at ?? '') };
+    const status: BootStatus = { phase: value.phase as BootPhase, at: bounded(value.at, 40) };
     if (value.error && typeof value.error === 'object') {
       // A code outside the contract (a newer script, a stray errno) is kept in the message, not as a code.
       const code = value.error.code;
-      const message = String(value.error.message ?? 'boot failed');
-      status.error = isLifecycleErrorCode(code) ? { code, message } : { code: 'boot_failed', message: code ? `${String(code)}: ${message}` : message };
+      const message = bounded(value.error.message, 500, 'boot failed');
+      status.error = isLifecycleErrorCode(code) ? { code, message } : { code: 'boot_failed', message: code ? `${bounded(code, 64)}: ${message}` : message };
     }
     if (typeof value.retryable === 'boolean') status.retryable = value.retryable;
     const browser = value.browser as { mode?: unknown; detail?: unknown } | undefined;
-    if (browser && typeof browser === 'object' && typeof browser.mode === 'string') status.browser = { mode: browser.mode, detail: String(browser.detail ?? '') };
+    if (browser && typeof browser === 'object' && typeof browser.mode === 'string') status.browser = { mode: bounded(browser.mode, 40), detail: bounded(browser.detail, 300) };
     if (value.timeline && typeof value.timeline === 'object') {
       const timeline: Partial<Record<BootPhase, string>> = {};
-      for (const [phase, at] of Object.entries(value.timeline)) if (BOOT_PHASES.includes(phase as BootPhase) && typeof at === 'string') timeline[phase as BootPhase] = at;
+      for (const [phase, at] of Object.entries(value.timeline)) if (BOOT_PHASES.includes(phase as BootPhase) && typeof at === 'string') timeline[phase as BootPhase] = bounded(at, 40);
       status.timeline = timeline;
     }
     return status;

@@ -16,6 +16,8 @@ export interface BudgetEvaluation extends Projection {
   browserUsd?: number;
   source: 'graphql' | 'self-meter';
   fallbackReason: string | null;
+  /** What the evaluation could not read as usual (a schedule too large to work out, an Agent that failed to report). */
+  warnings?: string[];
   softUsd: number;
   hardUsd: number;
   decision: BudgetDecision;

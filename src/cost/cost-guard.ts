@@ -15,7 +15,7 @@ import { projectMonth } from './projection.ts';
 import { fetchGraphqlUsage, UsageApiError, type UsageReport } from './usage-source.ts';
 import { postWebhook, type Fetcher } from '../notify/webhook.ts';
 import type { AgentUsageReport } from '../agent/agent-core.ts';
-
+import { errorMessage } from '../errors.ts';
 
 export interface CostGuardRun {
   evaluation: BudgetEvaluation;
@@ -32,10 +32,31 @@ function stubFor(env: Env, name: string) {
   return env.AGENT.get(env.AGENT.idFromName(name));
 }
 
-/** Each Agent's own figures (self-meter, browser-hours, scheduled wakes); an Agent that is not configured has none. */
-async function agentReports(env: Env, hours: number): Promise<AgentUsageReport[]> {
-  const reports: Array<AgentUsageReport | null> = await Promise.all(agentNames(env).map((name) => stubFor(env, name).usageReport(hours)));
-  return reports.filter((r): r is AgentUsageReport => r !== null);
+/**
+ * Each Agent's own figures (self-meter, browser-hours, scheduled wakes); an
+ * Agent that is not configured has none. An Agent whose full report fails
+ * (e.g. it ran out of CPU) is asked again for its own meter alone, so one
+ * Agent never fails the run; what happened is said in `warnings`.
+ */
+async function agentReports(env: Env, hours: number): Promise<{ reports: AgentUsageReport[]; warnings: string[] }> {
+  const warnings: string[] = [];
+  const reports = await Promise.all(
+    agentNames(env).map(async (name): Promise<AgentUsageReport | null> => {
+      const stub = stubFor(env, name);
+      try {
+        const report = await stub.usageReport(hours);
+        if (report?.schedule.saturated) warnings.push(`${name}: its schedule is too large to work out; the rest of the month counts as running`);
+        return report;
+      } catch (error) {
+        warnings.push(`${name}: usage report failed (${errorMessage(error)}); priced from its self-meter without scheduled wakes`);
+        return stub.usageReport(hours, false).catch((again: unknown) => {
+          warnings.push(`${name}: its self-meter could not be read either (${errorMessage(again)})`);
+          return null;
+        });
+      }
+    }),
+  );
+  return { reports: reports.filter((r): r is AgentUsageReport => r !== null), warnings };
 }
 
 async function readUsage(env: Env, nowMs: number, fetcher: Fetcher | undefined, reports: AgentUsageReport[]): Promise<UsageReport> {
@@ -62,7 +83,7 @@ async function readUsage(env: Env, nowMs: number, fetcher: Fetcher | undefined, 
 export async function evaluateBudget(env: Env, nowMs: number, fetcher?: Fetcher): Promise<BudgetEvaluation> {
   const config = parseConfig(env);
   const cost = parseCostConfig(env);
-  const reports = await agentReports(env, cost.recentHours);
+  const { reports, warnings } = await agentReports(env, cost.recentHours);
   const usage = await readUsage(env, nowMs, fetcher, reports);
   // Scheduled wakes are projected from the jobs' schedules, not extrapolated from the recent rate.
   let upcoming = NO_USAGE;
@@ -94,9 +115,10 @@ export async function evaluateBudget(env: Env, nowMs: number, fetcher?: Fetcher)
     at: new Date(nowMs).toISOString(),
     source: usage.source,
     fallbackReason: usage.fallbackReason,
+    warnings,
     softUsd: cost.budget.softUsd,
     hardUsd: cost.budget.hardUsd,
-    decision: decideBudget(projection.projectedUsd, config.lifecycle.sleepAfterMs, cost.budget),
+    decision: decideBudget(projection, config.lifecycle.sleepAfterMs, cost.budget),
   };
 }
 

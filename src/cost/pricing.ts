@@ -107,12 +107,12 @@ export function subtractUsage(a: ContainerUsage, b: ContainerUsage): ContainerUs
   };
 }
 
-/** Usage of running seconds per instance type (the self-meter's figures), at the assumed CPU share. */
+/** Usage of running seconds per instance type (the self-meter's figures), at the assumed CPU share; a negative or non-finite figure counts as none. */
 export function usageFromSeconds(seconds: Partial<Record<InstanceType, number>>, pricing: Pricing = DEFAULT_PRICING): ContainerUsage {
   let usage = NO_USAGE;
   for (const [type, s] of Object.entries(seconds) as Array<[InstanceType, number]>) {
     const size = INSTANCE_SIZES[type];
-    if (!size || !s) continue;
+    if (!size || typeof s !== 'number' || !Number.isFinite(s) || s <= 0) continue;
     usage = addUsage(usage, {
       vcpuSeconds: size.vcpu * s * pricing.assumedCpuUtilization,
       memoryGibSeconds: (size.memoryMiB / 1024) * s,

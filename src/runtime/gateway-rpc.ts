@@ -1,13 +1,17 @@
 /**
  * The Agent's own control channel to the OpenClaw gateway: the bundled
  * `admin-http-rpc` plugin (`POST /api/v1/admin/rpc`, enabled by
- * container/configure-openclaw.mjs), reached through the runtime like any
- * proxied request, authenticated as the trusted proxy. The Worker never
- * proxies this path for anyone else (its own `/api/*` routes answer first).
+ * container/configure-openclaw.mjs), reached through the runtime,
+ * authenticated as the trusted proxy. Only this class sends to that path:
+ * the Worker and the Agent's forwarder refuse every path the gateway would
+ * read as one under `/api` (src/runtime/gateway-path.ts). The container is
+ * untrusted, so an answer is read to at most MAX_ANSWER_BYTES and its
+ * fields through src/contract/untrusted-input.ts.
  */
 import { errorMessage } from '../errors.ts';
 import { gatewayRequest } from './gateway-request.ts';
 import type { Runtime } from './runtime.ts';
+import { boundedText, clamped, items, record, text, timeMs } from '../contract/untrusted-input.ts';
 
 /** The gateway's path of the admin RPC plugin. */
 export const ADMIN_RPC_PATH = '/api/v1/admin/rpc';
@@ -51,6 +55,11 @@ export interface CronJob {
 }
 
 const CALL_TIMEOUT_MS = 15_000;
+/** The longest answer the Agent reads from the gateway (a `cron.list` page of 200 jobs is far below it). */
+export const MAX_ANSWER_BYTES = 1024 * 1024;
+/** The longest a gateway may ask the Agent to wait before asking again. */
+const MAX_RETRY_AFTER_MS = 60 * 60_000;
+const MAX_BLOCKERS = 20;
 
 export class GatewayRpc {
   readonly #runtime: Runtime;
@@ -82,17 +91,24 @@ export class GatewayRpc {
     } catch (error) {
       throw new GatewayRpcError('unreachable', `the gateway did not answer ${method}: ${errorMessage(error)}`);
     }
-    const text = await response.text();
-    if (response.status === 404) throw new GatewayRpcError('not_found', `the gateway has no ${ADMIN_RPC_PATH} (the admin-http-rpc plugin is not enabled)`);
-    let body: { ok?: boolean; payload?: unknown; error?: { code?: string; message?: string; retryAfterMs?: number; details?: { retryAfterMs?: number } } };
+    let answer: string;
     try {
-      body = JSON.parse(text) as typeof body;
-    } catch {
-      throw new GatewayRpcError('bad_answer', `${method}: HTTP ${response.status}, not JSON: ${text.slice(0, 200)}`);
+      answer = await boundedText(response.body, MAX_ANSWER_BYTES);
+    } catch (error) {
+      throw new GatewayRpcError('bad_answer', `${method}: ${errorMessage(error)}`);
     }
-    if (!body.ok) {
-      const retry = body.error?.retryAfterMs ?? body.error?.details?.retryAfterMs ?? null;
-      throw new GatewayRpcError(body.error?.code ?? `http_${response.status}`, `${method}: ${body.error?.message ?? `HTTP ${response.status}`}`, retry);
+    if (response.status === 404) throw new GatewayRpcError('not_found', `the gateway has no ${ADMIN_RPC_PATH} (the admin-http-rpc plugin is not enabled)`);
+    let body: { ok?: unknown; payload?: unknown; error?: unknown };
+    try {
+      body = record(JSON.parse(answer));
+    } catch {
+      throw new GatewayRpcError('bad_answer', `${method}: HTTP ${response.status}, not JSON: ${answer.slice(0, 200)}`);
+    }
+    if (body.ok !== true) {
+      const error = record(body.error);
+      const retry = error.retryAfterMs ?? record(error.details).retryAfterMs;
+      const retryAfterMs = retry === undefined ? null : clamped(retry, 0, MAX_RETRY_AFTER_MS, 30_000);
+      throw new GatewayRpcError(text(error.code, 64) || `http_${response.status}`, `${method}: ${text(error.message, 500) || `HTTP ${response.status}`}`, retryAfterMs);
     }
     return body.payload as T;
   }
@@ -103,13 +119,17 @@ export class GatewayRpc {
    * (~2 min) or the gateway exits; `busy` reopens it and names the work.
    */
   async prepareSuspend(requestId: string): Promise<SuspendAnswer> {
-    const answer = await this.call<Record<string, unknown>>('gateway.suspend.prepare', { requestId, terminalPolicy: 'preserve' });
-    if (answer.status === 'ready') return { status: 'ready', suspensionId: String(answer.suspensionId ?? ''), expiresAtMs: Number(answer.expiresAtMs ?? 0) };
+    const answer = record(await this.call<unknown>('gateway.suspend.prepare', { requestId, terminalPolicy: 'preserve' }));
+    if (answer.status === 'ready') return { status: 'ready', suspensionId: text(answer.suspensionId, 200), expiresAtMs: timeMs(answer.expiresAtMs) ?? 0 };
     return {
       status: 'busy',
-      retryAfterMs: Number(answer.retryAfterMs ?? 30_000),
-      reason: String(answer.reason ?? 'work is running'),
-      blockers: Array.isArray(answer.blockers) ? (answer.blockers as WorkBlocker[]).map((b) => ({ kind: String(b.kind), count: Number(b.count ?? 1), message: String(b.message ?? b.kind) })) : [],
+      retryAfterMs: clamped(answer.retryAfterMs, 0, MAX_RETRY_AFTER_MS, 30_000),
+      reason: text(answer.reason, 200, 'work is running') || 'work is running',
+      blockers: items(answer.blockers, MAX_BLOCKERS).map((b) => {
+        const blocker = record(b);
+        const kind = text(blocker.kind, 64, 'work') || 'work';
+        return { kind, count: Math.round(clamped(blocker.count, 0, 1_000_000, 1)), message: text(blocker.message, 200, kind) || kind };
+      }),
     };
   }
 

@@ -48,6 +48,13 @@ export interface FakeContainer {
   rpc: string[];
   /** A suspension lease is held (a ready prepare, not resumed): the gateway refuses other methods, as OpenClaw does. */
   suspended: boolean;
+  /**
+   * A hostile gateway (the container is untrusted: an agent with a shell can
+   * answer on the gateway's port): the answer to a method, given in place of
+   * the recorded one — a payload (sent as `{ ok: true, payload }`) or a whole
+   * Response (any status, any body, any size).
+   */
+  hostileRpc: Record<string, (params: Record<string, unknown>) => unknown>;
 }
 
 const containers = new Map<string, FakeContainer>();
@@ -56,7 +63,7 @@ const PHASES = ['launching', 'restoring', 'configuring', 'starting-gateway'];
 export function fakeContainer(agentId: string): FakeContainer {
   let c = containers.get(agentId);
   if (!c) {
-    c = { running: false, probesLeft: 0, bootProbes: 3, failWith: null, failCount: 0, exit: null, starts: 0, stops: 0, lastEnv: null, requests: [], disk: {}, backups: 0, prepares: 0, failBackups: false, drained: false, writesWhileDraining: {}, calls: [], work: [], cronJobs: [], cronRuns: {}, rpc: [], suspended: false };
+    c = { running: false, probesLeft: 0, bootProbes: 3, failWith: null, failCount: 0, exit: null, starts: 0, stops: 0, lastEnv: null, requests: [], disk: {}, backups: 0, prepares: 0, failBackups: false, drained: false, writesWhileDraining: {}, calls: [], work: [], cronJobs: [], cronRuns: {}, rpc: [], suspended: false, hostileRpc: {} };
     containers.set(agentId, c);
   }
   return c;
@@ -137,6 +144,11 @@ export class FakeRuntime implements Runtime {
     const c = this.container;
     c.rpc.push(call.method ?? '');
     const ok = (payload: unknown) => Response.json({ id: call.id, ok: true, payload });
+    const hostile = c.hostileRpc[call.method ?? ''];
+    if (hostile) {
+      const answer = hostile(call.params ?? {});
+      return answer instanceof Response ? answer : ok(answer);
+    }
     if (c.suspended && !String(call.method).startsWith('gateway.suspend.')) {
       return Response.json({ id: call.id, ok: false, error: { code: 'UNAVAILABLE', message: 'gateway suspension admission is closed', retryAfterMs: 5_000 } }, { status: 503 });
     }
@@ -149,8 +161,14 @@ export class FakeRuntime implements Runtime {
       case 'gateway.suspend.resume':
         c.suspended = false;
         return ok({ ok: true, status: 'running', resumed: true });
-      case 'cron.list':
-        return ok({ jobs: c.cronJobs, total: c.cronJobs.length, offset: 0, hasMore: false, nextOffset: null });
+      case 'cron.list': {
+        // Paged as the gateway pages it: `limit` rows from `offset`.
+        const offset = Number(call.params?.offset ?? 0);
+        const limit = Number(call.params?.limit ?? 200);
+        const jobs = c.cronJobs.slice(offset, offset + limit);
+        const hasMore = offset + limit < c.cronJobs.length;
+        return ok({ jobs, total: c.cronJobs.length, offset, hasMore, nextOffset: hasMore ? offset + limit : null });
+      }
       case 'cron.runs':
         return ok({ entries: c.cronRuns[String(call.params?.id)] ?? [], total: 0, hasMore: false });
       default:

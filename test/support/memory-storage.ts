@@ -2,9 +2,13 @@
 import type { ControllerStorage } from '../../src/agent/agent-record.ts';
 import type { WakeupPort } from '../../src/agent/timer-table.ts';
 
+/** The largest value Durable Object storage takes (SQLite-backed objects: 2 MiB); a larger put fails, as there. */
+export const DO_MAX_VALUE_BYTES = 2 * 1024 * 1024;
+
 export class MemoryStorage implements ControllerStorage {
   readonly data = new Map<string, unknown>();
   writes = 0;
+  failedWrites = 0;
 
   async get<T>(key: string): Promise<T | undefined> {
     const value = this.data.get(key);
@@ -13,6 +17,11 @@ export class MemoryStorage implements ControllerStorage {
 
   async put<T>(key: string, value: T): Promise<void> {
     this.writes += 1;
+    const bytes = new TextEncoder().encode(JSON.stringify(value)).byteLength;
+    if (bytes > DO_MAX_VALUE_BYTES) {
+      this.failedWrites += 1;
+      throw new RangeError(`Values cannot be larger than ${DO_MAX_VALUE_BYTES} bytes. A value of size ${bytes} was provided.`);
+    }
     this.data.set(key, structuredClone(value));
   }
 }

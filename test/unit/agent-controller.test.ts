@@ -1,48 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AgentController } from '../../src/agent/agent-controller.ts';
-import type { LifecycleState } from '../../machines/lifecycle-types.ts';
-import { parseConfig } from '../../src/config.ts';
 import { AppError } from '../../src/errors.ts';
+import { config, fireNextWakeup, NO_WAIT, setup, untilState } from '../support/controller-harness.ts';
 import { FakeRuntime, fakeContainer, killFakeContainer, resetFakeContainers } from '../support/fake-runtime.ts';
 import { ManualClock, MemoryStorage, RecordingWakeups } from '../support/memory-storage.ts';
-
-const config = {
-  // The change check is tested on its own (a shorter interval would come first in every timer walk here).
-  ...parseConfig({ SLEEP_AFTER: '10m', QUIET_AFTER: '60s', BOOT_BACKOFF: '1s', HEALTH_INTERVAL: '30s', BOOT_POLL_INTERVAL: '50ms', CHANGE_CHECK_INTERVAL: '10m' }),
-  bootPollMs: 2,
-};
-
-/** The boot loop's wait between readiness probes: the next turn of the event loop, no real time. */
-const NO_WAIT = { sleep: () => new Promise<void>((resolve) => setImmediate(resolve)) };
-
-function setup(storage = new MemoryStorage(), clock = new ManualClock()) {
-  const wakeups = new RecordingWakeups();
-  const runtime = new FakeRuntime(config.agentName);
-  const logs: Array<{ event: string; fields: Record<string, unknown> }> = [];
-  const load = () =>
-    AgentController.load({ ...NO_WAIT,
-      storage,
-      wakeups,
-      runtime,
-      config,
-      runtimeKind: 'local',
-      containerEnv: { OPENCLAW_GATEWAY_TOKEN: 'secret-token-123' },
-      clock: clock.read,
-      log: (event, fields) => logs.push({ event, fields }),
-    });
-  return { storage, clock, wakeups, runtime, logs, load };
-}
-
-async function untilState(controller: AgentController, state: LifecycleState) {
-  await controller.reached(state);
-}
-
-/** Moves the clock to the next wakeup and fires it, as the DO alarm would. */
-async function fireNextWakeup(t: ReturnType<typeof setup>, controller: AgentController) {
-  expect(t.wakeups.next).not.toBeNull();
-  t.clock.now = Math.max(t.clock.now, t.wakeups.next as number);
-  await controller.onWakeup();
-}
 
 /** An R2 bucket in memory (what BackupStore uses of one). */
 function memoryBucket() {

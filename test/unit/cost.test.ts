@@ -90,23 +90,32 @@ describe('projectMonth', () => {
   });
 });
 
+const projected = (projectedUsd: number) => ({ monthToDateUsd: 5, projectedUsd });
+
 describe('decideBudget', () => {
   it('should keep the configured sleepAfter up to the soft line', () => {
-    expect(decideBudget(15, 20 * 60_000, budget)).toMatchObject({ level: 'ok', sleepAfterMs: 20 * 60_000, hibernate: false });
+    expect(decideBudget(projected(15), 20 * 60_000, budget)).toMatchObject({ level: 'ok', sleepAfterMs: 20 * 60_000, hibernate: false });
   });
 
   it('should shorten sleepAfter one step per dollar over the soft line, down to the floor', () => {
-    expect(decideBudget(15.01, 20 * 60_000, budget).sleepAfterMs).toBe(15 * 60_000);
-    expect(decideBudget(16.5, 20 * 60_000, budget).sleepAfterMs).toBe(10 * 60_000);
-    expect(decideBudget(19.9, 20 * 60_000, budget)).toMatchObject({ level: 'soft', sleepAfterMs: 5 * 60_000, hibernate: false });
+    expect(decideBudget(projected(15.01), 20 * 60_000, budget).sleepAfterMs).toBe(15 * 60_000);
+    expect(decideBudget(projected(16.5), 20 * 60_000, budget).sleepAfterMs).toBe(10 * 60_000);
+    expect(decideBudget(projected(19.9), 20 * 60_000, budget)).toMatchObject({ level: 'soft', sleepAfterMs: 5 * 60_000, hibernate: false });
   });
 
   it('should hibernate over the hard line', () => {
-    expect(decideBudget(20.01, 20 * 60_000, budget)).toMatchObject({ level: 'hard', hibernate: true, sleepAfterMs: 5 * 60_000 });
+    expect(decideBudget(projected(20.01), 20 * 60_000, budget)).toMatchObject({ level: 'hard', hibernate: true, sleepAfterMs: 5 * 60_000 });
+  });
+
+  it('should hibernate on what the month has cost so far, whatever a lower projection says', () => {
+    const decision = decideBudget({ monthToDateUsd: 35, projectedUsd: 3 }, 20 * 60_000, budget);
+    expect(decision).toMatchObject({ level: 'hard', hibernate: true });
+    expect(decision.reason).toBe('budget: spent this month $35.00 > hard limit $20.00');
+    expect(decideBudget({ monthToDateUsd: 16, projectedUsd: 12 }, 20 * 60_000, budget)).toMatchObject({ level: 'soft', hibernate: false });
   });
 
   it('should decide the same for the same figures (idempotent)', () => {
-    expect(decideBudget(17.3, 20 * 60_000, budget)).toEqual(decideBudget(17.3, 20 * 60_000, budget));
+    expect(decideBudget(projected(17.3), 20 * 60_000, budget)).toEqual(decideBudget(projected(17.3), 20 * 60_000, budget));
   });
 });
 

@@ -6,6 +6,8 @@
  *   /graphql/full      standard-1 running 24/7
  *   /graphql/half      standard-1 running half of the time
  *   /graphql/low       2 % of the time
+ *   /graphql/spent     three standard-1 running 24/7 until a day ago, nothing
+ *                      since: the month so far over $20, no recent burn
  *   /graphql/empty     the account has no container usage (empty groups)
  *   /graphql/noaccount no account visible to the token (empty accounts)
  *   /graphql/errors    a GraphQL error payload (HTTP 200)
@@ -69,6 +71,10 @@ export default async function setup(project: TestProject) {
     if (!body.query.includes('containersUsageAdaptiveGroups')) return send(400, { errors: [{ message: 'unknown query' }] });
     if (scenario === 'noaccount') return send(200, { data: { viewer: { accounts: [] } }, errors: null });
     const v = body.variables;
+    if (scenario === 'spent') {
+      const dayAgo = new Date(Date.parse(v.end) - 86_400_000).toISOString();
+      return send(200, { data: { viewer: { accounts: [{ month: sums(3, v.monthStart, dayAgo), recent: [] }] } }, errors: null });
+    }
     const fraction = scenario === 'empty' ? 0 : (SHARE[scenario] ?? 0);
     return send(200, {
       data: { viewer: { accounts: [{ month: sums(fraction, v.monthStart, v.end), recent: sums(fraction, v.recentStart, v.end) }] } },
