@@ -6,7 +6,10 @@
  * per-boot secret, joins its one Browser Rendering session (acquired at the
  * first connection, kept across reconnects, closed when the assistant
  * sleeps, hibernates or stops) and pipes every frame unchanged both ways.
- * Open session time is metered (browser-hours) for the cost guard.
+ * Concurrent connections share that session: one acquisition is in flight
+ * at a time, every session acquired is recorded, metered (browser-hours, for
+ * the cost guard) and closed, and at most `MAX_PIPES` connections are open
+ * at once.
  */
 import { errorMessage } from '../errors.ts';
 import { ContainerMeter, type MeterRecord } from '../agent/container-meter.ts';
@@ -18,6 +21,8 @@ export const BROWSER_CDP_HOST = 'browser.ondemand.internal';
 export const CDP_PATH_PREFIX = '/__ondemand-cdp/';
 /** A session without a connection lives this long (Browser Rendering's maximum keep_alive is 10 minutes). */
 export const SESSION_KEEP_ALIVE_MS = 10 * 60_000;
+/** CDP connections open (or being opened) at once in a boot; one more is refused with 429. */
+export const MAX_PIPES = 8;
 
 export interface CdpRecord {
   /** SHA-256 (hex) of this boot's secret; null: no boot may connect. */
@@ -49,6 +54,15 @@ function newSecret(): string {
   return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/** Closes a WebSocket that may be closed already. */
+function closeQuietly(socket: WebSocket | null, code: number, reason: string): void {
+  try {
+    socket?.close(code, reason);
+  } catch {
+    // already closed
+  }
+}
+
 /** Constant-time comparison of two hex strings of the same length. */
 function sameHex(a: string, b: string): boolean {
   if (a.length !== b.length) return false;
@@ -66,6 +80,12 @@ export class CdpPassthrough {
   readonly #meter: ContainerMeter<'browser'>;
   /** Open pipes (memory only: a restart of the DO ends them, as it ends their WebSockets). */
   readonly #pipes = new Set<{ close(reason: string): void }>();
+  /** Connections accepted but not piped yet (they count against `MAX_PIPES`). */
+  #connecting = 0;
+  /** The session acquisition in flight (and the boot it began in), shared by every connection that waits for it. */
+  #acquiring: { epoch: number; done: Promise<string | null> } | null = null;
+  /** Bumped when a boot ends: work that began before finds it changed and undoes itself. */
+  #epoch = 0;
 
   constructor(options: { sessions: BrowserSessions; now: () => number; log: (event: string, fields: Record<string, unknown>) => void; onChange: () => void; record?: CdpRecord }) {
     this.#sessions = options.sessions;
@@ -91,7 +111,9 @@ export class CdpPassthrough {
 
   /**
    * Accepts one CDP WebSocket from the container. 401 without this boot's
-   * secret, 426 without an upgrade, 502 when no browser session can be had.
+   * secret, 426 without an upgrade, 429 when `MAX_PIPES` connections are
+   * open or opening already, 409 when the boot ended while it connected,
+   * 502 when no browser session can be had.
    */
   async accept(request: Request): Promise<Response> {
     if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return new Response('a CDP connection is a WebSocket upgrade', { status: 426 });
@@ -100,7 +122,22 @@ export class CdpPassthrough {
       this.#log('browser:refused', { reason: 'not this boot\'s secret' });
       return new Response('not this boot\'s browser', { status: 401 });
     }
-    const upstream = await this.#upstream();
+    if (this.#pipes.size + this.#connecting >= MAX_PIPES) {
+      this.#log('browser:refused', { reason: 'too many connections', max: MAX_PIPES });
+      return new Response(`too many browser connections: at most ${MAX_PIPES} at once`, { status: 429 });
+    }
+    const epoch = this.#epoch;
+    this.#connecting += 1;
+    let upstream: WebSocket | null;
+    try {
+      upstream = await this.#upstream(epoch);
+    } finally {
+      this.#connecting -= 1;
+    }
+    if (epoch !== this.#epoch) {
+      closeQuietly(upstream, 1001, 'the boot ended');
+      return new Response('the assistant stopped while the browser connected', { status: 409 });
+    }
     if (!upstream) return new Response('no browser session could be opened', { status: 502 });
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
@@ -109,29 +146,76 @@ export class CdpPassthrough {
     return new Response(null, { status: 101, webSocket: client });
   }
 
-  /** The session's browser, joined; a new session when there is none (or it is gone). */
-  async #upstream(): Promise<WebSocket | null> {
-    const now = this.#now();
-    if (this.#record.sessionId) {
-      const socket = await this.#sessions.connect(this.#record.sessionId);
+  /** A connection to the session's browser; the session is opened when there is none, replaced (once) when it is gone. */
+  async #upstream(epoch: number): Promise<WebSocket | null> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const id = await this.#session(epoch);
+      if (!id) return null;
+      const socket = await this.#sessions.connect(id);
       if (socket) {
-        this.#record.lastUsedAt = now;
+        this.#record.lastUsedAt = this.#now();
         this.#onChange();
         return socket;
       }
-      this.#log('browser:session-gone', { session: this.#record.sessionId });
-      this.#ended(now);
+      // Gone (expired, ended by the provider) or unreachable: it ends here, metered and told to close, whichever connection saw it first.
+      if (this.#record.sessionId === id) {
+        this.#log('browser:session-gone', { session: id });
+        await this.#retire(id, 'gone');
+      }
     }
+    return null;
+  }
+
+  /** This boot's session: the recorded one, or the one being acquired (one acquisition at a time, whoever asks); null when none can be had or the boot ended. */
+  async #session(epoch: number): Promise<string | null> {
+    for (;;) {
+      if (epoch !== this.#epoch) return null;
+      if (this.#record.sessionId) return this.#record.sessionId;
+      if (!this.#acquiring) {
+        const done = this.#acquire().finally(() => {
+          this.#acquiring = null;
+        });
+        this.#acquiring = { epoch: this.#epoch, done };
+      }
+      const { epoch: startedIn, done } = this.#acquiring;
+      const id = await done;
+      // One acquired for a boot that has ended was closed on arrival: this boot's own comes next.
+      if (id || startedIn === epoch) return id;
+    }
+  }
+
+  /** Acquires a session and records it at once (metered from the request on); one that arrives after its boot ended is closed at once. */
+  async #acquire(): Promise<string | null> {
+    const epoch = this.#epoch;
+    const now = this.#now();
+    let id: string;
     try {
-      const id = await this.#sessions.acquire(SESSION_KEEP_ALIVE_MS);
-      Object.assign(this.#record, { sessionId: id, openedAt: now, lastUsedAt: now, sessions: this.#record.sessions + 1 });
-      this.#meter.start(now, 'browser');
-      this.#onChange();
-      this.#log('browser:session-opened', { session: id });
-      return await this.#sessions.connect(id);
+      id = await this.#sessions.acquire(SESSION_KEEP_ALIVE_MS);
     } catch (error) {
       this.#log('browser:session-failed', { message: errorMessage(error) });
       return null;
+    }
+    Object.assign(this.#record, { sessionId: id, openedAt: now, lastUsedAt: now, sessions: this.#record.sessions + 1 });
+    this.#meter.start(now, 'browser');
+    this.#onChange();
+    this.#log('browser:session-opened', { session: id });
+    if (epoch === this.#epoch) return id;
+    await this.#retire(id, 'the boot ended while it opened');
+    return null;
+  }
+
+  /** Ends a session: when it is the recorded one, the record says so at once (the status, the meter); the provider is told after. */
+  async #retire(id: string, reason: string): Promise<void> {
+    if (this.#record.sessionId === id) {
+      this.#meter.stop(this.#now());
+      Object.assign(this.#record, { sessionId: null, openedAt: null, lastUsedAt: null });
+      this.#onChange();
+    }
+    try {
+      await this.#sessions.close(id);
+      this.#log('browser:session-closed', { session: id, reason });
+    } catch (error) {
+      this.#log('browser:close-failed', { session: id, reason, message: errorMessage(error) });
     }
   }
 
@@ -142,13 +226,7 @@ export class CdpPassthrough {
       if (!open) return;
       open = false;
       this.#pipes.delete(handle);
-      for (const socket of [client, upstream]) {
-        try {
-          socket.close(code, reason);
-        } catch {
-          // already closed
-        }
-      }
+      for (const socket of [client, upstream]) closeQuietly(socket, code, reason);
     };
     const handle = { close: (reason: string) => close(1001, reason) };
     this.#pipes.add(handle);
@@ -166,24 +244,13 @@ export class CdpPassthrough {
     upstream.addEventListener('error', () => close(1011, 'browser error'));
   }
 
-  #ended(now: number): void {
-    this.#meter.stop(now);
-    Object.assign(this.#record, { sessionId: null, openedAt: null, lastUsedAt: null });
-    this.#onChange();
-  }
-
-  /** Closes the session and every pipe, and revokes the boot's secret (a sleep, a hibernation, a stop). */
+  /** Closes every pipe and the session (one being acquired too, once it arrives), and revokes the boot's secret (a sleep, a hibernation, a stop). */
   async close(reason: string): Promise<void> {
+    this.#epoch += 1;
     for (const pipe of [...this.#pipes]) pipe.close(reason);
     this.#record.secretHash = null;
-    const id = this.#record.sessionId;
-    // The record says "closed" at once (the status, the meter); the provider is told after.
-    if (id) this.#ended(this.#now());
+    if (this.#record.sessionId) await this.#retire(this.#record.sessionId, reason);
     else this.#onChange();
-    if (id) {
-      await this.#sessions.close(id);
-      this.#log('browser:session-closed', { session: id, reason });
-    }
   }
 
   /** Browser-hours this month and in the last `hours`, for the cost guard. */

@@ -4,12 +4,14 @@
  * Worker's ContainerProxy entrypoint (as the Containers outbound handler
  * sends it), the Agent checks this boot's secret, joins its one browser
  * session and pipes frames unchanged both ways; the session is kept across
- * reconnects and closed when the assistant sleeps or hibernates.
+ * reconnects and closed when the assistant sleeps or hibernates; concurrent
+ * connections share it, and their number is capped.
  */
 import { env, exports } from 'cloudflare:workers';
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
-import type { CdpStatus } from '../../src/browser/cdp-passthrough.ts';
+import type { BrowserSessions } from '../../src/browser/browser-sessions.ts';
+import { CDP_PATH_PREFIX, CdpPassthrough, MAX_PIPES, type CdpStatus } from '../../src/browser/cdp-passthrough.ts';
 import { CdpClient, chromiumSocket } from '../support/local-chromium-sessions.ts';
 import { fakeContainer, resetFakeContainers } from '../support/fake-runtime.ts';
 import { browserStandIn, testClock } from './test-worker.ts';
@@ -140,6 +142,50 @@ describe.skipIf(!chromium)(`the CDP passthrough (workerd, a local Chromium for B
     third.close();
   });
 
+  it('should open one session for concurrent connections, meter its open time, close it and every pipe at sleep, and refuse one pipe over the cap', async () => {
+    const agent = browserAgent();
+    const cdpUrl = await wake(agent);
+    // The browser tool (or whatever runs in the container) opens MAX_PIPES connections at once.
+    const responses = await Promise.all(Array.from({ length: MAX_PIPES }, () => connectFromContainer(agent, cdpUrl)));
+    expect(responses.map((r) => r.status)).toEqual(Array(MAX_PIPES).fill(101));
+    const clients = responses.map((r) => {
+      r.webSocket!.accept();
+      return new CdpClient(r.webSocket!);
+    });
+    const stats = browserStandIn.stats.get(agent.name)!;
+    expect(stats.acquired).toBe(1);
+    expect(stats.connected).toBe(MAX_PIPES);
+    const open = (await status(agent)).browser as CdpStatus;
+    expect(open).toMatchObject({ sessionsOpened: 1, session: { connections: MAX_PIPES } });
+    // Every pipe works, on the one session.
+    for (const client of clients) expect(String((await client.send('Browser.getVersion')).product)).toMatch(/Chrome/);
+
+    // One more while they are open: refused, and nothing is acquired or joined for it.
+    const over = await connectFromContainer(agent, cdpUrl);
+    expect(over.status).toBe(429);
+    expect(await over.text()).toContain(`at most ${MAX_PIPES}`);
+    expect(stats.acquired).toBe(1);
+    expect(stats.connected).toBe(MAX_PIPES);
+    // A pipe closed frees its place.
+    clients.pop()!.close();
+    await vi.waitFor(async () => expect(((await status(agent)).browser as CdpStatus).session?.connections).toBe(MAX_PIPES - 1));
+    const again = await connectFromContainer(agent, cdpUrl);
+    expect(again.status).toBe(101);
+    again.webSocket!.accept();
+    clients.push(new CdpClient(again.webSocket!));
+
+    // An hour of use by all of them is one browser-hour; at sleep every pipe and the session end.
+    testClock.offsetMs += 3_600_000;
+    expect((await agent.stub.lifecycleCommand('sleep')).ok).toBe(true);
+    for (const client of clients) expect((await client.closed).code).toBe(1001);
+    const asleep = (await settled(agent, 'sleeping')).browser as CdpStatus;
+    expect(asleep).toMatchObject({ session: null, sessionsOpened: 1 });
+    expect(asleep.hoursThisMonth).toBeGreaterThanOrEqual(1);
+    expect(asleep.hoursThisMonth).toBeLessThan(1.01);
+    await vi.waitFor(() => expect(stats.closed).toEqual([open.session!.id]));
+    await vi.waitFor(async () => expect(await targetsIn(open.session!.id)).toEqual([]));
+  });
+
   it('should close the browser session when the assistant hibernates', async () => {
     const agent = browserAgent();
     const cdpUrl = await wake(agent);
@@ -173,5 +219,104 @@ describe.skipIf(!chromium)(`the CDP passthrough (workerd, a local Chromium for B
     const response = await (exports as unknown as { default: Fetcher }).default.fetch(`https://poc.example.com/__ondemand-cdp/${secret}`, { headers: { Upgrade: 'websocket' } });
     expect(response.status).toBe(403);
     expect(browserStandIn.stats.get(agent.name)!.acquired).toBe(0);
+  });
+});
+
+/** A browser provider the test answers by hand: every acquisition waits until the test settles it. */
+class ManualSessions implements BrowserSessions {
+  readonly acquiring: Array<{ resolve: (id: string) => void; reject: (error: Error) => void }> = [];
+  readonly closed: string[] = [];
+  /** The far ends of every connection handed out, by session. */
+  readonly peers = new Map<string, WebSocket[]>();
+  /** Sessions the provider no longer knows (a connection to one fails). */
+  readonly gone = new Set<string>();
+
+  acquire(): Promise<string> {
+    return new Promise((resolve, reject) => this.acquiring.push({ resolve, reject }));
+  }
+
+  async connect(sessionId: string): Promise<WebSocket | null> {
+    if (this.gone.has(sessionId) || this.closed.includes(sessionId)) return null;
+    const pair = new WebSocketPair();
+    pair[0].accept();
+    pair[1].accept();
+    this.peers.set(sessionId, [...(this.peers.get(sessionId) ?? []), pair[1]]);
+    return pair[0];
+  }
+
+  async close(sessionId: string): Promise<void> {
+    this.closed.push(sessionId);
+  }
+}
+
+describe('CdpPassthrough (workerd, a provider answered by hand)', () => {
+  const HOUR_MS = 3_600_000;
+  function passthrough() {
+    const sessions = new ManualSessions();
+    const clock = { now: Date.UTC(2026, 10, 10, 12) };
+    const cdp = new CdpPassthrough({ sessions, now: () => clock.now, log: () => {}, onChange: () => {} });
+    const connect = (secret: string) => cdp.accept(new Request(`https://agent.internal${CDP_PATH_PREFIX}${secret}`, { headers: { upgrade: 'websocket' } }));
+    return { sessions, clock, cdp, connect };
+  }
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
+
+  it('should acquire once for connections that arrive together, and close a session that arrives after the boot ended', async () => {
+    const { sessions, clock, cdp, connect } = passthrough();
+    const { secret } = await cdp.newBootSecret();
+    const pending = [connect(secret), connect(secret), connect(secret)];
+    await vi.waitFor(() => expect(sessions.acquiring).toHaveLength(1));
+    await settle();
+    expect(sessions.acquiring).toHaveLength(1);
+
+    // The assistant sleeps while the provider is still starting the browser; the browser arrives an hour later.
+    await cdp.close('the assistant is sleeping');
+    clock.now += HOUR_MS;
+    sessions.acquiring[0]!.resolve('late-session');
+    expect((await Promise.all(pending)).map((r) => r.status)).toEqual([409, 409, 409]);
+    await vi.waitFor(() => expect(sessions.closed).toEqual(['late-session']));
+    expect(sessions.peers.size).toBe(0);
+    expect(cdp.toJSON()).toMatchObject({ sessionId: null, sessions: 1 });
+    // Recorded and metered from its request to its close.
+    expect(cdp.meterReport(24).monthHours).toBeCloseTo(1, 3);
+  });
+
+  it('should give a new boot its own session when the last boot\'s acquisition is still under way', async () => {
+    const { sessions, cdp, connect } = passthrough();
+    const first = await cdp.newBootSecret();
+    const stale = connect(first.secret);
+    await vi.waitFor(() => expect(sessions.acquiring).toHaveLength(1));
+    await cdp.close('the assistant is sleeping');
+    const next = await cdp.newBootSecret();
+    const fresh = connect(next.secret);
+    await settle();
+    expect(sessions.acquiring).toHaveLength(1);
+    sessions.acquiring[0]!.resolve('old-boot');
+    await vi.waitFor(() => expect(sessions.acquiring).toHaveLength(2));
+    sessions.acquiring[1]!.resolve('new-boot');
+    expect((await stale).status).toBe(409);
+    expect((await fresh).status).toBe(101);
+    expect(sessions.closed).toEqual(['old-boot']);
+    expect(cdp.toJSON()).toMatchObject({ sessionId: 'new-boot', sessions: 2 });
+  });
+
+  it('should close a session that is gone before replacing it, and meter both', async () => {
+    const { sessions, clock, cdp, connect } = passthrough();
+    const { secret } = await cdp.newBootSecret();
+    const first = connect(secret);
+    await vi.waitFor(() => expect(sessions.acquiring).toHaveLength(1));
+    sessions.acquiring[0]!.resolve('first');
+    expect((await first).status).toBe(101);
+    clock.now += HOUR_MS;
+    sessions.gone.add('first');
+    const second = connect(secret);
+    await vi.waitFor(() => expect(sessions.acquiring).toHaveLength(2));
+    expect(sessions.closed).toEqual(['first']);
+    sessions.acquiring[1]!.resolve('second');
+    expect((await second).status).toBe(101);
+    clock.now += HOUR_MS;
+    await cdp.close('the assistant is sleeping');
+    expect(sessions.closed).toEqual(['first', 'second']);
+    expect(cdp.meterReport(24).monthHours).toBeCloseTo(2, 3);
+    expect(cdp.toJSON()).toMatchObject({ sessionId: null, sessions: 2 });
   });
 });
