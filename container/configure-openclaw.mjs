@@ -18,7 +18,10 @@
 //   local mode; else off), the model provider derived from the keys present, and the
 //   default model when OPENCLAW_MODEL is set or the current one's provider
 //   has no key anymore.
-// Secrets are referenced as ${VAR} and never written to disk.
+// Secrets are referenced as ${VAR} and never written to disk: the gateway
+// password, the model key, this boot's CDP URL (BROWSER_CDP_URL holds the
+// passthrough's secret) and the local mode's proxy-header name
+// (GATEWAY_PROXY_HEADER); the gateway resolves them from its environment.
 //
 // Exit codes: 0 configured; 2 with a JSON line {code,message,retryable} on stderr.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -80,7 +83,8 @@ function applyBrowser(config, e) {
   set(config, ['browser', 'enabled'], choice.mode === 'browser-rendering' || choice.mode === 'local-chromium');
   if (choice.mode === 'browser-rendering') {
     const host = new URL(e.BROWSER_CDP_URL).hostname;
-    set(config, ['browser', 'profiles', CDP_PROFILE], { cdpUrl: e.BROWSER_CDP_URL });
+    // The URL holds this boot's secret: the gateway reads it from its environment, the file names it only.
+    set(config, ['browser', 'profiles', CDP_PROFILE], { cdpUrl: '${BROWSER_CDP_URL}' });
     set(config, ['browser', 'defaultProfile'], CDP_PROFILE);
     allowed.push(host);
   } else {
@@ -114,8 +118,9 @@ export function applyManaged(config, e) {
     mode: 'trusted-proxy',
     trustedProxy: {
       userHeader: 'x-openclaw-user',
-      // GATEWAY_PROXY_HEADER (local mode): a header only the Worker sends, named after the run's secret.
-      requiredHeaders: ['x-openclaw-proxy', ...(e.GATEWAY_PROXY_HEADER ? [e.GATEWAY_PROXY_HEADER] : [])],
+      // GATEWAY_PROXY_HEADER (local mode): a header only the Worker sends, named after the run's secret,
+      // so it is a reference the gateway resolves from its environment, never the name itself.
+      requiredHeaders: ['x-openclaw-proxy', ...(e.GATEWAY_PROXY_HEADER ? ['${GATEWAY_PROXY_HEADER}'] : [])],
       allowLoopback: proxies.some((p) => p === '127.0.0.1' || p === '::1' || p.startsWith('127.')),
       deviceAutoApprove: { enabled: true },
     },

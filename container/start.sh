@@ -21,7 +21,10 @@
 #                       (the local mode's stand-in gateway uses it; then nothing is configured)
 #   BROWSER_CDP_URL     the agent's browser is this CDP endpoint (production: Browser Rendering through the Agent)
 #   BROWSER_EXECUTABLE  else a local Chromium the gateway launches itself (local mode); neither: no browser
+#   GATEWAY_PROXY_HEADER  local mode: a header the gateway requires of every proxied request (its name is the run's secret)
 #   BOOT_FAIL_AT        test hook: fail at this phase with code `injected_failure`
+# Secrets (the gateway token, model keys, BROWSER_CDP_URL, GATEWAY_PROXY_HEADER) stay in the
+# environment: openclaw.json names them as ${VAR} and the gateway, which inherits it, resolves them.
 set -u
 
 BOOT_STATUS_FILE=${BOOT_STATUS_FILE:-/tmp/openclaw-boot/status.json}

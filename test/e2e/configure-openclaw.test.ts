@@ -1,10 +1,11 @@
 /** container/configure-openclaw.mjs run for real: first run, restored config, bad config. */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ROOT } from '../support/node-local-stack.ts';
+import { chromiumMissing } from '../support/control-ui.ts';
+import { freePort, ROOT, until } from '../support/node-local-stack.ts';
 
 const dirs: string[] = [];
 function stateDir() {
@@ -37,6 +38,23 @@ describe('configure-openclaw.mjs', () => {
     expect(config.agents.defaults.model.primary).toBe('compat/mock-model');
     expect(config.gateway).toMatchObject({ mode: 'local', port: 18789, bind: 'loopback', auth: { mode: 'trusted-proxy', password: '${OPENCLAW_GATEWAY_PASSWORD}' } });
     expect(readFileSync(join(dir, 'openclaw.json'), 'utf8')).not.toContain('secret-value-1');
+  });
+
+  it('should write this boot\'s CDP URL, the proxy-header name and the gateway token only as ${VAR} references', () => {
+    const dir = stateDir();
+    const secret = 'c0ffee'.repeat(10) + 'beef';
+    const header = 'x-ondemand-5e9a7c31d2b84f06';
+    const r = configure(dir, { ...compat, OPENCLAW_GATEWAY_TOKEN: 'gateway-token-9d2f', BROWSER_CDP_URL: `ws://browser.ondemand.internal/devtools/browser/${secret}`, GATEWAY_PROXY_HEADER: header });
+    expect(r.status, r.stderr).toBe(0);
+    const text = readFileSync(join(dir, 'openclaw.json'), 'utf8');
+    for (const value of [secret, header, 'gateway-token-9d2f']) expect(text).not.toContain(value);
+    const config = read(dir);
+    expect(config.browser.profiles['browser-rendering'].cdpUrl).toBe('${BROWSER_CDP_URL}');
+    expect(config.gateway.auth.trustedProxy.requiredHeaders).toEqual(['x-openclaw-proxy', '${GATEWAY_PROXY_HEADER}']);
+    // The host is no secret: the browser tool's SSRF allowlist names it.
+    expect(config.browser.ssrfPolicy.allowedHostnames).toEqual(['browser.ondemand.internal']);
+    expect(r.stdout).not.toContain(secret);
+    expect(r.stdout).not.toContain(header);
   });
 
   it('should keep what the owner changed in a restored config and re-apply only managed settings', () => {
@@ -72,7 +90,7 @@ describe('configure-openclaw.mjs', () => {
     const cdp = 'ws://browser.ondemand.internal/__ondemand-cdp/boot-secret-1';
     const rendering = run({ BROWSER_CDP_URL: cdp, BROWSER_ALLOWED_HOSTNAMES: 'intranet.example, 10.0.0.7' });
     expect(rendering.said.mode).toBe('browser-rendering');
-    expect(rendering.config.browser).toMatchObject({ enabled: true, defaultProfile: 'browser-rendering', profiles: { 'browser-rendering': { cdpUrl: cdp }, mine: { cdpUrl: 'http://127.0.0.1:9222' } }, color: '#123456' });
+    expect(rendering.config.browser).toMatchObject({ enabled: true, defaultProfile: 'browser-rendering', profiles: { 'browser-rendering': { cdpUrl: '${BROWSER_CDP_URL}' }, mine: { cdpUrl: 'http://127.0.0.1:9222' } }, color: '#123456' });
     expect(rendering.config.browser.ssrfPolicy.allowedHostnames).toEqual(['intranet.example', '10.0.0.7', 'browser.ondemand.internal']);
 
     // The next boot runs where there is a local Chromium: the rendering profile goes, the owner's stays.
@@ -145,5 +163,88 @@ describe('container/start.sh with the real configure step', () => {
     expect(status).toMatchObject({ phase: 'failed', error: { code: 'missing_model_key' }, retryable: false });
     expect(status.error.message).toContain('ANTHROPIC_API_KEY');
     expect(r.stdout).not.toContain('phase=starting-gateway');
+  });
+});
+
+describe('the real gateway with the references the configure step writes', () => {
+  const children: ChildProcess[] = [];
+  afterEach(() => {
+    for (const child of children.splice(0)) {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  /** Files under `dir` whose bytes hold any of `values`. */
+  function holding(dir: string, values: string[]): string[] {
+    return (readdirSync(dir, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
+      .filter((e) => e.isFile())
+      .map((e) => join(e.parentPath, e.name))
+      .filter((file) => {
+        const bytes = readFileSync(file);
+        return values.some((v) => bytes.includes(v));
+      });
+  }
+
+  it('should resolve ${GATEWAY_PROXY_HEADER} in the trusted-proxy check and ${BROWSER_CDP_URL} in the browser profile, while no file of the home holds either', async (context) => {
+    const missing = chromiumMissing();
+    if (missing) return context.skip(missing);
+    // A browser standing in for the Browser Rendering passthrough: its DevTools URL carries an id, as the passthrough's carries the boot's secret.
+    const profile = stateDir();
+    const chromium = spawn('/usr/bin/chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--remote-debugging-address=127.0.0.1', '--remote-debugging-port=0', `--user-data-dir=${profile}`, 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    children.push(chromium);
+    let seen = '';
+    chromium.stderr!.on('data', (chunk: Buffer) => (seen += chunk.toString()));
+    const cdpUrl = await until(async () => /DevTools listening on (ws:\/\/\S+)/.exec(seen)?.[1], 30_000, 'Chromium\'s DevTools URL');
+    const cdpSecret = cdpUrl.split('/').at(-1)!;
+
+    const home = stateDir();
+    const port = await freePort();
+    const header = 'x-ondemand-3b7d1f09a2c64e85';
+    const env = {
+      PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`,
+      HOME: home,
+      OPENCLAW_HOME: home,
+      BOOT_STATUS_FILE: join(home, 'boot', 'status.json'),
+      ...compat,
+      GATEWAY_PORT: String(port),
+      OPENCLAW_GATEWAY_TOKEN: 'gateway-token-real-7c21',
+      GATEWAY_PROXY_HEADER: header,
+      BROWSER_CDP_URL: cdpUrl,
+    };
+    const gateway = spawn('sh', [join(ROOT, 'container', 'start.sh')], { env, stdio: 'ignore', detached: true });
+    children.push(gateway);
+    const base = `http://127.0.0.1:${port}`;
+    await until(async () => ((await fetch(`${base}/readyz`).catch(() => null))?.status === 200 ? true : undefined), 90_000, 'the gateway ready', 250);
+
+    // The header the local Worker sends is the one the gateway requires: the reference resolved.
+    const proxied = { 'x-openclaw-user': 'owner', 'x-openclaw-proxy': 'openclaw-ondemand', 'x-forwarded-for': '192.0.2.1', 'x-forwarded-proto': 'http', 'x-forwarded-host': 'poc.example.com' };
+    const without = await fetch(`${base}/v1/models`, { headers: proxied });
+    expect(without.status).toBe(401);
+    await without.body?.cancel();
+    const withHeader = await fetch(`${base}/v1/models`, { headers: { ...proxied, [header]: '1' } });
+    expect(withHeader.status).toBe(200);
+    await withHeader.body?.cancel();
+
+    // An owner's config write through the gateway keeps the references.
+    const rpc = async (method: string, params: unknown) => (await fetch(`${base}/api/v1/admin/rpc`, { method: 'POST', headers: { ...proxied, [header]: '1', 'content-type': 'application/json' }, body: JSON.stringify({ method, params }) })).json() as Promise<{ ok: boolean; payload: { hash: string } }>;
+    const { payload } = await rpc('config.get', {});
+    expect((await rpc('config.patch', { raw: JSON.stringify({ agents: { defaults: { heartbeat: { every: '45m' } } } }), baseHash: payload.hash })).ok).toBe(true);
+    await until(async () => (readFileSync(join(home, '.openclaw', 'openclaw.json'), 'utf8').includes('45m') ? true : undefined), 10_000, 'the patch written');
+
+    // The agent's browser is the one at the resolved URL.
+    const status = spawnSync('openclaw', ['browser', '--json', 'status'], {
+      env: { ...env, OPENCLAW_GATEWAY_TOKEN: '', OPENCLAW_GATEWAY_PASSWORD: env.OPENCLAW_GATEWAY_TOKEN },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(status.status, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ profile: 'browser-rendering', cdpReady: true, cdpUrl });
+
+    expect(holding(home, [cdpSecret, header, env.OPENCLAW_GATEWAY_TOKEN])).toEqual([]);
   });
 });
