@@ -27,13 +27,20 @@ function clientAddress(request: Request): string {
 }
 
 /**
- * The Cookie header without Cloudflare's own cookies (`CF_Authorization`, the
- * replayable Access session, `CF_AppSession`, `CF_Binding`, …): the gateway
- * and the agent's tools beside it have no use for them. Null when none is left.
+ * The Cookie header without Cloudflare's own cookies, whatever their case or
+ * suffix: every name that begins with `CF_` (`CF_Authorization`, the
+ * replayable Access session, and its numbered parts `CF_Authorization_1`, …;
+ * `CF_AppSession`, `CF_Binding`, `cf_clearance`, …) or `__cf` (`__cf_bm`,
+ * `__cflb`, `__cfruid`, …). The gateway and the agent's tools beside it have
+ * no use for them. Null when none is left.
  */
 export function withoutCloudflareCookies(cookie: string | null): string | null {
   if (!cookie) return null;
-  const kept = cookie.split(';').map((c) => c.trim()).filter((c) => c && !/^CF_[A-Za-z]+=/.test(c));
+  const cloudflare = /^(?:cf_|__cf)/i;
+  const kept = cookie
+    .split(';')
+    .map((c) => c.trim())
+    .filter((c) => c && !cloudflare.test((c.split('=', 1)[0] ?? '').trim()));
   return kept.length ? kept.join('; ') : null;
 }
 

@@ -2,7 +2,8 @@
  * The page a browser gets while the assistant boots: it shows the boot
  * phase, follows GET /api/status, and reloads the requested page once the
  * gateway is ready. A failed boot shows its reason and a retry button
- * instead of loading forever.
+ * (a JSON `POST /api/wake`, as every API command is) instead of loading
+ * forever.
  */
 import type { AgentStatus } from '../agent/agent-status.ts';
 import { BOOT_PHASE_LABELS } from '../contract/boot-status.ts';
@@ -62,7 +63,7 @@ async function poll() {
 }
 $('retry').addEventListener('click', async () => {
   $('actions').hidden = true;
-  await fetch('/api/wake', { method: 'POST', headers: { accept: 'application/json' } }).catch(() => {});
+  await fetch('/api/wake', { method: 'POST', headers: { accept: 'application/json', 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'wake from the progress page' }) }).catch(() => {});
   setTimeout(poll, 300);
 });
 render(status);

@@ -1,4 +1,4 @@
-/** The status page in real Chromium (Debian chromium, playwright-core) against the local mode. */
+/** The status page and the progress page in real Chromium (Debian chromium, playwright-core) against the local mode. */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -65,5 +65,40 @@ describe('status page (Chromium)', () => {
 
     await page.click('button[data-action=sleep]');
     await waitForState(page, 'sleeping', 30_000);
+  });
+});
+
+describe('progress page after a failed boot (Chromium)', () => {
+  let stack: LocalStack;
+  let browser: Browser | null = null;
+  beforeAll(async () => {
+    // Every boot fails at its last phase, not retryable: the page shows the reason and "Try again".
+    stack = await startLocalStack({ LOCAL_GATEWAY: 'echo', BOOT_FAIL_AT: 'starting-gateway', SLEEP_AFTER: '10m' });
+    if (existsSync(CHROMIUM)) browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  it('should wake again when "Try again" is clicked', async (context) => {
+    if (!browser) {
+      if (process.env.CI) throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian chromium`);
+      return context.skip();
+    }
+    const page = await browser.newPage();
+    await page.goto(`${stack.url}/`);
+    await page.waitForSelector('#retry', { state: 'visible', timeout: 30_000 });
+    expect(await page.textContent('#error')).toContain('failure injected at phase starting-gateway');
+    const boots = async () => ((await (await fetch(`${stack.url}/api/status`)).json()) as { history: Array<{ to: string; reason: string }> }).history.filter((h) => h.to === 'booting');
+    const wakes = async () => (await boots()).length;
+    const before = await wakes();
+
+    const answer = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/wake');
+    await page.click('#retry');
+    expect((await answer).status()).toBe(202);
+    await until(async () => ((await wakes()) > before ? true : undefined), 15_000, 'a new boot');
+    expect((await boots()).at(-1)?.reason).toBe('wake from the progress page');
+    await page.waitForSelector('#retry', { state: 'visible', timeout: 30_000 });
   });
 });

@@ -138,11 +138,12 @@ describe('hostile requests (workerd)', () => {
   });
 
   describe('cookies', () => {
-    it('should not hand the Access session cookie to the gateway', async () => {
+    it('should hand the gateway none of Cloudflare\'s cookies (the Access session, its numbered parts, bot and load-balancer cookies), whatever their case', async () => {
       const jwt = await token({ email: 'owner@example.com' });
       await fetchAs(new Request(`${BASE}/api/wake`, { method: 'POST', headers: { cookie: `CF_Authorization=${jwt}`, 'content-type': 'application/json' }, body: '{}' }));
       await vi.waitFor(async () => expect((await status()).state).toBe('ready'), { timeout: 5000, interval: 20 });
-      const proxied = await fetchAs(new Request(`${BASE}/v1/models`, { headers: { cookie: `CF_Authorization=${jwt}; CF_AppSession=abc; theme=dark` } }));
+      const cloudflare = [`CF_Authorization=${jwt}`, `CF_Authorization_2=${jwt}`, `cf_authorization_1=${jwt}`, 'CF_AppSession=abc', 'cf_clearance=clear', '__cf_bm=bm', '__cflb=lb', '__cfruid=ruid', `CF_Authorization =${jwt}`];
+      const proxied = await fetchAs(new Request(`${BASE}/v1/models`, { headers: { cookie: [...cloudflare, 'theme=dark'].join('; ') } }));
       expect(proxied.status).toBe(200);
       const seen = (await proxied.json()) as { cookie: string | null; user: string };
       expect(seen.user).toBe('owner@example.com');
