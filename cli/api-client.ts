@@ -1,8 +1,11 @@
 /**
  * The HTTP API as clawctl speaks it: the same routes as the browser, with an
  * Access service token (CF-Access-Client-Id/-Secret, exchanged by Access at
- * the edge) when one is configured. Every failure becomes a CliError with
- * one clear line and an exit code.
+ * the edge) when one is configured, or the local mode's access token
+ * (Authorization: Bearer) for the loopback URL it belongs to. Every failure
+ * becomes a CliError with one clear line and an exit code. Every answer is
+ * parsed by `parseServerText`, so no text the server (or the container
+ * behind it) supplies reaches the terminal with a control character in it.
  */
 import type { AgentStatus } from '../src/agent/agent-status.ts';
 
@@ -21,6 +24,38 @@ export interface Target {
   url: string;
   clientId: string | null;
   clientSecret: string | null;
+  /** The local mode's access token for this URL (cli/target.ts: localAccessToken), if any. */
+  localToken?: string | null;
+}
+
+/** C0 controls, DEL and C1 controls: what a terminal may act on (cursor moves, OSC 52 clipboard writes, …). */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROLS = new RegExp(CONTROL.source, 'g');
+
+/** `text` without control characters: tab, CR and LF become a space, every other one U+FFFD. */
+export function stripControls(text: string): string {
+  return text.replace(CONTROLS, (c) => (c === '\t' || c === '\n' || c === '\r' ? ' ' : '\ufffd'));
+}
+
+/**
+ * A server's answer as clawctl holds it: JSON parsed with every string and
+ * key stripped of control characters (`stripControls`); a body that is not
+ * JSON becomes `{ raw }` (its first 200 characters, stripped too); an empty
+ * body null.
+ */
+export function parseServerText(text: string): unknown {
+  if (!text) return null;
+  try {
+    return JSON.parse(text, (_key, value: unknown) => {
+      if (typeof value === 'string') return stripControls(value);
+      if (value && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).some((k) => CONTROL.test(k))) {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [stripControls(k), v]));
+      }
+      return value;
+    });
+  } catch {
+    return { raw: stripControls(text.slice(0, 200)) };
+  }
 }
 
 export class ApiClient {
@@ -35,6 +70,7 @@ export class ApiClient {
       h['cf-access-client-id'] = this.target.clientId;
       h['cf-access-client-secret'] = this.target.clientSecret;
     }
+    if (this.target.localToken) h.authorization = `Bearer ${this.target.localToken}`;
     return h;
   }
 
@@ -54,22 +90,15 @@ export class ApiClient {
       const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
       throw new CliError(`cannot reach ${this.target.url}: ${cause} (is the target right? local mode: \`npm start\`)`, EXIT.unreachable);
     }
+    const json = parseServerText(await response.text());
     if (response.status === 302 || response.status === 401 || response.status === 403) {
-      const detail = await response.text().then((t) => {
-        try {
-          return (JSON.parse(t) as { error?: { message?: string } }).error?.message ?? '';
-        } catch {
-          return '';
-        }
-      });
-      throw new CliError(`not authorized at ${this.target.url} (${response.status}${detail ? `: ${detail}` : ''}); set CF_ACCESS_CLIENT_ID and CF_ACCESS_CLIENT_SECRET to a service token`, EXIT.unauthorized);
-    }
-    const text = await response.text();
-    let json: unknown = null;
-    try {
-      json = text ? JSON.parse(text) : null;
-    } catch {
-      json = { raw: text.slice(0, 200) };
+      const message = (json as { error?: { message?: unknown } } | null)?.error?.message;
+      const detail = typeof message === 'string' ? message : '';
+      const local = /^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/.test(this.target.url);
+      const hint = local
+        ? "local mode: run clawctl as the account that ran npm start, or point LOCAL_STATE_DIR at that run's state directory (its access.json)"
+        : 'set CF_ACCESS_CLIENT_ID and CF_ACCESS_CLIENT_SECRET to a service token';
+      throw new CliError(`not authorized at ${this.target.url} (${response.status}${detail ? `: ${detail}` : ''}); ${hint}`, EXIT.unauthorized);
     }
     return { status: response.status, json, headers: response.headers };
   }
