@@ -10,7 +10,19 @@
 // LOCAL_MOCK_LLM (on|off, default on: the bundled mock model unless keys in
 // .dev.vars choose a real provider), LOCAL_BROWSER (a Chromium for the agent's
 // browser tool: default /usr/bin/chromium when it exists; `off`: none), and
-// any Worker var (SLEEP_AFTER, ...).
+// any Worker var (SLEEP_AFTER, ...); LOCAL_AUTH (account|token, default account:
+// see below).
+//
+// Another account on this machine gets nothing (README: the local mode's
+// credential): npm start listens on PORT itself (container/host/owner-gate.ts)
+// and lets through the owner's own processes (the kernel says whose each
+// connection is; LOCAL_AUTH=token turns that off), a browser that opened the
+// one-time login link it prints, or a client with the run's access token
+// (<state dir>/access.json, which clawctl reads). The Worker (wrangler, on a
+// private port, without inspector, dev registry or local explorer:
+// scripts/local-wrangler.mjs) answers only what the gate vouches for. Every
+// file of the run is the owner's alone (umask 077; the state directory and
+// what it holds already are made 0700/0600 at start).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +30,13 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LOCAL_SHELL_SETTINGS } from '../src/settings.ts';
 import { ECHO_GATEWAY_COMMAND, startLocalHost } from '../container/host/local-host.ts';
+import { freePort } from '../container/host/agent-supervisor.ts';
+import { restrictToOwner, startOwnerGate } from '../container/host/owner-gate.ts';
 import { MOCK_MODEL_ID, startMockLlm } from '../container/mock-llm/server.mjs';
+
+// Everything this run and its children write (the Worker's storage and R2 blobs, the assistant's home,
+// logs) is readable by this account only.
+process.umask(0o077);
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 // The Worker's settings an operator may set from the shell (src/settings.ts says which the local mode fixes itself).
@@ -38,7 +56,15 @@ if (!Number.isInteger(hostPort) || hostPort < 0 || hostPort > 65535) fail(`LOCAL
 const stateDir = resolve(ROOT, process.env.LOCAL_STATE_DIR ?? '.local');
 const gatewayKind = process.env.LOCAL_GATEWAY ?? 'openclaw';
 if (!['echo', 'openclaw'].includes(gatewayKind)) fail(`LOCAL_GATEWAY="${gatewayKind}" must be echo or openclaw`);
-mkdirSync(stateDir, { recursive: true });
+const authMode = process.env.LOCAL_AUTH ?? 'account';
+if (!['account', 'token'].includes(authMode)) fail(`LOCAL_AUTH="${authMode}" must be account or token`);
+mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+// A state directory from an older run (or made by hand) may be open to others: close it.
+try {
+  restrictToOwner(stateDir);
+} catch (error) {
+  fail(`cannot make ${stateDir} readable by this account only: ${error.message}`);
+}
 
 const extraEnv = {};
 for (const name of RUNTIME_PASSTHROUGH) if (process.env[name]) extraEnv[name] = process.env[name];
@@ -65,6 +91,24 @@ if (gatewayKind === 'openclaw' && mockSetting === 'on') {
 // A secret for this run, known only to the Worker and the local host: the local
 // host answers nobody else, and the local gateway trusts only the Worker's requests.
 const token = randomBytes(32).toString('hex');
+// Another, known only to the owner gate and the Worker: the Worker answers only what the gate vouches for.
+const ownerSecret = randomBytes(32).toString('hex');
+
+// The public port: the owner gate, in front of wrangler's private one.
+let gate;
+const wranglerPort = await freePort();
+try {
+  gate = await startOwnerGate({
+    port,
+    upstreamPort: wranglerPort,
+    ownerSecret,
+    mode: authMode,
+    accessFile: join(stateDir, 'access.json'),
+    onLogin: (next) => console.log(`openclaw-ondemand: a login link was used; the next one: ${next}`),
+  });
+} catch (error) {
+  fail(`cannot listen on 127.0.0.1:${port}: ${error.message} (set PORT)`);
+}
 
 let host;
 try {
@@ -85,21 +129,18 @@ const vars = [`LOCAL_HOST_URL:${host.url}`, `PUBLIC_ORIGINS:http://127.0.0.1:${p
 const devVars = ['.dev.vars.local', '.dev.vars'].map((f) => join(ROOT, f)).find((f) => existsSync(f));
 const envFile = join(stateDir, 'worker.env');
 rmSync(envFile, { force: true });
-writeFileSync(envFile, `${devVars ? `${readFileSync(devVars, 'utf8').trimEnd()}\n` : ''}LOCAL_HOST_TOKEN=${token}\n`, { mode: 0o600 });
+writeFileSync(envFile, `${devVars ? `${readFileSync(devVars, 'utf8').trimEnd()}\n` : ''}LOCAL_HOST_TOKEN=${token}\nLOCAL_OWNER_TOKEN=${ownerSecret}\n`, { mode: 0o600 });
 for (const name of WORKER_VARS) if (process.env[name]) vars.push(`${name}:${process.env[name]}`);
-const args = [
-  join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js'),
-  'dev', '--env', 'local', '--ip', '127.0.0.1', '--port', String(port),
-  '--inspector-port', String(process.env.INSPECTOR_PORT ?? 0),
-  '--persist-to', join(stateDir, 'wrangler'),
-  '--env-file', envFile,
-  '--show-interactive-dev-session=false',
-  ...vars.flatMap((v) => ['--var', v]),
-];
-const wrangler = spawn(process.execPath, args, {
+const wranglerOptions = {
+  port: wranglerPort,
+  persist: join(stateDir, 'wrangler'),
+  envFile,
+  vars: Object.fromEntries(vars.map((v) => [v.slice(0, v.indexOf(':')), v.slice(v.indexOf(':') + 1)])),
+};
+const wrangler = spawn(process.execPath, [join(ROOT, 'scripts', 'local-wrangler.mjs')], {
   cwd: ROOT,
   stdio: ['ignore', 'inherit', 'inherit'],
-  env: { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_LOG_PATH: join(stateDir, 'wrangler-logs') },
+  env: { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_LOG_PATH: join(stateDir, 'wrangler-logs'), OPENCLAW_LOCAL_WRANGLER: JSON.stringify(wranglerOptions) },
   detached: true,
 });
 
@@ -108,11 +149,13 @@ async function shutdown(code) {
   if (stopping) return;
   stopping = true;
   try { process.kill(-wrangler.pid, 'SIGTERM'); } catch {}
+  await gate.close().catch(() => {});
+  rmSync(join(stateDir, 'access.json'), { force: true });
   await host.close().catch(() => {});
   await mock?.close().catch(() => {});
   process.exit(code);
 }
-const api = (path, init = {}) => fetch(`http://127.0.0.1:${port}${path}`, { ...init, headers: { 'content-type': 'application/json', ...init.headers }, signal: AbortSignal.timeout(10_000) });
+const api = (path, init = {}) => fetch(`${gate.url}${path}`, { ...init, headers: { 'content-type': 'application/json', authorization: `Bearer ${gate.token}`, ...init.headers }, signal: AbortSignal.timeout(10_000) });
 /** How long Ctrl-C waits for the sleep (backup and stop) before exiting anyway. */
 const SLEEP_ON_EXIT_MS = 180_000;
 let sleepingForExit = false;
@@ -163,11 +206,18 @@ wrangler.on('exit', (code) => {
 const deadline = Date.now() + 120_000;
 while (!stopping && Date.now() < deadline) {
   try {
-    const r = await fetch(`http://127.0.0.1:${port}/api/status`, { signal: AbortSignal.timeout(2000) });
+    const r = await fetch(`${gate.url}/api/status`, { headers: { authorization: `Bearer ${gate.token}` }, signal: AbortSignal.timeout(2000) });
     if (r.status < 500 || r.status === 503) {
       const status = await r.json().catch(() => ({}));
       console.log(`\nopenclaw-ondemand (local mode) on http://127.0.0.1:${port}  state=${status.state ?? '?'}  gateway=${gatewayKind}`);
-      console.log(`  open it in a browser to wake the assistant, or: curl -X POST http://127.0.0.1:${port}/api/wake\n`);
+      if (gate.byAccount) {
+        console.log(`  open it in a browser to wake the assistant, or: curl -X POST http://127.0.0.1:${port}/api/wake`);
+        console.log(`  it answers this account's processes only; a browser of another account signs in once with: ${gate.loginUrl()}\n`);
+      } else {
+        console.log(`  every client needs this run's credential${authMode === 'token' ? ' (LOCAL_AUTH=token)' : ' (this system does not say which account a connection comes from)'}: a browser signs in once with`);
+        console.log(`    ${gate.loginUrl()}`);
+        console.log(`  clawctl finds the token itself; curl: -H "Authorization: Bearer $(node -p 'require("${join(stateDir, 'access.json')}").token')"\n`);
+      }
       break;
     }
   } catch {}

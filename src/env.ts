@@ -28,6 +28,8 @@ export interface Env extends SettingsEnv {
   // vars (wrangler.jsonc): every setting of src/settings.ts (SettingsEnv), plus:
   /** Local mode: the run's secret for the local dev host (from the env file `npm start` writes). */
   LOCAL_HOST_TOKEN?: string;
+  /** Local mode: the run's owner secret, which `npm start`'s owner gate sends with the owner's requests (src/auth/access.ts). */
+  LOCAL_OWNER_TOKEN?: string;
   /** Secret: where operator notifications are posted (a webhook URL is a credential). */
   NOTIFY_WEBHOOK_URL?: string;
   /** Secret: API token with Account Analytics read (never sent to the container). */

@@ -336,7 +336,8 @@ export async function restoreArchive(home: string, archive: Readable | null, exp
         throw new RestoreError('restore_corrupt', `archive SHA-256 ${actual.slice(0, 12)}… does not match the manifest's ${expectedSha256?.slice(0, 12) ?? '(none)'}…`);
       }
       try {
-        await run('tar', ['-xzf', file, '-C', next]);
+        // The umask decides the modes (npm start's 077: the home is this account's alone), not the archive.
+        await run('tar', ['-xzf', file, '--no-same-permissions', '-C', next]);
       } catch (error) {
         throw new RestoreError('restore_corrupt', `archive does not unpack: ${(error as Error).message}`);
       }

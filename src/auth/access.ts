@@ -8,11 +8,16 @@
  * whose `common_name` is the token's client id and that carry no email.
  *
  * The local development bypass exists only when AUTH_MODE=local and only for
- * loopback clients; any other configuration without Access fails closed.
+ * loopback clients; any other configuration without Access fails closed. Under
+ * `npm start` (which sets the secret LOCAL_OWNER_TOKEN) a loopback client must
+ * also come through the owner gate, which vouches for the owner with that
+ * secret in LOCAL_OWNER_HEADER: every account on the machine reaches
+ * wrangler's port on loopback, only the owner gets through the gate.
  */
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Env } from '../env.ts';
 import { AppError } from '../errors.ts';
+import { LOCAL_OWNER_HEADER, sameSecret } from '../contract/local-host.ts';
 import { oncePerEnv, setting } from '../settings.ts';
 
 export interface AccessConfig {
@@ -29,6 +34,8 @@ export interface AccessConfig {
   serviceTokenRoutes: string[];
   /** The identity of loopback clients in local mode (GATEWAY_USER). */
   localUser: string;
+  /** Local mode under `npm start`: the secret the owner gate sends in LOCAL_OWNER_HEADER (null: loopback alone, as in the workerd tests). */
+  localOwnerToken: string | null;
 }
 
 export type Identity =
@@ -79,8 +86,11 @@ function readToken(request: Request): string | null {
  */
 export async function authenticate(request: Request, config: AccessConfig, keys?: JWTVerifyGetKey): Promise<Identity> {
   if (config.mode === 'local') {
-    if (isLoopback(request.headers.get('cf-connecting-ip'))) return { kind: 'local', name: config.localUser };
-    throw new AppError('forbidden', 'AUTH_MODE=local accepts loopback clients only');
+    if (!isLoopback(request.headers.get('cf-connecting-ip'))) throw new AppError('forbidden', 'AUTH_MODE=local accepts loopback clients only');
+    if (config.localOwnerToken !== null && !sameSecret(request.headers.get(LOCAL_OWNER_HEADER) ?? '', config.localOwnerToken)) {
+      throw new AppError('unauthorized', "the local mode answers its owner only, through npm start's port (not wrangler's)");
+    }
+    return { kind: 'local', name: config.localUser };
   }
   if (!config.teamDomain || !config.audience) {
     throw new AppError('not_configured', 'Cloudflare Access is not configured (ACCESS_TEAM_DOMAIN and ACCESS_AUD): refusing every request');
@@ -131,7 +141,7 @@ export function mayUse(identity: Identity, route: string, config: AccessConfig):
 
 /** Parsed once per env object (see oncePerEnv). */
 export const parseAccessConfig = oncePerEnv(
-  (env: Pick<Env, 'AUTH_MODE' | 'ACCESS_TEAM_DOMAIN' | 'ACCESS_AUD' | 'ACCESS_ALLOWED_EMAILS' | 'ACCESS_SERVICE_TOKEN_IDS' | 'SERVICE_TOKEN_ROUTES' | 'GATEWAY_USER'>): AccessConfig => ({
+  (env: Pick<Env, 'AUTH_MODE' | 'ACCESS_TEAM_DOMAIN' | 'ACCESS_AUD' | 'ACCESS_ALLOWED_EMAILS' | 'ACCESS_SERVICE_TOKEN_IDS' | 'SERVICE_TOKEN_ROUTES' | 'GATEWAY_USER' | 'LOCAL_OWNER_TOKEN'>): AccessConfig => ({
     mode: setting(env, 'AUTH_MODE'),
     teamDomain: setting(env, 'ACCESS_TEAM_DOMAIN') || null,
     audience: setting(env, 'ACCESS_AUD') || null,
@@ -139,5 +149,6 @@ export const parseAccessConfig = oncePerEnv(
     allowedServiceTokens: setting(env, 'ACCESS_SERVICE_TOKEN_IDS'),
     serviceTokenRoutes: setting(env, 'SERVICE_TOKEN_ROUTES'),
     localUser: setting(env, 'GATEWAY_USER'),
+    localOwnerToken: env.LOCAL_OWNER_TOKEN?.trim() || null,
   }),
 );

@@ -14,6 +14,16 @@
 /** The Worker's variable (a secret, from the per-run env file) that holds the token. */
 export const LOCAL_HOST_TOKEN_NAME = 'LOCAL_HOST_TOKEN';
 
+/**
+ * The owner gate (container/host/owner-gate.ts, on `npm start`'s public port)
+ * forwards only the owner's requests to the Worker, each with this header set
+ * to the run's owner secret (the Worker's secret LOCAL_OWNER_TOKEN, from the
+ * same env file); the Worker in local mode answers nothing without it, so
+ * wrangler's own port, open to every account on loopback, answers nobody else.
+ * Its `x-ondemand-` prefix keeps it from the gateway (src/runtime/gateway-request.ts).
+ */
+export const LOCAL_OWNER_HEADER = 'x-ondemand-local-owner';
+
 /** The header only the Worker sends to the local gateway (derived, so the header name does not reveal the token). */
 export async function proxyHeaderName(token: string): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`openclaw-ondemand proxy header\0${token}`));

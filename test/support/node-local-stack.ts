@@ -3,7 +3,7 @@
  * runs) on free loopback ports with its own state directory, and stops it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +28,7 @@ export interface LocalStack {
 }
 
 /** Every descendant of `pid` (from /proc), deepest last. */
-function descendants(pid: number): number[] {
+export function descendants(pid: number): number[] {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -70,7 +70,9 @@ export async function startLocalStack(env: Record<string, string> = {}, readyTim
   for (;;) {
     if (child.exitCode !== null) throw new Error(`local stack exited early (${child.exitCode}):\n${output}`);
     try {
-      const r = await fetch(`${url}/api/status`, { signal: AbortSignal.timeout(2000) });
+      // The run's token too: with LOCAL_AUTH=token the owner's own processes need it.
+      const access = readAccess(stateDir);
+      const r = await fetch(`${url}/api/status`, { headers: access ? { authorization: `Bearer ${access.token}` } : {}, signal: AbortSignal.timeout(2000) });
       if (r.ok) break;
     } catch {
       // not up yet
@@ -137,6 +139,52 @@ export function localHostToken(stack: LocalStack): string {
   const line = readFileSync(join(stack.stateDir, 'worker.env'), 'utf8').split('\n').find((l) => l.startsWith('LOCAL_HOST_TOKEN='));
   if (!line) throw new Error('no LOCAL_HOST_TOKEN in the run\'s env file');
   return line.slice('LOCAL_HOST_TOKEN='.length);
+}
+
+/** The run's access file (`<state dir>/access.json`, 0600): the access token and the current one-time login link. */
+export function readAccess(stateDir: string): { url: string; token: string; loginUrl: string } | null {
+  try {
+    return JSON.parse(readFileSync(join(stateDir, 'access.json'), 'utf8')) as { url: string; token: string; loginUrl: string };
+  } catch {
+    return null;
+  }
+}
+
+/** The TCP ports the stack's processes listen on (from /proc: their sockets' inodes in /proc/net/tcp and tcp6). */
+export function listeningPorts(stack: LocalStack): Array<{ port: number; pid: number; command: string }> {
+  const inodes = new Map<string, number>();
+  for (const pid of [stack.process.pid as number, ...descendants(stack.process.pid as number)]) {
+    try {
+      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+        try {
+          const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+          const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+          if (inode) inodes.set(inode, pid);
+        } catch {
+          // closed meanwhile
+        }
+      }
+    } catch {
+      // gone
+    }
+  }
+  const ports: Array<{ port: number; pid: number; command: string }> = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length < 10 || cols[3] !== '0A') continue;
+      const pid = inodes.get(cols[9] as string);
+      if (pid === undefined) continue;
+      let command = '';
+      try {
+        command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      } catch {
+        // gone
+      }
+      ports.push({ port: parseInt((cols[1] as string).split(':')[1] as string, 16), pid, command });
+    }
+  }
+  return ports;
 }
 
 export function processAlive(pid: number): boolean {
