@@ -94,7 +94,7 @@ export const SETTINGS = {
   BACKUP_INTERVAL: s({ default: '10m', doc: 'periodic backup while the container runs (≥ 10 s), whether or not a change was seen', parse: duration(10_000) }),
   BACKUP_DEBOUNCE: s({ default: '30s', doc: 'a change is backed up within this long, and changes upload at most once per this time (1 s – 1 h); with `CHANGE_CHECK_INTERVAL` it bounds what a crash can lose', parse: duration(1_000, H) }),
   CHANGE_CHECK_INTERVAL: s({ default: '5s', doc: 'how often the running state is checked for changes (paths, sizes, mtimes; 1 s – 10 min)', parse: duration(1_000, 10 * 60_000) }),
-  BACKUP_KEEP: s({ default: '10', doc: 'complete backups kept in R2; older ones are deleted after a new one is stored', parse: integer(1, 1000) }),
+  BACKUP_KEEP: s({ default: '3', doc: 'the newest complete backups kept whatever their age; beyond them a backup is kept by age tiers (the newest at least 1 hour, 1 day, 1 week and 30 days old, and every one younger than 10 minutes), the rest deleted after a new one is stored. Nothing else expires a backup (see [Backup retention](#backup-retention))', parse: integer(1, 1000) }),
   BACKUP_TRANSFER: s({ fixedLocally: true,
     default: 'presigned',
     local: 'binding',

@@ -5,21 +5,14 @@ resource "cloudflare_r2_bucket" "backups" {
   name       = "${local.name}-backups"
 }
 
+# No rule deletes backups by age: an assistant that sleeps or hibernates for
+# months makes no new backups, and its newest must still be there when it
+# wakes. The Worker prunes superseded backups itself, by age tiers (README:
+# Backup retention); only multipart uploads left half-done are cleaned here.
 resource "cloudflare_r2_bucket_lifecycle" "backups" {
   account_id  = var.account_id
   bucket_name = cloudflare_r2_bucket.backups.name
   rules = [
-    {
-      id         = "${local.name}-expire-old-backups"
-      enabled    = true
-      conditions = { prefix = "backups/" }
-      delete_objects_transition = {
-        condition = {
-          type    = "Age"
-          max_age = var.backup_expire_days * 86400
-        }
-      }
-    },
     {
       id         = "${local.name}-abort-stale-uploads"
       enabled    = true

@@ -76,12 +76,6 @@ variable "service_token_duration" {
   default     = "8760h"
 }
 
-variable "backup_expire_days" {
-  description = "Backups older than this are deleted by the bucket's lifecycle rule (the Worker keeps BACKUP_KEEP newest itself)."
-  type        = number
-  default     = 30
-}
-
 variable "enable_ai_gateway" {
   description = "Create an AI Gateway for LLM routing (its OpenAI-compatible URL becomes OPENAI_BASE_URL)."
   type        = bool

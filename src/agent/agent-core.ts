@@ -61,7 +61,7 @@ export class AgentCore {
         runtimeKind: parts.runtimeKind,
         config,
         containerEnv: containerEnv(env, config.gatewayPort),
-        backups: env.BACKUP_BUCKET ? new BackupStore(env.BACKUP_BUCKET, config.agentName, config.backupKeep) : null,
+        backups: env.BACKUP_BUCKET ? new BackupStore(env.BACKUP_BUCKET, config.agentName, config.backupKeep, parts.clock ?? Date.now) : null,
         ...(notifyUrl ? { notify: async (body: Record<string, unknown>) => void (await postWebhook(notifyUrl, body)) } : {}),
         ...(parts.onActivity ? { onActivity: parts.onActivity } : {}),
         // Browser Rendering is the container's browser (production); the local mode's gateway launches its own.

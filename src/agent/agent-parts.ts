@@ -24,6 +24,8 @@ export interface AgentUsageReport {
   meter: { month: Partial<Record<InstanceType, number>>; recent: Partial<Record<InstanceType, number>> };
   browser: { monthHours: number; recentHours: number };
   schedule: ScheduleReport;
+  /** The backups' R2 use: bytes kept now, operations this month. */
+  r2: { storedBytes: number; backups: number; classA: number; classB: number };
 }
 
 export class AgentParts {
@@ -86,6 +88,7 @@ export class AgentParts {
       schedule: withSchedule
         ? this.scheduled.report(hours, state)
         : { upcomingWakes: 0, upcomingSeconds: 0, recentSeconds: 0, instanceType: this.#ctx.deps.config.instanceType, saturated: false },
+      r2: this.keeper.r2Usage(now),
     };
   }
 
@@ -102,6 +105,8 @@ export class AgentParts {
       lastActivityAt,
       lastStop: this.stops.lastStop,
       boot: this.boots.latest,
+      expectedBoot: this.boots.expected,
+      now: now(),
       browser: this.browser.status(),
       schedule: this.scheduled.status(snapshot.context),
       meter: { ...this.meter.totals(now()), instanceType: deps.config.instanceType },

@@ -27,7 +27,28 @@ export interface StateKeeperRecord {
   history: BackupEvent[];
   /** The newest backup known to hold the state (stored or restored last), kept beyond the history's length. */
   lastGood?: { id: string; at: string } | null;
+  /** What the backups use of R2, for the cost guard (see R2Record). */
+  r2?: R2Record;
 }
+
+/**
+ * The backups' use of R2: the bytes of the backups kept (learnt at every
+ * restore, which lists them, and kept up at every save and prune), and the
+ * operations this month, counted as they are made (the Worker's own) or as
+ * the Sandbox SDK makes them for one backup (its archive and metadata).
+ */
+export interface R2Record {
+  /** The backups kept and their sizes. */
+  stored: Array<{ id: string; size: number }>;
+  /** `YYYY-MM` (UTC) the counts are for. */
+  month: string;
+  classA: number;
+  classB: number;
+}
+
+/** R2 operations the Sandbox SDK makes itself for one backup (its archive upload and metadata write) and one restore (metadata and archive reads). */
+const SDK_BACKUP_CLASS_A = 2;
+const SDK_RESTORE_CLASS_B = 2;
 
 /** A restore that cannot succeed; `retryable` false means: do not boot (and do not start empty). */
 export class RestoreFailure extends CodedError<RestoreFailureCode> {
@@ -80,8 +101,31 @@ export class StateKeeper {
     return this.#record.lastGood ?? null;
   }
 
+  /** The backups' R2 use this month (storage: what is kept now). */
+  r2Usage(nowMs: number): { storedBytes: number; backups: number; classA: number; classB: number } {
+    const r2 = this.#r2(nowMs);
+    return { storedBytes: r2.stored.reduce((sum, b) => sum + b.size, 0), backups: r2.stored.length, classA: r2.classA, classB: r2.classB };
+  }
+
   toJSON(): StateKeeperRecord {
-    return { lastFingerprint: this.#record.lastFingerprint, history: [...this.#record.history], lastGood: this.#record.lastGood ?? null };
+    return { lastFingerprint: this.#record.lastFingerprint, history: [...this.#record.history], lastGood: this.#record.lastGood ?? null, ...(this.#record.r2 ? { r2: structuredClone(this.#record.r2) } : {}) };
+  }
+
+  /** This month's R2 record (a new month starts its counts at zero, its storage carried over). */
+  #r2(nowMs: number): R2Record {
+    const month = new Date(nowMs).toISOString().slice(0, 7);
+    const r2 = this.#record.r2;
+    if (r2?.month === month) return r2;
+    this.#record.r2 = { stored: r2?.stored ?? [], month, classA: 0, classB: 0 };
+    return this.#record.r2;
+  }
+
+  /** Adds the operations the store made since `before`, and what the SDK made itself. */
+  #count(before: { classA: number; classB: number }, sdk: { classA?: number; classB?: number } = {}): void {
+    const store = this.#store as BackupStore;
+    const r2 = this.#r2(this.#now());
+    r2.classA += store.ops.classA - before.classA + (this.#runtimeKind === 'sandbox' ? (sdk.classA ?? 0) : 0);
+    r2.classB += store.ops.classB - before.classB + (this.#runtimeKind === 'sandbox' ? (sdk.classB ?? 0) : 0);
   }
 
   /**
@@ -140,11 +184,14 @@ export class StateKeeper {
       return this.#remember({ kind: 'restore', result: 'skipped', at: iso(started), reason: 'backups not configured', ms: this.#now() - started });
     }
     let candidates: BackupManifest[];
+    const before = { ...this.#store.ops };
     try {
       candidates = await this.#store.list();
     } catch (error) {
       throw new RestoreFailure('restore_unavailable', `cannot list backups: ${errorMessage(error)}`, true);
     }
+    this.#count(before, { classB: SDK_RESTORE_CLASS_B });
+    this.#r2(this.#now()).stored = candidates.map((m) => ({ id: m.id, size: m.size }));
     candidates = await this.#recoverLeftover(candidates);
     await provisioned();
     if (candidates.length === 0) {
@@ -201,10 +248,11 @@ export class StateKeeper {
     }
   }
 
-  /** Stores an archive as a backup (its manifest last, so a listed backup is complete). */
-  #save(archive: RuntimeArchive, reason: string, startedMs: number): Promise<BackupManifest> {
+  /** Stores an archive as a backup (its manifest last, so a listed backup is complete); keeps the R2 record up. */
+  async #save(archive: RuntimeArchive, reason: string, startedMs: number): Promise<BackupManifest> {
     const store = this.#store as BackupStore;
-    return store.save(
+    const before = { ...store.ops };
+    const { manifest, pruned } = await store.save(
       {
         id: store.newId(startedMs),
         agent: this.#agent,
@@ -219,6 +267,10 @@ export class StateKeeper {
       },
       archive.body,
     );
+    this.#count(before, { classA: SDK_BACKUP_CLASS_A });
+    const r2 = this.#r2(this.#now());
+    r2.stored = [...r2.stored.filter((b) => !pruned.includes(b.id) && b.id !== manifest.id), { id: manifest.id, size: manifest.size }];
+    return manifest;
   }
 
   async #prepare(source: Parameters<Runtime['prepare']>[0]): Promise<void> {

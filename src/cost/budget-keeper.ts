@@ -14,6 +14,9 @@ export interface BudgetEvaluation extends Projection {
   /** Browser Rendering: browser-hours so far this month, and what the month's browser time costs (in projectedUsd). */
   browserHours?: number;
   browserUsd?: number;
+  /** The backups in R2: bytes kept now, and what R2 costs this month (in projectedUsd; usually $0 within R2's included amounts). */
+  backupBytes?: number;
+  r2Usd?: number;
   source: 'graphql' | 'self-meter';
   fallbackReason: string | null;
   /** What the evaluation could not read as usual (a schedule too large to work out, an Agent that failed to report). */

@@ -10,8 +10,8 @@ import type { Env } from '../env.ts';
 import type { BudgetEvaluation } from './budget-keeper.ts';
 import { decideBudget } from './budget-policy.ts';
 import { parseCostConfig } from './cost-config.ts';
-import { addUsage, browserCost, NO_USAGE, subtractUsage, usageFromSeconds } from './pricing.ts';
-import { projectMonth } from './projection.ts';
+import { addUsage, browserCost, NO_USAGE, r2MonthCost, subtractUsage, usageFromSeconds, type Pricing } from './pricing.ts';
+import { endOfMonthMs, projectMonth, startOfMonthMs } from './projection.ts';
 import { fetchGraphqlUsage, UsageApiError, type UsageReport } from './usage-source.ts';
 import { postWebhook, type Fetcher } from '../notify/webhook.ts';
 import type { AgentUsageReport } from '../agent/agent-core.ts';
@@ -105,13 +105,16 @@ export async function evaluateBudget(env: Env, nowMs: number, fetcher?: Fetcher)
   const browserProjectedHours = browserMonth + (usage.recentHours > 0 ? (browserRecent / usage.recentHours) * projection.hoursLeft : 0);
   const browserUsd = Math.round(browserCost(browserProjectedHours, cost.pricing) * 100) / 100;
   const browserSoFarUsd = Math.round(browserCost(browserMonth, cost.pricing) * 100) / 100;
-  projection.monthToDateUsd = Math.round((projection.monthToDateUsd + browserSoFarUsd) * 100) / 100;
-  projection.projectedUsd = Math.round((projection.projectedUsd + browserUsd) * 100) / 100;
+  const r2 = backupStorageCost(reports, nowMs, cost.pricing);
+  projection.monthToDateUsd = Math.round((projection.monthToDateUsd + browserSoFarUsd + r2.soFarUsd) * 100) / 100;
+  projection.projectedUsd = Math.round((projection.projectedUsd + browserUsd + r2.projectedUsd) * 100) / 100;
   return {
     ...projection,
     scheduledWakes,
     browserHours: Math.round(browserMonth * 1000) / 1000,
     browserUsd,
+    r2Usd: r2.projectedUsd,
+    backupBytes: r2.storedBytes,
     at: new Date(nowMs).toISOString(),
     source: usage.source,
     fallbackReason: usage.fallbackReason,
@@ -119,6 +122,26 @@ export async function evaluateBudget(env: Env, nowMs: number, fetcher?: Fetcher)
     softUsd: cost.budget.softUsd,
     hardUsd: cost.budget.hardUsd,
     decision: decideBudget(projection, config.lifecycle.sleepAfterMs, cost.budget),
+  };
+}
+
+/**
+ * The backups' R2 bill: storage at today's level (so far: for the part of
+ * the month gone; projected: the whole month), operations so far and
+ * extrapolated over the month, priced beyond R2's included amounts.
+ */
+function backupStorageCost(reports: AgentUsageReport[], nowMs: number, pricing: Pricing): { storedBytes: number; soFarUsd: number; projectedUsd: number } {
+  const storedBytes = reports.reduce((sum, r) => sum + r.r2.storedBytes, 0);
+  const classA = reports.reduce((sum, r) => sum + r.r2.classA, 0);
+  const classB = reports.reduce((sum, r) => sum + r.r2.classB, 0);
+  const start = startOfMonthMs(nowMs);
+  const gone = Math.min(1, Math.max(1e-6, (nowMs - start) / (endOfMonthMs(nowMs) - start)));
+  const gb = storedBytes / 1e9;
+  const round = (usd: number) => Math.round(usd * 100) / 100;
+  return {
+    storedBytes,
+    soFarUsd: round(r2MonthCost({ classA, classB, storageGbMonth: gb * gone }, pricing).totalUsd),
+    projectedUsd: round(r2MonthCost({ classA: classA / gone, classB: classB / gone, storageGbMonth: gb }, pricing).totalUsd),
   };
 }
 

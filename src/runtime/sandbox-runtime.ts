@@ -7,6 +7,7 @@
  */
 import { BOOT_STATUS_FILE, GATEWAY_PID_FILE, READINESS_PATH, START_PROCESS_ID, START_SCRIPT_PATH, parseBootStatus } from '../contract/boot-status.ts';
 import type { BackupTransfer } from '../config.ts';
+import { BACKUP_TTL_SECONDS } from '../backup/retention.ts';
 import { ARCHIVE_EXCLUDES } from '../contract/state-paths.ts';
 import { errorMessage } from '../errors.ts';
 import { RuntimeError, type RestoreSource, type Runtime, type RuntimeArchive, type RuntimeProbe, type RuntimeStartOptions, type RuntimeStopReport } from './runtime.ts';
@@ -175,7 +176,7 @@ export class SandboxRuntime implements Runtime {
     const handle = await this.#host.createBackup({
       dir: SNAPSHOT_DIR,
       name: `state-${result.fingerprint?.slice(0, 12)}`,
-      ttl: 30 * 86_400,
+      ttl: BACKUP_TTL_SECONDS,
       ...(this.#options.backupTransfer === 'binding' ? { localBucket: true } : {}),
     });
     return { fingerprint: result.fingerprint ?? '', sha256: handle.id, size: 0, files: result.files ?? 0, body: null, handle };

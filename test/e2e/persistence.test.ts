@@ -11,6 +11,7 @@ import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { keepAwake, post, processAlive, ROOT, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
 import { lastModelRequestMentions as modelLogMentions } from '../support/model-log.ts';
 import { runSoak, SOAK_STACK_ENV } from '../support/soak.ts';
+import { ageBackups, persistedBucket } from '../support/r2-aging.ts';
 
 let lastStatus: AgentStatus | null = null;
 async function status(stack: LocalStack): Promise<AgentStatus> {
@@ -188,4 +189,37 @@ describe('persistence soak (local mode, stand-in gateway)', () => {
     expect(result.endings.kill + result.endings['kill-and-lose-disk']).toBeGreaterThan(0);
     expect(result.endings.sleep).toBeGreaterThan(0);
   }, 900_000);
+});
+
+describe('a dormancy of 90 days (local mode, real OpenClaw)', () => {
+  it('should wake with its data after 90 days of hibernation: the bucket as Terraform configures it keeps the newest backup', async () => {
+    const first = await startLocalStack({ LOCAL_GATEWAY: 'openclaw', SLEEP_AFTER: '10m', BACKUP_INTERVAL: '10m', CHANGE_CHECK_INTERVAL: '10m' });
+    const stateDir = first.stateDir;
+    let second: LocalStack | null = null;
+    try {
+      await wake(first);
+      expect(await chat(first, '[[exec: echo dormant-90d > "$OPENCLAW_STATE_DIR/workspace/dormant.txt" && echo ok]]', 'dormant-e2e')).toBe('Tool output: ok');
+      expect((await post(`${first.url}/api/hibernate`, { reason: 'a long dormancy' })).status).toBe(202);
+      await waitFor(first, settled('hibernated'), 'hibernated');
+      expect(await first.interrupt()).toBe(0);
+      // 90 days pass: the container's disk is long gone, and the lifecycle rules as deployed have run on the bucket.
+      rmSync(join(stateDir, 'agents', 'default', 'home'), { recursive: true, force: true });
+      const bucket = await persistedBucket(join(stateDir, 'wrangler'), 'openclaw-ondemand-local-backups');
+      try {
+        const aged = await ageBackups(bucket, 90);
+        expect(aged.objects).toBeGreaterThan(0);
+        expect(aged.deleted, `the lifecycle rules deleted: ${aged.deleted.join(', ')}`).toEqual([]);
+      } finally {
+        await bucket.dispose();
+      }
+      second = await startLocalStack({ LOCAL_GATEWAY: 'openclaw', SLEEP_AFTER: '10m' }, 90_000, { stateDir });
+      expect((await post(`${second.url}/api/resume`)).status).toBe(200);
+      await wake(second);
+      expect((await status(second)).backups.lastRestore).toMatchObject({ result: 'ok' });
+      expect(await chat(second, '[[exec: cat "$OPENCLAW_STATE_DIR/workspace/dormant.txt"]]', 'dormant-e2e')).toBe('Tool output: dormant-90d');
+    } finally {
+      await second?.stop();
+      await first.stop();
+    }
+  }, 360_000);
 });

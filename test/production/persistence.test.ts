@@ -8,7 +8,11 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { RESTORE_DIR, STATE_HOME } from '../../src/runtime/sandbox-runtime.ts';
 import { parseDuration } from '../../src/config.ts';
 import { lastModelRequestMentions } from '../support/model-log.ts';
-import { appContainer, chat, command, docker, ensureAwake, inContainer, settled, sleep, status, wake, waitFor } from './twin-client.ts';
+import { ageBackups, explorerBucket } from '../support/r2-aging.ts';
+import { appContainer, chat, command, docker, ensureAwake, inContainer, settled, sleep, status, twinUrl, wake, waitFor } from './twin-client.ts';
+
+/** The production bucket's name (wrangler.jsonc), which the twin's emulated R2 uses. */
+const BACKUP_BUCKET = 'openclaw-ondemand-poc-backups';
 import { TWIN_VARS } from './twin-vars.ts';
 
 /** The gateway's own log, read from a container that has stopped (Docker keeps it until the next start). */
@@ -82,5 +86,20 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: persistence', ()
     expect(await chat('[[exec: cat "$OPENCLAW_STATE_DIR/workspace/notes/killed.txt"]]', 'twin-kill')).toBe('Tool output: killed-7f3');
     await chat('what was the word?', 'twin-kill');
     expect(lastModelRequestMentions(inject('modelLog'), 'ibis-5d0')).toBe(true);
+  });
+
+  it('should wake with its data after 90 days of hibernation: the SDK still restores the newest backup, the bucket\'s lifecycle rules keep it', async () => {
+    await ensureAwake();
+    expect(await chat('[[exec: mkdir -p "$OPENCLAW_STATE_DIR/workspace/notes" && echo dormant-90d > "$OPENCLAW_STATE_DIR/workspace/notes/dormant.txt" && echo ok]]', 'twin-dormant')).toBe('Tool output: ok');
+    expect((await command('hibernate', { reason: 'a long dormancy' })).status).toBe(202);
+    await waitFor(settled('hibernated'), 'hibernated');
+    // 90 days pass: the SDK's metadata says the archives are that old, and the lifecycle rules as deployed have run.
+    const aged = await ageBackups(explorerBucket(twinUrl(), BACKUP_BUCKET), 90);
+    expect(aged.movedBack.length).toBeGreaterThan(0);
+    expect(aged.deleted, `the lifecycle rules deleted: ${aged.deleted.join(', ')}`).toEqual([]);
+    expect((await command('resume', { override: true })).status).toBe(200);
+    const ready = await wake();
+    expect(ready.backups.lastRestore).toMatchObject({ result: 'ok' });
+    expect(await chat('[[exec: cat "$OPENCLAW_STATE_DIR/workspace/notes/dormant.txt"]]', 'twin-dormant')).toBe('Tool output: dormant-90d');
   });
 });

@@ -87,6 +87,23 @@ describe('runCostGuard (workerd, local GraphQL stand-in)', () => {
     expect(hibernated.evaluation.scheduledUsd).toBe(0);
   });
 
+  it('should price the backups kept in R2 and the month\'s R2 operations into the projection', async () => {
+    const { agent, stub, testEnv } = setup(null);
+    await stub.lifecycleCommand('wake');
+    await vi.waitFor(async () => expect((await status(stub)).state).toBe('ready'), { timeout: 5000, interval: 20 });
+    fakeContainer(agent).disk['big.bin'] = 'x'.repeat(200_000);
+    expect(await stub.lifecycleBackup('test')).toMatchObject({ ok: true, backup: { result: 'ok' } });
+    const free = await runCostGuard(testEnv, Date.now());
+    expect(free.evaluation.backupBytes).toBeGreaterThan(200_000);
+    expect(free.evaluation.r2Usd).toBe(0); // within R2's included amounts
+    // Without included amounts and at a steep rate, the same backups and operations show in the month's figures.
+    const pricing = JSON.stringify({ r2: { includedStorageGbMonth: 0, includedClassA: 0, includedClassB: 0, storageGbMonthUsd: 10_000, classAMillionUsd: 1_000_000 } });
+    const priced = await runCostGuard({ ...testEnv, PRICING_OVERRIDE: pricing }, Date.now());
+    expect(priced.evaluation.r2Usd).toBeGreaterThan(1);
+    expect(priced.evaluation.projectedUsd - free.evaluation.projectedUsd).toBeCloseTo(priced.evaluation.r2Usd ?? 0, 1);
+    await stub.lifecycleCommand('stop');
+  });
+
   it('should change nothing more when the cron runs twice', async () => {
     const { stub, testEnv } = setup('full');
     const first = await runCostGuard(testEnv, NOW);

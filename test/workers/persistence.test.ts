@@ -221,8 +221,8 @@ describe('persistence (workerd, R2 emulation, fake container disk)', () => {
     expect(fakeContainer(name).disk).toEqual({ x: 'keep me' });
   });
 
-  it('should keep only BACKUP_KEEP backups', async () => {
-    const keep = new BackupStore(env.BACKUP_BUCKET!, 'retention-test', 3);
+  it('should keep the newest BACKUP_KEEP backups of a burst, and no more', async () => {
+    const keep = new BackupStore(env.BACKUP_BUCKET!, 'retention-test', 3, () => Date.UTC(2026, 10, 1, 0, 20));
     for (let i = 0; i < 5; i++) {
       const body = new TextEncoder().encode(`backup ${i}`);
       const digest = [...new Uint8Array(await crypto.subtle.digest('SHA-256', body))].map((b) => b.toString(16).padStart(2, '0')).join('');
@@ -233,6 +233,30 @@ describe('persistence (workerd, R2 emulation, fake container disk)', () => {
     }
     const left = await keep.list();
     expect(left.map((m) => m.reason)).toEqual(['n4', 'n3', 'n2']);
+  });
+
+  it('should delete the Sandbox SDK\'s archive and metadata with the manifest that names them, and keep the size of the ones it keeps', async () => {
+    const now = Date.UTC(2026, 11, 6, 12, 0, 0);
+    const sdk = new BackupStore(env.BACKUP_BUCKET!, 'sdk-retention', 2, () => now);
+    const uuids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const uuid = crypto.randomUUID();
+      uuids.push(uuid);
+      // What the SDK stores itself before the Worker writes the manifest.
+      await env.BACKUP_BUCKET!.put(`backups/${uuid}/data.sqsh`, 'x'.repeat(1000 + i));
+      await env.BACKUP_BUCKET!.put(`backups/${uuid}/meta.json`, JSON.stringify({ id: uuid, createdAt: new Date(now).toISOString(), ttl: 1 }));
+      const { manifest } = await sdk.save(
+        { id: sdk.newId(now - (4 - i) * 3 * 60 * 60_000), agent: 'sdk-retention', createdAt: '', reason: `s${i}`, runtime: 'sandbox', fingerprint: String(i), sha256: uuid, size: 0, files: 1, handle: { id: uuid, dir: '/home/.openclaw-snapshot' } },
+        null,
+      );
+      expect(manifest.size).toBe(1000 + i);
+    }
+    // 12 h, 9 h, 6 h and 3 h old: the newest two are kept, and the newest at least 1 hour old is one of them.
+    expect((await sdk.list()).map((m) => m.reason)).toEqual(['s3', 's2']);
+    for (const [i, uuid] of uuids.entries()) {
+      const present = (await env.BACKUP_BUCKET!.head(`backups/${uuid}/data.sqsh`)) !== null && (await env.BACKUP_BUCKET!.head(`backups/${uuid}/meta.json`)) !== null;
+      expect(present, `backup s${i}`).toBe(i >= 2);
+    }
   });
 
   it('should answer POST /api/backup with 409 when nothing runs', async () => {
