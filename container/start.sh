@@ -45,6 +45,11 @@ write_status() {
   printf '%s\n' "$1" > "$BOOT_STATUS_FILE.tmp.$$" && mv -f "$BOOT_STATUS_FILE.tmp.$$" "$BOOT_STATUS_FILE"
 }
 
+# The version of the contract with the Agent (src/contract/boot-status.ts,
+# CONTAINER_CONTRACT_VERSION): written with every status, so an Agent that
+# meets a container of another version during a deploy's rollout says so.
+CONTRACT_VERSION=2
+
 # When each phase began, for the boot's timeline (GNU date: milliseconds); the browser set up (after configuring).
 TIMELINE=""
 BROWSER_JSON=""
@@ -52,7 +57,7 @@ phase() {
   now=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
   echo "[boot] phase=$1"
   TIMELINE="${TIMELINE:+$TIMELINE,}\"$1\":\"$now\""
-  write_status "{\"phase\":\"$1\",\"at\":\"$now\",\"timeline\":{$TIMELINE}${BROWSER_JSON:+,\"browser\":$BROWSER_JSON}}" || echo "[boot] cannot write $BOOT_STATUS_FILE" >&2
+  write_status "{\"phase\":\"$1\",\"at\":\"$now\",\"contract\":$CONTRACT_VERSION,\"timeline\":{$TIMELINE}${BROWSER_JSON:+,\"browser\":$BROWSER_JSON}}" || echo "[boot] cannot write $BOOT_STATUS_FILE" >&2
   if [ "${BOOT_FAIL_AT:-}" = "$1" ]; then fail injected_failure "failure injected at phase $1" false; fi
 }
 
@@ -60,7 +65,7 @@ phase() {
 fail() {
   now=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
   echo "[boot] failed: $1: $2" >&2
-  write_status "{\"phase\":\"failed\",\"at\":\"$now\",\"error\":{\"code\":\"$1\",\"message\":\"$(json_escape "$2")\"},\"retryable\":${3:-false}}"
+  write_status "{\"phase\":\"failed\",\"at\":\"$now\",\"contract\":$CONTRACT_VERSION,\"error\":{\"code\":\"$1\",\"message\":\"$(json_escape "$2")\"},\"retryable\":${3:-false}}"
   exit 1
 }
 

@@ -5,6 +5,7 @@
  * every transition. The effects the machine names live beside it: the boot
  * loop, the stop sequence, the backups, the gateway's work and schedule.
  */
+import type { ContainerDiagnosis } from '../runtime/runtime.ts';
 import { waitFor } from 'xstate';
 import { RUNNING_TAG, STOPPING_TAG } from '../../machines/lifecycle.ts';
 import { TIMER_EVENTS, type LifecycleEvent, type LifecycleState } from '../../machines/lifecycle-types.ts';
@@ -25,6 +26,8 @@ import { WakeLimiter } from './wake-limiter.ts';
 const BOOT_KEEPALIVE_MS = 10_000;
 /** How long the cost guard's hibernation is waited for (its stop: drain, final backup, stop). */
 const BUDGET_STOP_WAIT_MS = 60_000;
+/** How often a stop the platform asked for looks whether the requests in flight have finished. */
+const IN_FLIGHT_POLL_MS = 250;
 
 /** The log lines of one Agent: the given log, else JSON lines with the container's secrets redacted. */
 function logFor(deps: ControllerDeps): Log {
@@ -42,6 +45,8 @@ export class AgentController {
   readonly #writer: RecordWriter;
   readonly #parts: AgentParts;
   readonly #forwarder: GatewayForwarder;
+  /** A stop the platform asked for is being carried out (see #stopIfTerminating). */
+  #terminating = false;
   readonly #wakeLimit: WakeLimiter;
   #actor!: LifecycleActor;
   #previous!: LifecycleSnapshot;
@@ -189,6 +194,14 @@ export class AgentController {
     return this.#parts.usage(hours, this.state, withSchedule);
   }
 
+  /** `clawctl doctor`: the running container's versions and ingress source; null when no container runs (nothing is started for it). */
+  async diagnose(): Promise<ContainerDiagnosis | null> {
+    const snapshot = this.#actor.getSnapshot();
+    const state = topState(snapshot);
+    if ((state !== 'ready' && state !== 'idle') || isStopping(snapshot)) return null;
+    return (await this.#deps.runtime.diagnose?.()) ?? null;
+  }
+
   /** A CDP connection from the container's browser tool (production), to the passthrough. */
   browserConnect(request: Request): Promise<Response> {
     return this.#parts.browser.connect(request, this.#actor.getSnapshot().hasTag(RUNNING_TAG), this.state);
@@ -208,6 +221,23 @@ export class AgentController {
   get bootFailed(): boolean {
     const error = this.#actor.getSnapshot().context.lastError;
     return this.state === 'stopped' && error !== null && error.code !== 'container_exited';
+  }
+
+  /**
+   * Resolves true once a request can be answered without waiting: the
+   * gateway serves (ready or idle, no stop under way), or the assistant is
+   * stopped (a boot that failed for good) or hibernated; false when
+   * `timeoutMs` runs out first.
+   */
+  async answerable(timeoutMs: number): Promise<boolean> {
+    const answerable = (snapshot: LifecycleSnapshot) => {
+      const state = topState(snapshot);
+      return state === 'stopped' || state === 'hibernated' || ((state === 'ready' || state === 'idle') && !isStopping(snapshot));
+    };
+    return waitFor(this.#actor, answerable, { timeout: timeoutMs }).then(
+      () => true,
+      () => false,
+    );
   }
 
   /** Forwards a request to the gateway (in flight until its answer is read); a dead runtime becomes `container.exited`. */
@@ -270,6 +300,30 @@ export class AgentController {
     const probe = await this.#deps.runtime.probe().catch(() => null);
     if (probe && (probe.status === 'stopped' || probe.status === 'failed')) {
       await this.onRuntimeStopped(probe.status === 'stopped' ? probe.exitCode : null, probe.status === 'stopped' ? probe.reason : probe.error.message);
+    } else if (probe?.status === 'ready') await this.#stopIfTerminating();
+  }
+
+  /**
+   * The platform asked the container to stop on its own (a rollout, a host
+   * move) and its init holds that SIGTERM for us: the requests in flight may
+   * finish (for up to GATEWAY_DRAIN_TIMEOUT), then it goes to sleep as at any
+   * sleep — the gateway drained, a final backup, the container stopped — and
+   * the next request wakes it on whatever the platform runs then.
+   */
+  async #stopIfTerminating(): Promise<void> {
+    const since = await this.#deps.runtime.terminationNotice?.().catch(() => null);
+    if (!since || this.#terminating) return;
+    this.#terminating = true;
+    try {
+      for (let polls = Math.ceil(this.#deps.config.drainTimeoutMs / IN_FLIGHT_POLL_MS); this.#forwarder.inFlight > 0 && polls > 0; polls--) {
+        await new Promise((resolve) => setTimeout(resolve, IN_FLIGHT_POLL_MS));
+      }
+      const snapshot = this.#actor.getSnapshot();
+      if (!snapshot.hasTag(RUNNING_TAG) || isStopping(snapshot)) return;
+      this.#ctx.log('lifecycle:terminating', { agent: this.#deps.config.agentName, since, inFlight: this.#forwarder.inFlight });
+      await this.send({ type: 'lifecycle.sleep', reason: `the platform asked the container to stop at ${since} (a rollout or a host move): drained and backed up before it went` });
+    } finally {
+      this.#terminating = false;
     }
   }
 

@@ -9,6 +9,7 @@ import { Sandbox } from '@cloudflare/sandbox';
 import type { StopParams } from '@cloudflare/containers';
 import { checkSandboxBackups } from '../backup/backup-config.ts';
 import { BROWSER_CDP_HOST } from '../browser/cdp-passthrough.ts';
+import { STOP_EXPECTED_FILE } from '../contract/boot-status.ts';
 import type { Env } from '../env.ts';
 import { SandboxRuntime, type SandboxApi } from '../runtime/sandbox-runtime.ts';
 import { AgentCore } from './agent-core.ts';
@@ -142,10 +143,13 @@ export class Agent extends withAgentRpc(Sandbox<Env>) {
   }
 
   /**
-   * SIGTERM to the container (its PID 1, the control server), re-sent if a
-   * concurrent request started it again, then SIGKILL if it has not stopped.
+   * SIGTERM to the container, re-sent if a concurrent request started it
+   * again, then SIGKILL if it has not stopped. The stop is marked expected
+   * first (STOP_EXPECTED_FILE), so the container's init passes this SIGTERM
+   * on at once instead of holding it as it holds the platform's own.
    */
   protected async stopContainerAndWait(): Promise<void> {
+    if (this.ctx.container?.running) await this.exec(`mkdir -p "$(dirname ${STOP_EXPECTED_FILE})" && touch ${STOP_EXPECTED_FILE}`).catch(() => null);
     await this.stop();
     for (let poll = 1; poll <= STOP_POLLS; poll++) {
       if (!this.ctx.container?.running) return;

@@ -33,6 +33,15 @@ export const BROWSER_STATUS_NAME = 'browser.json';
 
 /** Default location of the status file inside the container. */
 export const BOOT_STATUS_FILE = '/tmp/openclaw-boot/status.json';
+/**
+ * Written by the container's init (container/init.sh) when the platform sends
+ * SIGTERM on its own (a rollout, a host move): its time. The init holds the
+ * signal until the Agent, which reads this file at its health checks, has
+ * drained the gateway and taken the final backup.
+ */
+export const TERMINATING_FILE = '/tmp/openclaw-boot/terminating';
+/** Written by the Agent before its own stop, so the init passes that SIGTERM on at once. */
+export const STOP_EXPECTED_FILE = '/tmp/openclaw-boot/stop-expected';
 /** The start script writes its PID here before it execs the gateway (same PID), so a stop can signal the gateway itself. */
 export const GATEWAY_PID_FILE = '/tmp/openclaw-boot/gateway.pid';
 /**
@@ -47,9 +56,21 @@ export const START_PROCESS_ID = 'openclaw-start';
 /** Path of the start script inside the image. */
 export const START_SCRIPT_PATH = '/container/start.sh';
 
+/**
+ * The version of this contract (the status file's shape, the marker files,
+ * the scripts' paths): container/start.sh writes its own with every status
+ * (`"contract":N`; a script that writes none is version 1). A deploy updates
+ * the Worker at once and the containers after it, so an Agent can meet a
+ * container of another version for a while: its boot then fails, retryable,
+ * saying both versions (`contract_mismatch`).
+ */
+export const CONTAINER_CONTRACT_VERSION = 2;
+
 export interface BootStatus {
   phase: BootPhase;
   at: string;
+  /** The contract version of the script that wrote it (1 when it wrote none). */
+  contract: number;
   /** When each phase so far began (ISO times with ms, the container's clock). */
   timeline?: Partial<Record<BootPhase, string>>;
   /** The agent's browser as the configure step set it up (from `starting-gateway` on). */
@@ -66,12 +87,13 @@ export const MAX_BOOT_STATUS_BYTES = 16 * 1024;
  * field typed and bounded); anything unreadable counts as "just launched".
  */
 export function parseBootStatus(text: string | null | undefined): BootStatus {
-  const fallback: BootStatus = { phase: 'launching', at: new Date(0).toISOString() };
+  const fallback: BootStatus = { phase: 'launching', at: new Date(0).toISOString(), contract: CONTAINER_CONTRACT_VERSION };
   if (!text || text.length > MAX_BOOT_STATUS_BYTES) return fallback;
   try {
     const value = JSON.parse(text) as Partial<BootStatus>;
     if (!value || typeof value !== 'object' || !BOOT_PHASES.includes(value.phase as BootPhase)) return fallback;
-    const status: BootStatus = { phase: value.phase as BootPhase, at: bounded(value.at, 40) };
+    const contract = typeof value.contract === 'number' && Number.isInteger(value.contract) ? value.contract : 1;
+    const status: BootStatus = { phase: value.phase as BootPhase, at: bounded(value.at, 40), contract };
     if (value.error && typeof value.error === 'object') {
       // A code outside the contract (a newer script, a stray errno) is kept in the message, not as a code.
       const code = value.error.code;

@@ -12,7 +12,7 @@ export const BOOT_ERROR_CODES = ['state_dir_unwritable', 'openclaw_missing', 'no
 export type BootErrorCode = (typeof BOOT_ERROR_CODES)[number];
 
 /** Failures at the runtime boundary (the Sandbox, the local dev host). */
-export const RUNTIME_ERROR_CODES = ['runtime_start_failed', 'runtime_unreachable', 'host_unreachable', 'host_error', 'backup_failed', 'restore_corrupt', 'restore_failed'] as const;
+export const RUNTIME_ERROR_CODES = ['runtime_start_failed', 'runtime_unreachable', 'host_unreachable', 'host_error', 'backup_failed', 'restore_corrupt', 'restore_failed', 'contract_mismatch'] as const;
 export type RuntimeErrorCode = (typeof RUNTIME_ERROR_CODES)[number];
 
 /** Why a boot cannot restore the state (and so does not start). */

@@ -3,6 +3,7 @@
  * fetch (HTTP and WebSocket upgrade), drain, backup, restore, stop. Two implementations: the
  * Cloudflare Sandbox container and the local dev host.
  */
+import type { IngressCheck } from './ingress-check.ts';
 import type { LifecycleError } from '../../machines/lifecycle-types.ts';
 import { CodedError, type RuntimeErrorCode } from '../contract/error-codes.ts';
 
@@ -16,6 +17,14 @@ export interface RuntimeStartOptions {
 }
 
 /** One readiness probe's answer. */
+/** A running container's versions and ingress source, as it reports them (untrusted: shown, never acted on). */
+export interface ContainerDiagnosis {
+  node: string;
+  openclaw: string;
+  gh: string;
+  ingress: IngressCheck;
+}
+
 export type RuntimeProbe =
   | {
       status: 'starting';
@@ -71,6 +80,14 @@ export interface Runtime {
   probe(): Promise<RuntimeProbe>;
   /** Sends a request (HTTP, or a WebSocket upgrade) to the gateway. */
   fetch(request: Request): Promise<Response>;
+  /**
+   * When the platform has asked the container to stop on its own (a
+   * rollout, a host move: SIGTERM to it, held by its init), the time it did;
+   * else null. Runtimes the platform never stops on its own leave it out.
+   */
+  terminationNotice?(): Promise<string | null>;
+  /** What a running container runs (versions) and where it sees the Agent's requests come from (`clawctl doctor`); null when not running. */
+  diagnose?(): Promise<ContainerDiagnosis | null>;
   /**
    * Stops the gateway gracefully — its SIGTERM, then time to finish its work
    * and exit — and leaves the state readable, so that the backup taken next

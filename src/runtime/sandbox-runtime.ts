@@ -5,12 +5,14 @@
  * upgrades alike. Readiness is a direct request to the gateway's port, which
  * neither starts a container nor counts as activity.
  */
-import { BOOT_STATUS_FILE, GATEWAY_PID_FILE, READINESS_PATH, START_PROCESS_ID, START_SCRIPT_PATH, parseBootStatus } from '../contract/boot-status.ts';
+import { BOOT_STATUS_FILE, CONTAINER_CONTRACT_VERSION, GATEWAY_PID_FILE, READINESS_PATH, START_PROCESS_ID, START_SCRIPT_PATH, TERMINATING_FILE, parseBootStatus } from '../contract/boot-status.ts';
 import type { BackupTransfer } from '../config.ts';
 import { BACKUP_TTL_SECONDS } from '../backup/retention.ts';
 import { ARCHIVE_EXCLUDES } from '../contract/state-paths.ts';
 import { errorMessage } from '../errors.ts';
-import { RuntimeError, type RestoreSource, type Runtime, type RuntimeArchive, type RuntimeProbe, type RuntimeStartOptions, type RuntimeStopReport } from './runtime.ts';
+import { isTrustedProxy } from './ingress-check.ts';
+import { text } from '../contract/untrusted-input.ts';
+import { RuntimeError, type ContainerDiagnosis, type RestoreSource, type Runtime, type RuntimeArchive, type RuntimeProbe, type RuntimeStartOptions, type RuntimeStopReport } from './runtime.ts';
 
 /** Where the state is snapshotted for the Sandbox backup API (under /home, which it can archive). */
 export const SNAPSHOT_DIR = '/home/.openclaw-snapshot';
@@ -21,6 +23,8 @@ export const SNAPSHOT_DIR = '/home/.openclaw-snapshot';
  */
 export const RESTORE_DIR = '/home/.openclaw-restore';
 export const STATE_HOME = '/home/openclaw';
+/** Where `diagnose` listens for one request inside the container. */
+export const INGRESS_CHECK_PORT = 18799;
 const SNAPSHOT_SCRIPT = 'node /container/snapshot-state.ts';
 
 const DRAIN_POLL_MS = 250;
@@ -113,6 +117,13 @@ export class SandboxRuntime implements Runtime {
   async #readStatus(): Promise<RuntimeProbe> {
     const process = await this.#host.getProcess(START_PROCESS_ID).catch(() => null);
     const status = parseBootStatus(await this.#host.readFile(BOOT_STATUS_FILE).then((f) => f.content).catch(() => null));
+    if (status.contract !== CONTAINER_CONTRACT_VERSION) {
+      return {
+        status: 'failed',
+        error: { code: 'contract_mismatch', message: `the container's start script speaks contract v${status.contract}, this Worker v${CONTAINER_CONTRACT_VERSION}: a deploy's rollout is under way (the Worker is updated first, the containers after it); the boot is retried` },
+        retryable: true,
+      };
+    }
     if (status.phase === 'failed') {
       return {
         status: 'failed',
@@ -124,6 +135,35 @@ export class SandboxRuntime implements Runtime {
       return { status: 'stopped', exitCode: process?.exitCode ?? null, reason: process ? `start script ${process.status}` : 'no start process' };
     }
     return { status: 'starting', phase: status.phase, ...(status.timeline ? { timeline: status.timeline } : {}), ...(status.browser ? { browser: status.browser } : {}) };
+  }
+
+  /** The time container/init.sh wrote when it held the platform's SIGTERM (its file is the container's: read as untrusted, a time or nothing). */
+  async terminationNotice(): Promise<string | null> {
+    if (!this.#host.containerRunning()) return null;
+    const content = await this.#host.readFile(TERMINATING_FILE).then((f) => f.content, () => null);
+    if (content === null) return null;
+    const at = Date.parse(content.trim().slice(0, 40));
+    return Number.isFinite(at) ? new Date(at).toISOString() : 'unknown time';
+  }
+
+  /**
+   * The container's versions, and the address it sees the Agent's requests
+   * come from: a one-shot server on INGRESS_CHECK_PORT answers a request's
+   * peer address, reached the way every request reaches the gateway.
+   */
+  async diagnose(): Promise<ContainerDiagnosis | null> {
+    if (!this.#host.containerRunning()) return null;
+    const v = await this.#host.exec(`node --version; openclaw --version 2>/dev/null | head -1; gh --version 2>/dev/null | head -1; printf '%s\\n' "$GATEWAY_TRUSTED_PROXIES"`).catch(() => null);
+    const [node = '', openclaw = '', gh = '', proxies = ''] = (v?.stdout ?? '').split('\n').map((line) => text(line.trim(), 200));
+    const trustedProxies = proxies.split(',').map((p) => p.trim()).filter(Boolean).slice(0, 50);
+    await this.#host.exec(`(node -e 'const s=require("http").createServer((q,r)=>{r.end(q.socket.remoteAddress);s.close()}).listen(${INGRESS_CHECK_PORT});setTimeout(()=>process.exit(0),15000)' >/dev/null 2>&1 &)`).catch(() => null);
+    let address: string | null = null;
+    for (let attempt = 0; attempt < 20 && address === null; attempt++) {
+      const answer = await this.#host.containerFetch(new Request('http://container/'), INGRESS_CHECK_PORT).then((r) => (r.ok ? r.text() : null), () => null);
+      if (answer) address = text(answer.trim(), 64);
+      else await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    return { node, openclaw, gh, ingress: { address, trustedProxies, trusted: address !== null && isTrustedProxy(address, trustedProxies) } };
   }
 
   async fetch(request: Request): Promise<Response> {

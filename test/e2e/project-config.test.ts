@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CONTAINER_CONTRACT_VERSION } from '../../src/contract/boot-status.ts';
 import { unstable_readConfig } from 'wrangler';
 import { parseConfig } from '../../src/config.ts';
 import { committedValue, SETTING_NAMES, settingsTable } from '../../src/settings.ts';
@@ -93,7 +94,12 @@ describe('Dockerfile', () => {
   it('should install its own Node, the version the local mode pins, whatever the base image carries', () => {
     const nodePin = /NODE_PIN=(\S+)/.exec(readFileSync(join(ROOT, 'scripts', 'node24.sh'), 'utf8'))?.[1];
     expect(/ARG NODE_VERSION=(\S+)/.exec(dockerfile)?.[1]).toBe(nodePin);
-    expect(dockerfile).toMatch(/RUN sh \/container\/install-node\.sh "\$NODE_VERSION"\nENV PATH=\/opt\/node\/bin:\$PATH/);
+    expect(dockerfile).toMatch(/RUN sh \/container\/install-node\.sh "\$NODE_VERSION"\n(#.*\n)*ENV PATH=\/opt\/node\/bin:\$PATH/);
+  });
+
+  it('should have the start script speak the contract version the Agent expects, and run the init that holds the platform\'s SIGTERM', () => {
+    expect(Number(/^CONTRACT_VERSION=(\d+)$/m.exec(readFileSync(join(ROOT, 'container', 'start.sh'), 'utf8'))?.[1])).toBe(CONTAINER_CONTRACT_VERSION);
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["\/usr\/bin\/tini", "--", "\/container\/init\.sh", "\/container-server\/sandbox"\]$/m);
   });
 
   it('should keep OpenClaw state under /home, which the Sandbox backup API can archive', () => {

@@ -55,6 +55,8 @@ export interface FakeContainer {
    * Response (any status, any body, any size).
    */
   hostileRpc: Record<string, (params: Record<string, unknown>) => unknown>;
+  /** The platform asked the container to stop on its own (its init holds the SIGTERM): when. */
+  terminating: string | null;
 }
 
 const containers = new Map<string, FakeContainer>();
@@ -63,7 +65,7 @@ const PHASES = ['launching', 'restoring', 'configuring', 'starting-gateway'];
 export function fakeContainer(agentId: string): FakeContainer {
   let c = containers.get(agentId);
   if (!c) {
-    c = { running: false, probesLeft: 0, bootProbes: 3, failWith: null, failCount: 0, exit: null, starts: 0, stops: 0, lastEnv: null, requests: [], disk: {}, backups: 0, prepares: 0, failBackups: false, drained: false, writesWhileDraining: {}, calls: [], work: [], cronJobs: [], cronRuns: {}, rpc: [], suspended: false, hostileRpc: {} };
+    c = { running: false, probesLeft: 0, bootProbes: 3, failWith: null, failCount: 0, exit: null, starts: 0, stops: 0, lastEnv: null, requests: [], disk: {}, backups: 0, prepares: 0, failBackups: false, drained: false, writesWhileDraining: {}, calls: [], work: [], cronJobs: [], cronRuns: {}, rpc: [], suspended: false, hostileRpc: {}, terminating: null };
     containers.set(agentId, c);
   }
   return c;
@@ -106,6 +108,7 @@ export class FakeRuntime implements Runtime {
     c.probesLeft = c.bootProbes;
     c.lastEnv = { ...options.env };
     c.suspended = false;
+    c.terminating = null;
   }
 
   async probe(): Promise<RuntimeProbe> {
@@ -125,6 +128,11 @@ export class FakeRuntime implements Runtime {
       return { status: 'starting', phase: PHASES[Math.min(PHASES.length - 1, c.bootProbes - c.probesLeft - 1)] ?? 'launching', ...(c.scriptTimeline ? { timeline: c.scriptTimeline } : {}) };
     }
     return { status: 'ready' };
+  }
+
+  async terminationNotice(): Promise<string | null> {
+    const c = this.container;
+    return c.running ? c.terminating : null;
   }
 
   async fetch(request: Request): Promise<Response> {

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AgentController } from '../../src/agent/agent-controller.ts';
+import { BackupStore } from '../../src/backup/backup-store.ts';
 import { AppError } from '../../src/errors.ts';
 import { config, fireNextWakeup, NO_WAIT, setup, untilState } from '../support/controller-harness.ts';
 import { FakeRuntime, fakeContainer, killFakeContainer, resetFakeContainers } from '../support/fake-runtime.ts';
@@ -389,6 +390,30 @@ describe('AgentController', () => {
       await untilState(controller, 'stopped');
       expect(controller.status().lastError).toMatchObject({ code: 'container_exited' });
       expect(controller.bootFailed).toBe(false);
+    });
+
+    it('should drain, back up and sleep at the next health check when the platform asks the container to stop on its own', async () => {
+      const t = setup();
+      const controller = await AgentController.load({ ...NO_WAIT, storage: t.storage, wakeups: t.wakeups, runtime: t.runtime, config, runtimeKind: 'local', containerEnv: {}, clock: t.clock.read, log: () => {}, backups: new BackupStore(memoryBucket() as never, 'default', 10, t.clock.read) });
+      await controller.command('wake');
+      await untilState(controller, 'ready');
+      t.runtime.container.disk['fresh.txt'] = 'written just before the rollout';
+      t.runtime.container.terminating = '2026-11-24T12:00:05.000Z';
+      for (let i = 0; i < 20 && controller.state !== 'sleeping'; i++) {
+        await fireNextWakeup(t, controller);
+        await controller.idle();
+      }
+      await untilState(controller, 'sleeping');
+      const asleep = controller.status();
+      expect(asleep.lastTransition?.reason).toContain('the platform asked the container to stop at 2026-11-24T12:00:05.000Z');
+      expect(asleep.backups.lastBackup).toMatchObject({ result: 'ok' });
+      expect(asleep.backups.lastBackup?.reason).toMatch(/^before sleep/);
+      expect(t.runtime.container.running).toBe(false);
+      // The next wake is a new container, the file restored.
+      t.runtime.container.disk = {};
+      await controller.command('wake');
+      await untilState(controller, 'ready');
+      expect(t.runtime.container.disk['fresh.txt']).toBe('written just before the rollout');
     });
 
     it('should notice a runtime that died at the next health check', async () => {

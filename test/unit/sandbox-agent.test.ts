@@ -8,7 +8,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Agent } from '../../src/agent/sandbox-agent.ts';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
-import { BOOT_STATUS_FILE, READINESS_PATH, START_PROCESS_ID } from '../../src/contract/boot-status.ts';
+import { CONTAINER_CONTRACT_VERSION, BOOT_STATUS_FILE, READINESS_PATH, START_PROCESS_ID } from '../../src/contract/boot-status.ts';
 import type { Env } from '../../src/env.ts';
 import type { SandboxApi } from '../../src/runtime/sandbox-runtime.ts';
 import { makeFakeCtx, type FakeContainerControl } from '../support/fake-container-ctx.ts';
@@ -58,8 +58,8 @@ class TestSandboxAgent extends Agent {
       readFile: async (path) => {
         rpc();
         if (path !== BOOT_STATUS_FILE || !control.running) throw new Error('no such file');
-        if (model.failure) return { content: JSON.stringify({ phase: 'failed', at: '', error: { code: 'missing_model_key', message: model.failure }, retryable: false }) };
-        const content = JSON.stringify({ phase: model.phase, at: '' });
+        if (model.failure) return { content: JSON.stringify({ phase: 'failed', at: '', contract: CONTAINER_CONTRACT_VERSION, error: { code: 'missing_model_key', message: model.failure }, retryable: false }) };
+        const content = JSON.stringify({ phase: model.phase, at: '', contract: CONTAINER_CONTRACT_VERSION });
         model.phase = 'starting-gateway'; // the script moves on after configuring
         return { content };
       },

@@ -5,7 +5,7 @@
  * container.)
  */
 import { describe, expect, it } from 'vitest';
-import { GATEWAY_PID_FILE, READINESS_PATH, START_PROCESS_ID } from '../../src/contract/boot-status.ts';
+import { CONTAINER_CONTRACT_VERSION, GATEWAY_PID_FILE, READINESS_PATH, START_PROCESS_ID, TERMINATING_FILE } from '../../src/contract/boot-status.ts';
 import { RESTORE_DIR, SNAPSHOT_DIR, SandboxRuntime, type SandboxApi } from '../../src/runtime/sandbox-runtime.ts';
 
 interface Recorder {
@@ -16,6 +16,10 @@ interface Recorder {
   backupHandle: { id: string; dir: string; localBucket?: boolean };
   lastBackupOptions: Record<string, unknown> | null;
   lastRestore: Record<string, unknown> | null;
+  /** The start script's status file. */
+  statusFile: string;
+  /** The init's termination marker (null: none). */
+  terminating: string | null;
 }
 
 function fakeHost(overrides: Partial<Recorder> = {}) {
@@ -27,12 +31,21 @@ function fakeHost(overrides: Partial<Recorder> = {}) {
     backupHandle: { id: '6f1c2b4e-0000-4000-8000-000000000001', dir: SNAPSHOT_DIR },
     lastBackupOptions: null,
     lastRestore: null,
+    statusFile: `{"phase":"starting-gateway","at":"","contract":${CONTAINER_CONTRACT_VERSION}}`,
+    terminating: null,
     ...overrides,
   };
   const host: SandboxApi = {
     startProcess: async () => void r.calls.push('startProcess'),
     getProcess: async (id) => (r.calls.push(`getProcess ${id}`), { status: r.processStatus, exitCode: r.processStatus === 'running' ? null : 0 }),
-    readFile: async (path) => (r.calls.push(`readFile ${path}`), { content: '{"phase":"starting-gateway","at":""}' }),
+    readFile: async (path) => {
+      r.calls.push(`readFile ${path}`);
+      if (path === TERMINATING_FILE) {
+        if (r.terminating === null) throw new Error(`ENOENT: ${path}`);
+        return { content: r.terminating };
+      }
+      return { content: r.statusFile };
+    },
     containerFetch: async (request, port) => {
       r.calls.push(`containerFetch ${port} ${new URL(request.url).pathname} ${request.headers.get('upgrade') ?? ''}`.trim());
       return new Response('from the gateway');
@@ -117,6 +130,15 @@ describe('SandboxRuntime', () => {
       expect(await runtime.probe()).toEqual({ status: 'ready' });
     });
 
+    it('should fail the boot, retryable and saying both versions, when the container speaks another contract (a rollout under way)', async () => {
+      for (const statusFile of ['{"phase":"starting-gateway","at":""}', `{"phase":"configuring","at":"","contract":${CONTAINER_CONTRACT_VERSION + 1}}`]) {
+        const { host } = fakeHost({ gatewayAnswers: null, statusFile });
+        const probe = await new SandboxRuntime(host, options).probe();
+        expect(probe).toMatchObject({ status: 'failed', retryable: true, error: { code: 'contract_mismatch' } });
+        expect(probe.status === 'failed' && probe.error.message).toContain(`this Worker v${CONTAINER_CONTRACT_VERSION}`);
+      }
+    });
+
     it('should notice a start script that stopped at the next status read', async () => {
       const { host, r } = fakeHost({ gatewayAnswers: null });
       let now = 0;
@@ -125,6 +147,20 @@ describe('SandboxRuntime', () => {
       r.processStatus = 'completed';
       now += 1_000;
       expect(await runtime.probe()).toMatchObject({ status: 'stopped' });
+    });
+  });
+
+  describe('terminationNotice', () => {
+    it('should say when the container\'s init held a SIGTERM from the platform, and nothing otherwise', async () => {
+      const { host, r } = fakeHost();
+      const runtime = new SandboxRuntime(host, options);
+      expect(await runtime.terminationNotice()).toBeNull();
+      r.terminating = '2026-12-06T07:00:00.000Z\n';
+      expect(await runtime.terminationNotice()).toBe('2026-12-06T07:00:00.000Z');
+      r.terminating = 'x'.repeat(100_000);
+      expect(await runtime.terminationNotice()).toBe('unknown time');
+      r.running = false;
+      expect(await runtime.terminationNotice()).toBeNull();
     });
   });
 
