@@ -11,6 +11,7 @@
  *   form or `text/plain` fetch cannot), checked where its body is read, with
  *   a byte limit enforced while it streams.
  */
+import { boundedText } from '../contract/untrusted-input.ts';
 import { AppError } from '../errors.ts';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -73,25 +74,10 @@ export async function readCommandBody(request: Request, maxBytes: number): Promi
 export async function readLimited(request: Request, maxBytes: number): Promise<string> {
   const declared = Number(request.headers.get('content-length') ?? '0');
   if (declared > maxBytes) throw new AppError('payload_too_large', `body larger than ${maxBytes} bytes`);
-  if (!request.body) return '';
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      throw new AppError('payload_too_large', `body larger than ${maxBytes} bytes`);
-    }
-    chunks.push(value);
+  try {
+    return await boundedText(request.body, maxBytes);
+  } catch (error) {
+    if (error instanceof RangeError) throw new AppError('payload_too_large', `body larger than ${maxBytes} bytes`);
+    throw error;
   }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.byteLength;
-  }
-  return new TextDecoder().decode(all);
 }

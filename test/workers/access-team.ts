@@ -3,7 +3,7 @@
  * signing key (served as JWKS by the global setup), tokens signed with it,
  * and the Worker configured to trust it.
  */
-import { env } from 'cloudflare:workers';
+import { env, exports } from 'cloudflare:workers';
 import { SignJWT, importJWK, type JWK } from 'jose';
 import { inject } from 'vitest';
 import type { Env } from '../../src/env.ts';
@@ -37,3 +37,10 @@ const router = buildRouter();
 
 /** The Worker's fetch with an environment of the test's choice. */
 export const fetchAs = (req: Request, e: Env = accessEnv()) => router.fetch(req as never, e, ctx) as Promise<Response>;
+
+/** A request to the Worker as the local mode's owner: a loopback client, no cookie at all. */
+export function fetchLocal(path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set('cf-connecting-ip', '127.0.0.1');
+  return (exports as unknown as { default: Fetcher }).default.fetch(`https://poc.example.com${path}`, { ...init, headers });
+}

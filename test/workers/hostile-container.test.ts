@@ -5,22 +5,17 @@
  * them) never reach it, and the cost guard's hard line holds on the money
  * spent whatever the container answers.
  */
-import { env, exports } from 'cloudflare:workers';
+import { env } from 'cloudflare:workers';
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { runCostGuard } from '../../src/cost/cost-guard.ts';
 import type { Env } from '../../src/env.ts';
 import { fakeContainer, resetFakeContainers } from '../support/fake-runtime.ts';
-import { accessEnv, fetchAs, loadTeam, token } from './access-team.ts';
+import { accessEnv, fetchAs, loadTeam, token, fetchLocal } from './access-team.ts';
 
 const BASE = 'https://poc.example.com';
-const worker = () => (exports as unknown as { default: Fetcher }).default;
 /** The local mode: loopback clients are the owner. */
-const asOwner = (path: string, init: RequestInit = {}) => {
-  const headers = new Headers(init.headers);
-  headers.set('cf-connecting-ip', '127.0.0.1');
-  return worker().fetch(`${BASE}${path}`, { ...init, headers });
-};
+const asOwner = fetchLocal;
 const ownerStatus = async () => (await (await asOwner('/api/status')).json()) as AgentStatus;
 
 /** Paths that the gateway reads as /api/…, /_ondemand/… or the browser passthrough (its canonical forms). */

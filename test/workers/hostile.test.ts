@@ -8,16 +8,12 @@ import { exports } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { fakeContainer } from '../support/fake-runtime.ts';
-import { accessEnv, fetchAs, loadTeam, token } from './access-team.ts';
+import { accessEnv, fetchAs, loadTeam, token, fetchLocal } from './access-team.ts';
 
 const BASE = 'https://poc.example.com';
 const worker = () => (exports as unknown as { default: Fetcher }).default;
 /** The local mode: loopback clients, no cookie at all. */
-const local = (path: string, init: RequestInit = {}) => {
-  const headers = new Headers(init.headers);
-  headers.set('cf-connecting-ip', '127.0.0.1');
-  return worker().fetch(`${BASE}${path}`, { ...init, headers });
-};
+const local = fetchLocal;
 const errorCode = async (r: Response) => ((await r.json()) as { error: { code: string } }).error.code;
 const status = async () => (await (await local('/api/status')).json()) as AgentStatus;
 
