@@ -10,6 +10,17 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { post, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
 import { automationJob, chatTurn, createJobThroughAgent, readStatus, settledIn, waitForStatus, wakeToReady } from '../support/stack-client.ts';
 
+/**
+ * When to schedule a job so that the assistant is asleep well before it is
+ * woken for it: the wake comes SCHEDULED_WAKE_LEAD ahead (auto: the last boot
+ * × 1.5 + 10 s), so the margin is derived from the boot this machine just did
+ * (a busy machine boots slower), plus a minute for the idle sleep itself.
+ */
+async function runAtAfterLead(url: string): Promise<number> {
+  const bootMs = (await readStatus(url)).lastBoot?.totalMs ?? 60_000;
+  return Date.now() + Math.round(bootMs * 1.5 + 10_000) + 60_000;
+}
+
 describe('scheduled work with the real OpenClaw (local mode)', () => {
   let stack: LocalStack;
   beforeAll(async () => {
@@ -42,16 +53,16 @@ describe('scheduled work with the real OpenClaw (local mode)', () => {
   it('should wake for a job the agent scheduled while it slept, run it on time, and sleep again', async () => {
     const s0 = await readStatus(stack.url);
     if (s0.state !== 'ready' && s0.state !== 'idle') await wakeToReady(stack.url);
-    const runAtMs = Date.now() + 90_000;
+    const runAtMs = await runAtAfterLead(stack.url);
     const job = automationJob('e2e scheduled marker', runAtMs, '[[exec: date +%s > $OPENCLAW_STATE_DIR/workspace/cron-ran.txt && echo cron-ran]]');
     expect(await chatTurn(stack.url, createJobThroughAgent(job))).toContain('e2e scheduled marker');
-    const asleep = await waitForStatus(stack.url, (s) => settledIn('sleeping')(s) && s.schedule.next !== null, 'asleep with a scheduled wake', 60_000);
+    const asleep = await waitForStatus(stack.url, (s) => settledIn('sleeping')(s) && s.schedule.next !== null, 'asleep with a scheduled wake', runAtMs - Date.now());
     expect(asleep.schedule.next?.jobName).toBe('e2e scheduled marker');
     expect(Math.abs(asleep.schedule.next!.runAtMs - runAtMs)).toBeLessThan(1_000);
     expect(asleep.schedule.next!.wakeAtMs).toBeLessThan(asleep.schedule.next!.runAtMs);
     expect(asleep.schedule.next!.wakeAtMs).toBeGreaterThan(Date.now());
     // It wakes by itself, a lead time ahead, for the job...
-    const woken = await waitForStatus(stack.url, (s) => s.history.some((h) => h.event === 'schedule.due' && Date.parse(h.at) > Date.parse(asleep.since)), 'woken for the job', 150_000);
+    const woken = await waitForStatus(stack.url, (s) => s.history.some((h) => h.event === 'schedule.due' && Date.parse(h.at) > Date.parse(asleep.since)), 'woken for the job', runAtMs - Date.now() + 60_000);
     const wake = woken.history.find((h) => h.event === 'schedule.due' && Date.parse(h.at) > Date.parse(asleep.since))!;
     expect(wake.reason).toContain('scheduled wake: job "e2e scheduled marker"');
     expect(Date.parse(wake.at)).toBeLessThan(runAtMs);
@@ -64,20 +75,20 @@ describe('scheduled work with the real OpenClaw (local mode)', () => {
     const ranAt = Number((await chatTurn(stack.url, '[[exec: cat $OPENCLAW_STATE_DIR/workspace/cron-ran.txt]]')).replace('Tool output: ', '')) * 1000;
     expect(ranAt).toBeGreaterThanOrEqual(runAtMs - 1_000);
     expect(ranAt).toBeLessThan(Date.parse(again.since));
-  }, 420_000);
+  }, 600_000);
 
   it('should not wake a hibernated assistant for a job', async () => {
     const s0 = await readStatus(stack.url);
     if (s0.state !== 'ready' && s0.state !== 'idle') await wakeToReady(stack.url);
-    const runAtMs = Date.now() + 40_000;
+    const runAtMs = await runAtAfterLead(stack.url);
     await chatTurn(stack.url, createJobThroughAgent(automationJob('e2e skipped while hibernated', runAtMs, '[[exec: echo skipped-job-ran > $OPENCLAW_STATE_DIR/workspace/skipped.txt]]')));
-    await waitForStatus(stack.url, (s) => settledIn('sleeping')(s) && s.schedule.next?.jobName === 'e2e skipped while hibernated', 'asleep with the job ahead', 60_000);
+    await waitForStatus(stack.url, (s) => settledIn('sleeping')(s) && s.schedule.next?.jobName === 'e2e skipped while hibernated', 'asleep with the job ahead', runAtMs - Date.now());
     await post(`${stack.url}/api/hibernate`, { reason: 'e2e: no wakes while hibernated' });
     const hibernated = await waitForStatus(stack.url, settledIn('hibernated'), 'hibernated', 60_000);
     expect(hibernated.schedule.next).toBeNull();
-    await until(async () => (Date.now() > runAtMs + 20_000 ? true : undefined), 120_000, 'past the job', 1_000);
+    await until(async () => (Date.now() > runAtMs + 20_000 ? true : undefined), runAtMs - Date.now() + 60_000, 'past the job', 1_000);
     const after = await readStatus(stack.url);
     expect(after.state).toBe('hibernated');
     expect(after.history.filter((h) => Date.parse(h.at) > Date.parse(hibernated.since))).toEqual([]);
-  }, 240_000);
+  }, 480_000);
 });

@@ -32,13 +32,15 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: sleep that waits
 
   it('should wake the container for a job the agent scheduled while it slept, run it on time, stop again — and skip one while hibernated', async () => {
     await ensureAwake();
-    const runAtMs = Date.now() + SLEEP_AFTER_MS + 100_000;
+    // The wake comes SCHEDULED_WAKE_LEAD ahead (auto: the last boot × 1.5 + 10 s): margins from the boot just measured.
+    const leadMs = async () => Math.round(((await status()).lastBoot?.totalMs ?? 60_000) * 1.5 + 10_000);
+    const runAtMs = Date.now() + SLEEP_AFTER_MS + (await leadMs()) + 60_000;
     const job = automationJob('twin scheduled marker', runAtMs, '[[exec: date +%s > $OPENCLAW_STATE_DIR/workspace/cron-ran.txt && echo cron-ran]]');
     expect(await chat(createJobThroughAgent(job))).toContain('twin scheduled marker');
-    const asleep = await waitFor((s) => settled('sleeping')(s) && s.schedule.next !== null, 'asleep with a scheduled wake', SLEEP_AFTER_MS + 120_000);
+    const asleep = await waitFor((s) => settled('sleeping')(s) && s.schedule.next !== null, 'asleep with a scheduled wake', runAtMs - Date.now());
     expect(asleep.schedule.next?.jobName).toBe('twin scheduled marker');
     expect(asleep.schedule.next!.wakeAtMs).toBeLessThan(runAtMs);
-    const woken = await waitFor((s) => s.history.some((h) => h.event === 'schedule.due' && Date.parse(h.at) > Date.parse(asleep.since)), 'woken for the job', 240_000);
+    const woken = await waitFor((s) => s.history.some((h) => h.event === 'schedule.due' && Date.parse(h.at) > Date.parse(asleep.since)), 'woken for the job', runAtMs - Date.now() + 120_000);
     const wake = woken.history.find((h) => h.event === 'schedule.due' && Date.parse(h.at) > Date.parse(asleep.since))!;
     expect(Date.parse(wake.at)).toBeLessThan(runAtMs);
     const again = await waitFor((s) => settled('sleeping')(s) && Date.parse(s.since) > Date.parse(wake.at), 'asleep again after the run', 240_000);
@@ -51,17 +53,17 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: sleep that waits
     expect(ranAt).toBeLessThan(Date.parse(again.since));
 
     // A job due while hibernated does not wake it.
-    const skippedAt = Date.now() + 60_000;
+    const skippedAt = Date.now() + (await leadMs()) + 60_000;
     await chat(createJobThroughAgent(automationJob('twin skipped while hibernated', skippedAt, '[[exec: echo ran > $OPENCLAW_STATE_DIR/workspace/skipped.txt]]')));
     expect((await command('sleep')).status).toBe(202);
     await waitFor((s) => settled('sleeping')(s) && s.schedule.next?.jobName === 'twin skipped while hibernated', 'asleep with the job ahead');
     expect((await command('hibernate', { reason: 'twin: no wakes while hibernated' })).status).toBe(202);
     const hibernated = await waitFor(settled('hibernated'), 'hibernated');
     expect(hibernated.schedule.next).toBeNull();
-    await until(async () => (Date.now() > skippedAt + 20_000 ? true : undefined), 180_000, 'past the job', 1_000);
+    await until(async () => (Date.now() > skippedAt + 20_000 ? true : undefined), skippedAt - Date.now() + 60_000, 'past the job', 1_000);
     const after = await status();
     expect(after.state).toBe('hibernated');
     expect(after.history.filter((h) => Date.parse(h.at) > Date.parse(hibernated.since))).toEqual([]);
     expect((await command('resume', { override: true })).status).toBe(200);
-  }, 900_000);
+  }, 1_200_000);
 });
