@@ -3,6 +3,7 @@
  *
  *   clawctl wake | sleep | status | hibernate [--reason R] | resume [--override]
  *           backup | cost | logs | eval [--runs N] [--cycles N] [--out DIR]
+ *           doctor [--terraform FILE]
  *
  * Target: --url, else CLAWCTL_URL, else `url` in ./.clawctl.json or
  * ~/.config/clawctl.json, else the local mode (http://127.0.0.1:8787).
@@ -15,12 +16,17 @@
  * Exit codes: 0 ok, 1 failed, 2 hibernated, 3 unreachable, 4 not authorized, 5 usage.
  */
 import { errorMessage } from '../src/errors.ts';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CONTAINER_CONTRACT_VERSION } from '../src/contract/boot-status.ts';
+import { formatFindings, runDoctor, type DoctorInputs, type RemoteDoctor } from './doctor.ts';
 import type { AgentStatus } from '../src/agent/agent-status.ts';
 import { ApiClient, CliError, EXIT, waitForStatus } from './api-client.ts';
 import { loadTarget } from './target.ts';
 import { runEvaluation, toMarkdown } from './evaluation.ts';
+
+const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url).href));
 
 const USAGE = `usage: clawctl <command> [options]
   wake                 wake the assistant and wait until it is ready (boot phases shown)
@@ -32,6 +38,9 @@ const USAGE = `usage: clawctl <command> [options]
   cost                 month to date, projection, thresholds, decisions
   logs                 recent lifecycle transitions and backups
   eval [--runs N] [--cycles N] [--out DIR]   the plan's evaluation table (Markdown + JSON)
+  doctor [--terraform FILE]   pre-flight of a deployment: config against Terraform's outputs, secrets,
+                       the R2 token's scope (CLOUDFLARE_API_TOKEN / CLOUDFLARE_ACCOUNT_ID), the image's
+                       versions and the proxy source address the gateway sees (GET /api/doctor)
 options: --url URL (or CLAWCTL_URL), --json (machine-readable output), --timeout SECONDS`;
 
 interface Args {
@@ -77,6 +86,30 @@ function describe(s: AgentStatus): string {
     s.cost.last ? `  cost: $${s.cost.last.monthToDateUsd.toFixed(2)} so far, projected $${s.cost.last.projectedUsd.toFixed(2)} (${s.cost.last.source})` : null,
   ];
   return lines.filter(Boolean).join('\n');
+}
+
+/** What `clawctl doctor` checks against: this checkout's wrangler.jsonc and pins, Terraform's outputs, the API token the deploy uses, the target. */
+async function doctorInputs(flags: Record<string, string | boolean>, client: ApiClient): Promise<DoctorInputs> {
+  const { unstable_readConfig } = await import('wrangler');
+  const config = unstable_readConfig({ config: join(ROOT, 'wrangler.jsonc') });
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  let terraform: DoctorInputs['terraform'] = null;
+  if (typeof flags.terraform === 'string') {
+    try {
+      terraform = JSON.parse(readFileSync(resolve(flags.terraform), 'utf8')) as DoctorInputs['terraform'];
+    } catch (error) {
+      throw new CliError(`--terraform ${flags.terraform}: ${errorMessage(error)} (write it with: terraform -chdir=terraform output -json > tf.json)`, EXIT.usage);
+    }
+  }
+  const token = process.env.CLOUDFLARE_API_TOKEN;
+  const accountId = process.env.CLOUDFLARE_ACCOUNT_ID;
+  return {
+    config: { scriptName: config.name ?? '', vars: Object.fromEntries(Object.entries(config.vars ?? {}).map(([k, v]) => [k, String(v)])), bucketName: config.r2_buckets?.[0]?.bucket_name ?? null },
+    terraform,
+    api: token && accountId ? { url: process.env.CLOUDFLARE_API_BASE_URL ?? 'https://api.cloudflare.com/client/v4', token, accountId } : null,
+    remote: () => client.api<RemoteDoctor>('GET', '/api/doctor'),
+    expected: { openclaw: pkg.dependencies.openclaw ?? '', contract: CONTAINER_CONTRACT_VERSION },
+  };
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -166,6 +199,11 @@ async function main(argv: string[]): Promise<number> {
       writeFileSync(join(dir, 'evaluation.json'), JSON.stringify({ target: client.target.url, at, rows }, null, 2));
       out({ rows, dir }, `${markdown}\nwritten to ${dir}/evaluation.md and evaluation.json`);
       return rows.every((r) => r.pass !== false) ? EXIT.ok : EXIT.failed;
+    }
+    case 'doctor': {
+      const findings = await runDoctor(await doctorInputs(flags, client));
+      out(findings, formatFindings(findings));
+      return findings.some((f) => f.result === 'fail') ? EXIT.failed : EXIT.ok;
     }
     default:
       throw new CliError(`unknown command "${command}"\n${USAGE}`, EXIT.usage);

@@ -148,19 +148,23 @@ export class SandboxRuntime implements Runtime {
 
   /**
    * The container's versions, and the address it sees the Agent's requests
-   * come from: a one-shot server on INGRESS_CHECK_PORT answers a request's
-   * peer address, reached the way every request reaches the gateway.
+   * come from: a one-shot server on INGRESS_CHECK_PORT answers the peer
+   * address of one request (carrying this check's nonce), reached the way
+   * every request reaches the gateway, and exits.
    */
   async diagnose(): Promise<ContainerDiagnosis | null> {
     if (!this.#host.containerRunning()) return null;
     const v = await this.#host.exec(`node --version; openclaw --version 2>/dev/null | head -1; gh --version 2>/dev/null | head -1; printf '%s\\n' "$GATEWAY_TRUSTED_PROXIES"`).catch(() => null);
     const [node = '', openclaw = '', gh = '', proxies = ''] = (v?.stdout ?? '').split('\n').map((line) => text(line.trim(), 200));
     const trustedProxies = proxies.split(',').map((p) => p.trim()).filter(Boolean).slice(0, 50);
-    await this.#host.exec(`(node -e 'const s=require("http").createServer((q,r)=>{r.end(q.socket.remoteAddress);s.close()}).listen(${INGRESS_CHECK_PORT});setTimeout(()=>process.exit(0),15000)' >/dev/null 2>&1 &)`).catch(() => null);
+    // A fresh nonce: only this check's own server answers it (an earlier one may still hold a kept-alive connection).
+    const nonce = crypto.randomUUID();
+    await this.#host.exec(`(node -e 'require("http").createServer((q,r)=>{if(q.url!=="/${nonce}"){r.statusCode=404;return r.end()}r.setHeader("connection","close");r.end(q.socket.remoteAddress,()=>process.exit(0))}).listen(${INGRESS_CHECK_PORT});setTimeout(()=>process.exit(0),15000)' >/dev/null 2>&1 &)`).catch(() => null);
     let address: string | null = null;
     for (let attempt = 0; attempt < 20 && address === null; attempt++) {
-      const answer = await this.#host.containerFetch(new Request('http://container/'), INGRESS_CHECK_PORT).then((r) => (r.ok ? r.text() : null), () => null);
-      if (answer) address = text(answer.trim(), 64);
+      const answer = await this.#host.containerFetch(new Request(`http://container/${nonce}`), INGRESS_CHECK_PORT).then((r) => (r.ok ? r.text() : null), () => null);
+      // An IPv4 peer as the container's dual-stack socket names it (::ffff:a.b.c.d) reads as plain IPv4.
+      if (answer) address = text(answer.trim(), 64).replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
       else await new Promise((resolve) => setTimeout(resolve, 250));
     }
     return { node, openclaw, gh, ingress: { address, trustedProxies, trusted: address !== null && isTrustedProxy(address, trustedProxies) } };

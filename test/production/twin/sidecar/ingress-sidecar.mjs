@@ -8,6 +8,12 @@
 //                                            (200, or 400 when nothing listens there)
 //   GET /ca                                → the PEM of /ca/ca.crt
 //   PUT /egress {port?, internet?, dns?}   → 204 (recorded, nothing intercepted)
+//   PUT /twin/ingress {via: "IP:port"|null} → 204: the twin's own knob. With `via`, a
+//                                            tunnel to any port but the control server's
+//                                            (3000) goes through that relay (it reads the
+//                                            target port as the first line) instead of
+//                                            loopback, so the gateway sees a non-loopback
+//                                            source address of the twin's choosing
 // Egress is not intercepted: the container reaches the network through
 // Docker's bridge as any container does. That leaves out Workers outbound
 // handlers for containers, which this project does not use.
@@ -23,6 +29,9 @@ const flag = (name) => {
 const ingress = flag('--http-ingress-address') ?? '0.0.0.0:39001';
 const [ingressHost, ingressPort] = [ingress.slice(0, ingress.lastIndexOf(':')), Number(ingress.slice(ingress.lastIndexOf(':') + 1))];
 const egress = { port: Number(flag('--http-egress-port') ?? 0) };
+/** The twin's ingress relay (PUT /twin/ingress), or null: loopback, as workerd's own sidecar does. */
+const ingressRoute = { via: null };
+const CONTROL_SERVER_PORT = 3000;
 
 function log(message) {
   console.log(`${new Date().toISOString()} ingress-sidecar: ${message}`);
@@ -41,7 +50,9 @@ function parseTarget(value) {
 }
 
 function tunnel(client, head, target) {
-  const origin = net.connect({ host: target.host, port: target.port, allowHalfOpen: true });
+  const relay = ingressRoute.via && target.port !== CONTROL_SERVER_PORT ? ingressRoute.via : null;
+  const origin = net.connect({ host: relay ? relay.host : target.host, port: relay ? relay.port : target.port, allowHalfOpen: true });
+  if (relay) origin.write(`${target.port}\n`);
   origin.once('error', () => {
     if (!client.writableEnded && client.bytesWritten === 0) reply(client, 400, 'Bad Request', `nothing listens on ${target.host}:${target.port}\n`);
     else client.destroy();
@@ -54,6 +65,25 @@ function tunnel(client, head, target) {
     client.once('error', () => origin.destroy());
     origin.removeAllListeners('error');
     origin.once('error', () => client.destroy());
+  });
+}
+
+/** Reads a JSON body of `length` bytes (some already in `rest`) and hands it to `use`; 400 when it is not JSON. */
+function readJson(client, rest, length, use) {
+  let body = rest;
+  const finish = () => {
+    let value;
+    try {
+      value = JSON.parse(body.toString('utf8') || 'null');
+    } catch {
+      return reply(client, 400, 'Bad Request');
+    }
+    return use(value);
+  };
+  if (body.length >= length) return finish();
+  client.on('data', (chunk) => {
+    body = Buffer.concat([body, chunk]);
+    if (body.length >= length) finish();
   });
 }
 
@@ -73,26 +103,18 @@ function handle(client, request, rest) {
       return reply(client, 404, 'Not Found');
     }
   }
-  if (method === 'PUT' && path === '/egress') {
-    const length = Number(headers.get('content-length') ?? 0);
-    let body = rest;
-    const finish = () => {
-      try {
-        const update = JSON.parse(body.toString('utf8') || 'null');
-        if (!update || typeof update !== 'object') return reply(client, 400, 'Bad Request');
-        if (update.port !== undefined) egress.port = update.port;
-        log(`egress configuration ${JSON.stringify(update)}`);
+  if (method === 'PUT' && (path === '/egress' || path === '/twin/ingress')) {
+    return readJson(client, rest, Number(headers.get('content-length') ?? 0), (update) => {
+      if (path === '/twin/ingress') {
+        ingressRoute.via = update?.via ? parseTarget(update.via) : null;
+        log(`ingress ${ingressRoute.via ? `through the relay ${update.via}` : 'on loopback'}`);
         return reply(client, 204, 'No Content');
-      } catch {
-        return reply(client, 400, 'Bad Request');
       }
-    };
-    if (body.length >= length) return finish();
-    client.on('data', (chunk) => {
-      body = Buffer.concat([body, chunk]);
-      if (body.length >= length) finish();
+      if (!update || typeof update !== 'object') return reply(client, 400, 'Bad Request');
+      if (update.port !== undefined) egress.port = update.port;
+      log(`egress configuration ${JSON.stringify(update)}`);
+      return reply(client, 204, 'No Content');
     });
-    return;
   }
   return reply(client, 405, 'Method Not Allowed');
 }
