@@ -18,9 +18,10 @@ ARG OPENCLAW_VERSION=2026.9.6
 # Optional: the Claude Code CLI inside the container (adds ~100 MB).
 ARG WITH_CLAUDE_CODE=false
 
-# git, gh (GitHub CLI) and jq for the agent's tools; nothing secret is baked in.
+# git, gh (GitHub CLI) and jq for the agent's tools; tini as PID 1 (container/init.sh);
+# nothing secret is baked in.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends git gh jq ca-certificates \
+ && apt-get install -y --no-install-recommends git gh jq ca-certificates tini \
  && rm -rf /var/lib/apt/lists/*
 
 RUN node -e 'if (process.execPath !== "/opt/node/bin/node") { console.error("node on PATH is " + process.execPath + ", not the pinned /opt/node/bin/node"); process.exit(1) }' \
@@ -62,3 +63,9 @@ RUN set -e; export OPENCLAW_HOME=/tmp/openclaw-warmup GATEWAY_PORT=18790 OPENAI_
 
 # The OpenClaw gateway.
 EXPOSE 18789
+
+# PID 1: tini, then container/init.sh in front of the Sandbox control server.
+# It holds a SIGTERM the platform sends on its own (a rollout, a host move)
+# until the Agent has drained the gateway and taken its final backup.
+COPY container/init.sh /container/init.sh
+ENTRYPOINT ["/usr/bin/tini", "--", "/container/init.sh", "/container-server/sandbox"]

@@ -5,6 +5,7 @@
 import { Router, type IRequest } from 'itty-router';
 import type { LifecycleCommand } from './agent/lifecycle-actor.ts';
 import type { CommandResult } from './agent/agent-requests.ts';
+import type { DoctorResult } from './agent/agent-core.ts';
 import { parseConfig } from './config.ts';
 import { oncePerEnv, setting } from './settings.ts';
 import { parseCostConfig } from './cost/cost-config.ts';
@@ -158,6 +159,11 @@ export function buildRouter() {
     return result.ok ? json(result.backup) : errorResponse(fromErrorBody(result));
   });
 
+  router.get('/api/doctor', async (_request, env) => {
+    const result = (await agentStub(env).lifecycleDoctor()) as DoctorResult;
+    return result.ok ? json(result.doctor) : errorResponse(fromErrorBody(result));
+  });
+
   router.get('/api/cost', async (_request, env) => {
     const result = (await agentStub(env).costSummary()) as { ok: true; cost: { last: unknown } } | ({ ok: false } & ErrorBody);
     if (!result.ok) return errorResponse(fromErrorBody(result));
@@ -169,6 +175,7 @@ export function buildRouter() {
 
   router.all('/api/status', () => methodNotAllowed('GET'));
   router.all('/api/cost', () => methodNotAllowed('GET'));
+  router.all('/api/doctor', () => methodNotAllowed('GET'));
   router.all('/api/backup', () => methodNotAllowed('POST'));
   for (const name of Object.keys(COMMANDS)) router.all(`/api/${name}`, () => methodNotAllowed('POST'));
   router.all('/api', () => notFound());

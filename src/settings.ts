@@ -131,7 +131,7 @@ export const SETTINGS = {
   ACCESS_AUD: s({ fixedLocally: true, default: '', doc: "the Access application's AUD tag (Terraform output)", parse: text }),
   ACCESS_ALLOWED_EMAILS: s({ fixedLocally: true, default: '', doc: 'when set, only these people (comma-separated, case-insensitive), on top of the Access policy', parse: (value, name) => list(value, name).map((e) => e.toLowerCase()) }),
   ACCESS_SERVICE_TOKEN_IDS: s({ fixedLocally: true, default: '', doc: 'when set, only these service-token client ids', parse: list }),
-  SERVICE_TOKEN_ROUTES: s({ fixedLocally: true, default: 'wake,sleep,status,cost,backup,resume', keepsEmpty: true, doc: 'the API routes a service token may use (people may use all); `gateway` also lets it through to the assistant itself (chat, tools, Control UI), which it cannot reach otherwise', parse: list }),
+  SERVICE_TOKEN_ROUTES: s({ fixedLocally: true, default: 'wake,sleep,status,cost,backup,resume,doctor', keepsEmpty: true, doc: 'the API routes a service token may use (people may use all); `gateway` also lets it through to the assistant itself (chat, tools, Control UI), which it cannot reach otherwise', parse: list }),
   WAKE_LIMIT_PER_MINUTE: s({ default: '6', doc: 'container-starting wakes per identity and minute (429 + `Retry-After` beyond)', parse: integer(1, 1000) }),
   GATEWAY_USER: s({ default: 'owner', doc: "the local mode's identity (loopback clients); with Access, the gateway sees the person's email or `service-token:<client id>`", parse: text }),
   PUBLIC_ORIGINS: s({ fixedLocally: true,

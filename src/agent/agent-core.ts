@@ -2,6 +2,9 @@
  * What the two Durable Object classes share: building the controller from
  * the environment and answering RPC commands, requests and status.
  */
+import { CONTAINER_CONTRACT_VERSION } from '../contract/boot-status.ts';
+import type { LifecycleState } from '../../machines/lifecycle-types.ts';
+import type { ContainerDiagnosis } from '../runtime/runtime.ts';
 import { parseConfig, type Config } from '../config.ts';
 import type { Env } from '../env.ts';
 import { AppError, errorBody, errorMessage, errorResponse, type ErrorBody } from '../errors.ts';
@@ -21,6 +24,7 @@ import type { WakeupPort } from './timer-table.ts';
 import { BrowserRunSessions, type BrowserSessions } from '../browser/browser-sessions.ts';
 
 export type StatusResult = CommandResult;
+export type DoctorResult = { ok: true; doctor: { state: LifecycleState; contract: number; container: ContainerDiagnosis | null } } | ({ ok: false } & ErrorBody);
 export type BackupResult = { ok: true; backup: BackupEvent } | ({ ok: false } & ErrorBody);
 export type { AgentUsageReport } from './agent-parts.ts';
 
@@ -98,6 +102,11 @@ export class AgentCore {
 
   status(): Promise<StatusResult> {
     return this.#answer((c) => ({ ok: true as const, status: c.status() }));
+  }
+
+  /** `clawctl doctor`: what the Agent knows of its container (versions, ingress source), read only while one runs. */
+  doctor(): Promise<DoctorResult> {
+    return this.#answer(async (c) => ({ ok: true as const, doctor: { state: c.state, contract: CONTAINER_CONTRACT_VERSION, container: await c.diagnose() } }));
   }
 
   backup(reason: string): Promise<BackupResult> {

@@ -6,7 +6,7 @@
  * calls either class the same way.
  */
 import type { BudgetEvaluation } from '../cost/budget-keeper.ts';
-import type { AgentCore, AgentUsageReport, BackupResult, StatusResult } from './agent-core.ts';
+import type { AgentCore, AgentUsageReport, BackupResult, DoctorResult, StatusResult } from './agent-core.ts';
 import type { CommandResult } from './agent-requests.ts';
 import type { CommandOptions, LifecycleCommand } from './lifecycle-actor.ts';
 
@@ -15,6 +15,8 @@ export interface AgentRpcApi {
   lifecycleCommand(name: LifecycleCommand, options?: CommandOptions): Promise<CommandResult>;
   lifecycleStatus(): Promise<StatusResult>;
   lifecycleBackup(reason: string): Promise<BackupResult>;
+  /** What `clawctl doctor` asks of the deployment: the container's versions and ingress source. */
+  lifecycleDoctor(): Promise<DoctorResult>;
   /** The cost guard's evaluation (from the cron), applied through the machine. */
   applyBudget(evaluation: BudgetEvaluation): ReturnType<AgentCore['applyBudget']>;
   costSummary(): ReturnType<AgentCore['costSummary']>;
@@ -45,6 +47,10 @@ export function withAgentRpc<TBase extends Constructor>(Base: TBase) {
 
     async lifecycleBackup(reason: string): Promise<BackupResult> {
       return this.core.backup(reason);
+    }
+
+    async lifecycleDoctor(): Promise<DoctorResult> {
+      return this.core.doctor();
     }
 
     async applyBudget(evaluation: BudgetEvaluation): ReturnType<AgentCore['applyBudget']> {

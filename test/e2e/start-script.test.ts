@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseBootStatus } from '../../src/contract/boot-status.ts';
+import { CONTAINER_CONTRACT_VERSION, parseBootStatus } from '../../src/contract/boot-status.ts';
 import { BOOT_ERROR_CODES } from '../../src/contract/error-codes.ts';
 import { ROOT } from '../support/node-local-stack.ts';
 
@@ -38,7 +38,7 @@ describe('container/start.sh', () => {
 
   it('should report a failure with its code and message, and exit non-zero', () => {
     const r = run({ BOOT_FAIL_AT: 'configuring' });
-    expect(r.status).toEqual({ phase: 'failed', at: expect.any(String), error: { code: 'injected_failure', message: 'failure injected at phase configuring' }, retryable: false });
+    expect(r.status).toEqual({ phase: 'failed', at: expect.any(String), contract: CONTAINER_CONTRACT_VERSION, error: { code: 'injected_failure', message: 'failure injected at phase configuring' }, retryable: false });
     expect(r.stdout).toContain('[boot] phase=restoring');
     expect(r.stdout).not.toContain('phase=starting-gateway');
   });
