@@ -29,6 +29,13 @@ RUN node -e 'if (process.execPath !== "/opt/node/bin/node") { console.error("nod
  && if [ "$WITH_CLAUDE_CODE" = "true" ]; then npm install -g --no-fund --no-audit @anthropic-ai/claude-code; fi \
  && npm cache clean --force
 
+# A patch to the pinned OpenClaw, applied before the compile cache is made
+# (README: "Patch to OpenClaw: the ESM resolve fast path"): its resolve fast
+# path accepts only ".js" specifiers while its chunks import ".mjs" ones. The
+# script fails the build unless it changed exactly the expected file.
+COPY container/patch-openclaw-fast-path.mjs /container/patch-openclaw-fast-path.mjs
+RUN node /container/patch-openclaw-fast-path.mjs
+
 # OpenClaw's state lives under /home: the Sandbox backup API only archives
 # /workspace, /home, /tmp, /var/tmp and /app. The gateway listens on the
 # container's interface for the Worker (the only way in: Containers have no
@@ -42,7 +49,6 @@ ENV PYTHON_POOL_MIN_SIZE=0 JAVASCRIPT_POOL_MIN_SIZE=0 TYPESCRIPT_POOL_MIN_SIZE=0
 ENV OPENCLAW_HOME=/home/openclaw \
     GATEWAY_BIND=lan \
     GATEWAY_TRUSTED_PROXIES=10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,127.0.0.1,::1 \
-    NODE_COMPILE_CACHE=/opt/openclaw/compile-cache \
     OPENCLAW_SUPERVISOR_MODE=external
 
 COPY container/start.sh container/configure-openclaw.mjs container/snapshot-state.ts /container/
@@ -51,15 +57,17 @@ COPY container/host/state-archive.ts /container/host/state-archive.ts
 COPY src/contract/state-paths.ts /src/contract/state-paths.ts
 RUN chmod 0755 /container/start.sh
 
+COPY container/compile-cache.mjs /container/compile-cache.mjs
 # Boot the gateway once at build time: validates the generated configuration
-# against this OpenClaw version and fills Node's compile cache, so a cold
-# container does not compile OpenClaw's modules again (see README: boot CPU).
-RUN set -e; export OPENCLAW_HOME=/tmp/openclaw-warmup GATEWAY_PORT=18790 OPENAI_BASE_URL=http://127.0.0.1:9/v1 OPENAI_MODEL=warmup; \
-    node /container/configure-openclaw.mjs; \
-    openclaw gateway run --port 18790 & pid=$!; \
-    node -e 'const t=Date.now();(async()=>{for(;;){try{if((await fetch("http://127.0.0.1:18790/readyz")).ok)process.exit(0)}catch{}if(Date.now()-t>180000)process.exit(1);await new Promise(r=>setTimeout(r,500))}})()'; \
-    kill -TERM "$pid"; wait "$pid" || true; \
-    rm -rf /tmp/openclaw-warmup /tmp/openclaw
+# against this OpenClaw version and fills the compile cache OpenClaw's
+# launcher uses (under $TMPDIR, /tmp here as in the container), so a wake
+# does not compile OpenClaw's modules again. No NODE_COMPILE_CACHE and no
+# NODE_OPTIONS: the first makes the launcher re-execute itself into another
+# directory, the second changes the cache's key (README: "Cold start").
+RUN node /container/compile-cache.mjs warm
+# Boot it once more and fail the build unless >= 95 % of its compile-cache
+# reads are accepted (NODE_DEBUG_NATIVE=COMPILE_CACHE counts them).
+RUN node /container/compile-cache.mjs check --min 0.95
 
 # The OpenClaw gateway.
 EXPOSE 18789

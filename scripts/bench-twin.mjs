@@ -31,17 +31,17 @@ const s1 = (ms) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : '–')
 const STOCK = { containerEnv: { JAVASCRIPT_POOL_MIN_SIZE: '3', TYPESCRIPT_POOL_MIN_SIZE: '3' }, vars: { BOOT_POLL_INTERVAL: '1s' } };
 
 /** The container's cgroup directory for a controller (cgroup v1 as the engine sets it up), or null. */
-function cgroupDir(controller, id) {
+export function cgroupDir(controller, id) {
   for (const dir of [`/sys/fs/cgroup/${controller}/docker/${id}`, `/sys/fs/cgroup/${controller}/system.slice/docker-${id}.scope`]) if (existsSync(dir)) return dir;
   return null;
 }
 
-function containerId(name) {
+export function containerId(name) {
   return execFileSync('docker', ['inspect', '-f', '{{.Id}}', name], { encoding: 'utf8' }).trim();
 }
 
 /** Anonymous memory of the whole container (MiB), read from the host. */
-function containerRssMiB(id) {
+export function containerRssMiB(id) {
   const dir = cgroupDir('memory', id);
   const stat = dir ? readFileSync(join(dir, 'memory.stat'), 'utf8') : execFileSync('docker', ['exec', id, 'cat', '/sys/fs/cgroup/memory/memory.stat'], { encoding: 'utf8' });
   return Number(/^total_rss (\d+)/m.exec(stat)?.[1] ?? 0) / 1024 / 1024;

@@ -21,6 +21,7 @@ import { messagePage } from './ui/progress-page.ts';
 import { STATUS_PAGE_PATH, statusPage } from './ui/status-page.ts';
 import { CDP_PATH_PREFIX } from './browser/cdp-passthrough.ts';
 import { assertGatewayPath, overEncoded, pathOwner } from './runtime/gateway-path.ts';
+import { parsePreferWait, WAIT_HEADER } from './agent/ready-wait.ts';
 
 /** Largest body an API command accepts. */
 const MAX_COMMAND_BODY_BYTES = 16 * 1024;
@@ -190,10 +191,15 @@ export function buildRouter() {
   router.all(`${CDP_PATH_PREFIX}*`, () => errorResponse(new AppError('forbidden', "the agent's browser is reached from its container only")));
 
   // Everything else belongs to the gateway (HTTP and WebSocket), unless the gateway would read it as one of the Worker's paths.
+  // A client that asks with `Prefer: wait=N` is granted up to REQUEST_WAIT_MAX of waiting for a boot (src/agent/ready-wait.ts).
   router.all('*', (request, env) => {
     assertGatewayPath(new URL(request.url));
     const headers = new Headers(request.headers as unknown as Headers);
     headers.set(IDENTITY_HEADER, identityOf(request));
+    headers.delete(WAIT_HEADER);
+    const wait = parsePreferWait(headers.get('prefer'));
+    const waitMs = wait === null ? 0 : Math.min(wait * 1000, setting(env, 'REQUEST_WAIT_MAX'));
+    if (waitMs > 0) headers.set(WAIT_HEADER, String(waitMs));
     return agentStub(env).fetch(new Request(request as unknown as Request, { headers }));
   });
   return router;

@@ -133,6 +133,7 @@ export const SETTINGS = {
   ACCESS_SERVICE_TOKEN_IDS: s({ fixedLocally: true, default: '', doc: 'when set, only these service-token client ids', parse: list }),
   SERVICE_TOKEN_ROUTES: s({ fixedLocally: true, default: 'wake,sleep,status,cost,backup,resume,doctor', keepsEmpty: true, doc: 'the API routes a service token may use (people may use all); `gateway` also lets it through to the assistant itself (chat, tools, Control UI), which it cannot reach otherwise', parse: list }),
   WAKE_LIMIT_PER_MINUTE: s({ default: '6', doc: 'container-starting wakes per identity and minute (429 + `Retry-After` beyond)', parse: integer(1, 1000) }),
+  REQUEST_WAIT_MAX: s({ default: '2m', doc: 'the longest an API request that finds the assistant asleep or booting is held for ready when it asks with `Prefer: wait=<seconds>` (then answered by the gateway; a streaming client gets keep-alive lines meanwhile; see [API](#api)); 0 – 10 min, `0`: never held', parse: duration(0, 10 * 60_000) }),
   GATEWAY_USER: s({ default: 'owner', doc: "the local mode's identity (loopback clients); with Access, the gateway sees the person's email or `service-token:<client id>`", parse: text }),
   PUBLIC_ORIGINS: s({ fixedLocally: true,
     default: '',

@@ -11,7 +11,7 @@ import { errorMessage } from '../errors.ts';
 import type { CdpRecord } from '../browser/cdp-passthrough.ts';
 import type { BudgetRecord } from '../cost/budget-keeper.ts';
 import type { TransitionRecord } from './agent-status.ts';
-import type { BootRecord } from './boot-timeline.ts';
+import type { BootTimelineRecord } from './boot-timeline.ts';
 import type { MeterRecord } from './container-meter.ts';
 import type { ScheduleRecord } from './schedule-keeper.ts';
 import type { StateKeeperRecord } from './state-keeper.ts';
@@ -44,7 +44,7 @@ export interface PersistedRecord {
   budget?: BudgetRecord;
   lastStop?: StopRecord | null;
   finalBackupOwed?: boolean;
-  boots?: { current: BootRecord | null; last: BootRecord | null };
+  boots?: BootTimelineRecord;
   schedule?: ScheduleRecord;
   scheduledWake?: ScheduledWakeInProgress | null;
   browser?: CdpRecord;

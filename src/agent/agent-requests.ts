@@ -10,6 +10,7 @@ import type { LifecycleCommand } from './lifecycle-actor.ts';
 import type { AgentStatus } from './agent-status.ts';
 import { CdpPassthrough } from '../browser/cdp-passthrough.ts';
 import { assertGatewayPath } from '../runtime/gateway-path.ts';
+import { grantedWaitMs, streamRequested, waitingEventStream } from './ready-wait.ts';
 
 /** The answer of an RPC command: plain data, since class instances do not cross RPC. */
 export type CommandResult = { ok: true; status: AgentStatus } | ({ ok: false } & ErrorBody);
@@ -29,7 +30,12 @@ export async function runCommand(
   }
 }
 
-/** A request for the gateway: wake if needed, wait page/503 while booting, proxy once ready. */
+/**
+ * A request for the gateway: wake if needed; while booting, the progress
+ * page for a browser, 503 + Retry-After for an API client — or, when it
+ * asked to wait (`Prefer: wait=N`), the gateway's answer once ready; proxy
+ * once ready.
+ */
 export async function handleAgentRequest(controller: AgentController, request: Request): Promise<Response> {
   // The container's browser tool, through the outbound handler (the Worker refuses this path from outside).
   if (CdpPassthrough.matches(new URL(request.url))) return controller.browserConnect(request);
@@ -41,11 +47,7 @@ export async function handleAgentRequest(controller: AgentController, request: R
     return refuse(error, html);
   }
   if (controller.state === 'hibernated') return refuse(controller.hibernatedError(), html);
-  if (controller.bootFailed) {
-    if (html) return progressPage(controller.status());
-    const error = controller.status().lastError;
-    return errorResponse(new AppError('boot_failed', `the last boot failed: ${error?.message}. Retry with POST /api/wake.`, { lastError: error }));
-  }
+  if (controller.bootFailed) return html ? progressPage(controller.status()) : bootFailedError(controller);
   const identity = request.headers.get('x-ondemand-identity') || null;
   try {
     await controller.recordRequest(identity ?? 'unknown');
@@ -53,17 +55,61 @@ export async function handleAgentRequest(controller: AgentController, request: R
     return refuse(error, html);
   }
   const status = controller.status();
-  if ((status.state === 'ready' || status.state === 'idle') && status.stopping === null) {
-    try {
-      return await controller.forward(request, identity);
-    } catch (error) {
-      return refuse(error, html);
-    }
-  }
+  if (serving(status)) return forward(controller, request, identity, html);
   if (html) return progressPage(status);
+  const waitMs = grantedWaitMs(request);
+  if (waitMs > 0) return waitForGateway(controller, request, identity, waitMs);
+  return bootingError(status);
+}
+
+function serving(status: AgentStatus): boolean {
+  return (status.state === 'ready' || status.state === 'idle') && status.stopping === null;
+}
+
+async function forward(controller: AgentController, request: Request, identity: string | null, html: boolean): Promise<Response> {
+  try {
+    return await controller.forward(request, identity);
+  } catch (error) {
+    return refuse(error, html);
+  }
+}
+
+function bootingError(status: AgentStatus, waitedMs = 0): Response {
+  const waited = waitedMs > 0 ? ` is not ready after waiting ${Math.round(waitedMs / 1000)} s` : ' is starting';
   return errorResponse(
-    new AppError('booting', `the assistant is starting (${status.phase ?? status.state}); retry shortly`, { state: status.state, phase: status.phase }),
+    new AppError('booting', `the assistant${waited} (${status.phase ?? status.state}); retry shortly`, {
+      state: status.state,
+      phase: status.phase,
+      ...(status.bootEstimate?.remainingMs != null ? { expectedRemainingMs: status.bootEstimate.remainingMs } : {}),
+    }),
   );
+}
+
+/**
+ * A client that asked to wait (`Prefer: wait=N`, granted by the Worker):
+ * held until the gateway serves, the boot fails or the assistant is
+ * hibernated, at most `waitMs`; then the gateway's answer, or the reason it
+ * cannot have one. A streaming client is kept alive meanwhile (ready-wait.ts).
+ */
+async function waitForGateway(controller: AgentController, request: Request, identity: string | null, waitMs: number): Promise<Response> {
+  const { stream, request: forwarded } = await streamRequested(request);
+  const started = Date.now();
+  const answer = async (): Promise<Response> => {
+    if (controller.state === 'hibernated') return refuse(controller.hibernatedError(), false);
+    const status = controller.status();
+    if (serving(status)) return forward(controller, forwarded, identity, false);
+    if (controller.bootFailed) return bootFailedError(controller);
+    return bootingError(status, Math.max(1, Date.now() - started));
+  };
+  const wait = { settled: (ms: number) => controller.answerable(ms), phase: () => controller.status().phase ?? controller.state, answer };
+  if (stream) return waitingEventStream(wait, waitMs);
+  await wait.settled(waitMs);
+  return answer();
+}
+
+function bootFailedError(controller: AgentController): Response {
+  const error = controller.status().lastError;
+  return errorResponse(new AppError('boot_failed', `the last boot failed: ${error?.message}. Retry with POST /api/wake.`, { lastError: error }));
 }
 
 function refuse(error: unknown, html: boolean): Response {

@@ -46,6 +46,13 @@ export interface AgentStatus {
    */
   lastBoot: (Omit<BootRecord, 'phases'> & { parts: BootPart[] }) | null;
   /**
+   * What a wake takes, from the last boots: the median wake → ready of up
+   * to five complete boots (`expectedMs`, `boots`), and while booting what
+   * is left of it now (`remainingMs`, 0 once overdue; null otherwise). Null
+   * before the first complete boot.
+   */
+  bootEstimate: { expectedMs: number; boots: number; remainingMs: number | null } | null;
+  /**
    * The agent's browser: Browser Rendering through the CDP passthrough
    * (production: its session, browser-hours this month), the machine's
    * Chromium (local mode), or off with the reason.
@@ -141,6 +148,10 @@ export interface StatusParts {
   lastActivityAt: number | null;
   lastStop: StopRecord | null;
   boot: BootRecord | null;
+  /** The median wake → ready of the recent boots, and how many (BootTimeline.expected). */
+  expectedBoot: { ms: number; boots: number } | null;
+  /** The time the status is taken at (ms). */
+  now: number;
   browser: AgentStatus['browser'];
   schedule: AgentStatus['schedule'];
   meter: AgentStatus['meter'];
@@ -170,6 +181,7 @@ export function buildStatus(p: StatusParts): AgentStatus {
     hibernation: c.hibernation,
     lastStop: p.lastStop,
     lastBoot: bootSummary(p.boot),
+    bootEstimate: bootEstimate(state, p.boot, p.expectedBoot, p.now),
     browser: p.browser,
     work: c.work ? { ...c.work, since: new Date(c.work.since).toISOString() } : null,
     schedule: p.schedule,
@@ -188,6 +200,13 @@ export function buildStatus(p: StatusParts): AgentStatus {
     cost: p.cost,
     history: p.history.slice(-20),
   };
+}
+
+function bootEstimate(state: LifecycleState, boot: BootRecord | null, expected: StatusParts['expectedBoot'], now: number): AgentStatus['bootEstimate'] {
+  if (!expected) return null;
+  const startedAt = boot && boot.readyAt === null ? Date.parse(boot.startedAt) : NaN;
+  const remainingMs = state === 'booting' && Number.isFinite(startedAt) ? Math.max(0, expected.ms - (now - startedAt)) : null;
+  return { expectedMs: expected.ms, boots: expected.boots, remainingMs };
 }
 
 function bootSummary(record: BootRecord | null): AgentStatus['lastBoot'] {

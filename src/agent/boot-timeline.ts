@@ -33,13 +33,27 @@ export interface BootPart {
 
 const ORDER: TimelinePhase[] = ['launching', 'restoring', 'starting', 'configuring', 'starting-gateway'];
 
+/** How many complete boots the expected wake → ready is taken from. */
+export const RECENT_BOOTS = 5;
+
+/** What a BootTimeline persists: the boot under way, the last complete one, and the recent wake → ready times (ms, oldest first). */
+export interface BootTimelineRecord {
+  current: BootRecord | null;
+  last: BootRecord | null;
+  recentMs?: number[];
+}
+
 export class BootTimeline {
   #current: BootRecord | null;
   #last: BootRecord | null;
+  #recentMs: number[];
 
-  constructor(record?: { current: BootRecord | null; last: BootRecord | null }) {
+  constructor(record?: BootTimelineRecord) {
     this.#current = record?.current ?? null;
     this.#last = record?.last ?? null;
+    this.#recentMs = (record?.recentMs ?? (record?.last?.totalMs != null ? [record.last.totalMs] : []))
+      .filter((ms) => Number.isFinite(ms) && ms >= 0)
+      .slice(-RECENT_BOOTS);
   }
 
   /** A boot attempt begins (the first attempt at the wake; later attempts after a backoff). */
@@ -61,8 +75,21 @@ export class BootTimeline {
     if (!this.#current) return;
     this.#current.readyAt = new Date(atMs).toISOString();
     this.#current.totalMs = atMs - Date.parse(this.#current.startedAt);
+    this.#recentMs = [...this.#recentMs, this.#current.totalMs].slice(-RECENT_BOOTS);
     this.#last = this.#current;
     this.#current = null;
+  }
+
+  /**
+   * What a wake is expected to take: the median wake → ready of the last
+   * RECENT_BOOTS complete boots, and how many that is; null before the first.
+   */
+  get expected(): { ms: number; boots: number } | null {
+    if (!this.#recentMs.length) return null;
+    const sorted = [...this.#recentMs].sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    const ms = sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+    return { ms: Math.round(ms), boots: sorted.length };
   }
 
   /** The boot under way, else the last complete one. */
@@ -75,8 +102,8 @@ export class BootTimeline {
     return this.#last;
   }
 
-  toJSON(): { current: BootRecord | null; last: BootRecord | null } {
-    return { current: this.#current, last: this.#last };
+  toJSON(): Required<BootTimelineRecord> {
+    return { current: this.#current, last: this.#last, recentMs: [...this.#recentMs] };
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * The page a browser gets while the assistant boots: it shows the boot
- * phase, follows GET /api/status, and reloads the requested page once the
+ * phase and the time expected to be left (from the last boots' wake →
+ * ready), follows GET /api/status, and reloads the requested page once the
  * gateway is ready. A failed boot shows its reason and a retry button
  * (a JSON `POST /api/wake`, as every API command is) instead of loading
  * forever.
@@ -21,6 +22,7 @@ export function progressPage(status: AgentStatus): Response {
 <body><main>
   <h1 id="title">Waking your assistant</h1>
   <p class="phase" id="phase" role="status" aria-live="polite"></p>
+  <p id="eta"></p>
   <ol id="steps">${steps}</ol>
   <div id="error" class="error" hidden></div>
   <p id="actions" hidden><button id="retry" type="button">Try again</button></p>
@@ -31,7 +33,18 @@ export function progressPage(status: AgentStatus): Response {
 const LABELS = ${labels};
 const STEPS = ${JSON.stringify(STEPS)};
 let status = ${initial};
+let receivedAt = performance.now();
 const $ = (id) => document.getElementById(id);
+const seconds = (ms) => Math.max(1, Math.round(ms / 1000)) + ' s';
+/** The expected time left, from the last boots (the status's bootEstimate, counted down since it arrived). */
+function eta(s) {
+  const e = s.bootEstimate;
+  if (s.state !== 'booting' || !e || e.remainingMs === null) return '';
+  const usual = 'the last ' + (e.boots === 1 ? 'boot' : e.boots + ' boots') + ' took ' + seconds(e.expectedMs) + (e.boots === 1 ? '' : ' (median)');
+  const left = e.remainingMs - (performance.now() - receivedAt);
+  if (left > 500) return 'About ' + seconds(left) + ' left: ' + usual + '.';
+  return left > -10000 ? 'Any moment now: ' + usual + '.' : 'Taking longer than usual: ' + usual + '.';
+}
 function render(s) {
   document.body.dataset.state = s.state;
   document.body.dataset.phase = s.phase || '';
@@ -50,12 +63,13 @@ function render(s) {
     ? 'Hibernated: ' + ((s.hibernation && s.hibernation.reason) || 'no reason recorded') + '. Resume it with POST /api/resume (clawctl resume).'
     : failed ? 'Boot failed: ' + s.lastError.message : '';
   $('actions').hidden = !(failed || (s.state === 'stopped' || s.state === 'sleeping'));
+  $('eta').textContent = eta(s);
   $('detail').textContent = s.state === 'booting' ? 'Attempt ' + s.bootAttempt + ' of ' + s.maxBootAttempts + ' · since ' + new Date(s.since).toLocaleTimeString() : '';
 }
 async function poll() {
   try {
     const r = await fetch('/api/status', { headers: { accept: 'application/json' }, cache: 'no-store' });
-    if (r.ok) status = await r.json();
+    if (r.ok) { status = await r.json(); receivedAt = performance.now(); }
   } catch {}
   render(status);
   if (status.state === 'ready' || status.state === 'idle') { location.reload(); return; }

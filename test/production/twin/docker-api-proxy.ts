@@ -10,7 +10,8 @@
  * - `/dev/fuse` with SYS_ADMIN, so the Sandbox control server's FUSE mounts
  *   (squashfuse + fuse-overlayfs, its backup restores) work as on Cloudflare.
  * Each app container created is reported to `onCreate` (its name), so tests
- * can find it.
+ * can find it; `image` may name another image to create it from (the
+ * bench's before/after of the Dockerfile in one twin).
  */
 import { request as httpRequest, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
@@ -76,6 +77,8 @@ export async function startDockerApiProxy(options: {
   limits: ContainerLimits;
   /** NAME=value entries added to the app container's environment (the bench's A/B of image settings). */
   env?: string[];
+  /** The image the next app container is created from instead of the one wrangler built (the bench's before/after); undefined: wrangler's. */
+  image?: () => string | undefined;
   /** Each app container created: its name and image. */
   onCreate?: (name: string, image: string) => void;
   log?: (line: string) => void;
@@ -106,6 +109,8 @@ export async function startDockerApiProxy(options: {
       try {
         const { body, app } = rewriteCreateBody(JSON.parse(raw.toString('utf8')) as Record<string, unknown>, options.limits, options.env);
         if (!app) return pass(req, res, raw);
+        const image = options.image?.();
+        if (image) body.Image = image;
         const name = new URL(req.url ?? '', 'http://docker').searchParams.get('name') ?? '';
         log(`app container ${name}: ${options.limits.vcpu} vCPU, ${options.limits.memoryMiB} MiB, /dev/fuse`);
         options.onCreate?.(name, String(body.Image ?? ''));

@@ -225,6 +225,21 @@ export async function buildProjectImageFrom(base: string, tag: string, buildArgs
   await step(`twin: project image FROM ${base}${args.length ? ` (${args.filter((_, i) => i % 2).join(' ')})` : ''}`, 'docker', ['build', '-t', tag, '-f', file, ...args, ROOT], { env: { ...process.env, DOCKER_BUILDKIT: '0' } });
 }
 
+/**
+ * Builds a variant of the project's Dockerfile (`dockerfile`: its whole
+ * text, FROM the base image the twin uses) with the project as the build
+ * context, tagged `tag` (the bench's image as it was before a change).
+ * Docker's layer cache makes unchanged steps quick.
+ * @throws an Error with the tail of the build's log when it fails.
+ */
+export async function buildProjectImageVariant(tag: string, dockerfile: string, title: string): Promise<void> {
+  await ensureSandboxBase();
+  const file = join(TOOLS_DIR, `Dockerfile.${title.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}`);
+  mkdirSync(TOOLS_DIR, { recursive: true });
+  writeFileSync(file, dockerfile);
+  await step(`twin: project image, ${title}`, 'docker', ['build', '-t', tag, '-f', file, ROOT], { env: { ...process.env, DOCKER_BUILDKIT: '0' } });
+}
+
 /** Builds (or finds) every image the twin needs besides the project's; returns how the base image was obtained. */
 export async function ensureTwinImages(): Promise<{ base: string }> {
   docker(['version', '--format', '{{.Server.Version}}']);
