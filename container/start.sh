@@ -81,6 +81,16 @@ if [ -n "${GATEWAY_COMMAND:-}" ]; then
 fi
 command -v openclaw >/dev/null 2>&1 || fail openclaw_missing "the openclaw CLI is not installed in this image" false
 command -v node >/dev/null 2>&1 || fail node_missing "node is not installed in this image" false
+# Internal clients (CLI, the browser plugin's control routes) authenticate with a
+# gateway password. Without one, OpenClaw's browser service generates a password
+# at its first use and writes it into openclaw.json, which restarts the gateway
+# in the middle of the agent's first browser call (and leaves a secret in the
+# home). So there is always one: the gateway token when given, else one for this
+# boot only, in the gateway's environment (openclaw.json holds a reference).
+if [ -z "${OPENCLAW_GATEWAY_TOKEN:-}" ] && [ -z "${OPENCLAW_GATEWAY_PASSWORD:-}" ]; then
+  OPENCLAW_GATEWAY_PASSWORD=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
+  export OPENCLAW_GATEWAY_PASSWORD
+fi
 # configure-openclaw.mjs prints one JSON line {code,message} on stderr when it cannot configure.
 if ! node "$SCRIPT_DIR/configure-openclaw.mjs" 2>"$OPENCLAW_STATE_DIR/.configure-error"; then
   err=$(tail -n 1 "$OPENCLAW_STATE_DIR/.configure-error")

@@ -4,7 +4,6 @@
  * script's status file, SIGTERM then SIGKILL on stop.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -102,10 +101,6 @@ export class AgentSupervisor {
       BOOT_ATTEMPT: String(attempt),
       GATEWAY_PORT: String(this.#port),
     });
-    // The gateway's own credential for internal clients (CLI, browser control), new at every boot as in
-    // production. Without one OpenClaw's browser service generates and saves a password at its first use,
-    // and that config change restarts the gateway in the middle of the agent's first browser call.
-    if (!childEnv.OPENCLAW_GATEWAY_TOKEN) childEnv.OPENCLAW_GATEWAY_TOKEN = randomBytes(24).toString('hex');
     if (gatewayCommand) childEnv.GATEWAY_COMMAND = gatewayCommand;
     mkdirSync(join(dir, 'home'), { recursive: true });
     mkdirSync(join(dir, 'logs'), { recursive: true });
