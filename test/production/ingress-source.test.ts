@@ -50,7 +50,7 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: the proxy source
   });
 
   it('should serve the gateway through a non-loopback proxy address inside the trusted ranges, and say which in /api/doctor', async () => {
-    relay.source = bridgeGateway();
+    relay.use(bridgeGateway());
     const chat = await chatStatus('hello from the bridge, ingress-7c1');
     expect(chat.status, chat.body).toBe(200);
     expect(chat.body).toContain('mock answer: hello from the bridge, ingress-7c1');
@@ -61,9 +61,11 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: the proxy source
   });
 
   it('should be refused by the gateway from an address outside them, and say so in /api/doctor', async () => {
-    relay.source = OUTSIDE;
+    relay.use(OUTSIDE);
     const chat = await chatStatus('hello from outside');
-    expect(chat.status).not.toBe(200);
+    // The gateway's own refusal (OpenClaw: the proxy is not one of gateway.trustedProxies), not a broken tunnel.
+    expect(chat.status, chat.body).toBe(403);
+    expect(chat.body).toContain('proxy_attribution_required');
     expect(chat.body).not.toContain('mock answer');
     expect((await doctor()).container?.ingress).toMatchObject({ address: OUTSIDE, trusted: false });
   });

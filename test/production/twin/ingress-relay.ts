@@ -13,8 +13,14 @@ import { bridgeGateway } from './twin-shell.ts';
 export interface IngressRelay {
   /** `IP:port` for the sidecar's `via`. */
   address: string;
-  /** The source address the relay connects from next (a local address of this host). */
-  source: string;
+  /** The source address the relay connects from (a local address of this host). */
+  readonly source: string;
+  /**
+   * Connects from `source` from now on, and closes every tunnel open now:
+   * workerd keeps its connections to the container and reuses them, so a
+   * request after the switch would otherwise still arrive from the old address.
+   */
+  use(source: string): void;
   close(): Promise<void>;
 }
 
@@ -29,20 +35,39 @@ export function bridgeAddress(container: string): string {
 /** Starts the relay on the bridge gateway, towards `containerIp`, from the bridge gateway's own address at first. */
 export async function startIngressRelay(containerIp: string): Promise<IngressRelay> {
   const host = bridgeGateway();
-  const relay: IngressRelay = { address: '', source: host, close: async () => undefined };
+  const open = new Set<net.Socket>();
+  let source = host;
+  const relay: IngressRelay = {
+    address: '',
+    get source() {
+      return source;
+    },
+    use(next) {
+      source = next;
+      for (const socket of open) socket.destroy();
+      open.clear();
+    },
+    close: async () => undefined,
+  };
   const server = net.createServer({ allowHalfOpen: true }, (client) => {
+    open.add(client);
+    client.on('close', () => open.delete(client));
     let head = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       head = Buffer.concat([head, chunk]);
       const end = head.indexOf('\n');
       if (end < 0) return head.length > 16 ? client.destroy() : undefined;
       client.off('data', onData);
+      // Hold what follows until the origin is connected (a flowing stream without a reader drops it); pipe() resumes.
+      client.pause();
       const port = Number(head.subarray(0, end).toString());
-      const origin = net.connect({ host: containerIp, port, localAddress: relay.source, allowHalfOpen: true }, () => {
+      const origin = net.connect({ host: containerIp, port, localAddress: source, allowHalfOpen: true }, () => {
         if (head.length > end + 1) origin.write(head.subarray(end + 1));
         client.pipe(origin);
         origin.pipe(client);
       });
+      open.add(origin);
+      origin.on('close', () => open.delete(origin));
       origin.on('error', () => client.destroy());
       client.on('error', () => origin.destroy());
     };
@@ -50,6 +75,10 @@ export async function startIngressRelay(containerIp: string): Promise<IngressRel
   });
   await new Promise<void>((resolve) => server.listen(0, host, () => resolve()));
   relay.address = `${host}:${(server.address() as net.AddressInfo).port}`;
-  relay.close = () => new Promise((resolve) => server.close(() => resolve()));
+  relay.close = () =>
+    new Promise((resolve) => {
+      server.close(() => resolve());
+      relay.use(host);
+    });
   return relay;
 }
