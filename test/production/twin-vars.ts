@@ -10,6 +10,8 @@ export const TWIN_VARS = {
   BACKUP_DEBOUNCE: '10s',
   CHANGE_CHECK_INTERVAL: '3s',
   GATEWAY_DRAIN_TIMEOUT: '30s',
+  // The agent's browser (the twin's Chromium, on this machine) opens the test's pages on loopback.
+  BROWSER_ALLOWED_HOSTNAMES: '127.0.0.1',
   FINAL_BACKUP_TIMEOUT: '20s',
   // Storage credentials the Worker holds: they must never reach the container.
   R2_ACCESS_KEY_ID: 'twin-r2-key-id-must-stay-in-the-worker',

@@ -5,14 +5,20 @@
  * Docker engine. Substitutes, each for something this machine cannot reach:
  * - the Sandbox base image: pulled when possible, else a stand-in (images.ts);
  * - wrangler's Docker CLI calls: the classic builder instead of buildx (docker-cli.mjs);
- * - workerd's networking sidecar: a minimal ingress-only one (sidecar/);
+ * - workerd's networking sidecar: a minimal one of our own (sidecar/): ingress,
+ *   and egress for the hosts the Worker's outbound handlers answer (DNS + HTTP);
  * - Cloudflare's instance limits and FUSE device: added by a Docker API proxy (docker-api-proxy.ts);
  * - the model provider: the bundled mock model, reached over Docker's bridge;
+ * - Browser Rendering: the `browser` binding becomes a service binding to a
+ *   stand-in over Debian's Chromium (browser-standin/), the one override of
+ *   the production wrangler.jsonc (written to .twin.wrangler.json);
  * - Access: `AUTH_MODE=local` (Access itself is tested in workerd);
  * - R2 presigned transfers: backups go through the R2 binding (`BACKUP_TRANSFER=binding`).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { experimental_readRawConfig } from 'wrangler';
+import { launchChromium } from '../../support/chromium.ts';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { INSTANCE_SIZES } from '../../../src/cost/instance-types.ts';
@@ -47,6 +53,8 @@ export interface Twin {
   containers(): string[];
   /** The mock model's log: one JSON line per request it received (what the gateway sent with each turn). */
   modelLog: string;
+  /** App containers created from now on run `image` (a local tag) instead of the one wrangler built; null: wrangler's again. */
+  useImage(image: string | null): void;
   stop(): Promise<void>;
 }
 
@@ -58,6 +66,27 @@ function removeStaleProjectImages(current: string): void {
   if (!current.includes(':')) return;
   const images = spawnSync('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}', current.split(':')[0] as string], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
   for (const image of images) if (image !== current) spawnSync('docker', ['rmi', image], { stdio: 'ignore' });
+}
+
+/** Where the twin writes the production configuration with its one override (beside wrangler.jsonc, so its relative paths hold). */
+const TWIN_CONFIG = join(ROOT, '.twin.wrangler.json');
+
+/**
+ * The twin's documented override of the production configuration: the
+ * `browser` binding becomes a service binding to the Browser Rendering
+ * stand-in (browser-standin/worker.ts, the same session methods over
+ * Debian's Chromium at `chromiumUrl`), which runs in the same `wrangler dev`.
+ * Returns the configurations to run, the production one (overridden) first.
+ */
+function browserStandInConfigs(chromiumUrl: string): string[] {
+  const { rawConfig } = experimental_readRawConfig({ config: join(ROOT, 'wrangler.jsonc') }) as { rawConfig: Record<string, unknown> & { services?: unknown[] } };
+  const { browser: _browser, ...production } = rawConfig;
+  writeFileSync(TWIN_CONFIG, JSON.stringify({ ...production, services: [...(rawConfig.services ?? []), { binding: 'BROWSER', service: 'twin-browser-standin', entrypoint: 'BrowserStandIn' }] }, null, 2));
+  const dir = join(TWIN_DIR, 'browser-standin');
+  const standIn = join(TOOLS_DIR, 'browser-standin.wrangler.json');
+  const base = experimental_readRawConfig({ config: join(dir, 'wrangler.jsonc') }).rawConfig as Record<string, unknown>;
+  writeFileSync(standIn, JSON.stringify({ ...base, main: join(dir, 'worker.ts'), vars: { CHROMIUM_URL: chromiumUrl } }, null, 2));
+  return [TWIN_CONFIG, standIn];
 }
 
 /** The instance type the production wrangler.jsonc deploys (its INSTANCE_TYPE var). */
@@ -82,15 +111,17 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
   const stateDir = mkdtempSync(join(tmpdir(), 'openclaw-ondemand-twin-'));
   const containers: string[] = [];
   let projectImage = '';
+  let imageOverride: string | null = null;
   let output = '';
   const proxy = await startDockerApiProxy({
     socketPath: join(stateDir, 'docker.sock'),
     engineSocket: '/var/run/docker.sock',
     limits: { vcpu: size.vcpu, memoryMiB: size.memoryMiB },
     env: Object.entries(options.containerEnv ?? {}).map(([k, v]) => `${k}=${v}`),
+    image: () => imageOverride ?? undefined,
     onCreate: (name, image) => {
       containers.push(name);
-      if (image) projectImage = image;
+      if (image && image !== imageOverride) projectImage = image;
     },
     log: (line) => (output += `[twin] ${line}\n`),
   });
@@ -109,9 +140,12 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     INSTANCE_TYPE: instanceType,
     ...options.vars,
   };
+  // Browser Rendering: wrangler dev has no session behind the binding; the twin stands Debian's Chromium in (browser-standin/).
+  const chromium = await launchChromium();
+  const configs = chromium ? browserStandInConfigs(chromium.url) : [join(ROOT, 'wrangler.jsonc')];
   const args = [
     join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js'),
-    'dev', '-c', join(ROOT, 'wrangler.jsonc'), '--ip', '127.0.0.1', '--port', String(port),
+    'dev', ...configs.flatMap((c) => ['-c', c]), '--ip', '127.0.0.1', '--port', String(port),
     '--inspector-port', '0', '--persist-to', join(stateDir, 'wrangler'), '--show-interactive-dev-session=false', '--test-scheduled',
     ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
   ];
@@ -161,6 +195,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     }
     await proxy.close();
     await mock.close();
+    await chromium?.stop();
     rmSync(stateDir, { recursive: true, force: true });
     removeStaleProjectImages(projectImage);
   };
@@ -192,6 +227,9 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     containerName: () => containers.at(-1) ?? '',
     containers: () => [...containers],
     modelLog,
+    useImage: (image) => {
+      imageOverride = image;
+    },
     stop,
   };
 }

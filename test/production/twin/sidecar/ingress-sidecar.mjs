@@ -14,11 +14,22 @@
 //                                            target port as the first line) instead of
 //                                            loopback, so the gateway sees a non-loopback
 //                                            source address of the twin's choosing
-// Egress is not intercepted: the container reaches the network through
-// Docker's bridge as any container does. That leaves out Workers outbound
-// handlers for containers, which this project does not use.
-import { readFileSync } from 'node:fs';
+// Egress, the half of the contract the Workers outbound handlers
+// (`outboundByHost`, `interceptHttps`) need: the names workerd lists in
+// `dns.allowHostnames` resolve to this sidecar, which hands each connection
+// to workerd's egress listener (`CONNECT` to the Docker gateway's address on
+// the egress port, with `X-Hostname`), so the Worker answers it:
+// - DNS: the shared /etc/resolv.conf (the app container has this one) points
+//   at 127.0.0.11, where a small resolver answers an allowed name with this
+//   sidecar's bridge address and every other name NXDOMAIN at once (this
+//   machine has no upstream resolver to ask);
+// - HTTP: port 80 on every address; the request's Host header names the host.
+// Connections to addresses no allowed name resolved to are not intercepted:
+// the container reaches them through Docker's bridge as any container does.
+import dgram from 'node:dgram';
+import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 
 const MAX_HEADER_BYTES = 64 * 1024;
 const args = process.argv.slice(2);
@@ -28,7 +39,12 @@ const flag = (name) => {
 };
 const ingress = flag('--http-ingress-address') ?? '0.0.0.0:39001';
 const [ingressHost, ingressPort] = [ingress.slice(0, ingress.lastIndexOf(':')), Number(ingress.slice(ingress.lastIndexOf(':') + 1))];
-const egress = { port: Number(flag('--http-egress-port') ?? 0) };
+const egress = { port: Number(flag('--http-egress-port') ?? 0), allowHostnames: [] };
+/** The Docker gateway (the first address of --docker-gateway-cidr), where workerd's egress listener is. */
+const gatewayCidr = flag('--docker-gateway-cidr') ?? '172.17.0.0/16';
+const dockerGateway = gatewayCidr.split('/')[0].replace(/\.0$/, '.1');
+/** This sidecar's (and so the app container's) bridge address: what an allowed name resolves to. */
+const ownAddress = Object.values(os.networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address ?? '127.0.0.1';
 /** The twin's ingress relay (PUT /twin/ingress), or null: loopback, as workerd's own sidecar does. */
 const ingressRoute = { via: null };
 const CONTROL_SERVER_PORT = 3000;
@@ -85,6 +101,7 @@ function readJson(client, rest, length, use) {
     body = Buffer.concat([body, chunk]);
     if (body.length >= length) finish();
   });
+  client.resume();
 }
 
 function handle(client, request, rest) {
@@ -112,12 +129,123 @@ function handle(client, request, rest) {
       }
       if (!update || typeof update !== 'object') return reply(client, 400, 'Bad Request');
       if (update.port !== undefined) egress.port = update.port;
+      if (Array.isArray(update.dns?.allowHostnames)) egress.allowHostnames = update.dns.allowHostnames.map(String);
       log(`egress configuration ${JSON.stringify(update)}`);
       return reply(client, 204, 'No Content');
     });
   }
   return reply(client, 405, 'Method Not Allowed');
 }
+
+/** Whether workerd intercepts `host` (its allowHostnames entries are names or `*.suffix` patterns). */
+function allowed(host) {
+  const name = host.toLowerCase().replace(/\.$/, '');
+  return egress.allowHostnames.some((pattern) => {
+    const p = pattern.toLowerCase();
+    return p === name || (p.startsWith('*.') && name.endsWith(p.slice(1)));
+  });
+}
+
+// ---- DNS: allowed names → this sidecar; everything else NXDOMAIN ----
+
+/** The question of a DNS query: its id, name and type, or null when it is not one. */
+function parseQuery(packet) {
+  if (packet.length < 12 || (packet[2] & 0x80) !== 0 || packet.readUInt16BE(4) !== 1) return null;
+  const labels = [];
+  let at = 12;
+  while (at < packet.length && packet[at] !== 0) {
+    const length = packet[at];
+    if (length > 63 || at + 1 + length > packet.length) return null;
+    labels.push(packet.subarray(at + 1, at + 1 + length).toString('latin1'));
+    at += 1 + length;
+  }
+  if (at + 5 > packet.length) return null;
+  return { id: packet.readUInt16BE(0), name: labels.join('.'), type: packet.readUInt16BE(at + 1), questionEnd: at + 5 };
+}
+
+function answerQuery(packet) {
+  const q = parseQuery(packet);
+  if (!q) return null;
+  const known = allowed(q.name);
+  const withAddress = known && q.type === 1;
+  const header = Buffer.alloc(12);
+  header.writeUInt16BE(q.id, 0);
+  header.writeUInt16BE(0x8180 | (known ? 0 : 3), 2); // a response, recursion available; NXDOMAIN for unknown names
+  header.writeUInt16BE(1, 4);
+  header.writeUInt16BE(withAddress ? 1 : 0, 6);
+  const question = packet.subarray(12, q.questionEnd);
+  if (!withAddress) return Buffer.concat([header, question]);
+  const answer = Buffer.alloc(16);
+  answer.writeUInt16BE(0xc00c, 0); // the name: a pointer to the question's
+  answer.writeUInt16BE(1, 2); // A
+  answer.writeUInt16BE(1, 4); // IN
+  answer.writeUInt32BE(5, 6); // TTL 5 s
+  answer.writeUInt16BE(4, 10);
+  ownAddress.split('.').forEach((octet, i) => answer.writeUInt8(Number(octet), 12 + i));
+  return Buffer.concat([header, question, answer]);
+}
+
+const RESOLVER = '127.0.0.11';
+const dns = dgram.createSocket('udp4');
+dns.on('message', (packet, peer) => {
+  const reply = answerQuery(packet);
+  if (reply) dns.send(reply, peer.port, peer.address);
+});
+dns.bind(53, RESOLVER, () => {
+  try {
+    // In place (the same file, bind-mounted into the app container too).
+    writeFileSync('/etc/resolv.conf', `nameserver ${RESOLVER}\noptions ndots:0 timeout:1 attempts:1\n`);
+    log(`DNS on ${RESOLVER}: allowed names resolve to ${ownAddress}`);
+  } catch (error) {
+    log(`cannot point /etc/resolv.conf at ${RESOLVER}: ${error.message}`);
+  }
+});
+
+// ---- HTTP egress: Host → workerd's egress listener ----
+
+const egressServer = net.createServer({ allowHalfOpen: true }, (client) => {
+  let head = Buffer.alloc(0);
+  const onData = (chunk) => {
+    head = Buffer.concat([head, chunk]);
+    const end = head.indexOf('\r\n\r\n');
+    if (end < 0) {
+      if (head.length > MAX_HEADER_BYTES) client.destroy();
+      return;
+    }
+    client.off('data', onData);
+    client.pause();
+    const host = /\r\nhost:\s*([^\r\n:]+)/i.exec(head.subarray(0, end).toString('latin1'))?.[1]?.trim() ?? '';
+    const upstream = net.connect({ host: dockerGateway, port: egress.port, allowHalfOpen: true }, () => {
+      upstream.write(`CONNECT ${ownAddress}:80 HTTP/1.1\r\nHost: ${ownAddress}:80\r\nX-Hostname: ${host}\r\nX-Proto: tcp\r\nX-Forwarded-For: ${client.remoteAddress}\r\n\r\n`);
+    });
+    let answer = Buffer.alloc(0);
+    const onAnswer = (chunk) => {
+      answer = Buffer.concat([answer, chunk]);
+      const done = answer.indexOf('\r\n\r\n');
+      if (done < 0) return;
+      upstream.off('data', onAnswer);
+      const status = Number(answer.subarray(0, done).toString('latin1').split(' ')[1]);
+      if (status !== 200 && status !== 202) {
+        log(`egress ${host}: workerd answered ${status}`);
+        client.resetAndDestroy();
+        upstream.destroy();
+        return;
+      }
+      upstream.write(head);
+      const rest = answer.subarray(done + 4);
+      if (rest.length) client.write(rest);
+      client.pipe(upstream);
+      upstream.pipe(client);
+      client.resume();
+    };
+    upstream.on('data', onAnswer);
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+  };
+  client.on('data', onData);
+  client.on('error', () => client.destroy());
+});
+egressServer.listen(80, '0.0.0.0', () => log(`HTTP egress on :80 → workerd at ${dockerGateway}:${egress.port}`));
 
 const server = net.createServer({ allowHalfOpen: true }, (client) => {
   let buffered = Buffer.alloc(0);
@@ -129,9 +257,10 @@ const server = net.createServer({ allowHalfOpen: true }, (client) => {
       return;
     }
     client.off('data', onData);
+    // Paused until whoever reads on takes it (a tunnel's pipe once its origin connects, readJson's listener):
+    // a flowing socket without a reader would drop what arrives meanwhile.
     client.pause();
     handle(client, buffered.subarray(0, end).toString('latin1'), buffered.subarray(end + 4));
-    client.resume();
   };
   client.on('data', onData);
   client.on('error', () => client.destroy());
