@@ -7,6 +7,9 @@ const nodeShim = fileURLToPath(new URL('./test/support/node-cloudflare-workers.t
 
 export default defineConfig({
   test: {
+    // Two files at a time (vitest's default on a 2-core machine is one): the e2e files mostly wait on
+    // real timers and boots, and each runs its own stack on free ports with its own state directory.
+    maxWorkers: 2,
     projects: [
       {
         test: {
@@ -47,7 +50,6 @@ export default defineConfig({
           include: ['test/e2e/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
-          fileParallelism: false,
         },
       },
     ],
