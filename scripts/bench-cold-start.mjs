@@ -29,13 +29,13 @@
 // standard-2's limits — the gateway's own boot without the twin around it).
 // Needs the twin (Docker); run it alone: flock /tmp/openclaw-twin.lock npm run bench:cold-start
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { INSTANCE_SIZES } from '../src/cost/instance-types.ts';
 import { buildProjectImageVariant } from '../test/production/twin/images.ts';
 import { startTwin, twinUnavailable } from '../test/production/twin/twin.ts';
 import { ROOT, until } from '../test/support/node-local-stack.ts';
-import { cgroupDir, containerId, containerRssMiB } from './bench-twin.mjs';
+import { cgroupDir, containerId, containerRssMiB, keepTwinFailure } from './bench-twin.mjs';
 import { median, p95 } from './bench-stats.mjs';
 
 const RUNS = Number(process.env.BENCH_BOOT_RUNS ?? 5);
@@ -186,11 +186,7 @@ async function benchType(instanceType) {
     }
     result.runtimeCheck = runtimeCacheCheck(twin.containerName());
   } catch (error) {
-    result.failure = error instanceof Error ? error.message.split('\n')[0].slice(0, 200) : String(error);
-    const log = join(ROOT, 'test-results', `bench-cold-start-${instanceType}.log`);
-    mkdirSync(dirname(log), { recursive: true });
-    writeFileSync(log, twin.output());
-    console.log(`${instanceType}: ${result.failure} (the twin's output: ${log})`);
+    result.failure = keepTwinFailure(twin, instanceType, `bench-cold-start-${instanceType}`, error);
   } finally {
     await twin.stop();
   }

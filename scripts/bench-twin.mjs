@@ -30,6 +30,16 @@ const s1 = (ms) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : '–')
 /** The settings this project changed, as the stock base image and the old default had them. */
 const STOCK = { containerEnv: { JAVASCRIPT_POOL_MIN_SIZE: '3', TYPESCRIPT_POOL_MIN_SIZE: '3' }, vars: { BOOT_POLL_INTERVAL: '1s' } };
 
+/** A failed bench run: keeps the twin's output in test-results/<logName>.log, says so, and returns the failure's first line. */
+export function keepTwinFailure(twin, label, logName, error) {
+  const failure = error instanceof Error ? error.message.split('\n')[0].slice(0, 200) : String(error);
+  const log = join(ROOT, 'test-results', `${logName.replace(/[^a-z0-9]+/gi, '-')}.log`);
+  mkdirSync(dirname(log), { recursive: true });
+  writeFileSync(log, twin.output());
+  console.log(`${label}: ${failure} (the twin's output: ${log})`);
+  return failure;
+}
+
 /** The container's cgroup directory for a controller (cgroup v1 as the engine sets it up), or null. */
 export function cgroupDir(controller, id) {
   for (const dir of [`/sys/fs/cgroup/${controller}/docker/${id}`, `/sys/fs/cgroup/${controller}/system.slice/docker-${id}.scope`]) if (existsSync(dir)) return dir;
@@ -151,11 +161,7 @@ async function benchType(instanceType, { containerEnv, vars = {}, label = instan
     await new Promise((r) => setTimeout(r, IDLE_MS));
     result.idleRssMiB = containerRssMiB(containerId(twin.containerName()));
   } catch (error) {
-    result.failure = error instanceof Error ? error.message.split('\n')[0].slice(0, 200) : String(error);
-    const log = join(ROOT, 'test-results', `bench-twin-${label.replace(/[^a-z0-9]+/gi, '-')}.log`);
-    mkdirSync(dirname(log), { recursive: true });
-    writeFileSync(log, twin.output());
-    console.log(`${label}: ${result.failure} (the twin's output: ${log})`);
+    result.failure = keepTwinFailure(twin, label, `bench-twin-${label}`, error);
   } finally {
     await twin.stop();
   }

@@ -4,20 +4,10 @@
  * Retry-After; bounded; a streaming client gets keep-alive lines meanwhile.
  * Through the real Worker and Agent in workerd, the runtime faked.
  */
-import { exports } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { fakeContainer } from '../support/fake-runtime.ts';
-
-const BASE = 'https://poc.example.com';
-const worker = () => (exports as unknown as { default: Fetcher }).default;
-
-async function call(path: string, init: RequestInit = {}): Promise<Response> {
-  const headers = new Headers(init.headers);
-  headers.set('cf-connecting-ip', '127.0.0.1');
-  if (init.method && init.method !== 'GET' && !headers.has('content-type')) headers.set('content-type', 'application/json');
-  return worker().fetch(`${BASE}${path}`, { ...init, headers });
-}
+import { callLocal as call } from './local-client.ts';
 
 async function status(): Promise<AgentStatus> {
   return (await (await call('/api/status')).json()) as AgentStatus;

@@ -1,19 +1,7 @@
-import { exports } from 'cloudflare:workers';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { fakeContainer } from '../support/fake-runtime.ts';
-
-const BASE = 'https://poc.example.com';
-const worker = () => (exports as unknown as { default: Fetcher }).default;
-
-/** A request from a loopback client (the local mode's only allowed callers). */
-async function call(path: string, init: RequestInit = {}): Promise<Response> {
-  const headers = new Headers(init.headers);
-  headers.set('cf-connecting-ip', '127.0.0.1');
-  // API commands are JSON (a test of other content types sets its own).
-  if (init.method && init.method !== 'GET' && !headers.has('content-type')) headers.set('content-type', 'application/json');
-  return worker().fetch(`${BASE}${path}`, { ...init, headers });
-}
+import { callLocal as call } from './local-client.ts';
 
 async function getStatus(): Promise<AgentStatus> {
   const response = await call('/api/status');
