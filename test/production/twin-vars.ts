@@ -10,6 +10,8 @@ export const TWIN_VARS = {
   BACKUP_DEBOUNCE: '10s',
   CHANGE_CHECK_INTERVAL: '3s',
   GATEWAY_DRAIN_TIMEOUT: '30s',
+  // A request that asks to wait for the wake (Prefer: wait) may wait out a slow boot on a busy machine.
+  REQUEST_WAIT_MAX: '5m',
   // The agent's browser (the twin's Chromium, on this machine) opens the test's pages on loopback.
   BROWSER_ALLOWED_HOSTNAMES: '127.0.0.1',
   FINAL_BACKUP_TIMEOUT: '20s',
