@@ -196,6 +196,26 @@ function refusal(req: IncomingMessage, status: number, message: string): { statu
   return { status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }, body };
 }
 
+/**
+ * The answer while the local Worker does not answer. Refused connections:
+ * wrangler is still starting (the gate listens first) or restarting after a
+ * change: 503 + Retry-After, and for a browser a page that tries again by
+ * itself. Anything else: 502, saying what failed.
+ */
+function unreachable(req: IncomingMessage, error: NodeJS.ErrnoException): { status: number; headers: Record<string, string>; body: string } {
+  const starting = error.code === 'ECONNREFUSED';
+  const message = starting
+    ? 'the local Worker (wrangler dev) is not answering yet: it is starting, or restarting after a change; retry in a moment'
+    : `the local Worker (wrangler dev) does not answer: ${error.code ?? error.message}`;
+  if (starting && wantsPage(req)) {
+    const body = `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="2"><title>Starting</title><style>body{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem}</style><h1>Starting</h1><p>${message}. This page tries again every 2 seconds.</p>`;
+    return { status: 503, headers: { ...PAGE_HEADERS, 'retry-after': '2' }, body };
+  }
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
+  if (starting) headers['retry-after'] = '2';
+  return { status: starting ? 503 : 502, headers, body: JSON.stringify({ error: { code: starting ? 'starting' : 'runtime_unreachable', message } }) };
+}
+
 const NOT_OWNER = 'this is another account\'s assistant (local mode): open the login link `npm start` printed (also in access.json in its state directory, readable by its owner only), or send its access token as Authorization: Bearer';
 
 export async function startOwnerGate(options: OwnerGateOptions): Promise<OwnerGate> {
@@ -295,8 +315,9 @@ export async function startOwnerGate(options: OwnerGateOptions): Promise<OwnerGa
     });
     upstream.on('error', (error) => {
       if (res.headersSent) return res.destroy();
-      res.writeHead(502, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { code: 'runtime_unreachable', message: `the local Worker (wrangler dev) does not answer: ${(error as NodeJS.ErrnoException).code ?? error.message}` } }));
+      const r = unreachable(req, error as NodeJS.ErrnoException);
+      res.writeHead(r.status, r.headers);
+      res.end(r.body);
     });
     res.on('close', () => { if (!res.writableFinished) upstream.destroy(); });
     req.pipe(upstream);

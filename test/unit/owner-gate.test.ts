@@ -172,11 +172,16 @@ describe('the owner gate in front of a stand-in Worker', () => {
     expect(refused).toBe('refused');
   });
 
-  it('should answer 502 while the Worker is not up', async () => {
+  it('should answer 503 + Retry-After while the Worker is not up yet, and give a browser a page that tries again', async () => {
     const g = await startOwnerGate({ port: 0, upstreamPort: 1, ownerSecret: SECRET, mode: 'account', accessFile: join(dir, 'down.json') });
     gates.push(g);
     const r = await fetch(`${g.url}/api/status`);
-    expect(r.status).toBe(502);
+    expect(r.status).toBe(503);
+    expect(r.headers.get('retry-after')).toBe('2');
+    expect(((await r.json()) as { error: { code: string } }).error.code).toBe('starting');
+    const page = await fetch(`${g.url}/`, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(503);
+    expect(await page.text()).toContain('<meta http-equiv="refresh" content="2">');
   });
 });
 
