@@ -7,8 +7,8 @@
 //   CONNECT (header X-Dst-Addr: IP:port)  → a TCP tunnel to that address
 //                                            (200, or 400 when nothing listens there)
 //   GET /ca                                → the PEM of /ca/ca.crt
-//   PUT /egress {port?, internet?, dns?}   → 204 (recorded, nothing intercepted)
-//   PUT /twin/ingress {via: "IP:port"|null} → 204: the twin's own knob. With `via`, a
+//   PUT /egress {port?, internet?, dns?}   → 204 (workerd's egress port and the names it intercepts)
+//   PUT /twin/ingress {via: "IP:port"|null} → 204: the twin's own knob (it closes the open gateway tunnels). With `via`, a
 //                                            tunnel to any port but the control server's
 //                                            (3000) goes through that relay (it reads the
 //                                            target port as the first line) instead of
@@ -65,10 +65,18 @@ function parseTarget(value) {
   return port >= 1 && port <= 65535 ? { host: match[1], port } : null;
 }
 
+/** Open ingress tunnels to ports other than the control server's: a change of route (PUT /twin/ingress) closes them. */
+const routedTunnels = new Set();
+
 function tunnel(client, head, target) {
   const relay = ingressRoute.via && target.port !== CONTROL_SERVER_PORT ? ingressRoute.via : null;
   const origin = net.connect({ host: relay ? relay.host : target.host, port: relay ? relay.port : target.port, allowHalfOpen: true });
   if (relay) origin.write(`${target.port}\n`);
+  if (target.port !== CONTROL_SERVER_PORT) {
+    const pair = { client, origin };
+    routedTunnels.add(pair);
+    client.once('close', () => routedTunnels.delete(pair));
+  }
   origin.once('error', () => {
     if (!client.writableEnded && client.bytesWritten === 0) reply(client, 400, 'Bad Request', `nothing listens on ${target.host}:${target.port}\n`);
     else client.destroy();
@@ -124,7 +132,14 @@ function handle(client, request, rest) {
     return readJson(client, rest, Number(headers.get('content-length') ?? 0), (update) => {
       if (path === '/twin/ingress') {
         ingressRoute.via = update?.via ? parseTarget(update.via) : null;
-        log(`ingress ${ingressRoute.via ? `through the relay ${update.via}` : 'on loopback'}`);
+        // workerd keeps its connections to the container and reuses them: close the open ones, so that
+        // every later request to the gateway takes the new route.
+        for (const { client: c, origin: o } of routedTunnels) {
+          c.destroy();
+          o.destroy();
+        }
+        log(`ingress ${ingressRoute.via ? `through the relay ${update.via}` : 'on loopback'} (${routedTunnels.size} open tunnels closed)`);
+        routedTunnels.clear();
         return reply(client, 204, 'No Content');
       }
       if (!update || typeof update !== 'object') return reply(client, 400, 'Bad Request');
