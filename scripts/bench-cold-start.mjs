@@ -34,8 +34,8 @@ import { join } from 'node:path';
 import { INSTANCE_SIZES } from '../src/cost/instance-types.ts';
 import { buildProjectImageVariant } from '../test/production/twin/images.ts';
 import { startTwin, twinUnavailable } from '../test/production/twin/twin.ts';
-import { ROOT, until } from '../test/support/node-local-stack.ts';
-import { cgroupDir, containerId, containerRssMiB, keepTwinFailure } from './bench-twin.mjs';
+import { ROOT } from '../test/support/node-local-stack.ts';
+import { cgroupDir, containerId, containerRssMiB, keepTwinFailure, twinApi } from './bench-twin.mjs';
 import { median, p95 } from './bench-stats.mjs';
 
 const RUNS = Number(process.env.BENCH_BOOT_RUNS ?? 5);
@@ -125,14 +125,7 @@ function runtimeCacheCheck(name) {
 
 async function benchType(instanceType) {
   const twin = await startTwin({ instanceType, vars: { SLEEP_AFTER: '30m', QUIET_AFTER: '60s', HEALTH_INTERVAL: '30s' } });
-  const status = async () => (await fetch(`${twin.url}/api/status`)).json();
-  const post = (path) => fetch(`${twin.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-  const settled = (state) =>
-    until(async () => {
-      const s = await status();
-      if (s.state === 'stopped' && s.lastError) throw new Error(`${s.lastError.code}: ${s.lastError.message}`);
-      return s.state === state && !s.stopping ? s : undefined;
-    }, 600_000, state, 100);
+  const { post, settled } = twinApi(twin);
   const samples = Object.fromEntries(IMAGES.map((image) => [image, []]));
   const result = { instanceType, samples, skipped: [], runtimeCheck: '', failure: null, afterImage: '' };
   try {

@@ -30,6 +30,19 @@ const s1 = (ms) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : '–')
 /** The settings this project changed, as the stock base image and the old default had them. */
 const STOCK = { containerEnv: { JAVASCRIPT_POOL_MIN_SIZE: '3', TYPESCRIPT_POOL_MIN_SIZE: '3' }, vars: { BOOT_POLL_INTERVAL: '1s' } };
 
+/** The twin's API as the benches use it: POST a command, and wait (10 min at most) until the assistant settles in a state. */
+export function twinApi(twin) {
+  const status = async () => (await fetch(`${twin.url}/api/status`)).json();
+  const post = (path, body = {}) => fetch(`${twin.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const settled = (state) =>
+    until(async () => {
+      const s = await status();
+      if (s.state === 'stopped' && s.lastError) throw new Error(`${s.lastError.code}: ${s.lastError.message}`);
+      return s.state === state && !s.stopping ? s : undefined;
+    }, 600_000, state, 100);
+  return { status, post, settled };
+}
+
 /** A failed bench run: keeps the twin's output in test-results/<logName>.log, says so, and returns the failure's first line. */
 export function keepTwinFailure(twin, label, logName, error) {
   const failure = error instanceof Error ? error.message.split('\n')[0].slice(0, 200) : String(error);
@@ -110,14 +123,7 @@ const part = (boot, phase) => boot.parts.find((p) => p.phase === phase)?.ms ?? N
 /** One instance type on the twin: a first boot, state written, RUNS wakes with restored state. */
 async function benchType(instanceType, { containerEnv, vars = {}, label = instanceType } = {}) {
   const twin = await startTwin({ instanceType, ...(containerEnv ? { containerEnv } : {}), vars: { SLEEP_AFTER: '30m', QUIET_AFTER: '60s', HEALTH_INTERVAL: '30s', ...vars } });
-  const status = async () => (await fetch(`${twin.url}/api/status`)).json();
-  const post = (path, body = {}) => fetch(`${twin.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const settled = (state) =>
-    until(async () => {
-      const s = await status();
-      if (s.state === 'stopped' && s.lastError) throw new Error(`${s.lastError.code}: ${s.lastError.message}`);
-      return s.state === state && !s.stopping ? s : undefined;
-    }, 600_000, state, 100);
+  const { post, settled } = twinApi(twin);
   const chat = async (content) => {
     const r = await fetch(`${twin.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'openclaw', user: 'bench', messages: [{ role: 'user', content }] }), signal: AbortSignal.timeout(300_000) });
     const text = await r.text();

@@ -5,28 +5,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clawctl, type ClawctlRun as Run } from '../support/clawctl-run.ts';
 import { freePort, ROOT, startLocalStack, type LocalStack } from '../support/node-local-stack.ts';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function clawctl(args: string[], env: Record<string, string> = {}, timeoutMs = 300_000): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn('sh', [join(ROOT, 'bin', 'clawctl'), ...args], { env: { ...process.env, OPENCLAW_ONDEMAND_SKIP_INSTALL: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('clawctl against the local mode', () => {
   let stack: LocalStack;

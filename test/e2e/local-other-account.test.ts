@@ -8,12 +8,12 @@
  * processes still get in without a credential; with LOCAL_AUTH=token they
  * need it too, and clawctl finds it itself.
  */
-import { spawn } from 'node:child_process';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listeningPorts, localHostToken, post, readAccess, ROOT, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
+import { clawctl } from '../support/clawctl-run.ts';
 import { otherAccount, type OtherAccount } from '../support/other-account.ts';
 import { settledIn, waitForStatus } from '../support/stack-client.ts';
 
@@ -183,17 +183,6 @@ describe.skipIf(skipReason !== null)('the local mode against another Unix accoun
     expect((JSON.parse(echoCookie!.body!) as { headers: Record<string, string> }).headers.cookie).toBe('theme=dark');
   });
 });
-
-function clawctl(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('sh', [join(ROOT, 'bin', 'clawctl'), ...args], { env: { ...process.env, OPENCLAW_ONDEMAND_SKIP_INSTALL: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('the local mode with LOCAL_AUTH=token (every client needs the credential)', () => {
   let stack: LocalStack;

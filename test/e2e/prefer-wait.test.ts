@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { post, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
+import { readChatStream } from '../support/stack-client.ts';
 
 let stack: LocalStack;
 const status = async () => (await (await fetch(`${stack.url}/api/status`)).json()) as AgentStatus;
@@ -46,14 +47,6 @@ describe('Prefer: wait with the real OpenClaw in local mode', () => {
     const response = await chat('stream after the wake', true);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/event-stream');
-    const text = await response.text();
-    expect(text).toMatch(/^: waiting for the assistant \(/);
-    const data = text.split('\n').filter((line) => line.startsWith('data: ')).map((line) => line.slice(6));
-    expect(data.at(-1)).toBe('[DONE]');
-    const content = data
-      .slice(0, -1)
-      .map((d) => (JSON.parse(d) as { choices: Array<{ delta?: { content?: string } }> }).choices[0]?.delta?.content ?? '')
-      .join('');
-    expect(content).toBe('mock answer: stream after the wake');
+    expect(readChatStream(await response.text())).toEqual({ keptAlive: true, done: true, content: 'mock answer: stream after the wake' });
   }, 360_000);
 });

@@ -4,6 +4,7 @@
  * real OpenClaw's own event stream in the same answer.
  */
 import { describe, expect, inject, it } from 'vitest';
+import { readChatStream } from '../support/stack-client.ts';
 import { ensureAwake, sleep, status, twinUrl } from './twin-client.ts';
 
 describe.skipIf(inject('twinSkipped') !== '')('production twin: a request that waits for the wake', () => {
@@ -18,16 +19,8 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: a request that w
     });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/event-stream');
-    const text = await response.text();
-    // Kept alive while the container booted (the first line came before the gateway's stream).
-    expect(text).toMatch(/^: waiting for the assistant \(/);
-    const data = text.split('\n').filter((line) => line.startsWith('data: ')).map((line) => line.slice(6));
-    expect(data.at(-1)).toBe('[DONE]');
-    const content = data
-      .slice(0, -1)
-      .map((d) => (JSON.parse(d) as { choices: Array<{ delta?: { content?: string } }> }).choices[0]?.delta?.content ?? '')
-      .join('');
-    expect(content).toBe('mock answer: hello after the wake, wait-3f9');
+    // Kept alive while the container booted (a comment line before the gateway's stream), then OpenClaw's stream to its end.
+    expect(readChatStream(await response.text())).toEqual({ keptAlive: true, done: true, content: 'mock answer: hello after the wake, wait-3f9' });
     const after = await status();
     expect(after.state).toBe('ready');
     // The boot it waited for is one of those the next estimate is taken from.

@@ -46,6 +46,20 @@ export async function chatTurn(url: string, content: string, user = 'e2e'): Prom
 }
 
 /** A job for OpenClaw's `automations` tool that runs an agent turn (the mock model runs its exec directive) at `atMs`. */
+/**
+ * An OpenAI-style chat completion event stream, as text: whether it began
+ * with the Worker's keep-alive comment (it waited for the wake), whether it
+ * ended with `data: [DONE]`, and the content of its deltas.
+ */
+export function readChatStream(text: string): { keptAlive: boolean; done: boolean; content: string } {
+  const data = text.split('\n').filter((line) => line.startsWith('data: ')).map((line) => line.slice(6));
+  const done = data.at(-1) === '[DONE]';
+  const content = (done ? data.slice(0, -1) : data)
+    .map((d) => (JSON.parse(d) as { choices: Array<{ delta?: { content?: string } }> }).choices[0]?.delta?.content ?? '')
+    .join('');
+  return { keptAlive: /^: waiting for the assistant \(/.test(text), done, content };
+}
+
 export function automationJob(name: string, atMs: number, message: string): Record<string, unknown> {
   return { name, schedule: { kind: 'at', at: new Date(atMs).toISOString() }, sessionTarget: 'isolated', payload: { kind: 'agentTurn', message }, delivery: { mode: 'none' } };
 }
