@@ -34,6 +34,17 @@ export class Agent extends withAgentRpc(Sandbox<Env>) {
     [BROWSER_CDP_HOST]: () => new Response('the ContainerProxy entrypoint answers the browser host', { status: 500 }),
   };
 
+  /**
+   * HTTPS from the container to an intercepted host is intercepted too: the
+   * platform writes its interception CA into the container
+   * (/etc/cloudflare/certs/cloudflare-containers-ca.crt) and the Sandbox's
+   * control server adds it to the system bundle and to the environment of
+   * what it starts (NODE_EXTRA_CA_CERTS, SSL_CERT_FILE, CURL_CA_BUNDLE,
+   * GIT_SSL_CAINFO), so Node, curl and git trust the Worker's answers. Hosts
+   * without a handler are not intercepted.
+   */
+  override interceptHttps = true;
+
   protected readonly core: AgentCore;
   /** Whether a person's activity armed the platform's idle timer yet (its first renewal is always taken). */
   #activityArmed = false;

@@ -3,8 +3,13 @@
  * operator or clawctl would) and, for what only the platform can do, its
  * Docker containers (a kill from outside, a look at the container's files).
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { expect, inject } from 'vitest';
+import { bridgeGateway } from './twin/twin-shell.ts';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { until } from '../support/node-local-stack.ts';
 import { chatTurn, readStatus, settledIn } from '../support/stack-client.ts';
@@ -70,4 +75,66 @@ export function appContainer(): string {
 /** Runs a shell command inside the running app container. */
 export function inContainer(script: string): string {
   return docker('exec', appContainer(), 'sh', '-c', script);
+}
+
+/**
+ * Runs a shell command inside the running app container without blocking
+ * this process: what a command reaches here (a `standIn`'s handler) can
+ * answer meanwhile. Rejects, with its output, when it exits non-zero.
+ */
+export function inContainerAsync(script: string, timeoutMs = 60_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('docker', ['exec', appContainer(), 'sh', '-c', script], { encoding: 'utf8', timeout: timeoutMs }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${script}: ${error.message}\n${stdout}${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+export interface StandInRequest {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+export interface StandIn {
+  /** Every request the stand-in received, oldest first (the body read whole). */
+  requests: StandInRequest[];
+  close(): Promise<void>;
+}
+
+/**
+ * Stands in for `hostname` on the twin's internet: from now on the
+ * container's requests to it (HTTP on port 80, HTTPS on 443, TLS terminated
+ * by the sidecar with the CA the container trusts) are answered by
+ * `handler`, a plain-HTTP server on the Docker bridge, when no outbound
+ * handler of the Worker intercepts the name and the container has internet —
+ * the recorded provider, sign-in or chat API behind its real hostname.
+ * The handler runs in this process: reach it with `inContainerAsync` or
+ * through the twin's API, never with a call that blocks the process.
+ */
+export async function standIn(hostname: string, handler: (req: StandInRequest, res: ServerResponse) => void): Promise<StandIn> {
+  const requests: StandInRequest[] = [];
+  const server = createServer((req: IncomingMessage, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const seen = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      requests.push(seen);
+      handler(seen, res);
+    });
+  });
+  const address = bridgeGateway();
+  await new Promise<void>((resolve) => server.listen(0, address, resolve));
+  const file = join(inject('twinStandIns'), hostname.toLowerCase());
+  writeFileSync(file, `${address}:${(server.address() as AddressInfo).port}\n`);
+  return {
+    requests,
+    close: () => {
+      rmSync(file, { force: true });
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }

@@ -25,6 +25,8 @@ declare module 'vitest' {
     twinBase: string;
     /** The mock model's request log (JSON lines). */
     modelLog: string;
+    /** The directory of the twin's internet stand-ins (see standIn in twin-client.ts). */
+    twinStandIns: string;
   }
 }
 
@@ -64,6 +66,7 @@ export default async function setup(project: TestProject) {
     project.provide('twinInstanceType', '');
     project.provide('twinBase', '');
     project.provide('modelLog', '');
+    project.provide('twinStandIns', '');
     return;
   }
   const webhook = await startWebhookReceiver();
@@ -80,6 +83,7 @@ export default async function setup(project: TestProject) {
   project.provide('twinInstanceType', twin.instanceType);
   project.provide('twinBase', twin.base);
   project.provide('modelLog', twin.modelLog);
+  project.provide('twinStandIns', twin.standInsDir);
   return async () => {
     mkdirSync(join(ROOT, 'test-results'), { recursive: true });
     writeFileSync(join(ROOT, 'test-results', 'production-twin.log'), twin.output());

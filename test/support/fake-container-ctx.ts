@@ -10,10 +10,14 @@ import { DatabaseSync } from 'node:sqlite';
 export interface FakeContainerControl {
   running: boolean;
   starts: number;
+  /** The options of the last start (the container's environment among them). */
+  lastStart: { env?: Record<string, string> } | null;
   signals: number[];
   destroys: number;
   /** Hosts the container's outbound requests are intercepted for, with the ContainerProxy props they go to. */
   intercepted: Map<string, unknown>;
+  /** The same for HTTPS (`interceptHttps`): the platform terminates TLS with its CA for these hosts. */
+  interceptedHttps: Map<string, unknown>;
   /** Ends the container as if its process exited by itself. */
   crash(exitCode: number): void;
   /** Answers fetches to a container port (the Sandbox control port included). */
@@ -38,9 +42,11 @@ export function makeFakeCtx(name = 'default') {
   const control: FakeContainerControl = {
     running: false,
     starts: 0,
+    lastStart: null,
     signals: [],
     destroys: 0,
     intercepted: new Map(),
+    interceptedHttps: new Map(),
     crash: (exitCode) => end(exitCode),
     handler: async () => new Response('ok'),
   };
@@ -49,9 +55,10 @@ export function makeFakeCtx(name = 'default') {
     get running() {
       return control.running;
     },
-    start(_options?: unknown) {
+    start(options?: { env?: Record<string, string> }) {
       control.running = true;
       control.starts += 1;
+      control.lastStart = options ?? null;
       monitorPromise = new Promise<void>((resolve, reject) => {
         finish = resolve;
         fail = reject;
@@ -79,6 +86,9 @@ export function makeFakeCtx(name = 'default') {
     // The platform's outbound interception: which host goes to which ContainerProxy fetcher (its props kept).
     async interceptOutboundHttp(host: string, fetcher: { props?: unknown }) {
       control.intercepted.set(host, fetcher.props ?? null);
+    },
+    async interceptOutboundHttps(host: string, fetcher: { props?: unknown }) {
+      control.interceptedHttps.set(host, fetcher.props ?? null);
     },
     async interceptAllOutboundHttp(fetcher: { props?: unknown }) {
       control.intercepted.set('*', fetcher.props ?? null);

