@@ -17,13 +17,7 @@
  *   stand-in over Debian's Chromium (browser-standin/), the one override of
  *   the production wrangler.jsonc (written to .twin.wrangler.json);
  * - Access: `AUTH_MODE=local` (Access itself is tested in workerd);
- * - R2's S3 endpoint for the presigned backup transfers (the production
- *   default): a Worker of the twin's (r2-s3/) over the same local bucket the
- *   BACKUP_BUCKET binding reads, checking SigV4, behind
- *   `<account>.r2.cloudflarestorage.com` for the container (a stand-in) and
- *   for workerd (a hosts-file line in wrangler's own mount namespace, the
- *   twin's CA trusted) — r2-endpoint.ts; the app container's Bun is given
- *   that CA at start (NODE_EXTRA_CA_CERTS), which real R2 would not need.
+ * - R2 presigned transfers: backups go through the R2 binding (`BACKUP_TRANSFER=binding`).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,7 +31,6 @@ import { freePort } from '../../../container/host/agent-supervisor.ts';
 import { MOCK_MODEL_ID, startMockLlm } from '../../../container/mock-llm/server.mjs';
 import { startDockerApiProxy } from './docker-api-proxy.ts';
 import { SIDECAR_IMAGE, ensureTwinImages } from './images.ts';
-import { R2_S3_WORKER, hostsFileWith, startR2Endpoint } from './r2-endpoint.ts';
 import { ROOT, TWIN_DIR, TOOLS_DIR, bridgeGateway, docker, ensureDockerEngine, progress } from './twin-shell.ts';
 
 export interface TwinOptions {
@@ -66,8 +59,6 @@ export interface Twin {
   modelLog: string;
   /** The directory of the twin's internet stand-ins: a file named for each hostname holds `IP:port` of its plain-HTTP server. */
   standInsDir: string;
-  /** The name of the twin's R2 S3 endpoint Worker: reach its knobs (`/__twin/…`) on `url` with `MF-Route-Override: <name>`. */
-  r2Worker: string;
   /** App containers created from now on run `image` (a local tag) instead of the one wrangler built; null: wrangler's again. */
   useImage(image: string | null): void;
   stop(): Promise<void>;
@@ -86,51 +77,22 @@ function removeStaleProjectImages(current: string): void {
 /** Where the twin writes the production configuration with its one override (beside wrangler.jsonc, so its relative paths hold). */
 const TWIN_CONFIG = join(ROOT, '.twin.wrangler.json');
 
-const VENDOR_SDK = join(ROOT, 'test', 'production', 'vendor', 'sandbox-sdk-0.12.7');
-
-/** The account id the twin's Worker signs R2 URLs for (its R2 host is `<id>.r2.cloudflarestorage.com`). */
-export const TWIN_ACCOUNT_ID = '7e57ed0c1a0d0d0ed0c7e57ed0c1a0d0';
-
 /**
- * The configurations `wrangler dev` runs, the production one first: the
- * production wrangler.jsonc with the twin's one documented override (with
- * Chromium, the `browser` binding becomes a service binding to the Browser
- * Rendering stand-in, browser-standin/worker.ts, the same session methods
- * over Debian's Chromium at `chromiumUrl`, written to .twin.wrangler.json),
- * then the twin's own Workers beside it: that stand-in and the R2 S3
- * endpoint (r2-s3/worker.ts) bound to the production bucket.
+ * The twin's documented override of the production configuration: the
+ * `browser` binding becomes a service binding to the Browser Rendering
+ * stand-in (browser-standin/worker.ts, the same session methods over
+ * Debian's Chromium at `chromiumUrl`), which runs in the same `wrangler dev`.
+ * Returns the configurations to run, the production one (overridden) first.
  */
-function twinConfigs(chromiumUrl: string | null, r2: { accessKeyId: string; secretAccessKey: string }): string[] {
-  const { rawConfig } = experimental_readRawConfig({ config: join(ROOT, 'wrangler.jsonc') }) as { rawConfig: Record<string, unknown> & { services?: unknown[]; r2_buckets?: Array<{ bucket_name: string }> } };
-  const configs: string[] = [];
-  if (chromiumUrl) {
-    const { browser: _browser, ...production } = rawConfig;
-    writeFileSync(TWIN_CONFIG, JSON.stringify({ ...production, services: [...(rawConfig.services ?? []), { binding: 'BROWSER', service: 'twin-browser-standin', entrypoint: 'BrowserStandIn' }] }, null, 2));
-    const dir = join(TWIN_DIR, 'browser-standin');
-    const standIn = join(TOOLS_DIR, 'browser-standin.wrangler.json');
-    const base = experimental_readRawConfig({ config: join(dir, 'wrangler.jsonc') }).rawConfig as Record<string, unknown>;
-    writeFileSync(standIn, JSON.stringify({ ...base, main: join(dir, 'worker.ts'), vars: { CHROMIUM_URL: chromiumUrl } }, null, 2));
-    configs.push(TWIN_CONFIG, standIn);
-  } else {
-    configs.push(join(ROOT, 'wrangler.jsonc'));
-  }
-  const bucket = rawConfig.r2_buckets?.[0]?.bucket_name;
-  if (!bucket) throw new Error('wrangler.jsonc has no r2_buckets entry for BACKUP_BUCKET');
-  const dir = join(TWIN_DIR, 'r2-s3');
-  const endpoint = join(TOOLS_DIR, 'r2-s3.wrangler.json');
+function browserStandInConfigs(chromiumUrl: string): string[] {
+  const { rawConfig } = experimental_readRawConfig({ config: join(ROOT, 'wrangler.jsonc') }) as { rawConfig: Record<string, unknown> & { services?: unknown[] } };
+  const { browser: _browser, ...production } = rawConfig;
+  writeFileSync(TWIN_CONFIG, JSON.stringify({ ...production, services: [...(rawConfig.services ?? []), { binding: 'BROWSER', service: 'twin-browser-standin', entrypoint: 'BrowserStandIn' }] }, null, 2));
+  const dir = join(TWIN_DIR, 'browser-standin');
+  const standIn = join(TOOLS_DIR, 'browser-standin.wrangler.json');
   const base = experimental_readRawConfig({ config: join(dir, 'wrangler.jsonc') }).rawConfig as Record<string, unknown>;
-  writeFileSync(endpoint, JSON.stringify({
-    ...base,
-    main: join(dir, 'worker.ts'),
-    r2_buckets: [{ binding: 'BUCKET', bucket_name: bucket }],
-    vars: { BUCKET_NAME: bucket, ACCESS_KEY_ID: r2.accessKeyId, SECRET_ACCESS_KEY: r2.secretAccessKey },
-    alias: {
-      'twin-vendored-r2-egress-handler': join(VENDOR_SDK, 'packages', 'sandbox', 'src', 'storage-mount', 'r2-egress-handler.ts'),
-      '@repo/shared/errors': join(VENDOR_SDK, 'packages', 'shared', 'src', 'errors', 'index.ts'),
-    },
-  }, null, 2));
-  configs.push(endpoint);
-  return configs;
+  writeFileSync(standIn, JSON.stringify({ ...base, main: join(dir, 'worker.ts'), vars: { CHROMIUM_URL: chromiumUrl } }, null, 2));
+  return [TWIN_CONFIG, standIn];
 }
 
 /** The instance type the production wrangler.jsonc deploys (its INSTANCE_TYPE var). */
@@ -148,7 +110,7 @@ export async function twinUnavailable(): Promise<string | null> {
 export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
   const unavailable = await twinUnavailable();
   if (unavailable) throw new Error(`the production twin cannot run here: ${unavailable}`);
-  const { base, caDir } = await ensureTwinImages();
+  const { base } = await ensureTwinImages();
   const instanceType = options.instanceType ?? ((options.vars?.INSTANCE_TYPE as InstanceType | undefined) ?? configuredInstanceType());
   const size = INSTANCE_SIZES[instanceType];
   mkdirSync(TOOLS_DIR, { recursive: true });
@@ -163,7 +125,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     socketPath: join(stateDir, 'docker.sock'),
     engineSocket: '/var/run/docker.sock',
     limits: { vcpu: size.vcpu, memoryMiB: size.memoryMiB },
-    env: Object.entries({ NODE_EXTRA_CA_CERTS: '/etc/cloudflare/certs/cloudflare-containers-ca.crt', ...options.containerEnv }).map(([k, v]) => `${k}=${v}`),
+    env: Object.entries(options.containerEnv ?? {}).map(([k, v]) => `${k}=${v}`),
     image: () => imageOverride ?? undefined,
     standIns: standInsDir,
     onCreate: (name, image) => {
@@ -180,8 +142,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
   const vars: Record<string, string> = {
     AUTH_MODE: 'local',
     PUBLIC_ORIGINS: `${url},http://localhost:${port}`,
-    BACKUP_TRANSFER: 'presigned',
-    CLOUDFLARE_ACCOUNT_ID: TWIN_ACCOUNT_ID,
+    BACKUP_TRANSFER: 'binding',
     OPENAI_BASE_URL: `http://${gateway}:${mock.port}/v1`,
     OPENAI_MODEL: MOCK_MODEL_ID,
     WAKE_LIMIT_PER_MINUTE: '1000',
@@ -190,21 +151,15 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
   };
   // Browser Rendering: wrangler dev has no session behind the binding; the twin stands Debian's Chromium in (browser-standin/).
   const chromium = await launchChromium();
-  const configs = twinConfigs(chromium?.url ?? null, { accessKeyId: vars.R2_ACCESS_KEY_ID ?? '', secretAccessKey: vars.R2_SECRET_ACCESS_KEY ?? '' });
-  // R2's S3 endpoint, for the container (a stand-in) and for workerd (the hosts file of wrangler's own mount namespace).
-  const r2Host = `${vars.CLOUDFLARE_ACCOUNT_ID}.r2.cloudflarestorage.com`;
-  const r2 = await startR2Endpoint({ host: r2Host, bridge: gateway, wranglerPort: () => port, caDir, workDir: stateDir, log: (line) => (output += `[twin] ${line}\n`) });
-  writeFileSync(join(standInsDir, r2Host), `${r2.standInAddress}\n`);
-  const hostsFile = hostsFileWith(join(stateDir, 'hosts'), r2Host, gateway);
+  const configs = chromium ? browserStandInConfigs(chromium.url) : [join(ROOT, 'wrangler.jsonc')];
   const args = [
-    '-m', 'sh', '-c', 'mount --bind "$0" /etc/hosts && exec "$@"', hostsFile, process.execPath,
     join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js'),
     'dev', ...configs.flatMap((c) => ['-c', c]), '--ip', '127.0.0.1', '--port', String(port),
     '--inspector-port', '0', '--persist-to', join(stateDir, 'wrangler'), '--show-interactive-dev-session=false', '--test-scheduled',
     ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
   ];
   progress(`twin: wrangler dev (production config, ${instanceType}: ${size.vcpu} vCPU, ${size.memoryMiB} MiB; base image ${base}) on ${url}`);
-  const child: ChildProcess = spawn('unshare', args, {
+  const child: ChildProcess = spawn(process.execPath, args, {
     cwd: ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -216,8 +171,6 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
       WRANGLER_DOCKER_BIN: join(TWIN_DIR, 'docker-cli.mjs'),
       WRANGLER_DOCKER_HOST: proxy.url,
       MINIFLARE_CONTAINER_EGRESS_IMAGE: SIDECAR_IMAGE,
-      // workerd trusts the twin's CA (the R2 endpoint's certificate).
-      NODE_EXTRA_CA_CERTS: join(caDir, 'ca.crt'),
       CI: 'true',
     },
   });
@@ -250,7 +203,6 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
       }
     }
     await proxy.close();
-    await r2.close();
     await mock.close();
     await chromium?.stop();
     rmSync(stateDir, { recursive: true, force: true });
@@ -285,7 +237,6 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     containers: () => [...containers],
     modelLog,
     standInsDir,
-    r2Worker: R2_S3_WORKER,
     useImage: (image) => {
       imageOverride = image;
     },
