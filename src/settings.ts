@@ -98,7 +98,7 @@ export const SETTINGS = {
   BACKUP_TRANSFER: s({ fixedLocally: true,
     default: 'presigned',
     local: 'binding',
-    doc: "production: how the Sandbox SDK moves backup archives. `presigned` — the container uploads and downloads R2 objects directly over presigned URLs (needs `BACKUP_BUCKET_NAME`, `CLOUDFLARE_ACCOUNT_ID` and the `R2_ACCESS_KEY_ID` / `R2_SECRET_ACCESS_KEY` secrets); `binding` — through the Worker's `BACKUP_BUCKET` binding (the SDK's `localBucket` mode, for `wrangler dev` and the production twin). When what the mode needs is missing, the first request answers `not_configured` naming it, instead of the first sleep failing its backup",
+    doc: "production: how the Sandbox SDK moves backup archives. `presigned` — the container uploads and downloads R2 objects directly over presigned URLs (needs `BACKUP_BUCKET_NAME`, `CLOUDFLARE_ACCOUNT_ID` and the `R2_ACCESS_KEY_ID` / `R2_SECRET_ACCESS_KEY` secrets); `binding` — through the Worker's `BACKUP_BUCKET` binding (the SDK's `localBucket` mode, for `wrangler dev`; the production twin runs `presigned` against its own R2 endpoint). When what the mode needs is missing, the first request answers `not_configured` naming it, instead of the first sleep failing its backup",
     parse: oneOf(BACKUP_TRANSFERS),
   }),
   BACKUP_BUCKET_NAME: s({ fixedLocally: true, default: '', production: 'openclaw-ondemand-poc-backups', local: 'openclaw-ondemand-local-backups', doc: "the R2 bucket's name, for presigned URLs (Terraform output `backup_bucket_name`; the deploy sets it)", parse: text }),

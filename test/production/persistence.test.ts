@@ -1,6 +1,6 @@
 /**
  * Persistence on the production path: the Sandbox SDK's own backup and
- * restore (squashfs archives in the R2 binding), a new container at every
+ * restore (squashfs archives through presigned R2 URLs), a new container at every
  * wake, the gateway drained before its container stops.
  */
 import { execFileSync } from 'node:child_process';
@@ -56,8 +56,8 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: persistence', ()
   });
 
   it('should back up while the restore directory is still a FUSE mount (as production restores leave it), then sleep and wake again', async () => {
-    // A production restore mounts the archive on the directory it restores into (squashfuse under
-    // fuse-overlayfs); the binding transfer used here extracts it instead. Mount it the production way.
+    // A restore mounts the archive on the directory it restores into (squashfuse under fuse-overlayfs);
+    // the runtime copies it and unmounts it. Mount it again, as a restore whose unmount failed leaves it.
     inContainer(`set -e; m=/var/backups/mounts/twin; mkdir -p $m/lower $m/upper $m/work ${RESTORE_DIR}
       mksquashfs ${STATE_HOME} /var/backups/twin.sqsh -noappend -quiet >/dev/null
       squashfuse /var/backups/twin.sqsh $m/lower

@@ -27,6 +27,8 @@ declare module 'vitest' {
     modelLog: string;
     /** The directory of the twin's internet stand-ins (see standIn in twin-client.ts). */
     twinStandIns: string;
+    /** The control server of the twin's R2 endpoint (its log, its clock and secret knobs). */
+    twinR2Control: string;
   }
 }
 
@@ -67,6 +69,7 @@ export default async function setup(project: TestProject) {
     project.provide('twinBase', '');
     project.provide('modelLog', '');
     project.provide('twinStandIns', '');
+    project.provide('twinR2Control', '');
     return;
   }
   const webhook = await startWebhookReceiver();
@@ -84,6 +87,7 @@ export default async function setup(project: TestProject) {
   project.provide('twinBase', twin.base);
   project.provide('modelLog', twin.modelLog);
   project.provide('twinStandIns', twin.standInsDir);
+  project.provide('twinR2Control', twin.r2Control);
   return async () => {
     mkdirSync(join(ROOT, 'test-results'), { recursive: true });
     writeFileSync(join(ROOT, 'test-results', 'production-twin.log'), twin.output());

@@ -156,7 +156,7 @@ async function ensureSandboxBase(): Promise<'present' | 'pulled' | 'stand-in (ca
   return 'stand-in (built)';
 }
 
-/** The twin's CA (ca.crt, ca.key): made once per machine (in the tools directory); the sidecar signs with it. */
+/** The twin's CA (ca.crt, ca.key): made once per machine; the sidecar and the twin's R2 endpoint sign with it. */
 export async function ensureTwinCa(): Promise<string> {
   const dir = join(TOOLS_DIR, 'twin-ca');
   if (existsSync(join(dir, 'ca.crt')) && existsSync(join(dir, 'ca.key'))) return dir;
@@ -258,9 +258,9 @@ export async function buildProjectImageVariant(tag: string, dockerfile: string, 
 }
 
 /** Builds (or finds) every image the twin needs besides the project's; returns how the base image was obtained. */
-export async function ensureTwinImages(): Promise<{ base: string }> {
+export async function ensureTwinImages(): Promise<{ base: string; caDir: string }> {
   docker(['version', '--format', '{{.Server.Version}}']);
   const base = await ensureSandboxBase();
   await ensureSidecar();
-  return { base };
+  return { base, caDir: await ensureTwinCa() };
 }

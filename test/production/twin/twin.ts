@@ -17,7 +17,13 @@
  *   stand-in over Debian's Chromium (browser-standin/), the one override of
  *   the production wrangler.jsonc (written to .twin.wrangler.json);
  * - Access: `AUTH_MODE=local` (Access itself is tested in workerd);
- * - R2 presigned transfers: backups go through the R2 binding (`BACKUP_TRANSFER=binding`).
+ * - R2's S3 endpoint for the presigned backup transfers (the production
+ *   default): r2-endpoint.ts, over the same local bucket the BACKUP_BUCKET
+ *   binding reads, checking SigV4, behind `<account>.r2.cloudflarestorage.com`
+ *   for the container (a stand-in) and for workerd (a hosts-file line in
+ *   wrangler's own mount namespace, the twin's CA trusted); the app
+ *   container's Bun is given that CA at start (NODE_EXTRA_CA_CERTS), which
+ *   real R2's public certificate would not need.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,6 +37,7 @@ import { freePort } from '../../../container/host/agent-supervisor.ts';
 import { MOCK_MODEL_ID, startMockLlm } from '../../../container/mock-llm/server.mjs';
 import { startDockerApiProxy } from './docker-api-proxy.ts';
 import { SIDECAR_IMAGE, ensureTwinImages } from './images.ts';
+import { hostsFileWith, startR2Endpoint } from './r2-endpoint.ts';
 import { ROOT, TWIN_DIR, TOOLS_DIR, bridgeGateway, docker, ensureDockerEngine, progress } from './twin-shell.ts';
 
 export interface TwinOptions {
@@ -59,6 +66,8 @@ export interface Twin {
   modelLog: string;
   /** The directory of the twin's internet stand-ins: a file named for each hostname holds `IP:port` of its plain-HTTP server. */
   standInsDir: string;
+  /** The control server of the twin's R2 endpoint (r2-endpoint.ts: its log and knobs). */
+  r2Control: string;
   /** App containers created from now on run `image` (a local tag) instead of the one wrangler built; null: wrangler's again. */
   useImage(image: string | null): void;
   stop(): Promise<void>;
@@ -76,6 +85,17 @@ function removeStaleProjectImages(current: string): void {
 
 /** Where the twin writes the production configuration with its one override (beside wrangler.jsonc, so its relative paths hold). */
 const TWIN_CONFIG = join(ROOT, '.twin.wrangler.json');
+
+/** The account id the twin's Worker signs R2 URLs for (its R2 host is `<id>.r2.cloudflarestorage.com`). */
+export const TWIN_ACCOUNT_ID = '7e57ed0c1a0d0d0ed0c7e57ed0c1a0d0';
+
+/** The production config's backup bucket (its BACKUP_BUCKET binding's). */
+function productionBucket(): string {
+  const { rawConfig } = experimental_readRawConfig({ config: join(ROOT, 'wrangler.jsonc') }) as { rawConfig: { r2_buckets?: Array<{ binding: string; bucket_name: string }> } };
+  const bucket = rawConfig.r2_buckets?.find((b) => b.binding === 'BACKUP_BUCKET')?.bucket_name;
+  if (!bucket) throw new Error('wrangler.jsonc has no r2_buckets entry for BACKUP_BUCKET');
+  return bucket;
+}
 
 /**
  * The twin's documented override of the production configuration: the
@@ -110,7 +130,7 @@ export async function twinUnavailable(): Promise<string | null> {
 export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
   const unavailable = await twinUnavailable();
   if (unavailable) throw new Error(`the production twin cannot run here: ${unavailable}`);
-  const { base } = await ensureTwinImages();
+  const { base, caDir } = await ensureTwinImages();
   const instanceType = options.instanceType ?? ((options.vars?.INSTANCE_TYPE as InstanceType | undefined) ?? configuredInstanceType());
   const size = INSTANCE_SIZES[instanceType];
   mkdirSync(TOOLS_DIR, { recursive: true });
@@ -125,7 +145,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     socketPath: join(stateDir, 'docker.sock'),
     engineSocket: '/var/run/docker.sock',
     limits: { vcpu: size.vcpu, memoryMiB: size.memoryMiB },
-    env: Object.entries(options.containerEnv ?? {}).map(([k, v]) => `${k}=${v}`),
+    env: Object.entries({ NODE_EXTRA_CA_CERTS: '/etc/cloudflare/certs/cloudflare-containers-ca.crt', ...options.containerEnv }).map(([k, v]) => `${k}=${v}`),
     image: () => imageOverride ?? undefined,
     standIns: standInsDir,
     onCreate: (name, image) => {
@@ -142,7 +162,8 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
   const vars: Record<string, string> = {
     AUTH_MODE: 'local',
     PUBLIC_ORIGINS: `${url},http://localhost:${port}`,
-    BACKUP_TRANSFER: 'binding',
+    BACKUP_TRANSFER: 'presigned',
+    CLOUDFLARE_ACCOUNT_ID: TWIN_ACCOUNT_ID,
     OPENAI_BASE_URL: `http://${gateway}:${mock.port}/v1`,
     OPENAI_MODEL: MOCK_MODEL_ID,
     WAKE_LIMIT_PER_MINUTE: '1000',
@@ -152,14 +173,25 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
   // Browser Rendering: wrangler dev has no session behind the binding; the twin stands Debian's Chromium in (browser-standin/).
   const chromium = await launchChromium();
   const configs = chromium ? browserStandInConfigs(chromium.url) : [join(ROOT, 'wrangler.jsonc')];
+  // R2's S3 endpoint, for the container (a stand-in) and for workerd (the hosts file of wrangler's own mount namespace).
+  const r2Host = `${vars.CLOUDFLARE_ACCOUNT_ID}.r2.cloudflarestorage.com`;
+  const bucket = productionBucket();
+  const r2 = await startR2Endpoint({
+    host: r2Host, bucket, accessKeyId: vars.R2_ACCESS_KEY_ID ?? '', secretAccessKey: vars.R2_SECRET_ACCESS_KEY ?? '', bridge: gateway,
+    objectsApi: () => `${url}/cdn-cgi/local/explorer/api/r2/buckets/${bucket}/objects`,
+    caDir, workDir: stateDir, log: (line) => (output += `[twin] ${line}\n`),
+  });
+  writeFileSync(join(standInsDir, r2Host), `${r2.standInAddress}\n`);
+  const hostsFile = hostsFileWith(join(stateDir, 'hosts'), r2Host, gateway);
   const args = [
+    '-m', 'sh', '-c', 'mount --bind "$0" /etc/hosts && exec "$@"', hostsFile, process.execPath,
     join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js'),
     'dev', ...configs.flatMap((c) => ['-c', c]), '--ip', '127.0.0.1', '--port', String(port),
     '--inspector-port', '0', '--persist-to', join(stateDir, 'wrangler'), '--show-interactive-dev-session=false', '--test-scheduled',
     ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
   ];
   progress(`twin: wrangler dev (production config, ${instanceType}: ${size.vcpu} vCPU, ${size.memoryMiB} MiB; base image ${base}) on ${url}`);
-  const child: ChildProcess = spawn(process.execPath, args, {
+  const child: ChildProcess = spawn('unshare', args, {
     cwd: ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -171,6 +203,8 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
       WRANGLER_DOCKER_BIN: join(TWIN_DIR, 'docker-cli.mjs'),
       WRANGLER_DOCKER_HOST: proxy.url,
       MINIFLARE_CONTAINER_EGRESS_IMAGE: SIDECAR_IMAGE,
+      // workerd trusts the twin's CA (the R2 endpoint's certificate).
+      NODE_EXTRA_CA_CERTS: join(caDir, 'ca.crt'),
       CI: 'true',
     },
   });
@@ -203,6 +237,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
       }
     }
     await proxy.close();
+    await r2.close();
     await mock.close();
     await chromium?.stop();
     rmSync(stateDir, { recursive: true, force: true });
@@ -237,6 +272,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     containers: () => [...containers],
     modelLog,
     standInsDir,
+    r2Control: r2.controlUrl,
     useImage: (image) => {
       imageOverride = image;
     },
