@@ -10,7 +10,7 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { R2Served } from './twin/r2-endpoint.ts';
 import { STATE_HOME } from '../../src/runtime/sandbox-runtime.ts';
-import { TWIN_VARS } from './twin-vars.ts';
+import { TWIN_R2_KEYS } from './twin/twin.ts';
 import { appContainer, chat, command, ensureAwake, inContainer, sleep, status, waitFor, wake } from './twin-client.ts';
 
 /** The twin's R2 endpoint's knobs and log (its control server). */
@@ -60,7 +60,7 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: presigned backup
     expect(inContainer(`ls -d /var/backups/mounts/${sdkBackup}_*/upper /var/backups/mounts/${sdkBackup}_*/lower`).trim().split('\n')).toHaveLength(2);
     expect(await chat('[[exec: sha256sum < "$OPENCLAW_STATE_DIR/workspace/blob.bin"]]', 'twin-presigned')).toContain(digest as string);
     // Never the Worker's key in the container: only URLs signed for one object each.
-    expect(inContainer(`grep -rl "${TWIN_VARS.R2_SECRET_ACCESS_KEY}" /proc/[0-9]*/environ ${STATE_HOME} /tmp 2>/dev/null || echo none`).trim()).toBe('none');
+    expect(inContainer(`grep -rl "${TWIN_R2_KEYS.R2_SECRET_ACCESS_KEY}" /proc/[0-9]*/environ ${STATE_HOME} /tmp 2>/dev/null || echo none`).trim()).toBe('none');
     expect(await chat('[[exec: rm "$OPENCLAW_STATE_DIR/workspace/blob.bin" && echo removed]]', 'twin-presigned')).toBe('Tool output: removed');
   });
 

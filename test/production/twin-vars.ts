@@ -15,9 +15,6 @@ export const TWIN_VARS = {
   // The agent's browser (the twin's Chromium, on this machine) opens the test's pages on loopback.
   BROWSER_ALLOWED_HOSTNAMES: '127.0.0.1',
   FINAL_BACKUP_TIMEOUT: '20s',
-  // Storage credentials the Worker holds: they must never reach the container.
-  R2_ACCESS_KEY_ID: 'twin-r2-key-id-must-stay-in-the-worker',
-  R2_SECRET_ACCESS_KEY: 'twin-r2-secret-must-stay-in-the-worker',
   // The budget test runs the cron by hand: no free allowance and a steep memory price make any running minute cross the hard line.
   PRICING_OVERRIDE: JSON.stringify({ containers: { memoryGibSecondUsd: 0.01, includedMemoryGibSeconds: 0, includedVcpuSeconds: 0, includedDiskGbSeconds: 0 } }),
 };

@@ -111,8 +111,12 @@ function amzDate(value: string | null | undefined): number {
 }
 
 class S3Error extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
     super(message);
+    this.status = status;
+    this.code = code;
   }
 }
 

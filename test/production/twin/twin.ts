@@ -88,6 +88,8 @@ const TWIN_CONFIG = join(ROOT, '.twin.wrangler.json');
 
 /** The account id the twin's Worker signs R2 URLs for (its R2 host is `<id>.r2.cloudflarestorage.com`). */
 export const TWIN_ACCOUNT_ID = '7e57ed0c1a0d0d0ed0c7e57ed0c1a0d0';
+/** The R2 key pair of the twin's Worker (its R2 endpoint checks signatures against it): it must never reach the container. */
+export const TWIN_R2_KEYS = { R2_ACCESS_KEY_ID: 'twin-r2-key-id-must-stay-in-the-worker', R2_SECRET_ACCESS_KEY: 'twin-r2-secret-must-stay-in-the-worker' };
 
 /** The production config's backup bucket (its BACKUP_BUCKET binding's). */
 function productionBucket(): string {
@@ -164,6 +166,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     PUBLIC_ORIGINS: `${url},http://localhost:${port}`,
     BACKUP_TRANSFER: 'presigned',
     CLOUDFLARE_ACCOUNT_ID: TWIN_ACCOUNT_ID,
+    ...TWIN_R2_KEYS,
     OPENAI_BASE_URL: `http://${gateway}:${mock.port}/v1`,
     OPENAI_MODEL: MOCK_MODEL_ID,
     WAKE_LIMIT_PER_MINUTE: '1000',
