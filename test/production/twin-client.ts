@@ -4,11 +4,10 @@
  * Docker containers (a kill from outside, a look at the container's files).
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { expect, inject } from 'vitest';
+import { registerStandIn, unregisterStandIn, type StandInPlaces } from './twin/internet-front.ts';
 import { bridgeGateway } from './twin/twin-shell.ts';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { until } from '../support/node-local-stack.ts';
@@ -107,10 +106,11 @@ export interface StandIn {
 /**
  * Stands in for `hostname` on the twin's internet: from now on the
  * container's requests to it (HTTP on port 80, HTTPS on 443, TLS terminated
- * by the sidecar with the CA the container trusts) are answered by
- * `handler`, a plain-HTTP server on the Docker bridge, when no outbound
- * handler of the Worker intercepts the name and the container has internet —
- * the recorded provider, sign-in or chat API behind its real hostname.
+ * by the sidecar with the CA the container trusts; when no outbound handler
+ * of the Worker intercepts the name and the container has internet) and the
+ * Worker's own HTTPS requests to it (through the twin's internet front) are
+ * answered by `handler`, a plain-HTTP server on the Docker bridge — the
+ * recorded provider, sign-in or chat API behind its real hostname.
  * The handler runs in this process: reach it with `inContainerAsync` or
  * through the twin's API, never with a call that blocks the process.
  */
@@ -127,12 +127,12 @@ export async function standIn(hostname: string, handler: (req: StandInRequest, r
   });
   const address = bridgeGateway();
   await new Promise<void>((resolve) => server.listen(0, address, resolve));
-  const file = join(inject('twinStandIns'), hostname.toLowerCase());
-  writeFileSync(file, `${address}:${(server.address() as AddressInfo).port}\n`);
+  const places = JSON.parse(inject('twinStandIns')) as StandInPlaces;
+  registerStandIn(places, hostname, `${address}:${(server.address() as AddressInfo).port}`);
   return {
     requests,
     close: () => {
-      rmSync(file, { force: true });
+      unregisterStandIn(places, hostname);
       server.closeAllConnections();
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },

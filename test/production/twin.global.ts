@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startTwin, twinUnavailable, type Twin } from './twin/twin.ts';
-import { ROOT } from './twin/twin-shell.ts';
+import { ROOT, bridgeGateway } from './twin/twin-shell.ts';
 import { TWIN_VARS } from './twin-vars.ts';
 
 declare module 'vitest' {
@@ -19,20 +19,23 @@ declare module 'vitest' {
     twinUrl: string;
     /** Why the twin did not run (empty when it runs). */
     twinSkipped: string;
-    /** Where the twin's webhook posts can be read back (GET → JSON array). */
+    /** Where the twin's webhook posts can be read back (GET → JSON array); the Worker posts them to a stand-in, https://hooks.twin.example/hook. */
     webhookUrl: string;
     twinInstanceType: string;
     twinBase: string;
     /** The mock model's request log (JSON lines). */
     modelLog: string;
-    /** The directory of the twin's internet stand-ins (see standIn in twin-client.ts). */
+    /** Where the twin's internet stand-ins are registered (JSON of StandInPlaces; see standIn in twin-client.ts). */
     twinStandIns: string;
     /** The control server of the twin's R2 endpoint (its log, its clock and secret knobs). */
     twinR2Control: string;
   }
 }
 
-function startWebhookReceiver(): Promise<{ server: Server; url: string }> {
+/** The operator's webhook as the twin's Worker posts to it: a stand-in for this name, over HTTPS. */
+const WEBHOOK_HOST = 'hooks.twin.example';
+
+function startWebhookReceiver(address: string): Promise<{ server: Server; url: string; address: string }> {
   const received: unknown[] = [];
   const server = createServer((req, res) => {
     if (req.method === 'GET') {
@@ -52,7 +55,10 @@ function startWebhookReceiver(): Promise<{ server: Server; url: string }> {
       res.end();
     });
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook` })));
+  return new Promise((resolve) => server.listen(0, address, () => {
+    const at = `${address}:${(server.address() as { port: number }).port}`;
+    resolve({ server, url: `http://${at}/hook`, address: at });
+  }));
 }
 
 export default async function setup(project: TestProject) {
@@ -72,10 +78,10 @@ export default async function setup(project: TestProject) {
     project.provide('twinR2Control', '');
     return;
   }
-  const webhook = await startWebhookReceiver();
+  const webhook = await startWebhookReceiver(bridgeGateway());
   let twin: Twin;
   try {
-    twin = await startTwin({ vars: { ...TWIN_VARS, NOTIFY_WEBHOOK_URL: webhook.url } });
+    twin = await startTwin({ vars: { ...TWIN_VARS, NOTIFY_WEBHOOK_URL: `https://${WEBHOOK_HOST}/hook` }, standIns: { [WEBHOOK_HOST]: webhook.address } });
   } catch (error) {
     webhook.server.close();
     throw error;
@@ -86,7 +92,7 @@ export default async function setup(project: TestProject) {
   project.provide('twinInstanceType', twin.instanceType);
   project.provide('twinBase', twin.base);
   project.provide('modelLog', twin.modelLog);
-  project.provide('twinStandIns', twin.standInsDir);
+  project.provide('twinStandIns', JSON.stringify(twin.standIns));
   project.provide('twinR2Control', twin.r2Control);
   return async () => {
     mkdirSync(join(ROOT, 'test-results'), { recursive: true });

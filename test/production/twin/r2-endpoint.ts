@@ -14,14 +14,11 @@
  * Hand-written: the SDK's own S3 handler for R2 bindings needs a Worker,
  * which `wrangler dev` cannot route requests to when it is not the first.
  *
- * Two callers reach it under the hostname:
- * - the container (presigned PUTs and GETs, the Bun fetch of multipart
- *   parts): a plain-HTTP server on the Docker bridge, the hostname's stand-in
- *   (the sidecar terminates the container's TLS with the CA it trusts);
- * - the Durable Object's own multipart calls from workerd: HTTPS on the
- *   bridge's port 443 with a certificate from the same CA, which workerd
- *   trusts (NODE_EXTRA_CA_CERTS) and finds by the hostname's line in the
- *   hosts file of wrangler's own mount namespace (twin.ts).
+ * Both callers reach it as the hostname's stand-in (a plain-HTTP server on
+ * the Docker bridge): the container (presigned PUTs and GETs, the Bun fetch
+ * of multipart parts) through the sidecar, the Durable Object's own
+ * multipart calls from workerd through the twin's internet front
+ * (internet-front.ts), each with TLS from the twin's CA.
  *
  * A control server on loopback serves tests: `GET /log` (what it served),
  * `PUT /clock {skewMs}` (its clock moved: presigned URLs expire), `PUT
@@ -29,12 +26,8 @@
  * wrong key).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { AwsV4Signer } from 'aws4fetch';
 
 export interface R2Served {
@@ -50,7 +43,7 @@ export interface R2Served {
 
 export interface R2Endpoint {
   host: string;
-  /** The plain-HTTP address the container's requests reach (`IP:port`), for the hostname's stand-in file. */
+  /** The plain-HTTP address the hostname's stand-in is (`IP:port`). */
   standInAddress: string;
   /** The control server's URL (loopback). */
   controlUrl: string;
@@ -63,46 +56,16 @@ export interface R2EndpointOptions {
   bucket: string;
   accessKeyId: string;
   secretAccessKey: string;
-  /** The Docker bridge's gateway address, where both servers listen. */
+  /** The Docker bridge's gateway address, where the endpoint listens. */
   bridge: string;
   /** The bucket's objects in miniflare's local explorer API (`…/api/r2/buckets/<bucket>/objects`). */
   objectsApi: () => string;
-  caDir: string;
-  workDir: string;
   log: (line: string) => void;
 }
 
 /** Header-signed requests may be this far from the endpoint's clock (S3's own allowance). */
 const HEADER_SKEW_MS = 15 * 60_000;
 const LOG_LIMIT = 2000;
-
-/** A key and certificate for `host`, signed by the CA in `caDir` (ca.crt, ca.key), made under `dir`. */
-export function leafCertificate(caDir: string, host: string, dir: string): { key: Buffer; cert: Buffer } {
-  mkdirSync(dir, { recursive: true });
-  const key = join(dir, `${host}.key`);
-  const cert = join(dir, `${host}.crt`);
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30', '-subj', `/CN=${host}`,
-    '-CA', join(caDir, 'ca.crt'), '-CAkey', join(caDir, 'ca.key'),
-    '-addext', `subjectAltName=DNS:${host}`, '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'extendedKeyUsage=serverAuth',
-    '-keyout', key, '-out', cert,
-  ], { stdio: 'ignore' });
-  const pair = { key: readFileSync(key), cert: Buffer.concat([readFileSync(cert), readFileSync(join(caDir, 'ca.crt'))]) };
-  rmSync(key);
-  return pair;
-}
-
-/** Writes a hosts file that is the machine's plus `host` at `address` (for wrangler's own mount namespace). */
-export function hostsFileWith(path: string, host: string, address: string): string {
-  let base = '127.0.0.1 localhost\n';
-  try {
-    base = readFileSync('/etc/hosts', 'utf8');
-  } catch {
-    // keep the minimal one
-  }
-  writeFileSync(path, `${base.trimEnd()}\n${address} ${host}\n`);
-  return path;
-}
 
 /** `20261206T120000Z` → epoch ms, or NaN. */
 function amzDate(value: string | null | undefined): number {
@@ -311,9 +274,7 @@ export async function startR2Endpoint(options: R2EndpointOptions): Promise<R2End
     server.listen(port, host, () => resolve());
   });
   const plain = createServer((req, res) => void handle(req, res));
-  const tls = createHttpsServer(leafCertificate(options.caDir, options.host, options.workDir), (req, res) => void handle(req, res));
   await listen(plain, 0, options.bridge);
-  await listen(tls, 443, options.bridge);
   await listen(control, 0, '127.0.0.1');
   const close = (server: Server) => new Promise<void>((resolve) => {
     server.closeAllConnections();
@@ -324,7 +285,7 @@ export async function startR2Endpoint(options: R2EndpointOptions): Promise<R2End
     standInAddress: `${options.bridge}:${(plain.address() as AddressInfo).port}`,
     controlUrl: `http://127.0.0.1:${(control.address() as AddressInfo).port}`,
     close: async () => {
-      await Promise.all([close(plain), close(tls as unknown as Server), close(control)]);
+      await Promise.all([close(plain), close(control)]);
     },
   };
 }

@@ -10,20 +10,24 @@
  *   and HTTPS terminated with the CA workerd installs in the container);
  * - the internet the container would reach: only the stand-ins tests declare
  *   for a hostname (`standIn` in ../twin-client.ts; the sidecar reads them
- *   from `standInsDir`), over HTTP or HTTPS with that same CA;
+ *   from the registry directory), over HTTP or HTTPS with that same CA;
  * - Cloudflare's instance limits and FUSE device: added by a Docker API proxy (docker-api-proxy.ts);
  * - the model provider: the bundled mock model, reached over Docker's bridge;
  * - Browser Rendering: the `browser` binding becomes a service binding to a
  *   stand-in over Debian's Chromium (browser-standin/), the one override of
  *   the production wrangler.jsonc (written to .twin.wrangler.json);
  * - Access: `AUTH_MODE=local` (Access itself is tested in workerd);
+ * - the internet the Worker reaches: the same stand-ins, for workerd through
+ *   a hosts file bind-mounted over /etc/hosts in wrangler's own mount
+ *   namespace (`unshare -m`, root) and a front on the bridge's port 443 with
+ *   the twin's CA, which workerd trusts (internet-front.ts);
  * - R2's S3 endpoint for the presigned backup transfers (the production
  *   default): r2-endpoint.ts, over the same local bucket the BACKUP_BUCKET
- *   binding reads, checking SigV4, behind `<account>.r2.cloudflarestorage.com`
- *   for the container (a stand-in) and for workerd (a hosts-file line in
- *   wrangler's own mount namespace, the twin's CA trusted); the app
- *   container's Bun is given that CA at start (NODE_EXTRA_CA_CERTS), which
- *   real R2's public certificate would not need.
+ *   binding reads, checking SigV4, a stand-in for
+ *   `<account>.r2.cloudflarestorage.com`; the app container's Bun is given
+ *   the twin's CA at start (NODE_EXTRA_CA_CERTS), which real R2's public
+ *   certificate would not need;
+ * - the operator's webhook: NOTIFY_WEBHOOK_URL is `https://hooks.twin.example/hook`, a stand-in (twin.global.ts).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,7 +41,8 @@ import { freePort } from '../../../container/host/agent-supervisor.ts';
 import { MOCK_MODEL_ID, startMockLlm } from '../../../container/mock-llm/server.mjs';
 import { startDockerApiProxy } from './docker-api-proxy.ts';
 import { SIDECAR_IMAGE, ensureTwinImages } from './images.ts';
-import { hostsFileWith, startR2Endpoint } from './r2-endpoint.ts';
+import { registerStandIn, startInternetFront, type StandInPlaces } from './internet-front.ts';
+import { startR2Endpoint } from './r2-endpoint.ts';
 import { ROOT, TWIN_DIR, TOOLS_DIR, bridgeGateway, docker, ensureDockerEngine, progress } from './twin-shell.ts';
 
 export interface TwinOptions {
@@ -49,6 +54,8 @@ export interface TwinOptions {
   readyTimeoutMs?: number;
   /** Environment added to the app container, over the image's (the bench's A/B of image settings). */
   containerEnv?: Record<string, string>;
+  /** Hostnames stood in for from the start: hostname → `IP:port` of a plain-HTTP server on the bridge. */
+  standIns?: Record<string, string>;
 }
 
 export interface Twin {
@@ -64,8 +71,8 @@ export interface Twin {
   containers(): string[];
   /** The mock model's log: one JSON line per request it received (what the gateway sent with each turn). */
   modelLog: string;
-  /** The directory of the twin's internet stand-ins: a file named for each hostname holds `IP:port` of its plain-HTTP server. */
-  standInsDir: string;
+  /** Where the twin's internet stand-ins are registered (registerStandIn in internet-front.ts). */
+  standIns: StandInPlaces;
   /** The control server of the twin's R2 endpoint (r2-endpoint.ts: its log and knobs). */
   r2Control: string;
   /** App containers created from now on run `image` (a local tag) instead of the one wrangler built; null: wrangler's again. */
@@ -139,6 +146,8 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
   const stateDir = mkdtempSync(join(tmpdir(), 'openclaw-ondemand-twin-'));
   const standInsDir = join(stateDir, 'internet');
   mkdirSync(standInsDir);
+  const gateway = bridgeGateway();
+  const places: StandInPlaces = { dir: standInsDir, hostsFile: join(stateDir, 'hosts'), front: gateway };
   const containers: string[] = [];
   let projectImage = '';
   let imageOverride: string | null = null;
@@ -156,7 +165,6 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     },
     log: (line) => (output += `[twin] ${line}\n`),
   });
-  const gateway = bridgeGateway();
   const modelLog = join(stateDir, 'mock-llm.jsonl');
   const mock = await startMockLlm({ host: gateway, log: modelLog });
   const port = await freePort();
@@ -176,18 +184,19 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
   // Browser Rendering: wrangler dev has no session behind the binding; the twin stands Debian's Chromium in (browser-standin/).
   const chromium = await launchChromium();
   const configs = chromium ? browserStandInConfigs(chromium.url) : [join(ROOT, 'wrangler.jsonc')];
-  // R2's S3 endpoint, for the container (a stand-in) and for workerd (the hosts file of wrangler's own mount namespace).
+  // The internet, for workerd: the stand-ins' names in the hosts file of wrangler's own mount namespace, and their front.
+  const front = await startInternetFront({ places, caDir, workDir: stateDir, log: (line) => (output += `[twin] ${line}\n`) });
+  // R2's S3 endpoint: a stand-in for the account's R2 host.
   const r2Host = `${vars.CLOUDFLARE_ACCOUNT_ID}.r2.cloudflarestorage.com`;
   const bucket = productionBucket();
   const r2 = await startR2Endpoint({
     host: r2Host, bucket, accessKeyId: vars.R2_ACCESS_KEY_ID ?? '', secretAccessKey: vars.R2_SECRET_ACCESS_KEY ?? '', bridge: gateway,
     objectsApi: () => `${url}/cdn-cgi/local/explorer/api/r2/buckets/${bucket}/objects`,
-    caDir, workDir: stateDir, log: (line) => (output += `[twin] ${line}\n`),
+    log: (line) => (output += `[twin] ${line}\n`),
   });
-  writeFileSync(join(standInsDir, r2Host), `${r2.standInAddress}\n`);
-  const hostsFile = hostsFileWith(join(stateDir, 'hosts'), r2Host, gateway);
+  for (const [host, address] of Object.entries({ [r2Host]: r2.standInAddress, ...options.standIns })) registerStandIn(places, host, address);
   const args = [
-    '-m', 'sh', '-c', 'mount --bind "$0" /etc/hosts && exec "$@"', hostsFile, process.execPath,
+    '-m', 'sh', '-c', 'mount --bind "$0" /etc/hosts && exec "$@"', places.hostsFile, process.execPath,
     join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js'),
     'dev', ...configs.flatMap((c) => ['-c', c]), '--ip', '127.0.0.1', '--port', String(port),
     '--inspector-port', '0', '--persist-to', join(stateDir, 'wrangler'), '--show-interactive-dev-session=false', '--test-scheduled',
@@ -241,6 +250,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     }
     await proxy.close();
     await r2.close();
+    await front.close();
     await mock.close();
     await chromium?.stop();
     rmSync(stateDir, { recursive: true, force: true });
@@ -274,7 +284,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     containerName: () => containers.at(-1) ?? '',
     containers: () => [...containers],
     modelLog,
-    standInsDir,
+    standIns: places,
     r2Control: r2.controlUrl,
     useImage: (image) => {
       imageOverride = image;
