@@ -14,11 +14,13 @@ import { automationJob, chatTurn, createJobThroughAgent, readStatus, settledIn, 
  * When to schedule a job so that the assistant is asleep well before it is
  * woken for it: the wake comes SCHEDULED_WAKE_LEAD ahead (auto: the last boot
  * × 1.5 + 10 s), so the margin is derived from the boot this machine just did
- * (a busy machine boots slower), plus a minute for the idle sleep itself.
+ * (a busy machine boots slower); so is the time left for the chat turn that
+ * creates the job and the idle sleep after it: a minute, or twice the boot on
+ * a machine slow enough to boot in more than 30 s.
  */
 async function runAtAfterLead(url: string): Promise<number> {
   const bootMs = (await readStatus(url)).lastBoot?.totalMs ?? 60_000;
-  return Date.now() + Math.round(bootMs * 1.5 + 10_000) + 60_000;
+  return Date.now() + Math.round(bootMs * 1.5 + 10_000) + Math.max(60_000, 2 * bootMs);
 }
 
 describe('scheduled work with the real OpenClaw (local mode)', () => {
