@@ -94,7 +94,8 @@ export async function startLocalStack(env: Record<string, string> = {}, readyTim
       const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
       const code = await exited;
       clearTimeout(timer);
-      rmSync(stateDir, { recursive: true, force: true });
+      // A process of the stack that outlived it (a gateway still shutting down) may write a last file meanwhile: retry.
+      rmSync(stateDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
       return code;
     },
     interrupt: async () => {
