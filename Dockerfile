@@ -56,6 +56,13 @@ COPY container/start.sh container/configure-openclaw.mjs container/snapshot-stat
 COPY container/host/state-archive.ts /container/host/state-archive.ts
 COPY src/contract/state-paths.ts /src/contract/state-paths.ts
 RUN chmod 0755 /container/start.sh
+# The ChatGPT/Codex subscription's sign-in (POST /api/login): OpenClaw's own device-code command, run in a
+# pseudo-terminal (util-linux `script`). Everything it and the subscription's turns need is in this image:
+# openai/* turns run on OpenClaw's embedded runtime (configure-openclaw.mjs), never on the Codex app-server
+# plugin OpenClaw would install from a registry at wake.
+COPY container/model-login.sh /container/model-login.sh
+RUN chmod 0755 /container/model-login.sh \
+ && command -v script && command -v setsid && command -v xargs
 
 COPY container/compile-cache.mjs /container/compile-cache.mjs
 # Boot the gateway once at build time: validates the generated configuration

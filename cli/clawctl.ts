@@ -3,7 +3,7 @@
  *
  *   clawctl wake | sleep | status | hibernate [--reason R] | resume [--override]
  *           backup | cost | logs | eval [--runs N] [--cycles N] [--out DIR]
- *           doctor [--terraform FILE]
+ *           doctor [--terraform FILE] | login [codex] [--cancel]
  *
  * Target: --url, else CLAWCTL_URL, else `url` in ./.clawctl.json or
  * ~/.config/clawctl.json, else the local mode (http://127.0.0.1:8787).
@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { CONTAINER_CONTRACT_VERSION } from '../src/contract/boot-status.ts';
 import { formatFindings, runDoctor, type DoctorInputs, type RemoteDoctor } from './doctor.ts';
 import type { AgentStatus } from '../src/agent/agent-status.ts';
+import type { ModelSignIn } from '../src/agent/model-sign-in.ts';
 import { ApiClient, CliError, EXIT, waitForStatus } from './api-client.ts';
 import { loadTarget } from './target.ts';
 import { runEvaluation, toMarkdown } from './evaluation.ts';
@@ -41,6 +42,9 @@ const USAGE = `usage: clawctl <command> [options]
   doctor [--terraform FILE]   pre-flight of a deployment: config against Terraform's outputs, secrets,
                        the R2 token's scope (CLOUDFLARE_API_TOKEN / CLOUDFLARE_ACCOUNT_ID), the image's
                        versions and the proxy source address the gateway sees (GET /api/doctor)
+  login [codex] [--cancel]   sign the assistant in to your ChatGPT/Codex subscription: wakes it, starts
+                       OpenClaw's device-code sign-in, prints the page and the code to enter there, waits
+                       until the sign-in is stored (and backed up); --cancel ends one under way
 options: --url URL (or CLAWCTL_URL), --json (machine-readable output), --timeout SECONDS`;
 
 interface Args {
@@ -55,7 +59,7 @@ function parseArgs(argv: string[]): Args {
     const a = argv[i] as string;
     if (a.startsWith('--')) {
       const [name, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
-      const booleans = new Set(['json', 'override', 'help']);
+      const booleans = new Set(['json', 'override', 'help', 'cancel']);
       if (inline !== undefined) flags[name] = inline;
       else if (booleans.has(name)) flags[name] = true;
       else {
@@ -65,6 +69,7 @@ function parseArgs(argv: string[]): Args {
         i += 1;
       }
     } else if (!command) command = a;
+    else if (command === 'login' && flags._1 === undefined) flags._1 = a;
     else throw new CliError(`unexpected argument "${a}"\n${USAGE}`, EXIT.usage);
   }
   return { command, flags };
@@ -112,6 +117,40 @@ async function doctorInputs(flags: Record<string, string | boolean>, client: Api
   };
 }
 
+/** How long `clawctl login` waits for the operator to enter the code (OpenAI's code lives 15 minutes). */
+const LOGIN_WAIT_MS = 16 * 60_000;
+
+/** Wakes the assistant and waits until it serves, showing the boot's phases on stderr. */
+async function wakeAndWait(client: ApiClient, timeoutMs: number, quiet: boolean): Promise<AgentStatus> {
+  const started = Date.now();
+  await client.api('POST', '/api/wake', { reason: 'clawctl wake' });
+  let last = '';
+  return waitForStatus(client, (s) => (s.state === 'ready' || s.state === 'idle') && s.stopping === null, timeoutMs, (s) => {
+    const line = s.state === 'booting' ? `booting: ${s.phase ?? 'launching'} (attempt ${s.bootAttempt}/${s.maxBootAttempts})` : s.state;
+    if (line !== last && !quiet) process.stderr.write(`${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  ${line}\n`);
+    last = line;
+  });
+}
+
+/** `clawctl login codex`: wake, start the device-code sign-in, show the code once, wait for the outcome. */
+async function loginCodex(client: ApiClient, timeoutMs: number, quiet: boolean): Promise<ModelSignIn> {
+  const status = await client.status();
+  if (status.state !== 'ready' && status.state !== 'idle') await wakeAndWait(client, Math.min(timeoutMs, 300_000), quiet);
+  let signIn = await client.api<ModelSignIn>('POST', '/api/login', { provider: 'codex' });
+  const deadline = Date.now() + timeoutMs;
+  let shown: string | null = null;
+  while (signIn.state === 'starting' || signIn.state === 'waiting') {
+    if (signIn.userCode && signIn.userCode !== shown && !quiet) {
+      process.stderr.write(`\nOpen ${signIn.verificationUrl} in your browser and enter the code:\n\n    ${signIn.userCode}\n\n(it expires in 15 minutes; waiting for the sign-in…)\n`);
+      shown = signIn.userCode;
+    }
+    if (Date.now() > deadline) throw new CliError(`the sign-in did not finish within ${Math.round(timeoutMs / 1000)} s (clawctl login codex --cancel ends it)`, EXIT.failed);
+    await new Promise((r) => setTimeout(r, 1_000));
+    signIn = await client.api<ModelSignIn>('GET', '/api/login');
+  }
+  return signIn;
+}
+
 async function main(argv: string[]): Promise<number> {
   const { command, flags } = parseArgs(argv);
   if (!command || flags.help) {
@@ -128,16 +167,22 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'wake': {
       const started = Date.now();
-      await client.api('POST', '/api/wake', { reason: 'clawctl wake' });
-      let last = '';
-      const ready = await waitForStatus(client, (s) => (s.state === 'ready' || s.state === 'idle') && s.stopping === null, timeoutMs, (s) => {
-        const line = s.state === 'booting' ? `booting: ${s.phase ?? 'launching'} (attempt ${s.bootAttempt}/${s.maxBootAttempts})` : s.state;
-        if (line !== last && !asJson) process.stderr.write(`${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  ${line}\n`);
-        last = line;
-      });
+      const ready = await wakeAndWait(client, timeoutMs, asJson);
       const parts = ready.lastBoot?.parts.map((p) => `${p.phase} ${((p.ms ?? 0) / 1000).toFixed(1)} s`).join(', ');
       out(ready, `ready after ${((Date.now() - started) / 1000).toFixed(1)} s on ${ready.meter.instanceType} — ${client.target.url}${parts ? `\n  boot: ${parts}` : ''}`);
       return EXIT.ok;
+    }
+    case 'login': {
+      const provider = String(flags._1 ?? 'codex');
+      if (provider !== 'codex') throw new CliError(`unknown sign-in "${provider}": clawctl login codex`, EXIT.usage);
+      if (flags.cancel) {
+        const s = await client.api<ModelSignIn>('POST', '/api/login', { provider, cancel: true });
+        out(s, s.message);
+        return EXIT.ok;
+      }
+      const signIn = await loginCodex(client, flags.timeout ? timeoutMs : LOGIN_WAIT_MS, asJson);
+      out(signIn, signIn.message);
+      return signIn.state === 'signed-in' ? EXIT.ok : EXIT.failed;
     }
     case 'sleep': {
       await client.api('POST', '/api/sleep', { reason: 'clawctl sleep' });

@@ -17,7 +17,12 @@
 //   BROWSER_EXECUTABLE: a local Chromium the gateway launches headless, the
 //   local mode; else off), the model provider derived from the keys present, and the
 //   default model when OPENCLAW_MODEL is set or the current one's provider
-//   has no key anymore.
+//   has no key anymore. With no key at all the model is the operator's
+//   ChatGPT/Codex subscription (`openai/*` on the sign-in the gateway stores:
+//   container/model-login.sh); the gateway boots without it and says how to sign in.
+//   `openai/*` turns always run on OpenClaw's embedded runtime (SSE transport)
+//   and the Codex app-server plugin stays off: choosing it would make the
+//   gateway install it from a package registry at wake.
 // Secrets are referenced as ${VAR} and never written to disk: the gateway
 // password, the model key, this boot's CDP URL (BROWSER_CDP_URL holds the
 // passthrough's secret) and the local mode's proxy-header name
@@ -42,7 +47,32 @@ export function chooseProvider(e) {
   if (e.ANTHROPIC_API_KEY) return { model: 'anthropic/claude-opus-5', provider: 'anthropic' };
   if (e.OPENAI_BASE_URL) return { model: `compat/${e.OPENAI_MODEL || 'default'}`, provider: 'compat' };
   if (e.OPENAI_API_KEY) return { model: 'openai/gpt-5.2', provider: 'openai' };
-  return null;
+  return { model: SUBSCRIPTION_MODEL, provider: 'openai', subscription: true };
+}
+
+/** The default model on a ChatGPT/Codex subscription (OpenClaw's fresh-setup default for that sign-in). */
+export const SUBSCRIPTION_MODEL = 'openai/gpt-6-astra';
+
+/** How the gateway reaches its model, as the status shows it (no secret): written beside the boot status. */
+export function modelChoice(e) {
+  const choice = chooseProvider(e);
+  if (choice.subscription) return { mode: 'subscription', model: choice.model, detail: 'ChatGPT/Codex subscription: sign in with `clawctl login codex` (or the Control UI: Settings → Models → Connect provider)' };
+  if (e.OPENAI_BASE_URL && choice.provider === 'compat') return { mode: 'compatible-endpoint', model: choice.model, detail: 'an OpenAI-compatible endpoint (OPENAI_BASE_URL)' };
+  return { mode: 'api-key', model: choice.model, detail: `API key of ${choice.provider}` };
+}
+
+/** `openai/*` on OpenClaw's embedded runtime over SSE, never the Codex app-server harness (see the header). */
+function applyOpenAiRuntime(config, model) {
+  const models = get(config, ['agents', 'defaults', 'models']);
+  if (typeof models !== 'object' || models === null || Array.isArray(models)) set(config, ['agents', 'defaults', 'models'], {});
+  const entries = config.agents.defaults.models;
+  const pin = (ref, extra) => {
+    const entry = typeof entries[ref] === 'object' && entries[ref] !== null ? entries[ref] : {};
+    entries[ref] = { ...entry, agentRuntime: { id: 'openclaw' }, ...(extra ? { params: { ...(entry.params ?? {}), ...extra } } : {}) };
+  };
+  pin('openai/*');
+  if (typeof model === 'string' && model.startsWith('openai/')) pin(model, { transport: 'sse' });
+  set(config, ['plugins', 'entries', 'codex', 'enabled'], false);
 }
 
 function firstRunDefaults() {
@@ -104,9 +134,6 @@ function applyBrowser(config, e) {
 /** Applies the managed settings to a config object (mutates and returns it). */
 export function applyManaged(config, e) {
   const choice = chooseProvider(e);
-  if (!choice) {
-    throw Object.assign(new Error('no model key: set ANTHROPIC_API_KEY, OPENAI_API_KEY or OPENAI_BASE_URL (+ OPENAI_MODEL)'), { code: 'missing_model_key' });
-  }
   const port = Number(e.GATEWAY_PORT || 18789);
   set(config, ['gateway', 'mode'], 'local');
   set(config, ['gateway', 'port'], port);
@@ -151,9 +178,11 @@ export function applyManaged(config, e) {
   // Keep the owner's model choice unless OPENCLAW_MODEL says otherwise or its provider lost its key.
   const current = get(config, ['agents', 'defaults', 'model', 'primary']);
   const currentProvider = typeof current === 'string' ? current.split('/')[0] : null;
-  const keyed = { anthropic: Boolean(e.ANTHROPIC_API_KEY), openai: Boolean(e.OPENAI_API_KEY), compat: Boolean(e.OPENAI_BASE_URL) };
+  // openai/* stays usable without its key: the subscription's sign-in serves it.
+  const keyed = { anthropic: Boolean(e.ANTHROPIC_API_KEY), openai: Boolean(e.OPENAI_API_KEY) || Boolean(choice.subscription), compat: Boolean(e.OPENAI_BASE_URL) };
   const lostKey = currentProvider !== null && currentProvider in keyed && !keyed[currentProvider];
   if (e.OPENCLAW_MODEL || !current || lostKey) set(config, ['agents', 'defaults', 'model', 'primary'], choice.model);
+  applyOpenAiRuntime(config, get(config, ['agents', 'defaults', 'model', 'primary']));
   return config;
 }
 
@@ -180,7 +209,7 @@ function main() {
     applyManaged(config, env);
   } catch (error) {
     // Only the contract's own codes (src/contract/error-codes.ts) go out; anything else (an errno) is config_failed.
-    fail(error.code === 'missing_model_key' ? error.code : 'config_failed', error.message);
+    fail('config_failed', error.message);
   }
   const next = JSON.stringify(config, null, 2) + '\n';
   if (next !== text) {
@@ -193,6 +222,7 @@ function main() {
   if (env.BOOT_STATUS_FILE) {
     try {
       writeFileSync(join(dirname(env.BOOT_STATUS_FILE), 'browser.json'), JSON.stringify(browser));
+      writeFileSync(join(dirname(env.BOOT_STATUS_FILE), 'model.json'), JSON.stringify(modelChoice(env)));
     } catch {
       // the status file's directory is the start script's; without it the status just lacks the browser
     }

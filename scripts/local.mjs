@@ -42,7 +42,9 @@ const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 // The Worker's settings an operator may set from the shell (src/settings.ts says which the local mode fixes itself).
 const WORKER_VARS = LOCAL_SHELL_SETTINGS;
 // Passed to the runtime as defaults (secrets in .dev.vars, sent by the Worker, win).
-const RUNTIME_PASSTHROUGH = ['ECHO_BOOT_DELAY_MS', 'BOOT_FAIL_AT', 'OPENCLAW_GATEWAY_TOKEN'];
+// The proxy and CA settings of the operator's shell reach the gateway too (a proxy in front of the internet, a
+// company CA): the model, the sign-in and its refreshes go out through them.
+const RUNTIME_PASSTHROUGH = ['ECHO_BOOT_DELAY_MS', 'BOOT_FAIL_AT', 'OPENCLAW_GATEWAY_TOKEN', 'HTTPS_PROXY', 'https_proxy', 'NO_PROXY', 'no_proxy', 'NODE_EXTRA_CA_CERTS'];
 
 function fail(message) {
   console.error(`openclaw-ondemand: ${message}`);

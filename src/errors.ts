@@ -17,6 +17,7 @@ export const ERROR_STATUS = {
   hibernated: 423,
   rate_limited: 429,
   internal: 500,
+  not_supported: 501,
   runtime_unreachable: 502,
   booting: 503,
   not_configured: 503,

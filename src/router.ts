@@ -5,7 +5,8 @@
 import { Router, type IRequest } from 'itty-router';
 import type { LifecycleCommand } from './agent/lifecycle-actor.ts';
 import type { CommandResult } from './agent/agent-requests.ts';
-import type { DoctorResult } from './agent/agent-core.ts';
+import type { DoctorResult, SignInResult } from './agent/agent-core.ts';
+import { LOGIN_PROVIDERS } from './agent/model-sign-in.ts';
 import { parseConfig } from './config.ts';
 import { oncePerEnv, setting } from './settings.ts';
 import { parseCostConfig } from './cost/cost-config.ts';
@@ -65,6 +66,22 @@ async function readBody(request: Request): Promise<{ reason?: string; override?:
   }
   if (override !== undefined && typeof override !== 'boolean') throw new AppError('bad_request', '"override" must be true or false');
   return { ...(reason !== undefined ? { reason: reason as string } : {}), ...(override !== undefined ? { override: override as boolean } : {}) };
+}
+
+/** The body of POST /api/login: `{provider?: "codex", cancel?: boolean}`. */
+async function readLoginBody(request: IRequest): Promise<{ cancel: boolean }> {
+  const text = await readCommandBody(request as unknown as Request, MAX_COMMAND_BODY_BYTES);
+  let body: unknown;
+  try {
+    body = text.trim() === '' ? {} : JSON.parse(text);
+  } catch {
+    throw new AppError('bad_request', 'body must be JSON: {"provider":"codex"} (or {"cancel":true})');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new AppError('bad_request', 'body must be a JSON object');
+  const { provider, cancel } = body as { provider?: unknown; cancel?: unknown };
+  if (provider !== undefined && !(LOGIN_PROVIDERS as readonly unknown[]).includes(provider)) throw new AppError('bad_request', `"provider" must be one of: ${LOGIN_PROVIDERS.join(', ')}`);
+  if (cancel !== undefined && typeof cancel !== 'boolean') throw new AppError('bad_request', '"cancel" must be true or false');
+  return { cancel: cancel === true };
 }
 
 function commandAnswer(result: CommandResult, accepted: boolean): Response {
@@ -160,6 +177,17 @@ export function buildRouter() {
     return result.ok ? json(result.backup) : errorResponse(fromErrorBody(result));
   });
 
+  // The model sign-in (a ChatGPT/Codex subscription): POST {provider: "codex"} starts it, {cancel: true} ends it, GET says how it goes.
+  router.post('/api/login', async (request, env) => {
+    const body = await readLoginBody(request);
+    const result = (await agentStub(env).modelLogin(body.cancel ? 'cancel' : 'start')) as SignInResult;
+    return result.ok ? json(result.signIn, body.cancel ? 200 : 202) : errorResponse(fromErrorBody(result));
+  });
+  router.get('/api/login', async (_request, env) => {
+    const result = (await agentStub(env).modelLogin('read')) as SignInResult;
+    return result.ok ? json(result.signIn) : errorResponse(fromErrorBody(result));
+  });
+
   router.get('/api/doctor', async (_request, env) => {
     const result = (await agentStub(env).lifecycleDoctor()) as DoctorResult;
     return result.ok ? json(result.doctor) : errorResponse(fromErrorBody(result));
@@ -178,6 +206,7 @@ export function buildRouter() {
   router.all('/api/cost', () => methodNotAllowed('GET'));
   router.all('/api/doctor', () => methodNotAllowed('GET'));
   router.all('/api/backup', () => methodNotAllowed('POST'));
+  router.all('/api/login', () => methodNotAllowed('GET, POST'));
   for (const name of Object.keys(COMMANDS)) router.all(`/api/${name}`, () => methodNotAllowed('POST'));
   router.all('/api', () => notFound());
   router.all('/api/*', () => notFound());

@@ -33,7 +33,11 @@ import { CodedError } from '../../src/contract/error-codes.ts';
 import { proxyHeaderName, sameSecret } from '../../src/contract/local-host.ts';
 import { RUNTIME_ENV_NAMES } from '../../src/runtime/container-env.ts';
 import { archiveWorkDir, createArchive, homeStamp, homeSummary, restoreArchive, RestoreError } from './state-archive.ts';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { dirname } from 'node:path';
+import { open } from 'node:fs/promises';
+import { MAX_LOGIN_LOG_BYTES, MODEL_LOGIN_LOG_NAME } from '../../src/contract/model-login.ts';
 import { rm } from 'node:fs/promises';
 
 export interface LocalHostOptions {
@@ -59,6 +63,7 @@ export interface LocalHost {
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url).href));
 export const START_SCRIPT = join(ROOT, 'container', 'start.sh');
+const MODEL_LOGIN_SCRIPT = join(ROOT, 'container', 'model-login.sh');
 export const ECHO_GATEWAY_COMMAND = `node ${join(ROOT, 'container', 'echo-gateway.mjs')}`;
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -95,6 +100,41 @@ function runtimeEnv(value: unknown): Record<string, string> {
   if (refused.length) throw new HostError(400, 'bad_request', `environment names not accepted: ${refused.join(', ')}`);
   for (const [k, v] of Object.entries(value)) if (typeof v === 'string') out[k] = v;
   return out;
+}
+
+/**
+ * The model sign-in (container/model-login.sh, as in the container): POST
+ * {action: start|cancel} runs the script beside the agent's boot status;
+ * GET answers the end of its log (204 when none was started).
+ */
+async function modelLogin(statusFile: string, req: IncomingMessage, res: import('node:http').ServerResponse): Promise<void> {
+  const log = join(dirname(statusFile), MODEL_LOGIN_LOG_NAME);
+  if (req.method === 'GET') {
+    if (!existsSync(log)) {
+      res.writeHead(204);
+      return void res.end();
+    }
+    const file = await open(log, 'r');
+    try {
+      const { size } = await file.stat();
+      const length = Math.min(size, MAX_LOGIN_LOG_BYTES);
+      const { buffer } = await file.read(Buffer.alloc(length), 0, length, size - length);
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      return void res.end(buffer);
+    } finally {
+      await file.close();
+    }
+  }
+  const body = req.method === 'POST' ? await readJson(req) : {};
+  if (req.method !== 'POST' || (body.action !== 'start' && body.action !== 'cancel')) throw new HostError(400, 'bad_request', 'POST {"action":"start"|"cancel"}, or GET');
+  const result = await new Promise<{ code: number; out: string }>((done) => {
+    execFile('sh', [MODEL_LOGIN_SCRIPT, body.action as string], { env: { ...process.env, BOOT_STATUS_FILE: statusFile }, timeout: 10_000 }, (error, stdout, stderr) => {
+      done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}`.slice(0, 300) });
+    });
+  });
+  if (result.code !== 0) throw new HostError(409, 'conflict', result.out.trim() || 'the sign-in could not start');
+  res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+  res.end(result.out);
 }
 
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
@@ -134,11 +174,12 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       if (url.pathname === '/healthz') return send(200, { ok: true });
       const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
       if (!sameSecret(bearer, options.token)) throw new HostError(401, 'unauthorized', 'the local host answers the Worker only (per-run token)');
-      const match = /^\/agents\/([a-z0-9][a-z0-9-]{0,62})(?:\/(start|stop|backup|prepare|stamp))?$/.exec(url.pathname);
+      const match = /^\/agents\/([a-z0-9][a-z0-9-]{0,62})(?:\/(start|stop|backup|prepare|stamp|login))?$/.exec(url.pathname);
       if (!match) return send(404, { error: { code: 'not_found', message: 'unknown path' } });
       const [, id, action] = match as unknown as [string, string, string | undefined];
       if (!action && req.method === 'GET') return send(200, await supervisor(id).report());
       if (action === 'stamp' && req.method === 'GET') return send(200, { stamp: await homeStamp(supervisor(id).home) });
+      if (action === 'login') return await modelLogin(supervisor(id).statusFile, req, res);
       if (action === 'backup' && req.method === 'POST') {
         const previous = req.headers['if-none-match']?.replace(/"/g, '') || null;
         const newerThan = url.searchParams.get('newerThan');

@@ -21,6 +21,11 @@ import { Activities, EffectTracker, type ControllerDeps, type EffectContext, typ
 import { GatewayForwarder } from './gateway-forward.ts';
 import type { BackupEvent } from './state-keeper.ts';
 import { WakeLimiter } from './wake-limiter.ts';
+import { GatewayRpc, type ModelAuthStatus } from '../runtime/gateway-rpc.ts';
+import { readSignIn, type ModelSignIn } from './model-sign-in.ts';
+
+/** The reason of the backup taken when a model sign-in is stored. */
+export const SIGN_IN_BACKUP_REASON = 'model sign-in stored';
 
 /** While booting, the DO wakes itself at least this often, so an evicted boot resumes. */
 const BOOT_KEEPALIVE_MS = 10_000;
@@ -51,6 +56,10 @@ export class AgentController {
   #actor!: LifecycleActor;
   #previous!: LifecycleSnapshot;
   #lastActivityAt: number | null;
+  /** The sign-in whose storing was backed up (memory only: a reload reads the log again and backs up once more). */
+  #signInBackedUp: string | null = null;
+  /** What the gateway last said of the subscription's sign-ins (no secret), and when. */
+  #modelAuth: (ModelAuthStatus & { at: string }) | null = null;
 
   private constructor(deps: ControllerDeps, writer: RecordWriter, record: PersistedRecord | undefined) {
     this.#deps = deps;
@@ -200,6 +209,47 @@ export class AgentController {
     const state = topState(snapshot);
     if ((state !== 'ready' && state !== 'idle') || isStopping(snapshot)) return null;
     return (await this.#deps.runtime.diagnose?.()) ?? null;
+  }
+
+  /**
+   * The model sign-in (POST/GET /api/login): `start` begins OpenClaw's
+   * device-code flow in the running container, `cancel` ends it, `read`
+   * says how it goes. A sign-in under way counts as activity (the assistant
+   * does not sleep while the operator enters the code); a stored sign-in is
+   * backed up at once (credentials never wait for BACKUP_DEBOUNCE).
+   * @throws AppError `conflict` when no container serves (wake it first), `not_supported` where the runtime has no sign-in.
+   */
+  async modelLogin(action: 'start' | 'cancel' | 'read'): Promise<ModelSignIn> {
+    const snapshot = this.#actor.getSnapshot();
+    const state = topState(snapshot);
+    const serving = (state === 'ready' || state === 'idle') && !isStopping(snapshot);
+    const login = this.#deps.runtime.modelLogin?.bind(this.#deps.runtime);
+    if (!login) throw new AppError('not_supported', 'this runtime has no model sign-in');
+    if (!serving) {
+      if (action === 'read') return { ...readSignIn(null), message: `the assistant is ${state}: wake it, then sign in (\`clawctl login codex\` does both)` };
+      throw new AppError('conflict', `the assistant is ${state}${isStopping(snapshot) ? ' (stopping)' : ''}: wake it first (POST /api/wake), then sign in`);
+    }
+    if (action !== 'read') {
+      await login(action);
+      this.#signInBackedUp = null;
+      this.#ctx.log('model:sign-in', { agent: this.#deps.config.agentName, action });
+    }
+    const signIn = readSignIn(await login('read'));
+    if (signIn.state === 'starting' || signIn.state === 'waiting') await this.recordRequest();
+    if (signIn.state === 'signed-in' && this.#signInBackedUp !== signIn.profile) {
+      this.#signInBackedUp = signIn.profile;
+      // The gateway reads the new sign-in from its store (its next turn uses it), and the home with it is backed up now.
+      const refreshed = await new GatewayRpc(this.#deps.runtime, this.#deps.config.gatewayUser).modelAuth('openai', true).catch((error: unknown) => {
+        this.#ctx.log('model:sign-in-refresh-failed', { agent: this.#deps.config.agentName, message: errorMessage(error) });
+        return null;
+      });
+      this.#modelAuth = refreshed ? { ...refreshed, at: new Date(this.#ctx.now()).toISOString() } : this.#modelAuth;
+      this.#track(this.backupNow(SIGN_IN_BACKUP_REASON).then(
+        (event) => this.#ctx.log('model:sign-in-backed-up', { agent: this.#deps.config.agentName, result: event.result, id: event.id ?? null }),
+        (error: unknown) => this.#ctx.log('model:sign-in-backup-failed', { agent: this.#deps.config.agentName, message: errorMessage(error) }),
+      ));
+    }
+    return signIn;
   }
 
   /** A CDP connection from the container's browser tool (production), to the passthrough. */

@@ -20,11 +20,13 @@ import type { BudgetEvaluation } from '../cost/budget-keeper.ts';
 import type { AgentUsageReport } from './agent-parts.ts';
 import { handleAgentRequest, runCommand, type CommandResult } from './agent-requests.ts';
 import type { BackupEvent } from './state-keeper.ts';
+import type { ModelSignIn } from './model-sign-in.ts';
 import type { WakeupPort } from './timer-table.ts';
 import { BrowserRunSessions, type BrowserSessions } from '../browser/browser-sessions.ts';
 
 export type StatusResult = CommandResult;
 export type DoctorResult = { ok: true; doctor: { state: LifecycleState; contract: number; container: ContainerDiagnosis | null } } | ({ ok: false } & ErrorBody);
+export type SignInResult = { ok: true; signIn: ModelSignIn } | ({ ok: false } & ErrorBody);
 export type BackupResult = { ok: true; backup: BackupEvent } | ({ ok: false } & ErrorBody);
 export type { AgentUsageReport } from './agent-parts.ts';
 
@@ -115,6 +117,17 @@ export class AgentCore {
         return { ok: true as const, backup: await c.backupNow(reason) };
       } catch (error) {
         return { ok: false as const, ...errorBody(error instanceof AppError ? error : new AppError('backup_failed', errorMessage(error))) };
+      }
+    });
+  }
+
+  /** The model sign-in (`/api/login`): start, cancel or read it. */
+  modelLogin(action: 'start' | 'cancel' | 'read'): Promise<SignInResult> {
+    return this.#answer(async (c) => {
+      try {
+        return { ok: true as const, signIn: await c.modelLogin(action) };
+      } catch (error) {
+        return { ok: false as const, ...errorBody(error instanceof AppError ? error : new AppError('runtime_unreachable', errorMessage(error))) };
       }
     });
   }

@@ -6,7 +6,7 @@
  * calls either class the same way.
  */
 import type { BudgetEvaluation } from '../cost/budget-keeper.ts';
-import type { AgentCore, AgentUsageReport, BackupResult, DoctorResult, StatusResult } from './agent-core.ts';
+import type { AgentCore, AgentUsageReport, BackupResult, DoctorResult, SignInResult, StatusResult } from './agent-core.ts';
 import type { CommandResult } from './agent-requests.ts';
 import type { CommandOptions, LifecycleCommand } from './lifecycle-actor.ts';
 
@@ -22,6 +22,8 @@ export interface AgentRpcApi {
   costSummary(): ReturnType<AgentCore['costSummary']>;
   /** Self-metered running seconds, browser-hours and scheduled wakes (unless `withSchedule` is false): what the cost guard prices. */
   usageReport(hours: number, withSchedule?: boolean): Promise<AgentUsageReport | null>;
+  /** The model sign-in: start, cancel or read OpenClaw's device-code flow in the running container. */
+  modelLogin(action: 'start' | 'cancel' | 'read'): Promise<SignInResult>;
   fetch(request: Request): Promise<Response>;
 }
 
@@ -59,6 +61,10 @@ export function withAgentRpc<TBase extends Constructor>(Base: TBase) {
 
     async costSummary(): ReturnType<AgentCore['costSummary']> {
       return this.core.costSummary();
+    }
+
+    async modelLogin(action: 'start' | 'cancel' | 'read'): Promise<SignInResult> {
+      return this.core.modelLogin(action);
     }
 
     async usageReport(hours: number, withSchedule = true): Promise<AgentUsageReport | null> {

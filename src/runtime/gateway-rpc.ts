@@ -54,7 +54,18 @@ export interface CronJob {
   schedule: Record<string, unknown> | null;
 }
 
+/**
+ * A model provider's sign-ins as `models.authStatus` reports them (no
+ * secret is in that answer): the provider's state and each stored profile.
+ */
+export interface ModelAuthStatus {
+  /** `ok`, `expiring`, `expired`, `missing` or `static` (an API key). */
+  status: string;
+  profiles: Array<{ id: string; type: string; status: string; reasonCode: string | null; expiresAtMs: number | null }>;
+}
+
 const CALL_TIMEOUT_MS = 15_000;
+const MAX_PROFILES = 20;
 /** The longest answer the Agent reads from the gateway (a `cron.list` page of 200 jobs is far below it). */
 export const MAX_ANSWER_BYTES = 1024 * 1024;
 /** The longest a gateway may ask the Agent to wait before asking again. */
@@ -129,6 +140,31 @@ export class GatewayRpc {
         const blocker = record(b);
         const kind = text(blocker.kind, 64, 'work') || 'work';
         return { kind, count: Math.round(clamped(blocker.count, 0, 1_000_000, 1)), message: text(blocker.message, 200, kind) || kind };
+      }),
+    };
+  }
+
+  /**
+   * The sign-ins of `provider` (`models.authStatus`); `refresh` makes the
+   * gateway read its credential store again, so a sign-in stored beside it
+   * (container/model-login.sh) is used from its next turn on. Null when the
+   * gateway knows no such provider.
+   */
+  async modelAuth(provider: string, refresh = false): Promise<ModelAuthStatus | null> {
+    const answer = record(await this.call<unknown>('models.authStatus', refresh ? { refresh: true } : {}));
+    const entry = items(answer.providers, 100).map(record).find((p) => p.provider === provider);
+    if (!entry) return null;
+    return {
+      status: text(entry.status, 32, 'unknown') || 'unknown',
+      profiles: items(entry.profiles, MAX_PROFILES).map((raw) => {
+        const p = record(raw);
+        return {
+          id: text(p.profileId, 160),
+          type: text(p.type, 32),
+          status: text(p.status, 32, 'unknown') || 'unknown',
+          reasonCode: text(p.reasonCode, 64) || null,
+          expiresAtMs: timeMs(record(p.expiry).at),
+        };
       }),
     };
   }

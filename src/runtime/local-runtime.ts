@@ -3,6 +3,8 @@
  * container start script on this machine, on loopback. This class speaks its
  * small control API and reaches the gateway directly on the port it reports.
  */
+import { boundedText } from '../contract/untrusted-input.ts';
+import { MAX_LOGIN_LOG_BYTES } from '../contract/model-login.ts';
 import { errorMessage } from '../errors.ts';
 import { proxyHeaderName } from '../contract/local-host.ts';
 import { RuntimeError, type RestoreSource, type Runtime, type RuntimeArchive, type RuntimeProbe, type RuntimeStartOptions, type RuntimeStopReport } from './runtime.ts';
@@ -103,6 +105,14 @@ export class LocalRuntime implements Runtime {
       return null;
     }
     return ((await response.json()) as { stamp: string }).stamp;
+  }
+
+  async modelLogin(action: 'start' | 'cancel' | 'read'): Promise<string | null> {
+    const response = await this.#send('login', action === 'read' ? { method: 'GET' } : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ action }) });
+    if (response.status === 204) return null;
+    const body = await boundedText(response.body, MAX_LOGIN_LOG_BYTES + 1024).catch(() => '');
+    if (!response.ok) throw new RuntimeError('host_error', `local host answered ${response.status} to the sign-in: ${body.slice(0, 300)}`);
+    return body;
   }
 
   async #archive(action: string, previousFingerprint: string | null): Promise<RuntimeArchive | null> {

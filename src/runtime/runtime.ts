@@ -116,6 +116,14 @@ export interface Runtime {
    */
   changeStamp(): Promise<string | null>;
   /**
+   * The model sign-in in the running container (container/model-login.sh):
+   * `start` begins OpenClaw's device-code flow (ending one under way),
+   * `cancel` ends it, `read` returns the end of its output (at most
+   * MAX_LOGIN_LOG_BYTES; null when none was started). Untrusted output: the
+   * Agent reads it with src/agent/model-sign-in.ts.
+   */
+  modelLogin?(action: 'start' | 'cancel' | 'read'): Promise<string | null>;
+  /**
    * Before a start: replaces the state with `source` (integrity checked), or
    * starts from an empty state when `source` is null. Throws a RuntimeError
    * with code `restore_corrupt` when the archive fails its check, leaving the

@@ -5,6 +5,7 @@
  * upgrades alike. Readiness is a direct request to the gateway's port, which
  * neither starts a container nor counts as activity.
  */
+import { MAX_LOGIN_LOG_BYTES, MODEL_LOGIN_LOG_NAME, MODEL_LOGIN_SCRIPT_PATH } from '../contract/model-login.ts';
 import { BOOT_STATUS_FILE, CONTAINER_CONTRACT_VERSION, GATEWAY_PID_FILE, READINESS_PATH, START_PROCESS_ID, START_SCRIPT_PATH, TERMINATING_FILE, parseBootStatus } from '../contract/boot-status.ts';
 import type { BackupTransfer } from '../config.ts';
 import { BACKUP_TTL_SECONDS } from '../backup/retention.ts';
@@ -26,6 +27,8 @@ export const STATE_HOME = '/home/openclaw';
 /** Where `diagnose` listens for one request inside the container. */
 export const INGRESS_CHECK_PORT = 18799;
 const SNAPSHOT_SCRIPT = 'node /container/snapshot-state.ts';
+/** The model sign-in's log (beside the boot status). */
+const MODEL_LOGIN_LOG = `${BOOT_STATUS_FILE.slice(0, BOOT_STATUS_FILE.lastIndexOf('/'))}/${MODEL_LOGIN_LOG_NAME}`;
 
 const DRAIN_POLL_MS = 250;
 /**
@@ -237,6 +240,18 @@ export class SandboxRuntime implements Runtime {
   }
 
   /** Paths, sizes and mtimes of the state (SQLite side files included), hashed in the container; nothing is read. */
+  async modelLogin(action: 'start' | 'cancel' | 'read'): Promise<string | null> {
+    if (action !== 'read') {
+      const r = await this.#host.exec(`BOOT_STATUS_FILE=${BOOT_STATUS_FILE} sh ${MODEL_LOGIN_SCRIPT_PATH} ${action}`);
+      if (r.exitCode !== 0) throw new RuntimeError('runtime_unreachable', `the sign-in could not ${action}: ${(r.stderr || r.stdout).slice(0, 300)}`);
+      return r.stdout.slice(0, 300);
+    }
+    // The end of the log only: the container decides its size.
+    const r = await this.#host.exec(`tail -c ${MAX_LOGIN_LOG_BYTES} ${MODEL_LOGIN_LOG} 2>/dev/null || echo __none`);
+    const out = r.stdout.slice(-MAX_LOGIN_LOG_BYTES);
+    return out.trim() === '__none' ? null : out;
+  }
+
   async changeStamp(): Promise<string | null> {
     if (!this.#host.containerRunning()) return null;
     const prune = ARCHIVE_EXCLUDES.map((p) => `-path ${STATE_HOME}/${p} -prune -o`).join(' ');

@@ -130,12 +130,27 @@ describe('configure-openclaw.mjs', () => {
     expect(read(dir).agents.defaults.model.primary).toBe('compat/other');
   });
 
-  it('should fail with missing_model_key and write nothing when no provider is configured', () => {
+  it('should choose the ChatGPT/Codex subscription with no key: openai/* on the embedded runtime over SSE, the Codex plugin off', () => {
     const dir = stateDir();
-    const r = configure(dir, {});
-    expect(r.status).toBe(2);
-    expect(JSON.parse(r.stderr.trim())).toMatchObject({ code: 'missing_model_key', retryable: false });
-    expect(() => readFileSync(join(dir, 'openclaw.json'))).toThrow();
+    const statusFile = join(dir, 'boot', 'status.json');
+    mkdirSync(join(dir, 'boot'));
+    const r = configure(dir, { BOOT_STATUS_FILE: statusFile });
+    expect(r.status, r.stderr).toBe(0);
+    const config = read(dir);
+    expect(config.agents.defaults.model.primary).toBe('openai/gpt-6-astra');
+    expect(config.agents.defaults.models['openai/*'].agentRuntime).toEqual({ id: 'openclaw' });
+    expect(config.agents.defaults.models['openai/gpt-6-astra']).toMatchObject({ agentRuntime: { id: 'openclaw' }, params: { transport: 'sse' } });
+    expect(config.plugins.entries.codex).toEqual({ enabled: false });
+    expect(JSON.parse(readFileSync(join(dir, 'boot', 'model.json'), 'utf8'))).toMatchObject({ mode: 'subscription', model: 'openai/gpt-6-astra' });
+    // The owner's own settings of that model stay; the runtime pin is re-applied.
+    config.agents.defaults.models['openai/gpt-6-astra'] = { params: { temperature: 0.2, transport: 'websocket' }, agentRuntime: { id: 'codex' } };
+    writeFileSync(join(dir, 'openclaw.json'), JSON.stringify(config));
+    expect(configure(dir, {}).status).toBe(0);
+    expect(read(dir).agents.defaults.models['openai/gpt-6-astra']).toEqual({ params: { temperature: 0.2, transport: 'sse' }, agentRuntime: { id: 'openclaw' } });
+    // A key later: its model, and the openai/* pin stays.
+    expect(configure(dir, { ANTHROPIC_API_KEY: 'k', OPENCLAW_MODEL: 'anthropic/claude-opus-5' }).status).toBe(0);
+    expect(read(dir).agents.defaults.model.primary).toBe('anthropic/claude-opus-5');
+    expect(read(dir).agents.defaults.models['openai/*'].agentRuntime).toEqual({ id: 'openclaw' });
   });
 
   it('should leave a config that does not parse untouched and fail with config_unreadable', () => {
@@ -150,9 +165,11 @@ describe('configure-openclaw.mjs', () => {
 });
 
 describe('container/start.sh with the real configure step', () => {
-  it('should fail fast with missing_model_key, not retryable, before starting the gateway', () => {
+  it('should fail fast with config_unreadable, not retryable, before starting the gateway', () => {
     const dir = stateDir();
     const statusFile = join(dir, 'status.json');
+    mkdirSync(join(dir, '.openclaw'), { recursive: true });
+    writeFileSync(join(dir, '.openclaw', 'openclaw.json'), '{ "gateway": ');
     const r = spawnSync('sh', [join(ROOT, 'container', 'start.sh')], {
       env: { PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`, BOOT_STATUS_FILE: statusFile, OPENCLAW_HOME: dir },
       encoding: 'utf8',
@@ -160,8 +177,8 @@ describe('container/start.sh with the real configure step', () => {
     });
     expect(r.status).toBe(1);
     const status = JSON.parse(readFileSync(statusFile, 'utf8'));
-    expect(status).toMatchObject({ phase: 'failed', error: { code: 'missing_model_key' }, retryable: false });
-    expect(status.error.message).toContain('ANTHROPIC_API_KEY');
+    expect(status).toMatchObject({ phase: 'failed', error: { code: 'config_unreadable' }, retryable: false });
+    expect(status.error.message).toContain('left untouched');
     expect(r.stdout).not.toContain('phase=starting-gateway');
   });
 });
