@@ -80,6 +80,7 @@ function describe(s: AgentStatus): string {
     `${s.agent}: ${s.state}${s.phase ? ` (${s.phase})` : ''} since ${s.since}`,
     s.lastTransition ? `  last: ${s.lastTransition.from} → ${s.lastTransition.to}: ${s.lastTransition.reason}` : null,
     s.lastError ? `  error: ${s.lastError.code}: ${s.lastError.message}` : null,
+    s.model ? `  model: ${s.model.detail}${s.model.lastCredentialBackup ? ` (credentials last backed up ${s.model.lastCredentialBackup.at}: ${s.model.lastCredentialBackup.result})` : ''}` : null,
     s.hibernation ? `  hibernated by ${s.hibernation.by}: ${s.hibernation.reason}` : null,
     s.sleepAt ? `  sleeps at ${s.sleepAt} (sleepAfter ${Math.round(s.sleepAfterMs / 1000)} s)` : `  sleepAfter ${Math.round(s.sleepAfterMs / 1000)} s`,
     s.work ? `  sleep waits for running work: ${s.work.blockers.map((b) => b.message).join('; ')} (since ${s.work.since})` : null,

@@ -53,14 +53,6 @@ export function chooseProvider(e) {
 /** The default model on a ChatGPT/Codex subscription (OpenClaw's fresh-setup default for that sign-in). */
 export const SUBSCRIPTION_MODEL = 'openai/gpt-6-astra';
 
-/** How the gateway reaches its model, as the status shows it (no secret): written beside the boot status. */
-export function modelChoice(e) {
-  const choice = chooseProvider(e);
-  if (choice.subscription) return { mode: 'subscription', model: choice.model, detail: 'ChatGPT/Codex subscription: sign in with `clawctl login codex` (or the Control UI: Settings → Models → Connect provider)' };
-  if (e.OPENAI_BASE_URL && choice.provider === 'compat') return { mode: 'compatible-endpoint', model: choice.model, detail: 'an OpenAI-compatible endpoint (OPENAI_BASE_URL)' };
-  return { mode: 'api-key', model: choice.model, detail: `API key of ${choice.provider}` };
-}
-
 /** `openai/*` on OpenClaw's embedded runtime over SSE, never the Codex app-server harness (see the header). */
 function applyOpenAiRuntime(config, model) {
   const models = get(config, ['agents', 'defaults', 'models']);
@@ -222,7 +214,6 @@ function main() {
   if (env.BOOT_STATUS_FILE) {
     try {
       writeFileSync(join(dirname(env.BOOT_STATUS_FILE), 'browser.json'), JSON.stringify(browser));
-      writeFileSync(join(dirname(env.BOOT_STATUS_FILE), 'model.json'), JSON.stringify(modelChoice(env)));
     } catch {
       // the status file's directory is the start script's; without it the status just lacks the browser
     }

@@ -21,11 +21,8 @@ import { Activities, EffectTracker, type ControllerDeps, type EffectContext, typ
 import { GatewayForwarder } from './gateway-forward.ts';
 import type { BackupEvent } from './state-keeper.ts';
 import { WakeLimiter } from './wake-limiter.ts';
-import { GatewayRpc, type ModelAuthStatus } from '../runtime/gateway-rpc.ts';
 import { readSignIn, type ModelSignIn } from './model-sign-in.ts';
-
-/** The reason of the backup taken when a model sign-in is stored. */
-export const SIGN_IN_BACKUP_REASON = 'model sign-in stored';
+import { SIGN_IN_BACKUP_REASON } from './model-access.ts';
 
 /** While booting, the DO wakes itself at least this often, so an evicted boot resumes. */
 const BOOT_KEEPALIVE_MS = 10_000;
@@ -58,8 +55,6 @@ export class AgentController {
   #lastActivityAt: number | null;
   /** The sign-in whose storing was backed up (memory only: a reload reads the log again and backs up once more). */
   #signInBackedUp: string | null = null;
-  /** What the gateway last said of the subscription's sign-ins (no secret), and when. */
-  #modelAuth: (ModelAuthStatus & { at: string }) | null = null;
 
   private constructor(deps: ControllerDeps, writer: RecordWriter, record: PersistedRecord | undefined) {
     this.#deps = deps;
@@ -238,16 +233,8 @@ export class AgentController {
     if (signIn.state === 'starting' || signIn.state === 'waiting') await this.recordRequest();
     if (signIn.state === 'signed-in' && this.#signInBackedUp !== signIn.profile) {
       this.#signInBackedUp = signIn.profile;
-      // The gateway reads the new sign-in from its store (its next turn uses it), and the home with it is backed up now.
-      const refreshed = await new GatewayRpc(this.#deps.runtime, this.#deps.config.gatewayUser).modelAuth('openai', true).catch((error: unknown) => {
-        this.#ctx.log('model:sign-in-refresh-failed', { agent: this.#deps.config.agentName, message: errorMessage(error) });
-        return null;
-      });
-      this.#modelAuth = refreshed ? { ...refreshed, at: new Date(this.#ctx.now()).toISOString() } : this.#modelAuth;
-      this.#track(this.backupNow(SIGN_IN_BACKUP_REASON).then(
-        (event) => this.#ctx.log('model:sign-in-backed-up', { agent: this.#deps.config.agentName, result: event.result, id: event.id ?? null }),
-        (error: unknown) => this.#ctx.log('model:sign-in-backup-failed', { agent: this.#deps.config.agentName, message: errorMessage(error) }),
-      ));
+      // The gateway rereads its store (its next turn uses the sign-in), and the home with it is backed up now.
+      this.#track(this.#parts.backups.credentials({ refresh: true, always: true, reason: SIGN_IN_BACKUP_REASON }));
     }
     return signIn;
   }

@@ -7,6 +7,7 @@
 import type { LifecycleEvent, LifecycleState } from '../../machines/lifecycle-types.ts';
 import type { InstanceType } from '../config.ts';
 import { AgentBrowser } from '../browser/agent-browser.ts';
+import { ModelAccess } from './model-access.ts';
 import { BudgetKeeper } from '../cost/budget-keeper.ts';
 import type { LifecycleSnapshot, PersistedRecord } from './agent-record.ts';
 import { buildStatus, type AgentStatus } from './agent-status.ts';
@@ -39,6 +40,7 @@ export class AgentParts {
   readonly scheduled: ScheduledWork;
   readonly stops: StopSequence;
   readonly browser: AgentBrowser;
+  readonly model: ModelAccess;
   readonly #ctx: EffectContext;
 
   /** `send` gives the scheduled work a way to tell the machine (a job is due, work finished). */
@@ -51,7 +53,8 @@ export class AgentParts {
     this.budget = new BudgetKeeper(record?.budget);
     this.boots = new BootTimeline(record?.boots);
     this.keeper = new StateKeeper({ runtime: deps.runtime, store: deps.backups ?? null, agent: deps.config.agentName, runtimeKind: deps.runtimeKind, now, ...(record?.state ? { record: record.state } : {}) });
-    this.backups = new BackupWork(ctx, this.keeper, this.timers);
+    this.model = new ModelAccess(deps.containerEnv, now, record?.modelAccess);
+    this.backups = new BackupWork(ctx, this.keeper, this.timers, this.model);
     this.scheduled = new ScheduledWork(ctx, { boots: this.boots, budget: this.budget, send, record: { ...(record?.schedule ? { schedule: record.schedule } : {}), scheduledWake: record?.scheduledWake ?? null } });
     this.stops = new StopSequence(ctx, { keeper: this.keeper, nextWake: () => this.scheduled.nextWake(), record: { lastStop: record?.lastStop ?? null, finalBackupOwed: record?.finalBackupOwed ?? false } });
     this.browser = new AgentBrowser({ sessions: deps.browserSessions, now, log, onChange: () => ctx.persist(), record: record?.browser, local: record?.localBrowser });
@@ -71,6 +74,7 @@ export class AgentParts {
       boots: this.boots.toJSON(),
       ...this.scheduled.toJSON(),
       ...this.browser.toJSON(),
+      modelAccess: this.model.toJSON(),
     };
   }
 
@@ -108,6 +112,7 @@ export class AgentParts {
       expectedBoot: this.boots.expected,
       now: now(),
       browser: this.browser.status(),
+      model: this.model.status(),
       schedule: this.scheduled.status(snapshot.context),
       meter: { ...this.meter.totals(now()), instanceType: deps.config.instanceType },
       backups: { enabled: this.keeper.enabled, history: this.keeper.history, lastGood: this.keeper.lastGood },

@@ -9,6 +9,7 @@ import { lifecycleMachine } from '../../machines/lifecycle.ts';
 import { LIFECYCLE_STATES, type LifecycleState, type ScheduledJob } from '../../machines/lifecycle-types.ts';
 import { errorMessage } from '../errors.ts';
 import type { CdpRecord } from '../browser/cdp-passthrough.ts';
+import type { ModelAccessRecord } from './model-access.ts';
 import type { BudgetRecord } from '../cost/budget-keeper.ts';
 import type { TransitionRecord } from './agent-status.ts';
 import type { BootTimelineRecord } from './boot-timeline.ts';
@@ -50,6 +51,8 @@ export interface PersistedRecord {
   browser?: CdpRecord;
   /** The browser the start script reported at the last boot (local mode: the machine's Chromium, or none). */
   localBrowser?: { mode: string; detail: string } | null;
+  /** How the model is reached: the subscription's sign-in as last reported, the credentials' fingerprint. */
+  modelAccess?: ModelAccessRecord;
 }
 
 const STORAGE_KEY = 'lifecycle';

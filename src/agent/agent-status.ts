@@ -10,6 +10,7 @@ import type { BackupEvent } from './state-keeper.ts';
 import { bootParts, type BootPart, type BootRecord } from './boot-timeline.ts';
 import { topState, type LifecycleSnapshot } from './agent-record.ts';
 import type { CdpStatus } from '../browser/cdp-passthrough.ts';
+import type { ModelStatus } from './model-access.ts';
 import type { BudgetEvaluation, BudgetRecord } from '../cost/budget-keeper.ts';
 
 export interface TransitionRecord {
@@ -58,6 +59,14 @@ export interface AgentStatus {
    * Chromium (local mode), or off with the reason.
    */
   browser: CdpStatus | { mode: 'local-chromium' | 'missing' | 'off' | 'unknown'; detail: string };
+  /**
+   * How the assistant reaches its model: the route (an API key, an
+   * OpenAI-compatible endpoint, the ChatGPT/Codex subscription), the
+   * subscription's sign-in as the gateway last reported it (profile, state,
+   * expiry; never a token), the last backup of changed credentials, and in
+   * `detail` what to do when no model is connected.
+   */
+  model: ModelStatus;
   /**
    * Work the idle sleep waits for (the gateway said it is busy): what runs,
    * since when, and when it asks again; null otherwise.
@@ -153,6 +162,7 @@ export interface StatusParts {
   /** The time the status is taken at (ms). */
   now: number;
   browser: AgentStatus['browser'];
+  model: ModelStatus;
   schedule: AgentStatus['schedule'];
   meter: AgentStatus['meter'];
   backups: { enabled: boolean; history: BackupEvent[]; lastGood: { id: string; at: string } | null };
@@ -183,6 +193,7 @@ export function buildStatus(p: StatusParts): AgentStatus {
     lastBoot: bootSummary(p.boot),
     bootEstimate: bootEstimate(state, p.boot, p.expectedBoot, p.now),
     browser: p.browser,
+    model: p.model,
     work: c.work ? { ...c.work, since: new Date(c.work.since).toISOString() } : null,
     schedule: p.schedule,
     sleepAfterMs: c.sleepAfterMs,

@@ -27,6 +27,7 @@ export function progressPage(status: AgentStatus): Response {
   <div id="error" class="error" hidden></div>
   <p id="actions" hidden><button id="retry" type="button">Try again</button></p>
   <p class="muted" id="detail"></p>
+  <p class="muted" id="model"></p>
   <noscript><p>This page follows the boot with JavaScript. Without it, reload in a few seconds.</p></noscript>
 </main>
 <script>
@@ -64,6 +65,8 @@ function render(s) {
     : failed ? 'Boot failed: ' + s.lastError.message : '';
   $('actions').hidden = !(failed || (s.state === 'stopped' || s.state === 'sleeping'));
   $('eta').textContent = eta(s);
+  const m = s.model;
+  $('model').textContent = m && m.route === 'subscription' && !(m.signIn && m.signIn.profile) ? 'Model: ' + m.detail + ' (the status page: /_ondemand/).' : '';
   $('detail').textContent = s.state === 'booting' ? 'Attempt ' + s.bootAttempt + ' of ' + s.maxBootAttempts + ' · since ' + new Date(s.since).toLocaleTimeString() : '';
 }
 async function poll() {

@@ -47,6 +47,8 @@ export function statusPage(): Response {
   <div id="message" role="status" aria-live="polite"></div>
   <div class="grid">
     <section class="card"><h2>Cost this month</h2><svg id="cost" width="100%" height="90" viewBox="0 0 300 90" role="img" aria-label="cost against thresholds"></svg><div id="costText" class="muted"></div></section>
+    <section class="card"><h2>Model</h2><div id="model" data-testid="model"></div><div id="signIn" class="muted" data-testid="sign-in" role="status" aria-live="polite"></div>
+      <p class="buttons" id="signInButtons" hidden><button type="button" id="signInStart">Sign in to ChatGPT</button><button type="button" id="signInCancel" hidden>Cancel</button></p></section>
     <section class="card"><h2>Backups</h2><div id="backups"></div></section>
     <section class="card"><h2>Container time</h2><div id="meter"></div><div id="boot" class="muted" data-testid="boot"></div></section>
     <section class="card"><h2>Scheduled work</h2><div id="schedule" data-testid="schedule"></div><div id="work" class="muted" data-testid="work"></div></section>
@@ -77,6 +79,11 @@ function render(s, cost) {
   $('state').textContent = s.state + (s.stopping ? ' → ' + s.stopping.target : '');
   $('phase').textContent = s.state === 'booting' ? (LABELS[s.phase] || s.phase || '') + '…' : s.phase ? s.phase + '…' : (s.lastError ? s.lastError.code + ': ' + s.lastError.message : '');
   $('since').textContent = 'since ' + when(s.since) + (s.sleepAt ? ' · sleeps at ' + new Date(s.sleepAt).toLocaleTimeString() : '') + (s.hibernation ? ' · ' + s.hibernation.reason : '');
+  const m = s.model;
+  if (m) {
+    $('model').textContent = m.detail + (m.signIn && m.signIn.expiresAt ? ' · token until ' + when(m.signIn.expiresAt) : '') + (m.lastCredentialBackup ? ' · credentials backed up ' + when(m.lastCredentialBackup.at) + ' (' + m.lastCredentialBackup.result + ')' : '');
+    $('signInButtons').hidden = m.route !== 'subscription';
+  }
   const b = s.backups;
   $('backups').innerHTML = b.enabled ? ('last backup: ' + esc(b.lastBackup ? b.lastBackup.result + ' · ' + when(b.lastBackup.at) : 'none') + '<br>last restore: ' + esc(b.lastRestore ? b.lastRestore.result + ' · ' + when(b.lastRestore.at) : 'none')) : 'backups not configured';
   $('meter').textContent = (s.meter.totalSeconds / 3600).toFixed(2) + ' h on ' + s.meter.instanceType + (s.meter.running ? ' (running)' : '');
@@ -92,6 +99,23 @@ function render(s, cost) {
   $('timeline').innerHTML = s.history.slice().reverse().map((h) => '<li><strong>' + esc(h.from) + ' → ' + esc(h.to) + '</strong> · ' + esc(h.reason) + ' <span class="muted">' + when(h.at) + '</span></li>').join('');
   costChart(cost);
 }
+/** The subscription's device-code sign-in: start it, show the page and the code, follow it until it ends. */
+async function signIn(cancel) {
+  const r = await fetch('/api/login', { method: 'POST', headers: { accept: 'application/json', 'content-type': 'application/json' }, body: JSON.stringify(cancel ? { cancel: true } : { provider: 'codex' }) });
+  let x = await r.json().catch(() => ({}));
+  if (!r.ok) { $('signIn').textContent = (x.error && x.error.message) || 'sign-in: ' + r.status; return; }
+  $('signInCancel').hidden = cancel;
+  while (!cancel && (x.state === 'starting' || x.state === 'waiting')) {
+    $('signIn').innerHTML = x.userCode ? 'Open <a href="' + esc(x.verificationUrl) + '" target="_blank" rel="noopener noreferrer">' + esc(x.verificationUrl) + '</a> and enter <strong data-testid="user-code">' + esc(x.userCode) + '</strong>' : esc(x.message);
+    await new Promise((r) => setTimeout(r, 1500));
+    x = await fetch('/api/login', { headers: { accept: 'application/json' }, cache: 'no-store' }).then((r) => r.json()).catch(() => ({ state: 'failed', message: 'cannot read the sign-in' }));
+  }
+  $('signInCancel').hidden = true;
+  $('signIn').textContent = x.message || '';
+  refresh();
+}
+$('signInStart').addEventListener('click', () => signIn(false));
+$('signInCancel').addEventListener('click', () => signIn(true));
 async function refresh() {
   try {
     const [s, c] = await Promise.all([

@@ -6,16 +6,25 @@
  * endpoints at their real hostnames (test/support/codex-standin.ts, reached
  * through HTTPS_PROXY with a CA the gateway trusts); the sign-in is backed up
  * at once; a chat turn is answered on the subscription's route; after a
- * sleep and a wake (the home restored from the backup) a turn still is.
+ * sleep and a wake (the home restored from the backup) a turn still is; a
+ * refresh that rotates the token is backed up at once, so a crash that loses
+ * the home (as a container's disk is lost) inside BACKUP_DEBOUNCE still wakes
+ * with the newest token, not a revoked one.
  */
+import { existsSync, rmSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import type { ModelSignIn } from '../../src/agent/model-sign-in.ts';
-import { SIGN_IN_BACKUP_REASON } from '../../src/agent/agent-controller.ts';
+import { CREDENTIALS_BACKUP_REASON, SIGN_IN_BACKUP_REASON } from '../../src/agent/model-access.ts';
 import { startCodexStandIn, type CodexStandIn } from '../support/codex-standin.ts';
 import { clawctl } from '../support/clawctl-run.ts';
-import { post, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
+import { post, runtimePids, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
 
+const ACCESS_LIFETIME_S = 330;
+/** OpenClaw refreshes an OAuth access token this long before it expires (DEFAULT_OAUTH_REFRESH_MARGIN_MS). */
+const REFRESH_MARGIN_S = 300;
 let stack: LocalStack;
 let standIn: CodexStandIn;
 
@@ -36,6 +45,9 @@ async function chat(content: string): Promise<{ status: number; text: string }> 
 describe('ChatGPT/Codex subscription sign-in (local mode, real OpenClaw)', () => {
   beforeAll(async () => {
     standIn = await startCodexStandIn();
+    // Access tokens that live 5½ minutes: 30 s after minting they are inside OpenClaw's 5-minute refresh margin,
+    // and the next turn refreshes (and rotates) them.
+    standIn.setAccessLifetime(ACCESS_LIFETIME_S);
     stack = await startLocalStack({
       LOCAL_GATEWAY: 'openclaw',
       LOCAL_MOCK_LLM: 'off',
@@ -60,12 +72,18 @@ describe('ChatGPT/Codex subscription sign-in (local mode, real OpenClaw)', () =>
       return x.state === 'ready' ? x : undefined;
     }, 180_000, 'ready without a model key');
     expect(s.lastError).toBeNull();
+    expect(s.model).toMatchObject({ route: 'subscription', model: 'openai/gpt-6-astra' });
+    expect(s.model.detail).toContain('no model connected');
+    expect(s.model.detail).toContain('clawctl login codex');
+    const shown = await clawctl(['status', '--url', stack.url]);
+    expect(shown.stdout).toContain('no model connected');
     const signIn = (await (await fetch(`${stack.url}/api/login`)).json()) as ModelSignIn;
     expect(signIn.state).toBe('idle');
     expect(signIn.message).toContain('clawctl login codex');
   }, 240_000);
 
   it('should sign in with `clawctl login codex` through the device-code flow, and back the sign-in up at once', async () => {
+    const startedAt = new Date().toISOString();
     const run = clawctl(['login', 'codex', '--url', stack.url], {}, 300_000);
     // The operator enters the code shown on OpenAI's page: the stand-in's approval.
     const code = await until(async () => standIn.userCodes.at(-1), 120_000, 'a device code requested');
@@ -78,8 +96,14 @@ describe('ChatGPT/Codex subscription sign-in (local mode, real OpenClaw)', () =>
     const signIn = (await (await fetch(`${stack.url}/api/login`)).json()) as ModelSignIn;
     expect(signIn).toMatchObject({ state: 'signed-in', profile: 'openai:operator@example.com', userCode: code });
     // Backed up at once (BACKUP_DEBOUNCE is 10 minutes here).
-    const backed = await until(async () => (await status()).backups.history.find((e) => e.reason === SIGN_IN_BACKUP_REASON && e.result === 'ok'), 60_000, 'the sign-in backed up');
+    // By the change check or by the sign-in's own backup, whichever comes first (the other finds it unchanged).
+    const backed = await until(async () => (await status()).backups.history.find((e) => [SIGN_IN_BACKUP_REASON, CREDENTIALS_BACKUP_REASON].includes(e.reason) && e.result === 'ok' && e.at > startedAt), 60_000, 'the sign-in backed up');
     expect(backed.id).toBeTruthy();
+    const s = await until(async () => ((await status()).model.signIn?.profile ? status() : undefined), 30_000, 'the sign-in in the status');
+    expect(s.model.signIn).toMatchObject({ profile: 'openai:operator@example.com', status: expect.stringMatching(/^(ok|expiring)$/) });
+    expect(s.model.detail).toContain('signed in as openai:operator@example.com');
+    expect(JSON.stringify(s)).not.toContain(standIn.current().refresh as string);
+    expect(JSON.stringify(s)).not.toContain(standIn.current().access as string);
     expect(standIn.requests.filter((r) => r.host === 'auth.openai.com' && r.path === '/oauth/token' && r.status === 200)).toHaveLength(1);
   }, 360_000);
 
@@ -103,4 +127,81 @@ describe('ChatGPT/Codex subscription sign-in (local mode, real OpenClaw)', () =>
     const s = await status();
     expect(s.backups.lastRestore?.result).toBe('ok');
   }, 360_000);
+
+  it('should back a rotated refresh token up at once, so a crash that loses the home wakes with the newest token', async () => {
+    // Into the refresh margin of the current token (a wait the token's own lifetime sets, not a race).
+    const inMargin = standIn.current().mintedAt + (ACCESS_LIFETIME_S - REFRESH_MARGIN_S + 2) * 1000;
+    if (Date.now() < inMargin) await new Promise((r) => setTimeout(r, inMargin - Date.now()));
+    const refreshesBefore = standIn.current().refreshes;
+    const turnAt = new Date().toISOString();
+    const turn = await chat('a turn that refreshes the token');
+    expect(turn.status, turn.text).toBe(200);
+    // The access token was inside the refresh margin: OpenClaw refreshed it, and the old refresh token is revoked now.
+    expect(standIn.current().refreshes).toBeGreaterThan(refreshesBefore);
+    const rotated = standIn.current();
+    // Backed up by the change check (seconds), not after BACKUP_DEBOUNCE (10 minutes here).
+    const backup = await until(async () => {
+      const b = (await status()).model.lastCredentialBackup;
+      return b && b.at > turnAt && b.result === 'ok' ? b : undefined;
+    }, 60_000, 'the rotated credentials backed up');
+    expect(backup.id).toBeTruthy();
+    // A crash: the gateway killed, and the home gone with it (a container's disk does not survive one).
+    const home = join(stack.stateDir, 'agents', 'default', 'home');
+    for (const pid of runtimePids(home)) process.kill(pid, 'SIGKILL');
+    await until(async () => ((await status()).state === 'stopped' ? true : undefined), 60_000, 'the crash noticed');
+    rmSync(home, { recursive: true, force: true });
+    expect((await post(`${stack.url}/api/wake`)).status).toBe(202);
+    const answer = await chat('still signed in after the crash?');
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.text).toContain('codex answer:');
+    // The turn ran on tokens minted from the rotated refresh token, never on a revoked one.
+    expect(standIn.requests.filter((r) => r.host === 'auth.openai.com' && r.path === '/oauth/token' && r.status !== 200)).toEqual([]);
+    expect(standIn.current().refreshes).toBeGreaterThanOrEqual(rotated.refreshes);
+    const s = await status();
+    expect(s.backups.lastRestore?.id).toBe(backup.id);
+  }, 480_000);
+
+  it('should sign in again from the status page in Chromium: one click, the code shown, the sign-in stored', async (context) => {
+    if (!existsSync('/usr/bin/chromium')) {
+      if (process.env.CI) throw new Error('/usr/bin/chromium is missing: .ci/run installs Debian chromium');
+      return context.skip();
+    }
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${stack.url}/_ondemand/`);
+      await page.getByRole('button', { name: 'Sign in to ChatGPT' }).click();
+      const codes = standIn.userCodes.length;
+      const shown = await until(async () => (await page.getByTestId('user-code').textContent().catch(() => null)) || undefined, 60_000, 'the code on the page');
+      expect(standIn.userCodes.length).toBe(codes + 1);
+      expect(shown).toBe(standIn.userCodes.at(-1));
+      expect(await page.getByRole('link', { name: 'https://auth.openai.com/codex/device' }).count()).toBe(1);
+      standIn.approve(shown);
+      await until(async () => ((await page.getByTestId('sign-in').textContent())?.includes('signed in') ? true : undefined), 60_000, 'signed in on the page');
+      await until(async () => ((await page.getByTestId('model').textContent())?.includes('signed in as openai:operator@example.com') ? true : undefined), 30_000, 'the model card');
+    } finally {
+      await browser.close();
+    }
+    const turn = await chat('after the sign-in from the status page');
+    expect(turn.status, turn.text).toBe(200);
+  }, 240_000);
+
+  it('should say "sign in again" in the status when the provider revoked the sign-in, not fail silently', async () => {
+    // The operator signed out elsewhere: the access token and the refresh token are refused from now on. OpenClaw
+    // learns it at its next refresh (once the token is inside its refresh margin), which the provider refuses.
+    const inMargin = standIn.current().mintedAt + (ACCESS_LIFETIME_S - REFRESH_MARGIN_S + 2) * 1000;
+    standIn.revokeAll();
+    if (Date.now() < inMargin) await new Promise((r) => setTimeout(r, inMargin - Date.now()));
+    const turn = await chat('a turn after the sign-in was revoked');
+    expect(turn.status).not.toBe(200);
+    const s = await until(async () => {
+      const x = await status();
+      return x.model.detail.includes('sign in again') ? x : undefined;
+    }, 60_000, '"sign in again" in the status').catch(async (error: Error) => {
+      throw new Error(`${error.message}; the turn answered ${turn.status} ${turn.text}; the status says ${JSON.stringify((await status()).model)}`);
+    });
+    expect(s.model.signIn?.status).toBe('expired');
+    expect(s.model.detail).toContain('clawctl login codex');
+    expect((await clawctl(['status', '--url', stack.url])).stdout).toContain('sign in again');
+  }, 180_000);
 });

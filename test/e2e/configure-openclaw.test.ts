@@ -132,16 +132,13 @@ describe('configure-openclaw.mjs', () => {
 
   it('should choose the ChatGPT/Codex subscription with no key: openai/* on the embedded runtime over SSE, the Codex plugin off', () => {
     const dir = stateDir();
-    const statusFile = join(dir, 'boot', 'status.json');
-    mkdirSync(join(dir, 'boot'));
-    const r = configure(dir, { BOOT_STATUS_FILE: statusFile });
+    const r = configure(dir, {});
     expect(r.status, r.stderr).toBe(0);
     const config = read(dir);
     expect(config.agents.defaults.model.primary).toBe('openai/gpt-6-astra');
     expect(config.agents.defaults.models['openai/*'].agentRuntime).toEqual({ id: 'openclaw' });
     expect(config.agents.defaults.models['openai/gpt-6-astra']).toMatchObject({ agentRuntime: { id: 'openclaw' }, params: { transport: 'sse' } });
     expect(config.plugins.entries.codex).toEqual({ enabled: false });
-    expect(JSON.parse(readFileSync(join(dir, 'boot', 'model.json'), 'utf8'))).toMatchObject({ mode: 'subscription', model: 'openai/gpt-6-astra' });
     // The owner's own settings of that model stay; the runtime pin is re-applied.
     config.agents.defaults.models['openai/gpt-6-astra'] = { params: { temperature: 0.2, transport: 'websocket' }, agentRuntime: { id: 'codex' } };
     writeFileSync(join(dir, 'openclaw.json'), JSON.stringify(config));

@@ -4,11 +4,11 @@
  * whatever survives a sleep, a hibernation or a crash came back from a backup
  * in the (emulated) R2 bucket.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
-import { keepAwake, post, processAlive, ROOT, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
+import { keepAwake, post, ROOT, runtimePids, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
 import { lastModelRequestMentions as modelLogMentions } from '../support/model-log.ts';
 import { runSoak, SOAK_STACK_ENV } from '../support/soak.ts';
 import { ageBackups, persistedBucket } from '../support/r2-aging.ts';
@@ -103,7 +103,7 @@ describe('persistence with the real OpenClaw (local mode)', () => {
   it('should keep everything when the runtime is killed with SIGKILL: what no backup had is recovered from the home at the next boot', async () => {
     await wake(stack);
     writeFileSync(join(home, '.openclaw', 'workspace', 'unsaved.txt'), 'written just before the kill');
-    const pids = findGatewayPids();
+    const pids = runtimePids(home);
     expect(pids.length).toBeGreaterThan(0);
     for (const pid of pids) process.kill(pid, 'SIGKILL');
     await waitFor(stack, (s) => s.state === 'stopped' && s.lastError?.code === 'container_exited', 'stopped', 30_000);
@@ -118,7 +118,7 @@ describe('persistence with the real OpenClaw (local mode)', () => {
     expect(await chat(stack, '[[exec: echo debounced-5c2 > "$OPENCLAW_STATE_DIR/workspace/debounced.txt" && echo ok]]', 'debounce-e2e')).toBe('Tool output: ok');
     expect(await chat(stack, 'remember the word walrus-83e', 'debounce-e2e')).toBe('mock answer: remember the word walrus-83e');
     await keepAwake(stack, DEBOUNCE_MS + 10_000); // in use all along: no idle sleep (and its backup) meanwhile
-    for (const pid of findGatewayPids()) process.kill(pid, 'SIGKILL');
+    for (const pid of runtimePids(home)) process.kill(pid, 'SIGKILL');
     await waitFor(stack, (s) => s.state === 'stopped' && s.lastError?.code === 'container_exited', 'stopped', 30_000);
     rmSync(home, { recursive: true, force: true }); // a container's disk goes with the container
     await wake(stack);
@@ -128,21 +128,6 @@ describe('persistence with the real OpenClaw (local mode)', () => {
     expect(await chat(stack, '[[exec: cat "$OPENCLAW_STATE_DIR/workspace/debounced.txt"]]', 'debounce-e2e')).toBe('Tool output: debounced-5c2');
     expect(await lastModelRequestMentions(stack, 'debounce-e2e', 'walrus-83e')).toBe(true);
   }, 240_000);
-
-  function findGatewayPids(): number[] {
-
-    const out: number[] = [];
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        const environ = readFileSync(`/proc/${entry}/environ`, 'utf8');
-        if (environ.includes(`OPENCLAW_HOME=${home}\0`) && processAlive(Number(entry))) out.push(Number(entry));
-      } catch {
-        // not ours, or gone
-      }
-    }
-    return out;
-  }
 });
 
 describe('Ctrl-C is a sleep (local mode, real OpenClaw)', () => {

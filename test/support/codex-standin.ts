@@ -48,7 +48,7 @@ export interface CodexStandIn {
   /** The operator entered this code on the sign-in page. */
   approve(userCode: string): void;
   /** The access token the model endpoint accepts now, and the refresh token that mints the next. */
-  current(): { access: string | null; refresh: string | null; refreshes: number };
+  current(): { access: string | null; refresh: string | null; refreshes: number; mintedAt: number };
   /** Access tokens minted from now on expire this many seconds after minting (OpenClaw refreshes 5 min before). */
   setAccessLifetime(seconds: number): void;
   /** Revokes every token (the operator signed out elsewhere): refreshes fail with invalid_grant, turns with 401. */
@@ -119,10 +119,12 @@ export async function startCodexStandIn(options: { log?: (line: string) => void 
   let refreshes = 0;
   let serial = 0;
   let accessLifetime = 3600;
+  let mintedAt = 0;
 
   async function mint(): Promise<Record<string, unknown>> {
     serial += 1;
-    const now = Math.floor(Date.now() / 1000);
+    mintedAt = Date.now();
+    const now = Math.floor(mintedAt / 1000);
     access = await new SignJWT({
       'https://api.openai.com/auth': { chatgpt_account_id: ACCOUNT_ID, chatgpt_plan_type: 'plus' },
       'https://api.openai.com/profile': { email: EMAIL },
@@ -265,7 +267,7 @@ export async function startCodexStandIn(options: { log?: (line: string) => void 
     approve(userCode: string) {
       for (const device of devices.values()) if (device.userCode === userCode) device.approved = true;
     },
-    current: () => ({ access, refresh, refreshes }),
+    current: () => ({ access, refresh, refreshes, mintedAt }),
     setAccessLifetime(seconds: number) {
       accessLifetime = seconds;
     },

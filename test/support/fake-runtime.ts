@@ -57,6 +57,10 @@ export interface FakeContainer {
   hostileRpc: Record<string, (params: Record<string, unknown>) => unknown>;
   /** The platform asked the container to stop on its own (its init holds the SIGTERM): when. */
   terminating: string | null;
+  /** The model sign-in's output (container/model-login.sh's log) as OpenClaw writes it; null until one starts. */
+  loginLog: string | null;
+  /** The subscription's OAuth profile as `models.authStatus` reports it (the recorded shape); null: none stored. */
+  oauthProfile: { profileId: string; status: string; expiresAtMs: number } | null;
 }
 
 const containers = new Map<string, FakeContainer>();
@@ -65,7 +69,7 @@ const PHASES = ['launching', 'restoring', 'configuring', 'starting-gateway'];
 export function fakeContainer(agentId: string): FakeContainer {
   let c = containers.get(agentId);
   if (!c) {
-    c = { running: false, probesLeft: 0, bootProbes: 3, failWith: null, failCount: 0, exit: null, starts: 0, stops: 0, lastEnv: null, requests: [], disk: {}, backups: 0, prepares: 0, failBackups: false, drained: false, writesWhileDraining: {}, calls: [], work: [], cronJobs: [], cronRuns: {}, rpc: [], suspended: false, hostileRpc: {}, terminating: null };
+    c = { running: false, probesLeft: 0, bootProbes: 3, failWith: null, failCount: 0, exit: null, starts: 0, stops: 0, lastEnv: null, requests: [], disk: {}, backups: 0, prepares: 0, failBackups: false, drained: false, writesWhileDraining: {}, calls: [], work: [], cronJobs: [], cronRuns: {}, rpc: [], suspended: false, hostileRpc: {}, terminating: null, loginLog: null, oauthProfile: null };
     containers.set(agentId, c);
   }
   return c;
@@ -177,6 +181,11 @@ export class FakeRuntime implements Runtime {
         const hasMore = offset + limit < c.cronJobs.length;
         return ok({ jobs, total: c.cronJobs.length, offset, hasMore, nextOffset: hasMore ? offset + limit : null });
       }
+      case 'models.authStatus': {
+        const p = c.oauthProfile;
+        const profiles = p ? [{ profileId: p.profileId, type: 'oauth', status: p.status, source: 'saved', expiry: { at: p.expiresAtMs, remainingMs: p.expiresAtMs - Date.now(), label: 'soon' } }] : [];
+        return ok({ ts: Date.now(), providers: [{ provider: 'openai', authProvider: 'openai', displayName: 'OpenAI', status: p ? p.status : 'missing', profiles }], providerCapabilities: {} });
+      }
       case 'cron.runs':
         return ok({ entries: c.cronRuns[String(call.params?.id)] ?? [], total: 0, hasMore: false });
       default:
@@ -205,6 +214,15 @@ export class FakeRuntime implements Runtime {
     if (sha256 === newest?.fingerprint) return null;
     c.backups += 1;
     return { fingerprint: sha256, sha256, size: bytes.length, files: Object.keys(c.disk).length, body: new Response(bytes).body };
+  }
+
+  /** The sign-in script's contract: start writes OpenClaw's device-code prompt (a test appends the outcome), cancel ends it. */
+  async modelLogin(action: 'start' | 'cancel' | 'read'): Promise<string | null> {
+    const c = this.container;
+    if (!c.running) throw new RuntimeError('runtime_unreachable', 'the container is not running');
+    if (action === 'start') c.loginLog = 'OpenAI Codex device code\nURL: <https://auth.openai.com/codex/device>\nCode: FAKE-0001\n';
+    if (action === 'cancel') c.loginLog = `${c.loginLog ?? ''}__exit cancelled\n`;
+    return action === 'read' ? c.loginLog : 'ok';
   }
 
   async changeStamp(): Promise<string | null> {

@@ -188,6 +188,21 @@ export function listeningPorts(stack: LocalStack): Array<{ port: number; pid: nu
   return ports;
 }
 
+/** The live processes of a local runtime (its start script, the gateway and what they started), found by their OPENCLAW_HOME. */
+export function runtimePids(home: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const environ = readFileSync(`/proc/${entry}/environ`, 'utf8');
+      if (environ.includes(`OPENCLAW_HOME=${home}\0`) && processAlive(Number(entry))) out.push(Number(entry));
+    } catch {
+      // not ours, or gone
+    }
+  }
+  return out;
+}
+
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -160,3 +160,45 @@ describe('Worker routes (workerd, fake runtime)', () => {
     });
   });
 });
+
+describe('the model sign-in (POST/GET /api/login, fake runtime)', () => {
+  it('should refuse a sign-in while asleep, and say how to start one', async () => {
+    await call('/api/sleep', { method: 'POST' });
+    await vi.waitFor(async () => expect(['stopped', 'sleeping']).toContain((await getStatus()).state), { timeout: 5_000, interval: 20 });
+    const refused = await expectJsonError(await call('/api/login', { method: 'POST', body: '{"provider":"codex"}' }), 409, 'conflict');
+    expect(refused.error.message).toContain('wake it first');
+    const read = (await (await call('/api/login')).json()) as { state: string; message: string };
+    expect(read.state).toBe('idle');
+    expect(read.message).toContain('clawctl login codex');
+  });
+
+  it('should check the body: a known provider, cancel as a boolean', async () => {
+    await expectJsonError(await call('/api/login', { method: 'POST', body: '{"provider":"gemini"}' }), 400, 'bad_request');
+    await expectJsonError(await call('/api/login', { method: 'POST', body: '{"cancel":"yes"}' }), 400, 'bad_request');
+    await expectJsonError(await call('/api/login', { method: 'PUT' }), 405, 'method_not_allowed');
+  });
+
+  it('should start the device-code sign-in in the container, show the code, and back the stored sign-in up at once', async () => {
+    const c = fakeContainer('default');
+    c.bootProbes = 1;
+    await call('/api/wake', { method: 'POST' });
+    await untilState('ready');
+    const started = await call('/api/login', { method: 'POST', body: '{"provider":"codex"}' });
+    expect(started.status).toBe(202);
+    expect(await started.json()).toMatchObject({ state: 'waiting', userCode: 'FAKE-0001', verificationUrl: 'https://auth.openai.com/codex/device' });
+    expect((await getStatus()).model.detail).toContain('no model connected');
+    // The operator entered the code: OpenClaw stored the profile.
+    c.oauthProfile = { profileId: 'openai:me@example.com', status: 'ok', expiresAtMs: Date.now() + 3_600_000 };
+    c.loginLog += 'Auth profile: openai:me@example.com (openai/oauth)\n__refreshed\n__exit 0\n';
+    c.disk['auth'] = 'signed in';
+    const done = (await (await call('/api/login')).json()) as { state: string; profile: string };
+    expect(done).toMatchObject({ state: 'signed-in', profile: 'openai:me@example.com' });
+    await vi.waitFor(async () => {
+      const s = await getStatus();
+      expect(s.model.signIn?.profile).toBe('openai:me@example.com');
+      expect(s.backups.history.some((e) => e.reason === 'model sign-in stored' && e.result === 'ok')).toBe(true);
+      expect(s.model.lastCredentialBackup?.result).toBe('ok');
+    }, { timeout: 5_000, interval: 50 });
+    expect(c.rpc).toContain('models.authStatus');
+  });
+});

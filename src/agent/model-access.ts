@@ -1,0 +1,153 @@
+/**
+ * How the assistant reaches its model, for the status and for the backups:
+ *
+ * - the route, from the Worker's own settings (never from the container): an
+ *   API key, an OpenAI-compatible endpoint, or, with neither, the operator's
+ *   ChatGPT/Codex subscription, signed in inside the gateway;
+ * - the subscription's sign-in as the gateway last reported it
+ *   (`models.authStatus`: profile, state, expiry; never a token);
+ * - whether its credentials changed since the last look (a sign-in, a
+ *   refresh that rotated the refresh token): the change check asks, and a
+ *   change is backed up at once rather than after BACKUP_DEBOUNCE, so a
+ *   restore never brings back a refresh token the provider already revoked.
+ *
+ * The gateway's answer is untrusted input: it only decides whether a backup
+ * is taken early (bounded: at most one per CREDENTIAL_BACKUP_MIN_MS) and what
+ * the status shows.
+ */
+import type { GatewayRpc, ModelAuthStatus } from '../runtime/gateway-rpc.ts';
+
+/** Credential changes are backed up at once at most this often (a container that fakes changes gets the debounce). */
+export const CREDENTIAL_BACKUP_MIN_MS = 60_000;
+/** The reason of a backup taken because the stored credentials changed. */
+export const CREDENTIALS_BACKUP_REASON = 'credentials changed';
+/** The reason of the backup taken when the operator's sign-in is stored. */
+export const SIGN_IN_BACKUP_REASON = 'model sign-in stored';
+/** The provider the subscription signs in to. */
+const SUBSCRIPTION_PROVIDER = 'openai';
+const SIGN_IN_HINT = 'sign in with `clawctl login codex` (or the Control UI: Settings → Models → Connect provider)';
+
+export type ModelRoute = 'subscription' | 'api-key' | 'compatible-endpoint';
+
+export interface ModelSignInRecord {
+  profile: string | null;
+  /** The gateway's word for it: `ok`, `expiring`, `expired`, `missing`. */
+  status: string;
+  reasonCode: string | null;
+  expiresAt: string | null;
+  /** When the gateway said so. */
+  checkedAt: string;
+}
+
+export interface ModelAccessRecord {
+  signIn: ModelSignInRecord | null;
+  /** The credentials' fingerprint (profile ids and expiries) at the last look: what a change is measured against. */
+  fingerprint: string | null;
+  /** The last backup taken because they changed (or a sign-in was stored). */
+  lastCredentialBackup: { at: string; id: string | null; result: string } | null;
+}
+
+export interface ModelStatus {
+  route: ModelRoute;
+  /** The model the route defaults to, when the Worker's settings name it. */
+  model: string | null;
+  signIn: ModelSignInRecord | null;
+  lastCredentialBackup: ModelAccessRecord['lastCredentialBackup'];
+  /** In words: what serves the model, or that none is connected and how to connect one. */
+  detail: string;
+}
+
+/** The route the Worker's settings give the container (what configure-openclaw.mjs does with them). */
+export function modelRoute(containerEnv: Record<string, string>): { route: ModelRoute; model: string | null } {
+  const model = containerEnv.OPENCLAW_MODEL ?? null;
+  if (containerEnv.ANTHROPIC_API_KEY || containerEnv.OPENAI_API_KEY) return { route: 'api-key', model };
+  if (containerEnv.OPENAI_BASE_URL) return { route: 'compatible-endpoint', model: model ?? `compat/${containerEnv.OPENAI_MODEL ?? 'default'}` };
+  return { route: 'subscription', model: model ?? 'openai/gpt-6-astra' };
+}
+
+/** The stored credentials of a provider in one string: which OAuth profiles, until when. */
+function fingerprintOf(auth: ModelAuthStatus | null): string {
+  if (!auth) return '';
+  return auth.profiles
+    .filter((p) => p.type === 'oauth' || p.type === 'token')
+    .map((p) => `${p.id}@${p.expiresAtMs ?? ''}:${p.status === 'expired' ? 'expired' : 'valid'}`)
+    .sort()
+    .join(',');
+}
+
+export class ModelAccess {
+  readonly #env: Record<string, string>;
+  readonly #now: () => number;
+  readonly #record: ModelAccessRecord;
+  #lastEarlyBackupAt = 0;
+  #pending = false;
+
+  constructor(containerEnv: Record<string, string>, now: () => number, record?: ModelAccessRecord) {
+    this.#env = containerEnv;
+    this.#now = now;
+    this.#record = record ? structuredClone(record) : { signIn: null, fingerprint: null, lastCredentialBackup: null };
+  }
+
+  get route(): ModelRoute {
+    return modelRoute(this.#env).route;
+  }
+
+  /**
+   * Asks the gateway for the subscription's sign-ins (`refresh`: reread its
+   * store first) and keeps what it says. @returns whether the credentials
+   * changed since the last look and may be backed up now (a change within
+   * CREDENTIAL_BACKUP_MIN_MS of the last early backup waits for the debounce).
+   */
+  async look(gateway: GatewayRpc, refresh = false): Promise<boolean> {
+    const auth = await gateway.modelAuth(SUBSCRIPTION_PROVIDER, refresh);
+    const fingerprint = fingerprintOf(auth);
+    const oauth = auth?.profiles.find((p) => p.type === 'oauth' || p.type === 'token') ?? null;
+    this.#record.signIn = {
+      profile: oauth?.id || null,
+      status: oauth?.status ?? auth?.status ?? 'missing',
+      reasonCode: oauth?.reasonCode ?? null,
+      expiresAt: oauth?.expiresAtMs ? new Date(oauth.expiresAtMs).toISOString() : null,
+      checkedAt: new Date(this.#now()).toISOString(),
+    };
+    if (fingerprint === '' || fingerprint === this.#record.fingerprint) {
+      this.#pending = false;
+      return false;
+    }
+    // Changed (or seen for the first time). Within the limit's time it stays a change to back up at a later look.
+    if (this.#now() - this.#lastEarlyBackupAt < CREDENTIAL_BACKUP_MIN_MS) {
+      this.#pending = true;
+      return false;
+    }
+    this.#record.fingerprint = fingerprint;
+    this.#pending = false;
+    this.#lastEarlyBackupAt = this.#now();
+    return true;
+  }
+
+  /** A change was seen that the limit kept from being backed up at once: the next change check looks again. */
+  get pending(): boolean {
+    return this.#pending;
+  }
+
+  /** The credential backup just taken. */
+  backedUp(event: { result: string; id?: string | undefined }): void {
+    this.#record.lastCredentialBackup = { at: new Date(this.#now()).toISOString(), id: event.id ?? null, result: event.result };
+  }
+
+  status(): ModelStatus {
+    const { route, model } = modelRoute(this.#env);
+    const signIn = this.#record.signIn;
+    let detail: string;
+    if (route === 'api-key') detail = 'an API key (a Worker secret)';
+    else if (route === 'compatible-endpoint') detail = 'an OpenAI-compatible endpoint (OPENAI_BASE_URL)';
+    else if (!signIn?.profile) detail = `no model connected: the ChatGPT/Codex subscription is not signed in; ${SIGN_IN_HINT}`;
+    else if (signIn.status === 'expired' || signIn.status === 'missing') {
+      detail = `the subscription's sign-in ${signIn.profile} no longer works${signIn.reasonCode ? ` (${signIn.reasonCode})` : ''}: sign in again; ${SIGN_IN_HINT}`;
+    } else detail = `the ChatGPT/Codex subscription, signed in as ${signIn.profile}`;
+    return { route, model, signIn, lastCredentialBackup: this.#record.lastCredentialBackup, detail };
+  }
+
+  toJSON(): ModelAccessRecord {
+    return structuredClone(this.#record);
+  }
+}

@@ -1,0 +1,90 @@
+/** The model sign-in's log (untrusted container output) and the model access the status shows. */
+import { describe, expect, it } from 'vitest';
+import { CODEX_DEVICE_URL, readSignIn } from '../../src/agent/model-sign-in.ts';
+import { CREDENTIAL_BACKUP_MIN_MS, ModelAccess, modelRoute } from '../../src/agent/model-access.ts';
+import type { GatewayRpc, ModelAuthStatus } from '../../src/runtime/gateway-rpc.ts';
+
+const ESC = String.fromCharCode(27);
+/** What OpenClaw 2026.9.6 printed in a pseudo-terminal for a device-code sign-in (colours and box drawing kept). */
+const WAITING = [
+  `${ESC}[?25l${ESC}[90m│${ESC}[39m`,
+  `${ESC}[32m◇${ESC}[39m  ${ESC}[0m${ESC}[1m${ESC}[91mOpenAI Codex device code${ESC}[39m${ESC}[22m${ESC}[0m ${ESC}[90m──────╮${ESC}[39m`,
+  `${ESC}[90m│${ESC}[39m  Open this URL in your LOCAL browser and enter the code below.  ${ESC}[90m│${ESC}[39m`,
+  `${ESC}[90m│${ESC}[39m  URL: <https://auth.openai.com/codex/device>                    ${ESC}[90m│${ESC}[39m`,
+  `${ESC}[90m│${ESC}[39m  Code: ST1000-EIO1                                              ${ESC}[90m│${ESC}[39m`,
+  `${ESC}[90m│${ESC}[39m  Code expires in 15 minutes. Never share it.                    ${ESC}[90m│${ESC}[39m`,
+].join('\r\n');
+const DONE = `${WAITING}\r\n${ESC}[2K${ESC}[?25h${ESC}[32m◇${ESC}[39m  OpenAI device code complete\r\nAuth profile: openai:operator@example.com (openai/oauth)\r\n__refreshed\n__exit 0\n`;
+
+describe('readSignIn', () => {
+  it('should read nothing started, starting, waiting with the code, and signed in with the profile', () => {
+    expect(readSignIn(null).state).toBe('idle');
+    expect(readSignIn('').state).toBe('starting');
+    expect(readSignIn(WAITING)).toMatchObject({ state: 'waiting', userCode: 'ST1000-EIO1', verificationUrl: CODEX_DEVICE_URL });
+    expect(readSignIn(WAITING).message).toContain('ST1000-EIO1');
+    expect(readSignIn(DONE)).toMatchObject({ state: 'signed-in', profile: 'openai:operator@example.com' });
+  });
+
+  it('should say why a sign-in failed, in plain text, and see a cancel and a gateway that stopped', () => {
+    const failed = readSignIn(`${WAITING}\r\n${ESC}[31mError: OpenAI device authorization failed: HTTP 500 upstream${ESC}[39m\r\n__exit 1\n`);
+    expect(failed.state).toBe('failed');
+    expect(failed.message).toContain('OpenAI device authorization failed: HTTP 500 upstream');
+    expect(failed.message).not.toContain(ESC);
+    expect(readSignIn(`${WAITING}\n__exit cancelled\n`).state).toBe('cancelled');
+    expect(readSignIn(`${WAITING}\n__exit ended\n`).message).toContain('start it again');
+    // Exit 0 without a stored profile is no sign-in.
+    expect(readSignIn('__exit 0\n').state).toBe('failed');
+  });
+
+  it('should never take the page from the container, and bound what it reads', () => {
+    const hostile = `URL: https://evil.example/phish\nCode: ABCD-EFGH\n${'x'.repeat(50_000)}\nAuth profile: openai:${'a'.repeat(500)}\n__exit 0\n`;
+    const read = readSignIn(hostile);
+    expect(read.verificationUrl).toBe(CODEX_DEVICE_URL);
+    expect(JSON.stringify(read)).not.toContain('evil.example');
+    expect((read.profile ?? '').length).toBeLessThanOrEqual(127);
+    expect(read.message.length).toBeLessThan(400);
+    expect(readSignIn('Code: <script>alert(1)</script>').userCode).toBeNull();
+  });
+});
+
+function gateway(answers: Array<ModelAuthStatus | null>): GatewayRpc {
+  return { modelAuth: async () => answers.shift() ?? null } as unknown as GatewayRpc;
+}
+const signedIn = (expiresAtMs: number, status = 'ok'): ModelAuthStatus => ({ status, profiles: [{ id: 'openai:me@example.com', type: 'oauth', status, reasonCode: status === 'expired' ? 'invalid_grant' : null, expiresAtMs }] });
+
+describe('ModelAccess', () => {
+  it('should take the route from the Worker settings: keys, an endpoint, else the subscription', () => {
+    expect(modelRoute({ ANTHROPIC_API_KEY: 'k' }).route).toBe('api-key');
+    expect(modelRoute({ OPENAI_BASE_URL: 'http://x', OPENAI_MODEL: 'm' })).toEqual({ route: 'compatible-endpoint', model: 'compat/m' });
+    expect(modelRoute({ GITHUB_TOKEN: 't' })).toEqual({ route: 'subscription', model: 'openai/gpt-6-astra' });
+  });
+
+  it('should report a credential change once, hold a change inside the limit for a later look, and never when nothing changed', async () => {
+    let now = 1_800_000_000_000;
+    const access = new ModelAccess({}, () => now);
+    expect(access.status().detail).toContain('no model connected');
+    expect(await access.look(gateway([null]))).toBe(false);
+    expect(await access.look(gateway([signedIn(now + 3_600_000)]))).toBe(true);
+    expect(access.status().detail).toContain('signed in as openai:me@example.com');
+    expect(await access.look(gateway([signedIn(now + 3_600_000)]))).toBe(false);
+    // A refresh (new expiry) 10 s later: inside the limit, so not now, but pending.
+    now += 10_000;
+    expect(await access.look(gateway([signedIn(now + 3_600_000)]))).toBe(false);
+    expect(access.pending).toBe(true);
+    now += CREDENTIAL_BACKUP_MIN_MS;
+    expect(await access.look(gateway([signedIn(now - CREDENTIAL_BACKUP_MIN_MS + 3_600_000)]))).toBe(true);
+    expect(access.pending).toBe(false);
+    // Refused by the provider: the status says to sign in again.
+    now += CREDENTIAL_BACKUP_MIN_MS;
+    await access.look(gateway([signedIn(now, 'expired')]));
+    expect(access.status().detail).toMatch(/no longer works \(invalid_grant\): sign in again/);
+    // Kept across a reload of the record.
+    const reloaded = new ModelAccess({}, () => now, access.toJSON());
+    expect(reloaded.status().signIn?.profile).toBe('openai:me@example.com');
+    expect(await reloaded.look(gateway([signedIn(now, 'expired')]))).toBe(false);
+  });
+
+  it('should say an API key route needs no sign-in', () => {
+    expect(new ModelAccess({ OPENAI_API_KEY: 'k' }, Date.now).status()).toMatchObject({ route: 'api-key', signIn: null });
+  });
+});
