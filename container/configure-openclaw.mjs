@@ -9,7 +9,8 @@
 //
 // Managed settings (owned by the deployment, re-applied at every boot):
 //   gateway.mode/port/bind, gateway auth (trusted proxy: the Worker is the
-//   only way in and has authenticated the person), the OpenAI-compatible HTTP
+//   only way in and has authenticated the person; the owner's sessions, GATEWAY_ADMINS,
+//   are administrators), the OpenAI-compatible HTTP
 //   endpoint, the admin-http-rpc plugin (the Agent's control channel: it asks
 //   the gateway whether work runs before a sleep, and reads its scheduled
 //   jobs), the agent's browser (BROWSER_CDP_URL: a remote CDP endpoint, the
@@ -148,6 +149,10 @@ export function applyManaged(config, e) {
   // password; start.sh hands it over as OPENCLAW_GATEWAY_PASSWORD (trusted-proxy mode
   // refuses a shared token).
   if (e.OPENCLAW_GATEWAY_TOKEN || e.OPENCLAW_GATEWAY_PASSWORD) auth.password = '${OPENCLAW_GATEWAY_PASSWORD}';
+  // The owner's Control UI sessions are the gateway's administrators (connecting a model provider needs
+  // operator.admin); session-only grants, no persistent admin device. GATEWAY_ADMINS: from the Worker.
+  const admins = (e.GATEWAY_ADMINS || '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (admins.length) auth.identityScopes = Object.fromEntries(admins.map((name) => [name, ['operator.admin']]));
   set(config, ['gateway', 'auth'], auth);
   applyBrowser(config, e);
   // The Agent's control channel (POST /api/v1/admin/rpc): the Worker never proxies that path for anyone else.

@@ -4,6 +4,7 @@
  * credentials never leave the Worker.
  */
 import type { Env } from '../env.ts';
+import { setting, type SettingsEnv } from '../settings.ts';
 
 /** Secrets and settings forwarded to the start script, by name. */
 export const CONTAINER_ENV_NAMES = [
@@ -21,12 +22,26 @@ export const CONTAINER_ENV_NAMES = [
 ] as const satisfies ReadonlyArray<keyof Env>;
 
 /** Every name containerEnv() can produce: all a runtime takes from the Worker (the local host refuses others). */
-export const RUNTIME_ENV_NAMES: readonly string[] = ['GATEWAY_PORT', 'GATEWAY_ALLOWED_ORIGINS', 'BROWSER_CDP_URL', ...CONTAINER_ENV_NAMES];
+export const RUNTIME_ENV_NAMES: readonly string[] = ['GATEWAY_PORT', 'GATEWAY_ALLOWED_ORIGINS', 'GATEWAY_ADMINS', 'BROWSER_CDP_URL', ...CONTAINER_ENV_NAMES];
+
+/**
+ * The identities the gateway treats as its administrators (operator.admin
+ * for their Control UI sessions: connecting a model provider, changing the
+ * model): the owner — the people ACCESS_ALLOWED_EMAILS names, or the local
+ * mode's GATEWAY_USER. Never a service token. Not secret.
+ */
+export function gatewayAdmins(env: Partial<Env>): string[] {
+  const settings = env as SettingsEnv;
+  const names = setting(settings, 'AUTH_MODE') === 'local' ? [setting(settings, 'GATEWAY_USER')] : setting(settings, 'ACCESS_ALLOWED_EMAILS');
+  return [...new Set(names.filter((n) => n !== '' && !n.startsWith('service-token:') && /^[^\s,]{1,254}$/.test(n)))];
+}
 
 export function containerEnv(env: Partial<Env>, gatewayPort: number): Record<string, string> {
   const out: Record<string, string> = { GATEWAY_PORT: String(gatewayPort) };
   // The origins browsers load the Control UI from (the Worker's hostname), for the gateway's origin check.
   if (env.PUBLIC_ORIGINS?.trim()) out.GATEWAY_ALLOWED_ORIGINS = env.PUBLIC_ORIGINS.trim();
+  const admins = gatewayAdmins(env);
+  if (admins.length) out.GATEWAY_ADMINS = admins.join(',');
   for (const name of CONTAINER_ENV_NAMES) {
     const value = env[name];
     if (typeof value === 'string' && value !== '') out[name] = value;

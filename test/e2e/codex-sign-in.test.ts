@@ -186,6 +186,36 @@ describe('ChatGPT/Codex subscription sign-in (local mode, real OpenClaw)', () =>
     expect(turn.status, turn.text).toBe(200);
   }, 240_000);
 
+  it("should sign in through the Control UI's own Connect provider in Chromium: the owner's session is the gateway's administrator", async (context) => {
+    if (!existsSync('/usr/bin/chromium')) {
+      if (process.env.CI) throw new Error('/usr/bin/chromium is missing: .ci/run installs Debian chromium');
+      return context.skip();
+    }
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    const codes = standIn.userCodes.length;
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await page.goto(`${stack.url}/settings/model-providers`, { waitUntil: 'load' });
+      // Enabled only for operator.admin: the Worker's owner (GATEWAY_ADMINS) has it.
+      const connect = page.getByRole('button', { name: 'Connect provider' }).first();
+      await until(async () => ((await connect.isEnabled().catch(() => false)) ? true : undefined), 60_000, 'Connect provider enabled');
+      await connect.click();
+      await page.locator('button[data-models-login-provider="openai"]').click();
+      await page.getByText('ChatGPT Device Pairing').first().click();
+      const code = await until(async () => (standIn.userCodes.length > codes ? standIn.userCodes.at(-1) : undefined), 60_000, 'a device code requested by the gateway');
+      await page.getByText(code).first().waitFor({ timeout: 30_000 });
+      standIn.approve(code);
+      await page.getByText('Provider credentials saved').first().waitFor({ timeout: 60_000 });
+    } finally {
+      await browser.close();
+    }
+    // The change check sees the new sign-in and backs it up at once.
+    await until(async () => ((await status()).model.signIn?.profile === 'openai:operator@example.com' ? true : undefined), 60_000, 'the sign-in in the status');
+    const turn = await chat('after the sign-in from the Control UI');
+    expect(turn.status, turn.text).toBe(200);
+    expect(turn.text).toContain('codex answer:');
+  }, 240_000);
+
   it('should say "sign in again" in the status when the provider revoked the sign-in, not fail silently', async () => {
     // The operator signed out elsewhere: the access token and the refresh token are refused from now on. OpenClaw
     // learns it at its next refresh (once the token is inside its refresh margin), which the provider refuses.

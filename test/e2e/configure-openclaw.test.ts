@@ -144,6 +144,11 @@ describe('configure-openclaw.mjs', () => {
     writeFileSync(join(dir, 'openclaw.json'), JSON.stringify(config));
     expect(configure(dir, {}).status).toBe(0);
     expect(read(dir).agents.defaults.models['openai/gpt-6-astra']).toEqual({ params: { temperature: 0.2, transport: 'sse' }, agentRuntime: { id: 'openclaw' } });
+    // The owner's sessions are the gateway's administrators (Connect provider in the Control UI needs it).
+    expect(configure(dir, { GATEWAY_ADMINS: 'owner,me@example.com' }).status).toBe(0);
+    expect(read(dir).gateway.auth.identityScopes).toEqual({ owner: ['operator.admin'], 'me@example.com': ['operator.admin'] });
+    expect(configure(dir, {}).status).toBe(0);
+    expect(read(dir).gateway.auth.identityScopes).toBeUndefined();
     // A key later: its model, and the openai/* pin stays.
     expect(configure(dir, { ANTHROPIC_API_KEY: 'k', OPENCLAW_MODEL: 'anthropic/claude-opus-5' }).status).toBe(0);
     expect(read(dir).agents.defaults.model.primary).toBe('anthropic/claude-opus-5');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { logLine, redact } from '../../src/log.ts';
-import { containerEnv } from '../../src/runtime/container-env.ts';
+import { containerEnv, gatewayAdmins } from '../../src/runtime/container-env.ts';
 
 describe('redact', () => {
   it('should remove secret-looking query values and known secrets from log lines', () => {
@@ -30,5 +30,14 @@ describe('containerEnv', () => {
       18789,
     );
     expect(Object.keys(env).sort()).toEqual(['ANTHROPIC_API_KEY', 'GATEWAY_PORT', 'GITHUB_TOKEN', 'OPENCLAW_GATEWAY_TOKEN']);
+  });
+
+  it("should name the owner as the gateway's administrators: Access's allowed people, or the local mode's user; never a service token", () => {
+    expect(gatewayAdmins({ ACCESS_ALLOWED_EMAILS: 'Me@Example.com, you@example.com' })).toEqual(['me@example.com', 'you@example.com']);
+    expect(gatewayAdmins({})).toEqual([]);
+    expect(gatewayAdmins({ AUTH_MODE: 'local' })).toEqual(['owner']);
+    expect(gatewayAdmins({ AUTH_MODE: 'local', GATEWAY_USER: 'service-token:abc' })).toEqual([]);
+    expect(containerEnv({ AUTH_MODE: 'local', GATEWAY_USER: 'ada' }, 18789).GATEWAY_ADMINS).toBe('ada');
+    expect(containerEnv({ ACCESS_ALLOWED_EMAILS: 'a@example.com,b@example.com' }, 18789).GATEWAY_ADMINS).toBe('a@example.com,b@example.com');
   });
 });
