@@ -11,8 +11,7 @@
  * the home (as a container's disk is lost) inside BACKUP_DEBOUNCE still wakes
  * with the newest token, not a revoked one.
  */
-import { existsSync, rmSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
@@ -20,6 +19,7 @@ import type { ModelSignIn } from '../../src/agent/model-sign-in.ts';
 import { CREDENTIALS_BACKUP_REASON, SIGN_IN_BACKUP_REASON } from '../../src/agent/model-access.ts';
 import { startCodexStandIn, type CodexStandIn } from '../support/codex-standin.ts';
 import { clawctl } from '../support/clawctl-run.ts';
+import { chromiumMissing, withChromiumPage } from '../support/control-ui.ts';
 import { post, runtimePids, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
 
 const ACCESS_LIFETIME_S = 330;
@@ -162,13 +162,9 @@ describe('ChatGPT/Codex subscription sign-in (local mode, real OpenClaw)', () =>
   }, 480_000);
 
   it('should sign in again from the status page in Chromium: one click, the code shown, the sign-in stored', async (context) => {
-    if (!existsSync('/usr/bin/chromium')) {
-      if (process.env.CI) throw new Error('/usr/bin/chromium is missing: .ci/run installs Debian chromium');
-      return context.skip();
-    }
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
-    try {
-      const page = await browser.newPage();
+    const missing = chromiumMissing();
+    if (missing) return context.skip(missing);
+    await withChromiumPage(async (page) => {
       await page.goto(`${stack.url}/_ondemand/`);
       await page.getByRole('button', { name: 'Sign in to ChatGPT' }).click();
       const codes = standIn.userCodes.length;
@@ -179,22 +175,16 @@ describe('ChatGPT/Codex subscription sign-in (local mode, real OpenClaw)', () =>
       standIn.approve(shown);
       await until(async () => ((await page.getByTestId('sign-in').textContent())?.includes('signed in') ? true : undefined), 60_000, 'signed in on the page');
       await until(async () => ((await page.getByTestId('model').textContent())?.includes('signed in as openai:operator@example.com') ? true : undefined), 30_000, 'the model card');
-    } finally {
-      await browser.close();
-    }
+    });
     const turn = await chat('after the sign-in from the status page');
     expect(turn.status, turn.text).toBe(200);
   }, 240_000);
 
   it("should sign in through the Control UI's own Connect provider in Chromium: the owner's session is the gateway's administrator", async (context) => {
-    if (!existsSync('/usr/bin/chromium')) {
-      if (process.env.CI) throw new Error('/usr/bin/chromium is missing: .ci/run installs Debian chromium');
-      return context.skip();
-    }
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    const missing = chromiumMissing();
+    if (missing) return context.skip(missing);
     const codes = standIn.userCodes.length;
-    try {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await withChromiumPage(async (page) => {
       await page.goto(`${stack.url}/settings/model-providers`, { waitUntil: 'load' });
       // Enabled only for operator.admin: the Worker's owner (GATEWAY_ADMINS) has it.
       const connect = page.getByRole('button', { name: 'Connect provider' }).first();
@@ -206,9 +196,7 @@ describe('ChatGPT/Codex subscription sign-in (local mode, real OpenClaw)', () =>
       await page.getByText(code).first().waitFor({ timeout: 30_000 });
       standIn.approve(code);
       await page.getByText('Provider credentials saved').first().waitFor({ timeout: 60_000 });
-    } finally {
-      await browser.close();
-    }
+    });
     // The change check sees the new sign-in and backs it up at once.
     await until(async () => ((await status()).model.signIn?.profile === 'openai:operator@example.com' ? true : undefined), 60_000, 'the sign-in in the status');
     const turn = await chat('after the sign-in from the Control UI');

@@ -17,7 +17,7 @@
  * Everything else is refused, and every request is recorded.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { connect, type AddressInfo, type Socket } from 'node:net';
@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { zstdDecompressSync, gunzipSync } from 'node:zlib';
 import { SignJWT } from 'jose';
+import { leafCertificate } from '../production/twin/internet-front.ts';
 
 export const STOOD_IN_HOSTS = ['auth.openai.com', 'chatgpt.com'] as const;
 
@@ -61,18 +62,6 @@ export interface CodexStandIn {
 const ACCOUNT_ID = 'acct-standin-0001';
 const EMAIL = 'operator@example.com';
 
-function certificateFor(caDir: string, host: string): { key: Buffer; cert: Buffer } {
-  const key = join(caDir, `${host}.key`);
-  const cert = join(caDir, `${host}.crt`);
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${host}`,
-    '-CA', join(caDir, 'ca.crt'), '-CAkey', join(caDir, 'ca.key'),
-    '-addext', `subjectAltName=DNS:${host}`, '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'extendedKeyUsage=serverAuth',
-    '-keyout', key, '-out', cert,
-  ], { stdio: 'ignore' });
-  return { key: readFileSync(key), cert: readFileSync(cert) };
-}
-
 async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -106,7 +95,7 @@ export async function startCodexStandIn(options: { log?: (line: string) => void 
     '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
     '-keyout', join(caDir, 'ca.key'), '-out', join(caDir, 'ca.crt'),
   ], { stdio: 'ignore' });
-  const contexts = new Map(STOOD_IN_HOSTS.map((host) => [host, createSecureContext(certificateFor(caDir, host))]));
+  const contexts = new Map(STOOD_IN_HOSTS.map((host) => [host, createSecureContext(leafCertificate(caDir, host, caDir))]));
   const jwtKey = new TextEncoder().encode('codex-standin-signing-key-not-a-secret');
 
   const requests: CodexRequest[] = [];

@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { chromium } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import { until } from './node-local-stack.ts';
 
 /** Debian's Chromium; CHROMIUM_PATH names another Chromium-based browser (e.g. Chrome on a CI runner). */
@@ -26,6 +26,16 @@ export function chromiumMissing(): string | null {
   if (existsSync(CHROMIUM)) return null;
   if (process.env.CI) throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian chromium`);
   return `${CHROMIUM} is missing (apt-get install chromium)`;
+}
+
+/** Runs `work` on a new page of Debian's Chromium (closed afterwards). */
+export async function withChromiumPage<T>(work: (page: Page) => Promise<T>, viewport = { width: 1280, height: 900 }): Promise<T> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  try {
+    return await work(await browser.newPage({ viewport }));
+  } finally {
+    await browser.close();
+  }
 }
 
 /**
