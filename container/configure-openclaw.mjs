@@ -32,6 +32,7 @@
 // Exit codes: 0 configured; 2 with a JSON line {code,message,retryable} on stderr.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 
 const env = process.env;
 const stateDir = env.OPENCLAW_STATE_DIR || join(env.OPENCLAW_HOME || env.HOME || '/root', '.openclaw');
@@ -53,6 +54,28 @@ export function chooseProvider(e) {
 
 /** The default model on a ChatGPT/Codex subscription (OpenClaw's fresh-setup default for that sign-in). */
 export const SUBSCRIPTION_MODEL = 'openai/gpt-6-astra';
+
+/**
+ * Whether OpenClaw's shared credential store (state/openclaw.sqlite, row
+ * `authProfiles.store`) holds an OAuth sign-in of `provider`. Read in this
+ * process only; nothing of it is printed. False when there is no store yet.
+ */
+export function hasStoredSignIn(provider, dir = stateDir) {
+  const file = join(dir, 'state', 'openclaw.sqlite');
+  if (!existsSync(file)) return false;
+  try {
+    const db = new DatabaseSync(file, { readOnly: true });
+    try {
+      const row = db.prepare("SELECT value_json FROM config_machine_state WHERE state_key = 'authProfiles.store'").get();
+      const profiles = row ? JSON.parse(row.value_json).profiles ?? {} : {};
+      return Object.values(profiles).some((p) => p && p.provider === provider && (p.type === 'oauth' || p.type === 'token'));
+    } finally {
+      db.close();
+    }
+  } catch {
+    return false;
+  }
+}
 
 /** `openai/*` on OpenClaw's embedded runtime over SSE, never the Codex app-server harness (see the header). */
 function applyOpenAiRuntime(config, model) {
@@ -175,8 +198,8 @@ export function applyManaged(config, e) {
   // Keep the owner's model choice unless OPENCLAW_MODEL says otherwise or its provider lost its key.
   const current = get(config, ['agents', 'defaults', 'model', 'primary']);
   const currentProvider = typeof current === 'string' ? current.split('/')[0] : null;
-  // openai/* stays usable without its key: the subscription's sign-in serves it.
-  const keyed = { anthropic: Boolean(e.ANTHROPIC_API_KEY), openai: Boolean(e.OPENAI_API_KEY) || Boolean(choice.subscription), compat: Boolean(e.OPENAI_BASE_URL) };
+  // openai/* stays usable without its key when the subscription serves it: its route, or a sign-in stored in the state.
+  const keyed = { anthropic: Boolean(e.ANTHROPIC_API_KEY), openai: Boolean(e.OPENAI_API_KEY) || Boolean(choice.subscription) || hasStoredSignIn('openai'), compat: Boolean(e.OPENAI_BASE_URL) };
   const lostKey = currentProvider !== null && currentProvider in keyed && !keyed[currentProvider];
   if (e.OPENCLAW_MODEL || !current || lostKey) set(config, ['agents', 'defaults', 'model', 'primary'], choice.model);
   applyOpenAiRuntime(config, get(config, ['agents', 'defaults', 'model', 'primary']));

@@ -109,6 +109,10 @@ if [ -n "${OPENCLAW_GATEWAY_TOKEN:-}" ]; then
   export OPENCLAW_GATEWAY_PASSWORD
   unset OPENCLAW_GATEWAY_TOKEN
 fi
+# OPENAI_BASE_URL / OPENAI_MODEL are the configure step's inputs (the `compat` provider holds the URL and the
+# model id). OpenClaw itself reads OPENAI_BASE_URL as the endpoint of its own `openai` provider, which would move
+# openai/* — and the ChatGPT/Codex subscription's sign-in, which needs OpenAI's own endpoint — off OpenAI.
+unset OPENAI_BASE_URL OPENAI_MODEL
 # This script and the Agent own the gateway's lifecycle: no self-update, no
 # lingering triage after a failed start (it exits, and the Agent sees why).
 OPENCLAW_SUPERVISOR_MODE=external

@@ -35,8 +35,9 @@ export class BackupWork {
   }
 
   /**
-   * Asks the gateway whether the model credentials changed (the subscription
-   * route only: API keys live in the Worker) and backs a change up now.
+   * Asks the gateway whether the model credentials changed (when they are
+   * watched: the subscription's route, or once a sign-in was started; API
+   * keys live in the Worker) and backs a change up now.
    * `refresh`: the gateway rereads its store first (a sign-in stored beside
    * it); `always`: back up whatever it says (a sign-in the operator just made).
    * @returns the backup taken, or null.
@@ -44,7 +45,7 @@ export class BackupWork {
   async credentials(options: { refresh?: boolean; always?: boolean; reason?: string } = {}): Promise<BackupEvent | null> {
     const reason = options.reason ?? CREDENTIALS_BACKUP_REASON;
     const agent = this.#ctx.deps.config.agentName;
-    if (this.#model.route !== 'subscription') return null;
+    if (!this.#model.watched) return null;
     const changed = await this.#model.look(this.#gateway, options.refresh === true).catch((error: unknown) => {
       this.#ctx.log('model:auth-status-failed', { agent, message: errorMessage(error) });
       return false;

@@ -45,6 +45,8 @@ export interface ModelAccessRecord {
   fingerprint: string | null;
   /** The last backup taken because they changed (or a sign-in was stored). */
   lastCredentialBackup: { at: string; id: string | null; result: string } | null;
+  /** A sign-in was started through /api/login (an API-key route that also signs in is watched from then on). */
+  signInStarted?: boolean;
 }
 
 export interface ModelStatus {
@@ -90,6 +92,16 @@ export class ModelAccess {
 
   get route(): ModelRoute {
     return modelRoute(this.#env).route;
+  }
+
+  /** Whether the stored credentials are watched: on the subscription route, or once a sign-in was started or seen. */
+  get watched(): boolean {
+    return this.route === 'subscription' || this.#record.signInStarted === true || Boolean(this.#record.signIn?.profile);
+  }
+
+  /** A sign-in was started (POST /api/login). */
+  signInStarted(): void {
+    this.#record.signInStarted = true;
   }
 
   /**
@@ -138,8 +150,9 @@ export class ModelAccess {
     const { route, model } = modelRoute(this.#env);
     const signIn = this.#record.signIn;
     let detail: string;
-    if (route === 'api-key') detail = 'an API key (a Worker secret)';
-    else if (route === 'compatible-endpoint') detail = 'an OpenAI-compatible endpoint (OPENAI_BASE_URL)';
+    const also = signIn?.profile ? `; also signed in to the ChatGPT/Codex subscription as ${signIn.profile} (${signIn.status})` : '';
+    if (route === 'api-key') detail = `an API key (a Worker secret)${also}`;
+    else if (route === 'compatible-endpoint') detail = `an OpenAI-compatible endpoint (OPENAI_BASE_URL)${also}`;
     else if (!signIn?.profile) detail = `no model connected: the ChatGPT/Codex subscription is not signed in; ${SIGN_IN_HINT}`;
     else if (signIn.status === 'expired' || signIn.status === 'missing') {
       detail = `the subscription's sign-in ${signIn.profile} no longer works${signIn.reasonCode ? ` (${signIn.reasonCode})` : ''}: sign in again; ${SIGN_IN_HINT}`;

@@ -95,6 +95,8 @@ export interface StandInRequest {
   url: string;
   headers: IncomingHttpHeaders;
   body: string;
+  /** The body as sent (a compressed one too). */
+  raw: Buffer;
 }
 
 export interface StandIn {
@@ -120,7 +122,8 @@ export async function standIn(hostname: string, handler: (req: StandInRequest, r
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const seen = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const raw = Buffer.concat(chunks);
+      const seen = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: raw.toString('utf8'), raw };
       requests.push(seen);
       handler(seen, res);
     });

@@ -1,6 +1,8 @@
 /**
  * A recorded stand-in of OpenAI's ChatGPT/Codex sign-in and model endpoints,
- * at their real hostnames, for the local mode: an HTTP CONNECT proxy (what
+ * at their real hostnames. `codexEndpoints` is the stand-in itself (the
+ * production twin serves it behind its `standIn`s); `startCodexStandIn`
+ * puts it in front of the local mode: an HTTP CONNECT proxy (what
  * the gateway's HTTPS_PROXY names) that opens a tunnel to `auth.openai.com`
  * and `chatgpt.com` only, where one HTTPS server answers with certificates
  * for those names signed by a CA made for the run (NODE_EXTRA_CA_CERTS).
@@ -65,8 +67,11 @@ const EMAIL = 'operator@example.com';
 async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  const raw = Buffer.concat(chunks);
-  const encoding = req.headers['content-encoding'];
+  return Buffer.concat(chunks);
+}
+
+/** A body as its content-encoding says (OpenClaw compresses its model requests with zstd). */
+function decoded(raw: Buffer, encoding: string | string[] | undefined): Buffer {
   if (encoding === 'zstd') return zstdDecompressSync(raw);
   if (encoding === 'gzip') return gunzipSync(raw);
   return raw;
@@ -87,15 +92,13 @@ function lastUserText(body: { input?: unknown }): string {
   return '';
 }
 
-export async function startCodexStandIn(options: { log?: (line: string) => void } = {}): Promise<CodexStandIn> {
-  const log = options.log ?? (() => {});
-  const caDir = mkdtempSync(join(tmpdir(), 'codex-standin-'));
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=openclaw-ondemand test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-    '-keyout', join(caDir, 'ca.key'), '-out', join(caDir, 'ca.crt'),
-  ], { stdio: 'ignore' });
-  const contexts = new Map(STOOD_IN_HOSTS.map((host) => [host, createSecureContext(leafCertificate(caDir, host, caDir))]));
+/** The stand-in's endpoints and what they recorded, without a server: the local proxy's HTTPS server and the twin's stand-ins answer through it. */
+export type CodexEndpoints = Omit<CodexStandIn, 'env' | 'close'> & {
+  /** Answers one request for `host` (the body as sent; a zstd or gzip one is decoded) and records it. */
+  answer(host: string, req: { method?: string | undefined; url?: string | undefined; headers: IncomingMessage['headers'] }, raw: Buffer, res: ServerResponse): Promise<void>;
+};
+
+export function codexEndpoints(log: (line: string) => void = () => {}): CodexEndpoints {
   const jwtKey = new TextEncoder().encode('codex-standin-signing-key-not-a-secret');
 
   const requests: CodexRequest[] = [];
@@ -124,14 +127,14 @@ export async function startCodexStandIn(options: { log?: (line: string) => void 
     return { access_token: access, refresh_token: refresh, id_token: idToken, expires_in: accessLifetime, token_type: 'Bearer' };
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse, host: string): Promise<number> {
+  async function handle(req: { method?: string | undefined; url?: string | undefined; headers: IncomingMessage['headers'] }, raw: Buffer, res: ServerResponse, host: string): Promise<number> {
     const url = new URL(req.url ?? '/', `https://${host}`);
     const json = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
       return status;
     };
-    const body = await readBody(req);
+    const body = decoded(raw, req.headers['content-encoding']);
     if (host === 'auth.openai.com' && req.method === 'POST') {
       if (url.pathname === '/api/accounts/deviceauth/usercode') {
         const id = `dev-${devices.size + 1}`;
@@ -198,23 +201,51 @@ export async function startCodexStandIn(options: { log?: (line: string) => void 
     return json(404, { error: 'not stood in', path: url.pathname });
   }
 
-  const https = createHttpsServer({ SNICallback: (name, done) => done(null, contexts.get(name as (typeof STOOD_IN_HOSTS)[number])) }, (req, res) => {
-    const host = (req.socket as Socket & { servername?: string }).servername ?? String(req.headers.host ?? '').split(':')[0] ?? '';
-    const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1] ?? null;
-    const record: CodexRequest = { host, method: req.method ?? '', path: (req.url ?? '').split('?')[0] ?? '', bearer, status: 0, at: Date.now() };
-    requests.push(record);
-    handle(req, res, host).then(
-      (status) => {
-        record.status = status;
-        log(`[codex-standin] ${record.method} ${host}${record.path} → ${status}`);
-      },
-      (error: unknown) => {
+  return {
+    requests,
+    userCodes,
+    turns,
+    approve(userCode: string) {
+      for (const device of devices.values()) if (device.userCode === userCode) device.approved = true;
+    },
+    current: () => ({ access, refresh, refreshes, mintedAt }),
+    setAccessLifetime(seconds: number) {
+      accessLifetime = seconds;
+    },
+    revokeAll() {
+      access = null;
+      refresh = null;
+    },
+    async answer(host, req, raw, res) {
+      const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1] ?? null;
+      const record: CodexRequest = { host, method: req.method ?? '', path: (req.url ?? '').split('?')[0] ?? '', bearer, status: 0, at: Date.now() };
+      requests.push(record);
+      try {
+        record.status = await handle(req, raw, res, host);
+        log(`[codex-standin] ${record.method} ${host}${record.path} → ${record.status}`);
+      } catch (error) {
         record.status = 500;
         log(`[codex-standin] ${record.method} ${host}${record.path} failed: ${(error as Error).message}`);
         if (!res.headersSent) res.writeHead(500);
         res.end();
-      },
-    );
+      }
+    },
+  };
+}
+
+export async function startCodexStandIn(options: { log?: (line: string) => void } = {}): Promise<CodexStandIn> {
+  const endpoints = codexEndpoints(options.log);
+  const log = options.log ?? (() => {});
+  const caDir = mkdtempSync(join(tmpdir(), 'codex-standin-'));
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=openclaw-ondemand test CA',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    '-keyout', join(caDir, 'ca.key'), '-out', join(caDir, 'ca.crt'),
+  ], { stdio: 'ignore' });
+  const contexts = new Map(STOOD_IN_HOSTS.map((host) => [host, createSecureContext(leafCertificate(caDir, host, caDir))]));
+  const https = createHttpsServer({ SNICallback: (name, done) => done(null, contexts.get(name as (typeof STOOD_IN_HOSTS)[number])) }, (req, res) => {
+    const host = (req.socket as Socket & { servername?: string }).servername ?? String(req.headers.host ?? '').split(':')[0] ?? '';
+    void readBody(req).then((raw) => endpoints.answer(host, req, raw, res));
   });
   await new Promise<void>((r) => https.listen(0, '127.0.0.1', () => r()));
   const httpsPort = (https.address() as AddressInfo).port;
@@ -250,20 +281,13 @@ export async function startCodexStandIn(options: { log?: (line: string) => void 
 
   return {
     env: { HTTPS_PROXY: proxyUrl, https_proxy: proxyUrl, NO_PROXY: '127.0.0.1,localhost,::1', no_proxy: '127.0.0.1,localhost,::1', NODE_EXTRA_CA_CERTS: join(caDir, 'ca.crt') },
-    requests,
-    userCodes,
-    turns,
-    approve(userCode: string) {
-      for (const device of devices.values()) if (device.userCode === userCode) device.approved = true;
-    },
-    current: () => ({ access, refresh, refreshes, mintedAt }),
-    setAccessLifetime(seconds: number) {
-      accessLifetime = seconds;
-    },
-    revokeAll() {
-      access = null;
-      refresh = null;
-    },
+    requests: endpoints.requests,
+    userCodes: endpoints.userCodes,
+    turns: endpoints.turns,
+    approve: endpoints.approve,
+    current: endpoints.current,
+    setAccessLifetime: endpoints.setAccessLifetime,
+    revokeAll: endpoints.revokeAll,
     async close() {
       for (const socket of sockets) socket.destroy();
       await Promise.all([new Promise<void>((r) => https.close(() => r())), new Promise<void>((r) => proxy.close(() => r()))]);

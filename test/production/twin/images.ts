@@ -168,6 +168,21 @@ export async function ensureTwinCa(): Promise<string> {
   return dir;
 }
 
+/** Debian's static busybox (package busybox-static, from Debian's archive like the root filesystem), kept once per machine. */
+async function ensureBusybox(): Promise<string> {
+  const dir = join(TOOLS_DIR, 'busybox');
+  const binary = join(dir, 'bin', 'busybox');
+  if (existsSync(binary)) return binary;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  await step('twin: busybox-static (apt-get download)', 'apt-get', ['download', 'busybox-static'], { cwd: dir });
+  const deb = readdirSync(dir).find((f) => f.endsWith('.deb'));
+  if (!deb) throw new Error('apt-get download busybox-static left no .deb');
+  await step('twin: busybox-static (unpack)', 'dpkg-deb', ['-x', join(dir, deb), dir]);
+  if (!existsSync(binary)) throw new Error(`busybox-static has no ${binary}`);
+  return binary;
+}
+
 /**
  * The networking sidecar image, with the twin's CA (workerd reads its
  * certificate at start; the sidecar signs with its key the certificates of
@@ -175,11 +190,12 @@ export async function ensureTwinCa(): Promise<string> {
  */
 async function ensureSidecar(): Promise<void> {
   const caDir = await ensureTwinCa();
+  const busybox = await ensureBusybox();
   const script = readFileSync(join(TWIN_DIR, 'sidecar', 'ingress-sidecar.mjs'));
   const dockerfile = readFileSync(join(TWIN_DIR, 'sidecar', 'Dockerfile'));
   const forge = join(ROOT, 'node_modules', 'node-forge');
   const forgeVersion = (JSON.parse(readFileSync(join(forge, 'package.json'), 'utf8')) as { version: string }).version;
-  const inputs = inputsHash([script, dockerfile, versions().node, forgeVersion, readFileSync(join(caDir, 'ca.crt'))]);
+  const inputs = inputsHash([script, dockerfile, versions().node, forgeVersion, readFileSync(join(caDir, 'ca.crt')), readFileSync(busybox)]);
   if (labelOf(SIDECAR_IMAGE) === inputs) return;
   await ensureRootfs();
   const nodeModules = await packages();
@@ -191,6 +207,7 @@ async function ensureSidecar(): Promise<void> {
   cpSync(join(caDir, 'ca.crt'), join(context, 'ca.crt'));
   cpSync(join(caDir, 'ca.key'), join(context, 'ca.key'));
   writeFileSync(join(context, 'ingress-sidecar.mjs'), script);
+  cpSync(busybox, join(context, 'busybox'));
   writeFileSync(join(context, 'Dockerfile'), dockerfile);
   await step('twin: sidecar image', 'docker', ['build', '-t', SIDECAR_IMAGE, '--label', `${LABEL}=${inputs}`, context], { env: { ...process.env, DOCKER_BUILDKIT: '0' } });
   rmSync(context, { recursive: true, force: true });

@@ -36,6 +36,7 @@
 // provider, sign-in or chat API behind its real hostname.
 // Connections to addresses no name resolved to are not intercepted: the
 // container reaches them through Docker's bridge as any container does.
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -60,6 +61,27 @@ const gatewayCidr = flag('--docker-gateway-cidr') ?? '172.17.0.0/16';
 const dockerGateway = gatewayCidr.split('/')[0].replace(/\.0$/, '.1');
 /** This sidecar's (and so the app container's) bridge address: what an allowed name resolves to. */
 const ownAddress = Object.values(os.networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address ?? '127.0.0.1';
+/**
+ * Where a stood-in name resolves: a public unicast address on this network
+ * namespace's loopback (the app container shares it), as a real provider's
+ * name resolves to a public address. Clients that refuse private addresses
+ * (OpenClaw's SSRF guard, for its sign-in requests) then connect as they
+ * would on the internet. 192.52.193.0/24 is AMT's anycast block, which
+ * nothing here serves. Needs NET_ADMIN (workerd gives its sidecar that) and
+ * the image's static busybox; without them stood-in names resolve to
+ * ownAddress, as intercepted ones do.
+ */
+const STANDIN_ADDRESS = '192.52.193.7';
+const standInAddress = (() => {
+  try {
+    execFileSync('/sidecar/busybox', ['ip', 'addr', 'add', `${STANDIN_ADDRESS}/32`, 'dev', 'lo'], { stdio: 'pipe' });
+    return STANDIN_ADDRESS;
+  } catch (error) {
+    if (/File exists/.test(String(error.stderr ?? ''))) return STANDIN_ADDRESS;
+    console.log(`ingress-sidecar: stood-in names resolve to ${ownAddress}: cannot add ${STANDIN_ADDRESS} (${String(error.stderr ?? error.message).trim()})`);
+    return ownAddress;
+  }
+})();
 /** The twin's ingress relay (PUT /twin/ingress), or null: loopback, as workerd's own sidecar does. */
 const ingressRoute = { via: null };
 const CONTROL_SERVER_PORT = 3000;
@@ -191,7 +213,7 @@ function standIn(host) {
   }
 }
 
-// ---- DNS: intercepted and stood-in names → this sidecar; everything else NXDOMAIN ----
+// ---- DNS: intercepted and stood-in names → this sidecar (stood-in ones at standInAddress); everything else NXDOMAIN ----
 
 /** The question of a DNS query: its id, name and type, or null when it is not one. */
 function parseQuery(packet) {
@@ -211,7 +233,8 @@ function parseQuery(packet) {
 function answerQuery(packet) {
   const q = parseQuery(packet);
   if (!q) return null;
-  const known = allowed(q.name) || standIn(q.name) !== null;
+  const intercepted = allowed(q.name);
+  const known = intercepted || standIn(q.name) !== null;
   const withAddress = known && q.type === 1;
   const header = Buffer.alloc(12);
   header.writeUInt16BE(q.id, 0);
@@ -226,7 +249,7 @@ function answerQuery(packet) {
   answer.writeUInt16BE(1, 4); // IN
   answer.writeUInt32BE(5, 6); // TTL 5 s
   answer.writeUInt16BE(4, 10);
-  ownAddress.split('.').forEach((octet, i) => answer.writeUInt8(Number(octet), 12 + i));
+  (intercepted ? ownAddress : standInAddress).split('.').forEach((octet, i) => answer.writeUInt8(Number(octet), 12 + i));
   return Buffer.concat([header, question, answer]);
 }
 
@@ -240,7 +263,7 @@ dns.bind(53, RESOLVER, () => {
   try {
     // In place (the same file, bind-mounted into the app container too).
     writeFileSync('/etc/resolv.conf', `nameserver ${RESOLVER}\noptions ndots:0 timeout:1 attempts:1\n`);
-    log(`DNS on ${RESOLVER}: allowed names resolve to ${ownAddress}`);
+    log(`DNS on ${RESOLVER}: intercepted names resolve to ${ownAddress}, stood-in names to ${standInAddress}`);
   } catch (error) {
     log(`cannot point /etc/resolv.conf at ${RESOLVER}: ${error.message}`);
   }

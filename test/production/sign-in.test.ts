@@ -1,0 +1,146 @@
+/**
+ * The ChatGPT/Codex subscription's sign-in on the production path: the
+ * production Agent runs container/model-login.sh in a real container from
+ * the Dockerfile (OpenClaw's device-code command under `script`, with the
+ * gateway's own environment) through the Sandbox SDK and reads its log back;
+ * OpenClaw reaches a recorded stand-in of OpenAI's sign-in and model
+ * endpoints at their real hostnames (auth.openai.com, chatgpt.com: the
+ * twin's stand-ins, at a public address, through the sidecar's TLS with the
+ * interception CA the platform installs). The twin's model is the mock
+ * behind OPENAI_BASE_URL, so the sign-in is an addition there: once signed
+ * in, the owner makes `openai/gpt-6-astra` the default model (as in the
+ * Control UI; `openclaw config set` here), which the configure step keeps at
+ * every boot since a sign-in of OpenAI is stored.
+ *
+ * Scenarios: sign in and back the sign-in up at once; a turn on the
+ * subscription; after a sleep (a presigned backup and a FUSE restore) a turn
+ * still answered; a refresh that rotates the token, then the container
+ * killed from outside (its disk gone): the next wake answers with the newest
+ * token, never a revoked one.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CREDENTIALS_BACKUP_REASON, SIGN_IN_BACKUP_REASON } from '../../src/agent/model-access.ts';
+import type { ModelSignIn } from '../../src/agent/model-sign-in.ts';
+import { codexEndpoints, type CodexEndpoints } from '../support/codex-standin.ts';
+import { until } from '../support/node-local-stack.ts';
+import { appContainer, docker, ensureAwake, inContainer, sleep, standIn, status, twinUrl, wake, waitFor, type StandIn } from './twin-client.ts';
+
+/** Access tokens live 5½ minutes: 30 s after minting they are inside OpenClaw's 5-minute refresh margin. */
+const ACCESS_LIFETIME_S = 330;
+const REFRESH_MARGIN_S = 300;
+
+async function login(method: 'GET' | 'POST', body?: Record<string, unknown>): Promise<{ status: number; signIn: ModelSignIn }> {
+  const r = await fetch(`${twinUrl()}/api/login`, { method, ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) });
+  return { status: r.status, signIn: (await r.json()) as ModelSignIn };
+}
+
+/** A chat turn (on the subscription's model once the owner made it the default). */
+async function subscriptionTurn(content: string): Promise<{ status: number; text: string }> {
+  const r = await fetch(`${twinUrl()}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', prefer: 'wait=240' },
+    body: JSON.stringify({ model: 'openclaw', user: 'twin-codex', messages: [{ role: 'user', content }] }),
+  });
+  const body = (await r.json()) as { choices?: Array<{ message: { content: string } }> };
+  return { status: r.status, text: body.choices?.[0]?.message.content ?? JSON.stringify(body) };
+}
+
+/** The OAuth profiles OpenClaw's shared store holds in the container (ids only). */
+function storedProfiles(): string {
+  const script = "const {DatabaseSync}=require('node:sqlite');try{const d=new DatabaseSync('/home/openclaw/.openclaw/state/openclaw.sqlite',{readOnly:true});const r=d.prepare(\\\"SELECT state_key FROM config_machine_state\\\").all().map(x=>x.state_key);const v=d.prepare(\\\"SELECT value_json FROM config_machine_state WHERE state_key='authProfiles.store'\\\").get();console.log(r.join(','),v?Object.keys(JSON.parse(v.value_json).profiles).join(','):'no store')}catch(e){console.log('error',e.message)}";
+  return inContainer(`node -e "${script}"; ls -la /home/openclaw/.openclaw/state/ 2>&1 | head`).trim();
+}
+
+async function untilInMargin(openai: CodexEndpoints): Promise<void> {
+  const inMargin = openai.current().mintedAt + (ACCESS_LIFETIME_S - REFRESH_MARGIN_S + 2) * 1000;
+  if (Date.now() < inMargin) await new Promise((r) => setTimeout(r, inMargin - Date.now()));
+}
+
+describe.skipIf(inject('twinSkipped') !== '')('production twin: the ChatGPT/Codex subscription sign-in', () => {
+  const openai = codexEndpoints();
+  const hosts: StandIn[] = [];
+  beforeAll(async () => {
+    openai.setAccessLifetime(ACCESS_LIFETIME_S);
+    for (const host of ['auth.openai.com', 'chatgpt.com']) hosts.push(await standIn(host, (req, res) => void openai.answer(host, req, req.raw, res)));
+  });
+  afterAll(async () => {
+    await Promise.all(hosts.map((h) => h.close()));
+  });
+
+  it("should sign in through OpenClaw's device-code flow in the container, and back the sign-in up at once", async () => {
+    await ensureAwake();
+    expect(inContainer('command -v script setsid xargs >/dev/null && test -x /container/model-login.sh && echo ok').trim()).toBe('ok');
+    const startedAt = new Date().toISOString();
+    const started = await login('POST', { provider: 'codex' });
+    expect(started.status).toBe(202);
+    const waiting = await until(async () => {
+      const read = (await login('GET')).signIn;
+      if (read.state === 'failed') throw new Error(`the sign-in failed: ${read.message}\n${inContainer('tail -c 3000 /tmp/openclaw-boot/model-login.log')}`);
+      return read.userCode ? read : undefined;
+    }, 120_000, 'a device code');
+    expect(waiting.userCode).toBe(openai.userCodes.at(-1));
+    expect(waiting.verificationUrl).toBe('https://auth.openai.com/codex/device');
+    openai.approve(waiting.userCode as string);
+    const done = await until(async () => {
+      const read = (await login('GET')).signIn;
+      if (read.state === 'failed') throw new Error(`the sign-in failed: ${read.message}`);
+      return read.state === 'signed-in' ? read : undefined;
+    }, 120_000, 'signed in');
+    expect(done.profile).toBe('openai:operator@example.com');
+    // The gateway was told to reread its store (the sign-in's last step).
+    expect(inContainer('tail -c 4000 /tmp/openclaw-boot/model-login.log')).toContain('__refreshed');
+    // Backed up at once: by the sign-in's own backup or the credential check — or found already in the newest
+    // backup (`unchanged`) when the debounced one, 10 s on the twin, took the new state first.
+    const credential = await until(async () => {
+      const s = await status();
+      const b = s.model.lastCredentialBackup;
+      return b && b.at > startedAt && (b.result === 'ok' || b.result === 'unchanged') ? s : undefined;
+    }, 120_000, 'the sign-in backed up');
+    const newest = credential.backups.history.filter((e) => e.kind === 'backup' && e.result === 'ok').at(-1);
+    expect(newest && newest.at > startedAt).toBe(true);
+    expect(credential.backups.history.some((e) => [SIGN_IN_BACKUP_REASON, CREDENTIALS_BACKUP_REASON].includes(e.reason))).toBe(true);
+    // The owner picks the subscription's model (the Control UI's model picker does the same).
+    inContainer('OPENCLAW_HOME=/home/openclaw openclaw config set agents.defaults.model.primary openai/gpt-6-astra >/dev/null 2>&1; echo done');
+    const s = await until(async () => ((await status()).model.signIn?.profile ? status() : undefined), 60_000, 'the sign-in in the status');
+    expect(s.model.detail).toContain('signed in to the ChatGPT/Codex subscription as openai:operator@example.com');
+  }, 360_000);
+
+  it('should answer on the subscription after a sleep (the sign-in and the model choice restored from a presigned backup)', async () => {
+    await ensureAwake();
+    expect(storedProfiles()).toContain('openai:operator@example.com');
+    await sleep();
+    const turn = await subscriptionTurn('hello from the twin subscription');
+    expect(turn.status, `${turn.text}; stored now: ${storedProfiles()}`).toBe(200);
+    expect(turn.text).toContain('codex answer:');
+    expect(openai.turns.some((t) => t.includes('hello from the twin subscription'))).toBe(true);
+    expect((await status()).backups.lastRestore?.result).toBe('ok');
+  }, 480_000);
+
+  it('should back a rotated refresh token up at once, so a container killed from outside wakes with the newest token', async () => {
+    await ensureAwake();
+    await untilInMargin(openai);
+    const refreshesBefore = openai.current().refreshes;
+    const turnAt = new Date().toISOString();
+    const turn = await subscriptionTurn('a turn that refreshes the token');
+    expect(turn.status, turn.text).toBe(200);
+    expect(openai.current().refreshes).toBeGreaterThan(refreshesBefore);
+    const refreshedAt = new Date(openai.current().mintedAt).toISOString();
+    // Backed up at once by the credential check — or found already in the newest backup (`unchanged`) when the
+    // debounced one (10 s on the twin) took the new state first: either way the newest backup holds the new token.
+    await until(async () => {
+      const b = (await status()).model.lastCredentialBackup;
+      return b && b.at > turnAt && (b.result === 'ok' || b.result === 'unchanged') ? b : undefined;
+    }, 120_000, 'the rotated credentials backed up');
+    const backup = (await status()).backups.history.filter((e) => e.kind === 'backup' && e.result === 'ok').at(-1);
+    expect(backup && backup.at >= refreshedAt, `the newest backup (${backup?.at}) is older than the refresh (${refreshedAt})`).toBe(true);
+    // A host move, a crash: no stop sequence, the disk is gone.
+    docker('kill', appContainer());
+    await waitFor((s) => s.state === 'stopped', 'stopped after the kill', 60_000);
+    await wake();
+    const answer = await subscriptionTurn('still signed in after the kill?');
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.text).toContain('codex answer:');
+    expect(openai.requests.filter((r) => r.host === 'auth.openai.com' && r.path === '/oauth/token' && r.status !== 200)).toEqual([]);
+    expect((await status()).backups.lastRestore?.id).toBe(backup?.id);
+  }, 600_000);
+});
