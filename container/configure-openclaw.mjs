@@ -79,16 +79,23 @@ export function hasStoredSignIn(provider, dir = stateDir) {
 
 /** `openai/*` on OpenClaw's embedded runtime over SSE, never the Codex app-server harness (see the header). */
 function applyOpenAiRuntime(config, model) {
+  set(config, ['plugins', 'entries', 'codex', 'enabled'], false);
   const models = get(config, ['agents', 'defaults', 'models']);
-  if (typeof models !== 'object' || models === null || Array.isArray(models)) set(config, ['agents', 'defaults', 'models'], {});
-  const entries = config.agents.defaults.models;
+  const entries = typeof models === 'object' && models !== null && !Array.isArray(models) ? models : null;
+  if (typeof model !== 'string' || !model.startsWith('openai/')) {
+    // Not on openai/*: no entry for it (a models map naming openai/* makes OpenClaw try OpenAI for its own side tasks).
+    if (entries && JSON.stringify(entries['openai/*']) === JSON.stringify({ agentRuntime: { id: 'openclaw' } })) delete entries['openai/*'];
+    if (entries && Object.keys(entries).length === 0) delete config.agents.defaults.models;
+    return;
+  }
+  if (!entries) set(config, ['agents', 'defaults', 'models'], {});
+  const all = config.agents.defaults.models;
   const pin = (ref, extra) => {
-    const entry = typeof entries[ref] === 'object' && entries[ref] !== null ? entries[ref] : {};
-    entries[ref] = { ...entry, agentRuntime: { id: 'openclaw' }, ...(extra ? { params: { ...(entry.params ?? {}), ...extra } } : {}) };
+    const entry = typeof all[ref] === 'object' && all[ref] !== null ? all[ref] : {};
+    all[ref] = { ...entry, agentRuntime: { id: 'openclaw' }, ...(extra ? { params: { ...(entry.params ?? {}), ...extra } } : {}) };
   };
   pin('openai/*');
-  if (typeof model === 'string' && model.startsWith('openai/')) pin(model, { transport: 'sse' });
-  set(config, ['plugins', 'entries', 'codex', 'enabled'], false);
+  pin(model, { transport: 'sse' });
 }
 
 function firstRunDefaults() {

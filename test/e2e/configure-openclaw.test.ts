@@ -149,10 +149,13 @@ describe('configure-openclaw.mjs', () => {
     expect(read(dir).gateway.auth.identityScopes).toEqual({ owner: ['operator.admin'], 'me@example.com': ['operator.admin'] });
     expect(configure(dir, {}).status).toBe(0);
     expect(read(dir).gateway.auth.identityScopes).toBeUndefined();
-    // A key later: its model, and the openai/* pin stays.
+    // A key later: its model.
     expect(configure(dir, { ANTHROPIC_API_KEY: 'k', OPENCLAW_MODEL: 'anthropic/claude-opus-5' }).status).toBe(0);
     expect(read(dir).agents.defaults.model.primary).toBe('anthropic/claude-opus-5');
-    expect(read(dir).agents.defaults.models['openai/*'].agentRuntime).toEqual({ id: 'openclaw' });
+    // Off openai/*, no openai/* entry: a models map naming it makes OpenClaw try OpenAI for its own side tasks.
+    expect(read(dir).agents.defaults.models['openai/*']).toBeUndefined();
+    expect(configure(dir, compat).status).toBe(0);
+    expect(read(dir).agents.defaults.models['openai/*']).toBeUndefined();
   });
 
   it('should leave a config that does not parse untouched and fail with config_unreadable', () => {
