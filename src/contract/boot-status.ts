@@ -7,7 +7,7 @@
  * the time (ms) each phase so far began:
  *   {"phase":"configuring","at":"2026-11-24T18:00:00.120Z","timeline":{"restoring":"…","configuring":"…"}}
  * and on a failure it cannot recover from:
- *   {"phase":"failed","at":"…","error":{"code":"missing_model_key","message":"…"},"retryable":false}
+ *   {"phase":"failed","at":"…","error":{"code":"config_unreadable","message":"…"},"retryable":false}
  * Ready is never written by the script: ready means the gateway answers
  * READINESS_PATH over HTTP, which the watcher checks itself.
  */

@@ -8,7 +8,7 @@
  */
 
 /** Written by container/start.sh (`fail CODE …`) and container/configure-openclaw.mjs. */
-export const BOOT_ERROR_CODES = ['state_dir_unwritable', 'openclaw_missing', 'node_missing', 'config_failed', 'config_unreadable', 'missing_model_key', 'injected_failure'] as const;
+export const BOOT_ERROR_CODES = ['state_dir_unwritable', 'openclaw_missing', 'node_missing', 'config_failed', 'config_unreadable', 'injected_failure'] as const;
 export type BootErrorCode = (typeof BOOT_ERROR_CODES)[number];
 
 /** Failures at the runtime boundary (the Sandbox, the local dev host). */

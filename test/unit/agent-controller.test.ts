@@ -431,13 +431,13 @@ describe('AgentController', () => {
   describe('boot failures', () => {
     it('should give up at once on a failure that cannot be retried, with the reason', async () => {
       const t = setup();
-      Object.assign(fakeContainer(config.agentName), { failWith: { code: 'missing_model_key', message: 'set ANTHROPIC_API_KEY', retryable: false }, failCount: 1 });
+      Object.assign(fakeContainer(config.agentName), { failWith: { code: 'config_unreadable', message: 'openclaw.json is not valid JSON; it was left untouched', retryable: false }, failCount: 1 });
       const controller = await t.load();
       await controller.command('wake');
       await untilState(controller, 'stopped');
       const status = controller.status();
-      expect(status.lastError?.code).toBe('missing_model_key');
-      expect(status.lastError?.message).toContain('set ANTHROPIC_API_KEY');
+      expect(status.lastError?.code).toBe('config_unreadable');
+      expect(status.lastError?.message).toContain('not valid JSON');
       expect(controller.bootFailed).toBe(true);
       expect(t.runtime.container.starts).toBe(1);
     });

@@ -31,7 +31,7 @@ function step(snapshot: Snapshot, event: LifecycleEvent | { type: string; [k: st
 const stopDone = { type: 'xstate.done.actor.stopRuntime', output: undefined };
 const stopError = { type: 'xstate.error.actor.stopRuntime', error: new Error('signal refused') };
 const hibernate: LifecycleEvent = { type: 'lifecycle.hibernate', reason: 'budget: projected $21 > $20', by: 'budget' };
-const failed = (retryable: boolean): LifecycleEvent => ({ type: 'boot.failed', error: { code: 'missing_model_key', message: 'no model key' }, retryable });
+const failed = (retryable: boolean): LifecycleEvent => ({ type: 'boot.failed', error: { code: 'config_unreadable', message: 'openclaw.json is not valid JSON' }, retryable });
 const exited: LifecycleEvent = { type: 'container.exited', exitCode: 137, reason: 'killed by SIGKILL' };
 const workIdle = { type: 'xstate.done.actor.checkWork', output: { idle: true } };
 const workBusy = (waitedMs = 0) => ({ type: 'xstate.done.actor.checkWork', output: { idle: false, blockers: [{ kind: 'background-exec', count: 1, message: '1 active background exec session(s)' }], retryAfterMs: 20_000, since: 1_000, waitedMs } });
@@ -203,11 +203,11 @@ describe('lifecycleMachine', () => {
 
     it('should record why a boot gave up', () => {
       let s = step(at({ booting: 'starting' }, { bootAttempt: 1 }), failed(false)).next;
-      expect(s.context.lastError?.code).toBe('missing_model_key');
+      expect(s.context.lastError?.code).toBe('config_unreadable');
       expect(s.context.lastError?.message).toContain('gave up after attempt 1');
       s = step(s, stopDone).next;
       expect(s.value).toBe('stopped');
-      expect(s.context.lastError?.code).toBe('missing_model_key');
+      expect(s.context.lastError?.code).toBe('config_unreadable');
     });
 
     it('should record a boot timeout as boot_timeout', () => {

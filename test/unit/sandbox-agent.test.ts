@@ -58,7 +58,7 @@ class TestSandboxAgent extends Agent {
       readFile: async (path) => {
         rpc();
         if (path !== BOOT_STATUS_FILE || !control.running) throw new Error('no such file');
-        if (model.failure) return { content: JSON.stringify({ phase: 'failed', at: '', contract: CONTAINER_CONTRACT_VERSION, error: { code: 'missing_model_key', message: model.failure }, retryable: false }) };
+        if (model.failure) return { content: JSON.stringify({ phase: 'failed', at: '', contract: CONTAINER_CONTRACT_VERSION, error: { code: 'config_unreadable', message: model.failure }, retryable: false }) };
         const content = JSON.stringify({ phase: model.phase, at: '', contract: CONTAINER_CONTRACT_VERSION });
         model.phase = 'starting-gateway'; // the script moves on after configuring
         return { content };
@@ -183,10 +183,10 @@ describe('Agent (production Sandbox class, fake ctx.container)', () => {
 
     it('should give up on a boot the start script reports as failed, with its reason', async () => {
       const { agent } = setup();
-      TestSandboxAgent.model.failure = 'set ANTHROPIC_API_KEY or OPENAI_API_KEY';
+      TestSandboxAgent.model.failure = 'openclaw.json is not valid JSON; it was left untouched';
       await agent.lifecycleCommand('wake');
       await untilState(agent, 'stopped');
-      expect((await status(agent)).lastError).toMatchObject({ code: 'missing_model_key' });
+      expect((await status(agent)).lastError).toMatchObject({ code: 'config_unreadable' });
     });
   });
 

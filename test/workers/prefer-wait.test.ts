@@ -60,7 +60,7 @@ describe('Prefer: wait (workerd, fake runtime)', { timeout: 60_000 }, () => {
 
   it('should answer boot_failed as soon as the boot fails for good, not after the whole wait', async () => {
     await stoppedWithBootOf(1_000_000);
-    Object.assign(fakeContainer('default'), { failWith: { code: 'missing_model_key', message: 'no model key: set ANTHROPIC_API_KEY', retryable: false }, failCount: 1 });
+    Object.assign(fakeContainer('default'), { failWith: { code: 'config_unreadable', message: 'openclaw.json is not valid JSON; it was left untouched', retryable: false }, failCount: 1 });
     const started = Date.now();
     const response = await call('/v1/models', { headers: { prefer: 'wait=60' } });
     expect(response.status).toBe(503);

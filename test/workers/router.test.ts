@@ -147,13 +147,13 @@ describe('Worker routes (workerd, fake runtime)', () => {
     it('should show the reason instead of booting again on every request', async () => {
       await call('/api/stop', { method: 'POST' });
       await untilState('stopped');
-      Object.assign(fakeContainer('default'), { failWith: { code: 'missing_model_key', message: 'no model key: set ANTHROPIC_API_KEY', retryable: false }, failCount: 1 });
+      Object.assign(fakeContainer('default'), { failWith: { code: 'config_unreadable', message: 'openclaw.json is not valid JSON; it was left untouched', retryable: false }, failCount: 1 });
       await call('/api/wake', { method: 'POST' });
-      await vi.waitFor(async () => expect((await getStatus()).lastError?.code).toBe('missing_model_key'), { timeout: 5_000, interval: 20 });
+      await vi.waitFor(async () => expect((await getStatus()).lastError?.code).toBe('config_unreadable'), { timeout: 5_000, interval: 20 });
       await untilState('stopped');
       const starts = fakeContainer('default').starts;
       const api = await expectJsonError(await call('/v1/models'), 503, 'boot_failed');
-      expect(api.error.message).toContain('ANTHROPIC_API_KEY');
+      expect(api.error.message).toContain('not valid JSON');
       const page = await call('/', { headers: { accept: 'text/html' } });
       expect(await page.text()).toContain('Try again');
       expect(fakeContainer('default').starts).toBe(starts);
