@@ -77,6 +77,11 @@ describe('ChatGPT/Codex subscription sign-in (local mode, real OpenClaw)', () =>
     expect(s.model.detail).toContain('clawctl login codex');
     const shown = await clawctl(['status', '--url', stack.url]);
     expect(shown.stdout).toContain('no model connected');
+    // A chat turn says it too, in place of OpenClaw's own words.
+    const turn = await chat('anyone there?');
+    expect(turn.status).toBe(401);
+    expect(JSON.parse(turn.text)).toMatchObject({ error: { code: 'model_not_connected', type: 'authentication_error' } });
+    expect(turn.text).toContain('clawctl login codex');
     const signIn = (await (await fetch(`${stack.url}/api/login`)).json()) as ModelSignIn;
     expect(signIn.state).toBe('idle');
     expect(signIn.message).toContain('clawctl login codex');
@@ -224,5 +229,8 @@ describe('ChatGPT/Codex subscription sign-in (local mode, real OpenClaw)', () =>
     expect(s.model.signIn?.status).toBe('expired');
     expect(s.model.detail).toContain('clawctl login codex');
     expect((await clawctl(['status', '--url', stack.url])).stdout).toContain('sign in again');
+    const next = await chat('and now?');
+    expect(next.status).toBe(401);
+    expect(next.text).toContain('sign in again');
   }, 180_000);
 });
