@@ -23,6 +23,7 @@ import { CREDENTIALS_BACKUP_REASON, SIGN_IN_BACKUP_REASON } from '../../src/agen
 import type { ModelSignIn } from '../../src/agent/model-sign-in.ts';
 import { codexEndpoints, type CodexEndpoints } from '../support/codex-standin.ts';
 import { until } from '../support/node-local-stack.ts';
+import { MOCK_MODEL_ID } from '../../container/mock-llm/server.mjs';
 import { appContainer, docker, ensureAwake, inContainer, sleep, standIn, status, twinUrl, wake, waitFor, type StandIn } from './twin-client.ts';
 
 /** Access tokens live 5½ minutes: 30 s after minting they are inside OpenClaw's 5-minute refresh margin. */
@@ -64,8 +65,13 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: the ChatGPT/Code
     for (const host of ['auth.openai.com', 'chatgpt.com']) hosts.push(await standIn(host, (req, res) => void openai.answer(host, req, req.raw, res)));
   });
   afterAll(async () => {
+    // Leave the twin as the other tests expect it: the mock as the default model (the sign-in stays stored, unused),
+    // in the state the next wake restores.
+    await ensureAwake();
+    inContainer(`OPENCLAW_HOME=/home/openclaw openclaw config set agents.defaults.model.primary compat/${MOCK_MODEL_ID} >/dev/null 2>&1; echo done`);
+    await sleep();
     await Promise.all(hosts.map((h) => h.close()));
-  });
+  }, 300_000);
 
   it("should sign in through OpenClaw's device-code flow in the container, and back the sign-in up at once", async () => {
     await ensureAwake();
