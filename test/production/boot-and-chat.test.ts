@@ -48,9 +48,13 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: boot and chat', 
     expect(memory).toBe(size.memoryMiB * 1024 * 1024);
   });
 
-  it('should give the gateway the model settings (OPENAI_MODEL) and none of the Worker\'s storage credentials', () => {
+  it('should give the gateway the model settings (in openclaw.json\'s compat provider, not its environment) and none of the Worker\'s storage credentials', () => {
     const environ = inContainer('tr "\\0" "\\n" < /proc/$(cat /tmp/openclaw-boot/gateway.pid)/environ');
-    expect(environ).toMatch(/^OPENAI_MODEL=mock-model$/m);
+    // OpenClaw would read OPENAI_BASE_URL as its own openai endpoint: the start script hands both to the configure step only.
+    expect(environ).not.toMatch(/^OPENAI_(BASE_URL|MODEL)=/m);
+    const compat = (JSON.parse(inContainer('cat /home/openclaw/.openclaw/openclaw.json')) as { models: { providers: { compat: { baseUrl: string; models: Array<{ id: string }> } } } }).models.providers.compat;
+    expect(compat.models[0]?.id).toBe('mock-model');
+    expect(compat.baseUrl).toMatch(/^http:\/\/[\d.]+:\d+\/v1$/);
     expect(environ).not.toMatch(/^(R2_|AWS_|CF_API|CLOUDFLARE_API|CLOUDFLARE_ACCOUNT)/m);
     expect(environ).not.toContain('must-stay-in-the-worker');
   });
