@@ -22,7 +22,7 @@ import { GatewayForwarder } from './gateway-forward.ts';
 import type { BackupEvent } from './state-keeper.ts';
 import { WakeLimiter } from './wake-limiter.ts';
 import { readSignIn, type ModelSignIn } from './model-sign-in.ts';
-import { SIGN_IN_BACKUP_REASON } from './model-access.ts';
+import { noModelAnswer, SIGN_IN_BACKUP_REASON } from './model-access.ts';
 
 /** While booting, the DO wakes itself at least this often, so an evicted boot resumes. */
 const BOOT_KEEPALIVE_MS = 10_000;
@@ -278,26 +278,15 @@ export class AgentController {
     );
   }
 
-  /** Forwards a request to the gateway (in flight until its answer is read); a dead runtime becomes `container.exited`. */
+  /**
+   * Forwards a request to the gateway (in flight until its answer is read); a
+   * dead runtime becomes `container.exited`. A chat turn refused because the
+   * model's sign-in is missing or no longer works is answered in plain words
+   * (`noModelAnswer`).
+   */
   async forward(request: Request, identity: string | null = null): Promise<Response> {
     const response = await this.#forwarder.forward(request, identity);
-    return response.status === 401 ? this.#noModelAnswer(request, response) : response;
-  }
-
-  /**
-   * A chat turn the gateway refused for want of a model (401 on its
-   * OpenAI-compatible endpoints) while the subscription is not signed in, or
-   * its sign-in no longer works: the answer says so in plain words and how to
-   * sign in, in place of OpenClaw's ("No route-compatible authentication
-   * source…"). Any other answer passes unchanged.
-   */
-  #noModelAnswer(request: Request, response: Response): Response {
-    const model = this.#parts.model.status();
-    const signedIn = model.signIn?.profile && model.signIn.status !== 'expired' && model.signIn.status !== 'missing';
-    const chat = /^\/v1\/(chat\/completions|responses)$/.test(new URL(request.url).pathname);
-    if (model.route !== 'subscription' || signedIn || !chat || !(response.headers.get('content-type') ?? '').includes('application/json')) return response;
-    void response.body?.cancel();
-    return Response.json({ error: { message: model.detail, type: 'authentication_error', code: 'model_not_connected' } }, { status: 401, headers: { 'cache-control': 'no-store' } });
+    return response.status >= 400 && response.status < 500 ? noModelAnswer(this.#parts.model, request, response) : response;
   }
 
   hibernatedError(): AppError {

@@ -15,6 +15,7 @@
  * is taken early (bounded: at most one per CREDENTIAL_BACKUP_MIN_MS) and what
  * the status shows.
  */
+import { boundedText, record, text } from '../contract/untrusted-input.ts';
 import type { GatewayRpc, ModelAuthStatus } from '../runtime/gateway-rpc.ts';
 
 /** Credential changes are backed up at once at most this often (a container that fakes changes gets the debounce). */
@@ -25,6 +26,8 @@ export const CREDENTIALS_BACKUP_REASON = 'credentials changed';
 export const SIGN_IN_BACKUP_REASON = 'model sign-in stored';
 /** The provider the subscription signs in to. */
 const SUBSCRIPTION_PROVIDER = 'openai';
+/** The most of a 400 chat answer read for its error type. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
 const SIGN_IN_HINT = 'sign in with `clawctl login codex` (or the Control UI: Settings → Models → Connect provider)';
 
 export type ModelRoute = 'subscription' | 'api-key' | 'compatible-endpoint';
@@ -150,17 +153,62 @@ export class ModelAccess {
     const { route, model } = modelRoute(this.#env);
     const signIn = this.#record.signIn;
     let detail: string;
-    const also = signIn?.profile ? `; also signed in to the ChatGPT/Codex subscription as ${signIn.profile} (${signIn.status})` : '';
+    const broken = signIn?.profile && (signIn.status === 'expired' || signIn.status === 'missing');
+    const also = !signIn?.profile
+      ? ''
+      : broken
+        ? `; also signed in to the ChatGPT/Codex subscription as ${signIn.profile}, which no longer works${signIn.reasonCode ? ` (${signIn.reasonCode})` : ''}: sign in again; ${SIGN_IN_HINT}`
+        : `; also signed in to the ChatGPT/Codex subscription as ${signIn.profile} (${signIn.status})`;
     if (route === 'api-key') detail = `an API key (a Worker secret)${also}`;
     else if (route === 'compatible-endpoint') detail = `an OpenAI-compatible endpoint (OPENAI_BASE_URL)${also}`;
     else if (!signIn?.profile) detail = `no model connected: the ChatGPT/Codex subscription is not signed in; ${SIGN_IN_HINT}`;
-    else if (signIn.status === 'expired' || signIn.status === 'missing') {
+    else if (broken) {
       detail = `the subscription's sign-in ${signIn.profile} no longer works${signIn.reasonCode ? ` (${signIn.reasonCode})` : ''}: sign in again; ${SIGN_IN_HINT}`;
     } else detail = `the ChatGPT/Codex subscription, signed in as ${signIn.profile}`;
     return { route, model, signIn, lastCredentialBackup: this.#record.lastCredentialBackup, detail };
   }
 
+  /**
+   * Whether a chat turn's error answer is the model's sign-in failing, to be
+   * answered in plain words (`model_not_connected`, the status's detail):
+   * on the subscription route a 401 while it is not signed in or its sign-in
+   * no longer works; on any route, once a stored sign-in no longer works, a
+   * 401 or 403, or a 400 that OpenClaw types as an authentication or
+   * permission error (its answer when the provider refused the refresh).
+   */
+  signInFailed(status: number, errorType: string | null): boolean {
+    const signIn = this.#record.signIn;
+    const broken = Boolean(signIn?.profile) && (signIn?.status === 'expired' || signIn?.status === 'missing');
+    if (this.route === 'subscription' && (broken || !signIn?.profile) && status === 401) return true;
+    if (!broken) return false;
+    return status === 401 || status === 403 || (status === 400 && (errorType === 'authentication_error' || errorType === 'permission_error'));
+  }
+
   toJSON(): ModelAccessRecord {
     return structuredClone(this.#record);
   }
+}
+
+/**
+ * A chat turn's error answer from the gateway, or, when it is the model's
+ * sign-in failing (ModelAccess.signInFailed), 401 `model_not_connected` with
+ * the status's detail in place of OpenClaw's words ("No route-compatible
+ * authentication source…", "OAuth token refresh failed…"). A 400's error
+ * type is read from a copy of its body, bounded; any other answer passes
+ * unchanged.
+ */
+export async function noModelAnswer(model: ModelAccess, request: Request, response: Response): Promise<Response> {
+  const chat = /^\/v1\/(chat\/completions|responses)$/.test(new URL(request.url).pathname);
+  if (!chat || !(response.headers.get('content-type') ?? '').includes('application/json')) return response;
+  let errorType: string | null = null;
+  if (response.status === 400) {
+    try {
+      errorType = text(record(record(JSON.parse(await boundedText(response.clone().body, MAX_ERROR_BODY_BYTES))).error).type, 64) || null;
+    } catch {
+      errorType = null;
+    }
+  }
+  if (!model.signInFailed(response.status, errorType)) return response;
+  void response.body?.cancel();
+  return Response.json({ error: { message: model.status().detail, type: 'authentication_error', code: 'model_not_connected' } }, { status: 401, headers: { 'cache-control': 'no-store' } });
 }

@@ -1,7 +1,7 @@
 /** The model sign-in's log (untrusted container output) and the model access the status shows. */
 import { describe, expect, it } from 'vitest';
 import { CODEX_DEVICE_URL, readSignIn } from '../../src/agent/model-sign-in.ts';
-import { CREDENTIAL_BACKUP_MIN_MS, ModelAccess, modelRoute } from '../../src/agent/model-access.ts';
+import { CREDENTIAL_BACKUP_MIN_MS, ModelAccess, modelRoute, noModelAnswer, type ModelAccessRecord } from '../../src/agent/model-access.ts';
 import type { GatewayRpc, ModelAuthStatus } from '../../src/runtime/gateway-rpc.ts';
 
 const ESC = String.fromCharCode(27);
@@ -86,5 +86,35 @@ describe('ModelAccess', () => {
 
   it('should say an API key route needs no sign-in', () => {
     expect(new ModelAccess({ OPENAI_API_KEY: 'k' }, Date.now).status()).toMatchObject({ route: 'api-key', signIn: null });
+  });
+
+  it('should answer a chat turn refused for a missing or broken sign-in in plain words, and pass every other answer unchanged', async () => {
+    const signIn = (status: string): ModelAccessRecord => ({ signIn: { profile: 'openai:me@example.com', status, reasonCode: status === 'expired' ? 'expired' : null, expiresAt: null, checkedAt: '2026-12-01T00:00:00.000Z' }, fingerprint: null, lastCredentialBackup: null });
+    const answer = async (access: ModelAccess, status: number, body: unknown, path = '/v1/chat/completions') => {
+      const r = await noModelAnswer(access, new Request(`https://x.example${path}`, { method: 'POST' }), Response.json(body, { status }));
+      return { status: r.status, body: (await r.json()) as { error: { code?: string; message: string; type?: string } } };
+    };
+    const oauthRefused = { error: { message: 'OAuth token refresh failed for openai: refresh token revoked', type: 'permission_error' } };
+    const badRequest = { error: { message: 'messages must not be empty', type: 'invalid_request_error' } };
+    // The subscription, not signed in: a 401 says how to sign in.
+    const none = new ModelAccess({}, Date.now);
+    expect(await answer(none, 401, { error: { message: 'No route-compatible authentication source' } })).toMatchObject({ status: 401, body: { error: { code: 'model_not_connected', message: expect.stringContaining('clawctl login codex') } } });
+    expect((await answer(none, 400, badRequest)).body).toEqual(badRequest);
+    // An endpoint route with a working sign-in beside it: nothing is rewritten.
+    const endpoint = { OPENAI_BASE_URL: 'http://mock:1/v1' };
+    const working = new ModelAccess(endpoint, Date.now, signIn('ok'));
+    expect(await answer(working, 401, { error: { message: 'x' } })).toMatchObject({ status: 401, body: { error: { message: 'x' } } });
+    expect((await answer(working, 400, oauthRefused)).body).toEqual(oauthRefused);
+    // The same with the sign-in broken: OpenClaw's refused refresh (400 permission_error) and a 401 say "sign in again";
+    // a bad request, another path or a server error stays as it was.
+    const broken = new ModelAccess(endpoint, Date.now, signIn('expired'));
+    expect(broken.status().detail).toContain('sign in again');
+    for (const [status, body] of [[400, oauthRefused], [401, { error: { message: 'y' } }], [403, { error: { message: 'z' } }]] as const) {
+      expect(await answer(broken, status, body)).toMatchObject({ status: 401, body: { error: { code: 'model_not_connected', message: expect.stringContaining('sign in again') } } });
+    }
+    expect(await answer(broken, 400, badRequest)).toEqual({ status: 400, body: badRequest });
+    expect((await answer(broken, 401, { error: { message: 'w' } }, '/api/other')).body).toEqual({ error: { message: 'w' } });
+    const raw = await noModelAnswer(broken, new Request('https://x.example/v1/responses', { method: 'POST' }), new Response('not json', { status: 400, headers: { 'content-type': 'application/json' } }));
+    expect([raw.status, await raw.text()]).toEqual([400, 'not json']);
   });
 });
