@@ -12,16 +12,21 @@
  * Control UI; `openclaw config set` here), which the configure step keeps at
  * every boot since a sign-in of OpenAI is stored.
  *
- * Scenarios: sign in and back the sign-in up at once; a turn on the
- * subscription; after a sleep (a presigned backup and a FUSE restore) a turn
- * still answered; a refresh that rotates the token, then the container
- * killed from outside (its disk gone): the next wake answers with the newest
- * token, never a revoked one.
+ * Scenarios: sign in with the clawctl binary and back the sign-in up at
+ * once; a turn on the subscription; after a sleep (a presigned backup and a
+ * FUSE restore) a turn still answered; a refresh that rotates the token, then
+ * the container killed from outside (its disk gone): the next wake answers
+ * with the newest token, never a revoked one; the provider revokes the
+ * sign-in: the status, `clawctl status` and the next turn say "sign in
+ * again"; the owner signs in again through the Control UI's Connect provider
+ * in Chromium, and the subscription answers again.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CREDENTIALS_BACKUP_REASON, SIGN_IN_BACKUP_REASON } from '../../src/agent/model-access.ts';
 import type { ModelSignIn } from '../../src/agent/model-sign-in.ts';
 import { codexEndpoints, type CodexEndpoints } from '../support/codex-standin.ts';
+import { clawctl } from '../support/clawctl-run.ts';
+import { chromiumMissing, withChromiumPage } from '../support/control-ui.ts';
 import { until } from '../support/node-local-stack.ts';
 import { MOCK_MODEL_ID } from '../../container/mock-llm/server.mjs';
 import { appContainer, docker, ensureAwake, inContainer, sleep, standIn, status, twinUrl, wake, waitFor, type StandIn } from './twin-client.ts';
@@ -30,9 +35,9 @@ import { appContainer, docker, ensureAwake, inContainer, sleep, standIn, status,
 const ACCESS_LIFETIME_S = 330;
 const REFRESH_MARGIN_S = 300;
 
-async function login(method: 'GET' | 'POST', body?: Record<string, unknown>): Promise<{ status: number; signIn: ModelSignIn }> {
-  const r = await fetch(`${twinUrl()}/api/login`, { method, ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) });
-  return { status: r.status, signIn: (await r.json()) as ModelSignIn };
+/** The sign-in as the Worker reads it from the container's log. */
+async function signInNow(): Promise<ModelSignIn> {
+  return (await (await fetch(`${twinUrl()}/api/login`)).json()) as ModelSignIn;
 }
 
 /** A chat turn (on the subscription's model once the owner made it the default). */
@@ -50,6 +55,12 @@ async function subscriptionTurn(content: string): Promise<{ status: number; text
 function storedProfiles(): string {
   const script = "const {DatabaseSync}=require('node:sqlite');try{const d=new DatabaseSync('/home/openclaw/.openclaw/state/openclaw.sqlite',{readOnly:true});const r=d.prepare(\\\"SELECT state_key FROM config_machine_state\\\").all().map(x=>x.state_key);const v=d.prepare(\\\"SELECT value_json FROM config_machine_state WHERE state_key='authProfiles.store'\\\").get();console.log(r.join(','),v?Object.keys(JSON.parse(v.value_json).profiles).join(','):'no store')}catch(e){console.log('error',e.message)}";
   return inContainer(`node -e "${script}"; ls -la /home/openclaw/.openclaw/state/ 2>&1 | head`).trim();
+}
+
+/** The stand-in's last requests, for a failure's message: which token each one carried (the current one or not). */
+function requestsSeen(openai: CodexEndpoints): string {
+  const { access } = openai.current();
+  return JSON.stringify(openai.requests.slice(-12).map((r) => `${r.host}${r.path} ${r.status} ${r.bearer === null ? 'no token' : r.bearer === access ? 'current token' : 'old token'}`));
 }
 
 async function untilInMargin(openai: CodexEndpoints): Promise<void> {
@@ -73,26 +84,24 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: the ChatGPT/Code
     await Promise.all(hosts.map((h) => h.close()));
   }, 300_000);
 
-  it("should sign in through OpenClaw's device-code flow in the container, and back the sign-in up at once", async () => {
+  it("should sign in with `clawctl login codex` through OpenClaw's device-code flow in the container, and back the sign-in up at once", async () => {
     await ensureAwake();
     expect(inContainer('command -v script setsid xargs >/dev/null && test -x /container/model-login.sh && echo ok').trim()).toBe('ok');
     const startedAt = new Date().toISOString();
-    const started = await login('POST', { provider: 'codex' });
-    expect(started.status).toBe(202);
-    const waiting = await until(async () => {
-      const read = (await login('GET')).signIn;
-      if (read.state === 'failed') throw new Error(`the sign-in failed: ${read.message}\n${inContainer('tail -c 3000 /tmp/openclaw-boot/model-login.log')}`);
-      return read.userCode ? read : undefined;
-    }, 120_000, 'a device code');
-    expect(waiting.userCode).toBe(openai.userCodes.at(-1));
-    expect(waiting.verificationUrl).toBe('https://auth.openai.com/codex/device');
-    openai.approve(waiting.userCode as string);
-    const done = await until(async () => {
-      const read = (await login('GET')).signIn;
-      if (read.state === 'failed') throw new Error(`the sign-in failed: ${read.message}`);
-      return read.state === 'signed-in' ? read : undefined;
-    }, 120_000, 'signed in');
-    expect(done.profile).toBe('openai:operator@example.com');
+    const codes = openai.userCodes.length;
+    const run = clawctl(['login', 'codex', '--url', twinUrl()], {}, 300_000);
+    // The operator enters the code shown on OpenAI's page: the stand-in's approval.
+    const code = await until(async () => (openai.userCodes.length > codes ? openai.userCodes.at(-1) : undefined), 120_000, 'a device code requested').catch(async (error: Error) => {
+      throw new Error(`${error.message}\n${inContainer('tail -c 3000 /tmp/openclaw-boot/model-login.log')}`);
+    });
+    openai.approve(code);
+    const result = await run;
+    expect(result.stderr).toContain(code);
+    expect(result.stderr).toContain('https://auth.openai.com/codex/device');
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('openai:operator@example.com');
+    const done = await signInNow();
+    expect(done).toMatchObject({ state: 'signed-in', profile: 'openai:operator@example.com', userCode: code });
     // The gateway was told to reread its store (the sign-in's last step).
     expect(inContainer('tail -c 4000 /tmp/openclaw-boot/model-login.log')).toContain('__refreshed');
     // Backed up at once: by the sign-in's own backup or the credential check — or found already in the newest
@@ -149,4 +158,57 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: the ChatGPT/Code
     expect(openai.requests.filter((r) => r.host === 'auth.openai.com' && r.path === '/oauth/token' && r.status !== 200)).toEqual([]);
     expect((await status()).backups.lastRestore?.id).toBe(backup?.id);
   }, 600_000);
+
+  it('should say "sign in again" in the status, `clawctl status` and a chat turn when the provider revoked the sign-in', async () => {
+    await ensureAwake();
+    // The operator signed out elsewhere: every token is refused from now on. OpenClaw learns it at its next refresh
+    // (once the access token is inside its refresh margin), which the provider refuses.
+    openai.revokeAll();
+    await untilInMargin(openai);
+    const turn = await subscriptionTurn('a turn after the sign-in was revoked');
+    expect(turn.status).not.toBe(200);
+    const s = await until(async () => {
+      const x = await status();
+      return x.model.detail.includes('sign in again') ? x : undefined;
+    }, 60_000, '"sign in again" in the status').catch(async (error: Error) => {
+      throw new Error(`${error.message}; the turn answered ${turn.status} ${turn.text}; the status says ${JSON.stringify((await status()).model)}`);
+    });
+    expect(s.model.signIn?.status).toBe('expired');
+    expect(s.model.detail).toContain('clawctl login codex');
+    expect((await clawctl(['status', '--url', twinUrl()])).stdout).toContain('sign in again');
+    const next = await subscriptionTurn('and now?');
+    expect(next.status).toBe(401);
+    expect(next.text).toContain('sign in again');
+  }, 300_000);
+
+  it("should sign in again through the Control UI's own Connect provider in Chromium, back it up at once and answer on the subscription", async (context) => {
+    const missing = chromiumMissing();
+    if (missing) return context.skip(missing);
+    await ensureAwake();
+    const startedAt = new Date().toISOString();
+    const codes = openai.userCodes.length;
+    await withChromiumPage(async (page) => {
+      await page.goto(`${twinUrl()}/settings/model-providers`, { waitUntil: 'load' });
+      // Enabled only for operator.admin: the Worker's owner (GATEWAY_ADMINS) has it.
+      const connect = page.getByRole('button', { name: 'Connect provider' }).first();
+      await until(async () => ((await connect.isEnabled().catch(() => false)) ? true : undefined), 90_000, 'Connect provider enabled');
+      await connect.click();
+      await page.locator('button[data-models-login-provider="openai"]').click();
+      await page.getByText('ChatGPT Device Pairing').first().click();
+      const code = await until(async () => (openai.userCodes.length > codes ? openai.userCodes.at(-1) : undefined), 90_000, 'a device code requested by the gateway');
+      await page.getByText(code).first().waitFor({ timeout: 30_000 });
+      openai.approve(code);
+      await page.getByText('Provider credentials saved').first().waitFor({ timeout: 90_000 });
+    });
+    // The change check sees the new sign-in and backs it up at once (or the debounced backup took it first).
+    const s = await until(async () => {
+      const x = await status();
+      const b = x.model.lastCredentialBackup;
+      return x.model.signIn?.status !== 'expired' && x.model.signIn?.profile === 'openai:operator@example.com' && b && b.at > startedAt && (b.result === 'ok' || b.result === 'unchanged') ? x : undefined;
+    }, 120_000, 'the new sign-in in the status, backed up');
+    expect(s.model.detail).not.toContain('sign in again');
+    const turn = await subscriptionTurn('after the sign-in from the Control UI');
+    expect(turn.status, `${turn.text}; the stand-in saw ${requestsSeen(openai)}`).toBe(200);
+    expect(turn.text).toContain('codex answer:');
+  }, 360_000);
 });
