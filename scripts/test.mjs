@@ -1,9 +1,9 @@
 // `npm test`: type checks, the Worker bundle (wrangler deploy --dry-run),
-// the vitest projects unit (Node), workers (workerd) and e2e (the local
-// mode), then the production twin (its own run: it needs the machine to
-// itself). Ends with one line "N passed, N failed".
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+// the vitest projects unit (Node) and workers (workerd), then e2e (the local
+// mode) and the production twin side by side. Ends with one line
+// "N passed, N failed".
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,11 +26,8 @@ if (!step('Worker bundle (wrangler deploy --dry-run)', process.execPath, [join(R
 
 const extra = process.argv.slice(2);
 
-/** Runs vitest on some projects; returns its pass/fail counts (a run that did not report counts as one failure). */
-function vitest(title, projects, reportName) {
-  const report = join(results, reportName);
-  rmSync(report, { force: true });
-  const ok = step(title, bin('vitest'), ['run', ...projects.flatMap((p) => ['--project', p]), '--passWithNoTests', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...extra]);
+/** Pass/fail counts from a vitest JSON report (a run that did not report counts as one failure). */
+function counts(report, ok) {
   try {
     const json = JSON.parse(readFileSync(report, 'utf8'));
     const failedHere = (json.numFailedTests ?? 0) + (json.numRuntimeErrorTests ?? 0);
@@ -40,11 +37,53 @@ function vitest(title, projects, reportName) {
   }
 }
 
+function vitestArgs(projects, report, more = []) {
+  rmSync(report, { force: true });
+  return ['run', ...projects.flatMap((p) => ['--project', p]), '--passWithNoTests', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...more, ...extra];
+}
+
+/** Runs vitest on some projects, its output on this terminal. */
+function vitest(title, projects, reportName, more = []) {
+  const report = join(results, reportName);
+  return counts(report, step(title, bin('vitest'), vitestArgs(projects, report, more)));
+}
+
+/**
+ * Runs vitest on some projects in the background, its output into a file
+ * (printed whole when it ends, so two runs side by side do not interleave).
+ */
+function vitestBeside(title, projects, reportName, outName) {
+  const report = join(results, reportName);
+  const out = join(results, outName);
+  console.log(`\n▶ ${title} (beside the next step; its output: ${out}, printed when it ends)`);
+  const started = Date.now();
+  return new Promise((done) => {
+    const child = spawn(bin('vitest'), vitestArgs(projects, report), { cwd: ROOT, stdio: ['ignore', openSync(out, 'w'), openSync(out, 'a')], env: { ...process.env, FORCE_COLOR: process.env.FORCE_COLOR ?? '1' } });
+    child.once('exit', (code) => {
+      console.log(`\n▶ ${title}: ended after ${Math.round((Date.now() - started) / 1000)} s, exit ${code}; its output:`);
+      process.stdout.write(readFileSync(out, 'utf8'));
+      done(counts(report, code === 0));
+    });
+  });
+}
+
 let passed = 0;
 let failed = failedSteps;
-for (const run of [vitest('vitest (unit, workers, e2e)', ['unit', 'workers', 'e2e'], 'vitest.json'), vitest('vitest (production twin)', ['production'], 'vitest-production.json')]) {
+const add = (run) => {
   passed += run.passed;
   failed += run.failed;
+};
+add(vitest('vitest (unit, workers)', ['unit', 'workers'], 'vitest.json'));
+// The production twin (one container, its files one at a time) and the local mode's e2e files (one at a time
+// here) run side by side: both mostly wait on boots, sleeps and timers, and together they load the machine
+// about as two e2e files at a time do. OPENCLAW_ONDEMAND_TEST_SERIAL=1 runs them one after the other.
+if (process.env.OPENCLAW_ONDEMAND_TEST_SERIAL === '1') {
+  add(vitest('vitest (e2e)', ['e2e'], 'vitest-e2e.json'));
+  add(vitest('vitest (production twin)', ['production'], 'vitest-production.json'));
+} else {
+  const twin = vitestBeside('vitest (production twin)', ['production'], 'vitest-production.json', 'production-run.out');
+  add(vitest('vitest (e2e, one file at a time beside the twin)', ['e2e'], 'vitest-e2e.json', ['--maxWorkers=1']));
+  add(await twin);
 }
 console.log(`\n${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
