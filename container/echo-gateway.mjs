@@ -36,6 +36,8 @@ const server = createServer(async (req, res) => {
       'gateway.suspend.resume': { ok: true, status: 'running', resumed: true },
       'cron.list': { jobs: [], total: 0, hasMore: false, nextOffset: null },
       'cron.runs': { entries: [], total: 0, hasMore: false },
+      // No model sign-in stored (the shape OpenClaw answers with none).
+      'models.authStatus': { ts: Date.now(), providers: [] },
     };
     const payload = payloads[call.method];
     res.writeHead(payload ? 200 : 400, { 'content-type': 'application/json' });

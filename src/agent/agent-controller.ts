@@ -226,7 +226,6 @@ export class AgentController {
     }
     if (action !== 'read') {
       await login(action);
-      if (action === 'start') this.#parts.model.signInStarted();
       this.#signInBackedUp = null;
       this.#ctx.log('model:sign-in', { agent: this.#deps.config.agentName, action });
     }

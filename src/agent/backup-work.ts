@@ -35,9 +35,10 @@ export class BackupWork {
   }
 
   /**
-   * Asks the gateway whether the model credentials changed (when they are
-   * watched: the subscription's route, or once a sign-in was started; API
-   * keys live in the Worker) and backs a change up now.
+   * Asks the gateway whether the stored model sign-ins changed (any
+   * provider's OAuth credentials, whatever the route: API keys live in the
+   * Worker, but an operator may sign in to a subscription beside one) and
+   * backs a change up now.
    * `refresh`: the gateway rereads its store first (a sign-in stored beside
    * it); `always`: back up whatever it says (a sign-in the operator just made).
    * @returns the backup taken, or null.
@@ -45,7 +46,6 @@ export class BackupWork {
   async credentials(options: { refresh?: boolean; always?: boolean; reason?: string } = {}): Promise<BackupEvent | null> {
     const reason = options.reason ?? CREDENTIALS_BACKUP_REASON;
     const agent = this.#ctx.deps.config.agentName;
-    if (!this.#model.watched) return null;
     const changed = await this.#model.look(this.#gateway, options.refresh === true).catch((error: unknown) => {
       this.#ctx.log('model:auth-status-failed', { agent, message: errorMessage(error) });
       return false;

@@ -6,8 +6,10 @@
  *   ChatGPT/Codex subscription, signed in inside the gateway;
  * - the subscription's sign-in as the gateway last reported it
  *   (`models.authStatus`: profile, state, expiry; never a token);
- * - whether its credentials changed since the last look (a sign-in, a
- *   refresh that rotated the refresh token): the change check asks, and a
+ * - whether the stored OAuth credentials of any provider (the subscription's,
+ *   a Claude subscription's signed in through the Control UI) changed since
+ *   the last look (a sign-in, a refresh that rotated the refresh token): the
+ *   change check asks, whatever the route, and a
  *   change is backed up at once rather than after BACKUP_DEBOUNCE, so a
  *   restore never brings back a refresh token the provider already revoked.
  *
@@ -48,8 +50,6 @@ export interface ModelAccessRecord {
   fingerprint: string | null;
   /** The last backup taken because they changed (or a sign-in was stored). */
   lastCredentialBackup: { at: string; id: string | null; result: string } | null;
-  /** A sign-in was started through /api/login (an API-key route that also signs in is watched from then on). */
-  signInStarted?: boolean;
 }
 
 export interface ModelStatus {
@@ -70,12 +70,18 @@ export function modelRoute(containerEnv: Record<string, string>): { route: Model
   return { route: 'subscription', model: model ?? 'openai/gpt-6-astra' };
 }
 
-/** The stored credentials of a provider in one string: which OAuth profiles, until when. */
-function fingerprintOf(auth: ModelAuthStatus | null): string {
-  if (!auth) return '';
-  return auth.profiles
-    .filter((p) => p.type === 'oauth' || p.type === 'token')
-    .map((p) => `${p.id}@${p.expiresAtMs ?? ''}:${p.status === 'expired' ? 'expired' : 'valid'}`)
+/**
+ * The stored credentials of every provider in one string: which OAuth and
+ * token profiles, until when, refused or not. Any provider's: a Claude
+ * subscription signed in through the Control UI rotates its refresh token too.
+ */
+function fingerprintOf(providers: Map<string, ModelAuthStatus>): string {
+  return [...providers]
+    .flatMap(([provider, auth]) =>
+      auth.profiles
+        .filter((p) => p.type === 'oauth' || p.type === 'token')
+        .map((p) => `${provider}/${p.id}@${p.expiresAtMs ?? ''}:${p.status === 'expired' ? 'expired' : 'valid'}`),
+    )
     .sort()
     .join(',');
 }
@@ -97,25 +103,16 @@ export class ModelAccess {
     return modelRoute(this.#env).route;
   }
 
-  /** Whether the stored credentials are watched: on the subscription route, or once a sign-in was started or seen. */
-  get watched(): boolean {
-    return this.route === 'subscription' || this.#record.signInStarted === true || Boolean(this.#record.signIn?.profile);
-  }
-
-  /** A sign-in was started (POST /api/login). */
-  signInStarted(): void {
-    this.#record.signInStarted = true;
-  }
-
   /**
-   * Asks the gateway for the subscription's sign-ins (`refresh`: reread its
-   * store first) and keeps what it says. @returns whether the credentials
+   * Asks the gateway for its sign-ins (`refresh`: reread its store first) and
+   * keeps what it says of the subscription's. @returns whether the credentials
    * changed since the last look and may be backed up now (a change within
    * CREDENTIAL_BACKUP_MIN_MS of the last early backup waits for the debounce).
    */
   async look(gateway: GatewayRpc, refresh = false): Promise<boolean> {
-    const auth = await gateway.modelAuth(SUBSCRIPTION_PROVIDER, refresh);
-    const fingerprint = fingerprintOf(auth);
+    const providers = await gateway.modelAuth(refresh);
+    const auth = providers.get(SUBSCRIPTION_PROVIDER) ?? null;
+    const fingerprint = fingerprintOf(providers);
     const oauth = auth?.profiles.find((p) => p.type === 'oauth' || p.type === 'token') ?? null;
     this.#record.signIn = {
       profile: oauth?.id || null,

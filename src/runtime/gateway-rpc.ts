@@ -66,6 +66,7 @@ export interface ModelAuthStatus {
 
 const CALL_TIMEOUT_MS = 15_000;
 const MAX_PROFILES = 20;
+const MAX_PROVIDERS = 100;
 /** The longest answer the Agent reads from the gateway (a `cron.list` page of 200 jobs is far below it). */
 export const MAX_ANSWER_BYTES = 1024 * 1024;
 /** The longest a gateway may ask the Agent to wait before asking again. */
@@ -145,28 +146,32 @@ export class GatewayRpc {
   }
 
   /**
-   * The sign-ins of `provider` (`models.authStatus`); `refresh` makes the
+   * The sign-ins the gateway holds, by provider (`models.authStatus`; at
+   * most 100 providers of 20 profiles, never a token); `refresh` makes the
    * gateway read its credential store again, so a sign-in stored beside it
-   * (container/model-login.sh) is used from its next turn on. Null when the
-   * gateway knows no such provider.
+   * (container/model-login.sh) is used from its next turn on.
    */
-  async modelAuth(provider: string, refresh = false): Promise<ModelAuthStatus | null> {
+  async modelAuth(refresh = false): Promise<Map<string, ModelAuthStatus>> {
     const answer = record(await this.call<unknown>('models.authStatus', refresh ? { refresh: true } : {}));
-    const entry = items(answer.providers, 100).map(record).find((p) => p.provider === provider);
-    if (!entry) return null;
-    return {
-      status: text(entry.status, 32, 'unknown') || 'unknown',
-      profiles: items(entry.profiles, MAX_PROFILES).map((raw) => {
-        const p = record(raw);
-        return {
-          id: text(p.profileId, 160),
-          type: text(p.type, 32),
-          status: text(p.status, 32, 'unknown') || 'unknown',
-          reasonCode: text(p.reasonCode, 64) || null,
-          expiresAtMs: timeMs(record(p.expiry).at),
-        };
-      }),
-    };
+    const providers = new Map<string, ModelAuthStatus>();
+    for (const entry of items(answer.providers, MAX_PROVIDERS).map(record)) {
+      const provider = text(entry.provider, 64);
+      if (!provider || providers.has(provider)) continue;
+      providers.set(provider, {
+        status: text(entry.status, 32, 'unknown') || 'unknown',
+        profiles: items(entry.profiles, MAX_PROFILES).map((raw) => {
+          const p = record(raw);
+          return {
+            id: text(p.profileId, 160),
+            type: text(p.type, 32),
+            status: text(p.status, 32, 'unknown') || 'unknown',
+            reasonCode: text(p.reasonCode, 64) || null,
+            expiresAtMs: timeMs(record(p.expiry).at),
+          };
+        }),
+      });
+    }
+    return providers;
   }
 
   /** Releases a suspension lease (admission reopens). */

@@ -47,8 +47,14 @@ describe('readSignIn', () => {
   });
 });
 
-function gateway(answers: Array<ModelAuthStatus | null>): GatewayRpc {
-  return { modelAuth: async () => answers.shift() ?? null } as unknown as GatewayRpc;
+/** A gateway whose `models.authStatus` answers, in turn, the subscription's sign-in (or none) and, optionally, other providers'. */
+function gateway(answers: Array<ModelAuthStatus | null>, others: Record<string, ModelAuthStatus> = {}): GatewayRpc {
+  return {
+    modelAuth: async () => {
+      const openai = answers.shift() ?? null;
+      return new Map([...(openai ? [['openai', openai] as const] : []), ...Object.entries(others)]);
+    },
+  } as unknown as GatewayRpc;
 }
 const signedIn = (expiresAtMs: number, status = 'ok'): ModelAuthStatus => ({ status, profiles: [{ id: 'openai:me@example.com', type: 'oauth', status, reasonCode: status === 'expired' ? 'invalid_grant' : null, expiresAtMs }] });
 
@@ -86,6 +92,20 @@ describe('ModelAccess', () => {
 
   it('should say an API key route needs no sign-in', () => {
     expect(new ModelAccess({ OPENAI_API_KEY: 'k' }, Date.now).status()).toMatchObject({ route: 'api-key', signIn: null });
+  });
+
+  it("should back up any provider's rotated sign-in at once, whatever the route (a Claude subscription beside an API key)", async () => {
+    let now = 1_800_000_000_000;
+    const access = new ModelAccess({ ANTHROPIC_API_KEY: 'k' }, () => now);
+    const claude = (expiresAtMs: number): ModelAuthStatus => ({ status: 'ok', profiles: [{ id: 'anthropic:me@example.com', type: 'oauth', status: 'ok', reasonCode: null, expiresAtMs }] });
+    const apiKey: ModelAuthStatus = { status: 'static', profiles: [{ id: 'anthropic:default', type: 'api_key', status: 'static', reasonCode: null, expiresAtMs: null }] };
+    expect(await access.look(gateway([null], { anthropic: apiKey }))).toBe(false);
+    expect(await access.look(gateway([null], { anthropic: claude(now + 3_600_000) }))).toBe(true);
+    now += CREDENTIAL_BACKUP_MIN_MS;
+    expect(await access.look(gateway([null], { anthropic: claude(now + 3_600_000) }))).toBe(true);
+    expect(await access.look(gateway([null], { anthropic: claude(now + 3_600_000) }))).toBe(false);
+    // The status speaks of the route and the subscription's sign-in only.
+    expect(access.status()).toMatchObject({ route: 'api-key', signIn: { profile: null } });
   });
 
   it('should answer a chat turn refused for a missing or broken sign-in in plain words, and pass every other answer unchanged', async () => {
