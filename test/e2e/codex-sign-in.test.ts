@@ -20,11 +20,9 @@ import { CREDENTIALS_BACKUP_REASON, SIGN_IN_BACKUP_REASON } from '../../src/agen
 import { startCodexStandIn, type CodexStandIn } from '../support/codex-standin.ts';
 import { clawctl } from '../support/clawctl-run.ts';
 import { chromiumMissing, withChromiumPage } from '../support/control-ui.ts';
+import { ACCESS_LIFETIME_S, connectInControlUi, revokedSaysSignInAgain, signInWithClawctl, untilInRefreshMargin } from '../support/codex-scenarios.ts';
 import { post, runtimePids, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
 
-const ACCESS_LIFETIME_S = 330;
-/** OpenClaw refreshes an OAuth access token this long before it expires (DEFAULT_OAUTH_REFRESH_MARGIN_MS). */
-const REFRESH_MARGIN_S = 300;
 let stack: LocalStack;
 let standIn: CodexStandIn;
 
@@ -89,15 +87,7 @@ describe('ChatGPT/Codex subscription sign-in (local mode, real OpenClaw)', () =>
 
   it('should sign in with `clawctl login codex` through the device-code flow, and back the sign-in up at once', async () => {
     const startedAt = new Date().toISOString();
-    const run = clawctl(['login', 'codex', '--url', stack.url], {}, 300_000);
-    // The operator enters the code shown on OpenAI's page: the stand-in's approval.
-    const code = await until(async () => standIn.userCodes.at(-1), 120_000, 'a device code requested');
-    standIn.approve(code);
-    const result = await run;
-    expect(result.stderr).toContain(code);
-    expect(result.stderr).toContain('https://auth.openai.com/codex/device');
-    expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toContain('openai:operator@example.com');
+    const code = await signInWithClawctl(stack.url, standIn);
     const signIn = (await (await fetch(`${stack.url}/api/login`)).json()) as ModelSignIn;
     expect(signIn).toMatchObject({ state: 'signed-in', profile: 'openai:operator@example.com', userCode: code });
     // Backed up at once (BACKUP_DEBOUNCE is 10 minutes here).
@@ -135,8 +125,7 @@ describe('ChatGPT/Codex subscription sign-in (local mode, real OpenClaw)', () =>
 
   it('should back a rotated refresh token up at once, so a crash that loses the home wakes with the newest token', async () => {
     // Into the refresh margin of the current token (a wait the token's own lifetime sets, not a race).
-    const inMargin = standIn.current().mintedAt + (ACCESS_LIFETIME_S - REFRESH_MARGIN_S + 2) * 1000;
-    if (Date.now() < inMargin) await new Promise((r) => setTimeout(r, inMargin - Date.now()));
+    await untilInRefreshMargin(standIn);
     const refreshesBefore = standIn.current().refreshes;
     const turnAt = new Date().toISOString();
     const turn = await chat('a turn that refreshes the token');
@@ -191,20 +180,7 @@ describe('ChatGPT/Codex subscription sign-in (local mode, real OpenClaw)', () =>
   it("should sign in through the Control UI's own Connect provider in Chromium: the owner's session is the gateway's administrator", async (context) => {
     const missing = chromiumMissing();
     if (missing) return context.skip(missing);
-    const codes = standIn.userCodes.length;
-    await withChromiumPage(async (page) => {
-      await page.goto(`${stack.url}/settings/model-providers`, { waitUntil: 'load' });
-      // Enabled only for operator.admin: the Worker's owner (GATEWAY_ADMINS) has it.
-      const connect = page.getByRole('button', { name: 'Connect provider' }).first();
-      await until(async () => ((await connect.isEnabled().catch(() => false)) ? true : undefined), 60_000, 'Connect provider enabled');
-      await connect.click();
-      await page.locator('button[data-models-login-provider="openai"]').click();
-      await page.getByText('ChatGPT Device Pairing').first().click();
-      const code = await until(async () => (standIn.userCodes.length > codes ? standIn.userCodes.at(-1) : undefined), 60_000, 'a device code requested by the gateway');
-      await page.getByText(code).first().waitFor({ timeout: 30_000 });
-      standIn.approve(code);
-      await page.getByText('Provider credentials saved').first().waitFor({ timeout: 60_000 });
-    });
+    await connectInControlUi(stack.url, standIn, 60_000);
     // The change check sees the new sign-in and backs it up at once.
     await until(async () => ((await status()).model.signIn?.profile === 'openai:operator@example.com' ? true : undefined), 60_000, 'the sign-in in the status');
     const turn = await chat('after the sign-in from the Control UI');
@@ -213,24 +189,11 @@ describe('ChatGPT/Codex subscription sign-in (local mode, real OpenClaw)', () =>
   }, 240_000);
 
   it('should say "sign in again" in the status when the provider revoked the sign-in, not fail silently', async () => {
-    // The operator signed out elsewhere: the access token and the refresh token are refused from now on. OpenClaw
-    // learns it at its next refresh (once the token is inside its refresh margin), which the provider refuses.
-    const inMargin = standIn.current().mintedAt + (ACCESS_LIFETIME_S - REFRESH_MARGIN_S + 2) * 1000;
-    standIn.revokeAll();
-    if (Date.now() < inMargin) await new Promise((r) => setTimeout(r, inMargin - Date.now()));
-    const turn = await chat('a turn after the sign-in was revoked');
-    expect(turn.status).not.toBe(200);
-    const s = await until(async () => {
-      const x = await status();
-      return x.model.detail.includes('sign in again') ? x : undefined;
-    }, 60_000, '"sign in again" in the status').catch(async (error: Error) => {
-      throw new Error(`${error.message}; the turn answered ${turn.status} ${turn.text}; the status says ${JSON.stringify((await status()).model)}`);
+    await revokedSaysSignInAgain({
+      url: stack.url,
+      openai: standIn,
+      turn: chat,
+      status,
     });
-    expect(s.model.signIn?.status).toBe('expired');
-    expect(s.model.detail).toContain('clawctl login codex');
-    expect((await clawctl(['status', '--url', stack.url])).stdout).toContain('sign in again');
-    const next = await chat('and now?');
-    expect(next.status).toBe(401);
-    expect(next.text).toContain('sign in again');
   }, 180_000);
 });

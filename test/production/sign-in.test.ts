@@ -25,15 +25,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CREDENTIALS_BACKUP_REASON, SIGN_IN_BACKUP_REASON } from '../../src/agent/model-access.ts';
 import type { ModelSignIn } from '../../src/agent/model-sign-in.ts';
 import { codexEndpoints, type CodexEndpoints } from '../support/codex-standin.ts';
-import { clawctl } from '../support/clawctl-run.ts';
-import { chromiumMissing, withChromiumPage } from '../support/control-ui.ts';
+import { chromiumMissing } from '../support/control-ui.ts';
+import { ACCESS_LIFETIME_S, connectInControlUi, revokedSaysSignInAgain, signInWithClawctl, untilInRefreshMargin } from '../support/codex-scenarios.ts';
 import { until } from '../support/node-local-stack.ts';
 import { MOCK_MODEL_ID } from '../../container/mock-llm/server.mjs';
 import { appContainer, docker, ensureAwake, inContainer, sleep, standIn, status, twinUrl, wake, waitFor, type StandIn } from './twin-client.ts';
 
-/** Access tokens live 5½ minutes: 30 s after minting they are inside OpenClaw's 5-minute refresh margin. */
-const ACCESS_LIFETIME_S = 330;
-const REFRESH_MARGIN_S = 300;
 
 /** The sign-in as the Worker reads it from the container's log. */
 async function signInNow(): Promise<ModelSignIn> {
@@ -63,10 +60,6 @@ function requestsSeen(openai: CodexEndpoints): string {
   return JSON.stringify(openai.requests.slice(-12).map((r) => `${r.host}${r.path} ${r.status} ${r.bearer === null ? 'no token' : r.bearer === access ? 'current token' : 'old token'}`));
 }
 
-async function untilInMargin(openai: CodexEndpoints): Promise<void> {
-  const inMargin = openai.current().mintedAt + (ACCESS_LIFETIME_S - REFRESH_MARGIN_S + 2) * 1000;
-  if (Date.now() < inMargin) await new Promise((r) => setTimeout(r, inMargin - Date.now()));
-}
 
 describe.skipIf(inject('twinSkipped') !== '')('production twin: the ChatGPT/Codex subscription sign-in', () => {
   const openai = codexEndpoints();
@@ -88,18 +81,7 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: the ChatGPT/Code
     await ensureAwake();
     expect(inContainer('command -v script setsid xargs >/dev/null && test -x /container/model-login.sh && echo ok').trim()).toBe('ok');
     const startedAt = new Date().toISOString();
-    const codes = openai.userCodes.length;
-    const run = clawctl(['login', 'codex', '--url', twinUrl()], {}, 300_000);
-    // The operator enters the code shown on OpenAI's page: the stand-in's approval.
-    const code = await until(async () => (openai.userCodes.length > codes ? openai.userCodes.at(-1) : undefined), 120_000, 'a device code requested').catch(async (error: Error) => {
-      throw new Error(`${error.message}\n${inContainer('tail -c 3000 /tmp/openclaw-boot/model-login.log')}`);
-    });
-    openai.approve(code);
-    const result = await run;
-    expect(result.stderr).toContain(code);
-    expect(result.stderr).toContain('https://auth.openai.com/codex/device');
-    expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toContain('openai:operator@example.com');
+    const code = await signInWithClawctl(twinUrl(), openai, () => inContainer('tail -c 3000 /tmp/openclaw-boot/model-login.log'));
     const done = await signInNow();
     expect(done).toMatchObject({ state: 'signed-in', profile: 'openai:operator@example.com', userCode: code });
     // The gateway was told to reread its store (the sign-in's last step).
@@ -133,7 +115,7 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: the ChatGPT/Code
 
   it('should back a rotated refresh token up at once, so a container killed from outside wakes with the newest token', async () => {
     await ensureAwake();
-    await untilInMargin(openai);
+    await untilInRefreshMargin(openai);
     const refreshesBefore = openai.current().refreshes;
     const turnAt = new Date().toISOString();
     const turn = await subscriptionTurn('a turn that refreshes the token');
@@ -161,24 +143,7 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: the ChatGPT/Code
 
   it('should say "sign in again" in the status, `clawctl status` and a chat turn when the provider revoked the sign-in', async () => {
     await ensureAwake();
-    // The operator signed out elsewhere: every token is refused from now on. OpenClaw learns it at its next refresh
-    // (once the access token is inside its refresh margin), which the provider refuses.
-    openai.revokeAll();
-    await untilInMargin(openai);
-    const turn = await subscriptionTurn('a turn after the sign-in was revoked');
-    expect(turn.status).not.toBe(200);
-    const s = await until(async () => {
-      const x = await status();
-      return x.model.detail.includes('sign in again') ? x : undefined;
-    }, 60_000, '"sign in again" in the status').catch(async (error: Error) => {
-      throw new Error(`${error.message}; the turn answered ${turn.status} ${turn.text}; the status says ${JSON.stringify((await status()).model)}`);
-    });
-    expect(s.model.signIn?.status).toBe('expired');
-    expect(s.model.detail).toContain('clawctl login codex');
-    expect((await clawctl(['status', '--url', twinUrl()])).stdout).toContain('sign in again');
-    const next = await subscriptionTurn('and now?');
-    expect(next.status).toBe(401);
-    expect(next.text).toContain('sign in again');
+    await revokedSaysSignInAgain({ url: twinUrl(), openai, turn: subscriptionTurn, status });
   }, 300_000);
 
   it("should sign in again through the Control UI's own Connect provider in Chromium, back it up at once and answer on the subscription", async (context) => {
@@ -186,20 +151,7 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: the ChatGPT/Code
     if (missing) return context.skip(missing);
     await ensureAwake();
     const startedAt = new Date().toISOString();
-    const codes = openai.userCodes.length;
-    await withChromiumPage(async (page) => {
-      await page.goto(`${twinUrl()}/settings/model-providers`, { waitUntil: 'load' });
-      // Enabled only for operator.admin: the Worker's owner (GATEWAY_ADMINS) has it.
-      const connect = page.getByRole('button', { name: 'Connect provider' }).first();
-      await until(async () => ((await connect.isEnabled().catch(() => false)) ? true : undefined), 90_000, 'Connect provider enabled');
-      await connect.click();
-      await page.locator('button[data-models-login-provider="openai"]').click();
-      await page.getByText('ChatGPT Device Pairing').first().click();
-      const code = await until(async () => (openai.userCodes.length > codes ? openai.userCodes.at(-1) : undefined), 90_000, 'a device code requested by the gateway');
-      await page.getByText(code).first().waitFor({ timeout: 30_000 });
-      openai.approve(code);
-      await page.getByText('Provider credentials saved').first().waitFor({ timeout: 90_000 });
-    });
+    await connectInControlUi(twinUrl(), openai, 90_000);
     // The change check sees the new sign-in and backs it up at once (or the debounced backup took it first).
     const s = await until(async () => {
       const x = await status();

@@ -1,0 +1,105 @@
+/**
+ * Steps of the ChatGPT/Codex subscription's scenarios that the local mode
+ * (test/e2e/codex-sign-in.test.ts) and the production twin
+ * (test/production/sign-in.test.ts) both take, against the same recorded
+ * stand-in of OpenAI (test/support/codex-standin.ts).
+ */
+import { expect } from 'vitest';
+import type { AgentStatus } from '../../src/agent/agent-status.ts';
+import { clawctl } from './clawctl-run.ts';
+import { withChromiumPage } from './control-ui.ts';
+import { until } from './node-local-stack.ts';
+
+/** What the steps need of the stand-in. */
+interface OpenAiStandIn {
+  userCodes: string[];
+  approve(userCode: string): void;
+  revokeAll(): void;
+  current(): { mintedAt: number };
+}
+
+/**
+ * Access tokens the stand-in mints live 5½ minutes (its setAccessLifetime):
+ * 30 s after minting they are inside OpenClaw's 5-minute refresh margin
+ * (DEFAULT_OAUTH_REFRESH_MARGIN_MS), and the next turn refreshes (and
+ * rotates) them.
+ */
+export const ACCESS_LIFETIME_S = 330;
+const REFRESH_MARGIN_S = 300;
+
+/** Waits until the newest access token is inside OpenClaw's refresh margin. */
+export async function untilInRefreshMargin(openai: OpenAiStandIn): Promise<void> {
+  const inMargin = openai.current().mintedAt + (ACCESS_LIFETIME_S - REFRESH_MARGIN_S + 2) * 1000;
+  if (Date.now() < inMargin) await new Promise((r) => setTimeout(r, inMargin - Date.now()));
+}
+
+type Turn = (content: string) => Promise<{ status: number; text: string }>;
+
+/**
+ * `clawctl login codex` as the operator runs it: the code it prints is
+ * approved at the stand-in (the operator entered it on OpenAI's page), and
+ * it exits 0 naming the profile. `why` adds what to show when no code comes.
+ * @returns the code.
+ */
+export async function signInWithClawctl(url: string, openai: OpenAiStandIn, why: () => string = () => ''): Promise<string> {
+  const codes = openai.userCodes.length;
+  const run = clawctl(['login', 'codex', '--url', url], {}, 300_000);
+  const code = await until(async () => (openai.userCodes.length > codes ? openai.userCodes.at(-1) : undefined), 120_000, 'a device code requested').catch((error: Error) => {
+    throw new Error(`${error.message}\n${why()}`);
+  });
+  openai.approve(code);
+  const result = await run;
+  expect(result.stderr).toContain(code);
+  expect(result.stderr).toContain('https://auth.openai.com/codex/device');
+  expect(result.code, result.stderr).toBe(0);
+  expect(result.stdout).toContain('openai:operator@example.com');
+  return code;
+}
+
+/**
+ * The owner connects OpenAI in the Control UI (Settings → Models → Connect
+ * provider → ChatGPT Device Pairing) in Chromium, the code is approved at the
+ * stand-in, and the UI says the credentials are saved.
+ */
+export async function connectInControlUi(baseUrl: string, openai: OpenAiStandIn, timeoutMs: number): Promise<void> {
+  const codes = openai.userCodes.length;
+  await withChromiumPage(async (page) => {
+    await page.goto(`${baseUrl}/settings/model-providers`, { waitUntil: 'load' });
+    // Enabled only for operator.admin: the Worker's owner (GATEWAY_ADMINS) has it.
+    const connect = page.getByRole('button', { name: 'Connect provider' }).first();
+    await until(async () => ((await connect.isEnabled().catch(() => false)) ? true : undefined), timeoutMs, 'Connect provider enabled');
+    await connect.click();
+    await page.locator('button[data-models-login-provider="openai"]').click();
+    await page.getByText('ChatGPT Device Pairing').first().click();
+    const code = await until(async () => (openai.userCodes.length > codes ? openai.userCodes.at(-1) : undefined), timeoutMs, 'a device code requested by the gateway');
+    await page.getByText(code).first().waitFor({ timeout: 30_000 });
+    openai.approve(code);
+    await page.getByText('Provider credentials saved').first().waitFor({ timeout: timeoutMs });
+  });
+}
+
+/**
+ * The operator signed out elsewhere: every token is refused from now on.
+ * OpenClaw learns it at its next refresh (once the access token is inside its
+ * refresh margin), which the provider refuses. The
+ * status, `clawctl status` and the next chat turn say "sign in again".
+ */
+export async function revokedSaysSignInAgain(options: { url: string; openai: OpenAiStandIn; turn: Turn; status: () => Promise<AgentStatus> }): Promise<void> {
+  const { openai, turn, status } = options;
+  openai.revokeAll();
+  await untilInRefreshMargin(openai);
+  const refused = await turn('a turn after the sign-in was revoked');
+  expect(refused.status).not.toBe(200);
+  const s = await until(async () => {
+    const x = await status();
+    return x.model.detail.includes('sign in again') ? x : undefined;
+  }, 60_000, '"sign in again" in the status').catch(async (error: Error) => {
+    throw new Error(`${error.message}; the turn answered ${refused.status} ${refused.text}; the status says ${JSON.stringify((await status()).model)}`);
+  });
+  expect(s.model.signIn?.status).toBe('expired');
+  expect(s.model.detail).toContain('clawctl login codex');
+  expect((await clawctl(['status', '--url', options.url])).stdout).toContain('sign in again');
+  const next = await turn('and now?');
+  expect(next.status).toBe(401);
+  expect(next.text).toContain('sign in again');
+}
