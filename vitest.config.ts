@@ -2,7 +2,6 @@ import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-
 const nodeShim = fileURLToPath(new URL('./test/support/node-cloudflare-workers.ts', import.meta.url));
 
 export default defineConfig({

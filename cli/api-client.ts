@@ -127,13 +127,19 @@ export class ApiClient {
 }
 
 /** Waits until `check` says yes, polling the status. */
-export async function waitForStatus(client: ApiClient, check: (s: AgentStatus) => boolean, timeoutMs: number, onStatus?: (s: AgentStatus) => void): Promise<AgentStatus> {
+export async function waitForStatus(
+  client: ApiClient,
+  check: (s: AgentStatus) => boolean,
+  timeoutMs: number,
+  onStatus?: (s: AgentStatus) => void,
+): Promise<AgentStatus> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const s = await client.status();
     onStatus?.(s);
     if (check(s)) return s;
-    if (s.state === 'stopped' && s.lastError && s.lastError.code !== 'container_exited') throw new CliError(`boot failed: ${s.lastError.code}: ${s.lastError.message}`);
+    if (s.state === 'stopped' && s.lastError && s.lastError.code !== 'container_exited')
+      throw new CliError(`boot failed: ${s.lastError.code}: ${s.lastError.message}`);
     if (s.state === 'hibernated') throw new CliError(`hibernated: ${s.hibernation?.reason ?? 'no reason'} (clawctl resume)`, EXIT.hibernated);
     if (Date.now() > deadline) throw new CliError(`timed out after ${Math.round(timeoutMs / 1000)} s (state ${s.state}${s.phase ? `, ${s.phase}` : ''})`);
     await new Promise((r) => setTimeout(r, 500));

@@ -80,11 +80,15 @@ function describe(s: AgentStatus): string {
     `${s.agent}: ${s.state}${s.phase ? ` (${s.phase})` : ''} since ${s.since}`,
     s.lastTransition ? `  last: ${s.lastTransition.from} → ${s.lastTransition.to}: ${s.lastTransition.reason}` : null,
     s.lastError ? `  error: ${s.lastError.code}: ${s.lastError.message}` : null,
-    s.model ? `  model: ${s.model.detail}${s.model.lastCredentialBackup ? ` (credentials last backed up ${s.model.lastCredentialBackup.at}: ${s.model.lastCredentialBackup.result})` : ''}` : null,
+    s.model
+      ? `  model: ${s.model.detail}${s.model.lastCredentialBackup ? ` (credentials last backed up ${s.model.lastCredentialBackup.at}: ${s.model.lastCredentialBackup.result})` : ''}`
+      : null,
     s.hibernation ? `  hibernated by ${s.hibernation.by}: ${s.hibernation.reason}` : null,
     s.sleepAt ? `  sleeps at ${s.sleepAt} (sleepAfter ${Math.round(s.sleepAfterMs / 1000)} s)` : `  sleepAfter ${Math.round(s.sleepAfterMs / 1000)} s`,
     s.work ? `  sleep waits for running work: ${s.work.blockers.map((b) => b.message).join('; ')} (since ${s.work.since})` : null,
-    s.schedule.next ? `  next scheduled wake: ${s.schedule.next.wakeAt} for "${s.schedule.next.jobName}" (due ${s.schedule.next.runAt})${s.schedule.thinnedToEveryMs ? `, thinned to every ${Math.round(s.schedule.thinnedToEveryMs / 3_600_000)} h` : ''}` : null,
+    s.schedule.next
+      ? `  next scheduled wake: ${s.schedule.next.wakeAt} for "${s.schedule.next.jobName}" (due ${s.schedule.next.runAt})${s.schedule.thinnedToEveryMs ? `, thinned to every ${Math.round(s.schedule.thinnedToEveryMs / 3_600_000)} h` : ''}`
+      : null,
     s.schedule.awaiting ? `  up for scheduled job "${s.schedule.awaiting.jobName}" (due ${s.schedule.awaiting.runAt})` : null,
     s.schedule.lastRun ? `  last scheduled run: "${s.schedule.lastRun.jobName}" ${s.schedule.lastRun.status} at ${s.schedule.lastRun.at}` : null,
     s.backups.lastBackup ? `  last backup: ${s.backups.lastBackup.result} ${s.backups.lastBackup.at}` : '  last backup: none',
@@ -104,13 +108,20 @@ async function doctorInputs(flags: Record<string, string | boolean>, client: Api
     try {
       terraform = JSON.parse(readFileSync(resolve(flags.terraform), 'utf8')) as DoctorInputs['terraform'];
     } catch (error) {
-      throw new CliError(`--terraform ${flags.terraform}: ${errorMessage(error)} (write it with: terraform -chdir=terraform output -json > tf.json)`, EXIT.usage);
+      throw new CliError(
+        `--terraform ${flags.terraform}: ${errorMessage(error)} (write it with: terraform -chdir=terraform output -json > tf.json)`,
+        EXIT.usage,
+      );
     }
   }
   const token = process.env.CLOUDFLARE_API_TOKEN;
   const accountId = process.env.CLOUDFLARE_ACCOUNT_ID;
   return {
-    config: { scriptName: config.name ?? '', vars: Object.fromEntries(Object.entries(config.vars ?? {}).map(([k, v]) => [k, String(v)])), bucketName: config.r2_buckets?.[0]?.bucket_name ?? null },
+    config: {
+      scriptName: config.name ?? '',
+      vars: Object.fromEntries(Object.entries(config.vars ?? {}).map(([k, v]) => [k, String(v)])),
+      bucketName: config.r2_buckets?.[0]?.bucket_name ?? null,
+    },
     terraform,
     api: token && accountId ? { url: process.env.CLOUDFLARE_API_BASE_URL ?? 'https://api.cloudflare.com/client/v4', token, accountId } : null,
     remote: () => client.api<RemoteDoctor>('GET', '/api/doctor'),
@@ -126,11 +137,16 @@ async function wakeAndWait(client: ApiClient, timeoutMs: number, quiet: boolean)
   const started = Date.now();
   await client.api('POST', '/api/wake', { reason: 'clawctl wake' });
   let last = '';
-  return waitForStatus(client, (s) => (s.state === 'ready' || s.state === 'idle') && s.stopping === null, timeoutMs, (s) => {
-    const line = s.state === 'booting' ? `booting: ${s.phase ?? 'launching'} (attempt ${s.bootAttempt}/${s.maxBootAttempts})` : s.state;
-    if (line !== last && !quiet) process.stderr.write(`${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  ${line}\n`);
-    last = line;
-  });
+  return waitForStatus(
+    client,
+    (s) => (s.state === 'ready' || s.state === 'idle') && s.stopping === null,
+    timeoutMs,
+    (s) => {
+      const line = s.state === 'booting' ? `booting: ${s.phase ?? 'launching'} (attempt ${s.bootAttempt}/${s.maxBootAttempts})` : s.state;
+      if (line !== last && !quiet) process.stderr.write(`${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  ${line}\n`);
+      last = line;
+    },
+  );
 }
 
 /** `clawctl login codex`: wake, start the device-code sign-in, show the code once, wait for the outcome. */
@@ -142,10 +158,13 @@ async function loginCodex(client: ApiClient, timeoutMs: number, quiet: boolean):
   let shown: string | null = null;
   while (signIn.state === 'starting' || signIn.state === 'waiting') {
     if (signIn.userCode && signIn.userCode !== shown && !quiet) {
-      process.stderr.write(`\nOpen ${signIn.verificationUrl} in your browser and enter the code:\n\n    ${signIn.userCode}\n\n(it expires in 15 minutes; waiting for the sign-in…)\n`);
+      process.stderr.write(
+        `\nOpen ${signIn.verificationUrl} in your browser and enter the code:\n\n    ${signIn.userCode}\n\n(it expires in 15 minutes; waiting for the sign-in…)\n`,
+      );
       shown = signIn.userCode;
     }
-    if (Date.now() > deadline) throw new CliError(`the sign-in did not finish within ${Math.round(timeoutMs / 1000)} s (clawctl login codex --cancel ends it)`, EXIT.failed);
+    if (Date.now() > deadline)
+      throw new CliError(`the sign-in did not finish within ${Math.round(timeoutMs / 1000)} s (clawctl login codex --cancel ends it)`, EXIT.failed);
     await new Promise((r) => setTimeout(r, 1_000));
     signIn = await client.api<ModelSignIn>('GET', '/api/login');
   }
@@ -170,7 +189,10 @@ async function main(argv: string[]): Promise<number> {
       const started = Date.now();
       const ready = await wakeAndWait(client, timeoutMs, asJson);
       const parts = ready.lastBoot?.parts.map((p) => `${p.phase} ${((p.ms ?? 0) / 1000).toFixed(1)} s`).join(', ');
-      out(ready, `ready after ${((Date.now() - started) / 1000).toFixed(1)} s on ${ready.meter.instanceType} — ${client.target.url}${parts ? `\n  boot: ${parts}` : ''}`);
+      out(
+        ready,
+        `ready after ${((Date.now() - started) / 1000).toFixed(1)} s on ${ready.meter.instanceType} — ${client.target.url}${parts ? `\n  boot: ${parts}` : ''}`,
+      );
       return EXIT.ok;
     }
     case 'login': {
@@ -213,8 +235,20 @@ async function main(argv: string[]): Promise<number> {
       return EXIT.ok;
     }
     case 'cost': {
-      type Evaluation = { at: string; monthToDateUsd: number; projectedUsd: number; source: string; fallbackReason: string | null; decision: { level: string; reason: string } };
-      const c = await client.api<{ last: Evaluation | null; current: Evaluation | null; thresholds: { softUsd: number; hardUsd: number }; sleepAfterMs: number }>('GET', '/api/cost');
+      type Evaluation = {
+        at: string;
+        monthToDateUsd: number;
+        projectedUsd: number;
+        source: string;
+        fallbackReason: string | null;
+        decision: { level: string; reason: string };
+      };
+      const c = await client.api<{
+        last: Evaluation | null;
+        current: Evaluation | null;
+        thresholds: { softUsd: number; hardUsd: number };
+        sleepAfterMs: number;
+      }>('GET', '/api/cost');
       const e = c.last ?? c.current;
       const origin = c.last ? `the cron's decision of ${c.last.at}` : 'computed now (no cron run yet)';
       const text = e
@@ -235,7 +269,8 @@ async function main(argv: string[]): Promise<number> {
     case 'eval': {
       const runs = Number(flags.runs ?? 10);
       const cycles = Number(flags.cycles ?? 10);
-      if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(cycles) || cycles < 1) throw new CliError('--runs and --cycles must be whole numbers ≥ 1', EXIT.usage);
+      if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(cycles) || cycles < 1)
+        throw new CliError('--runs and --cycles must be whole numbers ≥ 1', EXIT.usage);
       const at = new Date().toISOString();
       const rows = await runEvaluation(client, { runs, cycles, log: (l) => process.stderr.write(`${l}\n`) });
       const markdown = toMarkdown(rows, client.target.url, at);

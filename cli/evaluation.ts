@@ -109,12 +109,20 @@ export async function runEvaluation(client: ApiClient, options: EvalOptions): Pr
     detail: failures,
   });
 
-  rows.push({ aspect: 'effort', measure: 'steps to start/stop', passLine: 'one browser visit or one CLI command', measured: 'start: 1 (`clawctl wake` or open the URL); stop: 0 (sleeps by itself) or 1 (`clawctl sleep`)', pass: true });
+  rows.push({
+    aspect: 'effort',
+    measure: 'steps to start/stop',
+    passLine: 'one browser visit or one CLI command',
+    measured: 'start: 1 (`clawctl wake` or open the URL); stop: 0 (sleeps by itself) or 1 (`clawctl sleep`)',
+    pass: true,
+  });
 
   // Monthly cost: the low-use profile priced by the cost module, and the target's own projection.
   const lowUse = monthCost(usageFromSeconds({ [before.meter.instanceType]: 3 * (730 / 168) * (3600 + before.sleepAfterMs / 1000) } as Record<string, number>));
   const cost = await client.api<{ last: { projectedUsd: number; source: string } | null }>('GET', '/api/cost').catch(() => ({ last: null }));
-  const measuredCost = `low-use profile (3×/week, 1 h + sleepAfter tail, ${before.meter.instanceType}): $${lowUse.totalUsd.toFixed(2)}/month` + (cost.last ? `; this target's projection: $${cost.last.projectedUsd.toFixed(2)} (${cost.last.source})` : '; no cost-guard run on this target yet');
+  const measuredCost =
+    `low-use profile (3×/week, 1 h + sleepAfter tail, ${before.meter.instanceType}): $${lowUse.totalUsd.toFixed(2)}/month` +
+    (cost.last ? `; this target's projection: $${cost.last.projectedUsd.toFixed(2)} (${cost.last.source})` : '; no cost-guard run on this target yet');
   rows.push({ aspect: 'monthly cost', measure: 'at low use (2–3×/week)', passLine: '≤ $10', measured: measuredCost, pass: lowUse.totalUsd <= 10 });
 
   // Persistence: a marker written before sleep is there after wake (through the agent's own shell tool).
@@ -136,7 +144,13 @@ export async function runEvaluation(client: ApiClient, options: EvalOptions): Pr
   } catch (error) {
     persistenceDetail = (error as Error).message;
   }
-  rows.push({ aspect: 'persistence', measure: 'settings and files survive stop/restart', passLine: 'nothing lost', measured: persisted ? 'marker written before sleep read back after wake' : `marker not found (${persistenceDetail})`, pass: persisted });
+  rows.push({
+    aspect: 'persistence',
+    measure: 'settings and files survive stop/restart',
+    passLine: 'nothing lost',
+    measured: persisted ? 'marker written before sleep read back after wake' : `marker not found (${persistenceDetail})`,
+    pass: persisted,
+  });
 
   // Isolation: the Terraform isolation check.
   let isolationPass = false;
@@ -149,7 +163,13 @@ export async function runEvaluation(client: ApiClient, options: EvalOptions): Pr
   } catch (error) {
     isolationMeasured = `check could not run: ${(error as Error).message}`;
   }
-  rows.push({ aspect: 'isolation', measure: 'the existing environment is unchanged', passLine: 'zero impact', measured: isolationMeasured, pass: isolationPass });
+  rows.push({
+    aspect: 'isolation',
+    measure: 'the existing environment is unchanged',
+    passLine: 'zero impact',
+    measured: isolationMeasured,
+    pass: isolationPass,
+  });
   return rows;
 }
 

@@ -73,7 +73,13 @@ export function localAccessToken(url: string, env: NodeJS.ProcessEnv = process.e
  * a file's credentials follow that file's url only.
  * @throws CliError (usage) when credentials would travel over plain http to another machine.
  */
-export function loadTarget(flags: Record<string, string | boolean>, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(), home = homedir(), checkout = CHECKOUT): Target & { note: string | null } {
+export function loadTarget(
+  flags: Record<string, string | boolean>,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+  home = homedir(),
+  checkout = CHECKOUT,
+): Target & { note: string | null } {
   const local = readConfigFile(resolve(cwd, '.clawctl.json'));
   const user = readConfigFile(join(home, '.config', 'clawctl.json'));
   const file = local ?? user;
@@ -82,8 +88,10 @@ export function loadTarget(flags: Record<string, string | boolean>, env: NodeJS.
   if (!/^https?:\/\/[^/]/.test(url)) throw new CliError(`--url "${url}" must start with http:// or https://`, EXIT.usage);
   let credentials: { clientId: string; clientSecret: string; from: string } | null = null;
   let note: string | null = null;
-  const envCreds = env.CF_ACCESS_CLIENT_ID && env.CF_ACCESS_CLIENT_SECRET ? { clientId: env.CF_ACCESS_CLIENT_ID, clientSecret: env.CF_ACCESS_CLIENT_SECRET } : null;
-  const fileCreds = file?.clientId && file.clientSecret && file.url && normalize(file.url) === url ? { clientId: file.clientId, clientSecret: file.clientSecret } : null;
+  const envCreds =
+    env.CF_ACCESS_CLIENT_ID && env.CF_ACCESS_CLIENT_SECRET ? { clientId: env.CF_ACCESS_CLIENT_ID, clientSecret: env.CF_ACCESS_CLIENT_SECRET } : null;
+  const fileCreds =
+    file?.clientId && file.clientSecret && file.url && normalize(file.url) === url ? { clientId: file.clientId, clientSecret: file.clientSecret } : null;
   const urlFromOperator = explicit !== undefined || (!local && user?.url !== undefined);
   if (envCreds && urlFromOperator) credentials = { ...envCreds, from: 'CF_ACCESS_CLIENT_ID/SECRET' };
   else if (fileCreds) credentials = { ...fileCreds, from: local ? './.clawctl.json' : '~/.config/clawctl.json' };
@@ -91,5 +99,11 @@ export function loadTarget(flags: Record<string, string | boolean>, env: NodeJS.
   if (credentials && url.startsWith('http://') && !isLoopbackUrl(url)) {
     throw new CliError(`refusing to send the service token (${credentials.from}) over plain http to ${url}; use https://`, EXIT.usage);
   }
-  return { url, clientId: credentials?.clientId ?? null, clientSecret: credentials?.clientSecret ?? null, localToken: localAccessToken(url, env, checkout), note };
+  return {
+    url,
+    clientId: credentials?.clientId ?? null,
+    clientSecret: credentials?.clientSecret ?? null,
+    localToken: localAccessToken(url, env, checkout),
+    note,
+  };
 }

@@ -75,17 +75,26 @@ export function judgeCompileCache(stats, minShare = MIN_ACCEPTED_SHARE) {
   const share = `${(stats.acceptedShare * 100).toFixed(1)} %`;
   const counts = `${stats.accepted} of ${stats.reads} compile-cache reads accepted (${share}; ${stats.missing} missing, ${stats.rejected} rejected)`;
   if (stats.reads < MIN_READS) {
-    return { ok: false, message: `only ${stats.reads} compile-cache reads seen (expected thousands): NODE_DEBUG_NATIVE=COMPILE_CACHE printed no verdicts, or the launcher did not enable the cache` };
+    return {
+      ok: false,
+      message: `only ${stats.reads} compile-cache reads seen (expected thousands): NODE_DEBUG_NATIVE=COMPILE_CACHE printed no verdicts, or the launcher did not enable the cache`,
+    };
   }
   if (stats.acceptedShare < minShare) {
-    return { ok: false, message: `${counts}, below ${(minShare * 100).toFixed(0)} %: a wake would compile OpenClaw again. First misses: ${stats.missed.join('; ')}. Cache: ${stats.cacheDirs.join(', ') || 'none resolved'}` };
+    return {
+      ok: false,
+      message: `${counts}, below ${(minShare * 100).toFixed(0)} %: a wake would compile OpenClaw again. First misses: ${stats.missed.join('; ')}. Cache: ${stats.cacheDirs.join(', ') || 'none resolved'}`,
+    };
   }
   return { ok: true, message: `${counts}; cache ${stats.cacheDirs.join(', ')}` };
 }
 
 /** Refuses what would make the launcher re-execute itself into another cache, or change V8's cache key. */
 function assertLauncherEnvironment(env) {
-  if (env.NODE_COMPILE_CACHE) throw new Error(`NODE_COMPILE_CACHE is set (${env.NODE_COMPILE_CACHE}): OpenClaw's launcher would re-execute itself to use ${CACHE_DIR_NAME}/openclaw/… under it; leave it unset so the cache is in the launcher's own place`);
+  if (env.NODE_COMPILE_CACHE)
+    throw new Error(
+      `NODE_COMPILE_CACHE is set (${env.NODE_COMPILE_CACHE}): OpenClaw's launcher would re-execute itself to use ${CACHE_DIR_NAME}/openclaw/… under it; leave it unset so the cache is in the launcher's own place`,
+    );
   if (env.NODE_DISABLE_COMPILE_CACHE) throw new Error('NODE_DISABLE_COMPILE_CACHE is set: the launcher would not use the cache');
   if (env.NODE_OPTIONS) throw new Error(`NODE_OPTIONS is set (${env.NODE_OPTIONS}): the runtime's boot must run with the flags the cache was made with`);
 }
@@ -127,7 +136,15 @@ export async function bootGatewayOnce(extraEnv = {}, timeoutMs = BOOT_TIMEOUT_MS
     void exited.then((e) => (exit = e));
     const started = Date.now();
     for (;;) {
-      if (exit) throw new Error(`the gateway exited before it was ready (${exit.code ?? exit.signal}): ${Buffer.concat(chunks).toString('utf8').split('\n').filter((l) => !l.startsWith('[compile cache]')).slice(-10).join('\n')}`);
+      if (exit)
+        throw new Error(
+          `the gateway exited before it was ready (${exit.code ?? exit.signal}): ${Buffer.concat(chunks)
+            .toString('utf8')
+            .split('\n')
+            .filter((l) => !l.startsWith('[compile cache]'))
+            .slice(-10)
+            .join('\n')}`,
+        );
       try {
         if ((await fetch(`http://127.0.0.1:${PORT}/readyz`, { signal: AbortSignal.timeout(2_000) })).ok) break;
       } catch {
@@ -216,7 +233,9 @@ async function main(args) {
   }
   if (command === 'check') {
     const file = option(args, '--log');
-    const log = file ? (file.endsWith('.gz') ? gunzipSync(readFileSync(file)) : readFileSync(file)).toString('utf8') : (await bootGatewayOnce({ NODE_DEBUG_NATIVE: 'COMPILE_CACHE' }, timeoutMs)).log;
+    const log = file
+      ? (file.endsWith('.gz') ? gunzipSync(readFileSync(file)) : readFileSync(file)).toString('utf8')
+      : (await bootGatewayOnce({ NODE_DEBUG_NATIVE: 'COMPILE_CACHE' }, timeoutMs)).log;
     const verdict = judgeCompileCache(compileCacheStats(log), min);
     console.error(`compile-cache: ${verdict.ok ? 'ok' : 'FAILED'}: ${verdict.message}`);
     return verdict.ok ? 0 : 1;

@@ -67,7 +67,7 @@ export function hasStoredSignIn(provider, dir = stateDir) {
     const db = new DatabaseSync(file, { readOnly: true });
     try {
       const row = db.prepare("SELECT value_json FROM config_machine_state WHERE state_key = 'authProfiles.store'").get();
-      const profiles = row ? JSON.parse(row.value_json).profiles ?? {} : {};
+      const profiles = row ? (JSON.parse(row.value_json).profiles ?? {}) : {};
       return Object.values(profiles).some((p) => p && p.provider === provider && (p.type === 'oauth' || p.type === 'token'));
     } finally {
       db.close();
@@ -124,15 +124,23 @@ const CDP_PROFILE = 'browser-rendering';
 /** The agent's browser: what the environment offers, and the words the status shows for it. */
 export function browserChoice(e) {
   if (e.BROWSER_CDP_URL) return { mode: 'browser-rendering', detail: 'Cloudflare Browser Rendering, through the Agent' };
-  if (e.BROWSER_EXECUTABLE && existsSync(e.BROWSER_EXECUTABLE)) return { mode: 'local-chromium', detail: `${e.BROWSER_EXECUTABLE}, headless, launched by the gateway` };
-  if (e.BROWSER_EXECUTABLE) return { mode: 'missing', detail: `no browser for the agent: ${e.BROWSER_EXECUTABLE} is not there (apt-get install chromium, or LOCAL_BROWSER=<path>; LOCAL_BROWSER=off to say none)` };
+  if (e.BROWSER_EXECUTABLE && existsSync(e.BROWSER_EXECUTABLE))
+    return { mode: 'local-chromium', detail: `${e.BROWSER_EXECUTABLE}, headless, launched by the gateway` };
+  if (e.BROWSER_EXECUTABLE)
+    return {
+      mode: 'missing',
+      detail: `no browser for the agent: ${e.BROWSER_EXECUTABLE} is not there (apt-get install chromium, or LOCAL_BROWSER=<path>; LOCAL_BROWSER=off to say none)`,
+    };
   return { mode: 'off', detail: 'no browser for the agent: no Browser Rendering binding (BROWSER) and no local Chromium (LOCAL_BROWSER=off or unset)' };
 }
 
 /** Applies the browser settings (the managed ones only: the owner's other browser settings stay). */
 function applyBrowser(config, e) {
   const choice = browserChoice(e);
-  const allowed = (e.BROWSER_ALLOWED_HOSTNAMES || '').split(',').map((s) => s.trim()).filter(Boolean);
+  const allowed = (e.BROWSER_ALLOWED_HOSTNAMES || '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   set(config, ['browser', 'enabled'], choice.mode === 'browser-rendering' || choice.mode === 'local-chromium');
   if (choice.mode === 'browser-rendering') {
     const host = new URL(e.BROWSER_CDP_URL).hostname;
@@ -162,7 +170,10 @@ export function applyManaged(config, e) {
   set(config, ['gateway', 'port'], port);
   set(config, ['gateway', 'bind'], e.GATEWAY_BIND || 'loopback');
   set(config, ['gateway', 'http', 'endpoints', 'chatCompletions', 'enabled'], true);
-  const proxies = (e.GATEWAY_TRUSTED_PROXIES || '127.0.0.1,::1').split(',').map((s) => s.trim()).filter(Boolean);
+  const proxies = (e.GATEWAY_TRUSTED_PROXIES || '127.0.0.1,::1')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   set(config, ['gateway', 'trustedProxies'], proxies);
   const auth = {
     mode: 'trusted-proxy',
@@ -181,7 +192,10 @@ export function applyManaged(config, e) {
   if (e.OPENCLAW_GATEWAY_TOKEN || e.OPENCLAW_GATEWAY_PASSWORD) auth.password = '${OPENCLAW_GATEWAY_PASSWORD}';
   // The owner's Control UI sessions are the gateway's administrators (connecting a model provider needs
   // operator.admin); session-only grants, no persistent admin device. GATEWAY_ADMINS: from the Worker.
-  const admins = (e.GATEWAY_ADMINS || '').split(',').map((s) => s.trim()).filter(Boolean);
+  const admins = (e.GATEWAY_ADMINS || '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (admins.length) auth.identityScopes = Object.fromEntries(admins.map((name) => [name, ['operator.admin']]));
   set(config, ['gateway', 'auth'], auth);
   applyBrowser(config, e);
@@ -190,14 +204,22 @@ export function applyManaged(config, e) {
   const allow = get(config, ['plugins', 'allow']);
   if (Array.isArray(allow) && !allow.includes('admin-http-rpc')) allow.push('admin-http-rpc');
   if (e.GATEWAY_ALLOWED_ORIGINS) {
-    set(config, ['gateway', 'controlUi', 'allowedOrigins'], e.GATEWAY_ALLOWED_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean));
+    set(
+      config,
+      ['gateway', 'controlUi', 'allowedOrigins'],
+      e.GATEWAY_ALLOWED_ORIGINS.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
   }
   if (e.OPENAI_BASE_URL) {
     set(config, ['models', 'providers', 'compat'], {
       baseUrl: e.OPENAI_BASE_URL,
       apiKey: e.OPENAI_API_KEY ? '${OPENAI_API_KEY}' : 'local-no-key',
       api: 'openai-completions',
-      models: [{ id: e.OPENAI_MODEL || 'default', name: e.OPENAI_MODEL || 'default', reasoning: false, input: ['text'], contextWindow: 128000, maxTokens: 8192 }],
+      models: [
+        { id: e.OPENAI_MODEL || 'default', name: e.OPENAI_MODEL || 'default', reasoning: false, input: ['text'], contextWindow: 128000, maxTokens: 8192 },
+      ],
     });
   } else if (get(config, ['models', 'providers', 'compat'])) {
     delete config.models.providers.compat;
@@ -206,7 +228,11 @@ export function applyManaged(config, e) {
   const current = get(config, ['agents', 'defaults', 'model', 'primary']);
   const currentProvider = typeof current === 'string' ? current.split('/')[0] : null;
   // openai/* stays usable without its key when the subscription serves it: its route, or a sign-in stored in the state.
-  const keyed = { anthropic: Boolean(e.ANTHROPIC_API_KEY), openai: Boolean(e.OPENAI_API_KEY) || Boolean(choice.subscription) || hasStoredSignIn('openai'), compat: Boolean(e.OPENAI_BASE_URL) };
+  const keyed = {
+    anthropic: Boolean(e.ANTHROPIC_API_KEY),
+    openai: Boolean(e.OPENAI_API_KEY) || Boolean(choice.subscription) || hasStoredSignIn('openai'),
+    compat: Boolean(e.OPENAI_BASE_URL),
+  };
   const lostKey = currentProvider !== null && currentProvider in keyed && !keyed[currentProvider];
   if (e.OPENCLAW_MODEL || !current || lostKey) set(config, ['agents', 'defaults', 'model', 'primary'], choice.model);
   applyOpenAiRuntime(config, get(config, ['agents', 'defaults', 'model', 'primary']));
@@ -253,7 +279,9 @@ function main() {
       // the status file's directory is the start script's; without it the status just lacks the browser
     }
   }
-  console.log(`[configure] ${firstRun ? 'first run: wrote' : next === text ? 'unchanged:' : 'updated managed settings in'} ${configPath} (model ${get(config, ['agents', 'defaults', 'model', 'primary'])}; browser: ${browser.mode})`);
+  console.log(
+    `[configure] ${firstRun ? 'first run: wrote' : next === text ? 'unchanged:' : 'updated managed settings in'} ${configPath} (model ${get(config, ['agents', 'defaults', 'model', 'primary'])}; browser: ${browser.mode})`,
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) main();

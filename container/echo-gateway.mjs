@@ -41,18 +41,26 @@ const server = createServer(async (req, res) => {
     };
     const payload = payloads[call.method];
     res.writeHead(payload ? 200 : 400, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(payload ? { id: call.id, ok: true, payload } : { id: call.id, ok: false, error: { code: 'INVALID_REQUEST', message: `the echo gateway does not answer ${call.method}` } }));
+    res.end(
+      JSON.stringify(
+        payload
+          ? { id: call.id, ok: true, payload }
+          : { id: call.id, ok: false, error: { code: 'INVALID_REQUEST', message: `the echo gateway does not answer ${call.method}` } },
+      ),
+    );
     return;
   }
   res.writeHead(200, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({
-    gateway: 'echo',
-    pid: process.pid,
-    method: req.method,
-    url: req.url,
-    headers: req.headers,
-    body: Buffer.concat(chunks).toString('utf8'),
-  }));
+  res.end(
+    JSON.stringify({
+      gateway: 'echo',
+      pid: process.pid,
+      method: req.method,
+      url: req.url,
+      headers: req.headers,
+      body: Buffer.concat(chunks).toString('utf8'),
+    }),
+  );
 });
 
 const wss = new WebSocketServer({ server });

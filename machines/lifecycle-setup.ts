@@ -77,7 +77,16 @@ export const lifecycleSetup = setup({
     runBackup: () => {},
     /** Host: look (cheaply) whether the state changed; a change brings the backup forward to within the debounce time. */
     checkChanges: () => {},
-    startBootAttempts: assign({ bootAttempt: 1, bootPhase: null, lastError: null, stopIntent: null, wakeAfterStop: false, work: null, scheduledRun: null, personSeen: true }),
+    startBootAttempts: assign({
+      bootAttempt: 1,
+      bootPhase: null,
+      lastError: null,
+      stopIntent: null,
+      wakeAfterStop: false,
+      work: null,
+      scheduledRun: null,
+      personSeen: true,
+    }),
     /** A wake for a scheduled job: stay up for its run; no person has asked for anything. */
     beginScheduledRun: assign(({ context }) => ({ scheduledRun: context.scheduledWake, scheduledWake: null, personSeen: false })),
     markPersonSeen: assign({ personSeen: true }),
@@ -125,7 +134,10 @@ export const lifecycleSetup = setup({
       lastError: ({ event }) => {
         if (event.type !== 'container.exited') return null;
         // Without an exit code the runtime did not exit where anyone saw it: it is gone, and the reason says why.
-        const message = event.exitCode === null ? `the runtime stopped running: ${event.reason}` : `the runtime exited unexpectedly (exit ${event.exitCode}: ${event.reason})`;
+        const message =
+          event.exitCode === null
+            ? `the runtime stopped running: ${event.reason}`
+            : `the runtime exited unexpectedly (exit ${event.exitCode}: ${event.reason})`;
         return { code: 'container_exited', message };
       },
     }),
@@ -143,8 +155,7 @@ export const lifecycleSetup = setup({
     /** While already stopping: hibernate outranks stop, which outranks sleep. */
     upgradeStopIntent: assign(({ context, event }) => {
       const rank: Record<StopTarget, number> = { sleeping: 0, stopped: 1, hibernated: 2 };
-      const wanted: StopTarget | null =
-        event.type === 'lifecycle.hibernate' ? 'hibernated' : event.type === 'lifecycle.stop' ? 'stopped' : null;
+      const wanted: StopTarget | null = event.type === 'lifecycle.hibernate' ? 'hibernated' : event.type === 'lifecycle.stop' ? 'stopped' : null;
       if (!wanted || !context.stopIntent || rank[wanted] <= rank[context.stopIntent.target]) return {};
       return {
         stopIntent: { target: wanted, reason: ('reason' in event && event.reason) || wanted },
@@ -169,8 +180,7 @@ export const lifecycleSetup = setup({
     applySettings: assign(({ event }) => (event.type === 'settings.updated' ? { ...event.settings } : {})),
   },
   guards: {
-    canRetryBoot: ({ context, event }) =>
-      context.bootAttempt < context.maxBootAttempts && !(event.type === 'boot.failed' && !event.retryable),
+    canRetryBoot: ({ context, event }) => context.bootAttempt < context.maxBootAttempts && !(event.type === 'boot.failed' && !event.retryable),
     isStoppingFor: ({ context }, params: { target: StopTarget }) => context.stopIntent?.target === params.target,
     shouldWakeAfterStop: ({ context }) => context.wakeAfterStop && context.stopIntent?.target === 'sleeping',
     isSleepWithScheduledWake: ({ context, event }) => context.stopIntent?.target === 'sleeping' && Boolean((event as { output?: StopOutput }).output?.nextWake),
@@ -195,4 +205,3 @@ export const lifecycleSetup = setup({
     checkWork: fromPromise<WorkCheck, { since: number | null }>(notProvided('checkWork')),
   },
 });
-

@@ -87,9 +87,7 @@ export interface ScheduledJob {
 }
 
 /** What the machine is told when it asks whether work still runs inside (the `checkWork` actor's output). */
-export type WorkCheck =
-  | { idle: true }
-  | { idle: false; blockers: WorkBlocker[]; retryAfterMs: number; since: number; waitedMs: number };
+export type WorkCheck = { idle: true } | { idle: false; blockers: WorkBlocker[]; retryAfterMs: number; since: number; waitedMs: number };
 
 export interface LifecycleContext extends LifecycleSettings {
   /** Current boot attempt, 1-based; 0 when not booting. */

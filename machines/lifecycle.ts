@@ -32,7 +32,10 @@ const sleepIntent = (fallbackReason: string) => ({ type: 'setStopIntent' as cons
 
 /** Sleep, stop and hibernate in a state with a running container: each enters its stop sequence. */
 function stopCommands(when: string) {
-  const stopFor = (target: StopTarget, fallbackReason: string) => ({ target: '.stopping', actions: { type: 'setStopIntent' as const, params: { target, fallbackReason } } });
+  const stopFor = (target: StopTarget, fallbackReason: string) => ({
+    target: '.stopping',
+    actions: { type: 'setStopIntent' as const, params: { target, fallbackReason } },
+  });
   return {
     'lifecycle.sleep': stopFor('sleeping', `sleep requested${when}`),
     'lifecycle.stop': stopFor('stopped', `stop requested${when}`),
@@ -50,7 +53,10 @@ const retryOrGiveUp = [
 const servingChecks = {
   'backup.due': { actions: ['runBackup' as const, timer('backup', (c) => c.backupIntervalMs)] },
   'changes.checkDue': { actions: ['checkChanges' as const, timer('changeCheck', (c) => c.changeCheckMs)] },
-  'container.exited': { target: '#lifecycle.stopped' as const, actions: ['recordContainerExit' as const, 'finishStop' as const, cancel('backup'), cancel('changeCheck')] },
+  'container.exited': {
+    target: '#lifecycle.stopped' as const,
+    actions: ['recordContainerExit' as const, 'finishStop' as const, cancel('backup'), cancel('changeCheck')],
+  },
 };
 
 /**
@@ -69,10 +75,7 @@ function whileIdle(keepsHealthTimer = true) {
 
 /** The run a scheduled wake stayed up for finished: with nobody else around, go back to sleep now (the idle check first). */
 function scheduledRunFinished(checkTarget: string) {
-  return [
-    { guard: 'isPersonAbsent' as const, target: checkTarget, actions: 'clearScheduledRun' as const },
-    { actions: 'clearScheduledRun' as const },
-  ];
+  return [{ guard: 'isPersonAbsent' as const, target: checkTarget, actions: 'clearScheduledRun' as const }, { actions: 'clearScheduledRun' as const }];
 }
 
 /** The durable timer of a scheduled wake, as far ahead as the stop's output says. */
@@ -112,8 +115,16 @@ function stoppingState() {
           onDone: [
             { guard: { type: 'isStoppingFor' as const, params: { target: 'hibernated' as const } }, target: '#lifecycle.hibernated', actions: landed },
             { guard: 'shouldWakeAfterStop' as const, target: '#lifecycle.booting', actions: 'startBootAttempts' as const },
-            { guard: 'isSleepWithScheduledWake' as const, target: '#lifecycle.sleeping', actions: [...landed, 'recordScheduledWake' as const, { type: 'scheduleTimer' as const, params: scheduledWakeTimer }] },
-            { guard: { type: 'isStoppingFor' as const, params: { target: 'sleeping' as const } }, target: '#lifecycle.sleeping', actions: [...landed, 'clearScheduledWake' as const] },
+            {
+              guard: 'isSleepWithScheduledWake' as const,
+              target: '#lifecycle.sleeping',
+              actions: [...landed, 'recordScheduledWake' as const, { type: 'scheduleTimer' as const, params: scheduledWakeTimer }],
+            },
+            {
+              guard: { type: 'isStoppingFor' as const, params: { target: 'sleeping' as const } },
+              target: '#lifecycle.sleeping',
+              actions: [...landed, 'clearScheduledWake' as const],
+            },
             { target: '#lifecycle.stopped', actions: landed },
           ],
           onError: { target: 'retrying' as const, actions: 'recordStopFailure' as const },
@@ -131,7 +142,13 @@ function stoppingState() {
 /** A stop of the runtime that lands in `stopped` whatever happens (cleaning up after a failed boot). */
 function cleanUp(reason: string, then: string, actions?: 'finishStop') {
   const next = actions ? { target: then, actions } : { target: then };
-  return { id: 'stopRuntime', src: 'stopRuntime' as const, input: () => ({ target: 'stopped' as const, reason, backup: false, force: true }), onDone: next, onError: next };
+  return {
+    id: 'stopRuntime',
+    src: 'stopRuntime' as const,
+    input: () => ({ target: 'stopped' as const, reason, backup: false, force: true }),
+    onDone: next,
+    onError: next,
+  };
 }
 
 export const lifecycleMachine = lifecycleSetup.createMachine({
@@ -228,7 +245,11 @@ export const lifecycleMachine = lifecycleSetup.createMachine({
             input: ({ context }) => ({ since: context.work?.since ?? null }),
             onDone: [
               { guard: 'isWorkIdle', target: 'stopping', actions: ['clearWork', sleepIntent('idle for sleepAfter')] },
-              { guard: 'hasWaitedLongEnough', target: 'stopping', actions: ['recordWork', sleepIntent('idle for sleepAfter; work still running after SLEEP_MAX_DEFER is cut short by the drain')] },
+              {
+                guard: 'hasWaitedLongEnough',
+                target: 'stopping',
+                actions: ['recordWork', sleepIntent('idle for sleepAfter; work still running after SLEEP_MAX_DEFER is cut short by the drain')],
+              },
               { target: 'waitingForWork', actions: 'recordWork' },
             ],
             // The gateway cannot say (an old gateway, a stand-in, a hang): sleep as before rather than bill on.

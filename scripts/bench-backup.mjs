@@ -64,10 +64,15 @@ export async function benchBackup() {
       await post(`${stack.url}/api/stop`);
       await until(async () => ((await status(stack.url)).state === 'stopped' ? true : undefined), 120_000, 'stopped', 50);
       await post(`${stack.url}/api/wake`);
-      const ready = await until(async () => {
-        const s = await status(stack.url);
-        return s.state === 'ready' ? s : undefined;
-      }, 120_000, 'ready after restore', 50);
+      const ready = await until(
+        async () => {
+          const s = await status(stack.url);
+          return s.state === 'ready' ? s : undefined;
+        },
+        120_000,
+        'ready after restore',
+        50,
+      );
       const restoreMs = ready.backups.lastRestore.ms;
       console.log(
         `${String(mb).padStart(4)} MB  archive ${(backup.size / 1048576).toFixed(1)} MB  backup ${(backupMs / 1000).toFixed(2)} s (÷ tar czf ${(backupMs / tarMs).toFixed(2)})` +

@@ -40,12 +40,22 @@ import { median, p95 } from './bench-stats.mjs';
 
 const RUNS = Number(process.env.BENCH_BOOT_RUNS ?? 5);
 /** The images compared, wake by wake in this order: `before`, `after`, and `cold` (after without its cache: what a build whose cache misses runs). */
-const IMAGES = (process.env.BENCH_BOOT_IMAGES ?? 'before,after').split(',').map((t) => t.trim()).filter(Boolean);
+const IMAGES = (process.env.BENCH_BOOT_IMAGES ?? 'before,after')
+  .split(',')
+  .map((t) => t.trim())
+  .filter(Boolean);
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 10_000);
 const BARE_RUNS = Number(process.env.BENCH_BOOT_BARE_RUNS ?? 4);
-const TYPES = (process.env.BENCH_BOOT_TYPES ?? 'standard-1,standard-2').split(',').map((t) => t.trim()).filter(Boolean);
+const TYPES = (process.env.BENCH_BOOT_TYPES ?? 'standard-1,standard-2')
+  .split(',')
+  .map((t) => t.trim())
+  .filter(Boolean);
 const TAGS = { before: 'openclaw-ondemand-twin/project-before:bench', cold: 'openclaw-ondemand-twin/project-cold:bench' };
-const LABELS = { before: 'before: `NODE_COMPILE_CACHE`, no patch', after: "after: launcher's cache + fast-path patch", cold: 'after without its cache (a build whose cache misses)' };
+const LABELS = {
+  before: 'before: `NODE_COMPILE_CACHE`, no patch',
+  after: "after: launcher's cache + fast-path patch",
+  cold: 'after without its cache (a build whose cache misses)',
+};
 const CLK_TCK = 100;
 /** The goal: standard-2's wake p50 at most this, and at most GOAL_RATIO × the same run's before. */
 const GOAL_P50_MS = 11_500;
@@ -67,8 +77,13 @@ RUN set -e; export OPENCLAW_HOME=/tmp/openclaw-warmup GATEWAY_PORT=18790 OPENAI_
  */
 export function beforeDockerfile(dockerfile) {
   const lines = dockerfile.split('\n');
-  const drop = [/^COPY container\/patch-openclaw-fast-path\.mjs /, /^RUN node \/container\/patch-openclaw-fast-path\.mjs$/, /^RUN node \/container\/compile-cache\.mjs check\b/];
-  for (const pattern of drop) if (!lines.some((l) => pattern.test(l))) throw new Error(`the Dockerfile has no line ${pattern}: update the bench's before recipe`);
+  const drop = [
+    /^COPY container\/patch-openclaw-fast-path\.mjs /,
+    /^RUN node \/container\/patch-openclaw-fast-path\.mjs$/,
+    /^RUN node \/container\/compile-cache\.mjs check\b/,
+  ];
+  for (const pattern of drop)
+    if (!lines.some((l) => pattern.test(l))) throw new Error(`the Dockerfile has no line ${pattern}: update the bench's before recipe`);
   const warm = lines.findIndex((l) => /^RUN node \/container\/compile-cache\.mjs warm$/.test(l));
   if (warm < 0) throw new Error("the Dockerfile has no 'RUN node /container/compile-cache.mjs warm': update the bench's before recipe");
   lines[warm] = BEFORE_RECIPE;
@@ -79,7 +94,8 @@ export function beforeDockerfile(dockerfile) {
 export function coldDockerfile(dockerfile) {
   const steps = [/^RUN node \/container\/compile-cache\.mjs warm$/, /^RUN node \/container\/compile-cache\.mjs check\b/];
   const lines = dockerfile.split('\n');
-  for (const pattern of steps) if (!lines.some((l) => pattern.test(l))) throw new Error(`the Dockerfile has no line ${pattern}: update the bench's cold recipe`);
+  for (const pattern of steps)
+    if (!lines.some((l) => pattern.test(l))) throw new Error(`the Dockerfile has no line ${pattern}: update the bench's cold recipe`);
   return lines.filter((l) => !steps.some((pattern) => pattern.test(l))).join('\n');
 }
 
@@ -117,8 +133,16 @@ function gatewayEnvironment(id) {
 function runtimeCacheCheck(name) {
   const env = gatewayEnvironment(containerId(name));
   if (!env) return 'no gateway process found';
-  const r = spawnSync('docker', ['exec', name, 'env', '-i', ...env, 'node', '/container/compile-cache.mjs', 'check', '--timeout', '900'], { encoding: 'utf8', timeout: 960_000 });
-  const line = `${r.stderr}`.trim().split('\n').filter((l) => l.startsWith('compile-cache:')).at(-1) ?? `exit ${r.status}: ${`${r.stderr}${r.stdout}`.trim().slice(-300)}`;
+  const r = spawnSync('docker', ['exec', name, 'env', '-i', ...env, 'node', '/container/compile-cache.mjs', 'check', '--timeout', '900'], {
+    encoding: 'utf8',
+    timeout: 960_000,
+  });
+  const line =
+    `${r.stderr}`
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('compile-cache:'))
+      .at(-1) ?? `exit ${r.status}: ${`${r.stderr}${r.stdout}`.trim().slice(-300)}`;
   const tmp = env.find((e) => e.startsWith('TMPDIR=')) ?? 'TMPDIR unset (/tmp)';
   return `${line.replace(/^compile-cache: /, '').replace(/; cache .*$/, '')} — the gateway's ${tmp}`;
 }
@@ -134,7 +158,17 @@ async function benchType(instanceType) {
     const r = await fetch(`${twin.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'openclaw', user: 'bench', messages: [{ role: 'user', content: '[[exec: mkdir -p "$OPENCLAW_STATE_DIR/workspace" && head -c 200000 /dev/urandom | base64 > "$OPENCLAW_STATE_DIR/workspace/notes.txt" && echo ok]]' }] }),
+      body: JSON.stringify({
+        model: 'openclaw',
+        user: 'bench',
+        messages: [
+          {
+            role: 'user',
+            content:
+              '[[exec: mkdir -p "$OPENCLAW_STATE_DIR/workspace" && head -c 200000 /dev/urandom | base64 > "$OPENCLAW_STATE_DIR/workspace/notes.txt" && echo ok]]',
+          },
+        ],
+      }),
       signal: AbortSignal.timeout(300_000),
     });
     const wrote = (await r.json()).choices?.[0]?.message?.content;
@@ -196,11 +230,28 @@ function bareBoots(images, instanceType, runs) {
   const out = Object.fromEntries(Object.keys(images).map((name) => [name, []]));
   for (let i = 0; i < runs; i++) {
     for (const [name, image] of Object.entries(images)) {
-      const r = spawnSync('docker', [
-        'run', '--rm', `--cpus=${size.vcpu}`, `--memory=${size.memoryMiB}m`, '-e', 'OPENCLAW_HOME=/home/openclaw',
-        '-e', 'OPENAI_BASE_URL=http://127.0.0.1:9/v1', '-e', 'OPENAI_MODEL=bench',
-        '-v', `${join(ROOT, 'scripts')}:/bench:ro`, '--entrypoint', 'node', image, '/bench/bare-gateway-boot.mjs',
-      ], { encoding: 'utf8', timeout: 600_000 });
+      const r = spawnSync(
+        'docker',
+        [
+          'run',
+          '--rm',
+          `--cpus=${size.vcpu}`,
+          `--memory=${size.memoryMiB}m`,
+          '-e',
+          'OPENCLAW_HOME=/home/openclaw',
+          '-e',
+          'OPENAI_BASE_URL=http://127.0.0.1:9/v1',
+          '-e',
+          'OPENAI_MODEL=bench',
+          '-v',
+          `${join(ROOT, 'scripts')}:/bench:ro`,
+          '--entrypoint',
+          'node',
+          image,
+          '/bench/bare-gateway-boot.mjs',
+        ],
+        { encoding: 'utf8', timeout: 600_000 },
+      );
       const line = r.stdout.trim().split('\n').at(-1) ?? '';
       if (line.startsWith('{')) out[name].push(JSON.parse(line));
       else console.error(`bare boot (${name}) failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' | ').slice(0, 300)}`);
@@ -229,8 +280,12 @@ export async function benchColdStart() {
   const results = [];
   for (const type of TYPES) results.push(await benchType(type));
   const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
-  console.log(`\ncold start, before/after in one run — production twin, ${RUNS} wakes per image and type (${IMAGES.join(', ')}, in turn), restored state; tree at ${commit} + working changes`);
-  console.log('| image | instance type | wake → ready p50 / p95 | gateway boot p50 | OpenClaw CPU-s at ready p50 | OpenClaw processes (launcher + gateway) | container RSS after idle p50 |');
+  console.log(
+    `\ncold start, before/after in one run — production twin, ${RUNS} wakes per image and type (${IMAGES.join(', ')}, in turn), restored state; tree at ${commit} + working changes`,
+  );
+  console.log(
+    '| image | instance type | wake → ready p50 / p95 | gateway boot p50 | OpenClaw CPU-s at ready p50 | OpenClaw processes (launcher + gateway) | container RSS after idle p50 |',
+  );
   console.log('|---|---|---|---|---|---|---|');
   for (const r of results) for (const image of IMAGES) console.log(row(LABELS[image] ?? image, r.instanceType, r.samples[image]));
   console.log('');
@@ -242,7 +297,9 @@ export async function benchColdStart() {
     for (const image of IMAGES.filter((i) => i !== 'before')) {
       const xs = r.samples[image];
       if (!before.length || !xs.length) continue;
-      console.log(`${r.instanceType}, ${image} ÷ before: wake p50 ${s1(p50(before, 'wakeMs'))} → ${s1(p50(xs, 'wakeMs'))} (× ${(p50(xs, 'wakeMs') / p50(before, 'wakeMs')).toFixed(2)}), OpenClaw CPU-s ${p50(before, 'cpu').toFixed(1)} → ${p50(xs, 'cpu').toFixed(1)} (× ${(p50(xs, 'cpu') / p50(before, 'cpu')).toFixed(2)})`);
+      console.log(
+        `${r.instanceType}, ${image} ÷ before: wake p50 ${s1(p50(before, 'wakeMs'))} → ${s1(p50(xs, 'wakeMs'))} (× ${(p50(xs, 'wakeMs') / p50(before, 'wakeMs')).toFixed(2)}), OpenClaw CPU-s ${p50(before, 'cpu').toFixed(1)} → ${p50(xs, 'cpu').toFixed(1)} (× ${(p50(xs, 'cpu') / p50(before, 'cpu')).toFixed(2)})`,
+      );
     }
     console.log(`${r.instanceType}: compile cache at a wake of the image as built: ${r.runtimeCheck}`);
   }
@@ -250,7 +307,9 @@ export async function benchColdStart() {
   if (BARE_RUNS > 0 && afterImage) {
     const bareType = TYPES.includes('standard-2') ? 'standard-2' : TYPES[0];
     const bare = bareBoots(Object.fromEntries(IMAGES.map((image) => [image, TAGS[image] ?? afterImage])), bareType, BARE_RUNS);
-    console.log(`\n\`openclaw gateway run\` alone in each image (fresh state, start → /startupz), ${BARE_RUNS} runs per image in turn, \`${bareType}\` limits:`);
+    console.log(
+      `\n\`openclaw gateway run\` alone in each image (fresh state, start → /startupz), ${BARE_RUNS} runs per image in turn, \`${bareType}\` limits:`,
+    );
     console.log('| image | start → /startupz p50 | CPU-s p50 |');
     console.log('|---|---|---|');
     for (const image of IMAGES) {
@@ -259,7 +318,10 @@ export async function benchColdStart() {
     }
     const before = bare.before ?? [];
     for (const image of IMAGES.filter((i) => i !== 'before')) {
-      if (before.length && bare[image].length) console.log(`bare, ${image} ÷ before: start × ${(p50(bare[image], 'wallMs') / p50(before, 'wallMs')).toFixed(2)}, CPU-s × ${(p50(bare[image], 'cpuSeconds') / p50(before, 'cpuSeconds')).toFixed(2)}`);
+      if (before.length && bare[image].length)
+        console.log(
+          `bare, ${image} ÷ before: start × ${(p50(bare[image], 'wallMs') / p50(before, 'wallMs')).toFixed(2)}, CPU-s × ${(p50(bare[image], 'cpuSeconds') / p50(before, 'cpuSeconds')).toFixed(2)}`,
+        );
     }
   }
   const goal = results.find((r) => r.instanceType === 'standard-2' && r.samples.before?.length && r.samples.after?.length);
@@ -267,7 +329,9 @@ export async function benchColdStart() {
     const before = median(goal.samples.before.map((x) => x.wakeMs));
     const after = median(goal.samples.after.map((x) => x.wakeMs));
     const met = after <= GOAL_P50_MS && after <= GOAL_RATIO * before;
-    console.log(`\n| goal | standard-2 p50 ≤ ${s1(GOAL_P50_MS)} and ≤ ${GOAL_RATIO} × before | ${s1(after)}: ${after <= GOAL_P50_MS ? 'met' : 'missed'}; × ${(after / before).toFixed(2)} of ${s1(before)}: ${after <= GOAL_RATIO * before ? 'met' : 'missed'} | **${met ? 'met' : 'not met'}** |`);
+    console.log(
+      `\n| goal | standard-2 p50 ≤ ${s1(GOAL_P50_MS)} and ≤ ${GOAL_RATIO} × before | ${s1(after)}: ${after <= GOAL_P50_MS ? 'met' : 'missed'}; × ${(after / before).toFixed(2)} of ${s1(before)}: ${after <= GOAL_RATIO * before ? 'met' : 'missed'} | **${met ? 'met' : 'not met'}** |`,
+    );
   } else console.log('\ngoal: standard-2 was not measured (BENCH_BOOT_TYPES)');
   return results;
 }

@@ -38,7 +38,10 @@ function groupUsage(pgid) {
 
 function configure(home, env) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'container', 'configure-openclaw.mjs')], { env: { ...process.env, ...env, OPENCLAW_HOME: home, OPENCLAW_STATE_DIR: join(home, '.openclaw') }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [join(ROOT, 'container', 'configure-openclaw.mjs')], {
+      env: { ...process.env, ...env, OPENCLAW_HOME: home, OPENCLAW_STATE_DIR: join(home, '.openclaw') },
+      stdio: 'ignore',
+    });
     child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`configure exited ${code}`))));
   });
 }
@@ -49,7 +52,14 @@ async function bareBoot(home, compileCache, modelEnv, measureIdle) {
   await configure(home, { ...modelEnv, GATEWAY_PORT: String(port) });
   const t0 = performance.now();
   const child = spawn(join(ROOT, 'node_modules', '.bin', 'openclaw'), ['gateway', 'run', '--port', String(port)], {
-    env: { ...process.env, ...modelEnv, OPENCLAW_HOME: home, OPENCLAW_STATE_DIR: join(home, '.openclaw'), NODE_COMPILE_CACHE: compileCache, OPENCLAW_SUPERVISOR_MODE: 'external' },
+    env: {
+      ...process.env,
+      ...modelEnv,
+      OPENCLAW_HOME: home,
+      OPENCLAW_STATE_DIR: join(home, '.openclaw'),
+      NODE_COMPILE_CACHE: compileCache,
+      OPENCLAW_SUPERVISOR_MODE: 'external',
+    },
     detached: true,
     stdio: 'ignore',
   });
@@ -70,7 +80,9 @@ async function bareBoot(home, compileCache, modelEnv, measureIdle) {
 }
 
 export async function benchOpenClaw() {
-  console.log(`\nOpenClaw gateway (openclaw ${JSON.parse(readFileSync(join(ROOT, 'node_modules', 'openclaw', 'package.json'), 'utf8')).version}), ${RUNS} runs each`);
+  console.log(
+    `\nOpenClaw gateway (openclaw ${JSON.parse(readFileSync(join(ROOT, 'node_modules', 'openclaw', 'package.json'), 'utf8')).version}), ${RUNS} runs each`,
+  );
   const mock = await startMockLlm();
   const modelEnv = { OPENAI_BASE_URL: mock.url, OPENAI_MODEL: MOCK_MODEL_ID };
   const scratch = mkdtempSync(join(tmpdir(), 'bench-openclaw-'));
@@ -98,10 +110,15 @@ export async function benchOpenClaw() {
       for (let i = -1; i < RUNS; i++) {
         const t0 = Date.now();
         await post(`${stack.url}/api/wake`);
-        const ready = await until(async () => {
-          const s = await (await fetch(`${stack.url}/api/status`)).json();
-          return s.state === 'ready' ? s : undefined;
-        }, 180_000, 'ready', 500);
+        const ready = await until(
+          async () => {
+            const s = await (await fetch(`${stack.url}/api/status`)).json();
+            return s.state === 'ready' ? s : undefined;
+          },
+          180_000,
+          'ready',
+          500,
+        );
         if (i >= 0) wakes.push(Date.parse(ready.lastTransition.at) - t0); // run -1 is the agent's first boot
         await post(`${stack.url}/api/sleep`);
         await until(async () => ((await (await fetch(`${stack.url}/api/status`)).json()).state === 'sleeping' ? true : undefined), 60_000, 'sleeping', 50);
@@ -117,18 +134,24 @@ export async function benchOpenClaw() {
     const cpuWarm = m(warm, 'cpuSeconds');
     const parallelism = cpuWarm / (bareWarmMs / 1000);
     console.log(`bare gateway first boot (empty state and cache)  median ${(m(cold, 'wallMs') / 1000).toFixed(2)} s   CPU ${cpuCold.toFixed(2)} s`);
-    console.log(`bare gateway start → ready, used state + cache   median ${(bareWarmMs / 1000).toFixed(2)} s   CPU ${cpuWarm.toFixed(2)} s   (CPU ÷ cold ${(cpuWarm / cpuCold).toFixed(2)})`);
+    console.log(
+      `bare gateway start → ready, used state + cache   median ${(bareWarmMs / 1000).toFixed(2)} s   CPU ${cpuWarm.toFixed(2)} s   (CPU ÷ cold ${(cpuWarm / cpuCold).toFixed(2)})`,
+    );
     console.log(`wake → ready through the local stack             median ${(wakeMs / 1000).toFixed(2)} s`);
     console.log(`ratio wake ÷ bare (warm)                         ${(wakeMs / bareWarmMs).toFixed(2)}   (goal ≤ 1.15)`);
     if (idle) {
       const fit = smallestFitting(idle.pssMiB);
-      console.log(`memory after ${IDLE_MS / 1000} s idle (all gateway processes)   RSS ${idle.rssMiB.toFixed(0)} MiB   PSS ${idle.pssMiB.toFixed(0)} MiB   → smallest instance with 50 % headroom: ${fit}`);
+      console.log(
+        `memory after ${IDLE_MS / 1000} s idle (all gateway processes)   RSS ${idle.rssMiB.toFixed(0)} MiB   PSS ${idle.pssMiB.toFixed(0)} MiB   → smallest instance with 50 % headroom: ${fit}`,
+      );
     }
     console.log(`boot parallelism here (CPU ÷ wall, warm)          ${parallelism.toFixed(2)} cores`);
     console.log('projected boot on Cloudflare (warm CPU-seconds ÷ usable vCPU):');
     for (const [type, size] of Object.entries(INSTANCE_SIZES)) {
       const s = projectedBootSeconds(cpuWarm, parallelism, type);
-      console.log(`  ${type.padEnd(11)} ${String(size.vcpu).padEnd(7)} vCPU  ${String(size.memoryMiB).padStart(5)} MiB   ~${s.toFixed(0)} s${s > 120 ? '  (over the 2-minute line)' : ''}${idle && size.memoryMiB < idle.pssMiB * 1.5 ? '  (too little memory)' : ''}`);
+      console.log(
+        `  ${type.padEnd(11)} ${String(size.vcpu).padEnd(7)} vCPU  ${String(size.memoryMiB).padStart(5)} MiB   ~${s.toFixed(0)} s${s > 120 ? '  (over the 2-minute line)' : ''}${idle && size.memoryMiB < idle.pssMiB * 1.5 ? '  (too little memory)' : ''}`,
+      );
     }
   } finally {
     await mock.close();

@@ -46,7 +46,13 @@ function countingBucket() {
     },
     async list({ prefix }) {
       ops.classA += 1;
-      return { objects: [...objects.keys()].filter((k) => k.startsWith(prefix)).sort().map((key) => ({ key })), truncated: false };
+      return {
+        objects: [...objects.keys()]
+          .filter((k) => k.startsWith(prefix))
+          .sort()
+          .map((key) => ({ key })),
+        truncated: false,
+      };
     },
     async delete(keys) {
       for (const key of [keys].flat()) objects.delete(key);
@@ -58,7 +64,17 @@ function countingBucket() {
 async function opsPerBackup() {
   const bucket = countingBucket();
   const store = new BackupStore(bucket, 'bench', KEEP);
-  const manifest = (i) => ({ id: store.newId(Date.UTC(2026, 10, 1) + i * 1000), agent: 'bench', createdAt: new Date().toISOString(), reason: 'bench', runtime: 'local', fingerprint: `f${i}`, sha256: '', size: 4, files: 1 });
+  const manifest = (i) => ({
+    id: store.newId(Date.UTC(2026, 10, 1) + i * 1000),
+    agent: 'bench',
+    createdAt: new Date().toISOString(),
+    reason: 'bench',
+    runtime: 'local',
+    fingerprint: `f${i}`,
+    sha256: '',
+    size: 4,
+    files: 1,
+  });
   for (let i = 0; i < KEEP + 2; i++) await store.save(manifest(i), null);
   let before = { ...bucket.ops };
   const bytes = new TextEncoder().encode('data');
@@ -87,7 +103,9 @@ async function chat(url, content) {
 
 export async function benchPersistence() {
   const debounceMs = parseDuration('BACKUP_DEBOUNCE', undefined, 30_000);
-  console.log(`\npersistence — the real OpenClaw awake ${ACTIVE_MINUTES} min, a turn writing a file every 2 min, default BACKUP_DEBOUNCE and CHANGE_CHECK_INTERVAL`);
+  console.log(
+    `\npersistence — the real OpenClaw awake ${ACTIVE_MINUTES} min, a turn writing a file every 2 min, default BACKUP_DEBOUNCE and CHANGE_CHECK_INTERVAL`,
+  );
   const stack = await startLocalStack({ LOCAL_GATEWAY: 'openclaw', SLEEP_AFTER: '2h', QUIET_AFTER: '1h' });
   let uploads = 0;
   let unchanged = 0;
@@ -123,12 +141,20 @@ export async function benchPersistence() {
     classB: SESSIONS_PER_MONTH * (perHour * production.classB + wakeOps.classB),
     storageGbMonth: 0,
   };
-  const noFreeTier = r2MonthCost(month, { r2: { classAMillionUsd: 4.5, classBMillionUsd: 0.36, storageGbMonthUsd: 0.015, includedClassA: 0, includedClassB: 0, includedStorageGbMonth: 0 } });
+  const noFreeTier = r2MonthCost(month, {
+    r2: { classAMillionUsd: 4.5, classBMillionUsd: 0.36, storageGbMonthUsd: 0.015, includedClassA: 0, includedClassB: 0, includedStorageGbMonth: 0 },
+  });
   console.log(`change checks                   ${checks} in ${ACTIVE_MINUTES} min (no R2 operation: a stat of the home)`);
-  console.log(`uploads (changed state)         ${uploads} in ${ACTIVE_MINUTES} min → ${perHour.toFixed(0)} per active hour (bound: ${Math.round(3_600_000 / debounceMs)} at BACKUP_DEBOUNCE ${debounceMs / 1000} s); ${unchanged} found nothing new`);
-  console.log(`R2 ops per upload               local/binding ${local.classA} A + ${local.classB} B; production (SDK presigned) ${production.classA} A + ${production.classB} B`);
+  console.log(
+    `uploads (changed state)         ${uploads} in ${ACTIVE_MINUTES} min → ${perHour.toFixed(0)} per active hour (bound: ${Math.round(3_600_000 / debounceMs)} at BACKUP_DEBOUNCE ${debounceMs / 1000} s); ${unchanged} found nothing new`,
+  );
+  console.log(
+    `R2 ops per upload               local/binding ${local.classA} A + ${local.classB} B; production (SDK presigned) ${production.classA} A + ${production.classB} B`,
+  );
   console.log(`R2 ops per wake (restore)       ${wakeOps.classA} A + ${wakeOps.classB} B`);
-  console.log(`low-use month (${SESSIONS_PER_MONTH.toFixed(1)} active h)   ${Math.round(month.classA)} Class A + ${Math.round(month.classB)} Class B = ${(month.classA / 1e4).toFixed(2)} % / ${(month.classB / 1e5).toFixed(3)} % of the free tier → $${r2MonthCost(month).totalUsd.toFixed(2)} (without the free tier $${noFreeTier.totalUsd.toFixed(4)})`);
+  console.log(
+    `low-use month (${SESSIONS_PER_MONTH.toFixed(1)} active h)   ${Math.round(month.classA)} Class A + ${Math.round(month.classB)} Class B = ${(month.classA / 1e4).toFixed(2)} % / ${(month.classB / 1e5).toFixed(3)} % of the free tier → $${r2MonthCost(month).totalUsd.toFixed(2)} (without the free tier $${noFreeTier.totalUsd.toFixed(4)})`,
+  );
   return { perHour, month };
 }
 

@@ -33,13 +33,19 @@ const STOCK = { containerEnv: { JAVASCRIPT_POOL_MIN_SIZE: '3', TYPESCRIPT_POOL_M
 /** The twin's API as the benches use it: POST a command, and wait (10 min at most) until the assistant settles in a state. */
 export function twinApi(twin) {
   const status = async () => (await fetch(`${twin.url}/api/status`)).json();
-  const post = (path, body = {}) => fetch(`${twin.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const post = (path, body = {}) =>
+    fetch(`${twin.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const settled = (state) =>
-    until(async () => {
-      const s = await status();
-      if (s.state === 'stopped' && s.lastError) throw new Error(`${s.lastError.code}: ${s.lastError.message}`);
-      return s.state === state && !s.stopping ? s : undefined;
-    }, 600_000, state, 100);
+    until(
+      async () => {
+        const s = await status();
+        if (s.state === 'stopped' && s.lastError) throw new Error(`${s.lastError.code}: ${s.lastError.message}`);
+        return s.state === state && !s.stopping ? s : undefined;
+      },
+      600_000,
+      state,
+      100,
+    );
   return { status, post, settled };
 }
 
@@ -55,7 +61,8 @@ export function keepTwinFailure(twin, label, logName, error) {
 
 /** The container's cgroup directory for a controller (cgroup v1 as the engine sets it up), or null. */
 export function cgroupDir(controller, id) {
-  for (const dir of [`/sys/fs/cgroup/${controller}/docker/${id}`, `/sys/fs/cgroup/${controller}/system.slice/docker-${id}.scope`]) if (existsSync(dir)) return dir;
+  for (const dir of [`/sys/fs/cgroup/${controller}/docker/${id}`, `/sys/fs/cgroup/${controller}/system.slice/docker-${id}.scope`])
+    if (existsSync(dir)) return dir;
   return null;
 }
 
@@ -66,7 +73,9 @@ export function containerId(name) {
 /** Anonymous memory of the whole container (MiB), read from the host. */
 export function containerRssMiB(id) {
   const dir = cgroupDir('memory', id);
-  const stat = dir ? readFileSync(join(dir, 'memory.stat'), 'utf8') : execFileSync('docker', ['exec', id, 'cat', '/sys/fs/cgroup/memory/memory.stat'], { encoding: 'utf8' });
+  const stat = dir
+    ? readFileSync(join(dir, 'memory.stat'), 'utf8')
+    : execFileSync('docker', ['exec', id, 'cat', '/sys/fs/cgroup/memory/memory.stat'], { encoding: 'utf8' });
   return Number(/^total_rss (\d+)/m.exec(stat)?.[1] ?? 0) / 1024 / 1024;
 }
 
@@ -90,7 +99,9 @@ function openclawCpuSeconds(id) {
 
 /** When the gateway logged "gateway ready" (its own clock), from its log file in the container. */
 function gatewayReadyAt(name) {
-  const r = spawnSync('docker', ['exec', name, 'sh', '-c', 'grep -h "gateway ready" /tmp/openclaw/openclaw-*.log 2>/dev/null | tail -n 1'], { encoding: 'utf8' });
+  const r = spawnSync('docker', ['exec', name, 'sh', '-c', 'grep -h "gateway ready" /tmp/openclaw/openclaw-*.log 2>/dev/null | tail -n 1'], {
+    encoding: 'utf8',
+  });
   const time = /"time":"([^"]+)"/.exec(r.stdout)?.[1];
   return time ? Date.parse(time) : NaN;
 }
@@ -122,10 +133,19 @@ const part = (boot, phase) => boot.parts.find((p) => p.phase === phase)?.ms ?? N
 
 /** One instance type on the twin: a first boot, state written, RUNS wakes with restored state. */
 async function benchType(instanceType, { containerEnv, vars = {}, label = instanceType } = {}) {
-  const twin = await startTwin({ instanceType, ...(containerEnv ? { containerEnv } : {}), vars: { SLEEP_AFTER: '30m', QUIET_AFTER: '60s', HEALTH_INTERVAL: '30s', ...vars } });
+  const twin = await startTwin({
+    instanceType,
+    ...(containerEnv ? { containerEnv } : {}),
+    vars: { SLEEP_AFTER: '30m', QUIET_AFTER: '60s', HEALTH_INTERVAL: '30s', ...vars },
+  });
   const { post, settled } = twinApi(twin);
   const chat = async (content) => {
-    const r = await fetch(`${twin.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'openclaw', user: 'bench', messages: [{ role: 'user', content }] }), signal: AbortSignal.timeout(300_000) });
+    const r = await fetch(`${twin.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'openclaw', user: 'bench', messages: [{ role: 'user', content }] }),
+      signal: AbortSignal.timeout(300_000),
+    });
     const text = await r.text();
     try {
       return JSON.parse(text).choices?.[0]?.message?.content;
@@ -133,14 +153,27 @@ async function benchType(instanceType, { containerEnv, vars = {}, label = instan
       throw new Error(`a chat turn answered HTTP ${r.status}: ${text.slice(0, 120)}`);
     }
   };
-  const result = { label, instanceType, base: twin.base, wakes: [], parts: { launching: [], restoring: [], starting: [], configuring: [], gateway: [], lag: [] }, cpus: [], idleRssMiB: NaN, peakRssMiB: NaN, image: '', failure: null };
+  const result = {
+    label,
+    instanceType,
+    base: twin.base,
+    wakes: [],
+    parts: { launching: [], restoring: [], starting: [], configuring: [], gateway: [], lag: [] },
+    cpus: [],
+    idleRssMiB: NaN,
+    peakRssMiB: NaN,
+    image: '',
+    failure: null,
+  };
   try {
     await post('/api/wake');
     await settled('ready');
     // The image by its id: wrangler tags the same build anew for every `wrangler dev`, and the twin drops older tags.
     result.image = execFileSync('docker', ['inspect', '-f', '{{.Image}}', twin.containerName()], { encoding: 'utf8' }).trim();
     // State for every later wake to restore: a workspace file written through the agent's exec tool.
-    const wrote = await chat('[[exec: mkdir -p "$OPENCLAW_STATE_DIR/workspace" && head -c 200000 /dev/urandom | base64 > "$OPENCLAW_STATE_DIR/workspace/notes.txt" && echo ok]]');
+    const wrote = await chat(
+      '[[exec: mkdir -p "$OPENCLAW_STATE_DIR/workspace" && head -c 200000 /dev/urandom | base64 > "$OPENCLAW_STATE_DIR/workspace/notes.txt" && echo ok]]',
+    );
     if (wrote !== 'Tool output: ok') throw new Error(`the first chat turn answered ${JSON.stringify(wrote)}`);
     for (let i = 0; i < RUNS; i++) {
       await post('/api/sleep');
@@ -178,18 +211,40 @@ async function benchType(instanceType, { containerEnv, vars = {}, label = instan
 async function bareGateway(image, instanceType, runs) {
   const size = INSTANCE_SIZES[instanceType];
   const { startMockLlm, MOCK_MODEL_ID } = await import('../container/mock-llm/server.mjs');
-  const gateway = execFileSync('docker', ['network', 'inspect', 'bridge', '--format', '{{range .IPAM.Config}}{{.Gateway}}{{end}}'], { encoding: 'utf8' }).trim();
+  const gateway = execFileSync('docker', ['network', 'inspect', 'bridge', '--format', '{{range .IPAM.Config}}{{.Gateway}}{{end}}'], {
+    encoding: 'utf8',
+  }).trim();
   const mock = await startMockLlm({ host: gateway });
   const out = [];
   try {
     for (let i = 0; i < runs; i++) {
-      const r = spawnSync('docker', [
-        'run', '--rm', `--cpus=${size.vcpu}`, `--memory=${size.memoryMiB}m`, '-e', 'OPENCLAW_HOME=/home/openclaw',
-        '-e', `OPENAI_BASE_URL=http://${gateway}:${mock.port}/v1`, '-e', `OPENAI_MODEL=${MOCK_MODEL_ID}`,
-        '-v', `${join(ROOT, 'scripts')}:/bench:ro`, '--entrypoint', 'node', image, '/bench/bare-gateway-boot.mjs',
-      ], { encoding: 'utf8', timeout: 600_000 });
+      const r = spawnSync(
+        'docker',
+        [
+          'run',
+          '--rm',
+          `--cpus=${size.vcpu}`,
+          `--memory=${size.memoryMiB}m`,
+          '-e',
+          'OPENCLAW_HOME=/home/openclaw',
+          '-e',
+          `OPENAI_BASE_URL=http://${gateway}:${mock.port}/v1`,
+          '-e',
+          `OPENAI_MODEL=${MOCK_MODEL_ID}`,
+          '-v',
+          `${join(ROOT, 'scripts')}:/bench:ro`,
+          '--entrypoint',
+          'node',
+          image,
+          '/bench/bare-gateway-boot.mjs',
+        ],
+        { encoding: 'utf8', timeout: 600_000 },
+      );
       const line = r.stdout.trim().split('\n').at(-1) ?? '';
-      if (!line.startsWith('{')) console.log(`bare gateway run ${i + 1} failed (exit ${r.status}${r.error ? `, ${r.error.message}` : ''}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ').slice(0, 400)}`);
+      if (!line.startsWith('{'))
+        console.log(
+          `bare gateway run ${i + 1} failed (exit ${r.status}${r.error ? `, ${r.error.message}` : ''}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ').slice(0, 400)}`,
+        );
       out.push(JSON.parse(line.startsWith('{') ? line : '{"wallMs":null,"cpuSeconds":null}'));
     }
   } finally {
@@ -205,13 +260,21 @@ function monthUsd(instanceType, profile) {
 function row(r) {
   const size = INSTANCE_SIZES[r.instanceType];
   const head = `| ${r.label} | ${size.vcpu} / ${(size.memoryMiB / 1024).toFixed(size.memoryMiB < 1024 ? 2 : 0)} GiB`;
-  if (r.failure && !r.wakes.length) return `${head} | fails: ${r.failure} |||||||||| $${monthUsd(r.instanceType, 'low (3×/week, 1 h)').toFixed(2)} | $${monthUsd(r.instanceType, 'medium (weekdays 2 h)').toFixed(2)} |`;
+  if (r.failure && !r.wakes.length)
+    return `${head} | fails: ${r.failure} |||||||||| $${monthUsd(r.instanceType, 'low (3×/week, 1 h)').toFixed(2)} | $${monthUsd(r.instanceType, 'medium (weekdays 2 h)').toFixed(2)} |`;
   const m = (xs) => s1(median(xs.filter(Number.isFinite)));
   const cells = [
     `${s1(median(r.wakes))} / ${s1(p95(r.wakes))}${r.failure ? ` (then: ${r.failure})` : ''}`,
-    m(r.parts.launching), m(r.parts.restoring), m([...r.parts.starting.map((x, i) => x + (r.parts.configuring[i] ?? 0))]), m(r.parts.gateway), m(r.parts.lag),
-    median(r.cpus).toFixed(1), `${Math.round(r.idleRssMiB)} MiB`, `${Math.round(r.peakRssMiB)} MiB`,
-    `$${monthUsd(r.instanceType, 'low (3×/week, 1 h)').toFixed(2)}`, `$${monthUsd(r.instanceType, 'medium (weekdays 2 h)').toFixed(2)}`,
+    m(r.parts.launching),
+    m(r.parts.restoring),
+    m([...r.parts.starting.map((x, i) => x + (r.parts.configuring[i] ?? 0))]),
+    m(r.parts.gateway),
+    m(r.parts.lag),
+    median(r.cpus).toFixed(1),
+    `${Math.round(r.idleRssMiB)} MiB`,
+    `${Math.round(r.peakRssMiB)} MiB`,
+    `$${monthUsd(r.instanceType, 'low (3×/week, 1 h)').toFixed(2)}`,
+    `$${monthUsd(r.instanceType, 'medium (weekdays 2 h)').toFixed(2)}`,
   ];
   return `${head} | ${cells.join(' | ')} |`;
 }
@@ -222,7 +285,10 @@ export async function benchTwin() {
     console.log(`\nproduction twin: skipped (${unavailable})`);
     return null;
   }
-  const types = (process.env.BENCH_TWIN_TYPES ?? 'basic,standard-1,standard-2,standard-3').split(',').map((t) => t.trim()).filter(Boolean);
+  const types = (process.env.BENCH_TWIN_TYPES ?? 'basic,standard-1,standard-2,standard-3')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   const configured = configuredInstanceType();
   const results = [];
   for (const type of types) results.push(await benchType(type));
@@ -233,18 +299,26 @@ export async function benchTwin() {
     stock = await benchType(reference.instanceType, { ...STOCK, label: `${reference.instanceType}, stock settings` });
     bare = await bareGateway(reference.image, reference.instanceType, Math.min(RUNS, 3));
   }
-  console.log(`\nproduction twin — the Agent class, a container from the Dockerfile (base: ${results[0]?.base}), ${RUNS} wakes with restored state per type; wrangler.jsonc deploys ${configured}`);
-  console.log('| instance type | vCPU / memory | wake → ready p50 / p95 | container start | restore | start script + configure | gateway boot | readiness seen after | gateway CPU-s at ready | RSS after idle | peak RSS, first chat turn | month, low use | month, medium use |');
+  console.log(
+    `\nproduction twin — the Agent class, a container from the Dockerfile (base: ${results[0]?.base}), ${RUNS} wakes with restored state per type; wrangler.jsonc deploys ${configured}`,
+  );
+  console.log(
+    '| instance type | vCPU / memory | wake → ready p50 / p95 | container start | restore | start script + configure | gateway boot | readiness seen after | gateway CPU-s at ready | RSS after idle | peak RSS, first chat turn | month, low use | month, medium use |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of [...results, ...(stock ? [stock] : [])]) console.log(row(r));
   if (stock && reference) {
     const tuned = median(reference.wakes);
     const before = median(stock.wakes);
-    console.log(`\nbefore/after at ${reference.instanceType} (same run): wake → ready ${s1(before)} with the stock settings (interpreter pools 3 + 3, BOOT_POLL_INTERVAL 1s) → ${s1(tuned)} now (ratio ${(tuned / before).toFixed(2)}); OpenClaw CPU-s ${median(stock.cpus).toFixed(1)} → ${median(reference.cpus).toFixed(1)}; RSS after idle ${Math.round(stock.idleRssMiB)} → ${Math.round(reference.idleRssMiB)} MiB`);
+    console.log(
+      `\nbefore/after at ${reference.instanceType} (same run): wake → ready ${s1(before)} with the stock settings (interpreter pools 3 + 3, BOOT_POLL_INTERVAL 1s) → ${s1(tuned)} now (ratio ${(tuned / before).toFixed(2)}); OpenClaw CPU-s ${median(stock.cpus).toFixed(1)} → ${median(reference.cpus).toFixed(1)}; RSS after idle ${Math.round(stock.idleRssMiB)} → ${Math.round(reference.idleRssMiB)} MiB`,
+    );
     const walls = bare.map((b) => b.wallMs).filter(Number.isFinite);
     const cpus = bare.map((b) => b.cpuSeconds).filter(Number.isFinite);
     if (walls.length) {
-      console.log(`stock \`openclaw gateway run\` alone in the same image at ${reference.instanceType} limits (fresh state, ${walls.length} runs): start → /startupz ${s1(median(walls))}, ${median(cpus).toFixed(1)} CPU-s; the whole wake (container, restore, gateway) takes ${(tuned / median(walls)).toFixed(2)} × that, and the gateway's boot is ${((median(reference.parts.gateway) / tuned) * 100).toFixed(0)} % of it`);
+      console.log(
+        `stock \`openclaw gateway run\` alone in the same image at ${reference.instanceType} limits (fresh state, ${walls.length} runs): start → /startupz ${s1(median(walls))}, ${median(cpus).toFixed(1)} CPU-s; the whole wake (container, restore, gateway) takes ${(tuned / median(walls)).toFixed(2)} × that, and the gateway's boot is ${((median(reference.parts.gateway) / tuned) * 100).toFixed(0)} % of it`,
+      );
     }
   }
   return { results, stock, bare };

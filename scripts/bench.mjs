@@ -29,7 +29,10 @@ async function status(url) {
 async function bareGatewayStart() {
   const port = await freePort();
   const t0 = performance.now();
-  const child = spawn(process.execPath, [join(ROOT, 'container', 'echo-gateway.mjs')], { env: { ...process.env, GATEWAY_PORT: String(port) }, stdio: 'ignore' });
+  const child = spawn(process.execPath, [join(ROOT, 'container', 'echo-gateway.mjs')], {
+    env: { ...process.env, GATEWAY_PORT: String(port) },
+    stdio: 'ignore',
+  });
   await until(async () => ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok ? true : undefined), 30_000, 'bare gateway', 10);
   const ms = performance.now() - t0;
   const done = new Promise((r) => child.once('exit', r));

@@ -44,7 +44,16 @@ const WORKER_VARS = LOCAL_SHELL_SETTINGS;
 // Passed to the runtime as defaults (secrets in .dev.vars, sent by the Worker, win).
 // The proxy and CA settings of the operator's shell reach the gateway too (a proxy in front of the internet, a
 // company CA): the model, the sign-in and its refreshes go out through them.
-const RUNTIME_PASSTHROUGH = ['ECHO_BOOT_DELAY_MS', 'BOOT_FAIL_AT', 'OPENCLAW_GATEWAY_TOKEN', 'HTTPS_PROXY', 'https_proxy', 'NO_PROXY', 'no_proxy', 'NODE_EXTRA_CA_CERTS'];
+const RUNTIME_PASSTHROUGH = [
+  'ECHO_BOOT_DELAY_MS',
+  'BOOT_FAIL_AT',
+  'OPENCLAW_GATEWAY_TOKEN',
+  'HTTPS_PROXY',
+  'https_proxy',
+  'NO_PROXY',
+  'no_proxy',
+  'NODE_EXTRA_CA_CERTS',
+];
 
 function fail(message) {
   console.error(`openclaw-ondemand: ${message}`);
@@ -77,7 +86,11 @@ if (browserSetting !== 'off') extraEnv.BROWSER_EXECUTABLE = browserSetting; // t
 if (browserSetting !== 'off' && existsSync(browserSetting)) {
   console.log(`openclaw-ondemand: the agent's browser is ${browserSetting} (LOCAL_BROWSER=off turns it off)`);
 } else {
-  console.log(browserSetting === 'off' ? 'openclaw-ondemand: the agent has no browser (LOCAL_BROWSER=off)' : `openclaw-ondemand: the agent has no browser: ${browserSetting} is not there (apt-get install chromium, or LOCAL_BROWSER=<path>)`);
+  console.log(
+    browserSetting === 'off'
+      ? 'openclaw-ondemand: the agent has no browser (LOCAL_BROWSER=off)'
+      : `openclaw-ondemand: the agent has no browser: ${browserSetting} is not there (apt-get install chromium, or LOCAL_BROWSER=<path>)`,
+  );
 }
 
 // The bundled mock model: the default provider, overridden by real keys in .dev.vars.
@@ -131,7 +144,9 @@ const vars = [`LOCAL_HOST_URL:${host.url}`, `PUBLIC_ORIGINS:http://127.0.0.1:${p
 const devVars = ['.dev.vars.local', '.dev.vars'].map((f) => join(ROOT, f)).find((f) => existsSync(f));
 const envFile = join(stateDir, 'worker.env');
 rmSync(envFile, { force: true });
-writeFileSync(envFile, `${devVars ? `${readFileSync(devVars, 'utf8').trimEnd()}\n` : ''}LOCAL_HOST_TOKEN=${token}\nLOCAL_OWNER_TOKEN=${ownerSecret}\n`, { mode: 0o600 });
+writeFileSync(envFile, `${devVars ? `${readFileSync(devVars, 'utf8').trimEnd()}\n` : ''}LOCAL_HOST_TOKEN=${token}\nLOCAL_OWNER_TOKEN=${ownerSecret}\n`, {
+  mode: 0o600,
+});
 for (const name of WORKER_VARS) if (process.env[name]) vars.push(`${name}:${process.env[name]}`);
 const wranglerOptions = {
   port: wranglerPort,
@@ -142,7 +157,12 @@ const wranglerOptions = {
 const wrangler = spawn(process.execPath, [join(ROOT, 'scripts', 'local-wrangler.mjs')], {
   cwd: ROOT,
   stdio: ['ignore', 'inherit', 'inherit'],
-  env: { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_LOG_PATH: join(stateDir, 'wrangler-logs'), OPENCLAW_LOCAL_WRANGLER: JSON.stringify(wranglerOptions) },
+  env: {
+    ...process.env,
+    WRANGLER_SEND_METRICS: 'false',
+    WRANGLER_LOG_PATH: join(stateDir, 'wrangler-logs'),
+    OPENCLAW_LOCAL_WRANGLER: JSON.stringify(wranglerOptions),
+  },
   detached: true,
 });
 
@@ -150,14 +170,21 @@ let stopping = false;
 async function shutdown(code) {
   if (stopping) return;
   stopping = true;
-  try { process.kill(-wrangler.pid, 'SIGTERM'); } catch {}
+  try {
+    process.kill(-wrangler.pid, 'SIGTERM');
+  } catch {}
   await gate.close().catch(() => {});
   rmSync(join(stateDir, 'access.json'), { force: true });
   await host.close().catch(() => {});
   await mock?.close().catch(() => {});
   process.exit(code);
 }
-const api = (path, init = {}) => fetch(`${gate.url}${path}`, { ...init, headers: { 'content-type': 'application/json', authorization: `Bearer ${gate.token}`, ...init.headers }, signal: AbortSignal.timeout(10_000) });
+const api = (path, init = {}) =>
+  fetch(`${gate.url}${path}`, {
+    ...init,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${gate.token}`, ...init.headers },
+    signal: AbortSignal.timeout(10_000),
+  });
 /** How long Ctrl-C waits for the sleep (backup and stop) before exiting anyway. */
 const SLEEP_ON_EXIT_MS = 180_000;
 let sleepingForExit = false;
@@ -168,7 +195,9 @@ let sleepingForExit = false;
  */
 async function sleepThenExit(what) {
   if (sleepingForExit) {
-    console.error(`\nopenclaw-ondemand: ${what} again: exiting now, without the final backup. What changed since the last backup may be lost — or recovered at the next start, while ${stateDir} still holds it.`);
+    console.error(
+      `\nopenclaw-ondemand: ${what} again: exiting now, without the final backup. What changed since the last backup may be lost — or recovered at the next start, while ${stateDir} still holds it.`,
+    );
     return shutdown(130);
   }
   sleepingForExit = true;
@@ -186,14 +215,19 @@ async function sleepThenExit(what) {
       shown = line;
       if (!s.stopping && s.state !== 'ready' && s.state !== 'idle' && s.state !== 'booting') {
         const backup = s.backups?.lastBackup;
-        console.error(`openclaw-ondemand: ${s.state} after ${((Date.now() - started) / 1000).toFixed(1)} s${backup ? ` — last backup ${backup.result} (${backup.reason})` : ''}`);
+        console.error(
+          `openclaw-ondemand: ${s.state} after ${((Date.now() - started) / 1000).toFixed(1)} s${backup ? ` — last backup ${backup.result} (${backup.reason})` : ''}`,
+        );
         break;
       }
-      if (s.lastError?.code === 'stop_failed') console.error(`openclaw-ondemand:   the backup keeps failing (${s.lastError.message}); Ctrl-C again to exit without it`);
+      if (s.lastError?.code === 'stop_failed')
+        console.error(`openclaw-ondemand:   the backup keeps failing (${s.lastError.message}); Ctrl-C again to exit without it`);
       await new Promise((resolve) => setTimeout(resolve, 300));
     }
   } catch (error) {
-    console.error(`openclaw-ondemand: could not put the assistant to sleep (${error.message}); its home stays in ${stateDir} and is recovered at the next start`);
+    console.error(
+      `openclaw-ondemand: could not put the assistant to sleep (${error.message}); its home stays in ${stateDir} and is recovered at the next start`,
+    );
   }
   await shutdown(0);
 }
@@ -216,7 +250,9 @@ while (!stopping && Date.now() < deadline) {
         console.log(`  open it in a browser to wake the assistant, or: curl -X POST http://127.0.0.1:${port}/api/wake`);
         console.log(`  it answers this account's processes only; a browser of another account signs in once with: ${gate.loginUrl()}\n`);
       } else {
-        console.log(`  every client needs this run's credential${authMode === 'token' ? ' (LOCAL_AUTH=token)' : ' (this system does not say which account a connection comes from)'}: a browser signs in once with`);
+        console.log(
+          `  every client needs this run's credential${authMode === 'token' ? ' (LOCAL_AUTH=token)' : ' (this system does not say which account a connection comes from)'}: a browser signs in once with`,
+        );
         console.log(`    ${gate.loginUrl()}`);
         console.log(`  clawctl finds the token itself; curl: -H "Authorization: Bearer $(node -p 'require("${join(stateDir, 'access.json')}").token')"\n`);
       }

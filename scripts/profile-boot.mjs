@@ -57,10 +57,22 @@ function run(command, args, env) {
 /** One boot under --cpu-prof: wall time to ready, CPU-seconds of the process tree, and the profiles written. */
 async function profiledBoot(home, cache, profileDir, env) {
   const port = await freePort();
-  const bootEnv = { ...process.env, ...env, OPENCLAW_HOME: home, OPENCLAW_STATE_DIR: join(home, '.openclaw'), GATEWAY_PORT: String(port), NODE_COMPILE_CACHE: cache, OPENCLAW_SUPERVISOR_MODE: 'external' };
+  const bootEnv = {
+    ...process.env,
+    ...env,
+    OPENCLAW_HOME: home,
+    OPENCLAW_STATE_DIR: join(home, '.openclaw'),
+    GATEWAY_PORT: String(port),
+    NODE_COMPILE_CACHE: cache,
+    OPENCLAW_SUPERVISOR_MODE: 'external',
+  };
   await run(process.execPath, [join(ROOT, 'container', 'configure-openclaw.mjs')], bootEnv);
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, join(OPENCLAW, 'openclaw.mjs'), 'gateway', 'run', '--port', String(port)], { env: bootEnv, detached: true, stdio: 'ignore' });
+  const child = spawn(
+    process.execPath,
+    ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, join(OPENCLAW, 'openclaw.mjs'), 'gateway', 'run', '--port', String(port)],
+    { env: bootEnv, detached: true, stdio: 'ignore' },
+  );
   await until(async () => ((await fetch(`http://127.0.0.1:${port}${READY_PATH}`)).ok ? true : undefined), 180_000, 'gateway ready', 20);
   const wallMs = performance.now() - t0;
   const cpuSeconds = treeCpuSeconds(child.pid);
@@ -126,10 +138,15 @@ try {
     runs.push(await profiledBoot(home, cache, last, env));
   }
   const { totals, sampledMs } = selfTimes(last);
-  console.log(`gateway boot to ${READY_PATH} (used state, warm compile cache${Object.keys(EXTRA_ENV).length ? `, ${JSON.stringify(EXTRA_ENV)}` : ''}), ${RUNS} run(s):`);
-  console.log(`  wall ${(median(runs.map((r) => r.wallMs)) / 1000).toFixed(2)} s, CPU ${median(runs.map((r) => r.cpuSeconds)).toFixed(2)} s (process tree; the profiler adds a little)`);
+  console.log(
+    `gateway boot to ${READY_PATH} (used state, warm compile cache${Object.keys(EXTRA_ENV).length ? `, ${JSON.stringify(EXTRA_ENV)}` : ''}), ${RUNS} run(s):`,
+  );
+  console.log(
+    `  wall ${(median(runs.map((r) => r.wallMs)) / 1000).toFixed(2)} s, CPU ${median(runs.map((r) => r.cpuSeconds)).toFixed(2)} s (process tree; the profiler adds a little)`,
+  );
   console.log(`  profile: ${(sampledMs / 1000).toFixed(2)} s sampled on the JavaScript threads; self time by owner:`);
-  for (const [key, ms] of [...totals].sort((a, b) => b[1] - a[1]).slice(0, TOP)) console.log(`  ${(ms / 1000).toFixed(2).padStart(6)} s  ${((ms / sampledMs) * 100).toFixed(1).padStart(5)} %  ${key}`);
+  for (const [key, ms] of [...totals].sort((a, b) => b[1] - a[1]).slice(0, TOP))
+    console.log(`  ${(ms / 1000).toFixed(2).padStart(6)} s  ${((ms / sampledMs) * 100).toFixed(1).padStart(5)} %  ${key}`);
 } finally {
   await mock.close();
   rmSync(scratch, { recursive: true, force: true });

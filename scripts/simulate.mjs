@@ -13,7 +13,8 @@ const TYPE = process.env.SIMULATE_TYPE ?? configured ?? 'standard-2';
 const runs = [
   ...Object.entries(profiles).map(([name, wants]) => ({ name, wants, jobs: [] })),
   ...Object.entries(JOB_SETS).flatMap(([jobsName, jobs]) =>
-    ['dormant', 'low (3×/week, 1 h)'].map((base) => ({ name: `${base.split(' ')[0]} + ${jobsName}`, wants: profiles[base], jobs, base }))),
+    ['dormant', 'low (3×/week, 1 h)'].map((base) => ({ name: `${base.split(' ')[0]} + ${jobsName}`, wants: profiles[base], jobs, base })),
+  ),
 ];
 
 console.log(`one month, ${TYPE}, sleepAfter ${SLEEP_AFTER_MIN} min, cron every ${CRON_MIN} min, soft $${budget.softUsd}, hard $${budget.hardUsd}\n`);
@@ -25,8 +26,14 @@ for (const { name, wants, jobs } of runs) {
   const within = guarded.cost <= budget.hardUsd + guarded.burnPerInterval;
   ok &&= within;
   const when = guarded.hibernatedAt === null ? '-' : `day ${(guarded.hibernatedAt / 1440 + 1).toFixed(1)}`;
-  const wakes = jobs.length ? `${free.scheduledWakes} (${free.scheduledHours.toFixed(1)} h) → ${guarded.scheduledWakes} (${guarded.scheduledHours.toFixed(1)} h)${guarded.thinned ? `, ${guarded.thinned} thinned` : ''}` : '';
-  console.log(`${name.padEnd(46)} ${guarded.hours.toFixed(1).padStart(9)}   $${free.cost.toFixed(2).padStart(6)}   $${guarded.cost.toFixed(2).padStart(6)}   ${when.padEnd(10)}   ${wakes}${within ? '' : '   OVER THE HARD LINE'}`);
+  const wakes = jobs.length
+    ? `${free.scheduledWakes} (${free.scheduledHours.toFixed(1)} h) → ${guarded.scheduledWakes} (${guarded.scheduledHours.toFixed(1)} h)${guarded.thinned ? `, ${guarded.thinned} thinned` : ''}`
+    : '';
+  console.log(
+    `${name.padEnd(46)} ${guarded.hours.toFixed(1).padStart(9)}   $${free.cost.toFixed(2).padStart(6)}   $${guarded.cost.toFixed(2).padStart(6)}   ${when.padEnd(10)}   ${wakes}${within ? '' : '   OVER THE HARD LINE'}`,
+  );
 }
-console.log(`\nguarded spend ≤ hard line + one cron interval's burn ($${simulate(() => false, true, TYPE).burnPerInterval.toFixed(4)}) for every profile: ${ok ? 'yes' : 'NO'}`);
+console.log(
+  `\nguarded spend ≤ hard line + one cron interval's burn ($${simulate(() => false, true, TYPE).burnPerInterval.toFixed(4)}) for every profile: ${ok ? 'yes' : 'NO'}`,
+);
 process.exit(ok ? 0 : 1);

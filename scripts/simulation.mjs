@@ -20,7 +20,7 @@ export const profiles = {
     const d = minuteOf(m);
     const day = d.getUTCDay();
     const minOfDay = d.getUTCHours() * 60 + d.getUTCMinutes();
-    const session = (day === 1 || day === 4) ? minOfDay >= 20 * 60 && minOfDay < 21 * 60 : day === 6 ? minOfDay >= 10 * 60 && minOfDay < 11 * 60 : false;
+    const session = day === 1 || day === 4 ? minOfDay >= 20 * 60 && minOfDay < 21 * 60 : day === 6 ? minOfDay >= 10 * 60 && minOfDay < 11 * 60 : false;
     return session && m % 2 === 0;
   },
   'medium (weekdays 2 h)': (m) => {
@@ -85,7 +85,8 @@ export function simulate(wantsRequest, guarded, type = 'standard-1', jobs = []) 
   let hibernatedAt = null;
   // What one cron interval of running costs once the included amounts are used up.
   const full = MINUTES * 60;
-  const burnPerInterval = monthCost(usageFromSeconds({ [TYPE]: full })).containersUsd - monthCost(usageFromSeconds({ [TYPE]: full - CRON_MIN * 60 })).containersUsd;
+  const burnPerInterval =
+    monthCost(usageFromSeconds({ [TYPE]: full })).containersUsd - monthCost(usageFromSeconds({ [TYPE]: full - CRON_MIN * 60 })).containersUsd;
   for (let m = 0; m < MINUTES; m++) {
     if (wantsRequest(m) && !hibernated) {
       if (!running) {
@@ -118,10 +119,18 @@ export function simulate(wantsRequest, guarded, type = 'standard-1', jobs = []) 
       const mtdSeconds = runningMinutes.subarray(0, m + 1).reduce((a, b) => a + b, 0) * 60;
       const recentFrom = Math.max(0, m + 1 - 24 * 60);
       // The recent rate leaves out scheduled wakes; the ones still to come are added from the schedule (thinned over the soft line).
-      const recentSeconds = (runningMinutes.subarray(recentFrom, m + 1).reduce((a, b) => a + b, 0) - scheduledUp.subarray(recentFrom, m + 1).reduce((a, b) => a + b, 0)) * 60;
+      const recentSeconds =
+        (runningMinutes.subarray(recentFrom, m + 1).reduce((a, b) => a + b, 0) - scheduledUp.subarray(recentFrom, m + 1).reduce((a, b) => a + b, 0)) * 60;
       const runsLeft = level === 'soft' ? Math.min(runsFrom[m + 1], Math.ceil((MINUTES - m) / SOFT_GAP_MIN)) : runsFrom[m + 1];
       const upcoming = usageFromSeconds({ [TYPE]: runsLeft * (LEAD_MIN + RUN_MIN + STOP_MIN) * 60 });
-      const p = projectMonth(usageFromSeconds({ [TYPE]: mtdSeconds }), usageFromSeconds({ [TYPE]: recentSeconds }), Math.min(24, (m + 1) / 60), nowMs, DEFAULT_PRICING, hibernated ? undefined : upcoming);
+      const p = projectMonth(
+        usageFromSeconds({ [TYPE]: mtdSeconds }),
+        usageFromSeconds({ [TYPE]: recentSeconds }),
+        Math.min(24, (m + 1) / 60),
+        nowMs,
+        DEFAULT_PRICING,
+        hibernated ? undefined : upcoming,
+      );
       const decision = decideBudget(p, SLEEP_AFTER_MIN * 60_000, budget);
       sleepAfter = decision.sleepAfterMs / 60_000;
       level = decision.level;
@@ -135,6 +144,14 @@ export function simulate(wantsRequest, guarded, type = 'standard-1', jobs = []) 
     }
   }
   const seconds = runningMinutes.reduce((a, b) => a + b, 0) * 60;
-  return { cost: monthCost(usageFromSeconds({ [TYPE]: seconds })).totalUsd, hours: seconds / 3600, hibernatedAt, maxOverHard, burnPerInterval, scheduledWakes, scheduledHours: scheduledMinutes / 60, thinned };
+  return {
+    cost: monthCost(usageFromSeconds({ [TYPE]: seconds })).totalUsd,
+    hours: seconds / 3600,
+    hibernatedAt,
+    maxOverHard,
+    burnPerInterval,
+    scheduledWakes,
+    scheduledHours: scheduledMinutes / 60,
+    thinned,
+  };
 }
-

@@ -13,7 +13,9 @@ const started = Date.now();
 try {
   const result = await runSoak(stack, cycles, { seed, log: (line) => console.log(line) });
   const minutes = ((Date.now() - started) / 60_000).toFixed(1);
-  console.log(`\nsoak: ${result.cycles}/${cycles} cycles, ${result.lost.length} lost (${result.endings.sleep} idle sleeps, ${result.endings.kill} kills keeping the home, ${result.endings['kill-and-lose-disk']} kills losing it), ${minutes} min, seed ${seed}`);
+  console.log(
+    `\nsoak: ${result.cycles}/${cycles} cycles, ${result.lost.length} lost (${result.endings.sleep} idle sleeps, ${result.endings.kill} kills keeping the home, ${result.endings['kill-and-lose-disk']} kills losing it), ${minutes} min, seed ${seed}`,
+  );
   if (result.lost.length) {
     console.log(result.lost.join('\n'));
     process.exitCode = 1;

@@ -112,7 +112,9 @@ export interface TerraformFindings {
 /** Parses every .tf file of `dir` and checks it against `schema`. */
 export async function checkTerraform(dir: string, schema: ProviderSchema): Promise<TerraformFindings> {
   const findings: TerraformFindings = { errors: [], isolation: [], resources: [], outputs: {}, locals: {} };
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.tf')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.tf'))
+    .sort()) {
     let parsed: Record<string, unknown>;
     try {
       parsed = (await parse(file, readFileSync(join(dir, file), 'utf8'))) as Record<string, unknown>;
@@ -131,7 +133,9 @@ export async function checkTerraform(dir: string, schema: ProviderSchema): Promi
         const where = `${file}: ${type}.${name}`;
         const resource = schema.resources[type];
         if (!resource) {
-          findings.errors.push(`${where}: no resource type "${type}" in provider v${schema.version}${type.startsWith('cloudflare_access_') || type === 'cloudflare_record' ? ' (a v4 name)' : ''}`);
+          findings.errors.push(
+            `${where}: no resource type "${type}" in provider v${schema.version}${type.startsWith('cloudflare_access_') || type === 'cloudflare_record' ? ' (a v4 name)' : ''}`,
+          );
           continue;
         }
         for (const body of blocks) {
@@ -140,7 +144,8 @@ export async function checkTerraform(dir: string, schema: ProviderSchema): Promi
             if (NAME_ARGS.has(arg) && !(typeof value === 'string' && /\$\{(local\.name|cloudflare_r2_bucket\.[\w]+\.name)\}/.test(value))) {
               findings.isolation.push(`${where}.${arg} = ${JSON.stringify(value)}: a created name must carry local.name (prefix + suffix)`);
             }
-            if (HOST_ARGS.has(arg) && value !== '${local.hostname}') findings.isolation.push(`${where}.${arg}: targets ${JSON.stringify(value)}, not the PoC hostname (local.hostname)`);
+            if (HOST_ARGS.has(arg) && value !== '${local.hostname}')
+              findings.isolation.push(`${where}.${arg}: targets ${JSON.stringify(value)}, not the PoC hostname (local.hostname)`);
             if (arg === 'destinations' && Array.isArray(value)) {
               for (const d of value as Array<Record<string, unknown>>) {
                 if (d.uri !== '${local.hostname}') findings.isolation.push(`${where}.destinations: uri ${JSON.stringify(d.uri)} is not the PoC hostname`);
@@ -157,13 +162,18 @@ export async function checkTerraform(dir: string, schema: ProviderSchema): Promi
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url).href));
 /** The provider's v5.22.0 schema: ../shared/terraform/ when present, else the copy kept in terraform/schema/. */
-export const SCHEMA_PATH = [resolve(ROOT, '..', 'shared', 'terraform', 'cloudflare-v5.22.0-schema.json'), resolve(ROOT, 'terraform', 'schema', 'cloudflare-v5.22.0-schema.json')].find((p) => existsSync(p)) as string;
+export const SCHEMA_PATH = [
+  resolve(ROOT, '..', 'shared', 'terraform', 'cloudflare-v5.22.0-schema.json'),
+  resolve(ROOT, 'terraform', 'schema', 'cloudflare-v5.22.0-schema.json'),
+].find((p) => existsSync(p)) as string;
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const dir = process.argv[2] ?? join(ROOT, 'terraform');
   const schema = JSON.parse(readFileSync(process.argv[3] ?? SCHEMA_PATH, 'utf8')) as ProviderSchema;
   const findings = await checkTerraform(dir, schema);
   for (const line of [...findings.errors, ...findings.isolation]) console.log(line);
-  console.log(`${findings.resources.length} resources checked against provider v${schema.version}: ${findings.errors.length} schema errors, ${findings.isolation.length} isolation findings`);
+  console.log(
+    `${findings.resources.length} resources checked against provider v${schema.version}: ${findings.errors.length} schema errors, ${findings.isolation.length} isolation findings`,
+  );
   process.exit(findings.errors.length + findings.isolation.length ? 1 : 0);
 }

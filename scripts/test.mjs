@@ -22,7 +22,15 @@ let failedSteps = 0;
 if (!step('type check', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json'])) failedSteps++;
 const dry = join(results, 'dry-run');
 rmSync(dry, { recursive: true, force: true });
-if (!step('Worker bundle (wrangler deploy --dry-run)', process.execPath, [join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js'), 'deploy', '--dry-run', '--env=', '--containers-rollout=none', '--outdir', dry], { WRANGLER_SEND_METRICS: 'false' })) failedSteps++;
+if (
+  !step(
+    'Worker bundle (wrangler deploy --dry-run)',
+    process.execPath,
+    [join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js'), 'deploy', '--dry-run', '--env=', '--containers-rollout=none', '--outdir', dry],
+    { WRANGLER_SEND_METRICS: 'false' },
+  )
+)
+  failedSteps++;
 
 const extra = process.argv.slice(2);
 
@@ -39,7 +47,16 @@ function counts(report, ok) {
 
 function vitestArgs(projects, report, more = []) {
   rmSync(report, { force: true });
-  return ['run', ...projects.flatMap((p) => ['--project', p]), '--passWithNoTests', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...more, ...extra];
+  return [
+    'run',
+    ...projects.flatMap((p) => ['--project', p]),
+    '--passWithNoTests',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${report}`,
+    ...more,
+    ...extra,
+  ];
 }
 
 /** Runs vitest on some projects, its output on this terminal. */
@@ -58,7 +75,11 @@ function vitestBeside(title, projects, reportName, outName) {
   console.log(`\n▶ ${title} (beside the next step; its output: ${out}, printed when it ends)`);
   const started = Date.now();
   return new Promise((done) => {
-    const child = spawn(bin('vitest'), vitestArgs(projects, report), { cwd: ROOT, stdio: ['ignore', openSync(out, 'w'), openSync(out, 'a')], env: { ...process.env, FORCE_COLOR: process.env.FORCE_COLOR ?? '1' } });
+    const child = spawn(bin('vitest'), vitestArgs(projects, report), {
+      cwd: ROOT,
+      stdio: ['ignore', openSync(out, 'w'), openSync(out, 'a')],
+      env: { ...process.env, FORCE_COLOR: process.env.FORCE_COLOR ?? '1' },
+    });
     child.once('exit', (code) => {
       console.log(`\n▶ ${title}: ended after ${Math.round((Date.now() - started) / 1000)} s, exit ${code}; its output:`);
       process.stdout.write(readFileSync(out, 'utf8'));

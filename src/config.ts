@@ -4,7 +4,15 @@
 import type { LifecycleSettings } from '../machines/lifecycle-types.ts';
 import { oncePerEnv, setting, type BackupTransfer, type InstanceType, type ScheduledWakeMode, type SettingsEnv } from './settings.ts';
 
-export { BACKUP_TRANSFERS, INSTANCE_TYPES, parseDuration, SCHEDULED_WAKE_MODES, type BackupTransfer, type InstanceType, type ScheduledWakeMode } from './settings.ts';
+export {
+  BACKUP_TRANSFERS,
+  INSTANCE_TYPES,
+  parseDuration,
+  SCHEDULED_WAKE_MODES,
+  type BackupTransfer,
+  type InstanceType,
+  type ScheduledWakeMode,
+} from './settings.ts';
 
 export interface Config {
   /** Name of the one assistant this Worker serves (its Durable Object name). Default `default`. */
@@ -79,7 +87,8 @@ export function parseLifecycleSettings(env: SettingsEnv): LifecycleSettings {
 const STOP_RETRY_MS = 10_000;
 
 /** Validates the environment, once per env object; every option has a documented default (src/settings.ts). @throws AppError `not_configured`. */
-export const parseConfig = oncePerEnv((env: SettingsEnv & { LOCAL_HOST_TOKEN?: string | undefined }): Config => ({
+export const parseConfig = oncePerEnv(
+  (env: SettingsEnv & { LOCAL_HOST_TOKEN?: string | undefined }): Config => ({
     agentName: setting(env, 'AGENT_NAME'),
     instanceType: setting(env, 'INSTANCE_TYPE'),
     lifecycle: parseLifecycleSettings(env),
@@ -98,4 +107,5 @@ export const parseConfig = oncePerEnv((env: SettingsEnv & { LOCAL_HOST_TOKEN?: s
     backupTransfer: setting(env, 'BACKUP_TRANSFER'),
     drainTimeoutMs: setting(env, 'GATEWAY_DRAIN_TIMEOUT'),
     finalBackupTimeoutMs: setting(env, 'FINAL_BACKUP_TIMEOUT'),
-}));
+  }),
+);

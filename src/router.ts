@@ -79,7 +79,8 @@ async function readLoginBody(request: IRequest): Promise<{ cancel: boolean }> {
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new AppError('bad_request', 'body must be a JSON object');
   const { provider, cancel } = body as { provider?: unknown; cancel?: unknown };
-  if (provider !== undefined && !(LOGIN_PROVIDERS as readonly unknown[]).includes(provider)) throw new AppError('bad_request', `"provider" must be one of: ${LOGIN_PROVIDERS.join(', ')}`);
+  if (provider !== undefined && !(LOGIN_PROVIDERS as readonly unknown[]).includes(provider))
+    throw new AppError('bad_request', `"provider" must be one of: ${LOGIN_PROVIDERS.join(', ')}`);
   if (cancel !== undefined && typeof cancel !== 'boolean') throw new AppError('bad_request', '"cancel" must be true or false');
   return { cancel: cancel === true };
 }
@@ -199,7 +200,17 @@ export function buildRouter() {
     const cost = parseCostConfig(env);
     // The month's figure now (computed on request, reused for a minute), beside the cron's last decision.
     const current = { ...(await currentEvaluation(env, Date.now())), cronDecision: false };
-    return json({ ...result.cost, current, thresholds: { softUsd: cost.budget.softUsd, hardUsd: cost.budget.hardUsd, stepUsd: cost.budget.stepUsd, stepMs: cost.budget.stepMs, floorMs: cost.budget.floorMs } });
+    return json({
+      ...result.cost,
+      current,
+      thresholds: {
+        softUsd: cost.budget.softUsd,
+        hardUsd: cost.budget.hardUsd,
+        stepUsd: cost.budget.stepUsd,
+        stepMs: cost.budget.stepMs,
+        floorMs: cost.budget.floorMs,
+      },
+    });
   });
 
   router.all('/api/status', () => methodNotAllowed('GET'));

@@ -157,10 +157,21 @@ export class AgentSupervisor {
       const exit = this.#exit;
       const why = exit && !exit.requested && exit.code !== 0 ? explain(this.#tail) : '';
       // No process and no exit: this host never started it — it was restarted (npm start) after the runtime had run.
-      const reason = !exit ? 'the local runtime is gone: the local mode (npm start) was restarted since it started' : exit.requested ? 'stopped on request' : exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}${why ? `: ${why}` : ''}`;
+      const reason = !exit
+        ? 'the local runtime is gone: the local mode (npm start) was restarted since it started'
+        : exit.requested
+          ? 'stopped on request'
+          : exit.signal
+            ? `killed by ${exit.signal}`
+            : `exited with code ${exit.code}${why ? `: ${why}` : ''}`;
       return { port: null, probe: { status: 'stopped', exitCode: exit?.code ?? null, reason } };
     }
-    const starting = { status: 'starting' as const, phase: status.phase, ...(status.timeline ? { timeline: status.timeline } : {}), ...(status.browser ? { browser: status.browser } : {}) };
+    const starting = {
+      status: 'starting' as const,
+      phase: status.phase,
+      ...(status.timeline ? { timeline: status.timeline } : {}),
+      ...(status.browser ? { browser: status.browser } : {}),
+    };
     if (status.phase !== 'starting-gateway' || this.#port === null) return { port: this.#port, probe: starting };
     try {
       const response = await fetch(`http://127.0.0.1:${this.#port}${READINESS_PATH}`, { signal: AbortSignal.timeout(2000) });

@@ -126,11 +126,17 @@ async function modelLogin(statusFile: string, req: IncomingMessage, res: import(
     }
   }
   const body = req.method === 'POST' ? await readJson(req) : {};
-  if (req.method !== 'POST' || (body.action !== 'start' && body.action !== 'cancel')) throw new HostError(400, 'bad_request', 'POST {"action":"start"|"cancel"}, or GET');
+  if (req.method !== 'POST' || (body.action !== 'start' && body.action !== 'cancel'))
+    throw new HostError(400, 'bad_request', 'POST {"action":"start"|"cancel"}, or GET');
   const result = await new Promise<{ code: number; out: string }>((done) => {
-    execFile('sh', [MODEL_LOGIN_SCRIPT, body.action as string], { env: { ...process.env, BOOT_STATUS_FILE: statusFile }, timeout: 10_000 }, (error, stdout, stderr) => {
-      done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}`.slice(0, 300) });
-    });
+    execFile(
+      'sh',
+      [MODEL_LOGIN_SCRIPT, body.action as string],
+      { env: { ...process.env, BOOT_STATUS_FILE: statusFile }, timeout: 10_000 },
+      (error, stdout, stderr) => {
+        done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}`.slice(0, 300) });
+      },
+    );
   });
   if (result.code !== 0) throw new HostError(409, 'conflict', result.out.trim() || 'the sign-in could not start');
   res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
@@ -169,7 +175,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     };
     try {
       const host = req.headers.host ?? '';
-      if (host !== `127.0.0.1:${listening}` && host !== `localhost:${listening}`) throw new HostError(421, 'misdirected', `this host serves 127.0.0.1:${listening} only`);
+      if (host !== `127.0.0.1:${listening}` && host !== `localhost:${listening}`)
+        throw new HostError(421, 'misdirected', `this host serves 127.0.0.1:${listening} only`);
       const url = new URL(req.url ?? '/', 'http://host');
       if (url.pathname === '/healthz') return send(200, { ok: true });
       const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
@@ -206,7 +213,12 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
             'x-backup-sha256': archive.sha256,
             'x-backup-files': String(archive.files),
           });
-          await new Promise<void>((done, fail) => createReadStream(archive.path).on('error', fail).on('end', () => done()).pipe(res));
+          await new Promise<void>((done, fail) =>
+            createReadStream(archive.path)
+              .on('error', fail)
+              .on('end', () => done())
+              .pipe(res),
+          );
           return;
         } finally {
           await rm(work, { recursive: true, force: true });
@@ -217,7 +229,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         if (agent.running) return send(409, { error: { code: 'conflict', message: 'the runtime is running; stop it before restoring' } });
         const expected = req.headers['x-backup-sha256'];
         const hasArchive = typeof expected === 'string' && expected !== '';
-        if (hasArchive && req.headers['content-type'] !== 'application/gzip') throw new HostError(415, 'unsupported_media_type', 'an archive must be application/gzip');
+        if (hasArchive && req.headers['content-type'] !== 'application/gzip')
+          throw new HostError(415, 'unsupported_media_type', 'an archive must be application/gzip');
         try {
           const result = await restoreArchive(agent.home, hasArchive ? req : null, hasArchive ? expected : null);
           log(`[${id}] ${hasArchive ? `restored ${result.files} files from a backup` : 'fresh home (no backup)'}`);

@@ -216,7 +216,8 @@ function unreachable(req: IncomingMessage, error: NodeJS.ErrnoException): { stat
   return { status: starting ? 503 : 502, headers, body: JSON.stringify({ error: { code: starting ? 'starting' : 'runtime_unreachable', message } }) };
 }
 
-const NOT_OWNER = 'this is another account\'s assistant (local mode): open the login link `npm start` printed (also in access.json in its state directory, readable by its owner only), or send its access token as Authorization: Bearer';
+const NOT_OWNER =
+  "this is another account's assistant (local mode): open the login link `npm start` printed (also in access.json in its state directory, readable by its owner only), or send its access token as Authorization: Bearer";
 
 export async function startOwnerGate(options: OwnerGateOptions): Promise<OwnerGate> {
   if (options.ownerSecret.length < 32) throw new Error('the owner gate needs an owner secret of at least 32 characters');
@@ -230,7 +231,9 @@ export async function startOwnerGate(options: OwnerGateOptions): Promise<OwnerGa
   const loginUrl = () => `http://127.0.0.1:${listening}${LOGIN_PATH}?token=${loginToken}`;
   const writeAccessFile = () => {
     const tmp = `${options.accessFile}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify({ url: `http://127.0.0.1:${listening}`, token, loginUrl: loginUrl() } satisfies AccessFile, null, 2)}\n`, { mode: 0o600 });
+    writeFileSync(tmp, `${JSON.stringify({ url: `http://127.0.0.1:${listening}`, token, loginUrl: loginUrl() } satisfies AccessFile, null, 2)}\n`, {
+      mode: 0o600,
+    });
     chmodSync(tmp, 0o600);
     renameSync(tmp, options.accessFile);
   };
@@ -266,7 +269,10 @@ export async function startOwnerGate(options: OwnerGateOptions): Promise<OwnerGa
       if (value === undefined || name === LOCAL_OWNER_HEADER) continue;
       if (name === 'authorization' && sameSecret(bearer(req) ?? '', token)) continue;
       if (name === 'cookie') {
-        const kept = String(value).split(';').map((c) => c.trim()).filter((c) => c && !c.startsWith(`${cookieName}=`));
+        const kept = String(value)
+          .split(';')
+          .map((c) => c.trim())
+          .filter((c) => c && !c.startsWith(`${cookieName}=`));
         if (kept.length) headers.cookie = kept.join('; ');
         continue;
       }
@@ -280,7 +286,11 @@ export async function startOwnerGate(options: OwnerGateOptions): Promise<OwnerGa
     const given = url.searchParams.get('token') ?? '';
     const host = req.headers.host ?? '';
     if (req.method !== 'GET' || (host !== `127.0.0.1:${listening}` && host !== `localhost:${listening}`) || !sameSecret(given, loginToken)) {
-      const r = refusal(req, 401, 'this login link is not valid, or was used already: `npm start` printed a fresh one (and wrote it to access.json in its state directory)');
+      const r = refusal(
+        req,
+        401,
+        'this login link is not valid, or was used already: `npm start` printed a fresh one (and wrote it to access.json in its state directory)',
+      );
       res.writeHead(r.status, r.headers);
       return res.end(r.body);
     }
@@ -308,18 +318,23 @@ export async function startOwnerGate(options: OwnerGateOptions): Promise<OwnerGa
       res.writeHead(r.status, r.headers);
       return res.end(r.body);
     }
-    const upstream = httpRequest({ host: '127.0.0.1', port: options.upstreamPort, method: req.method, path: req.url, headers: upstreamHeaders(req), agent: upstreamAgent }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.rawHeaders);
-      answer.pipe(res);
-      answer.on('error', () => res.destroy());
-    });
+    const upstream = httpRequest(
+      { host: '127.0.0.1', port: options.upstreamPort, method: req.method, path: req.url, headers: upstreamHeaders(req), agent: upstreamAgent },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.rawHeaders);
+        answer.pipe(res);
+        answer.on('error', () => res.destroy());
+      },
+    );
     upstream.on('error', (error) => {
       if (res.headersSent) return res.destroy();
       const r = unreachable(req, error as NodeJS.ErrnoException);
       res.writeHead(r.status, r.headers);
       res.end(r.body);
     });
-    res.on('close', () => { if (!res.writableFinished) upstream.destroy(); });
+    res.on('close', () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
     req.pipe(upstream);
   });
   server.on('connection', noteConnection);
@@ -327,10 +342,19 @@ export async function startOwnerGate(options: OwnerGateOptions): Promise<OwnerGa
     socket.on('error', () => socket.destroy());
     if (!isOwner(req)) {
       const r = refusal(req, 401, NOT_OWNER);
-      socket.end(`HTTP/1.1 ${r.status} Unauthorized\r\ncontent-type: ${r.headers['content-type']}\r\ncontent-length: ${Buffer.byteLength(r.body)}\r\nconnection: close\r\n\r\n${r.body}`);
+      socket.end(
+        `HTTP/1.1 ${r.status} Unauthorized\r\ncontent-type: ${r.headers['content-type']}\r\ncontent-length: ${Buffer.byteLength(r.body)}\r\nconnection: close\r\n\r\n${r.body}`,
+      );
       return;
     }
-    const upstream = httpRequest({ host: '127.0.0.1', port: options.upstreamPort, method: req.method, path: req.url, headers: upstreamHeaders(req), agent: false });
+    const upstream = httpRequest({
+      host: '127.0.0.1',
+      port: options.upstreamPort,
+      method: req.method,
+      path: req.url,
+      headers: upstreamHeaders(req),
+      agent: false,
+    });
     upstream.on('upgrade', (answer, upstreamSocket, upstreamHead) => {
       const lines = [`HTTP/1.1 ${answer.statusCode} ${answer.statusMessage ?? 'Switching Protocols'}`];
       for (let i = 0; i < answer.rawHeaders.length; i += 2) lines.push(`${answer.rawHeaders[i]}: ${answer.rawHeaders[i + 1]}`);
@@ -354,7 +378,12 @@ export async function startOwnerGate(options: OwnerGateOptions): Promise<OwnerGa
       answer.on('data', (c: Buffer) => chunks.push(c));
       answer.on('end', () => {
         const body = Buffer.concat(chunks);
-        socket.end(Buffer.concat([Buffer.from(`${lines.filter((l) => !/^content-length:/i.test(l)).join('\r\n')}\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`), body]));
+        socket.end(
+          Buffer.concat([
+            Buffer.from(`${lines.filter((l) => !/^content-length:/i.test(l)).join('\r\n')}\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`),
+            body,
+          ]),
+        );
       });
     });
     upstream.on('error', () => socket.end('HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n'));

@@ -16,7 +16,6 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ARCHIVE_EXCLUDES } from '../../src/contract/state-paths.ts';
 
-
 export interface ArchiveResult {
   /** Changes whenever a file's path, size or mtime changes, or a database's content. */
   fingerprint: string;
@@ -54,7 +53,8 @@ async function isSqlite(path: string, size: number): Promise<boolean> {
  * database is held exclusively while the gateway runs, so copying it would
  * also fail.
  */
-const TRANSIENT_FILE = /(?:\.sqlite\.(?:generation-(?:lock|writer)|reindex-lock)\.sqlite|\.sqlite\.(?:backup|memory-reindex|tmp)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\.sock|\.pid|\.tmp(?:\..*)?|(?:^|\/)Singleton(?:Cookie|Lock|Socket))$/iu;
+const TRANSIENT_FILE =
+  /(?:\.sqlite\.(?:generation-(?:lock|writer)|reindex-lock)\.sqlite|\.sqlite\.(?:backup|memory-reindex|tmp)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\.sock|\.pid|\.tmp(?:\..*)?|(?:^|\/)Singleton(?:Cookie|Lock|Socket))$/iu;
 
 /** SQLite's side files: never archived (the online backup copies the database whole), but a write lands there first. */
 const SQLITE_SIDECAR = /-(wal|shm|journal)$/;
@@ -206,7 +206,11 @@ function contentDigest(path: string): string {
   const hash = createHash('sha256');
   const db = new DatabaseSync(path, { readOnly: true });
   try {
-    const objects = db.prepare("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_autoindex_%' ORDER BY type, name").all() as Array<{ type: string; name: string; sql: string | null }>;
+    const objects = db.prepare("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_autoindex_%' ORDER BY type, name").all() as Array<{
+      type: string;
+      name: string;
+      sql: string | null;
+    }>;
     for (const o of objects) {
       hash.update(`${o.type}\0${o.name}\0${o.sql ?? ''}\n`);
       if (o.type !== 'table' || o.sql?.toUpperCase().startsWith('CREATE VIRTUAL')) continue;
@@ -273,7 +277,11 @@ export async function createArchive(home: string, workDir: string, previousFinge
  * a directory itself): plain files copied, databases via online backup.
  * Returns null when `previousFingerprint` still matches.
  */
-export async function createSnapshotDir(home: string, outDir: string, previousFingerprint: string | null): Promise<{ fingerprint: string; files: number } | null> {
+export async function createSnapshotDir(
+  home: string,
+  outDir: string,
+  previousFingerprint: string | null,
+): Promise<{ fingerprint: string; files: number } | null> {
   const { cp } = await import('node:fs/promises');
   const entries = await stateFiles(home);
   const staging = `${outDir}.next`;
@@ -333,7 +341,10 @@ export async function restoreArchive(home: string, archive: Readable | null, exp
       await pipeline(archive, createWriteStream(file));
       const actual = hash.digest('hex');
       if (!expectedSha256 || actual !== expectedSha256) {
-        throw new RestoreError('restore_corrupt', `archive SHA-256 ${actual.slice(0, 12)}… does not match the manifest's ${expectedSha256?.slice(0, 12) ?? '(none)'}…`);
+        throw new RestoreError(
+          'restore_corrupt',
+          `archive SHA-256 ${actual.slice(0, 12)}… does not match the manifest's ${expectedSha256?.slice(0, 12) ?? '(none)'}…`,
+        );
       }
       try {
         // The umask decides the modes (npm start's 077: the home is this account's alone), not the archive.

@@ -36,7 +36,11 @@ function directives(text) {
 /** JSON with sorted keys, so the same arguments read the same however they were written. */
 function canonical(value) {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
+  if (value && typeof value === 'object')
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`)
+      .join(',')}}`;
   return JSON.stringify(value);
 }
 
@@ -45,7 +49,7 @@ const callKey = (name, args) => (name === 'exec' ? `exec ${args?.command}` : `${
 
 function textOf(content) {
   if (typeof content === 'string') return content;
-  if (Array.isArray(content)) return content.map((part) => (typeof part === 'string' ? part : part?.text ?? '')).join('\n');
+  if (Array.isArray(content)) return content.map((part) => (typeof part === 'string' ? part : (part?.text ?? ''))).join('\n');
   return '';
 }
 
@@ -56,7 +60,10 @@ function isInjected(message) {
 
 /** The person's words: without OpenClaw's timestamp prefix and runtime footer. */
 function personText(text) {
-  return text.replace(/^\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [^\]]*\]\s*/, '').replace(/\n\nRuntime:[\s\S]*$/, '').trim();
+  return text
+    .replace(/^\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [^\]]*\]\s*/, '')
+    .replace(/\n\nRuntime:[\s\S]*$/, '')
+    .trim();
 }
 
 /**
@@ -88,11 +95,19 @@ export function decide(allMessages) {
 }
 
 function completion(decision, model, id, created) {
-  const message = decision.kind === 'tool'
-    ? { role: 'assistant', content: null, tool_calls: [{ id: `call_${id}`, type: 'function', function: { name: decision.name, arguments: JSON.stringify(decision.args) } }] }
-    : { role: 'assistant', content: decision.text };
+  const message =
+    decision.kind === 'tool'
+      ? {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: `call_${id}`, type: 'function', function: { name: decision.name, arguments: JSON.stringify(decision.args) } }],
+        }
+      : { role: 'assistant', content: decision.text };
   return {
-    id: `chatcmpl-${id}`, object: 'chat.completion', created, model,
+    id: `chatcmpl-${id}`,
+    object: 'chat.completion',
+    created,
+    model,
     choices: [{ index: 0, message, finish_reason: decision.kind === 'tool' ? 'tool_calls' : 'stop' }],
     usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 },
   };
@@ -102,8 +117,20 @@ function* chunks(decision, model, id, created, includeUsage) {
   const base = { id: `chatcmpl-${id}`, object: 'chat.completion.chunk', created, model };
   yield { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] };
   if (decision.kind === 'tool') {
-    yield { ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: `call_${id}`, type: 'function', function: { name: decision.name, arguments: '' } }] }, finish_reason: null }] };
-    yield { ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: JSON.stringify(decision.args) } }] }, finish_reason: null }] };
+    yield {
+      ...base,
+      choices: [
+        {
+          index: 0,
+          delta: { tool_calls: [{ index: 0, id: `call_${id}`, type: 'function', function: { name: decision.name, arguments: '' } }] },
+          finish_reason: null,
+        },
+      ],
+    };
+    yield {
+      ...base,
+      choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: JSON.stringify(decision.args) } }] }, finish_reason: null }],
+    };
   } else {
     for (const piece of decision.text.match(/.{1,24}/gs) ?? []) yield { ...base, choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] };
   }
@@ -153,10 +180,11 @@ export function startMockLlm({ port = 0, host = '127.0.0.1', log } = {}) {
         url: `http://${host}:${address.port}/v1`,
         port: address.port,
         requests,
-        close: () => new Promise((r) => {
-          server.closeAllConnections();
-          server.close(() => r());
-        }),
+        close: () =>
+          new Promise((r) => {
+            server.closeAllConnections();
+            server.close(() => r());
+          }),
       });
     });
   });

@@ -64,7 +64,12 @@ export class AgentController {
     this.#writer = writer;
     this.#lastActivityAt = record?.lastActivityAt ?? null;
     this.#parts = new AgentParts(this.#ctx, record, (event) => this.send(event));
-    this.#forwarder = new GatewayForwarder({ runtime: deps.runtime, defaultUser: deps.config.gatewayUser, onFinished: () => this.#track(this.#requestFinished()), onUnreachable: () => this.#checkHealth() });
+    this.#forwarder = new GatewayForwarder({
+      runtime: deps.runtime,
+      defaultUser: deps.config.gatewayUser,
+      onFinished: () => this.#track(this.#requestFinished()),
+      onUnreachable: () => this.#checkHealth(),
+    });
     this.#wakeLimit = new WakeLimiter(deps.config.wakeLimitPerMinute, now);
   }
 
@@ -77,7 +82,8 @@ export class AgentController {
     const override = controller.#parts.budget.sleepAfterOverrideMs;
     const settings = { ...deps.config.lifecycle, ...(override !== null ? { sleepAfterMs: override } : {}) };
     const context = controller.#actor.getSnapshot().context;
-    if ((Object.keys(settings) as Array<keyof typeof settings>).some((k) => context[k] !== settings[k])) controller.#actor.send({ type: 'settings.updated', settings });
+    if ((Object.keys(settings) as Array<keyof typeof settings>).some((k) => context[k] !== settings[k]))
+      controller.#actor.send({ type: 'settings.updated', settings });
     controller.#persist();
     await controller.settle();
     return controller;
@@ -99,13 +105,27 @@ export class AgentController {
         },
         runBackup: () => void this.#track(this.#parts.backups.periodic()),
         checkChanges: () => void this.#track(this.#parts.backups.checkChanges()),
-        boot: (input, sendBack) => startBootLoop(this.#ctx, { keeper: this.#parts.keeper, boots: this.#parts.boots, browser: this.#parts.browser.passthrough, onBrowserReported: (b) => this.#parts.browser.reported(b) }, input, sendBack),
+        boot: (input, sendBack) =>
+          startBootLoop(
+            this.#ctx,
+            {
+              keeper: this.#parts.keeper,
+              boots: this.#parts.boots,
+              browser: this.#parts.browser.passthrough,
+              onBrowserReported: (b) => this.#parts.browser.reported(b),
+            },
+            input,
+            sendBack,
+          ),
         stop: (input) => this.#track(this.#parts.stops.run(input)),
         checkWork: (since) => this.#track(this.#parts.scheduled.checkWork(since)),
       },
     });
     this.#previous = this.#actor.getSnapshot();
-    this.#actor.subscribe({ next: (snapshot) => this.#onSnapshot(snapshot), error: (error) => this.#ctx.log('lifecycle:actor-error', { message: errorMessage(error) }) });
+    this.#actor.subscribe({
+      next: (snapshot) => this.#onSnapshot(snapshot),
+      error: (error) => this.#ctx.log('lifecycle:actor-error', { message: errorMessage(error) }),
+    });
   }
 
   /** Resolves once every change so far is written to storage. */
@@ -165,7 +185,10 @@ export class AgentController {
     const snapshot = this.#actor.getSnapshot();
     const state = topState(snapshot);
     if ((state !== 'ready' && state !== 'idle') || isStopping(snapshot)) {
-      throw new AppError('conflict', `nothing to back up: the assistant is ${state}${isStopping(snapshot) ? ' (stopping)' : ''}; its last backup holds its state`);
+      throw new AppError(
+        'conflict',
+        `nothing to back up: the assistant is ${state}${isStopping(snapshot) ? ' (stopping)' : ''}; its last backup holds its state`,
+      );
     }
     try {
       return await this.#parts.backups.now(reason);
@@ -180,8 +203,16 @@ export class AgentController {
     const { changed, previousLevel } = this.#parts.budget.record(evaluation);
     const sleepAfterMs = this.#parts.budget.sleepAfterOverrideMs ?? this.#deps.config.lifecycle.sleepAfterMs;
     if (this.#actor.getSnapshot().context.sleepAfterMs !== sleepAfterMs) this.#actor.send({ type: 'settings.updated', settings: { sleepAfterMs } });
-    if (evaluation.decision.hibernate && this.state !== 'hibernated') this.#actor.send({ type: 'lifecycle.hibernate', reason: evaluation.decision.reason, by: 'budget' });
-    if (changed) this.#ctx.log('cost:decision', { agent: this.#deps.config.agentName, level: evaluation.decision.level, projectedUsd: evaluation.projectedUsd, sleepAfterMs, source: evaluation.source });
+    if (evaluation.decision.hibernate && this.state !== 'hibernated')
+      this.#actor.send({ type: 'lifecycle.hibernate', reason: evaluation.decision.reason, by: 'budget' });
+    if (changed)
+      this.#ctx.log('cost:decision', {
+        agent: this.#deps.config.agentName,
+        level: evaluation.decision.level,
+        projectedUsd: evaluation.projectedUsd,
+        sleepAfterMs,
+        source: evaluation.source,
+      });
     this.#persist();
     await this.settle();
     await waitFor(this.#actor, (s) => !s.hasTag(STOPPING_TAG), { timeout: BUDGET_STOP_WAIT_MS }).catch(() => undefined);
@@ -290,7 +321,11 @@ export class AgentController {
 
   hibernatedError(): AppError {
     const h = this.#actor.getSnapshot().context.hibernation;
-    return new AppError('hibernated', `The assistant is hibernated (${h?.reason ?? 'no reason recorded'}). Resume it with POST /api/resume (or \`clawctl resume\`), then wake it.`, { reason: h?.reason ?? null, by: h?.by ?? null });
+    return new AppError(
+      'hibernated',
+      `The assistant is hibernated (${h?.reason ?? 'no reason recorded'}). Resume it with POST /api/resume (or \`clawctl resume\`), then wake it.`,
+      { reason: h?.reason ?? null, by: h?.by ?? null },
+    );
   }
 
   /** Fires every durable timer that is due. Called by the DO alarm / Container schedule. */
@@ -364,7 +399,10 @@ export class AgentController {
       const snapshot = this.#actor.getSnapshot();
       if (!snapshot.hasTag(RUNNING_TAG) || isStopping(snapshot)) return;
       this.#ctx.log('lifecycle:terminating', { agent: this.#deps.config.agentName, since, inFlight: this.#forwarder.inFlight });
-      await this.send({ type: 'lifecycle.sleep', reason: `the platform asked the container to stop at ${since} (a rollout or a host move): drained and backed up before it went` });
+      await this.send({
+        type: 'lifecycle.sleep',
+        reason: `the platform asked the container to stop at ${since} (a rollout or a host move): drained and backed up before it went`,
+      });
     } finally {
       this.#terminating = false;
     }

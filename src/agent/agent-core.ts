@@ -25,7 +25,9 @@ import type { WakeupPort } from './timer-table.ts';
 import { BrowserRunSessions, type BrowserSessions } from '../browser/browser-sessions.ts';
 
 export type StatusResult = CommandResult;
-export type DoctorResult = { ok: true; doctor: { state: LifecycleState; contract: number; container: ContainerDiagnosis | null } } | ({ ok: false } & ErrorBody);
+export type DoctorResult =
+  | { ok: true; doctor: { state: LifecycleState; contract: number; container: ContainerDiagnosis | null } }
+  | ({ ok: false } & ErrorBody);
 export type SignInResult = { ok: true; signIn: ModelSignIn } | ({ ok: false } & ErrorBody);
 export type BackupResult = { ok: true; backup: BackupEvent } | ({ ok: false } & ErrorBody);
 export type { AgentUsageReport } from './agent-parts.ts';
@@ -71,7 +73,11 @@ export class AgentCore {
         ...(notifyUrl ? { notify: async (body: Record<string, unknown>) => void (await postWebhook(notifyUrl, body)) } : {}),
         ...(parts.onActivity ? { onActivity: parts.onActivity } : {}),
         // Browser Rendering is the container's browser (production); the local mode's gateway launches its own.
-        browserSessions: parts.browserSessions ? parts.browserSessions(env) : parts.runtimeKind === 'sandbox' && env.BROWSER ? new BrowserRunSessions(env.BROWSER) : null,
+        browserSessions: parts.browserSessions
+          ? parts.browserSessions(env)
+          : parts.runtimeKind === 'sandbox' && env.BROWSER
+            ? new BrowserRunSessions(env.BROWSER)
+            : null,
         ...(parts.clock ? { clock: parts.clock } : {}),
       });
     })();

@@ -52,12 +52,35 @@ export class AgentParts {
     this.transitions = new TransitionLog(record, now());
     this.budget = new BudgetKeeper(record?.budget);
     this.boots = new BootTimeline(record?.boots);
-    this.keeper = new StateKeeper({ runtime: deps.runtime, store: deps.backups ?? null, agent: deps.config.agentName, runtimeKind: deps.runtimeKind, now, ...(record?.state ? { record: record.state } : {}) });
+    this.keeper = new StateKeeper({
+      runtime: deps.runtime,
+      store: deps.backups ?? null,
+      agent: deps.config.agentName,
+      runtimeKind: deps.runtimeKind,
+      now,
+      ...(record?.state ? { record: record.state } : {}),
+    });
     this.model = new ModelAccess(deps.containerEnv, now, record?.modelAccess);
     this.backups = new BackupWork(ctx, this.keeper, this.timers, this.model);
-    this.scheduled = new ScheduledWork(ctx, { boots: this.boots, budget: this.budget, send, record: { ...(record?.schedule ? { schedule: record.schedule } : {}), scheduledWake: record?.scheduledWake ?? null } });
-    this.stops = new StopSequence(ctx, { keeper: this.keeper, nextWake: () => this.scheduled.nextWake(), record: { lastStop: record?.lastStop ?? null, finalBackupOwed: record?.finalBackupOwed ?? false } });
-    this.browser = new AgentBrowser({ sessions: deps.browserSessions, now, log, onChange: () => ctx.persist(), record: record?.browser, local: record?.localBrowser });
+    this.scheduled = new ScheduledWork(ctx, {
+      boots: this.boots,
+      budget: this.budget,
+      send,
+      record: { ...(record?.schedule ? { schedule: record.schedule } : {}), scheduledWake: record?.scheduledWake ?? null },
+    });
+    this.stops = new StopSequence(ctx, {
+      keeper: this.keeper,
+      nextWake: () => this.scheduled.nextWake(),
+      record: { lastStop: record?.lastStop ?? null, finalBackupOwed: record?.finalBackupOwed ?? false },
+    });
+    this.browser = new AgentBrowser({
+      sessions: deps.browserSessions,
+      now,
+      log,
+      onChange: () => ctx.persist(),
+      record: record?.browser,
+      local: record?.localBrowser,
+    });
   }
 
   /** The whole record to persist, with the machine's own snapshot. */

@@ -76,7 +76,10 @@ export function fitRecord(record: PersistedRecord): { record: PersistedRecord; t
   let bytes = byteSize(record);
   const trimmed: string[] = [];
   const cuts: Array<[string, (r: PersistedRecord) => PersistedRecord]> = [
-    ['schedule.jobs', (r) => (r.schedule ? { ...r, schedule: { ...r.schedule, jobs: [], jobsOmitted: (r.schedule.jobsOmitted ?? 0) + r.schedule.jobs.length } } : r)],
+    [
+      'schedule.jobs',
+      (r) => (r.schedule ? { ...r, schedule: { ...r.schedule, jobs: [], jobsOmitted: (r.schedule.jobsOmitted ?? 0) + r.schedule.jobs.length } } : r),
+    ],
     ['history', (r) => ({ ...r, history: r.history.slice(-5) })],
     ['schedule.wakes', (r) => (r.schedule ? { ...r, schedule: { ...r.schedule, wakes: r.schedule.wakes.slice(-20) } } : r)],
   ];

@@ -133,7 +133,8 @@ export function describeTransition(
   next: { lastError: LifecycleError | null; hibernation: Hibernation | null; scheduledRun?: ScheduledJob | null },
   previousStopIntent: StopIntent | null,
 ): string {
-  if (event.type === 'schedule.due' && next.scheduledRun) return `scheduled wake: job "${next.scheduledRun.jobName}" due ${new Date(next.scheduledRun.runAtMs).toISOString()}`;
+  if (event.type === 'schedule.due' && next.scheduledRun)
+    return `scheduled wake: job "${next.scheduledRun.jobName}" due ${new Date(next.scheduledRun.runAtMs).toISOString()}`;
   if (typeof event.reason === 'string' && event.reason && !event.type.startsWith('container.')) return event.reason;
   if (event.type.startsWith('xstate.done.actor') || event.type.startsWith('xstate.error.actor')) {
     return previousStopIntent?.reason ?? next.lastError?.message ?? 'runtime stopped';
@@ -175,7 +176,9 @@ export function buildStatus(p: StatusParts): AgentStatus {
   const stopping = p.snapshot.hasTag(STOPPING_TAG);
   // Idle sleeps when its timer is due; while ready, the machine's own sleep delay after the quiet time ends.
   const sleepAt = p.timers.sleep ?? (p.timers.quiet !== undefined ? p.timers.quiet + sleepDelayMs(c) : undefined);
-  const phase = p.activity ?? (stopping ? 'stopping' : state === 'booting' ? (c.bootPhase ?? 'launching') : p.snapshot.matches({ idle: 'waitingForWork' }) ? 'waiting-for-work' : null);
+  const phase =
+    p.activity ??
+    (stopping ? 'stopping' : state === 'booting' ? (c.bootPhase ?? 'launching') : p.snapshot.matches({ idle: 'waitingForWork' }) ? 'waiting-for-work' : null);
   const latest = (kind: BackupEvent['kind']) => [...p.backups.history].reverse().find((e) => e.kind === kind) ?? null;
   return {
     agent: p.agent,

@@ -6,7 +6,16 @@
  */
 import { createActor, fromCallback, fromPromise, type Actor, type InspectionEvent } from 'xstate';
 import { lifecycleMachine } from '../../machines/lifecycle.ts';
-import type { BootInput, LifecycleEvent, LifecycleSettings, ScheduledJob, StopInput, StopOutput, TimerName, WorkCheck } from '../../machines/lifecycle-types.ts';
+import type {
+  BootInput,
+  LifecycleEvent,
+  LifecycleSettings,
+  ScheduledJob,
+  StopInput,
+  StopOutput,
+  TimerName,
+  WorkCheck,
+} from '../../machines/lifecycle-types.ts';
 import { isReadableSnapshot, wasHibernated, type LifecycleSnapshot } from './agent-record.ts';
 import type { Log } from './effect-context.ts';
 

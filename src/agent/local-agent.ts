@@ -50,7 +50,10 @@ export class LocalAgent extends withAgentRpc(DurableObject<Env>) {
   /** @throws AppError `not_configured` when the local host's secret is missing (the local mode is started by `npm start`). */
   protected checkConfig(config: Config): void {
     if (config.localHostToken.length < 32) {
-      throw new AppError('not_configured', 'LOCAL_HOST_TOKEN is not set: the local mode runs through `npm start`, which gives the Worker and the local host a secret of their own');
+      throw new AppError(
+        'not_configured',
+        'LOCAL_HOST_TOKEN is not set: the local mode runs through `npm start`, which gives the Worker and the local host a secret of their own',
+      );
     }
   }
 

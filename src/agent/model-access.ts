@@ -207,5 +207,8 @@ export async function noModelAnswer(model: ModelAccess, request: Request, respon
   }
   if (!model.signInFailed(response.status, errorType)) return response;
   void response.body?.cancel();
-  return Response.json({ error: { message: model.status().detail, type: 'authentication_error', code: 'model_not_connected' } }, { status: 401, headers: { 'cache-control': 'no-store' } });
+  return Response.json(
+    { error: { message: model.status().detail, type: 'authentication_error', code: 'model_not_connected' } },
+    { status: 401, headers: { 'cache-control': 'no-store' } },
+  );
 }

@@ -38,7 +38,11 @@ const FAILURE = /(?:error|failed|denied|expired|timed out|not enabled)/i;
 
 /** A log line as plain text: terminal codes and box drawing gone, at most 300 characters. */
 function plain(line: string): string {
-  return line.replace(/[│╮╯╭╰─◇◆●○■]/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 300);
+  return line
+    .replace(/[│╮╯╭╰─◇◆●○■]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 300);
 }
 
 /** What the sign-in's log says (null: no sign-in was started in this container). */
@@ -51,9 +55,13 @@ export function readSignIn(log: string | null): ModelSignIn {
   const exit = EXIT.exec(text)?.[1] ?? null;
   if (exit === 'cancelled') return { ...base, userCode, state: 'cancelled', message: 'the sign-in was cancelled' };
   if (exit === 'ended') return { ...base, userCode, state: 'cancelled', message: 'the sign-in ended with the gateway (the assistant stopped): start it again' };
-  if (exit === '0' && profile) return { ...base, userCode, profile, state: 'signed-in', message: `signed in: the subscription's sign-in is stored as ${profile}` };
+  if (exit === '0' && profile)
+    return { ...base, userCode, profile, state: 'signed-in', message: `signed in: the subscription's sign-in is stored as ${profile}` };
   if (exit !== null) {
-    const lines = text.split('\n').map(plain).filter((l) => l && FAILURE.test(l));
+    const lines = text
+      .split('\n')
+      .map(plain)
+      .filter((l) => l && FAILURE.test(l));
     const why = lines.at(-1) ?? `the sign-in command ended with status ${exit}`;
     return { ...base, userCode, state: 'failed', message: `the sign-in failed: ${why}` };
   }

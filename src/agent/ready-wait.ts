@@ -102,7 +102,14 @@ export function waitingEventStream(wait: WaitingAnswer, waitMs: number, keepaliv
         return;
       }
       const text = (await answer.text()).trim();
-      await writer.write(encoder.encode(`${(text || `HTTP ${answer.status}`).split(/\r?\n/).map((line) => `data: ${line}`).join('\n')}\n\n`));
+      await writer.write(
+        encoder.encode(
+          `${(text || `HTTP ${answer.status}`)
+            .split(/\r?\n/)
+            .map((line) => `data: ${line}`)
+            .join('\n')}\n\n`,
+        ),
+      );
       await writer.close();
     } catch (error) {
       // The client went away, or the gateway's stream broke: end ours the same way.

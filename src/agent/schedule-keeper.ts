@@ -71,7 +71,8 @@ const MAX_EXPR_CHARS = 200;
 /** A schedule as far as this project reads it: its kind and the fields of that kind, bounded. */
 function toSchedule(value: unknown): Record<string, unknown> | null {
   const s = record(value);
-  if (s.kind === 'cron' && typeof s.expr === 'string') return { kind: 'cron', expr: text(s.expr, MAX_EXPR_CHARS), ...(typeof s.tz === 'string' ? { tz: text(s.tz, 64) } : {}) };
+  if (s.kind === 'cron' && typeof s.expr === 'string')
+    return { kind: 'cron', expr: text(s.expr, MAX_EXPR_CHARS), ...(typeof s.tz === 'string' ? { tz: text(s.tz, 64) } : {}) };
   if (s.kind === 'every') {
     const everyMs = numberIn(s.everyMs, 1, Number.MAX_SAFE_INTEGER);
     return everyMs === null ? null : { kind: 'every', everyMs };
@@ -231,7 +232,10 @@ export class ScheduleKeeper {
 
   /** A scheduled wake ended (the container stopped): its time is kept for the cost projection. */
   ended(job: ScheduledJob, wokeAtMs: number, nowMs: number, outcome: ScheduledWakeRecord['outcome']): void {
-    this.#record.wakes = [...this.#record.wakes, { jobId: job.jobId, jobName: job.jobName, wokeAt: new Date(wokeAtMs).toISOString(), ms: Math.max(0, nowMs - wokeAtMs), outcome }].filter((w) => nowMs - Date.parse(w.wokeAt) < WAKES_KEPT_MS);
+    this.#record.wakes = [
+      ...this.#record.wakes,
+      { jobId: job.jobId, jobName: job.jobName, wokeAt: new Date(wokeAtMs).toISOString(), ms: Math.max(0, nowMs - wokeAtMs), outcome },
+    ].filter((w) => nowMs - Date.parse(w.wokeAt) < WAKES_KEPT_MS);
   }
 
   /** Seconds scheduled wakes ran in the last `hours` (to keep them out of the burn rate the cost guard extrapolates). */

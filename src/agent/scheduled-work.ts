@@ -63,7 +63,9 @@ export class ScheduledWork {
     const answer = await this.#gateway.prepareSuspend(`ondemand-idle-${now}`);
     if (answer.status === 'ready') {
       // The lease closes the gateway's admission (cron.list included): reopen it, the stop that follows drains anyway.
-      await this.#gateway.resumeSuspend(answer.suspensionId).catch((error: unknown) => this.#ctx.log('lifecycle:work-check', { agent, result: 'resume-failed', message: errorMessage(error) }));
+      await this.#gateway
+        .resumeSuspend(answer.suspensionId)
+        .catch((error: unknown) => this.#ctx.log('lifecycle:work-check', { agent, result: 'resume-failed', message: errorMessage(error) }));
       this.#ctx.log('lifecycle:work-check', { agent, result: 'idle' });
       return { idle: true };
     }
@@ -85,7 +87,13 @@ export class ScheduledWork {
       if (!(error instanceof GatewayRpcError)) return null;
     }
     const next = this.#schedule.nextWake({ nowMs: now, mode: config.scheduledWakes, leadMs: this.leadMs(), gapMs: this.gapMs() });
-    if (next) this.#ctx.log('lifecycle:scheduled-wake', { agent: config.agentName, job: next.jobName, runAt: new Date(next.runAtMs).toISOString(), wakeAt: new Date(next.wakeAtMs).toISOString() });
+    if (next)
+      this.#ctx.log('lifecycle:scheduled-wake', {
+        agent: config.agentName,
+        job: next.jobName,
+        runAt: new Date(next.runAtMs).toISOString(),
+        wakeAt: new Date(next.wakeAtMs).toISOString(),
+      });
     return next;
   }
 
@@ -145,7 +153,14 @@ export class ScheduledWork {
     if (state === 'hibernated') return { upcomingWakes: 0, upcomingSeconds: 0, recentSeconds, instanceType, saturated: false };
     const end = new Date(now);
     const untilMs = Date.UTC(end.getUTCFullYear(), end.getUTCMonth() + 1, 1);
-    const upcoming = this.#schedule.upcoming({ nowMs: now, untilMs, mode: scheduledWakes, leadMs: this.leadMs(), gapMs: this.gapMs(), bootMs: this.#parts.boots.last?.totalMs ?? 60_000 });
+    const upcoming = this.#schedule.upcoming({
+      nowMs: now,
+      untilMs,
+      mode: scheduledWakes,
+      leadMs: this.leadMs(),
+      gapMs: this.gapMs(),
+      bootMs: this.#parts.boots.last?.totalMs ?? 60_000,
+    });
     return { upcomingWakes: upcoming.wakes, upcomingSeconds: upcoming.seconds, recentSeconds, instanceType, saturated: upcoming.saturated };
   }
 
@@ -154,7 +169,13 @@ export class ScheduledWork {
     const mode = this.#ctx.deps.config.scheduledWakes;
     return {
       mode,
-      next: context.scheduledWake ? { ...context.scheduledWake, runAt: new Date(context.scheduledWake.runAtMs).toISOString(), wakeAt: new Date(context.scheduledWake.wakeAtMs).toISOString() } : null,
+      next: context.scheduledWake
+        ? {
+            ...context.scheduledWake,
+            runAt: new Date(context.scheduledWake.runAtMs).toISOString(),
+            wakeAt: new Date(context.scheduledWake.wakeAtMs).toISOString(),
+          }
+        : null,
       awaiting: context.scheduledRun ? { ...context.scheduledRun, runAt: new Date(context.scheduledRun.runAtMs).toISOString() } : null,
       lastRun: this.#schedule.lastRun,
       jobs: this.#schedule.jobs.length,

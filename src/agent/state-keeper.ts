@@ -108,7 +108,12 @@ export class StateKeeper {
   }
 
   toJSON(): StateKeeperRecord {
-    return { lastFingerprint: this.#record.lastFingerprint, history: [...this.#record.history], lastGood: this.#record.lastGood ?? null, ...(this.#record.r2 ? { r2: structuredClone(this.#record.r2) } : {}) };
+    return {
+      lastFingerprint: this.#record.lastFingerprint,
+      history: [...this.#record.history],
+      lastGood: this.#record.lastGood ?? null,
+      ...(this.#record.r2 ? { r2: structuredClone(this.#record.r2) } : {}),
+    };
   }
 
   /** This month's R2 record (a new month starts its counts at zero, its storage carried over). */
@@ -137,9 +142,11 @@ export class StateKeeper {
     const previous = this.#running ?? Promise.resolve(null);
     const next = previous.catch(() => null).then(() => this.#backup(reason));
     this.#running = next;
-    void next.catch(() => null).then(() => {
-      if (this.#running === next) this.#running = null;
-    });
+    void next
+      .catch(() => null)
+      .then(() => {
+        if (this.#running === next) this.#running = null;
+      });
     return next;
   }
 
@@ -151,7 +158,16 @@ export class StateKeeper {
       if (!archive) return this.#remember({ kind: 'backup', result: 'unchanged', at: iso(started), reason, ms: this.#now() - started });
       const manifest = await this.#save(archive, reason, started);
       this.#record.lastFingerprint = archive.fingerprint;
-      return this.#remember({ kind: 'backup', result: 'ok', at: iso(started), reason, ms: this.#now() - started, id: manifest.id, size: manifest.size, files: manifest.files });
+      return this.#remember({
+        kind: 'backup',
+        result: 'ok',
+        at: iso(started),
+        reason,
+        ms: this.#now() - started,
+        id: manifest.id,
+        size: manifest.size,
+        files: manifest.files,
+      });
     } catch (error) {
       const message = errorMessage(error);
       this.#remember({ kind: 'backup', result: 'failed', at: iso(started), reason, ms: this.#now() - started, error: message });
@@ -218,7 +234,16 @@ export class StateKeeper {
       this.#record.lastFingerprint = manifest.fingerprint;
       this.#record.lastGood = { id: manifest.id, at: manifest.createdAt };
       const note = rejected.length ? ` (skipped ${rejected.length} newer: ${rejected.join('; ')})` : '';
-      return this.#remember({ kind: 'restore', result: 'ok', at: iso(started), reason: `restored before boot${note}`, ms: this.#now() - started, id: manifest.id, size: manifest.size, files: manifest.files });
+      return this.#remember({
+        kind: 'restore',
+        result: 'ok',
+        at: iso(started),
+        reason: `restored before boot${note}`,
+        ms: this.#now() - started,
+        id: manifest.id,
+        size: manifest.size,
+        files: manifest.files,
+      });
     }
     const message = `none of the ${candidates.length} stored backups passed its integrity check (${rejected.join('; ')}); the assistant was not started with empty state and the backups were left untouched`;
     this.#remember({ kind: 'restore', result: 'failed', at: iso(started), reason: 'restore before boot', ms: this.#now() - started, error: message });
@@ -240,7 +265,16 @@ export class StateKeeper {
       const archive = await this.#runtime.recover(newest ? { fingerprint: newest.fingerprint, atMs: Date.parse(newest.createdAt) } : null);
       if (!archive) return candidates;
       const manifest = await this.#save(archive, RECOVERED_AT_BOOT, started);
-      this.#remember({ kind: 'backup', result: 'ok', at: iso(started), reason: RECOVERED_AT_BOOT, ms: this.#now() - started, id: manifest.id, size: manifest.size, files: manifest.files });
+      this.#remember({
+        kind: 'backup',
+        result: 'ok',
+        at: iso(started),
+        reason: RECOVERED_AT_BOOT,
+        ms: this.#now() - started,
+        id: manifest.id,
+        size: manifest.size,
+        files: manifest.files,
+      });
       return [manifest, ...candidates];
     } catch (error) {
       this.#remember({ kind: 'backup', result: 'failed', at: iso(started), reason: RECOVERED_AT_BOOT, ms: this.#now() - started, error: errorMessage(error) });

@@ -76,7 +76,13 @@ export class StopSequence {
       const drain = await runtime.drain();
       if (drain && drain.drainMs > 0) {
         this.#lastDrain = drain;
-        this.#ctx.log('lifecycle:drain', { agent: config.agentName, drained: drain.drained, gatewayExitCode: drain.gatewayExitCode, ms: drain.drainMs, note: drain.note ?? null });
+        this.#ctx.log('lifecycle:drain', {
+          agent: config.agentName,
+          drained: drain.drained,
+          gatewayExitCode: drain.gatewayExitCode,
+          ms: drain.drainMs,
+          note: drain.note ?? null,
+        });
       }
       warning = await this.#finalBackup(input);
       this.#finalBackupOwed = false;
@@ -105,7 +111,9 @@ export class StopSequence {
     const purpose = input.target === 'sleeping' ? 'sleep' : input.target === 'hibernated' ? 'hibernation' : 'stop';
     try {
       const backup = this.#ctx.activities.during('backing-up', () => this.#parts.keeper.backup(`before ${purpose}: ${input.reason}`));
-      const event = await (input.force ? withTimeout(backup, config.finalBackupTimeoutMs, `the final backup took longer than ${config.finalBackupTimeoutMs / 1000} s`) : backup);
+      const event = await (input.force
+        ? withTimeout(backup, config.finalBackupTimeoutMs, `the final backup took longer than ${config.finalBackupTimeoutMs / 1000} s`)
+        : backup);
       this.#ctx.log('lifecycle:backup', { agent: config.agentName, result: event.result, id: event.id ?? null, ms: event.ms });
       return null;
     } catch (error) {

@@ -38,10 +38,7 @@ export interface AccessConfig {
   localOwnerToken: string | null;
 }
 
-export type Identity =
-  | { kind: 'person'; email: string }
-  | { kind: 'service-token'; clientId: string }
-  | { kind: 'local'; name: string };
+export type Identity = { kind: 'person'; email: string } | { kind: 'service-token'; clientId: string } | { kind: 'local'; name: string };
 
 /** Longest JWT we read; Access tokens are ~1-2 KB. */
 export const MAX_TOKEN_BYTES = 8 * 1024;
@@ -110,12 +107,17 @@ export async function authenticate(request: Request, config: AccessConfig, keys?
     }));
   } catch (error) {
     const reason =
-      error instanceof joseErrors.JWTExpired ? 'expired'
-      : error instanceof joseErrors.JWTClaimValidationFailed ? `claim ${error.claim} is not valid`
-      : error instanceof joseErrors.JWKSNoMatchingKey ? 'signed with an unknown key'
-      : error instanceof joseErrors.JOSEAlgNotAllowed ? 'algorithm not allowed'
-      : error instanceof joseErrors.JWSSignatureVerificationFailed ? 'bad signature'
-      : 'not valid';
+      error instanceof joseErrors.JWTExpired
+        ? 'expired'
+        : error instanceof joseErrors.JWTClaimValidationFailed
+          ? `claim ${error.claim} is not valid`
+          : error instanceof joseErrors.JWKSNoMatchingKey
+            ? 'signed with an unknown key'
+            : error instanceof joseErrors.JOSEAlgNotAllowed
+              ? 'algorithm not allowed'
+              : error instanceof joseErrors.JWSSignatureVerificationFailed
+                ? 'bad signature'
+                : 'not valid';
     throw new AppError('unauthorized', `the Access token is ${reason}`);
   }
   const email = typeof payload.email === 'string' ? payload.email : null;
@@ -125,7 +127,8 @@ export async function authenticate(request: Request, config: AccessConfig, keys?
     return { kind: 'person', email };
   }
   if (commonName) {
-    if (config.allowedServiceTokens.length && !config.allowedServiceTokens.includes(commonName)) throw new AppError('forbidden', 'this service token is not allowed here');
+    if (config.allowedServiceTokens.length && !config.allowedServiceTokens.includes(commonName))
+      throw new AppError('forbidden', 'this service token is not allowed here');
     return { kind: 'service-token', clientId: commonName };
   }
   throw new AppError('forbidden', 'the Access token names neither a person nor a service token');
@@ -141,7 +144,19 @@ export function mayUse(identity: Identity, route: string, config: AccessConfig):
 
 /** Parsed once per env object (see oncePerEnv). */
 export const parseAccessConfig = oncePerEnv(
-  (env: Pick<Env, 'AUTH_MODE' | 'ACCESS_TEAM_DOMAIN' | 'ACCESS_AUD' | 'ACCESS_ALLOWED_EMAILS' | 'ACCESS_SERVICE_TOKEN_IDS' | 'SERVICE_TOKEN_ROUTES' | 'GATEWAY_USER' | 'LOCAL_OWNER_TOKEN'>): AccessConfig => ({
+  (
+    env: Pick<
+      Env,
+      | 'AUTH_MODE'
+      | 'ACCESS_TEAM_DOMAIN'
+      | 'ACCESS_AUD'
+      | 'ACCESS_ALLOWED_EMAILS'
+      | 'ACCESS_SERVICE_TOKEN_IDS'
+      | 'SERVICE_TOKEN_ROUTES'
+      | 'GATEWAY_USER'
+      | 'LOCAL_OWNER_TOKEN'
+    >,
+  ): AccessConfig => ({
     mode: setting(env, 'AUTH_MODE'),
     teamDomain: setting(env, 'ACCESS_TEAM_DOMAIN') || null,
     audience: setting(env, 'ACCESS_AUD') || null,

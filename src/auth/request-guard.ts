@@ -22,8 +22,12 @@ const SAME_SITE_FETCHES = new Set(['same-origin', 'none']);
  * @throws AppError `not_configured` when empty or not origins.
  */
 export function parsePublicOrigins(value: string | undefined): string[] {
-  const origins = (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  if (origins.length === 0) throw new AppError('not_configured', 'PUBLIC_ORIGINS is empty: set the origin(s) browsers use, e.g. https://openclaw-poc.example.com');
+  const origins = (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (origins.length === 0)
+    throw new AppError('not_configured', 'PUBLIC_ORIGINS is empty: set the origin(s) browsers use, e.g. https://openclaw-poc.example.com');
   for (const origin of origins) {
     let url: URL;
     try {

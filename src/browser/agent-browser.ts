@@ -16,9 +16,22 @@ export class AgentBrowser {
   /** The browser the start script reported (local mode), persisted. */
   #local: LocalBrowser | null;
 
-  constructor(options: { sessions: BrowserSessions | null | undefined; now: () => number; log: Log; onChange: () => void; record?: CdpRecord | undefined; local?: LocalBrowser | null | undefined }) {
+  constructor(options: {
+    sessions: BrowserSessions | null | undefined;
+    now: () => number;
+    log: Log;
+    onChange: () => void;
+    record?: CdpRecord | undefined;
+    local?: LocalBrowser | null | undefined;
+  }) {
     this.passthrough = options.sessions
-      ? new CdpPassthrough({ sessions: options.sessions, now: options.now, log: options.log, onChange: options.onChange, ...(options.record ? { record: options.record } : {}) })
+      ? new CdpPassthrough({
+          sessions: options.sessions,
+          now: options.now,
+          log: options.log,
+          onChange: options.onChange,
+          ...(options.record ? { record: options.record } : {}),
+        })
       : null;
     this.#local = options.local ?? null;
   }

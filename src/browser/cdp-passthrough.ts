@@ -87,7 +87,13 @@ export class CdpPassthrough {
   /** Bumped when a boot ends: work that began before finds it changed and undoes itself. */
   #epoch = 0;
 
-  constructor(options: { sessions: BrowserSessions; now: () => number; log: (event: string, fields: Record<string, unknown>) => void; onChange: () => void; record?: CdpRecord }) {
+  constructor(options: {
+    sessions: BrowserSessions;
+    now: () => number;
+    log: (event: string, fields: Record<string, unknown>) => void;
+    onChange: () => void;
+    record?: CdpRecord;
+  }) {
     this.#sessions = options.sessions;
     this.#now = options.now;
     this.#log = options.log;
@@ -119,8 +125,8 @@ export class CdpPassthrough {
     if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return new Response('a CDP connection is a WebSocket upgrade', { status: 426 });
     const secret = new URL(request.url).pathname.slice(CDP_PATH_PREFIX.length).split('/')[0] ?? '';
     if (!this.#record.secretHash || !sameHex(await sha256(secret), this.#record.secretHash)) {
-      this.#log('browser:refused', { reason: 'not this boot\'s secret' });
-      return new Response('not this boot\'s browser', { status: 401 });
+      this.#log('browser:refused', { reason: "not this boot's secret" });
+      return new Response("not this boot's browser", { status: 401 });
     }
     if (this.#pipes.size + this.#connecting >= MAX_PIPES) {
       this.#log('browser:refused', { reason: 'too many connections', max: MAX_PIPES });
@@ -263,7 +269,15 @@ export class CdpPassthrough {
     const r = this.#record;
     return {
       mode: 'browser-rendering',
-      session: r.sessionId && r.openedAt !== null ? { id: r.sessionId, openedAt: new Date(r.openedAt).toISOString(), lastUsedAt: r.lastUsedAt === null ? null : new Date(r.lastUsedAt).toISOString(), connections: this.#pipes.size } : null,
+      session:
+        r.sessionId && r.openedAt !== null
+          ? {
+              id: r.sessionId,
+              openedAt: new Date(r.openedAt).toISOString(),
+              lastUsedAt: r.lastUsedAt === null ? null : new Date(r.lastUsedAt).toISOString(),
+              connections: this.#pipes.size,
+            }
+          : null,
       sessionsOpened: r.sessions,
       hoursThisMonth: Math.round(((this.#meter.totals(this.#now()).seconds.browser ?? 0) / 3600) * 1000) / 1000,
     };

@@ -102,10 +102,12 @@ export function parseBootStatus(text: string | null | undefined): BootStatus {
     }
     if (typeof value.retryable === 'boolean') status.retryable = value.retryable;
     const browser = value.browser as { mode?: unknown; detail?: unknown } | undefined;
-    if (browser && typeof browser === 'object' && typeof browser.mode === 'string') status.browser = { mode: bounded(browser.mode, 40), detail: bounded(browser.detail, 300) };
+    if (browser && typeof browser === 'object' && typeof browser.mode === 'string')
+      status.browser = { mode: bounded(browser.mode, 40), detail: bounded(browser.detail, 300) };
     if (value.timeline && typeof value.timeline === 'object') {
       const timeline: Partial<Record<BootPhase, string>> = {};
-      for (const [phase, at] of Object.entries(value.timeline)) if (BOOT_PHASES.includes(phase as BootPhase) && typeof at === 'string') timeline[phase as BootPhase] = bounded(at, 40);
+      for (const [phase, at] of Object.entries(value.timeline))
+        if (BOOT_PHASES.includes(phase as BootPhase) && typeof at === 'string') timeline[phase as BootPhase] = bounded(at, 40);
       status.timeline = timeline;
     }
     return status;

@@ -27,7 +27,10 @@ export const LOCAL_OWNER_HEADER = 'x-ondemand-local-owner';
 /** The header only the Worker sends to the local gateway (derived, so the header name does not reveal the token). */
 export async function proxyHeaderName(token: string): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`openclaw-ondemand proxy header\0${token}`));
-  const hex = [...new Uint8Array(digest)].slice(0, 12).map((b) => b.toString(16).padStart(2, '0')).join('');
+  const hex = [...new Uint8Array(digest)]
+    .slice(0, 12)
+    .map((b) => b.toString(16).padStart(2, '0'))
+    .join('');
   return `x-ondemand-proxy-${hex}`;
 }
 

@@ -73,7 +73,15 @@ export class BudgetKeeper {
     if (changed) {
       this.#record.decisions = [
         ...this.#record.decisions,
-        { at: evaluation.at, level: d.level, sleepAfterMs: d.sleepAfterMs, hibernate: d.hibernate, reason: d.reason, projectedUsd: evaluation.projectedUsd, source: evaluation.source },
+        {
+          at: evaluation.at,
+          level: d.level,
+          sleepAfterMs: d.sleepAfterMs,
+          hibernate: d.hibernate,
+          reason: d.reason,
+          projectedUsd: evaluation.projectedUsd,
+          source: evaluation.source,
+        },
       ].slice(-DECISIONS_KEPT);
     }
     return { changed, previousLevel: previous?.level ?? null };

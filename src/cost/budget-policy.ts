@@ -44,7 +44,17 @@ export function decideBudget(figures: BudgetFigures, configuredSleepAfterMs: num
   if (usd > b.softUsd) {
     const steps = 1 + Math.floor((usd - b.softUsd) / b.stepUsd);
     const sleepAfterMs = Math.max(floor, configuredSleepAfterMs - steps * b.stepMs);
-    return { level: 'soft', sleepAfterMs, hibernate: false, reason: `budget: ${figure} > soft limit $${b.softUsd.toFixed(2)}: sleepAfter ${Math.round(sleepAfterMs / 60_000)} min` };
+    return {
+      level: 'soft',
+      sleepAfterMs,
+      hibernate: false,
+      reason: `budget: ${figure} > soft limit $${b.softUsd.toFixed(2)}: sleepAfter ${Math.round(sleepAfterMs / 60_000)} min`,
+    };
   }
-  return { level: 'ok', sleepAfterMs: configuredSleepAfterMs, hibernate: false, reason: `budget: projected $${usd.toFixed(2)} within $${b.softUsd.toFixed(2)}` };
+  return {
+    level: 'ok',
+    sleepAfterMs: configuredSleepAfterMs,
+    hibernate: false,
+    reason: `budget: projected $${usd.toFixed(2)} within $${b.softUsd.toFixed(2)}`,
+  };
 }

@@ -64,7 +64,14 @@ async function readUsage(env: Env, nowMs: number, fetcher: Fetcher | undefined, 
   let fallbackReason = 'no CF_API_TOKEN / CF_ACCOUNT_ID configured';
   if (cost.apiToken && cost.accountId) {
     try {
-      const usage = await fetchGraphqlUsage({ url: cost.graphqlUrl, token: cost.apiToken, accountId: cost.accountId, nowMs, recentHours: cost.recentHours, ...(fetcher ? { fetcher } : {}) });
+      const usage = await fetchGraphqlUsage({
+        url: cost.graphqlUrl,
+        token: cost.apiToken,
+        accountId: cost.accountId,
+        nowMs,
+        recentHours: cost.recentHours,
+        ...(fetcher ? { fetcher } : {}),
+      });
       return { source: 'graphql', fallbackReason: null, ...usage, recentHours: cost.recentHours };
     } catch (error) {
       fallbackReason = error instanceof UsageApiError ? error.message : `GraphQL usage failed: ${String(error)}`;
@@ -174,11 +181,27 @@ export async function runCostGuard(env: Env, nowMs: number, fetcher?: Fetcher): 
     const result = await stubFor(env, name).applyBudget(evaluation);
     if (result.ok) agents.push({ agent: name, changed: result.changed, previousLevel: result.previousLevel, state: result.state });
   }
-  console.log(JSON.stringify({ event: 'cost:evaluated', source: evaluation.source, fallbackReason: evaluation.fallbackReason, monthToDateUsd: evaluation.monthToDateUsd, projectedUsd: evaluation.projectedUsd, level: decision.level }));
+  console.log(
+    JSON.stringify({
+      event: 'cost:evaluated',
+      source: evaluation.source,
+      fallbackReason: evaluation.fallbackReason,
+      monthToDateUsd: evaluation.monthToDateUsd,
+      projectedUsd: evaluation.projectedUsd,
+      level: decision.level,
+    }),
+  );
   let notified = false;
   const crossed = agents.some((a) => a.changed && a.previousLevel !== decision.level && (decision.level !== 'ok' || a.previousLevel !== null));
   if (cost.notifyWebhookUrl && crossed) {
-    const body = { event: 'openclaw-ondemand:budget', level: decision.level, reason: decision.reason, monthToDateUsd: evaluation.monthToDateUsd, projectedUsd: evaluation.projectedUsd, agents };
+    const body = {
+      event: 'openclaw-ondemand:budget',
+      level: decision.level,
+      reason: decision.reason,
+      monthToDateUsd: evaluation.monthToDateUsd,
+      projectedUsd: evaluation.projectedUsd,
+      agents,
+    };
     notified = await postWebhook(cost.notifyWebhookUrl, body, ...(fetcher ? [fetcher] : []));
   }
   return { evaluation, agents, notified };

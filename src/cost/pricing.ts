@@ -142,7 +142,15 @@ export function monthCost(usage: ContainerUsage, pricing: Pricing = DEFAULT_PRIC
   const diskUsd = over(usage.diskGbSeconds, c.includedDiskGbSeconds) * c.diskGbSecondUsd;
   const egressUsd = over(usage.egressGb, c.includedEgressGb) * c.egressGbUsd;
   const containersUsd = cpuUsd + memoryUsd + diskUsd + egressUsd;
-  return { cpuUsd, memoryUsd, diskUsd, egressUsd, containersUsd, planUsd: pricing.workersPaidMonthlyUsd, totalUsd: pricing.workersPaidMonthlyUsd + containersUsd };
+  return {
+    cpuUsd,
+    memoryUsd,
+    diskUsd,
+    egressUsd,
+    containersUsd,
+    planUsd: pricing.workersPaidMonthlyUsd,
+    totalUsd: pricing.workersPaidMonthlyUsd + containersUsd,
+  };
 }
 
 /** A month's Browser Rendering bill for `hours` browser-hours, beyond the included ones. */
@@ -158,7 +166,10 @@ export interface R2Usage {
 }
 
 /** A month's R2 bill for `usage`, beyond the included amounts (the free tier is per account). */
-export function r2MonthCost(usage: R2Usage, pricing: Pricing = DEFAULT_PRICING): { classAUsd: number; classBUsd: number; storageUsd: number; totalUsd: number } {
+export function r2MonthCost(
+  usage: R2Usage,
+  pricing: Pricing = DEFAULT_PRICING,
+): { classAUsd: number; classBUsd: number; storageUsd: number; totalUsd: number } {
   const r = pricing.r2;
   const over = (used: number, included: number) => Math.max(0, used - included);
   const classAUsd = (over(usage.classA, r.includedClassA) / 1e6) * r.classAMillionUsd;
@@ -182,7 +193,8 @@ export function parsePricing(override: string | undefined): Pricing {
     for (const [k, v] of Object.entries(p)) {
       if (!(k in base)) throw new AppError('not_configured', `PRICING_OVERRIDE${path}.${k} is not a pricing field`);
       if (typeof base[k] === 'number') {
-        if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new AppError('not_configured', `PRICING_OVERRIDE${path}.${k} must be a non-negative number`);
+        if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+          throw new AppError('not_configured', `PRICING_OVERRIDE${path}.${k} must be a non-negative number`);
         out[k] = v;
       } else out[k] = merge(base[k] as Record<string, unknown>, v, `${path}.${k}`);
     }

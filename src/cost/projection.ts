@@ -33,7 +33,14 @@ export function startOfMonthMs(nowMs: number): number {
  * extrapolate); `scheduled` is what the scheduled wakes still to come this
  * month will use, added once.
  */
-export function projectMonth(monthToDate: ContainerUsage, recent: ContainerUsage, recentHours: number, nowMs: number, pricing: Pricing, scheduled: ContainerUsage = NO_USAGE): Projection {
+export function projectMonth(
+  monthToDate: ContainerUsage,
+  recent: ContainerUsage,
+  recentHours: number,
+  nowMs: number,
+  pricing: Pricing,
+  scheduled: ContainerUsage = NO_USAGE,
+): Projection {
   const hoursLeft = Math.max(0, (endOfMonthMs(nowMs) - nowMs) / 3_600_000);
   const perHour = recentHours > 0 ? 1 / recentHours : 0;
   const withoutSchedule = addUsage(monthToDate, recent, perHour * hoursLeft);

@@ -81,14 +81,23 @@ export async function fetchGraphqlUsage(options: {
     throw new UsageApiError(`GraphQL API unreachable: ${errorMessage(error)}`);
   }
   if (!response.ok) throw new UsageApiError(`GraphQL API answered HTTP ${response.status}`);
-  let body: { data?: { viewer?: { accounts?: Array<{ month?: Array<{ sum?: Sum }>; recent?: Array<{ sum?: Sum }> }> } }; errors?: Array<{ message?: string }> | null };
+  let body: {
+    data?: { viewer?: { accounts?: Array<{ month?: Array<{ sum?: Sum }>; recent?: Array<{ sum?: Sum }> }> } };
+    errors?: Array<{ message?: string }> | null;
+  };
   try {
     body = await response.json();
   } catch {
     throw new UsageApiError('GraphQL API answered something that is not JSON');
   }
-  if (body.errors && body.errors.length) throw new UsageApiError(`GraphQL errors: ${body.errors.map((e) => e.message ?? '?').join('; ').slice(0, 300)}`);
+  if (body.errors && body.errors.length)
+    throw new UsageApiError(
+      `GraphQL errors: ${body.errors
+        .map((e) => e.message ?? '?')
+        .join('; ')
+        .slice(0, 300)}`,
+    );
   const account = body.data?.viewer?.accounts?.[0];
-  if (!account) throw new UsageApiError('GraphQL API returned no account (check CF_ACCOUNT_ID and the token\'s Account Analytics read permission)');
+  if (!account) throw new UsageApiError("GraphQL API returned no account (check CF_ACCOUNT_ID and the token's Account Analytics read permission)");
   return { monthToDate: usageFromGroups(account.month), recent: usageFromGroups(account.recent) };
 }

@@ -102,5 +102,9 @@ export function overEncoded(): AppError {
 export function assertGatewayPath(url: URL): void {
   const owner = pathOwner(url.pathname);
   if (owner === 'refused') throw overEncoded();
-  if (owner !== 'gateway') throw new AppError('not_found', `the gateway would read this path as ${owner}, which belongs to this Worker: only its literal paths are served, and nothing under it is proxied`);
+  if (owner !== 'gateway')
+    throw new AppError(
+      'not_found',
+      `the gateway would read this path as ${owner}, which belongs to this Worker: only its literal paths are served, and nothing under it is proxied`,
+    );
 }

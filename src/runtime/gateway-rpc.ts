@@ -120,7 +120,11 @@ export class GatewayRpc {
       const error = record(body.error);
       const retry = error.retryAfterMs ?? record(error.details).retryAfterMs;
       const retryAfterMs = retry === undefined ? null : clamped(retry, 0, MAX_RETRY_AFTER_MS, 30_000);
-      throw new GatewayRpcError(text(error.code, 64) || `http_${response.status}`, `${method}: ${text(error.message, 500) || `HTTP ${response.status}`}`, retryAfterMs);
+      throw new GatewayRpcError(
+        text(error.code, 64) || `http_${response.status}`,
+        `${method}: ${text(error.message, 500) || `HTTP ${response.status}`}`,
+        retryAfterMs,
+      );
     }
     return body.payload as T;
   }

@@ -7,7 +7,15 @@ import { boundedText } from '../contract/untrusted-input.ts';
 import { MAX_LOGIN_LOG_BYTES } from '../contract/model-login.ts';
 import { errorMessage } from '../errors.ts';
 import { proxyHeaderName } from '../contract/local-host.ts';
-import { RuntimeError, type RestoreSource, type Runtime, type RuntimeArchive, type RuntimeProbe, type RuntimeStartOptions, type RuntimeStopReport } from './runtime.ts';
+import {
+  RuntimeError,
+  type RestoreSource,
+  type Runtime,
+  type RuntimeArchive,
+  type RuntimeProbe,
+  type RuntimeStartOptions,
+  type RuntimeStopReport,
+} from './runtime.ts';
 import { isRuntimeErrorCode, type RuntimeErrorCode } from '../contract/error-codes.ts';
 
 type Fetcher = (input: Request | string, init?: RequestInit) => Promise<Response>;
@@ -108,7 +116,10 @@ export class LocalRuntime implements Runtime {
   }
 
   async modelLogin(action: 'start' | 'cancel' | 'read'): Promise<string | null> {
-    const response = await this.#send('login', action === 'read' ? { method: 'GET' } : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ action }) });
+    const response = await this.#send(
+      'login',
+      action === 'read' ? { method: 'GET' } : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ action }) },
+    );
     if (response.status === 204) return null;
     const body = await boundedText(response.body, MAX_LOGIN_LOG_BYTES + 1024).catch(() => '');
     if (!response.ok) throw new RuntimeError('host_error', `local host answered ${response.status} to the sign-in: ${body.slice(0, 300)}`);

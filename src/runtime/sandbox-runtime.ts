@@ -6,14 +6,32 @@
  * neither starts a container nor counts as activity.
  */
 import { MAX_LOGIN_LOG_BYTES, MODEL_LOGIN_LOG_NAME, MODEL_LOGIN_SCRIPT_PATH } from '../contract/model-login.ts';
-import { BOOT_STATUS_FILE, CONTAINER_CONTRACT_VERSION, GATEWAY_PID_FILE, READINESS_PATH, START_PROCESS_ID, START_SCRIPT_PATH, TERMINATING_FILE, parseBootStatus } from '../contract/boot-status.ts';
+import {
+  BOOT_STATUS_FILE,
+  CONTAINER_CONTRACT_VERSION,
+  GATEWAY_PID_FILE,
+  READINESS_PATH,
+  START_PROCESS_ID,
+  START_SCRIPT_PATH,
+  TERMINATING_FILE,
+  parseBootStatus,
+} from '../contract/boot-status.ts';
 import type { BackupTransfer } from '../config.ts';
 import { BACKUP_TTL_SECONDS } from '../backup/retention.ts';
 import { ARCHIVE_EXCLUDES } from '../contract/state-paths.ts';
 import { errorMessage } from '../errors.ts';
 import { isTrustedProxy } from './ingress-check.ts';
 import { text } from '../contract/untrusted-input.ts';
-import { RuntimeError, type ContainerDiagnosis, type RestoreSource, type Runtime, type RuntimeArchive, type RuntimeProbe, type RuntimeStartOptions, type RuntimeStopReport } from './runtime.ts';
+import {
+  RuntimeError,
+  type ContainerDiagnosis,
+  type RestoreSource,
+  type Runtime,
+  type RuntimeArchive,
+  type RuntimeProbe,
+  type RuntimeStartOptions,
+  type RuntimeStopReport,
+} from './runtime.ts';
 
 /** Where the state is snapshotted for the Sandbox backup API (under /home, which it can archive). */
 export const SNAPSHOT_DIR = '/home/.openclaw-snapshot';
@@ -119,11 +137,19 @@ export class SandboxRuntime implements Runtime {
 
   async #readStatus(): Promise<RuntimeProbe> {
     const process = await this.#host.getProcess(START_PROCESS_ID).catch(() => null);
-    const status = parseBootStatus(await this.#host.readFile(BOOT_STATUS_FILE).then((f) => f.content).catch(() => null));
+    const status = parseBootStatus(
+      await this.#host
+        .readFile(BOOT_STATUS_FILE)
+        .then((f) => f.content)
+        .catch(() => null),
+    );
     if (status.contract !== CONTAINER_CONTRACT_VERSION) {
       return {
         status: 'failed',
-        error: { code: 'contract_mismatch', message: `the container's start script speaks contract v${status.contract}, this Worker v${CONTAINER_CONTRACT_VERSION}: a deploy's rollout is under way (the Worker is updated first, the containers after it); the boot is retried` },
+        error: {
+          code: 'contract_mismatch',
+          message: `the container's start script speaks contract v${status.contract}, this Worker v${CONTAINER_CONTRACT_VERSION}: a deploy's rollout is under way (the Worker is updated first, the containers after it); the boot is retried`,
+        },
         retryable: true,
       };
     }
@@ -137,13 +163,21 @@ export class SandboxRuntime implements Runtime {
     if (!process || !RUNNING.has(process.status)) {
       return { status: 'stopped', exitCode: process?.exitCode ?? null, reason: process ? `start script ${process.status}` : 'no start process' };
     }
-    return { status: 'starting', phase: status.phase, ...(status.timeline ? { timeline: status.timeline } : {}), ...(status.browser ? { browser: status.browser } : {}) };
+    return {
+      status: 'starting',
+      phase: status.phase,
+      ...(status.timeline ? { timeline: status.timeline } : {}),
+      ...(status.browser ? { browser: status.browser } : {}),
+    };
   }
 
   /** The time container/init.sh wrote when it held the platform's SIGTERM (its file is the container's: read as untrusted, a time or nothing). */
   async terminationNotice(): Promise<string | null> {
     if (!this.#host.containerRunning()) return null;
-    const content = await this.#host.readFile(TERMINATING_FILE).then((f) => f.content, () => null);
+    const content = await this.#host.readFile(TERMINATING_FILE).then(
+      (f) => f.content,
+      () => null,
+    );
     if (content === null) return null;
     const at = Date.parse(content.trim().slice(0, 40));
     return Number.isFinite(at) ? new Date(at).toISOString() : 'unknown time';
@@ -157,15 +191,28 @@ export class SandboxRuntime implements Runtime {
    */
   async diagnose(): Promise<ContainerDiagnosis | null> {
     if (!this.#host.containerRunning()) return null;
-    const v = await this.#host.exec(`node --version; openclaw --version 2>/dev/null | head -1; gh --version 2>/dev/null | head -1; printf '%s\\n' "$GATEWAY_TRUSTED_PROXIES"`).catch(() => null);
+    const v = await this.#host
+      .exec(`node --version; openclaw --version 2>/dev/null | head -1; gh --version 2>/dev/null | head -1; printf '%s\\n' "$GATEWAY_TRUSTED_PROXIES"`)
+      .catch(() => null);
     const [node = '', openclaw = '', gh = '', proxies = ''] = (v?.stdout ?? '').split('\n').map((line) => text(line.trim(), 200));
-    const trustedProxies = proxies.split(',').map((p) => p.trim()).filter(Boolean).slice(0, 50);
+    const trustedProxies = proxies
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)
+      .slice(0, 50);
     // A fresh nonce: only this check's own server answers it (an earlier one may still hold a kept-alive connection).
     const nonce = crypto.randomUUID();
-    await this.#host.exec(`(node -e 'require("http").createServer((q,r)=>{if(q.url!=="/${nonce}"){r.statusCode=404;return r.end()}r.setHeader("connection","close");r.end(q.socket.remoteAddress,()=>process.exit(0))}).listen(${INGRESS_CHECK_PORT});setTimeout(()=>process.exit(0),15000)' >/dev/null 2>&1 &)`).catch(() => null);
+    await this.#host
+      .exec(
+        `(node -e 'require("http").createServer((q,r)=>{if(q.url!=="/${nonce}"){r.statusCode=404;return r.end()}r.setHeader("connection","close");r.end(q.socket.remoteAddress,()=>process.exit(0))}).listen(${INGRESS_CHECK_PORT});setTimeout(()=>process.exit(0),15000)' >/dev/null 2>&1 &)`,
+      )
+      .catch(() => null);
     let address: string | null = null;
     for (let attempt = 0; attempt < 20 && address === null; attempt++) {
-      const answer = await this.#host.containerFetch(new Request(`http://container/${nonce}`), INGRESS_CHECK_PORT).then((r) => (r.ok ? r.text() : null), () => null);
+      const answer = await this.#host.containerFetch(new Request(`http://container/${nonce}`), INGRESS_CHECK_PORT).then(
+        (r) => (r.ok ? r.text() : null),
+        () => null,
+      );
       // An IPv4 peer as the container's dual-stack socket names it (::ffff:a.b.c.d) reads as plain IPv4.
       if (answer) address = text(answer.trim(), 64).replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
       else await new Promise((resolve) => setTimeout(resolve, 250));
@@ -194,15 +241,29 @@ export class SandboxRuntime implements Runtime {
     if (!this.#host.containerRunning()) return null;
     const started = Date.now();
     const running = await this.#host.getProcess(START_PROCESS_ID).catch(() => null);
-    if (!running || !RUNNING.has(running.status)) return { drained: false, gatewayExitCode: running?.exitCode ?? null, drainMs: 0, note: 'the gateway was not running' };
-    const signal = await this.#host.exec(`kill -TERM "$(cat ${GATEWAY_PID_FILE})"`).catch((error: unknown) => ({ exitCode: 1, stdout: '', stderr: errorMessage(error) }));
-    if (signal.exitCode !== 0) return { drained: false, gatewayExitCode: null, drainMs: Date.now() - started, note: `could not signal the gateway: ${signal.stderr.trim().slice(0, 200)}` };
+    if (!running || !RUNNING.has(running.status))
+      return { drained: false, gatewayExitCode: running?.exitCode ?? null, drainMs: 0, note: 'the gateway was not running' };
+    const signal = await this.#host
+      .exec(`kill -TERM "$(cat ${GATEWAY_PID_FILE})"`)
+      .catch((error: unknown) => ({ exitCode: 1, stdout: '', stderr: errorMessage(error) }));
+    if (signal.exitCode !== 0)
+      return {
+        drained: false,
+        gatewayExitCode: null,
+        drainMs: Date.now() - started,
+        note: `could not signal the gateway: ${signal.stderr.trim().slice(0, 200)}`,
+      };
     while (Date.now() - started < this.#options.drainTimeoutMs) {
       await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
       const process = await this.#host.getProcess(START_PROCESS_ID).catch(() => null);
       if (!process || !RUNNING.has(process.status)) return { drained: true, gatewayExitCode: process?.exitCode ?? null, drainMs: Date.now() - started };
     }
-    return { drained: false, gatewayExitCode: null, drainMs: Date.now() - started, note: `the gateway was still draining after ${this.#options.drainTimeoutMs} ms` };
+    return {
+      drained: false,
+      gatewayExitCode: null,
+      drainMs: Date.now() - started,
+      note: `the gateway was still draining after ${this.#options.drainTimeoutMs} ms`,
+    };
   }
 
   async stop(_reason: string): Promise<void> {
@@ -256,7 +317,7 @@ export class SandboxRuntime implements Runtime {
     if (!this.#host.containerRunning()) return null;
     const prune = ARCHIVE_EXCLUDES.map((p) => `-path ${STATE_HOME}/${p} -prune -o`).join(' ');
     const r = await this.#host.exec(`find ${STATE_HOME} ${prune} -type f -printf '%P %s %T@\\n' 2>/dev/null | sort | sha256sum`).catch(() => null);
-    return r && r.exitCode === 0 ? r.stdout.trim().split(' ')[0] ?? null : null;
+    return r && r.exitCode === 0 ? (r.stdout.trim().split(' ')[0] ?? null) : null;
   }
 
   async prepare(source: RestoreSource | null): Promise<void> {

@@ -145,16 +145,26 @@ describe('clawctl eval', () => {
     rmSync(out, { recursive: true, force: true });
   });
 
-  it('should run the plan\'s evaluation against the real OpenClaw and write the table as Markdown and JSON, twice over the same assistant', async () => {
+  it("should run the plan's evaluation against the real OpenClaw and write the table as Markdown and JSON, twice over the same assistant", async () => {
     // Two cold starts and cycles, then one more of each over the same assistant: what the second round proves is that
     // it reads its own marker back, which one run shows.
-    for (const [round, runs] of [[1, 2], [2, 1]] as const) {
+    for (const [round, runs] of [
+      [1, 2],
+      [2, 1],
+    ] as const) {
       const dir = join(out, `round-${round}`);
       const r = await clawctl(['eval', '--runs', String(runs), '--cycles', String(runs), '--out', dir, '--url', stack.url], {}, 900_000);
-      const report = JSON.parse(readFileSync(join(dir, 'evaluation.json'), 'utf8')) as { rows: Array<{ aspect: string; pass: boolean | null; measured: string; detail?: unknown }> };
+      const report = JSON.parse(readFileSync(join(dir, 'evaluation.json'), 'utf8')) as {
+        rows: Array<{ aspect: string; pass: boolean | null; measured: string; detail?: unknown }>;
+      };
       const byAspect = Object.fromEntries(report.rows.map((row) => [row.aspect, row]));
       expect(Object.keys(byAspect)).toEqual(['start time', 'stability', 'effort', 'monthly cost', 'persistence', 'isolation']);
-      const startTime = byAspect['start time']!.detail as { seconds: number[]; instanceType: string; runtime: string; lastBoot: { parts: Array<{ phase: string }> } };
+      const startTime = byAspect['start time']!.detail as {
+        seconds: number[];
+        instanceType: string;
+        runtime: string;
+        lastBoot: { parts: Array<{ phase: string }> };
+      };
       const starts = startTime.seconds;
       expect(starts).toHaveLength(runs);
       // It says what it measured on: the instance type the target meters (the local env's INSTANCE_TYPE) and the runtime.
@@ -168,7 +178,10 @@ describe('clawctl eval', () => {
       expect(byAspect.persistence!.pass, `round ${round}: ${byAspect.persistence!.measured}`).toBe(true);
       expect(byAspect.isolation!.pass).toBe(true);
       expect(byAspect['monthly cost']!.pass).toBe(true);
-      expect(report.rows.every((row) => row.pass !== false), `round ${round}`).toBe(true);
+      expect(
+        report.rows.every((row) => row.pass !== false),
+        `round ${round}`,
+      ).toBe(true);
       expect(readFileSync(join(dir, 'evaluation.md'), 'utf8')).toContain('| start time | cold start until usable (standard-2, local) | ≤ 2 min |');
       expect(r.code).toBe(0);
     }

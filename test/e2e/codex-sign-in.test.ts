@@ -64,11 +64,15 @@ describe('ChatGPT/Codex subscription sign-in (local mode, real OpenClaw)', () =>
 
   it('should boot without a key or a sign-in, and say how to sign in', async () => {
     expect((await post(`${stack.url}/api/wake`)).status).toBe(202);
-    const s = await until(async () => {
-      const x = await status();
-      if (x.lastError) throw new Error(`boot failed: ${x.lastError.code}: ${x.lastError.message}`);
-      return x.state === 'ready' ? x : undefined;
-    }, 180_000, 'ready without a model key');
+    const s = await until(
+      async () => {
+        const x = await status();
+        if (x.lastError) throw new Error(`boot failed: ${x.lastError.code}: ${x.lastError.message}`);
+        return x.state === 'ready' ? x : undefined;
+      },
+      180_000,
+      'ready without a model key',
+    );
     expect(s.lastError).toBeNull();
     expect(s.model).toMatchObject({ route: 'subscription', model: 'openai/gpt-6-astra' });
     expect(s.model.detail).toContain('no model connected');
@@ -92,7 +96,14 @@ describe('ChatGPT/Codex subscription sign-in (local mode, real OpenClaw)', () =>
     expect(signIn).toMatchObject({ state: 'signed-in', profile: 'openai:operator@example.com', userCode: code });
     // Backed up at once (BACKUP_DEBOUNCE is 10 minutes here).
     // By the change check or by the sign-in's own backup, whichever comes first (the other finds it unchanged).
-    const backed = await until(async () => (await status()).backups.history.find((e) => [SIGN_IN_BACKUP_REASON, CREDENTIALS_BACKUP_REASON].includes(e.reason) && e.result === 'ok' && e.at > startedAt), 60_000, 'the sign-in backed up');
+    const backed = await until(
+      async () =>
+        (await status()).backups.history.find(
+          (e) => [SIGN_IN_BACKUP_REASON, CREDENTIALS_BACKUP_REASON].includes(e.reason) && e.result === 'ok' && e.at > startedAt,
+        ),
+      60_000,
+      'the sign-in backed up',
+    );
     expect(backed.id).toBeTruthy();
     const s = await until(async () => ((await status()).model.signIn?.profile ? status() : undefined), 30_000, 'the sign-in in the status');
     expect(s.model.signIn).toMatchObject({ profile: 'openai:operator@example.com', status: expect.stringMatching(/^(ok|expiring)$/) });
@@ -106,7 +117,10 @@ describe('ChatGPT/Codex subscription sign-in (local mode, real OpenClaw)', () =>
     const turn = await chat('hello from the subscription');
     expect(turn.status, turn.text).toBe(200);
     expect(turn.text).toContain('codex answer:');
-    expect(standIn.turns.some((t) => t.includes('hello from the subscription')), JSON.stringify(standIn.turns)).toBe(true);
+    expect(
+      standIn.turns.some((t) => t.includes('hello from the subscription')),
+      JSON.stringify(standIn.turns),
+    ).toBe(true);
     const used = standIn.requests.filter((r) => r.host === 'chatgpt.com' && r.path === '/backend-api/codex/responses' && r.status === 200);
     expect(used.at(-1)?.bearer).toBe(standIn.current().access);
   }, 300_000);
@@ -136,10 +150,14 @@ describe('ChatGPT/Codex subscription sign-in (local mode, real OpenClaw)', () =>
     const refreshedAt = new Date(rotated.mintedAt).toISOString();
     // Backed up by the change check (seconds), not after BACKUP_DEBOUNCE (10 minutes here) — or found already in the
     // newest backup (`unchanged`) when another backup took the new state first.
-    await until(async () => {
-      const b = (await status()).model.lastCredentialBackup;
-      return b && b.at > turnAt && (b.result === 'ok' || b.result === 'unchanged') ? b : undefined;
-    }, 60_000, 'the rotated credentials backed up');
+    await until(
+      async () => {
+        const b = (await status()).model.lastCredentialBackup;
+        return b && b.at > turnAt && (b.result === 'ok' || b.result === 'unchanged') ? b : undefined;
+      },
+      60_000,
+      'the rotated credentials backed up',
+    );
     const backup = (await status()).backups.history.filter((e) => e.kind === 'backup' && e.result === 'ok').at(-1);
     expect(backup && backup.at >= refreshedAt, `the newest backup (${backup?.at}) is older than the refresh (${refreshedAt})`).toBe(true);
     // A crash: the gateway killed, and the home gone with it (a container's disk does not survive one).
@@ -165,13 +183,25 @@ describe('ChatGPT/Codex subscription sign-in (local mode, real OpenClaw)', () =>
       await page.goto(`${stack.url}/_ondemand/`);
       await page.getByRole('button', { name: 'Sign in to ChatGPT' }).click();
       const codes = standIn.userCodes.length;
-      const shown = await until(async () => (await page.getByTestId('user-code').textContent().catch(() => null)) || undefined, 60_000, 'the code on the page');
+      const shown = await until(
+        async () =>
+          (await page
+            .getByTestId('user-code')
+            .textContent()
+            .catch(() => null)) || undefined,
+        60_000,
+        'the code on the page',
+      );
       expect(standIn.userCodes.length).toBe(codes + 1);
       expect(shown).toBe(standIn.userCodes.at(-1));
       expect(await page.getByRole('link', { name: 'https://auth.openai.com/codex/device' }).count()).toBe(1);
       standIn.approve(shown);
       await until(async () => ((await page.getByTestId('sign-in').textContent())?.includes('signed in') ? true : undefined), 60_000, 'signed in on the page');
-      await until(async () => ((await page.getByTestId('model').textContent())?.includes('signed in as openai:operator@example.com') ? true : undefined), 30_000, 'the model card');
+      await until(
+        async () => ((await page.getByTestId('model').textContent())?.includes('signed in as openai:operator@example.com') ? true : undefined),
+        30_000,
+        'the model card',
+      );
     });
     const turn = await chat('after the sign-in from the status page');
     expect(turn.status, turn.text).toBe(200);

@@ -36,15 +36,25 @@ describe('configure-openclaw.mjs', () => {
     expect(config.models.catalogRefresh.enabled).toBe(false);
     expect(config.agents.defaults.heartbeat.every).toBe('0m');
     expect(config.agents.defaults.model.primary).toBe('compat/mock-model');
-    expect(config.gateway).toMatchObject({ mode: 'local', port: 18789, bind: 'loopback', auth: { mode: 'trusted-proxy', password: '${OPENCLAW_GATEWAY_PASSWORD}' } });
+    expect(config.gateway).toMatchObject({
+      mode: 'local',
+      port: 18789,
+      bind: 'loopback',
+      auth: { mode: 'trusted-proxy', password: '${OPENCLAW_GATEWAY_PASSWORD}' },
+    });
     expect(readFileSync(join(dir, 'openclaw.json'), 'utf8')).not.toContain('secret-value-1');
   });
 
-  it('should write this boot\'s CDP URL, the proxy-header name and the gateway token only as ${VAR} references', () => {
+  it("should write this boot's CDP URL, the proxy-header name and the gateway token only as ${VAR} references", () => {
     const dir = stateDir();
     const secret = 'c0ffee'.repeat(10) + 'beef';
     const header = 'x-ondemand-5e9a7c31d2b84f06';
-    const r = configure(dir, { ...compat, OPENCLAW_GATEWAY_TOKEN: 'gateway-token-9d2f', BROWSER_CDP_URL: `ws://browser.ondemand.internal/devtools/browser/${secret}`, GATEWAY_PROXY_HEADER: header });
+    const r = configure(dir, {
+      ...compat,
+      OPENCLAW_GATEWAY_TOKEN: 'gateway-token-9d2f',
+      BROWSER_CDP_URL: `ws://browser.ondemand.internal/devtools/browser/${secret}`,
+      GATEWAY_PROXY_HEADER: header,
+    });
     expect(r.status, r.stderr).toBe(0);
     const text = readFileSync(join(dir, 'openclaw.json'), 'utf8');
     for (const value of [secret, header, 'gateway-token-9d2f']) expect(text).not.toContain(value);
@@ -75,7 +85,7 @@ describe('configure-openclaw.mjs', () => {
     expect(next.gateway.port).toBe(20000);
   });
 
-  it('should give the agent Browser Rendering, the machine\'s Chromium, or no browser, and say which in browser.json', () => {
+  it("should give the agent Browser Rendering, the machine's Chromium, or no browser, and say which in browser.json", () => {
     const dir = stateDir();
     const statusDir = stateDir();
     const run = (env: Record<string, string>) => {
@@ -90,13 +100,23 @@ describe('configure-openclaw.mjs', () => {
     const cdp = 'ws://browser.ondemand.internal/__ondemand-cdp/boot-secret-1';
     const rendering = run({ BROWSER_CDP_URL: cdp, BROWSER_ALLOWED_HOSTNAMES: 'intranet.example, 10.0.0.7' });
     expect(rendering.said.mode).toBe('browser-rendering');
-    expect(rendering.config.browser).toMatchObject({ enabled: true, defaultProfile: 'browser-rendering', profiles: { 'browser-rendering': { cdpUrl: '${BROWSER_CDP_URL}' }, mine: { cdpUrl: 'http://127.0.0.1:9222' } }, color: '#123456' });
+    expect(rendering.config.browser).toMatchObject({
+      enabled: true,
+      defaultProfile: 'browser-rendering',
+      profiles: { 'browser-rendering': { cdpUrl: '${BROWSER_CDP_URL}' }, mine: { cdpUrl: 'http://127.0.0.1:9222' } },
+      color: '#123456',
+    });
     expect(rendering.config.browser.ssrfPolicy.allowedHostnames).toEqual(['intranet.example', '10.0.0.7', 'browser.ondemand.internal']);
 
     // The next boot runs where there is a local Chromium: the rendering profile goes, the owner's stays.
     const local = run({ BROWSER_EXECUTABLE: process.execPath });
     expect(local.said).toEqual({ mode: 'local-chromium', detail: `${process.execPath}, headless, launched by the gateway` });
-    expect(local.config.browser).toMatchObject({ enabled: true, executablePath: process.execPath, headless: true, profiles: { mine: { cdpUrl: 'http://127.0.0.1:9222' } } });
+    expect(local.config.browser).toMatchObject({
+      enabled: true,
+      executablePath: process.execPath,
+      headless: true,
+      profiles: { mine: { cdpUrl: 'http://127.0.0.1:9222' } },
+    });
     expect(local.config.browser.profiles['browser-rendering']).toBeUndefined();
     expect(local.config.browser.defaultProfile).toBeUndefined();
 
@@ -143,7 +163,10 @@ describe('configure-openclaw.mjs', () => {
     config.agents.defaults.models['openai/gpt-6-astra'] = { params: { temperature: 0.2, transport: 'websocket' }, agentRuntime: { id: 'codex' } };
     writeFileSync(join(dir, 'openclaw.json'), JSON.stringify(config));
     expect(configure(dir, {}).status).toBe(0);
-    expect(read(dir).agents.defaults.models['openai/gpt-6-astra']).toEqual({ params: { temperature: 0.2, transport: 'sse' }, agentRuntime: { id: 'openclaw' } });
+    expect(read(dir).agents.defaults.models['openai/gpt-6-astra']).toEqual({
+      params: { temperature: 0.2, transport: 'sse' },
+      agentRuntime: { id: 'openclaw' },
+    });
     // The owner's sessions are the gateway's administrators (Connect provider in the Control UI needs it).
     expect(configure(dir, { GATEWAY_ADMINS: 'owner,me@example.com' }).status).toBe(0);
     expect(read(dir).gateway.auth.identityScopes).toEqual({ owner: ['operator.admin'], 'me@example.com': ['operator.admin'] });
@@ -217,11 +240,24 @@ describe('the real gateway with the references the configure step writes', () =>
     if (missing) return context.skip(missing);
     // A browser standing in for the Browser Rendering passthrough: its DevTools URL carries an id, as the passthrough's carries the boot's secret.
     const profile = stateDir();
-    const chromium = spawn('/usr/bin/chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--remote-debugging-address=127.0.0.1', '--remote-debugging-port=0', `--user-data-dir=${profile}`, 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    const chromium = spawn(
+      '/usr/bin/chromium',
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--remote-debugging-address=127.0.0.1',
+        '--remote-debugging-port=0',
+        `--user-data-dir=${profile}`,
+        'about:blank',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
+    );
     children.push(chromium);
     let seen = '';
     chromium.stderr!.on('data', (chunk: Buffer) => (seen += chunk.toString()));
-    const cdpUrl = await until(async () => /DevTools listening on (ws:\/\/\S+)/.exec(seen)?.[1], 30_000, 'Chromium\'s DevTools URL');
+    const cdpUrl = await until(async () => /DevTools listening on (ws:\/\/\S+)/.exec(seen)?.[1], 30_000, "Chromium's DevTools URL");
     const cdpSecret = cdpUrl.split('/').at(-1)!;
 
     const home = stateDir();
@@ -244,7 +280,13 @@ describe('the real gateway with the references the configure step writes', () =>
     await until(async () => ((await fetch(`${base}/readyz`).catch(() => null))?.status === 200 ? true : undefined), 90_000, 'the gateway ready', 250);
 
     // The header the local Worker sends is the one the gateway requires: the reference resolved.
-    const proxied = { 'x-openclaw-user': 'owner', 'x-openclaw-proxy': 'openclaw-ondemand', 'x-forwarded-for': '192.0.2.1', 'x-forwarded-proto': 'http', 'x-forwarded-host': 'poc.example.com' };
+    const proxied = {
+      'x-openclaw-user': 'owner',
+      'x-openclaw-proxy': 'openclaw-ondemand',
+      'x-forwarded-for': '192.0.2.1',
+      'x-forwarded-proto': 'http',
+      'x-forwarded-host': 'poc.example.com',
+    };
     const without = await fetch(`${base}/v1/models`, { headers: proxied });
     expect(without.status).toBe(401);
     await without.body?.cancel();
@@ -253,9 +295,18 @@ describe('the real gateway with the references the configure step writes', () =>
     await withHeader.body?.cancel();
 
     // An owner's config write through the gateway keeps the references.
-    const rpc = async (method: string, params: unknown) => (await fetch(`${base}/api/v1/admin/rpc`, { method: 'POST', headers: { ...proxied, [header]: '1', 'content-type': 'application/json' }, body: JSON.stringify({ method, params }) })).json() as Promise<{ ok: boolean; payload: { hash: string } }>;
+    const rpc = async (method: string, params: unknown) =>
+      (
+        await fetch(`${base}/api/v1/admin/rpc`, {
+          method: 'POST',
+          headers: { ...proxied, [header]: '1', 'content-type': 'application/json' },
+          body: JSON.stringify({ method, params }),
+        })
+      ).json() as Promise<{ ok: boolean; payload: { hash: string } }>;
     const { payload } = await rpc('config.get', {});
-    expect((await rpc('config.patch', { raw: JSON.stringify({ agents: { defaults: { heartbeat: { every: '45m' } } } }), baseHash: payload.hash })).ok).toBe(true);
+    expect((await rpc('config.patch', { raw: JSON.stringify({ agents: { defaults: { heartbeat: { every: '45m' } } } }), baseHash: payload.hash })).ok).toBe(
+      true,
+    );
     await until(async () => (readFileSync(join(home, '.openclaw', 'openclaw.json'), 'utf8').includes('45m') ? true : undefined), 10_000, 'the patch written');
 
     // The agent's browser is the one at the resolved URL.

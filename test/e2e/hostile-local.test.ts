@@ -37,7 +37,7 @@ describe('hostile requests against the local mode', () => {
     rmSync(join(marker, '..'), { recursive: true, force: true });
   });
 
-  it('should run nothing for a page or process without the run\'s secret (text/plain start with GATEWAY_COMMAND)', async () => {
+  it("should run nothing for a page or process without the run's secret (text/plain start with GATEWAY_COMMAND)", async () => {
     const r = await fetch(`${stack.hostUrl}/agents/default/start`, {
       method: 'POST',
       headers: { 'content-type': 'text/plain' },
@@ -50,7 +50,9 @@ describe('hostile requests against the local mode', () => {
 
   it('should hand out no backup and restore nothing without the secret', async () => {
     expect((await fetch(`${stack.hostUrl}/agents/default/backup`, { method: 'POST' })).status).toBe(401);
-    expect((await fetch(`${stack.hostUrl}/agents/default/prepare`, { method: 'POST', headers: { 'x-backup-sha256': 'f'.repeat(64) }, body: 'x' })).status).toBe(401);
+    expect((await fetch(`${stack.hostUrl}/agents/default/prepare`, { method: 'POST', headers: { 'x-backup-sha256': 'f'.repeat(64) }, body: 'x' })).status).toBe(
+      401,
+    );
   });
 
   it('should refuse a rebound host name, even with the secret', async () => {
@@ -69,7 +71,11 @@ describe('hostile requests against the local mode', () => {
     });
     expect(hostile.status).toBe(400);
     expect(await hostile.text()).toMatch(/GATEWAY_COMMAND.*PATH.*LD_PRELOAD/);
-    const plain = await fetch(`${stack.hostUrl}/agents/default/start`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain' }, body: '{}' });
+    const plain = await fetch(`${stack.hostUrl}/agents/default/start`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain' },
+      body: '{}',
+    });
     expect(plain.status).toBe(415);
     expect(existsSync(marker)).toBe(false);
   });
@@ -78,7 +84,11 @@ describe('hostile requests against the local mode', () => {
     const port = new URL(stack.url).port;
     const rebound = await rawRequest(`${stack.url}/api/status`, { headers: { host: `attacker.test:${port}` } });
     expect(rebound.status).toBe(403);
-    const crossSite = await fetch(`${stack.url}/api/hibernate`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://attacker.test' }, body: '{}' });
+    const crossSite = await fetch(`${stack.url}/api/hibernate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'https://attacker.test' },
+      body: '{}',
+    });
     expect(crossSite.status).toBe(403);
     const plain = await fetch(`${stack.url}/api/hibernate`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' });
     expect(plain.status).toBe(415);

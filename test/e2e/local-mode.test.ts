@@ -156,10 +156,14 @@ describe('local mode (npm start)', () => {
     await first.kill();
     const second = await startLocalStack({ LOCAL_GATEWAY: 'echo', HEALTH_INTERVAL: '1s' }, 90_000, { stateDir });
     try {
-      const stopped = await until(async () => {
-        const s = (await (await fetch(`${second.url}/api/status`)).json()) as AgentStatus;
-        return s.state === 'stopped' ? s : undefined;
-      }, 30_000, 'the gone runtime noticed');
+      const stopped = await until(
+        async () => {
+          const s = (await (await fetch(`${second.url}/api/status`)).json()) as AgentStatus;
+          return s.state === 'stopped' ? s : undefined;
+        },
+        30_000,
+        'the gone runtime noticed',
+      );
       expect(stopped.lastError?.code).toBe('container_exited');
       expect(stopped.lastError?.message).toContain('the local mode (npm start) was restarted');
       expect(stopped.lastError?.message).not.toContain('never started');

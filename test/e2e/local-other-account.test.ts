@@ -47,7 +47,8 @@ describe.skipIf(skipReason !== null)('the local mode against another Unix accoun
   let stack: LocalStack;
   let parent: string;
   let stateDir: string;
-  const fetchAs = async (url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) => (await other.probe([{ op: 'fetch', url, ...init }]))[0] as Fetched;
+  const fetchAs = async (url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) =>
+    (await other.probe([{ op: 'fetch', url, ...init }]))[0] as Fetched;
 
   beforeAll(async () => {
     // The state directory sits where others may enter (like `.local` in a checkout), and an older

@@ -74,7 +74,10 @@ describe('real OpenClaw in local mode', () => {
     }
     expect(environments.length).toBeGreaterThan(0);
     for (const environ of environments) {
-      const names = environ.split('\0').map((kv) => kv.split('=')[0]).filter(Boolean);
+      const names = environ
+        .split('\0')
+        .map((kv) => kv.split('=')[0])
+        .filter(Boolean);
       expect(names.filter((n): n is string => Boolean(n) && /^(CF_|CLOUDFLARE_|R2_|AWS_|ACCESS_|BACKUP_BUCKET)/.test(n as string))).toEqual([]);
       expect(environ).not.toContain('must-not-leak');
     }
@@ -92,8 +95,10 @@ describe('real OpenClaw in local mode', () => {
     expect(answer).toMatch(/^Tool output: /);
   });
 
-  it('should refuse a local process that poses as the Worker at the gateway\'s own port', async () => {
-    const report = (await (await fetch(`${stack.hostUrl}/agents/default`, { headers: { authorization: `Bearer ${localHostToken(stack)}` } })).json()) as { port: number };
+  it("should refuse a local process that poses as the Worker at the gateway's own port", async () => {
+    const report = (await (await fetch(`${stack.hostUrl}/agents/default`, { headers: { authorization: `Bearer ${localHostToken(stack)}` } })).json()) as {
+      port: number;
+    };
     const forged = await fetch(`http://127.0.0.1:${report.port}/v1/chat/completions`, {
       method: 'POST',
       headers: {

@@ -20,11 +20,16 @@ async function status(stack: LocalStack): Promise<AgentStatus> {
 }
 
 function waitFor(stack: LocalStack, check: (s: AgentStatus) => boolean, what: string, ms = 60_000) {
-  return until(async () => {
-    const s = await status(stack);
-    if (s.state === 'stopped' && s.lastError && what !== 'stopped') throw new Error(`${what}: ${s.lastError.code}: ${s.lastError.message}`);
-    return check(s) ? s : undefined;
-  }, ms, what, 100);
+  return until(
+    async () => {
+      const s = await status(stack);
+      if (s.state === 'stopped' && s.lastError && what !== 'stopped') throw new Error(`${what}: ${s.lastError.code}: ${s.lastError.message}`);
+      return check(s) ? s : undefined;
+    },
+    ms,
+    what,
+    100,
+  );
 }
 const settled = (state: string) => (s: AgentStatus) => s.state === state && s.stopping === null;
 
@@ -55,7 +60,15 @@ describe('persistence with the real OpenClaw (local mode)', () => {
   let stack: LocalStack;
   let home: string;
   beforeAll(async () => {
-    stack = await startLocalStack({ LOCAL_GATEWAY: 'openclaw', SLEEP_AFTER: '6s', QUIET_AFTER: '2s', BACKUP_INTERVAL: '10m', BACKUP_DEBOUNCE: `${DEBOUNCE_MS}ms`, CHANGE_CHECK_INTERVAL: '2s', HEALTH_INTERVAL: '1s' });
+    stack = await startLocalStack({
+      LOCAL_GATEWAY: 'openclaw',
+      SLEEP_AFTER: '6s',
+      QUIET_AFTER: '2s',
+      BACKUP_INTERVAL: '10m',
+      BACKUP_DEBOUNCE: `${DEBOUNCE_MS}ms`,
+      CHANGE_CHECK_INTERVAL: '2s',
+      HEALTH_INTERVAL: '1s',
+    });
     home = join(stack.stateDir, 'agents', 'default', 'home');
   }, 120_000);
   // A failure here is a data loss: keep the whole stack's output to find out why.
@@ -71,7 +84,10 @@ describe('persistence with the real OpenClaw (local mode)', () => {
 
   it('should keep a workspace file and a config change made just before the idle timeout', async () => {
     await wake(stack);
-    const wrote = await chat(stack, '[[exec: mkdir -p "$OPENCLAW_STATE_DIR/workspace/notes" && echo marker-7a1 > "$OPENCLAW_STATE_DIR/workspace/notes/marker.txt" && echo done]]');
+    const wrote = await chat(
+      stack,
+      '[[exec: mkdir -p "$OPENCLAW_STATE_DIR/workspace/notes" && echo marker-7a1 > "$OPENCLAW_STATE_DIR/workspace/notes/marker.txt" && echo done]]',
+    );
     expect(wrote).toBe('Tool output: done');
     const configFile = join(home, '.openclaw', 'openclaw.json');
     const config = JSON.parse(readFileSync(configFile, 'utf8'));
@@ -115,7 +131,9 @@ describe('persistence with the real OpenClaw (local mode)', () => {
 
   it('should have backed up a file and a chat turn BACKUP_DEBOUNCE after they were written, before a SIGKILL that also loses the disk', async () => {
     await wake(stack);
-    expect(await chat(stack, '[[exec: echo debounced-5c2 > "$OPENCLAW_STATE_DIR/workspace/debounced.txt" && echo ok]]', 'debounce-e2e')).toBe('Tool output: ok');
+    expect(await chat(stack, '[[exec: echo debounced-5c2 > "$OPENCLAW_STATE_DIR/workspace/debounced.txt" && echo ok]]', 'debounce-e2e')).toBe(
+      'Tool output: ok',
+    );
     expect(await chat(stack, 'remember the word walrus-83e', 'debounce-e2e')).toBe('mock answer: remember the word walrus-83e');
     await keepAwake(stack, DEBOUNCE_MS + 10_000); // in use all along: no idle sleep (and its backup) meanwhile
     for (const pid of runtimePids(home)) process.kill(pid, 'SIGKILL');

@@ -38,7 +38,9 @@ describe('wrangler.jsonc', () => {
   });
 
   it('should declare both Durable Object classes as SQLite classes, and an R2 bucket and a cron', () => {
-    expect(production.migrations.flatMap((m: { new_sqlite_classes?: string[] }) => m.new_sqlite_classes ?? [])).toEqual(expect.arrayContaining(['Agent', 'LocalAgent']));
+    expect(production.migrations.flatMap((m: { new_sqlite_classes?: string[] }) => m.new_sqlite_classes ?? [])).toEqual(
+      expect.arrayContaining(['Agent', 'LocalAgent']),
+    );
     expect(production.r2_buckets.map((b: { binding: string }) => b.binding)).toEqual(['BACKUP_BUCKET']);
     expect(local.r2_buckets.map((b: { binding: string }) => b.binding)).toEqual(['BACKUP_BUCKET']);
     expect(production.triggers.crons?.length).toBe(1);
@@ -47,7 +49,10 @@ describe('wrangler.jsonc', () => {
   it('should have vars that parse, in both envs, with the same names', () => {
     expect(() => parseConfig(production.vars as Record<string, string>)).not.toThrow();
     expect(() => parseConfig(local.vars as Record<string, string>)).not.toThrow();
-    const names = (vars: object) => Object.keys(vars).filter((n) => n !== 'LOCAL_HOST_URL').sort();
+    const names = (vars: object) =>
+      Object.keys(vars)
+        .filter((n) => n !== 'LOCAL_HOST_URL')
+        .sort();
     expect(names(local.vars)).toEqual(names(production.vars));
   });
 
@@ -58,13 +63,19 @@ describe('wrangler.jsonc', () => {
     expect(readme).toMatch(/\| `NOTIFY_WEBHOOK_URL` \| optional \|[^\n]*secret/);
   });
 
-  it('should set every var to the settings table\'s value, and no var the table lacks', () => {
-    const committed = (where: 'production' | 'local') => Object.fromEntries(SETTING_NAMES.flatMap((n) => { const v = committedValue(n, where); return v === undefined ? [] : [[n, v]]; }));
+  it("should set every var to the settings table's value, and no var the table lacks", () => {
+    const committed = (where: 'production' | 'local') =>
+      Object.fromEntries(
+        SETTING_NAMES.flatMap((n) => {
+          const v = committedValue(n, where);
+          return v === undefined ? [] : [[n, v]];
+        }),
+      );
     expect(production.vars).toEqual(committed('production'));
     expect(local.vars).toEqual(committed('local'));
   });
 
-  it('should show the settings table as the README\'s configuration table, exactly (npm run settings:readme writes it)', () => {
+  it("should show the settings table as the README's configuration table, exactly (npm run settings:readme writes it)", () => {
     const block = /<!-- settings:begin[^>]*-->\n([\s\S]*?)\n<!-- settings:end -->/.exec(readme)?.[1];
     expect(block).toBe(settingsTable());
   });
@@ -97,7 +108,7 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/RUN sh \/container\/install-node\.sh "\$NODE_VERSION"\n(#.*\n)*ENV PATH=\/opt\/node\/bin:\$PATH/);
   });
 
-  it('should have the start script speak the contract version the Agent expects, and run the init that holds the platform\'s SIGTERM', () => {
+  it("should have the start script speak the contract version the Agent expects, and run the init that holds the platform's SIGTERM", () => {
     expect(Number(/^CONTRACT_VERSION=(\d+)$/m.exec(readFileSync(join(ROOT, 'container', 'start.sh'), 'utf8'))?.[1])).toBe(CONTAINER_CONTRACT_VERSION);
     expect(dockerfile).toMatch(/^ENTRYPOINT \["\/usr\/bin\/tini", "--", "\/container\/init\.sh", "\/container-server\/sandbox"\]$/m);
   });

@@ -26,7 +26,14 @@ async function runAtAfterLead(url: string): Promise<number> {
 describe('scheduled work with the real OpenClaw (local mode)', () => {
   let stack: LocalStack;
   beforeAll(async () => {
-    stack = await startLocalStack({ LOCAL_GATEWAY: 'openclaw', SLEEP_AFTER: '8s', QUIET_AFTER: '2s', HEALTH_INTERVAL: '2s', BACKUP_INTERVAL: '10m', CHANGE_CHECK_INTERVAL: '10m' });
+    stack = await startLocalStack({
+      LOCAL_GATEWAY: 'openclaw',
+      SLEEP_AFTER: '8s',
+      QUIET_AFTER: '2s',
+      HEALTH_INTERVAL: '2s',
+      BACKUP_INTERVAL: '10m',
+      CHANGE_CHECK_INTERVAL: '10m',
+    });
   }, 120_000);
   afterEach((context) => {
     if (context.task.result?.state === 'fail') console.log(stack.output().slice(-8000));
@@ -58,18 +65,33 @@ describe('scheduled work with the real OpenClaw (local mode)', () => {
     const runAtMs = await runAtAfterLead(stack.url);
     const job = automationJob('e2e scheduled marker', runAtMs, '[[exec: date +%s > $OPENCLAW_STATE_DIR/workspace/cron-ran.txt && echo cron-ran]]');
     expect(await chatTurn(stack.url, createJobThroughAgent(job))).toContain('e2e scheduled marker');
-    const asleep = await waitForStatus(stack.url, (s) => settledIn('sleeping')(s) && s.schedule.next !== null, 'asleep with a scheduled wake', runAtMs - Date.now());
+    const asleep = await waitForStatus(
+      stack.url,
+      (s) => settledIn('sleeping')(s) && s.schedule.next !== null,
+      'asleep with a scheduled wake',
+      runAtMs - Date.now(),
+    );
     expect(asleep.schedule.next?.jobName).toBe('e2e scheduled marker');
     expect(Math.abs(asleep.schedule.next!.runAtMs - runAtMs)).toBeLessThan(1_000);
     expect(asleep.schedule.next!.wakeAtMs).toBeLessThan(asleep.schedule.next!.runAtMs);
     expect(asleep.schedule.next!.wakeAtMs).toBeGreaterThan(Date.now());
     // It wakes by itself, a lead time ahead, for the job...
-    const woken = await waitForStatus(stack.url, (s) => s.history.some((h) => h.event === 'schedule.due' && Date.parse(h.at) > Date.parse(asleep.since)), 'woken for the job', runAtMs - Date.now() + 60_000);
+    const woken = await waitForStatus(
+      stack.url,
+      (s) => s.history.some((h) => h.event === 'schedule.due' && Date.parse(h.at) > Date.parse(asleep.since)),
+      'woken for the job',
+      runAtMs - Date.now() + 60_000,
+    );
     const wake = woken.history.find((h) => h.event === 'schedule.due' && Date.parse(h.at) > Date.parse(asleep.since))!;
     expect(wake.reason).toContain('scheduled wake: job "e2e scheduled marker"');
     expect(Date.parse(wake.at)).toBeLessThan(runAtMs);
     // ...and once the gateway says the run finished, goes back to sleep by itself.
-    const again = await waitForStatus(stack.url, (s) => settledIn('sleeping')(s) && Date.parse(s.since) > Date.parse(wake.at), 'asleep again after the run', 180_000);
+    const again = await waitForStatus(
+      stack.url,
+      (s) => settledIn('sleeping')(s) && Date.parse(s.since) > Date.parse(wake.at),
+      'asleep again after the run',
+      180_000,
+    );
     expect(again.schedule.lastRun).toMatchObject({ jobName: 'e2e scheduled marker', status: 'ok' });
     expect(Date.parse(again.schedule.lastRun!.at)).toBeGreaterThanOrEqual(runAtMs - 1_000);
     // Its result is there at the next wake: the job ran at its time, not at this wake.
@@ -83,8 +105,18 @@ describe('scheduled work with the real OpenClaw (local mode)', () => {
     const s0 = await readStatus(stack.url);
     if (s0.state !== 'ready' && s0.state !== 'idle') await wakeToReady(stack.url);
     const runAtMs = await runAtAfterLead(stack.url);
-    await chatTurn(stack.url, createJobThroughAgent(automationJob('e2e skipped while hibernated', runAtMs, '[[exec: echo skipped-job-ran > $OPENCLAW_STATE_DIR/workspace/skipped.txt]]')));
-    const asleep = await waitForStatus(stack.url, (s) => settledIn('sleeping')(s) && s.schedule.next?.jobName === 'e2e skipped while hibernated', 'asleep with the job ahead', runAtMs - Date.now());
+    await chatTurn(
+      stack.url,
+      createJobThroughAgent(
+        automationJob('e2e skipped while hibernated', runAtMs, '[[exec: echo skipped-job-ran > $OPENCLAW_STATE_DIR/workspace/skipped.txt]]'),
+      ),
+    );
+    const asleep = await waitForStatus(
+      stack.url,
+      (s) => settledIn('sleeping')(s) && s.schedule.next?.jobName === 'e2e skipped while hibernated',
+      'asleep with the job ahead',
+      runAtMs - Date.now(),
+    );
     // The wake the job would have had: the alarm was set for it.
     const wakeAtMs = asleep.schedule.next!.wakeAtMs;
     expect(wakeAtMs).toBeGreaterThan(Date.now());

@@ -38,7 +38,13 @@ describe('container/start.sh', () => {
 
   it('should report a failure with its code and message, and exit non-zero', () => {
     const r = run({ BOOT_FAIL_AT: 'configuring' });
-    expect(r.status).toEqual({ phase: 'failed', at: expect.any(String), contract: CONTAINER_CONTRACT_VERSION, error: { code: 'injected_failure', message: 'failure injected at phase configuring' }, retryable: false });
+    expect(r.status).toEqual({
+      phase: 'failed',
+      at: expect.any(String),
+      contract: CONTAINER_CONTRACT_VERSION,
+      error: { code: 'injected_failure', message: 'failure injected at phase configuring' },
+      retryable: false,
+    });
     expect(r.stdout).toContain('[boot] phase=restoring');
     expect(r.stdout).not.toContain('phase=starting-gateway');
   });

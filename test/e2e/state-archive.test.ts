@@ -70,7 +70,7 @@ describe('state-archive', () => {
     expect(readFileSync(join(target, '.openclaw', 'workspace', 'keep.md'), 'utf8')).toBe('keep');
   });
 
-  it('should drop OpenClaw\'s lease rows from the copy (a new container could not start on them) and leave the live database alone', async () => {
+  it("should drop OpenClaw's lease rows from the copy (a new container could not start on them) and leave the live database alone", async () => {
     const root = scratch();
     const home = join(root, 'home');
     mkdirSync(join(home, '.openclaw', 'state'), { recursive: true });

@@ -24,7 +24,15 @@ describe('status page (Chromium)', () => {
     if (existsSync(CHROMIUM)) {
       browser = await chromium.launch({
         executablePath: CHROMIUM,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        args: [
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
       });
     }
   }, 120_000);
@@ -55,7 +63,11 @@ describe('status page (Chromium)', () => {
     }
     expect([...phases].some((p) => p.startsWith('booting:Starting the OpenClaw gateway'))).toBe(true);
     expect(await page.getAttribute('body', 'data-state')).toBe('ready');
-    await until(async () => ((await page.textContent('#timeline'))?.includes('booting → ready') ? true : undefined), 30_000, 'the timeline to show booting → ready');
+    await until(
+      async () => ((await page.textContent('#timeline'))?.includes('booting → ready') ? true : undefined),
+      30_000,
+      'the timeline to show booting → ready',
+    );
     // The click woke it (not a stray favicon request proxied to the gateway).
     expect(await page.textContent('#timeline')).toContain('stopped → booting · wake from the status page');
     // Readable on a phone: nothing wider than the screen.
@@ -74,7 +86,11 @@ describe('progress page after a failed boot (Chromium)', () => {
   beforeAll(async () => {
     // Every boot fails at its last phase, not retryable: the page shows the reason and "Try again".
     stack = await startLocalStack({ LOCAL_GATEWAY: 'echo', BOOT_FAIL_AT: 'starting-gateway', SLEEP_AFTER: '10m' });
-    if (existsSync(CHROMIUM)) browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    if (existsSync(CHROMIUM))
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+      });
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -90,7 +106,8 @@ describe('progress page after a failed boot (Chromium)', () => {
     await page.goto(`${stack.url}/`);
     await page.waitForSelector('#retry', { state: 'visible', timeout: 30_000 });
     expect(await page.textContent('#error')).toContain('failure injected at phase starting-gateway');
-    const boots = async () => ((await (await fetch(`${stack.url}/api/status`)).json()) as { history: Array<{ to: string; reason: string }> }).history.filter((h) => h.to === 'booting');
+    const boots = async () =>
+      ((await (await fetch(`${stack.url}/api/status`)).json()) as { history: Array<{ to: string; reason: string }> }).history.filter((h) => h.to === 'booting');
     const wakes = async () => (await boots()).length;
     const before = await wakes();
 

@@ -34,13 +34,23 @@ describe('terraform/', () => {
 
   it('should output what the Worker needs, the service token secret as sensitive', async () => {
     const { outputs, locals } = await checkTerraform(join(ROOT, 'terraform'), schema);
-    for (const name of ['access_aud', 'team_domain', 'service_token_client_id', 'service_token_client_secret', 'hostname', 'backup_bucket_name', 'r2_access_key_id', 'r2_secret_access_key']) expect(outputs, name).toHaveProperty(name);
+    for (const name of [
+      'access_aud',
+      'team_domain',
+      'service_token_client_id',
+      'service_token_client_secret',
+      'hostname',
+      'backup_bucket_name',
+      'r2_access_key_id',
+      'r2_secret_access_key',
+    ])
+      expect(outputs, name).toHaveProperty(name);
     expect(outputs.service_token_client_secret?.sensitive).toBe(true);
     expect(outputs.r2_secret_access_key?.sensitive).toBe(true);
     expect(locals.name).toBe('${var.name_prefix}${var.name_suffix}');
   });
 
-  it('should keep the Access session cookie from scripts and from other sites\' requests', () => {
+  it("should keep the Access session cookie from scripts and from other sites' requests", () => {
     const access = readFileSync(join(ROOT, 'terraform', 'access.tf'), 'utf8');
     const app = /resource "cloudflare_zero_trust_access_application" "poc" \{[\s\S]*?\n\}/.exec(access)?.[0] ?? '';
     expect(app).toMatch(/same_site_cookie_attribute\s*=\s*"lax"/);

@@ -37,7 +37,7 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: boot and chat', 
     expect(boot.parts.find((p) => p.phase === 'starting-gateway')!.ms).toBeGreaterThan(boot.totalMs! / 2); // the gateway's own boot dominates
   });
 
-  it('should not start the Sandbox control server\'s code-interpreter pools (they would compete with the gateway for CPU)', () => {
+  it("should not start the Sandbox control server's code-interpreter pools (they would compete with the gateway for CPU)", () => {
     expect(inContainer('ps -eo args | grep -c "[n]ode_executor" || true').trim()).toBe('0');
   });
 
@@ -48,11 +48,15 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: boot and chat', 
     expect(memory).toBe(size.memoryMiB * 1024 * 1024);
   });
 
-  it('should give the gateway the model settings (in openclaw.json\'s compat provider, not its environment) and none of the Worker\'s storage credentials', () => {
+  it("should give the gateway the model settings (in openclaw.json's compat provider, not its environment) and none of the Worker's storage credentials", () => {
     const environ = inContainer('tr "\\0" "\\n" < /proc/$(cat /tmp/openclaw-boot/gateway.pid)/environ');
     // OpenClaw would read OPENAI_BASE_URL as its own openai endpoint: the start script hands both to the configure step only.
     expect(environ).not.toMatch(/^OPENAI_(BASE_URL|MODEL)=/m);
-    const compat = (JSON.parse(inContainer('cat /home/openclaw/.openclaw/openclaw.json')) as { models: { providers: { compat: { baseUrl: string; models: Array<{ id: string }> } } } }).models.providers.compat;
+    const compat = (
+      JSON.parse(inContainer('cat /home/openclaw/.openclaw/openclaw.json')) as {
+        models: { providers: { compat: { baseUrl: string; models: Array<{ id: string }> } } };
+      }
+    ).models.providers.compat;
     expect(compat.models[0]?.id).toBe('mock-model');
     expect(compat.baseUrl).toMatch(/^http:\/\/[\d.]+:\d+\/v1$/);
     expect(environ).not.toMatch(/^(R2_|AWS_|CF_API|CLOUDFLARE_API|CLOUDFLARE_ACCOUNT)/m);
@@ -68,7 +72,11 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: boot and chat', 
   it('should connect the Control UI over its WebSocket in Chromium', async (context) => {
     const missing = chromiumMissing();
     if (missing) context.skip(missing);
-    const visit = await visitControlUi(`${twinUrl()}/`, { user: 'owner', screenshot: join(ROOT, 'test-results', 'production-control-ui.png'), timeoutMs: 90_000 });
+    const visit = await visitControlUi(`${twinUrl()}/`, {
+      user: 'owner',
+      screenshot: join(ROOT, 'test-results', 'production-control-ui.png'),
+      timeoutMs: 90_000,
+    });
     expect(visit.title).toContain('OpenClaw');
     expect(visit.urls.some((u) => u.startsWith('ws://'))).toBe(true);
     expect((await status()).state).not.toBe('stopped');

@@ -20,11 +20,13 @@ const CDP_URL = /^ws:\/\/browser\.ondemand\.internal\/devtools\/browser\/[0-9a-f
 /** This boot's CDP URL as the gateway has it: in its environment (openclaw.json names it only as ${BROWSER_CDP_URL}). */
 const gatewayCdpUrl = () => inContainer('tr "\\0" "\\n" < /proc/$(cat /tmp/openclaw-boot/gateway.pid)/environ | sed -n "s/^BROWSER_CDP_URL=//p"').trim();
 
-describe.skipIf(inject('twinSkipped') !== '')('production twin: the agent\'s browser', () => {
-  it('should give the gateway this boot\'s Browser Rendering CDP URL as its browser profile, and a new one at the next boot', async () => {
+describe.skipIf(inject('twinSkipped') !== '')("production twin: the agent's browser", () => {
+  it("should give the gateway this boot's Browser Rendering CDP URL as its browser profile, and a new one at the next boot", async () => {
     const ready = await ensureAwake();
     expect(ready.browser).toMatchObject({ mode: 'browser-rendering', session: null });
-    const config = JSON.parse(inContainer('cat "${OPENCLAW_STATE_DIR:-$OPENCLAW_HOME/.openclaw}/openclaw.json"')) as { browser: { enabled: boolean; defaultProfile: string; profiles: Record<string, { cdpUrl: string }>; ssrfPolicy: { allowedHostnames: string[] } } };
+    const config = JSON.parse(inContainer('cat "${OPENCLAW_STATE_DIR:-$OPENCLAW_HOME/.openclaw}/openclaw.json"')) as {
+      browser: { enabled: boolean; defaultProfile: string; profiles: Record<string, { cdpUrl: string }>; ssrfPolicy: { allowedHostnames: string[] } };
+    };
     expect(config.browser).toMatchObject({ enabled: true, defaultProfile: 'browser-rendering' });
     expect(config.browser.profiles['browser-rendering']!.cdpUrl).toBe('${BROWSER_CDP_URL}');
     const first = gatewayCdpUrl();
@@ -53,7 +55,9 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: the agent\'s bro
     // Not a WebSocket: the passthrough's own 426; a WebSocket with another boot's secret: 401.
     expect(inContainer("curl -s -o /dev/null -w '%{http_code}' http://browser.ondemand.internal/devtools/browser/not-this-boot").trim()).toBe('426');
     const upgrade = "-H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=='";
-    expect(inContainer(`curl -s -o /dev/null -m 10 -w '%{http_code}' ${upgrade} http://browser.ondemand.internal/devtools/browser/${'0'.repeat(64)}`).trim()).toBe('401');
+    expect(
+      inContainer(`curl -s -o /dev/null -m 10 -w '%{http_code}' ${upgrade} http://browser.ondemand.internal/devtools/browser/${'0'.repeat(64)}`).trim(),
+    ).toBe('401');
     // A name no outbound handler answers does not resolve (no internet here: NXDOMAIN at once, not a 5 s timeout).
     expect(inContainer('getent hosts nothing-answers-this.example || echo none').trim()).toBe('none');
   });

@@ -10,10 +10,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensureAwake, inContainer, inContainerAsync, standIn, type StandIn } from './twin-client.ts';
 
 /** A shell prefix that gives a command the gateway's trust settings (what the control server gave the gateway at its start). */
-const AS_GATEWAY = 'env $(tr "\\0" "\\n" < /proc/$(cat /tmp/openclaw-boot/gateway.pid)/environ | grep -E "^(NODE_EXTRA_CA_CERTS|SSL_CERT_FILE|CURL_CA_BUNDLE|GIT_SSL_CAINFO)=" | tr "\\n" " ")';
-const nodeFetch = (url: string) => `${AS_GATEWAY} node -e "fetch('${url}').then(async (r) => console.log(r.status, await r.text()), (e) => console.log('error', e.cause?.code ?? e.message))"`;
+const AS_GATEWAY =
+  'env $(tr "\\0" "\\n" < /proc/$(cat /tmp/openclaw-boot/gateway.pid)/environ | grep -E "^(NODE_EXTRA_CA_CERTS|SSL_CERT_FILE|CURL_CA_BUNDLE|GIT_SSL_CAINFO)=" | tr "\\n" " ")';
+const nodeFetch = (url: string) =>
+  `${AS_GATEWAY} node -e "fetch('${url}').then(async (r) => console.log(r.status, await r.text()), (e) => console.log('error', e.cause?.code ?? e.message))"`;
 
-describe.skipIf(inject('twinSkipped') !== '')('production twin: the container\'s egress', () => {
+describe.skipIf(inject('twinSkipped') !== '')("production twin: the container's egress", () => {
   let api: StandIn;
   beforeAll(async () => {
     api = await standIn('api.example.com', (req, res) => {
@@ -23,19 +25,23 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: the container\'s
   });
   afterAll(() => api?.close());
 
-  it('should intercept HTTPS to the browser host with the CA the platform installs, trusted by the gateway\'s Node and by curl', async () => {
+  it("should intercept HTTPS to the browser host with the CA the platform installs, trusted by the gateway's Node and by curl", async () => {
     await ensureAwake();
     expect(inContainer('cat /etc/cloudflare/certs/cloudflare-containers-ca.crt')).toContain('BEGIN CERTIFICATE');
-    const gatewayTrust = inContainer('tr "\\0" "\\n" < /proc/$(cat /tmp/openclaw-boot/gateway.pid)/environ | grep -E "^(NODE_EXTRA_CA_CERTS|GIT_SSL_CAINFO)=" | sort');
+    const gatewayTrust = inContainer(
+      'tr "\\0" "\\n" < /proc/$(cat /tmp/openclaw-boot/gateway.pid)/environ | grep -E "^(NODE_EXTRA_CA_CERTS|GIT_SSL_CAINFO)=" | sort',
+    );
     expect(gatewayTrust).toMatch(/^GIT_SSL_CAINFO=\/.+\nNODE_EXTRA_CA_CERTS=\/etc\/cloudflare\/certs\/cloudflare-containers-ca\.crt$/m);
     // Through TLS, the sidecar, workerd's egress (X-Tls-Sni), the ContainerProxy and the Agent's passthrough: its own 426.
     expect(inContainer("curl -sS -o /dev/null -w '%{http_code}' https://browser.ondemand.internal/devtools/browser/not-this-boot")).toBe('426');
     expect(inContainer(nodeFetch('https://browser.ondemand.internal/devtools/browser/not-this-boot')).trim()).toMatch(/^426 /);
     // Without the CA a client refuses the certificate: the answer above came through the interception, not around it.
-    expect(inContainer("curl -sS --cacert /dev/null -o /dev/null -w '%{http_code}' https://browser.ondemand.internal/ 2>&1 || true")).toMatch(/certificate|SSL/i);
+    expect(inContainer("curl -sS --cacert /dev/null -o /dev/null -w '%{http_code}' https://browser.ondemand.internal/ 2>&1 || true")).toMatch(
+      /certificate|SSL/i,
+    );
   });
 
-  it('should answer a stood-in hostname over HTTPS and HTTP from the test\'s handler, for Node, curl and git', async () => {
+  it("should answer a stood-in hostname over HTTPS and HTTP from the test's handler, for Node, curl and git", async () => {
     await ensureAwake();
     const before = api.requests.length;
     const overHttps = JSON.parse(await inContainerAsync("curl -sS -H 'x-probe: https' https://api.example.com/v1/models?limit=1")) as Record<string, unknown>;
@@ -44,7 +50,9 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: the container\'s
     const overHttp = JSON.parse(await inContainerAsync("curl -sS -X POST -d 'hello' http://api.example.com/plain")) as Record<string, unknown>;
     expect(overHttp).toMatchObject({ method: 'POST', path: '/plain' });
     expect(api.requests.at(-1)?.body).toBe('hello');
-    expect((await inContainerAsync(nodeFetch('https://api.example.com/from-node'))).trim()).toBe('200 {"standIn":"api.example.com","method":"GET","path":"/from-node"}');
+    expect((await inContainerAsync(nodeFetch('https://api.example.com/from-node'))).trim()).toBe(
+      '200 {"standIn":"api.example.com","method":"GET","path":"/from-node"}',
+    );
     // git asks for the refs; the stand-in's JSON is no git answer, but the TLS held.
     const git = await inContainerAsync(`${AS_GATEWAY} git ls-remote https://api.example.com/owner/repo.git 2>&1 || true`);
     expect(git).not.toMatch(/certificate|SSL/i);

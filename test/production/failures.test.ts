@@ -12,7 +12,10 @@ import { parseDuration } from '../../src/config.ts';
 
 const SNAPSHOT_TOOL = '/container/snapshot-state.ts';
 /** Makes every backup inside the running container fail (as a full or broken disk would). */
-const breakBackups = () => inContainer(`mv ${SNAPSHOT_TOOL} ${SNAPSHOT_TOOL}.off && mkdir -p /home/openclaw/.openclaw/workspace && date > /home/openclaw/.openclaw/workspace/unsaved.txt`);
+const breakBackups = () =>
+  inContainer(
+    `mv ${SNAPSHOT_TOOL} ${SNAPSHOT_TOOL}.off && mkdir -p /home/openclaw/.openclaw/workspace && date > /home/openclaw/.openclaw/workspace/unsaved.txt`,
+  );
 const repairBackups = () => inContainer(`mv ${SNAPSHOT_TOOL}.off ${SNAPSHOT_TOOL}`);
 
 async function webhookPosts(): Promise<Array<Record<string, unknown>>> {
@@ -20,7 +23,9 @@ async function webhookPosts(): Promise<Array<Record<string, unknown>>> {
 }
 
 function runningAgentContainers(): string[] {
-  return docker('ps', '--format', '{{.Names}}').split('\n').filter((n) => /-Agent-[0-9a-f]+$/.test(n));
+  return docker('ps', '--format', '{{.Names}}')
+    .split('\n')
+    .filter((n) => /-Agent-[0-9a-f]+$/.test(n));
 }
 
 describe.skipIf(inject('twinSkipped') !== '')('production twin: failures', () => {

@@ -18,7 +18,7 @@ const IMAGE = 'openclaw-ondemand-twin/project-on-node22:test';
 const inImage = (script: string) => execFileSync('docker', ['run', '--rm', '--entrypoint', 'sh', IMAGE, '-c', script], { encoding: 'utf8' }).trim();
 
 describe.skipIf(inject('twinSkipped') !== '')('production image on a base image with Node 22', () => {
-  it('should build, and run OpenClaw on the pinned Node, not the base image\'s', async () => {
+  it("should build, and run OpenClaw on the pinned Node, not the base image's", async () => {
     const base = await ensureNode22Base();
     expect(execFileSync('docker', ['run', '--rm', '--entrypoint', 'node', base, '--version'], { encoding: 'utf8' }).trim()).toBe(`v${NODE22_PIN}`);
     await buildProjectImageFrom(base, IMAGE);
@@ -30,7 +30,10 @@ describe.skipIf(inject('twinSkipped') !== '')('production image on a base image 
 
   it('should fail the build with a clear message when the pinned Node is older than OpenClaw needs', async () => {
     const base = await ensureNode22Base();
-    const failed = await buildProjectImageFrom(base, `${IMAGE}-old`, { NODE_VERSION: NODE22_PIN }).then(() => null, (error: Error) => error.message);
+    const failed = await buildProjectImageFrom(base, `${IMAGE}-old`, { NODE_VERSION: NODE22_PIN }).then(
+      () => null,
+      (error: Error) => error.message,
+    );
     expect(failed).toContain(`install-node: Node v${NODE22_PIN} is older than 24.16, which OpenClaw requires`);
   }, 600_000);
 });

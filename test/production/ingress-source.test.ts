@@ -35,7 +35,11 @@ const doctor = async () => (await (await fetch(`${twinUrl()}/api/doctor`)).json(
  */
 const chatStatus = async (content: string) => {
   for (let attempt = 1; ; attempt++) {
-    const r = await fetch(`${twinUrl()}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'openclaw', user: 'twin-ingress', messages: [{ role: 'user', content }] }) });
+    const r = await fetch(`${twinUrl()}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'openclaw', user: 'twin-ingress', messages: [{ role: 'user', content }] }),
+    });
     const answer = { status: r.status, body: await r.text() };
     if (answer.status < 500 || attempt === 3) return answer;
   }

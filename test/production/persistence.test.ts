@@ -26,7 +26,11 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: persistence', ()
   });
 
   it('should keep a file the agent wrote across an idle sleep and a wake, with the gateway drained before its container stopped', async () => {
-    expect(await chat('[[exec: mkdir -p "$OPENCLAW_STATE_DIR/workspace/notes" && echo twin-marker-3e8 > "$OPENCLAW_STATE_DIR/workspace/notes/marker.txt" && echo written]]')).toBe('Tool output: written');
+    expect(
+      await chat(
+        '[[exec: mkdir -p "$OPENCLAW_STATE_DIR/workspace/notes" && echo twin-marker-3e8 > "$OPENCLAW_STATE_DIR/workspace/notes/marker.txt" && echo written]]',
+      ),
+    ).toBe('Tool output: written');
     const container = appContainer();
     const asleep = await waitFor(settled('sleeping'), 'the idle timer to put it to sleep', 150_000);
     expect(asleep.history.at(-1)).toMatchObject({ from: 'idle', to: 'sleeping', reason: 'idle for sleepAfter' });
@@ -49,7 +53,9 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: persistence', ()
     expect(Date.parse(ready.since) - Date.parse(asleep.since)).toBeLessThan(60_000);
     expect(ready.lastError).toBeNull();
     expect(ready.history.slice(-2).map((h) => h.to)).toEqual(['booting', 'ready']);
-    const leases = inContainer(`node -e "const {DatabaseSync}=require('node:sqlite');const d=new DatabaseSync('${STATE_HOME}/.openclaw/state/openclaw.sqlite',{readOnly:true});console.log(JSON.stringify(d.prepare(\\"select payload_json from state_leases where scope='gateway-owner'\\").all()))"`);
+    const leases = inContainer(
+      `node -e "const {DatabaseSync}=require('node:sqlite');const d=new DatabaseSync('${STATE_HOME}/.openclaw/state/openclaw.sqlite',{readOnly:true});console.log(JSON.stringify(d.prepare(\\"select payload_json from state_leases where scope='gateway-owner'\\").all()))"`,
+    );
     // One owner: the gateway of this container, not one restored from the last.
     expect(JSON.parse(leases)).toHaveLength(1);
     expect(leases).toContain(inContainer('hostname').trim());
@@ -82,7 +88,12 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: persistence', ()
 
   it('should have a file and a chat turn after the container is killed from outside BACKUP_DEBOUNCE + 10 s after they were written', async () => {
     await ensureAwake();
-    expect(await chat('[[exec: mkdir -p "$OPENCLAW_STATE_DIR/workspace/notes" && echo killed-7f3 > "$OPENCLAW_STATE_DIR/workspace/notes/killed.txt" && echo ok]]', 'twin-kill')).toBe('Tool output: ok');
+    expect(
+      await chat(
+        '[[exec: mkdir -p "$OPENCLAW_STATE_DIR/workspace/notes" && echo killed-7f3 > "$OPENCLAW_STATE_DIR/workspace/notes/killed.txt" && echo ok]]',
+        'twin-kill',
+      ),
+    ).toBe('Tool output: ok');
     expect(await chat('remember the word ibis-5d0', 'twin-kill')).toBe('mock answer: remember the word ibis-5d0');
     await new Promise((r) => setTimeout(r, parseDuration('', TWIN_VARS.BACKUP_DEBOUNCE, 0) + 10_000));
     docker('kill', appContainer()); // a host move, a crash, a rollout: no stop sequence, the disk is gone
@@ -96,9 +107,14 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: persistence', ()
     expect(lastModelRequestMentions(inject('modelLog'), 'ibis-5d0')).toBe(true);
   });
 
-  it('should wake with its data after 90 days of hibernation: the SDK still restores the newest backup, the bucket\'s lifecycle rules keep it', async () => {
+  it("should wake with its data after 90 days of hibernation: the SDK still restores the newest backup, the bucket's lifecycle rules keep it", async () => {
     await ensureAwake();
-    expect(await chat('[[exec: mkdir -p "$OPENCLAW_STATE_DIR/workspace/notes" && echo dormant-90d > "$OPENCLAW_STATE_DIR/workspace/notes/dormant.txt" && echo ok]]', 'twin-dormant')).toBe('Tool output: ok');
+    expect(
+      await chat(
+        '[[exec: mkdir -p "$OPENCLAW_STATE_DIR/workspace/notes" && echo dormant-90d > "$OPENCLAW_STATE_DIR/workspace/notes/dormant.txt" && echo ok]]',
+        'twin-dormant',
+      ),
+    ).toBe('Tool output: ok');
     expect((await command('hibernate', { reason: 'a long dormancy' })).status).toBe(202);
     await waitFor(settled('hibernated'), 'hibernated');
     // 90 days pass: the SDK's metadata says the archives are that old, and the lifecycle rules as deployed have run.

@@ -30,7 +30,10 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: presigned backup
   it('should carry a 12 MB file across a sleep in a multipart upload and a ranged download through presigned URLs, restored as a FUSE mount', async () => {
     await ensureAwake();
     const from = new Date().toISOString();
-    const written = await chat('[[exec: head -c 12000000 /dev/urandom > "$OPENCLAW_STATE_DIR/workspace/blob.bin" && sha256sum < "$OPENCLAW_STATE_DIR/workspace/blob.bin"]]', 'twin-presigned');
+    const written = await chat(
+      '[[exec: head -c 12000000 /dev/urandom > "$OPENCLAW_STATE_DIR/workspace/blob.bin" && sha256sum < "$OPENCLAW_STATE_DIR/workspace/blob.bin"]]',
+      'twin-presigned',
+    );
     const digest = /[0-9a-f]{64}/.exec(written)?.[0];
     expect(digest, written).toBeTruthy();
     const asleep = await sleep();
@@ -96,6 +99,9 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: presigned backup
     expect(['ok', 'unchanged']).toContain(((await r.json()) as { result: string }).result);
     const backups = (await status()).backups.history.filter((e) => e.kind === 'backup');
     const lastFailed = Math.max(...backups.filter((e) => e.result === 'failed').map((e) => Date.parse(e.at)));
-    expect(backups.some((e) => e.result === 'ok' && Date.parse(e.at) > lastFailed), JSON.stringify(backups.slice(-4))).toBe(true);
+    expect(
+      backups.some((e) => e.result === 'ok' && Date.parse(e.at) > lastFailed),
+      JSON.stringify(backups.slice(-4)),
+    ).toBe(true);
   });
 });

@@ -13,7 +13,7 @@ import { appContainer, chat, docker, ensureAwake, settled, status, wake, waitFor
 /** Whether the mock model has been asked a turn mentioning `word` (the turn reached the gateway). */
 const modelSaw = (word: string) => readFileSync(inject('modelLog'), 'utf8').includes(word);
 
-describe.skipIf(inject('twinSkipped') !== '')('production twin: a rollout\'s SIGTERM', () => {
+describe.skipIf(inject('twinSkipped') !== '')("production twin: a rollout's SIGTERM", () => {
   it('should drain and back up before the container goes, with a chat turn and a fresh file in flight: both are there after the next wake', async () => {
     await ensureAwake();
     const container = appContainer();
@@ -24,7 +24,7 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: a rollout\'s SIG
     docker('kill', '--signal', 'TERM', container);
     // The turn finishes: the gateway was not killed under it.
     expect(await turn).toBe('Tool output: done-r1');
-    const asleep = await waitFor(settled('sleeping'), 'asleep after the platform\'s SIGTERM', 180_000);
+    const asleep = await waitFor(settled('sleeping'), "asleep after the platform's SIGTERM", 180_000);
     expect(asleep.lastTransition?.reason).toContain('the platform asked the container to stop');
     expect(asleep.lastStop).toMatchObject({ target: 'sleeping', drained: true });
     expect(asleep.backups.lastBackup?.result).toMatch(/^(ok|unchanged)$/);

@@ -46,7 +46,11 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: sleep that waits
     const asleep = await waitFor((s) => settled('sleeping')(s) && s.schedule.next !== null, 'asleep with a scheduled wake', runAtMs - Date.now());
     expect(asleep.schedule.next?.jobName).toBe('twin scheduled marker');
     expect(asleep.schedule.next!.wakeAtMs).toBeLessThan(runAtMs);
-    const woken = await waitFor((s) => s.history.some((h) => h.event === 'schedule.due' && Date.parse(h.at) > Date.parse(asleep.since)), 'woken for the job', runAtMs - Date.now() + 120_000);
+    const woken = await waitFor(
+      (s) => s.history.some((h) => h.event === 'schedule.due' && Date.parse(h.at) > Date.parse(asleep.since)),
+      'woken for the job',
+      runAtMs - Date.now() + 120_000,
+    );
     const wake = woken.history.find((h) => h.event === 'schedule.due' && Date.parse(h.at) > Date.parse(asleep.since))!;
     expect(Date.parse(wake.at)).toBeLessThan(runAtMs);
     const again = await waitFor((s) => settled('sleeping')(s) && Date.parse(s.since) > Date.parse(wake.at), 'asleep again after the run', 240_000);
@@ -60,7 +64,9 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: sleep that waits
 
     // A job due while hibernated does not wake it.
     const skippedAt = Date.now() + (await leadMs());
-    await chat(createJobThroughAgent(automationJob('twin skipped while hibernated', skippedAt, '[[exec: echo ran > $OPENCLAW_STATE_DIR/workspace/skipped.txt]]')));
+    await chat(
+      createJobThroughAgent(automationJob('twin skipped while hibernated', skippedAt, '[[exec: echo ran > $OPENCLAW_STATE_DIR/workspace/skipped.txt]]')),
+    );
     expect((await command('sleep')).status).toBe(202);
     const ahead = await waitFor((s) => settled('sleeping')(s) && s.schedule.next?.jobName === 'twin skipped while hibernated', 'asleep with the job ahead');
     // The wake the job would have had: the alarm was set for it.

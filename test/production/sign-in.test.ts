@@ -31,7 +31,6 @@ import { until } from '../support/node-local-stack.ts';
 import { MOCK_MODEL_ID } from '../../container/mock-llm/server.mjs';
 import { appContainer, docker, ensureAwake, inContainer, sleep, standIn, status, twinUrl, wake, waitFor, type StandIn } from './twin-client.ts';
 
-
 /** The sign-in as the Worker reads it from the container's log. */
 async function signInNow(): Promise<ModelSignIn> {
   return (await (await fetch(`${twinUrl()}/api/login`)).json()) as ModelSignIn;
@@ -50,16 +49,20 @@ async function subscriptionTurn(content: string): Promise<{ status: number; text
 
 /** The OAuth profiles OpenClaw's shared store holds in the container (ids only). */
 function storedProfiles(): string {
-  const script = "const {DatabaseSync}=require('node:sqlite');try{const d=new DatabaseSync('/home/openclaw/.openclaw/state/openclaw.sqlite',{readOnly:true});const r=d.prepare(\\\"SELECT state_key FROM config_machine_state\\\").all().map(x=>x.state_key);const v=d.prepare(\\\"SELECT value_json FROM config_machine_state WHERE state_key='authProfiles.store'\\\").get();console.log(r.join(','),v?Object.keys(JSON.parse(v.value_json).profiles).join(','):'no store')}catch(e){console.log('error',e.message)}";
+  const script =
+    "const {DatabaseSync}=require('node:sqlite');try{const d=new DatabaseSync('/home/openclaw/.openclaw/state/openclaw.sqlite',{readOnly:true});const r=d.prepare(\\\"SELECT state_key FROM config_machine_state\\\").all().map(x=>x.state_key);const v=d.prepare(\\\"SELECT value_json FROM config_machine_state WHERE state_key='authProfiles.store'\\\").get();console.log(r.join(','),v?Object.keys(JSON.parse(v.value_json).profiles).join(','):'no store')}catch(e){console.log('error',e.message)}";
   return inContainer(`node -e "${script}"; ls -la /home/openclaw/.openclaw/state/ 2>&1 | head`).trim();
 }
 
 /** The stand-in's last requests, for a failure's message: which token each one carried (the current one or not). */
 function requestsSeen(openai: CodexEndpoints): string {
   const { access } = openai.current();
-  return JSON.stringify(openai.requests.slice(-12).map((r) => `${r.host}${r.path} ${r.status} ${r.bearer === null ? 'no token' : r.bearer === access ? 'current token' : 'old token'}`));
+  return JSON.stringify(
+    openai.requests
+      .slice(-12)
+      .map((r) => `${r.host}${r.path} ${r.status} ${r.bearer === null ? 'no token' : r.bearer === access ? 'current token' : 'old token'}`),
+  );
 }
-
 
 describe.skipIf(inject('twinSkipped') !== '')('production twin: the ChatGPT/Codex subscription sign-in', () => {
   const openai = codexEndpoints();
@@ -88,11 +91,15 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: the ChatGPT/Code
     expect(inContainer('tail -c 4000 /tmp/openclaw-boot/model-login.log')).toContain('__refreshed');
     // Backed up at once: by the sign-in's own backup or the credential check — or found already in the newest
     // backup (`unchanged`) when the debounced one, 10 s on the twin, took the new state first.
-    const credential = await until(async () => {
-      const s = await status();
-      const b = s.model.lastCredentialBackup;
-      return b && b.at > startedAt && (b.result === 'ok' || b.result === 'unchanged') ? s : undefined;
-    }, 120_000, 'the sign-in backed up');
+    const credential = await until(
+      async () => {
+        const s = await status();
+        const b = s.model.lastCredentialBackup;
+        return b && b.at > startedAt && (b.result === 'ok' || b.result === 'unchanged') ? s : undefined;
+      },
+      120_000,
+      'the sign-in backed up',
+    );
     const newest = credential.backups.history.filter((e) => e.kind === 'backup' && e.result === 'ok').at(-1);
     expect(newest && newest.at > startedAt).toBe(true);
     expect(credential.backups.history.some((e) => [SIGN_IN_BACKUP_REASON, CREDENTIALS_BACKUP_REASON].includes(e.reason))).toBe(true);
@@ -124,10 +131,14 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: the ChatGPT/Code
     const refreshedAt = new Date(openai.current().mintedAt).toISOString();
     // Backed up at once by the credential check — or found already in the newest backup (`unchanged`) when the
     // debounced one (10 s on the twin) took the new state first: either way the newest backup holds the new token.
-    await until(async () => {
-      const b = (await status()).model.lastCredentialBackup;
-      return b && b.at > turnAt && (b.result === 'ok' || b.result === 'unchanged') ? b : undefined;
-    }, 120_000, 'the rotated credentials backed up');
+    await until(
+      async () => {
+        const b = (await status()).model.lastCredentialBackup;
+        return b && b.at > turnAt && (b.result === 'ok' || b.result === 'unchanged') ? b : undefined;
+      },
+      120_000,
+      'the rotated credentials backed up',
+    );
     const backup = (await status()).backups.history.filter((e) => e.kind === 'backup' && e.result === 'ok').at(-1);
     expect(backup && backup.at >= refreshedAt, `the newest backup (${backup?.at}) is older than the refresh (${refreshedAt})`).toBe(true);
     // A host move, a crash: no stop sequence, the disk is gone.
@@ -153,11 +164,21 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: the ChatGPT/Code
     const startedAt = new Date().toISOString();
     await connectInControlUi(twinUrl(), openai, 90_000);
     // The change check sees the new sign-in and backs it up at once (or the debounced backup took it first).
-    const s = await until(async () => {
-      const x = await status();
-      const b = x.model.lastCredentialBackup;
-      return x.model.signIn?.status !== 'expired' && x.model.signIn?.profile === 'openai:operator@example.com' && b && b.at > startedAt && (b.result === 'ok' || b.result === 'unchanged') ? x : undefined;
-    }, 120_000, 'the new sign-in in the status, backed up');
+    const s = await until(
+      async () => {
+        const x = await status();
+        const b = x.model.lastCredentialBackup;
+        return x.model.signIn?.status !== 'expired' &&
+          x.model.signIn?.profile === 'openai:operator@example.com' &&
+          b &&
+          b.at > startedAt &&
+          (b.result === 'ok' || b.result === 'unchanged')
+          ? x
+          : undefined;
+      },
+      120_000,
+      'the new sign-in in the status, backed up',
+    );
     expect(s.model.detail).not.toContain('sign in again');
     const turn = await subscriptionTurn('after the sign-in from the Control UI');
     expect(turn.status, `${turn.text}; the stand-in saw ${requestsSeen(openai)}`).toBe(200);

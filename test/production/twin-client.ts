@@ -25,13 +25,18 @@ export async function command(name: string, body?: Record<string, unknown>): Pro
 
 /** Polls the status until `check` holds; a boot that failed for good ends the wait with its reason. */
 export function waitFor(check: (s: AgentStatus) => boolean, what: string, timeoutMs = 180_000): Promise<AgentStatus> {
-  return until(async () => {
-    const s = await status();
-    if (s.state === 'stopped' && s.lastError && s.lastError.code !== 'container_exited' && !what.startsWith('stopped')) {
-      throw new Error(`${what}: ${s.lastError.code}: ${s.lastError.message}`);
-    }
-    return check(s) ? s : undefined;
-  }, timeoutMs, what, 250);
+  return until(
+    async () => {
+      const s = await status();
+      if (s.state === 'stopped' && s.lastError && s.lastError.code !== 'container_exited' && !what.startsWith('stopped')) {
+        throw new Error(`${what}: ${s.lastError.code}: ${s.lastError.message}`);
+      }
+      return check(s) ? s : undefined;
+    },
+    timeoutMs,
+    what,
+    250,
+  );
 }
 
 export const settled = settledIn;
@@ -66,7 +71,9 @@ export function docker(...args: string[]): string {
 
 /** The running app container of the twin's Agent (not its networking sidecar). */
 export function appContainer(): string {
-  const names = docker('ps', '--format', '{{.Names}}').split('\n').filter((n) => /-Agent-[0-9a-f]+$/.test(n));
+  const names = docker('ps', '--format', '{{.Names}}')
+    .split('\n')
+    .filter((n) => /-Agent-[0-9a-f]+$/.test(n));
   if (names.length !== 1) throw new Error(`expected one running Agent container, found: ${names.join(', ') || 'none'}`);
   return names[0] as string;
 }

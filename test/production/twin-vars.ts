@@ -18,4 +18,3 @@ export const TWIN_VARS = {
   // The budget test runs the cron by hand: no free allowance and a steep memory price make any running minute cross the hard line.
   PRICING_OVERRIDE: JSON.stringify({ containers: { memoryGibSecondUsd: 0.01, includedMemoryGibSeconds: 0, includedVcpuSeconds: 0, includedDiskGbSeconds: 0 } }),
 };
-

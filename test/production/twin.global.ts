@@ -55,10 +55,12 @@ function startWebhookReceiver(address: string): Promise<{ server: Server; url: s
       res.end();
     });
   });
-  return new Promise((resolve) => server.listen(0, address, () => {
-    const at = `${address}:${(server.address() as { port: number }).port}`;
-    resolve({ server, url: `http://${at}/hook`, address: at });
-  }));
+  return new Promise((resolve) =>
+    server.listen(0, address, () => {
+      const at = `${address}:${(server.address() as { port: number }).port}`;
+      resolve({ server, url: `http://${at}/hook`, address: at });
+    }),
+  );
 }
 
 export default async function setup(project: TestProject) {

@@ -12,7 +12,10 @@ export interface ClawctlRun {
 /** clawctl with `args` and `env` on top of this process's environment; killed after `timeoutMs`. */
 export function clawctl(args: string[], env: Record<string, string> = {}, timeoutMs = 300_000): Promise<ClawctlRun> {
   return new Promise((resolve) => {
-    const child = spawn('sh', [join(ROOT, 'bin', 'clawctl'), ...args], { env: { ...process.env, OPENCLAW_ONDEMAND_SKIP_INSTALL: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('sh', [join(ROOT, 'bin', 'clawctl'), ...args], {
+      env: { ...process.env, OPENCLAW_ONDEMAND_SKIP_INSTALL: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -44,9 +44,11 @@ type Turn = (content: string) => Promise<{ status: number; text: string }>;
 export async function signInWithClawctl(url: string, openai: OpenAiStandIn, why: () => string = () => ''): Promise<string> {
   const codes = openai.userCodes.length;
   const run = clawctl(['login', 'codex', '--url', url], {}, 300_000);
-  const code = await until(async () => (openai.userCodes.length > codes ? openai.userCodes.at(-1) : undefined), 120_000, 'a device code requested').catch((error: Error) => {
-    throw new Error(`${error.message}\n${why()}`);
-  });
+  const code = await until(async () => (openai.userCodes.length > codes ? openai.userCodes.at(-1) : undefined), 120_000, 'a device code requested').catch(
+    (error: Error) => {
+      throw new Error(`${error.message}\n${why()}`);
+    },
+  );
   openai.approve(code);
   const result = await run;
   expect(result.stderr).toContain(code);
@@ -71,7 +73,11 @@ export async function connectInControlUi(baseUrl: string, openai: OpenAiStandIn,
     await connect.click();
     await page.locator('button[data-models-login-provider="openai"]').click();
     await page.getByText('ChatGPT Device Pairing').first().click();
-    const code = await until(async () => (openai.userCodes.length > codes ? openai.userCodes.at(-1) : undefined), timeoutMs, 'a device code requested by the gateway');
+    const code = await until(
+      async () => (openai.userCodes.length > codes ? openai.userCodes.at(-1) : undefined),
+      timeoutMs,
+      'a device code requested by the gateway',
+    );
     await page.getByText(code).first().waitFor({ timeout: 30_000 });
     openai.approve(code);
     await page.getByText('Provider credentials saved').first().waitFor({ timeout: timeoutMs });
@@ -90,10 +96,14 @@ export async function revokedSaysSignInAgain(options: { url: string; openai: Ope
   await untilInRefreshMargin(openai);
   const refused = await turn('a turn after the sign-in was revoked');
   expect(refused.status).not.toBe(200);
-  const s = await until(async () => {
-    const x = await status();
-    return x.model.detail.includes('sign in again') ? x : undefined;
-  }, 60_000, '"sign in again" in the status').catch(async (error: Error) => {
+  const s = await until(
+    async () => {
+      const x = await status();
+      return x.model.detail.includes('sign in again') ? x : undefined;
+    },
+    60_000,
+    '"sign in again" in the status',
+  ).catch(async (error: Error) => {
     throw new Error(`${error.message}; the turn answered ${refused.status} ${refused.text}; the status says ${JSON.stringify((await status()).model)}`);
   });
   expect(s.model.signIn?.status).toBe('expired');

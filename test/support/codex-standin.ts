@@ -85,7 +85,9 @@ function lastUserText(body: { input?: unknown }): string {
     const content = (item as { content?: unknown }).content;
     if (typeof content === 'string' && !content.startsWith('<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT')) return content;
     if (Array.isArray(content)) {
-      const text = content.map((c) => (c && typeof c === 'object' && typeof (c as { text?: unknown }).text === 'string' ? (c as { text: string }).text : '')).join('');
+      const text = content
+        .map((c) => (c && typeof c === 'object' && typeof (c as { text?: unknown }).text === 'string' ? (c as { text: string }).text : ''))
+        .join('');
       if (text && !text.startsWith('<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT')) return text;
     }
   }
@@ -95,7 +97,12 @@ function lastUserText(body: { input?: unknown }): string {
 /** The stand-in's endpoints and what they recorded, without a server: the local proxy's HTTPS server and the twin's stand-ins answer through it. */
 export type CodexEndpoints = Omit<CodexStandIn, 'env' | 'close'> & {
   /** Answers one request for `host` (the body as sent; a zstd or gzip one is decoded) and records it. */
-  answer(host: string, req: { method?: string | undefined; url?: string | undefined; headers: IncomingMessage['headers'] }, raw: Buffer, res: ServerResponse): Promise<void>;
+  answer(
+    host: string,
+    req: { method?: string | undefined; url?: string | undefined; headers: IncomingMessage['headers'] },
+    raw: Buffer,
+    res: ServerResponse,
+  ): Promise<void>;
 };
 
 export function codexEndpoints(log: (line: string) => void = () => {}): CodexEndpoints {
@@ -121,13 +128,28 @@ export function codexEndpoints(log: (line: string) => void = () => {}): CodexEnd
       'https://api.openai.com/auth': { chatgpt_account_id: ACCOUNT_ID, chatgpt_plan_type: 'plus' },
       'https://api.openai.com/profile': { email: EMAIL },
       serial,
-    }).setProtectedHeader({ alg: 'HS256' }).setSubject('user-standin').setIssuedAt(now).setExpirationTime(now + accessLifetime).sign(jwtKey);
+    })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('user-standin')
+      .setIssuedAt(now)
+      .setExpirationTime(now + accessLifetime)
+      .sign(jwtKey);
     refresh = `rt-standin-${serial}-${Math.random().toString(36).slice(2, 10)}`;
-    const idToken = await new SignJWT({ email: EMAIL, 'https://api.openai.com/auth': { chatgpt_account_id: ACCOUNT_ID } }).setProtectedHeader({ alg: 'HS256' }).setSubject('user-standin').setIssuedAt(now).setExpirationTime(now + accessLifetime).sign(jwtKey);
+    const idToken = await new SignJWT({ email: EMAIL, 'https://api.openai.com/auth': { chatgpt_account_id: ACCOUNT_ID } })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('user-standin')
+      .setIssuedAt(now)
+      .setExpirationTime(now + accessLifetime)
+      .sign(jwtKey);
     return { access_token: access, refresh_token: refresh, id_token: idToken, expires_in: accessLifetime, token_type: 'Bearer' };
   }
 
-  async function handle(req: { method?: string | undefined; url?: string | undefined; headers: IncomingMessage['headers'] }, raw: Buffer, res: ServerResponse, host: string): Promise<number> {
+  async function handle(
+    req: { method?: string | undefined; url?: string | undefined; headers: IncomingMessage['headers'] },
+    raw: Buffer,
+    res: ServerResponse,
+    host: string,
+  ): Promise<number> {
     const url = new URL(req.url ?? '/', `https://${host}`);
     const json = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -157,12 +179,14 @@ export function codexEndpoints(log: (line: string) => void = () => {}): CodexEnd
         const form = new URLSearchParams(body.toString('utf8'));
         if (form.get('grant_type') === 'authorization_code') {
           const code = codes.get(form.get('code') ?? '');
-          if (!code || code.verifier !== form.get('code_verifier')) return json(400, { error: 'invalid_grant', error_description: 'unknown authorization code' });
+          if (!code || code.verifier !== form.get('code_verifier'))
+            return json(400, { error: 'invalid_grant', error_description: 'unknown authorization code' });
           codes.delete(form.get('code') ?? '');
           return json(200, await mint());
         }
         if (form.get('grant_type') === 'refresh_token') {
-          if (refresh === null || form.get('refresh_token') !== refresh) return json(400, { error: 'invalid_grant', error_description: 'refresh token revoked or reused' });
+          if (refresh === null || form.get('refresh_token') !== refresh)
+            return json(400, { error: 'invalid_grant', error_description: 'refresh token revoked or reused' });
           refreshes += 1;
           return json(200, await mint());
         }
@@ -177,7 +201,13 @@ export function codexEndpoints(log: (line: string) => void = () => {}): CodexEnd
       turns.push(text);
       const answer = `codex answer: ${text.replace(/\s+/g, ' ').trim().slice(-200)}`;
       const id = `resp_${turns.length}`;
-      const item = { type: 'message', id: `msg_${turns.length}`, role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: answer, annotations: [] }] };
+      const item = {
+        type: 'message',
+        id: `msg_${turns.length}`,
+        role: 'assistant',
+        status: 'completed',
+        content: [{ type: 'output_text', text: answer, annotations: [] }],
+      };
       const events = [
         { type: 'response.created', response: { id, status: 'in_progress', output: [] } },
         { type: 'response.output_item.added', output_index: 0, item: { ...item, status: 'in_progress', content: [] } },
@@ -186,7 +216,21 @@ export function codexEndpoints(log: (line: string) => void = () => {}): CodexEnd
         { type: 'response.output_text.done', output_index: 0, item_id: item.id, content_index: 0, text: answer },
         { type: 'response.content_part.done', output_index: 0, item_id: item.id, content_index: 0, part: item.content[0] },
         { type: 'response.output_item.done', output_index: 0, item },
-        { type: 'response.completed', response: { id, status: 'completed', output: [item], usage: { input_tokens: 40, output_tokens: 8, total_tokens: 48, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 0 } } } },
+        {
+          type: 'response.completed',
+          response: {
+            id,
+            status: 'completed',
+            output: [item],
+            usage: {
+              input_tokens: 40,
+              output_tokens: 8,
+              total_tokens: 48,
+              input_tokens_details: { cached_tokens: 0 },
+              output_tokens_details: { reasoning_tokens: 0 },
+            },
+          },
+        },
       ];
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       for (const event of events) res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
@@ -237,11 +281,29 @@ export async function startCodexStandIn(options: { log?: (line: string) => void 
   const endpoints = codexEndpoints(options.log);
   const log = options.log ?? (() => {});
   const caDir = mkdtempSync(join(tmpdir(), 'codex-standin-'));
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=openclaw-ondemand test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-    '-keyout', join(caDir, 'ca.key'), '-out', join(caDir, 'ca.crt'),
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=openclaw-ondemand test CA',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+      '-keyout',
+      join(caDir, 'ca.key'),
+      '-out',
+      join(caDir, 'ca.crt'),
+    ],
+    { stdio: 'ignore' },
+  );
   const contexts = new Map(STOOD_IN_HOSTS.map((host) => [host, createSecureContext(leafCertificate(caDir, host, caDir))]));
   const https = createHttpsServer({ SNICallback: (name, done) => done(null, contexts.get(name as (typeof STOOD_IN_HOSTS)[number])) }, (req, res) => {
     const host = (req.socket as Socket & { servername?: string }).servername ?? String(req.headers.host ?? '').split(':')[0] ?? '';
@@ -280,7 +342,13 @@ export async function startCodexStandIn(options: { log?: (line: string) => void 
   const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
 
   return {
-    env: { HTTPS_PROXY: proxyUrl, https_proxy: proxyUrl, NO_PROXY: '127.0.0.1,localhost,::1', no_proxy: '127.0.0.1,localhost,::1', NODE_EXTRA_CA_CERTS: join(caDir, 'ca.crt') },
+    env: {
+      HTTPS_PROXY: proxyUrl,
+      https_proxy: proxyUrl,
+      NO_PROXY: '127.0.0.1,localhost,::1',
+      no_proxy: '127.0.0.1,localhost,::1',
+      NODE_EXTRA_CA_CERTS: join(caDir, 'ca.crt'),
+    },
     requests: endpoints.requests,
     userCodes: endpoints.userCodes,
     turns: endpoints.turns,

@@ -11,7 +11,15 @@ import { until } from './node-local-stack.ts';
 
 /** Debian's Chromium; CHROMIUM_PATH names another Chromium-based browser (e.g. Chrome on a CI runner). */
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 export interface ControlUiVisit {
   title: string;
@@ -57,7 +65,10 @@ export async function visitControlUi(url: string, options: { user: string; scree
     const title = await page.title();
     // The gateway accepted the WebSocket connect from the Worker's origin as the trusted proxy's user.
     await until(async () => (frames.some((f) => f.includes('"ok":true')) ? true : undefined), options.timeoutMs ?? 30_000, 'a successful gateway connect');
-    await page.getByText(options.user).first().waitFor({ timeout: options.timeoutMs ?? 30_000 });
+    await page
+      .getByText(options.user)
+      .first()
+      .waitFor({ timeout: options.timeoutMs ?? 30_000 });
     mkdirSync(dirname(options.screenshot), { recursive: true });
     await page.screenshot({ path: options.screenshot });
     return { title, urls, frames };

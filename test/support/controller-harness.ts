@@ -11,7 +11,14 @@ import { ManualClock, MemoryStorage, RecordingWakeups } from './memory-storage.t
 
 export const config = {
   // The change check is tested on its own (a shorter interval would come first in every timer walk here).
-  ...parseConfig({ SLEEP_AFTER: '10m', QUIET_AFTER: '60s', BOOT_BACKOFF: '1s', HEALTH_INTERVAL: '30s', BOOT_POLL_INTERVAL: '50ms', CHANGE_CHECK_INTERVAL: '10m' }),
+  ...parseConfig({
+    SLEEP_AFTER: '10m',
+    QUIET_AFTER: '60s',
+    BOOT_BACKOFF: '1s',
+    HEALTH_INTERVAL: '30s',
+    BOOT_POLL_INTERVAL: '50ms',
+    CHANGE_CHECK_INTERVAL: '10m',
+  }),
   bootPollMs: 2,
 };
 
@@ -23,7 +30,8 @@ export function setup(storage = new MemoryStorage(), clock = new ManualClock()) 
   const runtime = new FakeRuntime(config.agentName);
   const logs: Array<{ event: string; fields: Record<string, unknown> }> = [];
   const load = () =>
-    AgentController.load({ ...NO_WAIT,
+    AgentController.load({
+      ...NO_WAIT,
       storage,
       wakeups,
       runtime,
@@ -46,4 +54,3 @@ export async function fireNextWakeup(t: ReturnType<typeof setup>, controller: Ag
   t.clock.now = Math.max(t.clock.now, t.wakeups.next as number);
   await controller.onWakeup();
 }
-

@@ -99,9 +99,10 @@ export function makeFakeCtx(name = 'default') {
     exec(query: string, ...values: unknown[]) {
       const statement = db.prepare(query);
       const bindings = values.map((v) => (v === undefined ? null : v)); // workerd binds undefined as NULL
-      const rows = /^\s*(select|pragma|with)/i.test(query) || /returning/i.test(query)
-        ? (statement.all(...(bindings as never[])) as Record<string, unknown>[])
-        : (statement.run(...(bindings as never[])), [] as Record<string, unknown>[]);
+      const rows =
+        /^\s*(select|pragma|with)/i.test(query) || /returning/i.test(query)
+          ? (statement.all(...(bindings as never[])) as Record<string, unknown>[])
+          : (statement.run(...(bindings as never[])), [] as Record<string, unknown>[]);
       return Object.assign(rows[Symbol.iterator](), {
         toArray: () => rows,
         one: () => rows[0],
@@ -167,7 +168,10 @@ export function makeFakeCtx(name = 'default') {
     props: {},
     // ctx.exports.ContainerProxy({ props }): a loopback fetcher to the Worker's ContainerProxy entrypoint (only its props matter here).
     exports: {
-      ContainerProxy: (options: { props: unknown }) => ({ props: options.props, fetch: async () => new Response('the fake platform sends no outbound requests', { status: 502 }) }),
+      ContainerProxy: (options: { props: unknown }) => ({
+        props: options.props,
+        fetch: async () => new Response('the fake platform sends no outbound requests', { status: 502 }),
+      }),
     },
     async blockConcurrencyWhile<T>(fn: () => Promise<T>): Promise<T> {
       return fn();

@@ -6,7 +6,15 @@
  * ends it, a kill makes it vanish with exit 137, a request to a stopped
  * runtime fails.
  */
-import { RuntimeError, type RestoreSource, type Runtime, type RuntimeArchive, type RuntimeProbe, type RuntimeStartOptions, type RuntimeStopReport } from '../../src/runtime/runtime.ts';
+import {
+  RuntimeError,
+  type RestoreSource,
+  type Runtime,
+  type RuntimeArchive,
+  type RuntimeProbe,
+  type RuntimeStartOptions,
+  type RuntimeStopReport,
+} from '../../src/runtime/runtime.ts';
 import type { LifecycleErrorCode } from '../../src/contract/error-codes.ts';
 
 export interface FakeContainer {
@@ -69,7 +77,34 @@ const PHASES = ['launching', 'restoring', 'configuring', 'starting-gateway'];
 export function fakeContainer(agentId: string): FakeContainer {
   let c = containers.get(agentId);
   if (!c) {
-    c = { running: false, probesLeft: 0, bootProbes: 3, failWith: null, failCount: 0, exit: null, starts: 0, stops: 0, lastEnv: null, requests: [], disk: {}, backups: 0, prepares: 0, failBackups: false, drained: false, writesWhileDraining: {}, calls: [], work: [], cronJobs: [], cronRuns: {}, rpc: [], suspended: false, hostileRpc: {}, terminating: null, loginLog: null, oauthProfile: null };
+    c = {
+      running: false,
+      probesLeft: 0,
+      bootProbes: 3,
+      failWith: null,
+      failCount: 0,
+      exit: null,
+      starts: 0,
+      stops: 0,
+      lastEnv: null,
+      requests: [],
+      disk: {},
+      backups: 0,
+      prepares: 0,
+      failBackups: false,
+      drained: false,
+      writesWhileDraining: {},
+      calls: [],
+      work: [],
+      cronJobs: [],
+      cronRuns: {},
+      rpc: [],
+      suspended: false,
+      hostileRpc: {},
+      terminating: null,
+      loginLog: null,
+      oauthProfile: null,
+    };
     containers.set(agentId, c);
   }
   return c;
@@ -129,7 +164,11 @@ export class FakeRuntime implements Runtime {
     }
     if (c.probesLeft > 0) {
       c.probesLeft -= 1;
-      return { status: 'starting', phase: PHASES[Math.min(PHASES.length - 1, c.bootProbes - c.probesLeft - 1)] ?? 'launching', ...(c.scriptTimeline ? { timeline: c.scriptTimeline } : {}) };
+      return {
+        status: 'starting',
+        phase: PHASES[Math.min(PHASES.length - 1, c.bootProbes - c.probesLeft - 1)] ?? 'launching',
+        ...(c.scriptTimeline ? { timeline: c.scriptTimeline } : {}),
+      };
     }
     return { status: 'ready' };
   }
@@ -146,9 +185,19 @@ export class FakeRuntime implements Runtime {
     if (url.pathname === '/api/v1/admin/rpc') return this.#adminRpc(await request.json());
     c.requests.push(`${request.method} ${url.pathname}${url.search}`);
     const body = await request.text();
-    return new Response(JSON.stringify({ gateway: 'fake', method: request.method, path: url.pathname + url.search, body, cookie: request.headers.get('cookie'), user: request.headers.get('x-openclaw-user') }), {
-      headers: { 'content-type': 'application/json' },
-    });
+    return new Response(
+      JSON.stringify({
+        gateway: 'fake',
+        method: request.method,
+        path: url.pathname + url.search,
+        body,
+        cookie: request.headers.get('cookie'),
+        user: request.headers.get('x-openclaw-user'),
+      }),
+      {
+        headers: { 'content-type': 'application/json' },
+      },
+    );
   }
 
   /** The admin-http-rpc plugin's answers, in the shapes OpenClaw 2026.9.6 gives them. */
@@ -162,14 +211,26 @@ export class FakeRuntime implements Runtime {
       return answer instanceof Response ? answer : ok(answer);
     }
     if (c.suspended && !String(call.method).startsWith('gateway.suspend.')) {
-      return Response.json({ id: call.id, ok: false, error: { code: 'UNAVAILABLE', message: 'gateway suspension admission is closed', retryAfterMs: 5_000 } }, { status: 503 });
+      return Response.json(
+        { id: call.id, ok: false, error: { code: 'UNAVAILABLE', message: 'gateway suspension admission is closed', retryAfterMs: 5_000 } },
+        { status: 503 },
+      );
     }
     switch (call.method) {
       case 'gateway.suspend.prepare':
         c.suspended = c.work.length === 0;
-        return ok(c.work.length
-          ? { status: 'busy', reason: 'active-work', retryAfterMs: 20_000, activeCount: c.work.reduce((n, w) => n + w.count, 0), blockers: c.work, writeCustody: [] }
-          : { status: 'ready', suspensionId: 'fake-suspension', expiresAtMs: Date.now() + 120_000, activeCount: 0, blockers: [], writeCustody: [] });
+        return ok(
+          c.work.length
+            ? {
+                status: 'busy',
+                reason: 'active-work',
+                retryAfterMs: 20_000,
+                activeCount: c.work.reduce((n, w) => n + w.count, 0),
+                blockers: c.work,
+                writeCustody: [],
+              }
+            : { status: 'ready', suspensionId: 'fake-suspension', expiresAtMs: Date.now() + 120_000, activeCount: 0, blockers: [], writeCustody: [] },
+        );
       case 'gateway.suspend.resume':
         c.suspended = false;
         return ok({ ok: true, status: 'running', resumed: true });
@@ -183,8 +244,22 @@ export class FakeRuntime implements Runtime {
       }
       case 'models.authStatus': {
         const p = c.oauthProfile;
-        const profiles = p ? [{ profileId: p.profileId, type: 'oauth', status: p.status, source: 'saved', expiry: { at: p.expiresAtMs, remainingMs: p.expiresAtMs - Date.now(), label: 'soon' } }] : [];
-        return ok({ ts: Date.now(), providers: [{ provider: 'openai', authProvider: 'openai', displayName: 'OpenAI', status: p ? p.status : 'missing', profiles }], providerCapabilities: {} });
+        const profiles = p
+          ? [
+              {
+                profileId: p.profileId,
+                type: 'oauth',
+                status: p.status,
+                source: 'saved',
+                expiry: { at: p.expiresAtMs, remainingMs: p.expiresAtMs - Date.now(), label: 'soon' },
+              },
+            ]
+          : [];
+        return ok({
+          ts: Date.now(),
+          providers: [{ provider: 'openai', authProvider: 'openai', displayName: 'OpenAI', status: p ? p.status : 'missing', profiles }],
+          providerCapabilities: {},
+        });
       }
       case 'cron.runs':
         return ok({ entries: c.cronRuns[String(call.params?.id)] ?? [], total: 0, hasMore: false });

@@ -29,7 +29,13 @@ export class CdpClient {
     socket.addEventListener('message', (event) => {
       const text = typeof event.data === 'string' ? event.data : new TextDecoder().decode(event.data as ArrayBuffer);
       this.frames.push(text);
-      const message = JSON.parse(text) as { id?: number; result?: Record<string, unknown>; error?: { message: string }; method?: string; params?: Record<string, unknown> };
+      const message = JSON.parse(text) as {
+        id?: number;
+        result?: Record<string, unknown>;
+        error?: { message: string };
+        method?: string;
+        params?: Record<string, unknown>;
+      };
       if (message.id !== undefined) {
         const waiter = this.#waiting.get(message.id);
         this.#waiting.delete(message.id);

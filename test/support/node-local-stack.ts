@@ -130,15 +130,19 @@ export function post(url: string, body: Record<string, unknown> = {}): Promise<R
 export async function keepAwake(stack: LocalStack, ms: number): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
-    await fetch(`${stack.url}/keep-awake`).then((r) => r.body?.cancel()).catch(() => {});
+    await fetch(`${stack.url}/keep-awake`)
+      .then((r) => r.body?.cancel())
+      .catch(() => {});
     await new Promise((r) => setTimeout(r, 300));
   }
 }
 
 /** The run's secret that `npm start` gave the Worker and the local host (from its env file, readable by this user only). */
 export function localHostToken(stack: LocalStack): string {
-  const line = readFileSync(join(stack.stateDir, 'worker.env'), 'utf8').split('\n').find((l) => l.startsWith('LOCAL_HOST_TOKEN='));
-  if (!line) throw new Error('no LOCAL_HOST_TOKEN in the run\'s env file');
+  const line = readFileSync(join(stack.stateDir, 'worker.env'), 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('LOCAL_HOST_TOKEN='));
+  if (!line) throw new Error("no LOCAL_HOST_TOKEN in the run's env file");
   return line.slice('LOCAL_HOST_TOKEN='.length);
 }
 

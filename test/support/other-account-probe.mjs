@@ -33,7 +33,9 @@ function probeWebSocket({ url }) {
     let ws;
     const done = (result) => {
       clearTimeout(timer);
-      try { ws?.close(); } catch {}
+      try {
+        ws?.close();
+      } catch {}
       resolve(result);
     };
     const timer = setTimeout(() => done({ opened: false, error: 'timeout' }), 8000);
@@ -48,8 +50,12 @@ function probeWebSocket({ url }) {
       setTimeout(() => done({ opened: true }), 1000);
     });
     ws.addEventListener('message', (event) => done({ opened: true, message: String(event.data).slice(0, 500) }));
-    ws.addEventListener('error', () => { if (!opened) done({ opened: false, error: 'refused' }); });
-    ws.addEventListener('close', (event) => { if (!opened) done({ opened: false, error: `closed ${event.code}` }); });
+    ws.addEventListener('error', () => {
+      if (!opened) done({ opened: false, error: 'refused' });
+    });
+    ws.addEventListener('close', (event) => {
+      if (!opened) done({ opened: false, error: `closed ${event.code}` });
+    });
   });
 }
 
@@ -63,7 +69,9 @@ async function evaluate(wsUrl, expression) {
     let ws;
     const done = (result) => {
       clearTimeout(timer);
-      try { ws?.close(); } catch {}
+      try {
+        ws?.close();
+      } catch {}
       resolve(result);
     };
     const timer = setTimeout(() => done({ error: 'timeout' }), 15_000);

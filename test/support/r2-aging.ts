@@ -25,7 +25,9 @@ async function terraformNumber(value: unknown): Promise<number | null> {
   if (typeof value === 'number') return value;
   const m = /^\$\{var\.(\w+)\s*\*\s*(\d+)\}$/.exec(String(value));
   if (!m) return null;
-  const vars = (await parse('variables.tf', readFileSync(join(ROOT, 'terraform', 'variables.tf'), 'utf8'))) as { variable?: Record<string, Array<{ default?: number }>> };
+  const vars = (await parse('variables.tf', readFileSync(join(ROOT, 'terraform', 'variables.tf'), 'utf8'))) as {
+    variable?: Record<string, Array<{ default?: number }>>;
+  };
   const fallback = vars.variable?.[m[1] as string]?.[0]?.default;
   return typeof fallback === 'number' ? fallback * Number(m[2]) : null;
 }
@@ -79,7 +81,8 @@ export function explorerBucket(workerUrl: string, bucket: string): AgingBucket {
       return keys;
     },
     read: async (key) => (await ok(await fetch(object(key)), `reading ${key}`)).text(),
-    write: async (key, text) => void (await ok(await fetch(object(key), { method: 'PUT', headers: { 'content-type': 'application/json' }, body: text }), `writing ${key}`)),
+    write: async (key, text) =>
+      void (await ok(await fetch(object(key), { method: 'PUT', headers: { 'content-type': 'application/json' }, body: text }), `writing ${key}`)),
     remove: async (key) => void (await ok(await fetch(object(key), { method: 'DELETE' }), `deleting ${key}`)),
   };
 }
@@ -91,7 +94,9 @@ export function explorerBucket(workerUrl: string, bucket: string): AgingBucket {
 export async function persistedBucket(persistDir: string, bucket: string): Promise<AgingBucket & { dispose(): Promise<void> }> {
   const { Miniflare, convertV4MiniflareOptions } = await import('miniflare');
   // The options wrangler itself opens its local stores with (its `d1 export`).
-  const mf = new Miniflare(convertV4MiniflareOptions({ modules: true, script: 'export default {}', r2Buckets: { BUCKET: bucket }, resourcePersistencePath: join(persistDir, 'v3') }));
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({ modules: true, script: 'export default {}', r2Buckets: { BUCKET: bucket }, resourcePersistencePath: join(persistDir, 'v3') }),
+  );
   const r2 = await mf.getR2Bucket('BUCKET');
   return {
     async keys() {
@@ -116,7 +121,10 @@ export async function persistedBucket(persistDir: string, bucket: string): Promi
  * rules deleted, the SDK metadata objects moved back in time, and how many
  * objects there were.
  */
-export async function ageBackups(bucket: AgingBucket, days: number): Promise<{ deleted: string[]; movedBack: string[]; objects: number; rules: LifecycleRule[] }> {
+export async function ageBackups(
+  bucket: AgingBucket,
+  days: number,
+): Promise<{ deleted: string[]; movedBack: string[]; objects: number; rules: LifecycleRule[] }> {
   const rules = await terraformLifecycleRules();
   const keys = await bucket.keys();
   const movedBack: string[] = [];

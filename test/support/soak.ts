@@ -20,7 +20,15 @@ export interface SoakResult {
 }
 
 /** Settings the soak's stack needs (short idle time, quick change checks). */
-export const SOAK_STACK_ENV = { LOCAL_GATEWAY: 'echo', SLEEP_AFTER: '2s', QUIET_AFTER: '1s', HEALTH_INTERVAL: '1s', BACKUP_DEBOUNCE: '1s', CHANGE_CHECK_INTERVAL: '1s', BACKUP_INTERVAL: '10m' };
+export const SOAK_STACK_ENV = {
+  LOCAL_GATEWAY: 'echo',
+  SLEEP_AFTER: '2s',
+  QUIET_AFTER: '1s',
+  HEALTH_INTERVAL: '1s',
+  BACKUP_DEBOUNCE: '1s',
+  CHANGE_CHECK_INTERVAL: '1s',
+  BACKUP_INTERVAL: '10m',
+};
 const DEBOUNCE_MS = 1_000;
 
 async function status(stack: LocalStack): Promise<AgentStatus> {
@@ -57,7 +65,8 @@ export async function runSoak(stack: LocalStack, cycles: number, options: { seed
   const random = sequence(options.seed ?? 1);
   const lost: string[] = [];
   const endings: Record<Ending, number> = { sleep: 0, kill: 0, 'kill-and-lose-disk': 0 };
-  const waitFor = (check: (s: AgentStatus) => boolean, what: string, ms = 60_000) => until(async () => ((await check(await status(stack))) ? true : undefined), ms, what, 100);
+  const waitFor = (check: (s: AgentStatus) => boolean, what: string, ms = 60_000) =>
+    until(async () => ((await check(await status(stack))) ? true : undefined), ms, what, 100);
   for (let cycle = 0; cycle < cycles; cycle++) {
     await post(`${stack.url}/api/wake`);
     await waitFor((s) => s.state === 'ready' && s.stopping === null, `ready ${cycle}`);

@@ -13,11 +13,16 @@ export async function readStatus(url: string): Promise<AgentStatus> {
 /** Polls the status until `check` holds; a boot that gave up fails at once, with its reason. */
 export async function waitForStatus(url: string, check: (s: AgentStatus) => boolean, what: string, ms = 60_000): Promise<AgentStatus> {
   let gaveUp = null as AgentStatus | null;
-  const s = await until(async () => {
-    const s = await readStatus(url);
-    if (s.state === 'stopped' && s.lastError && s.lastError.code !== 'container_exited' && !check(s)) return (gaveUp = s);
-    return check(s) ? s : undefined;
-  }, ms, what, 100);
+  const s = await until(
+    async () => {
+      const s = await readStatus(url);
+      if (s.state === 'stopped' && s.lastError && s.lastError.code !== 'container_exited' && !check(s)) return (gaveUp = s);
+      return check(s) ? s : undefined;
+    },
+    ms,
+    what,
+    100,
+  );
   if (gaveUp) throw new Error(`${what}: the boot gave up: ${s.lastError!.code}: ${s.lastError!.message}`);
   return s;
 }
@@ -52,7 +57,10 @@ export async function chatTurn(url: string, content: string, user = 'e2e'): Prom
  * ended with `data: [DONE]`, and the content of its deltas.
  */
 export function readChatStream(text: string): { keptAlive: boolean; done: boolean; content: string } {
-  const data = text.split('\n').filter((line) => line.startsWith('data: ')).map((line) => line.slice(6));
+  const data = text
+    .split('\n')
+    .filter((line) => line.startsWith('data: '))
+    .map((line) => line.slice(6));
   const done = data.at(-1) === '[DONE]';
   const content = (done ? data.slice(0, -1) : data)
     .map((d) => (JSON.parse(d) as { choices: Array<{ delta?: { content?: string } }> }).choices[0]?.delta?.content ?? '')
@@ -61,7 +69,13 @@ export function readChatStream(text: string): { keptAlive: boolean; done: boolea
 }
 
 export function automationJob(name: string, atMs: number, message: string): Record<string, unknown> {
-  return { name, schedule: { kind: 'at', at: new Date(atMs).toISOString() }, sessionTarget: 'isolated', payload: { kind: 'agentTurn', message }, delivery: { mode: 'none' } };
+  return {
+    name,
+    schedule: { kind: 'at', at: new Date(atMs).toISOString() },
+    sessionTarget: 'isolated',
+    payload: { kind: 'agentTurn', message },
+    delivery: { mode: 'none' },
+  };
 }
 
 /** The chat message that makes the agent create `job` through its automations tool (found through tool_call). */

@@ -19,7 +19,10 @@ function memoryBucket() {
       return o ? { size: o.size, body: new Response(o.body).body, json: async () => JSON.parse(new TextDecoder().decode(o.body)) } : null;
     },
     head: async () => null,
-    list: async ({ prefix }: { prefix: string }) => ({ objects: [...objects.keys()].filter((k) => k.startsWith(prefix)).map((key) => ({ key })), truncated: false }),
+    list: async ({ prefix }: { prefix: string }) => ({
+      objects: [...objects.keys()].filter((k) => k.startsWith(prefix)).map((key) => ({ key })),
+      truncated: false,
+    }),
     delete: async (keys: string[]) => keys.forEach((k) => objects.delete(k)),
   };
 }
@@ -42,7 +45,7 @@ describe('AgentController', () => {
       expect(t.runtime.container.lastEnv).toEqual({ OPENCLAW_GATEWAY_TOKEN: 'secret-token-123' });
     });
 
-    it('should show where the boot\'s time went: its own phases on its clock, the start script\'s from the script\'s timeline', async () => {
+    it("should show where the boot's time went: its own phases on its clock, the start script's from the script's timeline", async () => {
       const t = setup();
       const controller = await t.load();
       const start = t.clock.now;
@@ -67,7 +70,18 @@ describe('AgentController', () => {
     it('should start the container only after the leftover state was looked at, so a new container\'s empty disk is never "recovered"', async () => {
       const { BackupStore } = await import('../../src/backup/backup-store.ts');
       const t = setup();
-      const controller = await AgentController.load({ ...NO_WAIT, storage: t.storage, wakeups: t.wakeups, runtime: t.runtime, config, runtimeKind: 'local', containerEnv: {}, clock: t.clock.read, log: () => {}, backups: new BackupStore(memoryBucket() as never, 'default', 10) });
+      const controller = await AgentController.load({
+        ...NO_WAIT,
+        storage: t.storage,
+        wakeups: t.wakeups,
+        runtime: t.runtime,
+        config,
+        runtimeKind: 'local',
+        containerEnv: {},
+        clock: t.clock.read,
+        log: () => {},
+        backups: new BackupStore(memoryBucket() as never, 'default', 10),
+      });
       await controller.command('wake');
       await untilState(controller, 'ready');
       expect(t.runtime.container.calls).toEqual(['recover', 'provision', 'prepare', 'start']);
@@ -124,7 +138,11 @@ describe('AgentController', () => {
       await fireWhile(t, controller, () => controller.status().phase !== 'waiting-for-work');
       const waiting = controller.status();
       expect(waiting.state).toBe('idle');
-      expect(waiting.work).toMatchObject({ blockers: [{ kind: 'background-exec', count: 1 }], retryAfterMs: 20_000, since: new Date(readyAt + 10 * 60_000).toISOString() });
+      expect(waiting.work).toMatchObject({
+        blockers: [{ kind: 'background-exec', count: 1 }],
+        retryAfterMs: 20_000,
+        since: new Date(readyAt + 10 * 60_000).toISOString(),
+      });
       // Asked again every retryAfterMs while it runs; still awake an hour later if it runs that long... here it ends after 3 retries.
       await fireNextWakeup(t, controller);
       await fireNextWakeup(t, controller);
@@ -151,7 +169,15 @@ describe('AgentController', () => {
 
   describe('scheduled wakes', () => {
     const HOUR = 3_600_000;
-    const cronRow = (id: string, name: string, nextRunAtMs: number, extra: Record<string, unknown> = {}) => ({ id, name, enabled: true, schedule: { kind: 'at', at: new Date(nextRunAtMs).toISOString() }, state: { nextRunAtMs }, nextRunAtMs, ...extra });
+    const cronRow = (id: string, name: string, nextRunAtMs: number, extra: Record<string, unknown> = {}) => ({
+      id,
+      name,
+      enabled: true,
+      schedule: { kind: 'at', at: new Date(nextRunAtMs).toISOString() },
+      state: { nextRunAtMs },
+      nextRunAtMs,
+      ...extra,
+    });
 
     it('should wake a lead time ahead of the next operator job, stay up until its run finished, then sleep again', async () => {
       const t = setup();
@@ -167,7 +193,12 @@ describe('AgentController', () => {
       await untilState(controller, 'sleeping');
       const asleep = controller.status();
       // The system job (dreaming) does not wake it under SCHEDULED_WAKES=jobs; the operator's does, a lead time ahead.
-      expect(asleep.schedule).toMatchObject({ mode: 'jobs', jobs: 2, wakingJobs: 1, next: { jobId: 'j1', jobName: 'morning report', runAt: new Date(due).toISOString() } });
+      expect(asleep.schedule).toMatchObject({
+        mode: 'jobs',
+        jobs: 2,
+        wakingJobs: 1,
+        next: { jobId: 'j1', jobName: 'morning report', runAt: new Date(due).toISOString() },
+      });
       const lead = due - asleep.schedule.next!.wakeAtMs;
       expect(lead).toBeGreaterThanOrEqual(20_000);
       expect(t.wakeups.next).toBe(asleep.schedule.next!.wakeAtMs);
@@ -175,7 +206,12 @@ describe('AgentController', () => {
       await fireNextWakeup(t, controller);
       await untilState(controller, 'ready');
       const woken = controller.status();
-      expect(woken.history.at(-2)).toMatchObject({ from: 'sleeping', to: 'booting', event: 'schedule.due', reason: expect.stringContaining('scheduled wake: job "morning report"') });
+      expect(woken.history.at(-2)).toMatchObject({
+        from: 'sleeping',
+        to: 'booting',
+        event: 'schedule.due',
+        reason: expect.stringContaining('scheduled wake: job "morning report"'),
+      });
       expect(woken.schedule.awaiting).toMatchObject({ jobId: 'j1' });
       // It stays up past its idle time while the run has not happened.
       t.clock.advance(lead + 20 * 60_000);
@@ -231,7 +267,17 @@ describe('AgentController', () => {
 
       resetFakeContainers();
       const off = setup();
-      const quiet = await AgentController.load({ ...NO_WAIT, storage: off.storage, wakeups: off.wakeups, runtime: off.runtime, config: { ...config, scheduledWakes: 'off' }, runtimeKind: 'local', containerEnv: {}, clock: off.clock.read, log: () => {} });
+      const quiet = await AgentController.load({
+        ...NO_WAIT,
+        storage: off.storage,
+        wakeups: off.wakeups,
+        runtime: off.runtime,
+        config: { ...config, scheduledWakes: 'off' },
+        runtimeKind: 'local',
+        containerEnv: {},
+        clock: off.clock.read,
+        log: () => {},
+      });
       await quiet.command('wake');
       await untilState(quiet, 'ready');
       off.runtime.container.cronJobs = [cronRow('j1', 'report', off.clock.now + HOUR)];
@@ -244,7 +290,20 @@ describe('AgentController', () => {
     it('should space scheduled wakes SCHEDULE_SOFT_GAP apart over the soft budget line', async () => {
       const t = setup();
       const controller = await t.load();
-      const evaluation = { at: new Date(t.clock.now).toISOString(), source: 'self-meter' as const, fallbackReason: null, softUsd: 15, hardUsd: 20, monthToDateUsd: 12, projectedUsd: 16, scheduledUsd: 0, burnUsdPerHour: 0.05, hoursLeft: 200, recentHours: 24, decision: { level: 'soft' as const, sleepAfterMs: 5 * 60_000, hibernate: false, reason: 'budget: projected $16.00 > soft limit $15.00' } };
+      const evaluation = {
+        at: new Date(t.clock.now).toISOString(),
+        source: 'self-meter' as const,
+        fallbackReason: null,
+        softUsd: 15,
+        hardUsd: 20,
+        monthToDateUsd: 12,
+        projectedUsd: 16,
+        scheduledUsd: 0,
+        burnUsdPerHour: 0.05,
+        hoursLeft: 200,
+        recentHours: 24,
+        decision: { level: 'soft' as const, sleepAfterMs: 5 * 60_000, hibernate: false, reason: 'budget: projected $16.00 > soft limit $15.00' },
+      };
       await controller.applyBudget(evaluation);
       // A first scheduled wake for an hourly job...
       t.runtime.container.cronJobs = [cronRow('hourly', 'hourly check', t.clock.now + HOUR)];
@@ -289,7 +348,7 @@ describe('AgentController', () => {
       expect(t.wakeups.next).toBeNull();
     });
 
-    it('should not go idle or sleep while a request\'s answer is still coming (a long agent turn), and start the quiet time over when it ends', async () => {
+    it("should not go idle or sleep while a request's answer is still coming (a long agent turn), and start the quiet time over when it ends", async () => {
       const t = setup();
       let release: () => void = () => {};
       t.runtime.fetch = async () =>
@@ -320,8 +379,18 @@ describe('AgentController', () => {
     it('should bring the backup forward to within BACKUP_DEBOUNCE of a change the cheap check sees, and leave it when nothing changed', async () => {
       const t = setup();
       const debounced = { ...config, backupDebounceMs: 30_000, lifecycle: { ...config.lifecycle, changeCheckMs: 5_000 } };
-      const controller = await AgentController.load({ ...NO_WAIT, storage: t.storage, wakeups: t.wakeups, runtime: t.runtime, config: debounced, runtimeKind: 'local', containerEnv: {}, clock: t.clock.read, log: () => {} });
-      const backupDue = async () => ((await t.storage.get<{ timers: { backup?: number } }>('lifecycle'))?.timers.backup ?? 0);
+      const controller = await AgentController.load({
+        ...NO_WAIT,
+        storage: t.storage,
+        wakeups: t.wakeups,
+        runtime: t.runtime,
+        config: debounced,
+        runtimeKind: 'local',
+        containerEnv: {},
+        clock: t.clock.read,
+        log: () => {},
+      });
+      const backupDue = async () => (await t.storage.get<{ timers: { backup?: number } }>('lifecycle'))?.timers.backup ?? 0;
       await controller.command('wake');
       await untilState(controller, 'ready');
       expect((await backupDue()) - t.clock.now).toBe(10 * 60_000);
@@ -394,7 +463,18 @@ describe('AgentController', () => {
 
     it('should drain, back up and sleep at the next health check when the platform asks the container to stop on its own', async () => {
       const t = setup();
-      const controller = await AgentController.load({ ...NO_WAIT, storage: t.storage, wakeups: t.wakeups, runtime: t.runtime, config, runtimeKind: 'local', containerEnv: {}, clock: t.clock.read, log: () => {}, backups: new BackupStore(memoryBucket() as never, 'default', 10, t.clock.read) });
+      const controller = await AgentController.load({
+        ...NO_WAIT,
+        storage: t.storage,
+        wakeups: t.wakeups,
+        runtime: t.runtime,
+        config,
+        runtimeKind: 'local',
+        containerEnv: {},
+        clock: t.clock.read,
+        log: () => {},
+        backups: new BackupStore(memoryBucket() as never, 'default', 10, t.clock.read),
+      });
       await controller.command('wake');
       await untilState(controller, 'ready');
       t.runtime.container.disk['fresh.txt'] = 'written just before the rollout';
@@ -431,7 +511,10 @@ describe('AgentController', () => {
   describe('boot failures', () => {
     it('should give up at once on a failure that cannot be retried, with the reason', async () => {
       const t = setup();
-      Object.assign(fakeContainer(config.agentName), { failWith: { code: 'config_unreadable', message: 'openclaw.json is not valid JSON; it was left untouched', retryable: false }, failCount: 1 });
+      Object.assign(fakeContainer(config.agentName), {
+        failWith: { code: 'config_unreadable', message: 'openclaw.json is not valid JSON; it was left untouched', retryable: false },
+        failCount: 1,
+      });
       const controller = await t.load();
       await controller.command('wake');
       await untilState(controller, 'stopped');
@@ -493,7 +576,8 @@ describe('AgentController', () => {
     it('should apply a changed SLEEP_AFTER to a restored snapshot', async () => {
       const t = setup();
       await (await t.load()).command('hibernate');
-      const changed = await AgentController.load({ ...NO_WAIT,
+      const changed = await AgentController.load({
+        ...NO_WAIT,
         storage: t.storage,
         wakeups: t.wakeups,
         runtime: t.runtime,
@@ -546,7 +630,8 @@ describe('AgentController phase', () => {
     const bucket = memoryBucket();
     const storage = new MemoryStorage();
     const clock = new ManualClock();
-    const controller = await AgentController.load({ ...NO_WAIT,
+    const controller = await AgentController.load({
+      ...NO_WAIT,
       storage,
       wakeups: new RecordingWakeups(),
       runtime: new FakeRuntime(config.agentName),
@@ -562,7 +647,12 @@ describe('AgentController phase', () => {
     fakeContainer(config.agentName).disk['a'] = '1';
     await Promise.all([controller.backupNow('one'), controller.backupNow('two'), controller.backupNow('three')]);
     expect(controller.status().phase).toBeNull();
-    expect(controller.status().backups.history.filter((e) => e.kind === 'backup').map((e) => e.result)).toEqual(['ok', 'unchanged', 'unchanged']);
+    expect(
+      controller
+        .status()
+        .backups.history.filter((e) => e.kind === 'backup')
+        .map((e) => e.result),
+    ).toEqual(['ok', 'unchanged', 'unchanged']);
   });
 });
 
@@ -570,7 +660,8 @@ describe('AgentController wake limit', () => {
   it('should refuse more container-starting wakes per identity and minute than configured, with Retry-After', async () => {
     resetFakeContainers();
     const clock = new ManualClock();
-    const controller = await AgentController.load({ ...NO_WAIT,
+    const controller = await AgentController.load({
+      ...NO_WAIT,
       storage: new MemoryStorage(),
       wakeups: new RecordingWakeups(),
       runtime: new FakeRuntime(config.agentName),

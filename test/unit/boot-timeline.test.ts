@@ -46,7 +46,13 @@ describe('BootTimeline', () => {
 
   describe('bootParts', () => {
     it('should give each phase the time up to the next one, in boot order, the last up to ready', () => {
-      const record = { attempt: 1, startedAt: iso(0), phases: { 'starting-gateway': iso(2_000), launching: iso(0), restoring: iso(700), starting: iso(1_500), configuring: iso(1_600) }, readyAt: iso(9_000), totalMs: 9_000 };
+      const record = {
+        attempt: 1,
+        startedAt: iso(0),
+        phases: { 'starting-gateway': iso(2_000), launching: iso(0), restoring: iso(700), starting: iso(1_500), configuring: iso(1_600) },
+        readyAt: iso(9_000),
+        totalMs: 9_000,
+      };
       expect(bootParts(record)).toEqual([
         { phase: 'launching', at: iso(0), ms: 700 },
         { phase: 'restoring', at: iso(700), ms: 800 },

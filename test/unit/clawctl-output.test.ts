@@ -61,7 +61,14 @@ function status(text: string, state = 'sleeping') {
 }
 
 function cost(text: string) {
-  const evaluation = { at: '2026-11-10T12:00:00.000Z', monthToDateUsd: 1.5, projectedUsd: 4.25, source: `self-meter ${text}`, fallbackReason: `no token ${text}`, decision: { level: 'ok', reason: `under the line ${text}` } };
+  const evaluation = {
+    at: '2026-11-10T12:00:00.000Z',
+    monthToDateUsd: 1.5,
+    projectedUsd: 4.25,
+    source: `self-meter ${text}`,
+    fallbackReason: `no token ${text}`,
+    decision: { level: 'ok', reason: `under the line ${text}` },
+  };
   return { last: evaluation, current: evaluation, thresholds: { softUsd: 15, hardUsd: 20 }, sleepAfterMs: 600_000 };
 }
 
@@ -90,7 +97,10 @@ class HostileApi {
 
 function clawctl(url: string, args: string[]): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn('sh', [join(ROOT, 'bin', 'clawctl'), ...args, '--url', url], { env: { ...process.env, OPENCLAW_ONDEMAND_SKIP_INSTALL: '1', CLAWCTL_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('sh', [join(ROOT, 'bin', 'clawctl'), ...args, '--url', url], {
+      env: { ...process.env, OPENCLAW_ONDEMAND_SKIP_INSTALL: '1', CLAWCTL_URL: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));

@@ -24,7 +24,7 @@ describe('loadTarget', () => {
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
-  it('should not send the environment\'s service token to a URL a ./.clawctl.json in the working directory names', () => {
+  it("should not send the environment's service token to a URL a ./.clawctl.json in the working directory names", () => {
     const { cwd, home } = place({ url: 'https://collector.attacker.test' }, null);
     const target = loadTarget({}, { ...creds }, cwd, home);
     expect(target.url).toBe('https://collector.attacker.test');
@@ -35,13 +35,16 @@ describe('loadTarget', () => {
 
   it('should send it to a URL the operator names (--url, CLAWCTL_URL, ~/.config/clawctl.json)', () => {
     const { cwd, home } = place({ url: 'https://collector.attacker.test' }, null);
-    expect(loadTarget({ url: 'https://openclaw-poc.example.com' }, { ...creds }, cwd, home)).toMatchObject({ clientId: 'id.access', clientSecret: 'secret-value' });
+    expect(loadTarget({ url: 'https://openclaw-poc.example.com' }, { ...creds }, cwd, home)).toMatchObject({
+      clientId: 'id.access',
+      clientSecret: 'secret-value',
+    });
     expect(loadTarget({}, { ...creds, CLAWCTL_URL: 'https://openclaw-poc.example.com' }, cwd, home)).toMatchObject({ clientId: 'id.access' });
     const user = place(null, { url: 'https://openclaw-poc.example.com' });
     expect(loadTarget({}, { ...creds }, user.cwd, user.home)).toMatchObject({ url: 'https://openclaw-poc.example.com', clientId: 'id.access' });
   });
 
-  it('should send a config file\'s own token only to that file\'s url', () => {
+  it("should send a config file's own token only to that file's url", () => {
     const { cwd, home } = place(null, { url: 'https://openclaw-poc.example.com', clientId: 'file.access', clientSecret: 'file-secret' });
     expect(loadTarget({}, {}, cwd, home)).toMatchObject({ clientId: 'file.access' });
     expect(loadTarget({ url: 'https://elsewhere.example' }, {}, cwd, home)).toMatchObject({ clientId: null, clientSecret: null });

@@ -43,7 +43,7 @@ describe('compile cache check (container/compile-cache.mjs)', () => {
     expect(verdict.message).toMatch(/below 95 %: a wake would compile OpenClaw again/);
   });
 
-  it('should pass a recorded boot of the image as built, its cache in the launcher\'s own place', () => {
+  it("should pass a recorded boot of the image as built, its cache in the launcher's own place", () => {
     const stats = compileCacheStats(gunzipSync(readFileSync(WARM)).toString('utf8'));
     expect(stats.acceptedShare).toBeGreaterThanOrEqual(0.95);
     expect(stats.cacheDirs).toEqual([expect.stringMatching(/^\/tmp\/node-compile-cache\/openclaw\/2026\.9\.6\/[\d-]+\/v24\.[\d.]+-x64-[0-9a-f]+-0$/)]);
@@ -94,7 +94,8 @@ function fakeOpenClaw(): { root: string; file: string } {
   const fastPath = dist.filter((f) => /^entry\.esm-resolve-fast-path-.*\.mjs$/.test(f));
   for (const f of fastPath) cpSync(join(OPENCLAW, 'dist', f), join(root, 'dist', f));
   const file = fastPath.find((f) => readFileSync(join(OPENCLAW, 'dist', f), 'utf8').includes(FAST_PATH_NEEDLE)) as string;
-  for (const [, dep] of readFileSync(join(OPENCLAW, 'dist', file), 'utf8').matchAll(/from "\.\/([^"]+)"/g)) cpSync(join(OPENCLAW, 'dist', dep as string), join(root, 'dist', dep as string));
+  for (const [, dep] of readFileSync(join(OPENCLAW, 'dist', file), 'utf8').matchAll(/from "\.\/([^"]+)"/g))
+    cpSync(join(OPENCLAW, 'dist', dep as string), join(root, 'dist', dep as string));
   writeFileSync(join(root, 'dist', 'unrelated-chunk.mjs'), 'export const x = 1;\n');
   return { root, file };
 }
@@ -163,7 +164,10 @@ describe('Dockerfile: the boot-time steps', () => {
   }, 60_000);
 
   it('should set neither NODE_COMPILE_CACHE (the launcher would re-execute itself) nor NODE_OPTIONS (another cache key)', () => {
-    const env = dockerfile.split('\n').filter((line) => !line.trimStart().startsWith('#')).join('\n');
+    const env = dockerfile
+      .split('\n')
+      .filter((line) => !line.trimStart().startsWith('#'))
+      .join('\n');
     expect(env).not.toMatch(/NODE_COMPILE_CACHE=/);
     expect(env).not.toMatch(/NODE_OPTIONS=/);
   });
@@ -184,7 +188,15 @@ describe('expected wake time', () => {
   });
 
   it('should show on the progress page what is left of it, counting down from the status', async () => {
-    const status = { state: 'booting', phase: 'starting-gateway', bootAttempt: 1, maxBootAttempts: 3, since: new Date().toISOString(), lastError: null, bootEstimate: { expectedMs: 13_000, boots: 5, remainingMs: 9_000 } };
+    const status = {
+      state: 'booting',
+      phase: 'starting-gateway',
+      bootAttempt: 1,
+      maxBootAttempts: 3,
+      since: new Date().toISOString(),
+      lastError: null,
+      bootEstimate: { expectedMs: 13_000, boots: 5, remainingMs: 9_000 },
+    };
     const html = await progressPage(status as unknown as AgentStatus).text();
     const script = /<script>([\s\S]*)<\/script>/.exec(html)?.[1] ?? '';
     const elements = new Map<string, { textContent: string; hidden: boolean; className: string; addEventListener(): void }>();

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromCallback, fromPromise, initialTransition, transition, type SnapshotFrom, type StateValue } from 'xstate';
 import { backoffDelayMs, initialLifecycleContext, lifecycleMachine, quietDelayMs, sleepDelayMs } from '../../machines/lifecycle.ts';
-import {
-  LIFECYCLE_STATES,
-  type LifecycleContext,
-  type LifecycleEvent,
-  type LifecycleState,
-  type StopOutput,
-} from '../../machines/lifecycle-types.ts';
+import { LIFECYCLE_STATES, type LifecycleContext, type LifecycleEvent, type LifecycleState, type StopOutput } from '../../machines/lifecycle-types.ts';
 
 type Snapshot = SnapshotFrom<typeof lifecycleMachine>;
 
@@ -31,10 +25,23 @@ function step(snapshot: Snapshot, event: LifecycleEvent | { type: string; [k: st
 const stopDone = { type: 'xstate.done.actor.stopRuntime', output: undefined };
 const stopError = { type: 'xstate.error.actor.stopRuntime', error: new Error('signal refused') };
 const hibernate: LifecycleEvent = { type: 'lifecycle.hibernate', reason: 'budget: projected $21 > $20', by: 'budget' };
-const failed = (retryable: boolean): LifecycleEvent => ({ type: 'boot.failed', error: { code: 'config_unreadable', message: 'openclaw.json is not valid JSON' }, retryable });
+const failed = (retryable: boolean): LifecycleEvent => ({
+  type: 'boot.failed',
+  error: { code: 'config_unreadable', message: 'openclaw.json is not valid JSON' },
+  retryable,
+});
 const exited: LifecycleEvent = { type: 'container.exited', exitCode: 137, reason: 'killed by SIGKILL' };
 const workIdle = { type: 'xstate.done.actor.checkWork', output: { idle: true } };
-const workBusy = (waitedMs = 0) => ({ type: 'xstate.done.actor.checkWork', output: { idle: false, blockers: [{ kind: 'background-exec', count: 1, message: '1 active background exec session(s)' }], retryAfterMs: 20_000, since: 1_000, waitedMs } });
+const workBusy = (waitedMs = 0) => ({
+  type: 'xstate.done.actor.checkWork',
+  output: {
+    idle: false,
+    blockers: [{ kind: 'background-exec', count: 1, message: '1 active background exec session(s)' }],
+    retryAfterMs: 20_000,
+    since: 1_000,
+    waitedMs,
+  },
+});
 const workUnknown = { type: 'xstate.error.actor.checkWork', error: new Error('not_found') };
 const job = { jobId: 'j1', jobName: 'daily report', runAtMs: 2_000_000, wakeAtMs: 1_970_000 };
 const stopDoneWithWake = { type: 'xstate.done.actor.stopRuntime', output: { warning: null, nextWake: { ...job, inMs: 600_000 } } };
@@ -92,20 +99,56 @@ describe('lifecycleMachine', () => {
       ['a request while waiting for work', { idle: 'waitingForWork' }, {}, { type: 'activity.recorded' }, { ready: 'serving' }],
       ['a request while asking', { idle: 'checkingWork' }, {}, { type: 'activity.recorded' }, { ready: 'serving' }],
       ['idle times out while up for a scheduled run', { idle: 'waiting' }, { scheduledRun: job }, { type: 'idle.timedOut' }, { idle: 'waiting' }],
-      ['a scheduled run finished, nobody else around', { ready: 'serving' }, { scheduledRun: job, personSeen: false }, { type: 'schedule.finished', outcome: 'finished' }, { idle: 'checkingWork' }],
-      ['a scheduled run finished while a person uses it', { ready: 'serving' }, { scheduledRun: job, personSeen: true }, { type: 'schedule.finished', outcome: 'finished' }, { ready: 'serving' }],
-      ['a scheduled run finished while idle', { idle: 'waiting' }, { scheduledRun: job, personSeen: false }, { type: 'schedule.finished', outcome: 'gave-up' }, { idle: 'checkingWork' }],
+      [
+        'a scheduled run finished, nobody else around',
+        { ready: 'serving' },
+        { scheduledRun: job, personSeen: false },
+        { type: 'schedule.finished', outcome: 'finished' },
+        { idle: 'checkingWork' },
+      ],
+      [
+        'a scheduled run finished while a person uses it',
+        { ready: 'serving' },
+        { scheduledRun: job, personSeen: true },
+        { type: 'schedule.finished', outcome: 'finished' },
+        { ready: 'serving' },
+      ],
+      [
+        'a scheduled run finished while idle',
+        { idle: 'waiting' },
+        { scheduledRun: job, personSeen: false },
+        { type: 'schedule.finished', outcome: 'gave-up' },
+        { idle: 'checkingWork' },
+      ],
       ['sleeping wakes for a scheduled job', 'sleeping', { scheduledWake: job }, { type: 'schedule.due' }, { booting: 'starting' }],
-      ['stop for sleep completes with a job ahead', { idle: { stopping: 'working' } }, { stopIntent: { target: 'sleeping', reason: 'idle' } }, stopDoneWithWake, 'sleeping'],
+      [
+        'stop for sleep completes with a job ahead',
+        { idle: { stopping: 'working' } },
+        { stopIntent: { target: 'sleeping', reason: 'idle' } },
+        stopDoneWithWake,
+        'sleeping',
+      ],
       ['idle health check', { idle: 'waiting' }, {}, { type: 'health.checkDue' }, { idle: 'waiting' }],
       ['idle runtime dies', { idle: 'waiting' }, {}, exited, 'stopped'],
       ['idle is hibernated', { idle: 'waiting' }, {}, hibernate, { idle: { stopping: 'working' } }],
       ['stop for sleep completes', { idle: { stopping: 'working' } }, { stopIntent: { target: 'sleeping', reason: 'idle' } }, stopDone, 'sleeping'],
       ['stop for hibernate completes', { ready: { stopping: 'working' } }, { stopIntent: { target: 'hibernated', reason: 'budget' } }, stopDone, 'hibernated'],
       ['stop for stop completes', { ready: { stopping: 'working' } }, { stopIntent: { target: 'stopped', reason: 'op' } }, stopDone, 'stopped'],
-      ['stop for sleep with a waiting request boots again', { idle: { stopping: 'working' } }, { stopIntent: { target: 'sleeping', reason: 'idle' }, wakeAfterStop: true }, stopDone, { booting: 'starting' }],
+      [
+        'stop for sleep with a waiting request boots again',
+        { idle: { stopping: 'working' } },
+        { stopIntent: { target: 'sleeping', reason: 'idle' }, wakeAfterStop: true },
+        stopDone,
+        { booting: 'starting' },
+      ],
       ['stop fails', { idle: { stopping: 'working' } }, { stopIntent: { target: 'sleeping', reason: 'idle' } }, stopError, { idle: { stopping: 'retrying' } }],
-      ['stop retried', { idle: { stopping: 'retrying' } }, { stopIntent: { target: 'sleeping', reason: 'idle' } }, { type: 'stop.retryDue' }, { idle: { stopping: 'working' } }],
+      [
+        'stop retried',
+        { idle: { stopping: 'retrying' } },
+        { stopIntent: { target: 'sleeping', reason: 'idle' } },
+        { type: 'stop.retryDue' },
+        { idle: { stopping: 'working' } },
+      ],
       ['sleeping wakes', 'sleeping', {}, { type: 'lifecycle.wake' }, { booting: 'starting' }],
       ['sleeping is stopped', 'sleeping', {}, { type: 'lifecycle.stop' }, 'stopped'],
       ['sleeping hibernates', 'sleeping', {}, hibernate, 'hibernated'],
@@ -120,12 +163,39 @@ describe('lifecycleMachine', () => {
 
   describe('refused transitions', () => {
     const refused: Array<[StateValue, LifecycleEvent['type'][]]> = [
-      ['stopped', ['lifecycle.sleep', 'lifecycle.stop', 'lifecycle.resume', 'activity.recorded', 'activity.quieted', 'idle.timedOut', 'boot.succeeded', 'boot.timedOut', 'container.exited', 'health.checkDue']],
+      [
+        'stopped',
+        [
+          'lifecycle.sleep',
+          'lifecycle.stop',
+          'lifecycle.resume',
+          'activity.recorded',
+          'activity.quieted',
+          'idle.timedOut',
+          'boot.succeeded',
+          'boot.timedOut',
+          'container.exited',
+          'health.checkDue',
+        ],
+      ],
       [{ booting: 'starting' }, ['lifecycle.wake', 'lifecycle.resume', 'activity.recorded', 'activity.quieted', 'idle.timedOut']],
       [{ ready: 'serving' }, ['lifecycle.resume', 'boot.succeeded', 'boot.timedOut', 'idle.timedOut']],
       [{ idle: 'waiting' }, ['lifecycle.resume', 'boot.succeeded', 'activity.quieted']],
       ['sleeping', ['lifecycle.sleep', 'lifecycle.resume', 'activity.recorded', 'idle.timedOut', 'container.exited', 'boot.succeeded']],
-      ['hibernated', ['lifecycle.wake', 'lifecycle.sleep', 'lifecycle.stop', 'lifecycle.hibernate', 'activity.recorded', 'boot.succeeded', 'container.exited', 'idle.timedOut', 'schedule.due']],
+      [
+        'hibernated',
+        [
+          'lifecycle.wake',
+          'lifecycle.sleep',
+          'lifecycle.stop',
+          'lifecycle.hibernate',
+          'activity.recorded',
+          'boot.succeeded',
+          'container.exited',
+          'idle.timedOut',
+          'schedule.due',
+        ],
+      ],
       ['stopped', ['schedule.due', 'schedule.finished', 'work.retryDue']],
       [{ idle: { stopping: 'working' } }, ['idle.timedOut', 'activity.quieted', 'health.checkDue', 'container.exited', 'lifecycle.sleep']],
     ];
@@ -162,7 +232,9 @@ describe('lifecycleMachine', () => {
     });
 
     it('should cancel the deadline and schedule quiet and health timers when boot succeeds', () => {
-      const { next, actions } = step(at({ booting: 'starting' }, { bootAttempt: 1, lastError: { code: 'boot_failed', message: 'old' } }), { type: 'boot.succeeded' });
+      const { next, actions } = step(at({ booting: 'starting' }, { bootAttempt: 1, lastError: { code: 'boot_failed', message: 'old' } }), {
+        type: 'boot.succeeded',
+      });
       expect(next.context.lastError).toBeNull();
       expect(actions).toContainEqual({ type: 'cancelTimer', params: { timer: 'bootDeadline' } });
       expect(actions).toContainEqual({ type: 'scheduleTimer', params: { timer: 'quiet', delayMs: 60_000 } });
@@ -235,7 +307,11 @@ describe('lifecycleMachine', () => {
 
     it('should wait retryAfterMs when work runs inside, showing what runs, and ask again', () => {
       const busy = step(at({ idle: 'checkingWork' }), workBusy());
-      expect(busy.next.context.work).toEqual({ blockers: [{ kind: 'background-exec', count: 1, message: '1 active background exec session(s)' }], since: 1_000, retryAfterMs: 20_000 });
+      expect(busy.next.context.work).toEqual({
+        blockers: [{ kind: 'background-exec', count: 1, message: '1 active background exec session(s)' }],
+        since: 1_000,
+        retryAfterMs: 20_000,
+      });
       expect(busy.actions).toContainEqual({ type: 'scheduleTimer', params: { timer: 'workRetry', delayMs: 20_000 } });
       const again = step(busy.next, { type: 'work.retryDue' });
       expect(again.next.value).toEqual({ idle: 'checkingWork' });
@@ -250,7 +326,9 @@ describe('lifecycleMachine', () => {
       expect(woken.actions).toContainEqual({ type: 'cancelTimer', params: { timer: 'scheduledWake' } });
       expect(woken.next.context).toMatchObject({ scheduledWake: null, scheduledRun: null, personSeen: true });
       // A sleep with no job ahead arms nothing.
-      expect(step(at({ idle: { stopping: 'working' } }, { stopIntent: { target: 'sleeping', reason: 'idle' } }), stopDone).types).not.toContain('scheduleTimer');
+      expect(step(at({ idle: { stopping: 'working' } }, { stopIntent: { target: 'sleeping', reason: 'idle' } }), stopDone).types).not.toContain(
+        'scheduleTimer',
+      );
     });
 
     it('should stay up for the scheduled run it woke for, as nobody asked for anything else', () => {

@@ -4,7 +4,9 @@ import { containerEnv, gatewayAdmins } from '../../src/runtime/container-env.ts'
 
 describe('redact', () => {
   it('should remove secret-looking query values and known secrets from log lines', () => {
-    const line = logLine('worker:error', { url: '/?token=abc123secret&x=1&api_key=k-999&Signature=zz', note: 'gateway token gw-secret-value-1 leaked' }, ['gw-secret-value-1']);
+    const line = logLine('worker:error', { url: '/?token=abc123secret&x=1&api_key=k-999&Signature=zz', note: 'gateway token gw-secret-value-1 leaked' }, [
+      'gw-secret-value-1',
+    ]);
     expect(line).not.toContain('abc123secret');
     expect(line).not.toContain('k-999');
     expect(line).not.toContain('zz&');

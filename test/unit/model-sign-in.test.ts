@@ -56,7 +56,10 @@ function gateway(answers: Array<ModelAuthStatus | null>, others: Record<string, 
     },
   } as unknown as GatewayRpc;
 }
-const signedIn = (expiresAtMs: number, status = 'ok'): ModelAuthStatus => ({ status, profiles: [{ id: 'openai:me@example.com', type: 'oauth', status, reasonCode: status === 'expired' ? 'invalid_grant' : null, expiresAtMs }] });
+const signedIn = (expiresAtMs: number, status = 'ok'): ModelAuthStatus => ({
+  status,
+  profiles: [{ id: 'openai:me@example.com', type: 'oauth', status, reasonCode: status === 'expired' ? 'invalid_grant' : null, expiresAtMs }],
+});
 
 describe('ModelAccess', () => {
   it('should take the route from the Worker settings: keys, an endpoint, else the subscription', () => {
@@ -97,8 +100,14 @@ describe('ModelAccess', () => {
   it("should back up any provider's rotated sign-in at once, whatever the route (a Claude subscription beside an API key)", async () => {
     let now = 1_800_000_000_000;
     const access = new ModelAccess({ ANTHROPIC_API_KEY: 'k' }, () => now);
-    const claude = (expiresAtMs: number): ModelAuthStatus => ({ status: 'ok', profiles: [{ id: 'anthropic:me@example.com', type: 'oauth', status: 'ok', reasonCode: null, expiresAtMs }] });
-    const apiKey: ModelAuthStatus = { status: 'static', profiles: [{ id: 'anthropic:default', type: 'api_key', status: 'static', reasonCode: null, expiresAtMs: null }] };
+    const claude = (expiresAtMs: number): ModelAuthStatus => ({
+      status: 'ok',
+      profiles: [{ id: 'anthropic:me@example.com', type: 'oauth', status: 'ok', reasonCode: null, expiresAtMs }],
+    });
+    const apiKey: ModelAuthStatus = {
+      status: 'static',
+      profiles: [{ id: 'anthropic:default', type: 'api_key', status: 'static', reasonCode: null, expiresAtMs: null }],
+    };
     expect(await access.look(gateway([null], { anthropic: apiKey }))).toBe(false);
     expect(await access.look(gateway([null], { anthropic: claude(now + 3_600_000) }))).toBe(true);
     now += CREDENTIAL_BACKUP_MIN_MS;
@@ -109,7 +118,17 @@ describe('ModelAccess', () => {
   });
 
   it('should answer a chat turn refused for a missing or broken sign-in in plain words, and pass every other answer unchanged', async () => {
-    const signIn = (status: string): ModelAccessRecord => ({ signIn: { profile: 'openai:me@example.com', status, reasonCode: status === 'expired' ? 'expired' : null, expiresAt: null, checkedAt: '2026-12-01T00:00:00.000Z' }, fingerprint: null, lastCredentialBackup: null });
+    const signIn = (status: string): ModelAccessRecord => ({
+      signIn: {
+        profile: 'openai:me@example.com',
+        status,
+        reasonCode: status === 'expired' ? 'expired' : null,
+        expiresAt: null,
+        checkedAt: '2026-12-01T00:00:00.000Z',
+      },
+      fingerprint: null,
+      lastCredentialBackup: null,
+    });
     const answer = async (access: ModelAccess, status: number, body: unknown, path = '/v1/chat/completions') => {
       const r = await noModelAnswer(access, new Request(`https://x.example${path}`, { method: 'POST' }), Response.json(body, { status }));
       return { status: r.status, body: (await r.json()) as { error: { code?: string; message: string; type?: string } } };
@@ -118,7 +137,10 @@ describe('ModelAccess', () => {
     const badRequest = { error: { message: 'messages must not be empty', type: 'invalid_request_error' } };
     // The subscription, not signed in: a 401 says how to sign in.
     const none = new ModelAccess({}, Date.now);
-    expect(await answer(none, 401, { error: { message: 'No route-compatible authentication source' } })).toMatchObject({ status: 401, body: { error: { code: 'model_not_connected', message: expect.stringContaining('clawctl login codex') } } });
+    expect(await answer(none, 401, { error: { message: 'No route-compatible authentication source' } })).toMatchObject({
+      status: 401,
+      body: { error: { code: 'model_not_connected', message: expect.stringContaining('clawctl login codex') } },
+    });
     expect((await answer(none, 400, badRequest)).body).toEqual(badRequest);
     // An endpoint route with a working sign-in beside it: nothing is rewritten.
     const endpoint = { OPENAI_BASE_URL: 'http://mock:1/v1' };
@@ -129,12 +151,23 @@ describe('ModelAccess', () => {
     // a bad request, another path or a server error stays as it was.
     const broken = new ModelAccess(endpoint, Date.now, signIn('expired'));
     expect(broken.status().detail).toContain('sign in again');
-    for (const [status, body] of [[400, oauthRefused], [401, { error: { message: 'y' } }], [403, { error: { message: 'z' } }]] as const) {
-      expect(await answer(broken, status, body)).toMatchObject({ status: 401, body: { error: { code: 'model_not_connected', message: expect.stringContaining('sign in again') } } });
+    for (const [status, body] of [
+      [400, oauthRefused],
+      [401, { error: { message: 'y' } }],
+      [403, { error: { message: 'z' } }],
+    ] as const) {
+      expect(await answer(broken, status, body)).toMatchObject({
+        status: 401,
+        body: { error: { code: 'model_not_connected', message: expect.stringContaining('sign in again') } },
+      });
     }
     expect(await answer(broken, 400, badRequest)).toEqual({ status: 400, body: badRequest });
     expect((await answer(broken, 401, { error: { message: 'w' } }, '/api/other')).body).toEqual({ error: { message: 'w' } });
-    const raw = await noModelAnswer(broken, new Request('https://x.example/v1/responses', { method: 'POST' }), new Response('not json', { status: 400, headers: { 'content-type': 'application/json' } }));
+    const raw = await noModelAnswer(
+      broken,
+      new Request('https://x.example/v1/responses', { method: 'POST' }),
+      new Response('not json', { status: 400, headers: { 'content-type': 'application/json' } }),
+    );
     expect([raw.status, await raw.text()]).toEqual([400, 'not json']);
   });
 });

@@ -23,17 +23,25 @@ describe('peerUid: the account that owns the client end of a loopback connection
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'proc-net-'));
     const head = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
-    writeFileSync(join(dir, 'tcp'), head + [
-      '   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 100 1 0 100 0 0 10 0',
-      // the client end (uid 1001) and our end (uid 0) of 127.0.0.1:50000 → 127.0.0.1:8080
-      '   1: 0100007F:C350 0100007F:1F90 01 00000000:00000000 00:00000000 00000000  1001        0 101 1 0 20 4 30 10 -1',
-      '   2: 0100007F:1F90 0100007F:C350 01 00000000:00000000 00:00000000 00000000     0        0 102 1 0 20 4 30 10 -1',
-    ].join('\n'));
-    writeFileSync(join(dir, 'tcp6'), head + [
-      // ::1 port 50001 → ::1 port 8080 (uid 1002); ::ffff:127.0.0.1 port 50002 → ::ffff:127.0.0.1 port 8080 (uid 1003)
-      '   0: 00000000000000000000000001000000:C351 00000000000000000000000001000000:1F90 01 00000000:00000000 00:00000000 00000000  1002        0 103 1 0 20 4 30 10 -1',
-      '   1: 0000000000000000FFFF00000100007F:C352 0000000000000000FFFF00000100007F:1F90 01 00000000:00000000 00:00000000 00000000  1003        0 104 1 0 20 4 30 10 -1',
-    ].join('\n'));
+    writeFileSync(
+      join(dir, 'tcp'),
+      head +
+        [
+          '   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 100 1 0 100 0 0 10 0',
+          // the client end (uid 1001) and our end (uid 0) of 127.0.0.1:50000 → 127.0.0.1:8080
+          '   1: 0100007F:C350 0100007F:1F90 01 00000000:00000000 00:00000000 00000000  1001        0 101 1 0 20 4 30 10 -1',
+          '   2: 0100007F:1F90 0100007F:C350 01 00000000:00000000 00:00000000 00000000     0        0 102 1 0 20 4 30 10 -1',
+        ].join('\n'),
+    );
+    writeFileSync(
+      join(dir, 'tcp6'),
+      head +
+        [
+          // ::1 port 50001 → ::1 port 8080 (uid 1002); ::ffff:127.0.0.1 port 50002 → ::ffff:127.0.0.1 port 8080 (uid 1003)
+          '   0: 00000000000000000000000001000000:C351 00000000000000000000000001000000:1F90 01 00000000:00000000 00:00000000 00000000  1002        0 103 1 0 20 4 30 10 -1',
+          '   1: 0000000000000000FFFF00000100007F:C352 0000000000000000FFFF00000100007F:1F90 01 00000000:00000000 00:00000000 00000000  1003        0 104 1 0 20 4 30 10 -1',
+        ].join('\n'),
+    );
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -82,7 +90,14 @@ describe('the owner gate in front of a stand-in Worker', () => {
     rmSync(dir, { recursive: true, force: true });
   });
   const gate = async (mode: 'account' | 'token', procNet?: string) => {
-    const g = await startOwnerGate({ port: 0, upstreamPort, ownerSecret: SECRET, mode, accessFile: join(dir, `access-${gates.length}.json`), ...(procNet ? { procNet } : {}) });
+    const g = await startOwnerGate({
+      port: 0,
+      upstreamPort,
+      ownerSecret: SECRET,
+      mode,
+      accessFile: join(dir, `access-${gates.length}.json`),
+      ...(procNet ? { procNet } : {}),
+    });
     gates.push(g);
     return g;
   };
@@ -191,7 +206,9 @@ function statusWithHost(url: URL, host: string): Promise<number> {
     httpRequest(url.href, { headers: { host } }, (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
-    }).on('error', reject).end();
+    })
+      .on('error', reject)
+      .end();
   });
 }
 

@@ -11,12 +11,14 @@ describe('ready-wait', () => {
     });
 
     it('should ignore a missing or malformed wait', () => {
-      for (const value of [null, '', 'respond-async', 'wait', 'wait=', 'wait=-1', 'wait=1.5', 'wait=ten', 'waiting=10', 'wait=9999999999']) expect(parsePreferWait(value), String(value)).toBeNull();
+      for (const value of [null, '', 'respond-async', 'wait', 'wait=', 'wait=-1', 'wait=1.5', 'wait=ten', 'waiting=10', 'wait=9999999999'])
+        expect(parsePreferWait(value), String(value)).toBeNull();
     });
   });
 
   describe('streamRequested', () => {
-    const post = (body: string, headers: Record<string, string>) => new Request('https://poc.example.com/v1/chat/completions', { method: 'POST', body, headers: { 'content-length': String(body.length), ...headers } });
+    const post = (body: string, headers: Record<string, string>) =>
+      new Request('https://poc.example.com/v1/chat/completions', { method: 'POST', body, headers: { 'content-length': String(body.length), ...headers } });
 
     it('should see an event-stream client by its Accept or its JSON body, and keep the body to forward', async () => {
       const byBody = await streamRequested(post('{"stream":true,"messages":[]}', { 'content-type': 'application/json' }));

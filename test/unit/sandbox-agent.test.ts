@@ -58,7 +58,16 @@ class TestSandboxAgent extends Agent {
       readFile: async (path) => {
         rpc();
         if (path !== BOOT_STATUS_FILE || !control.running) throw new Error('no such file');
-        if (model.failure) return { content: JSON.stringify({ phase: 'failed', at: '', contract: CONTAINER_CONTRACT_VERSION, error: { code: 'config_unreadable', message: model.failure }, retryable: false }) };
+        if (model.failure)
+          return {
+            content: JSON.stringify({
+              phase: 'failed',
+              at: '',
+              contract: CONTAINER_CONTRACT_VERSION,
+              error: { code: 'config_unreadable', message: model.failure },
+              retryable: false,
+            }),
+          };
         const content = JSON.stringify({ phase: model.phase, at: '', contract: CONTAINER_CONTRACT_VERSION });
         model.phase = 'starting-gateway'; // the script moves on after configuring
         return { content };
@@ -173,7 +182,11 @@ describe('Agent (production Sandbox class, fake ctx.container)', () => {
       expect(fake.control.starts).toBe(1);
       expect(TestSandboxAgent.model.env).toMatchObject({ OPENCLAW_GATEWAY_TOKEN: 'tok-sandbox', GATEWAY_PORT: '18789' });
       // The agent's browser host is intercepted for this container only, to the Worker's ContainerProxy, not all egress.
-      expect(fake.control.intercepted.get('browser.ondemand.internal')).toMatchObject({ containerId: 'fake-default', className: 'TestSandboxAgent', interceptAll: false });
+      expect(fake.control.intercepted.get('browser.ondemand.internal')).toMatchObject({
+        containerId: 'fake-default',
+        className: 'TestSandboxAgent',
+        interceptAll: false,
+      });
       expect(fake.control.intercepted.has('*')).toBe(false);
       // Its HTTPS too (interceptHttps), to the same entrypoint; the container is told to trust the platform's CA.
       expect(fake.control.interceptedHttps.get('browser.ondemand.internal')).toMatchObject({ containerId: 'fake-default', interceptAll: false });
@@ -287,11 +300,17 @@ describe('Agent (production Sandbox class, fake ctx.container)', () => {
 
     it('should start when the R2 settings for presigned backups are all there', async () => {
       const { BACKUP_TRANSFER: _binding, ...production } = env as unknown as Record<string, unknown>;
-      const { agent } = setup({ ...production, BACKUP_BUCKET_NAME: 'b', CLOUDFLARE_ACCOUNT_ID: 'a', R2_ACCESS_KEY_ID: 'k', R2_SECRET_ACCESS_KEY: 's' } as unknown as Env);
+      const { agent } = setup({
+        ...production,
+        BACKUP_BUCKET_NAME: 'b',
+        CLOUDFLARE_ACCOUNT_ID: 'a',
+        R2_ACCESS_KEY_ID: 'k',
+        R2_SECRET_ACCESS_KEY: 's',
+      } as unknown as Env);
       expect(await agent.lifecycleStatus()).toMatchObject({ ok: true, status: { state: 'stopped' } });
     });
 
-    it('should set the platform\'s sleepAfter through the SDK (persisted), as a backstop 1.5 × SLEEP_AFTER', async () => {
+    it("should set the platform's sleepAfter through the SDK (persisted), as a backstop 1.5 × SLEEP_AFTER", async () => {
       const { agent, fake } = setup();
       await agent.lifecycleStatus();
       expect(await fake.ctx.storage.get('sleepAfter')).toBe(900); // SLEEP_AFTER 10m → 15 min
@@ -306,13 +325,13 @@ describe('Agent (production Sandbox class, fake ctx.container)', () => {
       const start = Date.now();
       const expired = vi.spyOn(agent, 'onActivityExpired');
       vi.setSystemTime(start + 14 * 60_000);
-      await agent.lifecycleBackup('the Agent\'s own call, not a person\'s'); // exec in the container
+      await agent.lifecycleBackup("the Agent's own call, not a person's"); // exec in the container
       vi.setSystemTime(start + 16 * 60_000);
       await runAlarm(agent);
       expect(expired).toHaveBeenCalled();
     });
 
-    it('should push the backstop back for a person\'s request', async () => {
+    it("should push the backstop back for a person's request", async () => {
       const { agent } = setup();
       await agent.lifecycleCommand('wake');
       await untilState(agent, 'ready');

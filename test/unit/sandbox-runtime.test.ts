@@ -63,7 +63,8 @@ function fakeHost(overrides: Partial<Recorder> = {}) {
     exec: async (command) => {
       r.calls.push(`exec ${command}`);
       if (command.startsWith('kill -TERM')) r.processStatus = 'completed';
-      if (command.includes('snapshot-state.ts snapshot')) return { exitCode: 0, stdout: '{"changed":true,"fingerprint":"abcdef0123456789","files":3}\n', stderr: '' };
+      if (command.includes('snapshot-state.ts snapshot'))
+        return { exitCode: 0, stdout: '{"changed":true,"fingerprint":"abcdef0123456789","files":3}\n', stderr: '' };
       return { exitCode: 0, stdout: '', stderr: '' };
     },
     createBackup: async (options) => {
@@ -151,7 +152,7 @@ describe('SandboxRuntime', () => {
   });
 
   describe('terminationNotice', () => {
-    it('should say when the container\'s init held a SIGTERM from the platform, and nothing otherwise', async () => {
+    it("should say when the container's init held a SIGTERM from the platform, and nothing otherwise", async () => {
       const { host, r } = fakeHost();
       const runtime = new SandboxRuntime(host, options);
       expect(await runtime.terminationNotice()).toBeNull();

@@ -32,7 +32,10 @@ describe('GatewayRpc (an untrusted gateway)', () => {
         controller.enqueue(new Uint8Array(64 * 1024).fill(0x61));
       },
     });
-    const rpc = new GatewayRpc(answering(() => new Response(endless, { status: 200 })), 'owner');
+    const rpc = new GatewayRpc(
+      answering(() => new Response(endless, { status: 200 })),
+      'owner',
+    );
     const error = await rpc.call('cron.list').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GatewayRpcError);
     expect((error as GatewayRpcError).code).toBe('bad_answer');
@@ -40,8 +43,16 @@ describe('GatewayRpc (an untrusted gateway)', () => {
   });
 
   it('should read a busy answer with NaN, strings and oversized lists as finite, bounded values', async () => {
-    const payload = { status: 'busy', retryAfterMs: 'soon', reason: 'x'.repeat(50_000), blockers: Array.from({ length: 1_000 }, () => ({ kind: { evil: true }, count: -Infinity, message: 'm'.repeat(500) })) };
-    const rpc = new GatewayRpc(answering(() => Response.json({ ok: true, payload })), 'owner');
+    const payload = {
+      status: 'busy',
+      retryAfterMs: 'soon',
+      reason: 'x'.repeat(50_000),
+      blockers: Array.from({ length: 1_000 }, () => ({ kind: { evil: true }, count: -Infinity, message: 'm'.repeat(500) })),
+    };
+    const rpc = new GatewayRpc(
+      answering(() => Response.json({ ok: true, payload })),
+      'owner',
+    );
     const answer = await rpc.prepareSuspend('id');
     expect(answer.status).toBe('busy');
     if (answer.status !== 'busy') return;
@@ -53,7 +64,10 @@ describe('GatewayRpc (an untrusted gateway)', () => {
       expect(b.count).toBeGreaterThanOrEqual(0);
       expect(b.message.length).toBeLessThanOrEqual(200);
     }
-    const huge = new GatewayRpc(answering(() => Response.json({ ok: true, payload: { status: 'busy', retryAfterMs: 1e300 } })), 'owner');
+    const huge = new GatewayRpc(
+      answering(() => Response.json({ ok: true, payload: { status: 'busy', retryAfterMs: 1e300 } })),
+      'owner',
+    );
     const late = await huge.prepareSuspend('id');
     expect(late.status === 'busy' && late.retryAfterMs).toBeLessThanOrEqual(HOUR);
   });
@@ -62,14 +76,23 @@ describe('GatewayRpc (an untrusted gateway)', () => {
 describe('ScheduleKeeper (jobs as an untrusted gateway lists them)', () => {
   it('should read times outside the Date range, NaN and negatives as no time', () => {
     for (const nextRunAtMs of [1e20, -1, Number.NaN, '2026-11-10', 8.64e15 + 1]) {
-      const job = toCronJob({ id: 'j', name: 'n', state: { nextRunAtMs, runningAtMs: 1e300, lastRunAtMs: -5 }, nextRunAtMs, schedule: { kind: 'every', everyMs: -1 } });
+      const job = toCronJob({
+        id: 'j',
+        name: 'n',
+        state: { nextRunAtMs, runningAtMs: 1e300, lastRunAtMs: -5 },
+        nextRunAtMs,
+        schedule: { kind: 'every', everyMs: -1 },
+      });
       expect(job).toMatchObject({ nextRunAtMs: null, runningAtMs: null, lastRunAtMs: null, schedule: null });
     }
   });
 
   it('should never count a negative or endless run as a negative or endless cost', async () => {
     const keeper = new ScheduleKeeper();
-    await keeper.refresh({ call: async <T>() => ({ jobs: [{ id: 'hourly', name: 'hourly', schedule: { kind: 'every', everyMs: HOUR }, nextRunAtMs: NOW + HOUR }] }) as T }, NOW);
+    await keeper.refresh(
+      { call: async <T>() => ({ jobs: [{ id: 'hourly', name: 'hourly', schedule: { kind: 'every', everyMs: HOUR }, nextRunAtMs: NOW + HOUR }] }) as T },
+      NOW,
+    );
     const job = { jobId: 'hourly', jobName: 'hourly', runAtMs: NOW + HOUR, wakeAtMs: NOW + HOUR - 60_000 };
     const options = { nowMs: NOW, untilMs: MONTH_END, mode: 'jobs' as const, leadMs: 60_000, gapMs: 0, bootMs: 15_000 };
     for (const durationMs of [-1e12, -1, 1e15, Number.NaN, 'long']) {
@@ -84,8 +107,18 @@ describe('ScheduleKeeper (jobs as an untrusted gateway lists them)', () => {
 
   it('should bound the work of expanding a schedule built to be expensive, and count it as the whole month then', async () => {
     const jobs = [
-      ...Array.from({ length: 150 }, (_, i) => ({ id: `s${i}`, name: `every second ${i}`, schedule: { kind: 'every', everyMs: 1_000 }, nextRunAtMs: NOW + 1_000 + i })),
-      ...Array.from({ length: 150 }, (_, i) => ({ id: `c${i}`, name: `cron ${i}`, schedule: { kind: 'cron', expr: '* * * * * *' }, nextRunAtMs: NOW + 2_000 + i })),
+      ...Array.from({ length: 150 }, (_, i) => ({
+        id: `s${i}`,
+        name: `every second ${i}`,
+        schedule: { kind: 'every', everyMs: 1_000 },
+        nextRunAtMs: NOW + 1_000 + i,
+      })),
+      ...Array.from({ length: 150 }, (_, i) => ({
+        id: `c${i}`,
+        name: `cron ${i}`,
+        schedule: { kind: 'cron', expr: '* * * * * *' },
+        nextRunAtMs: NOW + 2_000 + i,
+      })),
     ];
     const keeper = new ScheduleKeeper();
     const kept = await keeper.refresh({ call: async <T>() => ({ jobs, hasMore: false }) as T }, NOW);
@@ -133,13 +166,18 @@ describe('AgentController against a hostile gateway', () => {
     await controller.settle();
   }
 
-  it('should keep a finite timer when a busy answer\'s retryAfterMs is not a number, and still sleep after SLEEP_MAX_DEFER', async () => {
+  it("should keep a finite timer when a busy answer's retryAfterMs is not a number, and still sleep after SLEEP_MAX_DEFER", async () => {
     const t = setup();
     const controller = await t.load();
     await controller.send({ type: 'settings.updated', settings: { maxSleepDeferMs: 5 * 60_000 } });
     await controller.command('wake');
     await untilState(controller, 'ready');
-    t.runtime.container.hostileRpc['gateway.suspend.prepare'] = () => ({ status: 'busy', retryAfterMs: 'soon', reason: 'forever', blockers: [{ kind: 'root-request', count: 1, message: 'never ends' }] });
+    t.runtime.container.hostileRpc['gateway.suspend.prepare'] = () => ({
+      status: 'busy',
+      retryAfterMs: 'soon',
+      reason: 'forever',
+      blockers: [{ kind: 'root-request', count: 1, message: 'never ends' }],
+    });
     await fireUntil(t, controller, () => controller.status().phase === 'waiting-for-work');
     const waiting = controller.status();
     expect(Number.isFinite(waiting.work?.retryAfterMs)).toBe(true);
@@ -149,7 +187,7 @@ describe('AgentController against a hostile gateway', () => {
     expect(controller.status().lastTransition?.reason).toContain('SLEEP_MAX_DEFER');
   });
 
-  it('should sleep, and not arm a wake, when the jobs\' times are outside the Date range', async () => {
+  it("should sleep, and not arm a wake, when the jobs' times are outside the Date range", async () => {
     const t = setup();
     const controller = await t.load();
     await controller.command('wake');
@@ -171,7 +209,14 @@ describe('AgentController against a hostile gateway', () => {
     await untilState(controller, 'ready');
     const due = t.clock.now + 2 * HOUR;
     // 600 jobs with 4 KB names, listed 200 a page (as the gateway pages them): 2.4 MB in all.
-    t.runtime.container.cronJobs = Array.from({ length: 600 }, (_, i) => ({ id: `job-${i}-${'i'.repeat(500)}`, name: 'N'.repeat(4_000), enabled: true, schedule: { kind: 'at', at: new Date(due + i * 1000).toISOString() }, nextRunAtMs: due + i * 1000, state: { nextRunAtMs: due + i * 1000 } }));
+    t.runtime.container.cronJobs = Array.from({ length: 600 }, (_, i) => ({
+      id: `job-${i}-${'i'.repeat(500)}`,
+      name: 'N'.repeat(4_000),
+      enabled: true,
+      schedule: { kind: 'at', at: new Date(due + i * 1000).toISOString() },
+      nextRunAtMs: due + i * 1000,
+      state: { nextRunAtMs: due + i * 1000 },
+    }));
     await controller.command('sleep');
     await untilState(controller, 'sleeping');
     await controller.settle();

@@ -21,16 +21,24 @@ export async function loadTeam(): Promise<void> {
 }
 
 /** An Access JWT of the team (claims and header can be overridden; null drops iss/aud). */
-export async function token(claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}, signWith: CryptoKey | Uint8Array = TEAM.key as CryptoKey): Promise<string> {
+export async function token(
+  claims: Record<string, unknown> = {},
+  header: Record<string, unknown> = {},
+  signWith: CryptoKey | Uint8Array = TEAM.key as CryptoKey,
+): Promise<string> {
   const { iss = TEAM.url, aud = AUD, exp = now() + 300, iat = now(), ...rest } = claims;
-  let jwt = new SignJWT({ ...rest }).setProtectedHeader({ alg: 'RS256', kid: 'test-key-1', ...header }).setIssuedAt(iat as number).setExpirationTime(exp as number);
+  let jwt = new SignJWT({ ...rest })
+    .setProtectedHeader({ alg: 'RS256', kid: 'test-key-1', ...header })
+    .setIssuedAt(iat as number)
+    .setExpirationTime(exp as number);
   if (iss !== null) jwt = jwt.setIssuer(iss as string);
   if (aud !== null) jwt = jwt.setAudience(aud as string);
   return jwt.sign(signWith);
 }
 
 /** The Worker's environment in Access mode with this team. */
-export const accessEnv = (extra: Partial<Env> = {}): Env => ({ ...(env as unknown as Env), AUTH_MODE: 'access', ACCESS_TEAM_DOMAIN: TEAM.url, ACCESS_AUD: AUD, ...extra }) as Env;
+export const accessEnv = (extra: Partial<Env> = {}): Env =>
+  ({ ...(env as unknown as Env), AUTH_MODE: 'access', ACCESS_TEAM_DOMAIN: TEAM.url, ACCESS_AUD: AUD, ...extra }) as Env;
 
 const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
 const router = buildRouter();

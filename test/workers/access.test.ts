@@ -48,20 +48,35 @@ describe('Cloudflare Access (workerd)', () => {
       ['not yet valid', async () => ({ 'cf-access-jwt-assertion': await token({ email: 'a@b.c', nbf: now() + 3600 }) })],
       ['wrong audience', async () => ({ 'cf-access-jwt-assertion': await token({ email: 'a@b.c', aud: 'another-app' }) })],
       ['wrong issuer', async () => ({ 'cf-access-jwt-assertion': await token({ email: 'a@b.c', iss: 'https://evil.cloudflareaccess.com' }) })],
-      ['bad signature', async () => {
-        const other = await generateKeyPair('RS256');
-        return { 'cf-access-jwt-assertion': await token({ email: 'a@b.c' }, {}, other.privateKey) };
-      }],
-      ['alg none', async () => {
-        const h = base64url.encode(JSON.stringify({ alg: 'none', typ: 'JWT' }));
-        const p = base64url.encode(JSON.stringify({ email: 'a@b.c', iss: team, aud: AUD, exp: now() + 300, iat: now() }));
-        return { 'cf-access-jwt-assertion': `${h}.${p}.` };
-      }],
-      ['HS256 with the public key as secret', async () => {
-        const secret = new TextEncoder().encode(inject('accessPublicJwk'));
-        const jwt = await new SignJWT({ email: 'a@b.c' }).setProtectedHeader({ alg: 'HS256', kid: 'test-key-1' }).setIssuer(team).setAudience(AUD).setIssuedAt().setExpirationTime('5m').sign(secret);
-        return { 'cf-access-jwt-assertion': jwt };
-      }],
+      [
+        'bad signature',
+        async () => {
+          const other = await generateKeyPair('RS256');
+          return { 'cf-access-jwt-assertion': await token({ email: 'a@b.c' }, {}, other.privateKey) };
+        },
+      ],
+      [
+        'alg none',
+        async () => {
+          const h = base64url.encode(JSON.stringify({ alg: 'none', typ: 'JWT' }));
+          const p = base64url.encode(JSON.stringify({ email: 'a@b.c', iss: team, aud: AUD, exp: now() + 300, iat: now() }));
+          return { 'cf-access-jwt-assertion': `${h}.${p}.` };
+        },
+      ],
+      [
+        'HS256 with the public key as secret',
+        async () => {
+          const secret = new TextEncoder().encode(inject('accessPublicJwk'));
+          const jwt = await new SignJWT({ email: 'a@b.c' })
+            .setProtectedHeader({ alg: 'HS256', kid: 'test-key-1' })
+            .setIssuer(team)
+            .setAudience(AUD)
+            .setIssuedAt()
+            .setExpirationTime('5m')
+            .sign(secret);
+          return { 'cf-access-jwt-assertion': jwt };
+        },
+      ],
       ['unknown kid', async () => ({ 'cf-access-jwt-assertion': await token({ email: 'a@b.c' }, { kid: 'rotated-away' }) })],
       ['malformed', async () => ({ 'cf-access-jwt-assertion': 'not.a.jwt!!' })],
       ['garbage cookie', async () => ({ cookie: 'CF_Authorization=%%%' })],
@@ -72,10 +87,20 @@ describe('Cloudflare Access (workerd)', () => {
     });
 
     it('should refuse a person not on ACCESS_ALLOWED_EMAILS and a service token not on ACCESS_SERVICE_TOKEN_IDS with 403', async () => {
-      const strict = parseAccessConfig({ AUTH_MODE: 'access', ACCESS_TEAM_DOMAIN: team, ACCESS_AUD: AUD, ACCESS_ALLOWED_EMAILS: 'Owner@Example.com', ACCESS_SERVICE_TOKEN_IDS: 'cli.access' });
+      const strict = parseAccessConfig({
+        AUTH_MODE: 'access',
+        ACCESS_TEAM_DOMAIN: team,
+        ACCESS_AUD: AUD,
+        ACCESS_ALLOWED_EMAILS: 'Owner@Example.com',
+        ACCESS_SERVICE_TOKEN_IDS: 'cli.access',
+      });
       expect(await authenticate(request({ 'cf-access-jwt-assertion': await token({ email: 'owner@example.com' }) }), strict)).toMatchObject({ kind: 'person' });
-      await expect(authenticate(request({ 'cf-access-jwt-assertion': await token({ email: 'other@example.com' }) }), strict)).rejects.toMatchObject({ code: 'forbidden' });
-      await expect(authenticate(request({ 'cf-access-jwt-assertion': await token({ common_name: 'other.access' }) }), strict)).rejects.toMatchObject({ code: 'forbidden' });
+      await expect(authenticate(request({ 'cf-access-jwt-assertion': await token({ email: 'other@example.com' }) }), strict)).rejects.toMatchObject({
+        code: 'forbidden',
+      });
+      await expect(authenticate(request({ 'cf-access-jwt-assertion': await token({ common_name: 'other.access' }) }), strict)).rejects.toMatchObject({
+        code: 'forbidden',
+      });
     });
 
     it('should fail closed when Access is not configured, and allow the local bypass only for loopback clients', async () => {
@@ -88,7 +113,6 @@ describe('Cloudflare Access (workerd)', () => {
   });
 
   describe('Worker routes behind Access', () => {
-
     it('should send a browser without a token to the Access login, and answer an API client 401 JSON', async () => {
       const page = await fetchAs(request({ accept: 'text/html' }, '/'));
       expect(page.status).toBe(302);
@@ -113,9 +137,25 @@ describe('Cloudflare Access (workerd)', () => {
     });
 
     it('should answer hostile requests with 4xx only and leave the state unchanged', async () => {
-      const before = ((await (await fetchAs(request({ 'cf-access-jwt-assertion': await token({ email: 'o@example.com' }) }))).json()) as AgentStatus);
+      const before = (await (await fetchAs(request({ 'cf-access-jwt-assertion': await token({ email: 'o@example.com' }) }))).json()) as AgentStatus;
       const methods = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'];
-      const paths = ['/', '/api/wake', '/api/sleep', '/api/stop', '/api/hibernate', '/api/resume', '/api/backup', '/api/status', '/api/cost', '/api/../api/wake', '/api/%2e%2e/wake', '/%00', `/${'a'.repeat(4000)}`, '/api/wake?x=' + '%'.repeat(10), '/v1/chat/completions'];
+      const paths = [
+        '/',
+        '/api/wake',
+        '/api/sleep',
+        '/api/stop',
+        '/api/hibernate',
+        '/api/resume',
+        '/api/backup',
+        '/api/status',
+        '/api/cost',
+        '/api/../api/wake',
+        '/api/%2e%2e/wake',
+        '/%00',
+        `/${'a'.repeat(4000)}`,
+        '/api/wake?x=' + '%'.repeat(10),
+        '/v1/chat/completions',
+      ];
       const headerSets: Array<Record<string, string>> = [
         {},
         { 'cf-access-jwt-assertion': '' },
@@ -142,7 +182,7 @@ describe('Cloudflare Access (workerd)', () => {
       }
       expect(count).toBeGreaterThan(600);
       expect(fiveHundreds).toEqual([]);
-      const after = ((await (await fetchAs(request({ 'cf-access-jwt-assertion': await token({ email: 'o@example.com' }) }))).json()) as AgentStatus);
+      const after = (await (await fetchAs(request({ 'cf-access-jwt-assertion': await token({ email: 'o@example.com' }) }))).json()) as AgentStatus;
       expect(after.state).toBe(before.state);
       expect(after.since).toBe(before.since);
       expect(after.history).toEqual(before.history);

@@ -67,7 +67,10 @@ export default async function setup(project: TestProject) {
     if (req.headers.authorization !== 'Bearer test-analytics-token') return send(401, { errors: [{ message: 'Authentication error' }], data: null });
     if (scenario === '500') return send(500, { errors: [{ message: 'internal error' }] });
     if (scenario === 'errors') return send(200, { data: null, errors: [{ message: 'does not have access to the path', path: ['viewer', 'accounts'] }] });
-    const body = JSON.parse(Buffer.concat(chunks).toString()) as { query: string; variables: { accountTag: string; monthStart: string; recentStart: string; end: string } };
+    const body = JSON.parse(Buffer.concat(chunks).toString()) as {
+      query: string;
+      variables: { accountTag: string; monthStart: string; recentStart: string; end: string };
+    };
     if (!body.query.includes('containersUsageAdaptiveGroups')) return send(400, { errors: [{ message: 'unknown query' }] });
     if (scenario === 'noaccount') return send(200, { data: { viewer: { accounts: [] } }, errors: null });
     const v = body.variables;

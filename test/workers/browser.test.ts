@@ -80,147 +80,154 @@ async function targetsIn(contextId: string): Promise<string[]> {
   }
 }
 
-describe.skipIf(!chromium)(`the CDP passthrough (workerd, a local Chromium for Browser Rendering)${chromium ? '' : ' (SKIPPED: /usr/bin/chromium is missing)'}`, () => {
-  beforeAll(() => {
-    browserStandIn.httpUrl = chromium;
-  });
-  afterEach(() => {
-    testClock.offsetMs = 0;
-    resetFakeContainers();
-  });
-
-  it('should pipe CDP frames unchanged both ways, keep the session across reconnects, and close it at sleep', async () => {
-    const agent = browserAgent();
-    const cdpUrl = await wake(agent);
-    expect((await status(agent)).browser).toMatchObject({ mode: 'browser-rendering', session: null, sessionsOpened: 0 });
-
-    // Container → browser and back: a command and its reply, then events the browser sends unasked.
-    const first = await cdpFromContainer(agent, cdpUrl);
-    const version = await first.send('Browser.getVersion');
-    expect(String(version.product)).toMatch(/Chrome/);
-    const s1 = (await status(agent)).browser as CdpStatus;
-    expect(s1.session).toMatchObject({ connections: 1 });
-    const sessionId = s1.session!.id;
-    const { targetId } = await first.send('Target.createTarget', { url: 'about:blank', browserContextId: sessionId });
-    await first.send('Target.setDiscoverTargets', { discover: true });
-    await vi.waitFor(() => expect(first.events.some((e) => e.method === 'Target.targetCreated' && (e.params.targetInfo as { targetId: string }).targetId === targetId)).toBe(true));
-    // Unchanged: the frames the client got are Chromium's own JSON, ids and all.
-    expect(JSON.parse(first.frames[0]!)).toMatchObject({ id: 1, result: { product: version.product } });
-
-    // A reconnect (the browser tool reconnects per action) joins the same session: the page is still there.
-    first.close();
-    await first.closed;
-    const second = await cdpFromContainer(agent, cdpUrl);
-    const { targetInfos } = (await second.send('Target.getTargets')) as { targetInfos: Array<{ targetId: string }> };
-    expect(targetInfos.map((t) => t.targetId)).toContain(targetId);
-    const stats = browserStandIn.stats.get(agent.name)!;
-    expect(stats.acquired).toBe(1);
-    expect(stats.connected).toBe(2);
-    expect(stats.keepAliveMs).toEqual([600_000]);
-    expect(((await status(agent)).browser as CdpStatus).sessionsOpened).toBe(1);
-
-    // An hour of use, then sleep: the connection ends, the session (and its page) is gone, its hours are metered.
-    testClock.offsetMs += 3_600_000;
-    expect((await agent.stub.lifecycleCommand('sleep')).ok).toBe(true);
-    expect((await second.closed).code).toBe(1001);
-    const asleep = await settled(agent, 'sleeping');
-    expect(asleep.browser).toMatchObject({ mode: 'browser-rendering', session: null, sessionsOpened: 1 });
-    expect((asleep.browser as CdpStatus).hoursThisMonth).toBeGreaterThanOrEqual(1);
-    expect((asleep.browser as CdpStatus).hoursThisMonth).toBeLessThan(1.01);
-    await vi.waitFor(() => expect(stats.closed).toEqual([sessionId]));
-    await vi.waitFor(async () => expect(await targetsIn(sessionId)).toEqual([]));
-    expect((await agent.stub.usageReport(24))?.browser.monthHours).toBeCloseTo((asleep.browser as CdpStatus).hoursThisMonth, 2);
-
-    // Nothing connects while it sleeps; that boot's secret died with it: the next boot has its own and a new session.
-    expect((await connectFromContainer(agent, cdpUrl)).status).toBe(409);
-    const nextUrl = await wake(agent);
-    expect(nextUrl).not.toBe(cdpUrl);
-    expect((await connectFromContainer(agent, cdpUrl)).status).toBe(401);
-    const third = await cdpFromContainer(agent, nextUrl);
-    expect(String((await third.send('Browser.getVersion')).product)).toMatch(/Chrome/);
-    expect(stats.acquired).toBe(2);
-    third.close();
-  });
-
-  it('should open one session for concurrent connections, meter its open time, close it and every pipe at sleep, and refuse one pipe over the cap', async () => {
-    const agent = browserAgent();
-    const cdpUrl = await wake(agent);
-    // The browser tool (or whatever runs in the container) opens MAX_PIPES connections at once.
-    const responses = await Promise.all(Array.from({ length: MAX_PIPES }, () => connectFromContainer(agent, cdpUrl)));
-    expect(responses.map((r) => r.status)).toEqual(Array(MAX_PIPES).fill(101));
-    const clients = responses.map((r) => {
-      r.webSocket!.accept();
-      return new CdpClient(r.webSocket!);
+describe.skipIf(!chromium)(
+  `the CDP passthrough (workerd, a local Chromium for Browser Rendering)${chromium ? '' : ' (SKIPPED: /usr/bin/chromium is missing)'}`,
+  () => {
+    beforeAll(() => {
+      browserStandIn.httpUrl = chromium;
     });
-    const stats = browserStandIn.stats.get(agent.name)!;
-    expect(stats.acquired).toBe(1);
-    expect(stats.connected).toBe(MAX_PIPES);
-    const open = (await status(agent)).browser as CdpStatus;
-    expect(open).toMatchObject({ sessionsOpened: 1, session: { connections: MAX_PIPES } });
-    // Every pipe works, on the one session.
-    for (const client of clients) expect(String((await client.send('Browser.getVersion')).product)).toMatch(/Chrome/);
+    afterEach(() => {
+      testClock.offsetMs = 0;
+      resetFakeContainers();
+    });
 
-    // One more while they are open: refused, and nothing is acquired or joined for it.
-    const over = await connectFromContainer(agent, cdpUrl);
-    expect(over.status).toBe(429);
-    expect(await over.text()).toContain(`at most ${MAX_PIPES}`);
-    expect(stats.acquired).toBe(1);
-    expect(stats.connected).toBe(MAX_PIPES);
-    // A pipe closed frees its place.
-    clients.pop()!.close();
-    await vi.waitFor(async () => expect(((await status(agent)).browser as CdpStatus).session?.connections).toBe(MAX_PIPES - 1));
-    const again = await connectFromContainer(agent, cdpUrl);
-    expect(again.status).toBe(101);
-    again.webSocket!.accept();
-    clients.push(new CdpClient(again.webSocket!));
+    it('should pipe CDP frames unchanged both ways, keep the session across reconnects, and close it at sleep', async () => {
+      const agent = browserAgent();
+      const cdpUrl = await wake(agent);
+      expect((await status(agent)).browser).toMatchObject({ mode: 'browser-rendering', session: null, sessionsOpened: 0 });
 
-    // An hour of use by all of them is one browser-hour; at sleep every pipe and the session end.
-    testClock.offsetMs += 3_600_000;
-    expect((await agent.stub.lifecycleCommand('sleep')).ok).toBe(true);
-    for (const client of clients) expect((await client.closed).code).toBe(1001);
-    const asleep = (await settled(agent, 'sleeping')).browser as CdpStatus;
-    expect(asleep).toMatchObject({ session: null, sessionsOpened: 1 });
-    expect(asleep.hoursThisMonth).toBeGreaterThanOrEqual(1);
-    expect(asleep.hoursThisMonth).toBeLessThan(1.01);
-    await vi.waitFor(() => expect(stats.closed).toEqual([open.session!.id]));
-    await vi.waitFor(async () => expect(await targetsIn(open.session!.id)).toEqual([]));
-  });
+      // Container → browser and back: a command and its reply, then events the browser sends unasked.
+      const first = await cdpFromContainer(agent, cdpUrl);
+      const version = await first.send('Browser.getVersion');
+      expect(String(version.product)).toMatch(/Chrome/);
+      const s1 = (await status(agent)).browser as CdpStatus;
+      expect(s1.session).toMatchObject({ connections: 1 });
+      const sessionId = s1.session!.id;
+      const { targetId } = await first.send('Target.createTarget', { url: 'about:blank', browserContextId: sessionId });
+      await first.send('Target.setDiscoverTargets', { discover: true });
+      await vi.waitFor(() =>
+        expect(first.events.some((e) => e.method === 'Target.targetCreated' && (e.params.targetInfo as { targetId: string }).targetId === targetId)).toBe(true),
+      );
+      // Unchanged: the frames the client got are Chromium's own JSON, ids and all.
+      expect(JSON.parse(first.frames[0]!)).toMatchObject({ id: 1, result: { product: version.product } });
 
-  it('should close the browser session when the assistant hibernates', async () => {
-    const agent = browserAgent();
-    const cdpUrl = await wake(agent);
-    const client = await cdpFromContainer(agent, cdpUrl);
-    await client.send('Browser.getVersion');
-    const sessionId = ((await status(agent)).browser as CdpStatus).session!.id;
-    expect((await agent.stub.lifecycleCommand('hibernate', { reason: 'test' })).ok).toBe(true);
-    await client.closed;
-    const hibernated = await settled(agent, 'hibernated');
-    expect(hibernated.browser).toMatchObject({ session: null });
-    await vi.waitFor(() => expect(browserStandIn.stats.get(agent.name)!.closed).toEqual([sessionId]));
-  });
+      // A reconnect (the browser tool reconnects per action) joins the same session: the page is still there.
+      first.close();
+      await first.closed;
+      const second = await cdpFromContainer(agent, cdpUrl);
+      const { targetInfos } = (await second.send('Target.getTargets')) as { targetInfos: Array<{ targetId: string }> };
+      expect(targetInfos.map((t) => t.targetId)).toContain(targetId);
+      const stats = browserStandIn.stats.get(agent.name)!;
+      expect(stats.acquired).toBe(1);
+      expect(stats.connected).toBe(2);
+      expect(stats.keepAliveMs).toEqual([600_000]);
+      expect(((await status(agent)).browser as CdpStatus).sessionsOpened).toBe(1);
 
-  it('should refuse a connection without this boot\'s secret, or without an upgrade, and open no session for it', async () => {
-    const agent = browserAgent();
-    const cdpUrl = await wake(agent);
-    const wrong = cdpUrl.replace(/[0-9a-f]{64}$/, '0'.repeat(64));
-    expect((await connectFromContainer(agent, wrong)).status).toBe(401);
-    expect((await connectFromContainer(agent, cdpUrl.replace(/\/[0-9a-f]{64}$/, '/'))).status).toBe(401);
-    const plain = await (exports as unknown as { ContainerProxy: (o: { props: Record<string, unknown> }) => Fetcher })
-      .ContainerProxy({ props: { containerId: agent.id.toString(), className: 'TestAgent' } })
-      .fetch(cdpUrl.replace(/^ws:/, 'http:'));
-    expect(plain.status).toBe(426);
-    expect(browserStandIn.stats.get(agent.name)!.acquired).toBe(0);
-  });
+      // An hour of use, then sleep: the connection ends, the session (and its page) is gone, its hours are metered.
+      testClock.offsetMs += 3_600_000;
+      expect((await agent.stub.lifecycleCommand('sleep')).ok).toBe(true);
+      expect((await second.closed).code).toBe(1001);
+      const asleep = await settled(agent, 'sleeping');
+      expect(asleep.browser).toMatchObject({ mode: 'browser-rendering', session: null, sessionsOpened: 1 });
+      expect((asleep.browser as CdpStatus).hoursThisMonth).toBeGreaterThanOrEqual(1);
+      expect((asleep.browser as CdpStatus).hoursThisMonth).toBeLessThan(1.01);
+      await vi.waitFor(() => expect(stats.closed).toEqual([sessionId]));
+      await vi.waitFor(async () => expect(await targetsIn(sessionId)).toEqual([]));
+      expect((await agent.stub.usageReport(24))?.browser.monthHours).toBeCloseTo((asleep.browser as CdpStatus).hoursThisMonth, 2);
 
-  it('should refuse the passthrough\'s path from outside the container, through the Worker', async () => {
-    const agent = browserAgent();
-    const cdpUrl = await wake(agent);
-    const secret = cdpUrl.split('/').at(-1)!;
-    const response = await (exports as unknown as { default: Fetcher }).default.fetch(`https://poc.example.com/__ondemand-cdp/${secret}`, { headers: { Upgrade: 'websocket' } });
-    expect(response.status).toBe(403);
-    expect(browserStandIn.stats.get(agent.name)!.acquired).toBe(0);
-  });
-});
+      // Nothing connects while it sleeps; that boot's secret died with it: the next boot has its own and a new session.
+      expect((await connectFromContainer(agent, cdpUrl)).status).toBe(409);
+      const nextUrl = await wake(agent);
+      expect(nextUrl).not.toBe(cdpUrl);
+      expect((await connectFromContainer(agent, cdpUrl)).status).toBe(401);
+      const third = await cdpFromContainer(agent, nextUrl);
+      expect(String((await third.send('Browser.getVersion')).product)).toMatch(/Chrome/);
+      expect(stats.acquired).toBe(2);
+      third.close();
+    });
+
+    it('should open one session for concurrent connections, meter its open time, close it and every pipe at sleep, and refuse one pipe over the cap', async () => {
+      const agent = browserAgent();
+      const cdpUrl = await wake(agent);
+      // The browser tool (or whatever runs in the container) opens MAX_PIPES connections at once.
+      const responses = await Promise.all(Array.from({ length: MAX_PIPES }, () => connectFromContainer(agent, cdpUrl)));
+      expect(responses.map((r) => r.status)).toEqual(Array(MAX_PIPES).fill(101));
+      const clients = responses.map((r) => {
+        r.webSocket!.accept();
+        return new CdpClient(r.webSocket!);
+      });
+      const stats = browserStandIn.stats.get(agent.name)!;
+      expect(stats.acquired).toBe(1);
+      expect(stats.connected).toBe(MAX_PIPES);
+      const open = (await status(agent)).browser as CdpStatus;
+      expect(open).toMatchObject({ sessionsOpened: 1, session: { connections: MAX_PIPES } });
+      // Every pipe works, on the one session.
+      for (const client of clients) expect(String((await client.send('Browser.getVersion')).product)).toMatch(/Chrome/);
+
+      // One more while they are open: refused, and nothing is acquired or joined for it.
+      const over = await connectFromContainer(agent, cdpUrl);
+      expect(over.status).toBe(429);
+      expect(await over.text()).toContain(`at most ${MAX_PIPES}`);
+      expect(stats.acquired).toBe(1);
+      expect(stats.connected).toBe(MAX_PIPES);
+      // A pipe closed frees its place.
+      clients.pop()!.close();
+      await vi.waitFor(async () => expect(((await status(agent)).browser as CdpStatus).session?.connections).toBe(MAX_PIPES - 1));
+      const again = await connectFromContainer(agent, cdpUrl);
+      expect(again.status).toBe(101);
+      again.webSocket!.accept();
+      clients.push(new CdpClient(again.webSocket!));
+
+      // An hour of use by all of them is one browser-hour; at sleep every pipe and the session end.
+      testClock.offsetMs += 3_600_000;
+      expect((await agent.stub.lifecycleCommand('sleep')).ok).toBe(true);
+      for (const client of clients) expect((await client.closed).code).toBe(1001);
+      const asleep = (await settled(agent, 'sleeping')).browser as CdpStatus;
+      expect(asleep).toMatchObject({ session: null, sessionsOpened: 1 });
+      expect(asleep.hoursThisMonth).toBeGreaterThanOrEqual(1);
+      expect(asleep.hoursThisMonth).toBeLessThan(1.01);
+      await vi.waitFor(() => expect(stats.closed).toEqual([open.session!.id]));
+      await vi.waitFor(async () => expect(await targetsIn(open.session!.id)).toEqual([]));
+    });
+
+    it('should close the browser session when the assistant hibernates', async () => {
+      const agent = browserAgent();
+      const cdpUrl = await wake(agent);
+      const client = await cdpFromContainer(agent, cdpUrl);
+      await client.send('Browser.getVersion');
+      const sessionId = ((await status(agent)).browser as CdpStatus).session!.id;
+      expect((await agent.stub.lifecycleCommand('hibernate', { reason: 'test' })).ok).toBe(true);
+      await client.closed;
+      const hibernated = await settled(agent, 'hibernated');
+      expect(hibernated.browser).toMatchObject({ session: null });
+      await vi.waitFor(() => expect(browserStandIn.stats.get(agent.name)!.closed).toEqual([sessionId]));
+    });
+
+    it("should refuse a connection without this boot's secret, or without an upgrade, and open no session for it", async () => {
+      const agent = browserAgent();
+      const cdpUrl = await wake(agent);
+      const wrong = cdpUrl.replace(/[0-9a-f]{64}$/, '0'.repeat(64));
+      expect((await connectFromContainer(agent, wrong)).status).toBe(401);
+      expect((await connectFromContainer(agent, cdpUrl.replace(/\/[0-9a-f]{64}$/, '/'))).status).toBe(401);
+      const plain = await (exports as unknown as { ContainerProxy: (o: { props: Record<string, unknown> }) => Fetcher })
+        .ContainerProxy({ props: { containerId: agent.id.toString(), className: 'TestAgent' } })
+        .fetch(cdpUrl.replace(/^ws:/, 'http:'));
+      expect(plain.status).toBe(426);
+      expect(browserStandIn.stats.get(agent.name)!.acquired).toBe(0);
+    });
+
+    it("should refuse the passthrough's path from outside the container, through the Worker", async () => {
+      const agent = browserAgent();
+      const cdpUrl = await wake(agent);
+      const secret = cdpUrl.split('/').at(-1)!;
+      const response = await (exports as unknown as { default: Fetcher }).default.fetch(`https://poc.example.com/__ondemand-cdp/${secret}`, {
+        headers: { Upgrade: 'websocket' },
+      });
+      expect(response.status).toBe(403);
+      expect(browserStandIn.stats.get(agent.name)!.acquired).toBe(0);
+    });
+  },
+);
 
 /** A browser provider the test answers by hand: every acquisition waits until the test settles it. */
 class ManualSessions implements BrowserSessions {
@@ -280,7 +287,7 @@ describe('CdpPassthrough (workerd, a provider answered by hand)', () => {
     expect(cdp.meterReport(24).monthHours).toBeCloseTo(1, 3);
   });
 
-  it('should give a new boot its own session when the last boot\'s acquisition is still under way', async () => {
+  it("should give a new boot its own session when the last boot's acquisition is still under way", async () => {
     const { sessions, cdp, connect } = passthrough();
     const first = await cdp.newBootSecret();
     const stale = connect(first.secret);

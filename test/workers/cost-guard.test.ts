@@ -20,7 +20,9 @@ function setup(scenario: string | null, extra: Partial<Env> = {}) {
   const testEnv: Env = {
     ...(env as unknown as Env),
     AGENT_NAME: agent,
-    ...(scenario ? { CF_API_TOKEN: 'test-analytics-token', CF_ACCOUNT_ID: 'account-123', ANALYTICS_GRAPHQL_URL: `${base}/graphql/${scenario}` } : { CF_API_TOKEN: '', CF_ACCOUNT_ID: '' }),
+    ...(scenario
+      ? { CF_API_TOKEN: 'test-analytics-token', CF_ACCOUNT_ID: 'account-123', ANALYTICS_GRAPHQL_URL: `${base}/graphql/${scenario}` }
+      : { CF_API_TOKEN: '', CF_ACCOUNT_ID: '' }),
     ...extra,
   };
   const stub = env.AGENT.get(env.AGENT.idFromName(agent));
@@ -72,7 +74,16 @@ describe('runCostGuard (workerd, local GraphQL stand-in)', () => {
     await stub.lifecycleCommand('wake');
     await vi.waitFor(async () => expect((await status(stub)).state).toBe('ready'), { timeout: 5000, interval: 20 });
     const now = Date.now();
-    fakeContainer(agent).cronJobs = [{ id: 'every-10', name: 'every ten minutes', enabled: true, schedule: { kind: 'every', everyMs: 600_000 }, state: { nextRunAtMs: now + 600_000 }, nextRunAtMs: now + 600_000 }];
+    fakeContainer(agent).cronJobs = [
+      {
+        id: 'every-10',
+        name: 'every ten minutes',
+        enabled: true,
+        schedule: { kind: 'every', everyMs: 600_000 },
+        state: { nextRunAtMs: now + 600_000 },
+        nextRunAtMs: now + 600_000,
+      },
+    ];
     await stub.lifecycleCommand('sleep');
     await vi.waitFor(async () => expect((await status(stub)).state).toBe('sleeping'), { timeout: 5000, interval: 20 });
     const withJobs = await runCostGuard(testEnv, now);
@@ -87,7 +98,7 @@ describe('runCostGuard (workerd, local GraphQL stand-in)', () => {
     expect(hibernated.evaluation.scheduledUsd).toBe(0);
   });
 
-  it('should price the backups kept in R2 and the month\'s R2 operations into the projection', async () => {
+  it("should price the backups kept in R2 and the month's R2 operations into the projection", async () => {
     const { agent, stub, testEnv } = setup(null);
     await stub.lifecycleCommand('wake');
     await vi.waitFor(async () => expect((await status(stub)).state).toBe('ready'), { timeout: 5000, interval: 20 });
@@ -97,7 +108,9 @@ describe('runCostGuard (workerd, local GraphQL stand-in)', () => {
     expect(free.evaluation.backupBytes).toBeGreaterThan(200_000);
     expect(free.evaluation.r2Usd).toBe(0); // within R2's included amounts
     // Without included amounts and at a steep rate, the same backups and operations show in the month's figures.
-    const pricing = JSON.stringify({ r2: { includedStorageGbMonth: 0, includedClassA: 0, includedClassB: 0, storageGbMonthUsd: 10_000, classAMillionUsd: 1_000_000 } });
+    const pricing = JSON.stringify({
+      r2: { includedStorageGbMonth: 0, includedClassA: 0, includedClassB: 0, storageGbMonthUsd: 10_000, classAMillionUsd: 1_000_000 },
+    });
     const priced = await runCostGuard({ ...testEnv, PRICING_OVERRIDE: pricing }, Date.now());
     expect(priced.evaluation.r2Usd).toBeGreaterThan(1);
     expect(priced.evaluation.projectedUsd - free.evaluation.projectedUsd).toBeCloseTo(priced.evaluation.r2Usd ?? 0, 1);
@@ -177,10 +190,14 @@ describe('runCostGuard (workerd, local GraphQL stand-in)', () => {
     expect(posts.at(-1)).toMatchObject({ event: 'openclaw-ondemand:budget', level: 'hard' });
   });
 
-  it('should show the month\'s figure computed on request, marked as not a cron decision, before any cron run', async () => {
-    const r = await (exports as unknown as { default: Fetcher }).default.fetch('https://poc.example.com/api/cost', { headers: { 'cf-connecting-ip': '127.0.0.1' } });
+  it("should show the month's figure computed on request, marked as not a cron decision, before any cron run", async () => {
+    const r = await (exports as unknown as { default: Fetcher }).default.fetch('https://poc.example.com/api/cost', {
+      headers: { 'cf-connecting-ip': '127.0.0.1' },
+    });
     expect(r.status).toBe(200);
-    const body = (await r.json()) as { current: { projectedUsd: number; monthToDateUsd: number; source: string; cronDecision: boolean; decision: { level: string } } };
+    const body = (await r.json()) as {
+      current: { projectedUsd: number; monthToDateUsd: number; source: string; cronDecision: boolean; decision: { level: string } };
+    };
     expect(body.current.cronDecision).toBe(false);
     expect(body.current.source).toBe('self-meter');
     expect(body.current.projectedUsd).toBeGreaterThanOrEqual(5); // the Workers Paid plan at least
@@ -190,7 +207,9 @@ describe('runCostGuard (workerd, local GraphQL stand-in)', () => {
   it('should answer GET /api/cost with the last evaluation and the thresholds', async () => {
     const { testEnv } = setup('low', { AGENT_NAME: 'default' });
     await runCostGuard(testEnv, NOW);
-    const r = await (exports as unknown as { default: Fetcher }).default.fetch('https://poc.example.com/api/cost', { headers: { 'cf-connecting-ip': '127.0.0.1' } });
+    const r = await (exports as unknown as { default: Fetcher }).default.fetch('https://poc.example.com/api/cost', {
+      headers: { 'cf-connecting-ip': '127.0.0.1' },
+    });
     expect(r.status).toBe(200);
     const body = (await r.json()) as { last: { source: string; decision: { level: string } }; thresholds: { softUsd: number; hardUsd: number } };
     expect(body.last).toMatchObject({ source: 'graphql', decision: { level: 'ok' } });

@@ -35,7 +35,7 @@ const DISGUISED = [
   '/%5F_ondemand-cdp/secret',
 ];
 
-describe('paths the gateway would read as the Worker\'s own (workerd)', () => {
+describe("paths the gateway would read as the Worker's own (workerd)", () => {
   beforeAll(async () => {
     await loadTeam();
     fakeContainer('default').bootProbes = 1;
@@ -58,7 +58,7 @@ describe('paths the gateway would read as the Worker\'s own (workerd)', () => {
     expect(gateway.requests.length).toBe(before.requests);
   });
 
-  it('should refuse a path percent-encoded past the gateway\'s decoding limit', async () => {
+  it("should refuse a path percent-encoded past the gateway's decoding limit", async () => {
     let path = '/api/v1/admin/rpc';
     for (let i = 0; i < 34; i++) path = path.replace(/%/g, '%25').replace('/api', '/%61pi');
     const before = fakeContainer('default').requests.length;
@@ -71,8 +71,11 @@ describe('paths the gateway would read as the Worker\'s own (workerd)', () => {
     const jwt = await token({ common_name: 'clawctl.access', email: undefined });
     const limited = accessEnv({ SERVICE_TOKEN_ROUTES: 'status' });
     const before = { rpc: fakeContainer('default').rpc.length, requests: fakeContainer('default').requests.length };
-    const as = (path: string, init: RequestInit = {}) => fetchAs(new Request(`${BASE}${path}`, { ...init, headers: { ...init.headers, 'cf-access-jwt-assertion': jwt } }), limited);
-    expect((await as('/_ondemand/..%2Fapi/v1/admin/rpc', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"method":"health"}' })).status).toBe(404);
+    const as = (path: string, init: RequestInit = {}) =>
+      fetchAs(new Request(`${BASE}${path}`, { ...init, headers: { ...init.headers, 'cf-access-jwt-assertion': jwt } }), limited);
+    expect(
+      (await as('/_ondemand/..%2Fapi/v1/admin/rpc', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"method":"health"}' })).status,
+    ).toBe(404);
     expect((await as('/_ondemand/x', { headers: { upgrade: 'websocket' } })).status).toBe(404);
     expect((await as('/v1/models')).status).toBe(403);
     expect((await as('/chat', { headers: { upgrade: 'websocket' } })).status).toBe(403);
@@ -82,7 +85,7 @@ describe('paths the gateway would read as the Worker\'s own (workerd)', () => {
     expect(fakeContainer('default').requests.length).toBe(before.requests);
   });
 
-  it('should still proxy the gateway\'s own paths, capitals and encoded characters included', async () => {
+  it("should still proxy the gateway's own paths, capitals and encoded characters included", async () => {
     for (const path of ['/assets/Index-B7xQ.js', '/v1/chat/completions', '/chat?session=a%2Fb', '/Control/%7Euser']) {
       const r = await asOwner(path);
       expect(r.status, path).toBe(200);
@@ -99,19 +102,45 @@ describe('the cost guard against an untrusted container (workerd)', () => {
   /** An Agent that read a hostile schedule at its last sleep: jobs built to be expensive to expand, with megabytes of names. */
   async function hostileAgent(scenario: string) {
     const agent = `hostile-cost-${counter++}`;
-    const testEnv: Env = { ...(env as unknown as Env), AGENT_NAME: agent, CF_API_TOKEN: 'test-analytics-token', CF_ACCOUNT_ID: 'account-123', ANALYTICS_GRAPHQL_URL: `${inject('analyticsUrl')}/graphql/${scenario}` };
+    const testEnv: Env = {
+      ...(env as unknown as Env),
+      AGENT_NAME: agent,
+      CF_API_TOKEN: 'test-analytics-token',
+      CF_ACCOUNT_ID: 'account-123',
+      ANALYTICS_GRAPHQL_URL: `${inject('analyticsUrl')}/graphql/${scenario}`,
+    };
     const stub = env.AGENT.get(env.AGENT.idFromName(agent));
     await stub.lifecycleCommand('wake');
-    await vi.waitFor(async () => expect(((await stub.lifecycleStatus()) as { status: AgentStatus }).status.state).toBe('ready'), { timeout: 5000, interval: 20 });
+    await vi.waitFor(async () => expect(((await stub.lifecycleStatus()) as { status: AgentStatus }).status.state).toBe('ready'), {
+      timeout: 5000,
+      interval: 20,
+    });
     const gateway = fakeContainer(agent);
     const soon = Date.now() + 60_000;
     gateway.cronJobs = [
-      ...Array.from({ length: 150 }, (_, i) => ({ id: `s${i}`, name: `${'S'.repeat(2_000)}${i}`, enabled: true, schedule: { kind: 'every', everyMs: 1_000 }, nextRunAtMs: soon + i, state: { nextRunAtMs: soon + i } })),
-      ...Array.from({ length: 150 }, (_, i) => ({ id: `c${i}`, name: `${'C'.repeat(2_000)}${i}`, enabled: true, schedule: { kind: 'cron', expr: '* * * * * *' }, nextRunAtMs: soon + i, state: { nextRunAtMs: soon + i } })),
+      ...Array.from({ length: 150 }, (_, i) => ({
+        id: `s${i}`,
+        name: `${'S'.repeat(2_000)}${i}`,
+        enabled: true,
+        schedule: { kind: 'every', everyMs: 1_000 },
+        nextRunAtMs: soon + i,
+        state: { nextRunAtMs: soon + i },
+      })),
+      ...Array.from({ length: 150 }, (_, i) => ({
+        id: `c${i}`,
+        name: `${'C'.repeat(2_000)}${i}`,
+        enabled: true,
+        schedule: { kind: 'cron', expr: '* * * * * *' },
+        nextRunAtMs: soon + i,
+        state: { nextRunAtMs: soon + i },
+      })),
     ];
     gateway.hostileRpc['cron.runs'] = () => ({ entries: [{ action: 'finished', status: 'ok', runAtMs: soon, durationMs: -1e15 }] });
     await stub.lifecycleCommand('sleep');
-    await vi.waitFor(async () => expect(((await stub.lifecycleStatus()) as { status: AgentStatus }).status.state).toBe('sleeping'), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(async () => expect(((await stub.lifecycleStatus()) as { status: AgentStatus }).status.state).toBe('sleeping'), {
+      timeout: 10_000,
+      interval: 20,
+    });
     return { agent, stub, testEnv };
   }
 
@@ -135,7 +164,8 @@ describe('the cost guard against an untrusted container (workerd)', () => {
       get: (id: DurableObjectId) => {
         const real = env.AGENT.get(id);
         return {
-          usageReport: (hours: number, withSchedule = true) => (withSchedule ? Promise.reject(new Error('Durable Object exceeded its CPU time limit')) : real.usageReport(hours, false)),
+          usageReport: (hours: number, withSchedule = true) =>
+            withSchedule ? Promise.reject(new Error('Durable Object exceeded its CPU time limit')) : real.usageReport(hours, false),
           applyBudget: (e: Parameters<typeof real.applyBudget>[0]) => real.applyBudget(e),
         };
       },

@@ -32,7 +32,14 @@ describe('hostile requests (workerd)', () => {
       const asOwner = await local('/api/v1/admin/rpc', { method: 'POST', headers: { 'content-type': 'application/json' }, body: call });
       expect(asOwner.status).toBe(404);
       const jwt = await token({ common_name: 'clawctl.access', email: undefined });
-      const withToken = await fetchAs(new Request(`${BASE}/api/v1/admin/rpc`, { method: 'POST', headers: { 'cf-access-jwt-assertion': jwt, 'content-type': 'application/json' }, body: call }), accessEnv({ SERVICE_TOKEN_ROUTES: 'gateway,status' }));
+      const withToken = await fetchAs(
+        new Request(`${BASE}/api/v1/admin/rpc`, {
+          method: 'POST',
+          headers: { 'cf-access-jwt-assertion': jwt, 'content-type': 'application/json' },
+          body: call,
+        }),
+        accessEnv({ SERVICE_TOKEN_ROUTES: 'gateway,status' }),
+      );
       expect([403, 404]).toContain(withToken.status);
       expect(fakeContainer('default').rpc.length).toBe(before);
       expect(fakeContainer('default').requests.some((r) => r.includes('/api/v1/admin'))).toBe(false);
@@ -45,9 +52,17 @@ describe('hostile requests (workerd)', () => {
       const plain = await local('/api/hibernate', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"reason":"csrf"}' });
       expect(plain.status).toBe(415);
       expect(await errorCode(plain)).toBe('unsupported_media_type');
-      const foreign = await local('/api/hibernate', { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://evil.example' }, body: '{}' });
+      const foreign = await local('/api/hibernate', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: 'https://evil.example' },
+        body: '{}',
+      });
       expect(foreign.status).toBe(403);
-      const fetchMetadata = await local('/api/wake', { method: 'POST', headers: { 'content-type': 'application/json', 'sec-fetch-site': 'cross-site' }, body: '{}' });
+      const fetchMetadata = await local('/api/wake', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'sec-fetch-site': 'cross-site' },
+        body: '{}',
+      });
       expect(fetchMetadata.status).toBe(403);
       const after = await status();
       expect(after.history).toEqual(before.history);
@@ -55,17 +70,29 @@ describe('hostile requests (workerd)', () => {
     });
 
     it('should take a command from its own origin, and from a client that sends no Origin (curl, clawctl)', async () => {
-      const own = await local('/api/stop', { method: 'POST', headers: { 'content-type': 'application/json', origin: BASE, 'sec-fetch-site': 'same-origin' }, body: '{}' });
+      const own = await local('/api/stop', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: BASE, 'sec-fetch-site': 'same-origin' },
+        body: '{}',
+      });
       expect(own.status).toBe(202);
       const cli = await local('/api/stop', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       expect(cli.status).toBe(202);
     });
 
-    it('should refuse, behind Access with the owner\'s cookie, a cross-site resume that would override the budget', async () => {
+    it("should refuse, behind Access with the owner's cookie, a cross-site resume that would override the budget", async () => {
       const cookie = `CF_Authorization=${await token({ email: 'owner@example.com' })}`;
-      const forged = await fetchAs(new Request(`${BASE}/api/resume`, { method: 'POST', headers: { cookie, origin: 'https://evil.example', 'content-type': 'application/json' }, body: '{"override":true}' }));
+      const forged = await fetchAs(
+        new Request(`${BASE}/api/resume`, {
+          method: 'POST',
+          headers: { cookie, origin: 'https://evil.example', 'content-type': 'application/json' },
+          body: '{"override":true}',
+        }),
+      );
       expect(forged.status).toBe(403);
-      const plain = await fetchAs(new Request(`${BASE}/api/resume`, { method: 'POST', headers: { cookie, 'content-type': 'text/plain' }, body: '{"override":true}' }));
+      const plain = await fetchAs(
+        new Request(`${BASE}/api/resume`, { method: 'POST', headers: { cookie, 'content-type': 'text/plain' }, body: '{"override":true}' }),
+      );
       expect(plain.status).toBe(415);
     });
 
@@ -88,18 +115,27 @@ describe('hostile requests (workerd)', () => {
   describe('service tokens', () => {
     it('should keep a service token out of the gateway unless SERVICE_TOKEN_ROUTES lists "gateway"', async () => {
       const jwt = await token({ common_name: 'cli.access' });
-      const refused = await fetchAs(new Request(`${BASE}/v1/chat/completions`, { method: 'POST', headers: { 'cf-access-jwt-assertion': jwt, 'content-type': 'application/json' }, body: '{}' }));
+      const refused = await fetchAs(
+        new Request(`${BASE}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'cf-access-jwt-assertion': jwt, 'content-type': 'application/json' },
+          body: '{}',
+        }),
+      );
       expect(refused.status).toBe(403);
       expect(await refused.text()).toContain('gateway');
       const page = await fetchAs(new Request(`${BASE}/_ondemand/`, { headers: { 'cf-access-jwt-assertion': jwt } }));
       expect(page.status).toBe(200);
-      const allowed = await fetchAs(new Request(`${BASE}/v1/models`, { headers: { 'cf-access-jwt-assertion': jwt } }), accessEnv({ SERVICE_TOKEN_ROUTES: 'status,gateway' }));
+      const allowed = await fetchAs(
+        new Request(`${BASE}/v1/models`, { headers: { 'cf-access-jwt-assertion': jwt } }),
+        accessEnv({ SERVICE_TOKEN_ROUTES: 'status,gateway' }),
+      );
       expect(allowed.status).not.toBe(403);
       await allowed.body?.cancel();
     });
   });
 
-  describe('the Worker\'s own pages', () => {
+  describe("the Worker's own pages", () => {
     it('should forbid framing and sniffing on every page and JSON answer it writes', async () => {
       const answers = [
         await local('/_ondemand/', { headers: { accept: 'text/html' } }),
@@ -134,11 +170,23 @@ describe('hostile requests (workerd)', () => {
   });
 
   describe('cookies', () => {
-    it('should hand the gateway none of Cloudflare\'s cookies (the Access session, its numbered parts, bot and load-balancer cookies), whatever their case', async () => {
+    it("should hand the gateway none of Cloudflare's cookies (the Access session, its numbered parts, bot and load-balancer cookies), whatever their case", async () => {
       const jwt = await token({ email: 'owner@example.com' });
-      await fetchAs(new Request(`${BASE}/api/wake`, { method: 'POST', headers: { cookie: `CF_Authorization=${jwt}`, 'content-type': 'application/json' }, body: '{}' }));
+      await fetchAs(
+        new Request(`${BASE}/api/wake`, { method: 'POST', headers: { cookie: `CF_Authorization=${jwt}`, 'content-type': 'application/json' }, body: '{}' }),
+      );
       await vi.waitFor(async () => expect((await status()).state).toBe('ready'), { timeout: 5000, interval: 20 });
-      const cloudflare = [`CF_Authorization=${jwt}`, `CF_Authorization_2=${jwt}`, `cf_authorization_1=${jwt}`, 'CF_AppSession=abc', 'cf_clearance=clear', '__cf_bm=bm', '__cflb=lb', '__cfruid=ruid', `CF_Authorization =${jwt}`];
+      const cloudflare = [
+        `CF_Authorization=${jwt}`,
+        `CF_Authorization_2=${jwt}`,
+        `cf_authorization_1=${jwt}`,
+        'CF_AppSession=abc',
+        'cf_clearance=clear',
+        '__cf_bm=bm',
+        '__cflb=lb',
+        '__cfruid=ruid',
+        `CF_Authorization =${jwt}`,
+      ];
       const proxied = await fetchAs(new Request(`${BASE}/v1/models`, { headers: { cookie: [...cloudflare, 'theme=dark'].join('; ') } }));
       expect(proxied.status).toBe(200);
       const seen = (await proxied.json()) as { cookie: string | null; user: string };

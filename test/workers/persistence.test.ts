@@ -227,7 +227,17 @@ describe('persistence (workerd, R2 emulation, fake container disk)', () => {
       const body = new TextEncoder().encode(`backup ${i}`);
       const digest = [...new Uint8Array(await crypto.subtle.digest('SHA-256', body))].map((b) => b.toString(16).padStart(2, '0')).join('');
       await keep.save(
-        { id: keep.newId(Date.UTC(2026, 10, 1, 0, i)), agent: 'retention-test', createdAt: '', reason: `n${i}`, runtime: 'local', fingerprint: String(i), sha256: digest, size: body.length, files: 1 },
+        {
+          id: keep.newId(Date.UTC(2026, 10, 1, 0, i)),
+          agent: 'retention-test',
+          createdAt: '',
+          reason: `n${i}`,
+          runtime: 'local',
+          fingerprint: String(i),
+          sha256: digest,
+          size: body.length,
+          files: 1,
+        },
         new Response(body).body,
       );
     }
@@ -235,7 +245,7 @@ describe('persistence (workerd, R2 emulation, fake container disk)', () => {
     expect(left.map((m) => m.reason)).toEqual(['n4', 'n3', 'n2']);
   });
 
-  it('should delete the Sandbox SDK\'s archive and metadata with the manifest that names them, and keep the size of the ones it keeps', async () => {
+  it("should delete the Sandbox SDK's archive and metadata with the manifest that names them, and keep the size of the ones it keeps", async () => {
     const now = Date.UTC(2026, 11, 6, 12, 0, 0);
     const sdk = new BackupStore(env.BACKUP_BUCKET!, 'sdk-retention', 2, () => now);
     const uuids: string[] = [];
@@ -246,7 +256,18 @@ describe('persistence (workerd, R2 emulation, fake container disk)', () => {
       await env.BACKUP_BUCKET!.put(`backups/${uuid}/data.sqsh`, 'x'.repeat(1000 + i));
       await env.BACKUP_BUCKET!.put(`backups/${uuid}/meta.json`, JSON.stringify({ id: uuid, createdAt: new Date(now).toISOString(), ttl: 1 }));
       const { manifest } = await sdk.save(
-        { id: sdk.newId(now - (4 - i) * 3 * 60 * 60_000), agent: 'sdk-retention', createdAt: '', reason: `s${i}`, runtime: 'sandbox', fingerprint: String(i), sha256: uuid, size: 0, files: 1, handle: { id: uuid, dir: '/home/.openclaw-snapshot' } },
+        {
+          id: sdk.newId(now - (4 - i) * 3 * 60 * 60_000),
+          agent: 'sdk-retention',
+          createdAt: '',
+          reason: `s${i}`,
+          runtime: 'sandbox',
+          fingerprint: String(i),
+          sha256: uuid,
+          size: 0,
+          files: 1,
+          handle: { id: uuid, dir: '/home/.openclaw-snapshot' },
+        },
         null,
       );
       expect(manifest.size).toBe(1000 + i);
@@ -254,7 +275,8 @@ describe('persistence (workerd, R2 emulation, fake container disk)', () => {
     // 12 h, 9 h, 6 h and 3 h old: the newest two are kept, and the newest at least 1 hour old is one of them.
     expect((await sdk.list()).map((m) => m.reason)).toEqual(['s3', 's2']);
     for (const [i, uuid] of uuids.entries()) {
-      const present = (await env.BACKUP_BUCKET!.head(`backups/${uuid}/data.sqsh`)) !== null && (await env.BACKUP_BUCKET!.head(`backups/${uuid}/meta.json`)) !== null;
+      const present =
+        (await env.BACKUP_BUCKET!.head(`backups/${uuid}/data.sqsh`)) !== null && (await env.BACKUP_BUCKET!.head(`backups/${uuid}/meta.json`)) !== null;
       expect(present, `backup s${i}`).toBe(i >= 2);
     }
   });

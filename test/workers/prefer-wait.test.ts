@@ -38,7 +38,11 @@ describe('Prefer: wait (workerd, fake runtime)', { timeout: 60_000 }, () => {
     expect(plain.headers.get('retry-after')).toBe('2');
     expect(Date.now() - started).toBeLessThan(10_000);
     await stoppedWithBootOf(20);
-    const response = await call('/v1/chat/completions', { method: 'POST', headers: { prefer: 'wait=30' }, body: JSON.stringify({ model: 'openclaw', messages: [{ role: 'user', content: 'hi' }] }) });
+    const response = await call('/v1/chat/completions', {
+      method: 'POST',
+      headers: { prefer: 'wait=30' },
+      body: JSON.stringify({ model: 'openclaw', messages: [{ role: 'user', content: 'hi' }] }),
+    });
     expect(response.status).toBe(200);
     const body = (await response.json()) as { gateway: string; path: string; body: string };
     expect(body).toMatchObject({ gateway: 'fake', path: '/v1/chat/completions' });
@@ -60,7 +64,10 @@ describe('Prefer: wait (workerd, fake runtime)', { timeout: 60_000 }, () => {
 
   it('should answer boot_failed as soon as the boot fails for good, not after the whole wait', async () => {
     await stoppedWithBootOf(1_000_000);
-    Object.assign(fakeContainer('default'), { failWith: { code: 'config_unreadable', message: 'openclaw.json is not valid JSON; it was left untouched', retryable: false }, failCount: 1 });
+    Object.assign(fakeContainer('default'), {
+      failWith: { code: 'config_unreadable', message: 'openclaw.json is not valid JSON; it was left untouched', retryable: false },
+      failCount: 1,
+    });
     const started = Date.now();
     const response = await call('/v1/models', { headers: { prefer: 'wait=60' } });
     expect(response.status).toBe(503);
@@ -68,9 +75,13 @@ describe('Prefer: wait (workerd, fake runtime)', { timeout: 60_000 }, () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
-  it('should keep a streaming client alive while it waits, then send the gateway\'s answer in the same stream', async () => {
+  it("should keep a streaming client alive while it waits, then send the gateway's answer in the same stream", async () => {
     await stoppedWithBootOf(1_000_000);
-    const response = await call('/v1/chat/completions', { method: 'POST', headers: { prefer: 'wait=30' }, body: JSON.stringify({ model: 'openclaw', stream: true, messages: [{ role: 'user', content: 'stream me' }] }) });
+    const response = await call('/v1/chat/completions', {
+      method: 'POST',
+      headers: { prefer: 'wait=30' },
+      body: JSON.stringify({ model: 'openclaw', stream: true, messages: [{ role: 'user', content: 'stream me' }] }),
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/event-stream');
     const reader = (response.body as ReadableStream<Uint8Array>).getReader();
@@ -85,7 +96,11 @@ describe('Prefer: wait (workerd, fake runtime)', { timeout: 60_000 }, () => {
       if (done) break;
       rest += decoder.decode(value);
     }
-    const data = rest.split('\n').filter((line) => line.startsWith('data: ')).map((line) => line.slice(6)).join('\n');
+    const data = rest
+      .split('\n')
+      .filter((line) => line.startsWith('data: '))
+      .map((line) => line.slice(6))
+      .join('\n');
     expect(JSON.parse(data)).toMatchObject({ gateway: 'fake', path: '/v1/chat/completions' });
     expect(JSON.parse((JSON.parse(data) as { body: string }).body)).toMatchObject({ stream: true });
   });

@@ -147,7 +147,10 @@ describe('Worker routes (workerd, fake runtime)', () => {
     it('should show the reason instead of booting again on every request', async () => {
       await call('/api/stop', { method: 'POST' });
       await untilState('stopped');
-      Object.assign(fakeContainer('default'), { failWith: { code: 'config_unreadable', message: 'openclaw.json is not valid JSON; it was left untouched', retryable: false }, failCount: 1 });
+      Object.assign(fakeContainer('default'), {
+        failWith: { code: 'config_unreadable', message: 'openclaw.json is not valid JSON; it was left untouched', retryable: false },
+        failCount: 1,
+      });
       await call('/api/wake', { method: 'POST' });
       await vi.waitFor(async () => expect((await getStatus()).lastError?.code).toBe('config_unreadable'), { timeout: 5_000, interval: 20 });
       await untilState('stopped');
@@ -193,12 +196,15 @@ describe('the model sign-in (POST/GET /api/login, fake runtime)', () => {
     c.disk['auth'] = 'signed in';
     const done = (await (await call('/api/login')).json()) as { state: string; profile: string };
     expect(done).toMatchObject({ state: 'signed-in', profile: 'openai:me@example.com' });
-    await vi.waitFor(async () => {
-      const s = await getStatus();
-      expect(s.model.signIn?.profile).toBe('openai:me@example.com');
-      expect(s.backups.history.some((e) => e.reason === 'model sign-in stored' && e.result === 'ok')).toBe(true);
-      expect(s.model.lastCredentialBackup?.result).toBe('ok');
-    }, { timeout: 5_000, interval: 50 });
+    await vi.waitFor(
+      async () => {
+        const s = await getStatus();
+        expect(s.model.signIn?.profile).toBe('openai:me@example.com');
+        expect(s.backups.history.some((e) => e.reason === 'model sign-in stored' && e.result === 'ok')).toBe(true);
+        expect(s.model.lastCredentialBackup?.result).toBe('ok');
+      },
+      { timeout: 5_000, interval: 50 },
+    );
     expect(c.rpc).toContain('models.authStatus');
   });
 });

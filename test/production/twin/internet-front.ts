@@ -22,12 +22,35 @@ export function leafCertificate(caDir: string, host: string, dir: string): { key
   mkdirSync(dir, { recursive: true });
   const key = join(dir, `${host}.key`);
   const cert = join(dir, `${host}.crt`);
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30', '-subj', `/CN=${host}`,
-    '-CA', join(caDir, 'ca.crt'), '-CAkey', join(caDir, 'ca.key'),
-    '-addext', `subjectAltName=DNS:${host}`, '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'extendedKeyUsage=serverAuth',
-    '-keyout', key, '-out', cert,
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '30',
+      '-subj',
+      `/CN=${host}`,
+      '-CA',
+      join(caDir, 'ca.crt'),
+      '-CAkey',
+      join(caDir, 'ca.key'),
+      '-addext',
+      `subjectAltName=DNS:${host}`,
+      '-addext',
+      'basicConstraints=critical,CA:FALSE',
+      '-addext',
+      'extendedKeyUsage=serverAuth',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
+    { stdio: 'ignore' },
+  );
   const pair = { key: readFileSync(key), cert: Buffer.concat([readFileSync(cert), readFileSync(join(caDir, 'ca.crt'))]) };
   rmSync(key);
   return pair;
@@ -54,7 +77,10 @@ function writeHosts(places: StandInPlaces, names: string[]): void {
 
 function registered(places: StandInPlaces): string[] {
   try {
-    return readFileSync(places.hostsFile, 'utf8').split('\n').filter((l) => l.startsWith(`${places.front} `)).map((l) => l.split(' ')[1] as string);
+    return readFileSync(places.hostsFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith(`${places.front} `))
+      .map((l) => l.split(' ')[1] as string);
   } catch {
     return [];
   }
@@ -71,7 +97,10 @@ export function registerStandIn(places: StandInPlaces, hostname: string, address
 export function unregisterStandIn(places: StandInPlaces, hostname: string): void {
   const name = hostname.toLowerCase();
   rmSync(join(places.dir, name), { force: true });
-  writeHosts(places, registered(places).filter((n) => n !== name));
+  writeHosts(
+    places,
+    registered(places).filter((n) => n !== name),
+  );
 }
 
 /** The `IP:port` the stand-in for `name` listens on, or null. */
@@ -85,48 +114,57 @@ function target(places: StandInPlaces, name: string): { host: string; port: numb
   }
 }
 
-export async function startInternetFront(options: { places: StandInPlaces; caDir: string; workDir: string; log: (line: string) => void }): Promise<{ close(): Promise<void> }> {
+export async function startInternetFront(options: {
+  places: StandInPlaces;
+  caDir: string;
+  workDir: string;
+  log: (line: string) => void;
+}): Promise<{ close(): Promise<void> }> {
   const { places } = options;
   writeHosts(places, []);
   const contexts = new Map<string, SecureContext>();
-  const server = createHttpsServer({
-    SNICallback: (servername, done) => {
-      const name = servername.toLowerCase();
-      if (!HOSTNAME.test(name) || !target(places, name)) return done(new Error(`no stand-in for ${servername}`));
-      let context = contexts.get(name);
-      if (!context) {
-        context = createSecureContext(leafCertificate(options.caDir, name, options.workDir));
-        contexts.set(name, context);
-      }
-      done(null, context);
+  const server = createHttpsServer(
+    {
+      SNICallback: (servername, done) => {
+        const name = servername.toLowerCase();
+        if (!HOSTNAME.test(name) || !target(places, name)) return done(new Error(`no stand-in for ${servername}`));
+        let context = contexts.get(name);
+        if (!context) {
+          context = createSecureContext(leafCertificate(options.caDir, name, options.workDir));
+          contexts.set(name, context);
+        }
+        done(null, context);
+      },
     },
-  }, (req: IncomingMessage, res: ServerResponse) => {
-    const name = String((req.socket as { servername?: string }).servername ?? '').toLowerCase();
-    const to = target(places, name);
-    if (!to) {
-      res.writeHead(502, { 'content-type': 'text/plain' });
-      return res.end(`the twin has no stand-in for ${name}\n`);
-    }
-    const upstream = httpRequest({ host: to.host, port: to.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
-    upstream.on('error', (error) => {
-      options.log(`internet front: ${name}: ${error.message}`);
-      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
-      res.end(`the stand-in for ${name}: ${error.message}\n`);
-    });
-    req.pipe(upstream);
-  });
+    (req: IncomingMessage, res: ServerResponse) => {
+      const name = String((req.socket as { servername?: string }).servername ?? '').toLowerCase();
+      const to = target(places, name);
+      if (!to) {
+        res.writeHead(502, { 'content-type': 'text/plain' });
+        return res.end(`the twin has no stand-in for ${name}\n`);
+      }
+      const upstream = httpRequest({ host: to.host, port: to.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.on('error', (error) => {
+        options.log(`internet front: ${name}: ${error.message}`);
+        if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+        res.end(`the stand-in for ${name}: ${error.message}\n`);
+      });
+      req.pipe(upstream);
+    },
+  );
   server.on('tlsClientError', (error) => options.log(`internet front: TLS: ${error.message}`));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(443, places.front, () => resolve());
   });
   return {
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -114,7 +114,8 @@ export async function startR2Endpoint(options: R2EndpointOptions): Promise<R2End
     };
     const q = url.searchParams;
     if (q.has('X-Amz-Signature')) {
-      if (!(q.get('X-Amz-Credential') ?? '').startsWith(`${options.accessKeyId}/`)) throw new S3Error(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
+      if (!(q.get('X-Amz-Credential') ?? '').startsWith(`${options.accessKeyId}/`))
+        throw new S3Error(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
       const datetime = q.get('X-Amz-Date') ?? '';
       const expires = Number(q.get('X-Amz-Expires'));
       if (!Number.isFinite(amzDate(datetime)) || !(expires > 0)) throw new S3Error(403, 'AccessDenied', 'Malformed presigned URL.');
@@ -123,22 +124,42 @@ export async function startR2Endpoint(options: R2EndpointOptions): Promise<R2End
       unsigned.searchParams.delete('X-Amz-Signature');
       const signed = (q.get('X-Amz-SignedHeaders') ?? 'host').split(';').filter((h) => h !== 'host');
       const signer = new AwsV4Signer({
-        url: unsigned.toString(), method, accessKeyId: options.accessKeyId, secretAccessKey, service: 's3', region: 'auto', signQuery: true, datetime,
+        url: unsigned.toString(),
+        method,
+        accessKeyId: options.accessKeyId,
+        secretAccessKey,
+        service: 's3',
+        region: 'auto',
+        signQuery: true,
+        datetime,
         headers: signed.map((h) => [h, header(h)] as [string, string]),
       });
-      if ((await signer.sign()).url.searchParams.get('X-Amz-Signature') !== q.get('X-Amz-Signature')) throw new S3Error(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.');
+      if ((await signer.sign()).url.searchParams.get('X-Amz-Signature') !== q.get('X-Amz-Signature'))
+        throw new S3Error(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.');
       return;
     }
     const auth = /^AWS4-HMAC-SHA256 Credential=([^,]+), ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(header('authorization'));
     if (!auth) throw new S3Error(403, 'AccessDenied', 'Anonymous access is forbidden.');
-    if (!auth[1]!.startsWith(`${options.accessKeyId}/`)) throw new S3Error(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
+    if (!auth[1]!.startsWith(`${options.accessKeyId}/`))
+      throw new S3Error(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
     const datetime = header('x-amz-date');
-    if (!(Math.abs(now - amzDate(datetime)) <= HEADER_SKEW_MS)) throw new S3Error(403, 'RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.');
+    if (!(Math.abs(now - amzDate(datetime)) <= HEADER_SKEW_MS))
+      throw new S3Error(403, 'RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.');
     const signer = new AwsV4Signer({
-      url: url.toString(), method, accessKeyId: options.accessKeyId, secretAccessKey, service: 's3', region: 'auto', datetime,
-      headers: auth[2]!.split(';').filter((h) => h !== 'host').map((h) => [h, header(h)] as [string, string]),
+      url: url.toString(),
+      method,
+      accessKeyId: options.accessKeyId,
+      secretAccessKey,
+      service: 's3',
+      region: 'auto',
+      datetime,
+      headers: auth[2]!
+        .split(';')
+        .filter((h) => h !== 'host')
+        .map((h) => [h, header(h)] as [string, string]),
     });
-    if ((await signer.authHeader()) !== header('authorization')) throw new S3Error(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.');
+    if ((await signer.authHeader()) !== header('authorization'))
+      throw new S3Error(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.');
   }
 
   async function readObject(key: string): Promise<{ data: Buffer; etag: string }> {
@@ -159,12 +180,24 @@ export async function startR2Endpoint(options: R2EndpointOptions): Promise<R2End
   }
 
   /** The S3 operation: its status, headers and body. */
-  async function operate(method: string, url: URL, key: string, headers: IncomingMessage['headers'], body: Buffer): Promise<{ status: number; headers?: Record<string, string>; body?: Buffer | string }> {
+  async function operate(
+    method: string,
+    url: URL,
+    key: string,
+    headers: IncomingMessage['headers'],
+    body: Buffer,
+  ): Promise<{ status: number; headers?: Record<string, string>; body?: Buffer | string }> {
     const q = url.searchParams;
     if (method === 'POST' && q.has('uploads')) {
       const id = randomUUID();
       uploads.set(id, { key, parts: new Map() });
-      return { status: 200, headers: { 'content-type': 'application/xml' }, body: xml(`<InitiateMultipartUploadResult><Bucket>${options.bucket}</Bucket><Key>${key}</Key><UploadId>${id}</UploadId></InitiateMultipartUploadResult>`) };
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/xml' },
+        body: xml(
+          `<InitiateMultipartUploadResult><Bucket>${options.bucket}</Bucket><Key>${key}</Key><UploadId>${id}</UploadId></InitiateMultipartUploadResult>`,
+        ),
+      };
     }
     const uploadId = q.get('uploadId');
     if (uploadId !== null) {
@@ -172,7 +205,8 @@ export async function startR2Endpoint(options: R2EndpointOptions): Promise<R2End
       if (!upload || upload.key !== key) throw new S3Error(404, 'NoSuchUpload', 'The specified multipart upload does not exist.');
       if (method === 'PUT') {
         const part = Number(q.get('partNumber'));
-        if (!Number.isInteger(part) || part < 1 || part > 10_000) throw new S3Error(400, 'InvalidArgument', 'Part number must be an integer between 1 and 10000.');
+        if (!Number.isInteger(part) || part < 1 || part > 10_000)
+          throw new S3Error(400, 'InvalidArgument', 'Part number must be an integer between 1 and 10000.');
         upload.parts.set(part, body);
         return { status: 200, headers: { etag: etagOf(body) } };
       }
@@ -181,7 +215,10 @@ export async function startR2Endpoint(options: R2EndpointOptions): Promise<R2End
         return { status: 204 };
       }
       if (method === 'POST') {
-        const listed = [...body.toString('utf8').matchAll(/<Part>\s*<PartNumber>(\d+)<\/PartNumber>\s*<ETag>([^<]+)<\/ETag>\s*<\/Part>/g)].map((m) => ({ n: Number(m[1]), etag: m[2]!.replace(/&quot;/g, '"') }));
+        const listed = [...body.toString('utf8').matchAll(/<Part>\s*<PartNumber>(\d+)<\/PartNumber>\s*<ETag>([^<]+)<\/ETag>\s*<\/Part>/g)].map((m) => ({
+          n: Number(m[1]),
+          etag: m[2]!.replace(/&quot;/g, '"'),
+        }));
         if (listed.length === 0) throw new S3Error(400, 'MalformedXML', 'The XML you provided was not well-formed.');
         const data: Buffer[] = [];
         for (const { n, etag } of listed) {
@@ -191,7 +228,13 @@ export async function startR2Endpoint(options: R2EndpointOptions): Promise<R2End
         }
         const etag = await writeObject(key, Buffer.concat(data), undefined);
         uploads.delete(uploadId);
-        return { status: 200, headers: { 'content-type': 'application/xml' }, body: xml(`<CompleteMultipartUploadResult><Location>https://${options.host}/${options.bucket}/${key}</Location><Bucket>${options.bucket}</Bucket><Key>${key}</Key><ETag>${etag}</ETag></CompleteMultipartUploadResult>`) };
+        return {
+          status: 200,
+          headers: { 'content-type': 'application/xml' },
+          body: xml(
+            `<CompleteMultipartUploadResult><Location>https://${options.host}/${options.bucket}/${key}</Location><Bucket>${options.bucket}</Bucket><Key>${key}</Key><ETag>${etag}</ETag></CompleteMultipartUploadResult>`,
+          ),
+        };
       }
     }
     if (method === 'PUT') {
@@ -206,7 +249,11 @@ export async function startR2Endpoint(options: R2EndpointOptions): Promise<R2End
         const start = Number(range[1]);
         const end = Math.min(range[2] ? Number(range[2]) : object.data.length - 1, object.data.length - 1);
         if (start > end) throw new S3Error(416, 'InvalidRange', 'The requested range is not satisfiable');
-        return { status: 206, headers: { ...base, 'content-range': `bytes ${start}-${end}/${object.data.length}` }, body: object.data.subarray(start, end + 1) };
+        return {
+          status: 206,
+          headers: { ...base, 'content-range': `bytes ${start}-${end}/${object.data.length}` },
+          body: object.data.subarray(start, end + 1),
+        };
       }
       return { status: 200, headers: { ...base, 'content-length': String(object.data.length) }, body: method === 'GET' ? object.data : undefined };
     }
@@ -222,8 +269,12 @@ export async function startR2Endpoint(options: R2EndpointOptions): Promise<R2End
     const method = req.method ?? 'GET';
     const url = new URL(req.url ?? '/', `https://${options.host}`);
     const record: R2Served = {
-      at: new Date().toISOString(), method, path: url.pathname, query: [...url.searchParams.keys()].filter((k) => !k.startsWith('X-Amz-')).join('&'),
-      range: typeof req.headers.range === 'string' ? req.headers.range : null, status: 0,
+      at: new Date().toISOString(),
+      method,
+      path: url.pathname,
+      query: [...url.searchParams.keys()].filter((k) => !k.startsWith('X-Amz-')).join('&'),
+      range: typeof req.headers.range === 'string' ? req.headers.range : null,
+      status: 0,
     };
     try {
       const body = await readBody(req);
@@ -269,17 +320,19 @@ export async function startR2Endpoint(options: R2EndpointOptions): Promise<R2End
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(knobs));
   });
-  const listen = (server: Server, port: number, host: string) => new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
+  const listen = (server: Server, port: number, host: string) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
   const plain = createServer((req, res) => void handle(req, res));
   await listen(plain, 0, options.bridge);
   await listen(control, 0, '127.0.0.1');
-  const close = (server: Server) => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
+  const close = (server: Server) =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
   return {
     host: options.host,
     standInAddress: `${options.bridge}:${(plain.address() as AddressInfo).port}`,

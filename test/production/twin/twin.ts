@@ -86,7 +86,9 @@ export interface Twin {
  */
 function removeStaleProjectImages(current: string): void {
   if (!current.includes(':')) return;
-  const images = spawnSync('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}', current.split(':')[0] as string], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  const images = spawnSync('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}', current.split(':')[0] as string], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter(Boolean);
   for (const image of images) if (image !== current) spawnSync('docker', ['rmi', image], { stdio: 'ignore' });
 }
 
@@ -100,7 +102,9 @@ export const TWIN_R2_KEYS = { R2_ACCESS_KEY_ID: 'twin-r2-key-id-must-stay-in-the
 
 /** The production config's backup bucket (its BACKUP_BUCKET binding's). */
 function productionBucket(): string {
-  const { rawConfig } = experimental_readRawConfig({ config: join(ROOT, 'wrangler.jsonc') }) as { rawConfig: { r2_buckets?: Array<{ binding: string; bucket_name: string }> } };
+  const { rawConfig } = experimental_readRawConfig({ config: join(ROOT, 'wrangler.jsonc') }) as {
+    rawConfig: { r2_buckets?: Array<{ binding: string; bucket_name: string }> };
+  };
   const bucket = rawConfig.r2_buckets?.find((b) => b.binding === 'BACKUP_BUCKET')?.bucket_name;
   if (!bucket) throw new Error('wrangler.jsonc has no r2_buckets entry for BACKUP_BUCKET');
   return bucket;
@@ -114,9 +118,18 @@ function productionBucket(): string {
  * Returns the configurations to run, the production one (overridden) first.
  */
 function browserStandInConfigs(chromiumUrl: string): string[] {
-  const { rawConfig } = experimental_readRawConfig({ config: join(ROOT, 'wrangler.jsonc') }) as { rawConfig: Record<string, unknown> & { services?: unknown[] } };
+  const { rawConfig } = experimental_readRawConfig({ config: join(ROOT, 'wrangler.jsonc') }) as {
+    rawConfig: Record<string, unknown> & { services?: unknown[] };
+  };
   const { browser: _browser, ...production } = rawConfig;
-  writeFileSync(TWIN_CONFIG, JSON.stringify({ ...production, services: [...(rawConfig.services ?? []), { binding: 'BROWSER', service: 'twin-browser-standin', entrypoint: 'BrowserStandIn' }] }, null, 2));
+  writeFileSync(
+    TWIN_CONFIG,
+    JSON.stringify(
+      { ...production, services: [...(rawConfig.services ?? []), { binding: 'BROWSER', service: 'twin-browser-standin', entrypoint: 'BrowserStandIn' }] },
+      null,
+      2,
+    ),
+  );
   const dir = join(TWIN_DIR, 'browser-standin');
   const standIn = join(TOOLS_DIR, 'browser-standin.wrangler.json');
   const base = experimental_readRawConfig({ config: join(dir, 'wrangler.jsonc') }).rawConfig as Record<string, unknown>;
@@ -140,7 +153,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
   const unavailable = await twinUnavailable();
   if (unavailable) throw new Error(`the production twin cannot run here: ${unavailable}`);
   const { base, caDir } = await ensureTwinImages();
-  const instanceType = options.instanceType ?? ((options.vars?.INSTANCE_TYPE as InstanceType | undefined) ?? configuredInstanceType());
+  const instanceType = options.instanceType ?? (options.vars?.INSTANCE_TYPE as InstanceType | undefined) ?? configuredInstanceType();
   const size = INSTANCE_SIZES[instanceType];
   mkdirSync(TOOLS_DIR, { recursive: true });
   const stateDir = mkdtempSync(join(tmpdir(), 'openclaw-ondemand-twin-'));
@@ -190,16 +203,35 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
   const r2Host = `${vars.CLOUDFLARE_ACCOUNT_ID}.r2.cloudflarestorage.com`;
   const bucket = productionBucket();
   const r2 = await startR2Endpoint({
-    host: r2Host, bucket, accessKeyId: vars.R2_ACCESS_KEY_ID ?? '', secretAccessKey: vars.R2_SECRET_ACCESS_KEY ?? '', bridge: gateway,
+    host: r2Host,
+    bucket,
+    accessKeyId: vars.R2_ACCESS_KEY_ID ?? '',
+    secretAccessKey: vars.R2_SECRET_ACCESS_KEY ?? '',
+    bridge: gateway,
     objectsApi: () => `${url}/cdn-cgi/local/explorer/api/r2/buckets/${bucket}/objects`,
     log: (line) => (output += `[twin] ${line}\n`),
   });
   for (const [host, address] of Object.entries({ [r2Host]: r2.standInAddress, ...options.standIns })) registerStandIn(places, host, address);
   const args = [
-    '-m', 'sh', '-c', 'mount --bind "$0" /etc/hosts && exec "$@"', places.hostsFile, process.execPath,
+    '-m',
+    'sh',
+    '-c',
+    'mount --bind "$0" /etc/hosts && exec "$@"',
+    places.hostsFile,
+    process.execPath,
     join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js'),
-    'dev', ...configs.flatMap((c) => ['-c', c]), '--ip', '127.0.0.1', '--port', String(port),
-    '--inspector-port', '0', '--persist-to', join(stateDir, 'wrangler'), '--show-interactive-dev-session=false', '--test-scheduled',
+    'dev',
+    ...configs.flatMap((c) => ['-c', c]),
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--inspector-port',
+    '0',
+    '--persist-to',
+    join(stateDir, 'wrangler'),
+    '--show-interactive-dev-session=false',
+    '--test-scheduled',
     ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
   ];
   progress(`twin: wrangler dev (production config, ${instanceType}: ${size.vcpu} vCPU, ${size.memoryMiB} MiB; base image ${base}) on ${url}`);

@@ -64,5 +64,5 @@ export class BrowserStandIn extends WorkerEntrypoint<Env> {
 }
 
 export default {
-  fetch: () => new Response('the twin\'s Browser Rendering stand-in: reached through the BROWSER binding only', { status: 404 }),
+  fetch: () => new Response("the twin's Browser Rendering stand-in: reached through the BROWSER binding only", { status: 404 }),
 } satisfies ExportedHandler<Env>;

@@ -60,7 +60,10 @@ const egress = { port: Number(flag('--http-egress-port') ?? 0), allowHostnames: 
 const gatewayCidr = flag('--docker-gateway-cidr') ?? '172.17.0.0/16';
 const dockerGateway = gatewayCidr.split('/')[0].replace(/\.0$/, '.1');
 /** This sidecar's (and so the app container's) bridge address: what an allowed name resolves to. */
-const ownAddress = Object.values(os.networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address ?? '127.0.0.1';
+const ownAddress =
+  Object.values(os.networkInterfaces())
+    .flat()
+    .find((i) => i && i.family === 'IPv4' && !i.internal)?.address ?? '127.0.0.1';
 /**
  * Where a stood-in name resolves: a public unicast address on this network
  * namespace's loopback (the app container shares it), as a real provider's
@@ -279,7 +282,9 @@ dns.bind(53, RESOLVER, () => {
  */
 function toWorkerd(client, head, host, header, port) {
   const upstream = net.connect({ host: dockerGateway, port: egress.port, allowHalfOpen: true }, () => {
-    upstream.write(`CONNECT ${ownAddress}:${port} HTTP/1.1\r\nHost: ${ownAddress}:${port}\r\n${header}: ${host}\r\nX-Proto: tcp\r\nX-Forwarded-For: ${client.remoteAddress}\r\n\r\n`);
+    upstream.write(
+      `CONNECT ${ownAddress}:${port} HTTP/1.1\r\nHost: ${ownAddress}:${port}\r\n${header}: ${host}\r\nX-Proto: tcp\r\nX-Forwarded-For: ${client.remoteAddress}\r\n\r\n`,
+    );
   });
   let answer = Buffer.alloc(0);
   const onAnswer = (chunk) => {
@@ -350,7 +355,11 @@ egressServer.listen(80, '0.0.0.0', () => log(`HTTP egress on :80 → workerd at 
 // HTTPS: one key for every leaf certificate, a certificate per SNI name (signed by the CA GET /ca serves).
 const caPem = readFileSync('/ca/ca.crt', 'utf8');
 const ca = { cert: forge.pki.certificateFromPem(caPem), key: forge.pki.privateKeyFromPem(readFileSync('/ca/ca.key', 'utf8')) };
-const leafKey = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+const leafKey = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+});
 const contexts = new Map();
 const MAX_CONTEXTS = 256;
 
