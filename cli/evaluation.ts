@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { AgentStatus } from '../src/agent/agent-status.ts';
 import { monthCost, usageFromSeconds } from '../src/cost/pricing.ts';
 import { checkTerraform, SCHEMA_PATH, type ProviderSchema } from '../scripts/terraform-check.ts';
-import { ApiClient, waitForStatus } from './api-client.ts';
+import { type ApiClient, waitForStatus } from './api-client.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url).href));
 

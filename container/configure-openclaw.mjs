@@ -39,7 +39,7 @@ const stateDir = env.OPENCLAW_STATE_DIR || join(env.OPENCLAW_HOME || env.HOME ||
 const configPath = env.OPENCLAW_CONFIG_PATH || join(stateDir, 'openclaw.json');
 
 function fail(code, message) {
-  process.stderr.write(JSON.stringify({ code, message, retryable: false }) + '\n');
+  process.stderr.write(`${JSON.stringify({ code, message, retryable: false })}\n`);
   process.exit(2);
 }
 
@@ -264,7 +264,7 @@ function main() {
     // Only the contract's own codes (src/contract/error-codes.ts) go out; anything else (an errno) is config_failed.
     fail('config_failed', error.message);
   }
-  const next = JSON.stringify(config, null, 2) + '\n';
+  const next = `${JSON.stringify(config, null, 2)}\n`;
   if (next !== text) {
     mkdirSync(dirname(configPath), { recursive: true });
     const tmp = `${configPath}.tmp-${process.pid}`;

@@ -55,7 +55,7 @@ async function verifyHook(root, file) {
   const install = Object.values(mod).find((value) => typeof value === 'function');
   if (!install) fail(`dist/${file} exports no function after the patch`);
   const hooks = [];
-  const distRoot = pathToFileURL(join(root, 'dist')).href + '/';
+  const distRoot = `${pathToFileURL(join(root, 'dist')).href}/`;
   const installed = install(new URL('entry.js', distRoot).href, { registerHooks: (h) => hooks.push(h), execArgv: [], nodeOptions: '' });
   if (installed !== true || hooks.length !== 1) fail(`the patched hook did not install (returned ${installed}, ${hooks.length} hooks)`);
   const context = { parentURL: new URL('gateway-run.mjs', distRoot).href, conditions: ['node', 'import'] };

@@ -6,16 +6,16 @@
  * the host supplies with `machine.provide()`.
  */
 import { assign, fromCallback, fromPromise, setup } from 'xstate';
-import {
-  type BootInput,
-  type LifecycleContext,
-  type LifecycleEvent,
-  type LifecycleSettings,
-  type StopInput,
-  type StopOutput,
-  type StopTarget,
-  type TimerName,
-  type WorkCheck,
+import type {
+  BootInput,
+  LifecycleContext,
+  LifecycleEvent,
+  LifecycleSettings,
+  StopInput,
+  StopOutput,
+  StopTarget,
+  TimerName,
+  WorkCheck,
 } from './lifecycle-types.ts';
 import { errorMessage } from '../src/contract/error-codes.ts';
 import { parseLifecycleSettings } from '../src/config.ts';

@@ -1,4 +1,4 @@
-// `npm test`: type checks, the Worker bundle (wrangler deploy --dry-run),
+// `npm test`: type checks, format and lint, the Worker bundle (wrangler deploy --dry-run),
 // the vitest projects unit (Node) and workers (workerd), then e2e (the local
 // mode) and the production twin side by side. Ends with one line
 // "N passed, N failed".
@@ -20,6 +20,8 @@ function step(title, command, args, env = {}) {
 
 let failedSteps = 0;
 if (!step('type check', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json'])) failedSteps++;
+// Formatting and lint (biome.jsonc); `npm run format` fixes what it can.
+if (!step('format and lint (biome ci)', bin('biome'), ['ci', '.'])) failedSteps++;
 const dry = join(results, 'dry-run');
 rmSync(dry, { recursive: true, force: true });
 if (

@@ -138,7 +138,7 @@ export function kernelTellsPeers(procNet = '/proc/net'): boolean {
  */
 export function restrictToOwner(dir: string): void {
   const walk = (path: string) => {
-    let st;
+    let st: ReturnType<typeof lstatSync>;
     try {
       st = lstatSync(path);
     } catch {

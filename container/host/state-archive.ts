@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, open, readdir, rename, rm, stat } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { DatabaseSync, backup as sqliteBackup } from 'node:sqlite';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ARCHIVE_EXCLUDES } from '../../src/contract/state-paths.ts';
 

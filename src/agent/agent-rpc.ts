@@ -31,7 +31,7 @@ export interface AgentRpcApi {
 export type AgentNamespace = DurableObjectNamespace<AgentRpcApi & Rpc.DurableObjectBranded>;
 
 // A mixin's base takes any constructor arguments (TypeScript requires `any[]` here).
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a mixin's base constructor must take any[] (TS2545).
 type Constructor = abstract new (...args: any[]) => object;
 
 export function withAgentRpc<TBase extends Constructor>(Base: TBase) {

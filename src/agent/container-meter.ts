@@ -59,7 +59,8 @@ export class ContainerMeter<K extends string = InstanceType> {
     const { openSince, openType } = this.#record;
     if (openSince === null || openType === null) return;
     addInterval(this.#record.months, openSince, Math.max(openSince, nowMs), openType);
-    addInterval((this.#record.days ??= {}), openSince, Math.max(openSince, nowMs), openType, dayKey, startOfNextDay);
+    this.#record.days ??= {};
+    addInterval(this.#record.days, openSince, Math.max(openSince, nowMs), openType, dayKey, startOfNextDay);
     const oldest = dayKey(nowMs - DAYS_KEPT * DAY_MS);
     for (const key of Object.keys(this.#record.days)) if (key < oldest) delete this.#record.days[key];
     this.#record.openSince = null;
@@ -113,7 +114,9 @@ function addInterval<K extends string>(
   let start = fromMs;
   while (start < toMs) {
     const end = Math.min(toMs, boundary(start));
-    const bucket = (buckets[key(start)] ??= {});
+    const at = key(start);
+    buckets[at] ??= {};
+    const bucket = buckets[at];
     bucket[type] = round3((bucket[type] ?? 0) + (end - start) / 1000);
     start = end;
   }

@@ -50,6 +50,7 @@ export class Agent extends withAgentRpc(Sandbox<Env>) {
   #activityArmed = false;
   #userActivity = false;
 
+  // biome-ignore lint/complexity/noBannedTypes: the Sandbox base class's own state type.
   constructor(ctx: DurableObjectState<{}>, env: Env) {
     super(ctx, env);
     this.core = new AgentCore(env, {

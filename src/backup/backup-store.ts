@@ -50,10 +50,22 @@ export class BackupStore {
   constructor(bucket: BackupBucket, agent: string, keep: number, now: () => number = Date.now) {
     const ops = this.ops;
     this.#bucket = {
-      put: (...args) => ((ops.classA += 1), bucket.put(...args)),
-      list: (...args) => ((ops.classA += 1), bucket.list(...args)),
-      get: ((...args: Parameters<BackupBucket['get']>) => ((ops.classB += 1), bucket.get(...args))) as BackupBucket['get'],
-      head: (...args) => ((ops.classB += 1), bucket.head(...args)),
+      put: (...args) => {
+        ops.classA += 1;
+        return bucket.put(...args);
+      },
+      list: (...args) => {
+        ops.classA += 1;
+        return bucket.list(...args);
+      },
+      get: ((...args: Parameters<BackupBucket['get']>) => {
+        ops.classB += 1;
+        return bucket.get(...args);
+      }) as BackupBucket['get'],
+      head: (...args) => {
+        ops.classB += 1;
+        return bucket.head(...args);
+      },
       delete: (...args) => bucket.delete(...args),
     };
     this.#agent = agent;

@@ -90,7 +90,7 @@ export async function fetchGraphqlUsage(options: {
   } catch {
     throw new UsageApiError('GraphQL API answered something that is not JSON');
   }
-  if (body.errors && body.errors.length)
+  if (body.errors?.length)
     throw new UsageApiError(
       `GraphQL errors: ${body.errors
         .map((e) => e.message ?? '?')

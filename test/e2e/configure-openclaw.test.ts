@@ -47,7 +47,7 @@ describe('configure-openclaw.mjs', () => {
 
   it("should write this boot's CDP URL, the proxy-header name and the gateway token only as ${VAR} references", () => {
     const dir = stateDir();
-    const secret = 'c0ffee'.repeat(10) + 'beef';
+    const secret = `${'c0ffee'.repeat(10)}beef`;
     const header = 'x-ondemand-5e9a7c31d2b84f06';
     const r = configure(dir, {
       ...compat,
@@ -93,7 +93,8 @@ describe('configure-openclaw.mjs', () => {
       expect(r.status, r.stderr).toBe(0);
       return { config: read(dir), said: JSON.parse(readFileSync(join(statusDir, 'browser.json'), 'utf8')) as { mode: string; detail: string } };
     };
-    const owner = read((configure(dir, compat), dir));
+    configure(dir, compat);
+    const owner = read(dir);
     owner.browser = { ...owner.browser, profiles: { mine: { cdpUrl: 'http://127.0.0.1:9222' } }, color: '#123456' };
     writeFileSync(join(dir, 'openclaw.json'), JSON.stringify(owner));
 

@@ -12,7 +12,7 @@ import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listeningPorts, localHostToken, post, readAccess, ROOT, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
+import { listeningPorts, localHostToken, post, readAccess, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
 import { clawctl } from '../support/clawctl-run.ts';
 import { otherAccount, type OtherAccount } from '../support/other-account.ts';
 import { settledIn, waitForStatus } from '../support/stack-client.ts';
@@ -47,9 +47,6 @@ describe.skipIf(skipReason !== null)('the local mode against another Unix accoun
   let stack: LocalStack;
   let parent: string;
   let stateDir: string;
-  const fetchAs = async (url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) =>
-    (await other.probe([{ op: 'fetch', url, ...init }]))[0] as Fetched;
-
   beforeAll(async () => {
     // The state directory sits where others may enter (like `.local` in a checkout), and an older
     // run left it, and a file in it, open to them.

@@ -28,7 +28,7 @@ export function makeFakeCtx(name = 'default') {
   const db = new DatabaseSync(':memory:');
   const kv = new Map<string, unknown>();
   let alarm: number | null = null;
-  let finish: ((value: void) => void) | null = null;
+  let finish: (() => void) | null = null;
   let fail: ((error: Error) => void) | null = null;
   let monitorPromise: Promise<void> = Promise.resolve();
 
@@ -99,10 +99,9 @@ export function makeFakeCtx(name = 'default') {
     exec(query: string, ...values: unknown[]) {
       const statement = db.prepare(query);
       const bindings = values.map((v) => (v === undefined ? null : v)); // workerd binds undefined as NULL
-      const rows =
-        /^\s*(select|pragma|with)/i.test(query) || /returning/i.test(query)
-          ? (statement.all(...(bindings as never[])) as Record<string, unknown>[])
-          : (statement.run(...(bindings as never[])), [] as Record<string, unknown>[]);
+      let rows: Record<string, unknown>[] = [];
+      if (/^\s*(select|pragma|with)/i.test(query) || /returning/i.test(query)) rows = statement.all(...(bindings as never[])) as Record<string, unknown>[];
+      else statement.run(...(bindings as never[]));
       return Object.assign(rows[Symbol.iterator](), {
         toArray: () => rows,
         one: () => rows[0],

@@ -16,7 +16,10 @@ export async function waitForStatus(url: string, check: (s: AgentStatus) => bool
   const s = await until(
     async () => {
       const s = await readStatus(url);
-      if (s.state === 'stopped' && s.lastError && s.lastError.code !== 'container_exited' && !check(s)) return (gaveUp = s);
+      if (s.state === 'stopped' && s.lastError && s.lastError.code !== 'container_exited' && !check(s)) {
+        gaveUp = s;
+        return s;
+      }
       return check(s) ? s : undefined;
     },
     ms,

@@ -23,7 +23,9 @@ function memoryBucket() {
       objects: [...objects.keys()].filter((k) => k.startsWith(prefix)).map((key) => ({ key })),
       truncated: false,
     }),
-    delete: async (keys: string[]) => keys.forEach((k) => objects.delete(k)),
+    delete: async (keys: string[]) => {
+      for (const k of keys) objects.delete(k);
+    },
   };
 }
 
@@ -50,7 +52,10 @@ describe('AgentController', () => {
       const controller = await t.load();
       const start = t.clock.now;
       const iso = (ms: number) => new Date(ms).toISOString();
-      t.runtime.container.onProbe = () => void (t.clock.now += 100); // every probe takes 100 ms
+      // every probe takes 100 ms
+      t.runtime.container.onProbe = () => {
+        t.clock.now += 100;
+      };
       t.runtime.container.scriptTimeline = { restoring: iso(start + 120), configuring: iso(start + 150), 'starting-gateway': iso(start + 250) };
       await controller.command('wake');
       await untilState(controller, 'ready');
@@ -644,7 +649,7 @@ describe('AgentController phase', () => {
     });
     await controller.command('wake');
     await untilState(controller, 'ready');
-    fakeContainer(config.agentName).disk['a'] = '1';
+    fakeContainer(config.agentName).disk.a = '1';
     await Promise.all([controller.backupNow('one'), controller.backupNow('two'), controller.backupNow('three')]);
     expect(controller.status().phase).toBeNull();
     expect(

@@ -144,7 +144,7 @@ describe('clawctl output', () => {
 
   describe('parseServerText', () => {
     it('should strip control characters from every string and key at any depth, and from a body that is not JSON', () => {
-      const parsed = parseServerText(JSON.stringify({ [`a\u001b[2Kb`]: [{ name: `x\u009by\u0007` }], n: 1, ok: true, none: null })) as Record<string, unknown>;
+      const parsed = parseServerText(JSON.stringify({ 'a\u001b[2Kb': [{ name: `x\u009by\u0007` }], n: 1, ok: true, none: null })) as Record<string, unknown>;
       expect(parsed).toEqual({ 'a\ufffd[2Kb': [{ name: 'x\ufffdy\ufffd' }], n: 1, ok: true, none: null });
       expect(parseServerText('<html>\u001b]52;c;eA==\u0007</html>')).toEqual({ raw: '<html>\ufffd]52;c;eA==\ufffd</html>' });
       expect(parseServerText('')).toBeNull();

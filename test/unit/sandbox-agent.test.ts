@@ -122,7 +122,7 @@ function setup(environment: Env = env) {
     }
     return new Response('ok');
   };
-  const agent = new TestSandboxAgent(fake.ctx as unknown as DurableObjectState<{}>, environment);
+  const agent = new TestSandboxAgent(fake.ctx as unknown as ConstructorParameters<typeof TestSandboxAgent>[0], environment);
   return { agent, fake };
 }
 
@@ -169,7 +169,9 @@ describe('Agent (production Sandbox class, fake ctx.container)', () => {
     it('should construct on a DO that has a container, and throw without one', () => {
       expect(() => setup()).not.toThrow();
       const { ctx } = makeFakeCtx();
-      expect(() => new Agent({ ...ctx, container: undefined } as unknown as DurableObjectState<{}>, env)).toThrow(/Containers have not been enabled/);
+      expect(() => new Agent({ ...ctx, container: undefined } as unknown as ConstructorParameters<typeof Agent>[0], env)).toThrow(
+        /Containers have not been enabled/,
+      );
     });
   });
 

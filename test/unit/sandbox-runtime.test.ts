@@ -37,7 +37,10 @@ function fakeHost(overrides: Partial<Recorder> = {}) {
   };
   const host: SandboxApi = {
     startProcess: async () => void r.calls.push('startProcess'),
-    getProcess: async (id) => (r.calls.push(`getProcess ${id}`), { status: r.processStatus, exitCode: r.processStatus === 'running' ? null : 0 }),
+    getProcess: async (id) => {
+      r.calls.push(`getProcess ${id}`);
+      return { status: r.processStatus, exitCode: r.processStatus === 'running' ? null : 0 };
+    },
     readFile: async (path) => {
       r.calls.push(`readFile ${path}`);
       if (path === TERMINATING_FILE) {
@@ -50,7 +53,10 @@ function fakeHost(overrides: Partial<Recorder> = {}) {
       r.calls.push(`containerFetch ${port} ${new URL(request.url).pathname} ${request.headers.get('upgrade') ?? ''}`.trim());
       return new Response('from the gateway');
     },
-    probePort: async (port, path) => (r.calls.push(`probePort ${port} ${path}`), r.gatewayAnswers),
+    probePort: async (port, path) => {
+      r.calls.push(`probePort ${port} ${path}`);
+      return r.gatewayAnswers;
+    },
     stopContainer: async () => {
       r.calls.push('stopContainer');
       r.running = false;
@@ -208,7 +214,11 @@ describe('SandboxRuntime', () => {
 
     it('should give up waiting after the drain time when the gateway does not exit', async () => {
       const { host, r } = fakeHost();
-      host.exec = async (command) => (r.calls.push(`exec ${command}`), { exitCode: 0, stdout: '', stderr: '' }); // SIGTERM ignored
+      // SIGTERM ignored
+      host.exec = async (command) => {
+        r.calls.push(`exec ${command}`);
+        return { exitCode: 0, stdout: '', stderr: '' };
+      };
       const report = await new SandboxRuntime(host, { ...options, drainTimeoutMs: 300 }).drain();
       expect(report).toMatchObject({ drained: false });
       expect(report?.note).toMatch(/still draining after 300 ms/);

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { authenticate, parseAccessConfig, type AccessConfig } from '../../src/auth/access.ts';
 import type { Env } from '../../src/env.ts';
-import { AUD, TEAM, accessEnv, fetchAs, loadTeam, token } from './access-team.ts';
+import { AUD, TEAM, fetchAs, loadTeam, token } from './access-team.ts';
 
 let team: string;
 let config: AccessConfig;
@@ -153,14 +153,14 @@ describe('Cloudflare Access (workerd)', () => {
         '/api/%2e%2e/wake',
         '/%00',
         `/${'a'.repeat(4000)}`,
-        '/api/wake?x=' + '%'.repeat(10),
+        `/api/wake?x=${'%'.repeat(10)}`,
         '/v1/chat/completions',
       ];
       const headerSets: Array<Record<string, string>> = [
         {},
         { 'cf-access-jwt-assertion': '' },
         { 'cf-access-jwt-assertion': 'x'.repeat(20_000) },
-        { cookie: 'CF_Authorization=' + 'y'.repeat(9000) },
+        { cookie: `CF_Authorization=${'y'.repeat(9000)}` },
         { 'cf-access-jwt-assertion': 'a.b.c', 'content-type': 'application/json' },
         { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' },
         { 'x-ondemand-identity': 'owner', 'x-openclaw-user': 'owner', 'cf-connecting-ip': '127.0.0.1' },

@@ -155,7 +155,7 @@ describe('persistence (workerd, R2 emulation, fake container disk)', () => {
   it('should upload nothing when nothing changed', async () => {
     const { name, stub } = freshAgent();
     await wake(stub);
-    fakeContainer(name).disk['a'] = '1';
+    fakeContainer(name).disk.a = '1';
     expect((await stub.lifecycleBackup('first')).ok).toBe(true);
     const second = (await stub.lifecycleBackup('second')) as { ok: true; backup: { result: string } };
     expect(second.backup.result).toBe('unchanged');
@@ -166,9 +166,9 @@ describe('persistence (workerd, R2 emulation, fake container disk)', () => {
   it('should skip a corrupt newest backup for the previous good one', async () => {
     const { name, stub } = freshAgent();
     await wake(stub);
-    fakeContainer(name).disk['v'] = 'good';
+    fakeContainer(name).disk.v = 'good';
     await stub.lifecycleBackup('good one');
-    fakeContainer(name).disk['v'] = 'newer';
+    fakeContainer(name).disk.v = 'newer';
     await stub.lifecycleBackup('newer one');
     const [newest, previous] = await store().list();
     expect(newest?.reason).toBe('newer one');
@@ -188,7 +188,7 @@ describe('persistence (workerd, R2 emulation, fake container disk)', () => {
   it('should stay stopped with the reason, and leave the backups untouched, when no backup is intact', async () => {
     const { name, stub } = freshAgent();
     await wake(stub);
-    fakeContainer(name).disk['v'] = 'precious';
+    fakeContainer(name).disk.v = 'precious';
     await stub.lifecycleCommand('stop', { reason: 'test' });
     await until(stub, isState('stopped'), 'stopped');
     const [only] = await store().list();
@@ -207,7 +207,7 @@ describe('persistence (workerd, R2 emulation, fake container disk)', () => {
   it('should not stop (and not lose data) while the backup before sleep fails, and sleep once it works', async () => {
     const { name, stub } = freshAgent();
     await wake(stub);
-    fakeContainer(name).disk['x'] = 'keep me';
+    fakeContainer(name).disk.x = 'keep me';
     fakeContainer(name).failBackups = true;
     await stub.lifecycleCommand('sleep');
     await until(stub, (s) => s.lastError?.code === 'stop_failed', 'stop failed');

@@ -4,7 +4,7 @@
  * Retry-After; bounded; a streaming client gets keep-alive lines meanwhile.
  * Through the real Worker and Agent in workerd, the runtime faked.
  */
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { fakeContainer } from '../support/fake-runtime.ts';
 import { callLocal as call } from './local-client.ts';

@@ -193,7 +193,7 @@ describe('the model sign-in (POST/GET /api/login, fake runtime)', () => {
     // The operator entered the code: OpenClaw stored the profile.
     c.oauthProfile = { profileId: 'openai:me@example.com', status: 'ok', expiresAtMs: Date.now() + 3_600_000 };
     c.loginLog += 'Auth profile: openai:me@example.com (openai/oauth)\n__refreshed\n__exit 0\n';
-    c.disk['auth'] = 'signed in';
+    c.disk.auth = 'signed in';
     const done = (await (await call('/api/login')).json()) as { state: string; profile: string };
     expect(done).toMatchObject({ state: 'signed-in', profile: 'openai:me@example.com' });
     await vi.waitFor(

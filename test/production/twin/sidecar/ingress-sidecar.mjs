@@ -252,7 +252,7 @@ function answerQuery(packet) {
   answer.writeUInt16BE(1, 4); // IN
   answer.writeUInt32BE(5, 6); // TTL 5 s
   answer.writeUInt16BE(4, 10);
-  (intercepted ? ownAddress : standInAddress).split('.').forEach((octet, i) => answer.writeUInt8(Number(octet), 12 + i));
+  for (const [i, octet] of (intercepted ? ownAddress : standInAddress).split('.').entries()) answer.writeUInt8(Number(octet), 12 + i);
   return Buffer.concat([header, question, answer]);
 }
 
