@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AgentStatus } from '../src/agent/agent-status.ts';
 import { monthCost, usageFromSeconds } from '../src/cost/pricing.ts';
-import { checkTerraform, SCHEMA_PATH, type ProviderSchema } from '../scripts/terraform-check.ts';
+import { checkTerraform, SCHEMA_PATH, type ProviderSchema } from './terraform-check.ts';
 import { type ApiClient, waitForStatus } from './api-client.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url).href));

@@ -17,11 +17,12 @@ import type {
   TimerName,
   WorkCheck,
 } from './lifecycle-types.ts';
-import { errorMessage } from '../src/contract/error-codes.ts';
-import { parseLifecycleSettings } from '../src/config.ts';
 
-/** The settings table's defaults (src/settings.ts): what a machine without configuration runs with. */
-export const DEFAULT_LIFECYCLE_SETTINGS: LifecycleSettings = parseLifecycleSettings({});
+/** An error's message in words (the machine is pure: this is its own, not src/'s). */
+function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return typeof error === 'string' ? error : 'unknown error';
+}
 
 /** Quiet time before `ready` becomes `idle`: the configured value, at most half of sleepAfter. */
 export function quietDelayMs(context: LifecycleSettings): number {
@@ -38,10 +39,9 @@ export function backoffDelayMs(context: LifecycleContext): number {
   return context.bootBackoffMs * 2 ** Math.max(0, context.bootAttempt - 1);
 }
 
-/** The context of a fresh machine: defaults, overridden by the given settings. */
-export function initialLifecycleContext(settings: Partial<LifecycleSettings> = {}): LifecycleContext {
+/** The context of a fresh machine: its settings (the host passes them in: src/config.ts's parseLifecycleSettings). */
+export function initialLifecycleContext(settings: LifecycleSettings): LifecycleContext {
   return {
-    ...DEFAULT_LIFECYCLE_SETTINGS,
     ...settings,
     bootAttempt: 0,
     bootPhase: null,
@@ -64,7 +64,7 @@ export const lifecycleSetup = setup({
   types: {
     context: {} as LifecycleContext,
     events: {} as LifecycleEvent,
-    input: {} as Partial<LifecycleSettings> | undefined,
+    input: {} as LifecycleSettings,
   },
   actions: {
     /** Host: keep a durable timer that later sends TIMER_EVENTS[timer]. Replaces one of the same name. */
@@ -144,7 +144,7 @@ export const lifecycleSetup = setup({
     recordStopFailure: assign({
       lastError: ({ event }) => ({
         code: 'stop_failed',
-        message: `stopping the runtime failed: ${errorMessage((event as { error?: unknown }).error, 'unknown error')}`,
+        message: `stopping the runtime failed: ${messageOf((event as { error?: unknown }).error)}`,
       }),
     }),
     setStopIntent: assign(({ event }, params: { target: StopTarget; fallbackReason: string }) => ({

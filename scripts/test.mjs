@@ -1,4 +1,4 @@
-// `npm test`: type checks, format and lint, the Worker bundle (wrangler deploy --dry-run),
+// `npm test`: type checks, format and lint, the layering, the Worker bundle (wrangler deploy --dry-run),
 // the vitest projects unit (Node) and workers (workerd), then e2e (the local
 // mode) and the production twin side by side. Ends with one line
 // "N passed, N failed".
@@ -22,6 +22,21 @@ let failedSteps = 0;
 if (!step('type check', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json'])) failedSteps++;
 // Formatting and lint (biome.jsonc); `npm run format` fixes what it can.
 if (!step('format and lint (biome ci)', bin('biome'), ['ci', '.'])) failedSteps++;
+// The layering (.dependency-cruiser.cjs): no import cycles, a pure machine, product code free of test and dev code.
+if (
+  !step('layering (dependency-cruiser)', bin('depcruise'), [
+    'src',
+    'machines',
+    'container',
+    'cli',
+    'scripts',
+    'test',
+    'bin',
+    '--config',
+    '.dependency-cruiser.cjs',
+  ])
+)
+  failedSteps++;
 const dry = join(results, 'dry-run');
 rmSync(dry, { recursive: true, force: true });
 if (

@@ -5,7 +5,7 @@
 import { Router, type IRequest } from 'itty-router';
 import type { LifecycleCommand } from './agent/lifecycle-actor.ts';
 import type { CommandResult } from './agent/agent-requests.ts';
-import type { DoctorResult, SignInResult } from './agent/agent-core.ts';
+import type { DoctorResult, SignInResult } from './agent/agent-rpc.ts';
 import { LOGIN_PROVIDERS } from './agent/model-sign-in.ts';
 import { parseConfig } from './config.ts';
 import { oncePerEnv, setting } from './settings.ts';

@@ -3,8 +3,6 @@
  * the environment and answering RPC commands, requests and status.
  */
 import { CONTAINER_CONTRACT_VERSION } from '../contract/boot-status.ts';
-import type { LifecycleState } from '../../machines/lifecycle-types.ts';
-import type { ContainerDiagnosis } from '../runtime/runtime.ts';
 import { parseConfig, type Config } from '../config.ts';
 import type { Env } from '../env.ts';
 import { AppError, errorBody, errorMessage, errorResponse, type ErrorBody } from '../errors.ts';
@@ -14,23 +12,14 @@ import { parseCostConfig } from '../cost/cost-config.ts';
 import { containerEnv } from '../runtime/container-env.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { AgentController } from './agent-controller.ts';
-import type { ControllerStorage } from './agent-record.ts';
+import type { ControllerStorage } from './effect-context.ts';
 import type { CommandOptions, LifecycleCommand } from './lifecycle-actor.ts';
 import type { BudgetEvaluation } from '../cost/budget-keeper.ts';
 import type { AgentUsageReport } from './agent-parts.ts';
 import { handleAgentRequest, runCommand, type CommandResult } from './agent-requests.ts';
-import type { BackupEvent } from './state-keeper.ts';
-import type { ModelSignIn } from './model-sign-in.ts';
+import type { AgentCoreApi, BackupResult, BudgetResult, CostResult, DoctorResult, SignInResult, StatusResult } from './agent-rpc.ts';
 import type { WakeupPort } from './timer-table.ts';
 import { BrowserRunSessions, type BrowserSessions } from '../browser/browser-sessions.ts';
-
-export type StatusResult = CommandResult;
-export type DoctorResult =
-  | { ok: true; doctor: { state: LifecycleState; contract: number; container: ContainerDiagnosis | null } }
-  | ({ ok: false } & ErrorBody);
-export type SignInResult = { ok: true; signIn: ModelSignIn } | ({ ok: false } & ErrorBody);
-export type BackupResult = { ok: true; backup: BackupEvent } | ({ ok: false } & ErrorBody);
-export type { AgentUsageReport } from './agent-parts.ts';
 
 export interface AgentCoreParts {
   storage: ControllerStorage;
@@ -47,7 +36,7 @@ export interface AgentCoreParts {
 }
 
 /** Loads the controller once; a configuration error is kept and answered, never thrown at the platform. */
-export class AgentCore {
+export class AgentCore implements AgentCoreApi {
   readonly ready: Promise<AgentController | AppError>;
 
   constructor(env: Env, parts: AgentCoreParts) {
@@ -90,11 +79,11 @@ export class AgentCore {
     return work(controller);
   }
 
-  applyBudget(evaluation: BudgetEvaluation) {
+  applyBudget(evaluation: BudgetEvaluation): Promise<BudgetResult> {
     return this.#answer(async (c) => ({ ok: true as const, ...(await c.applyBudget(evaluation)) }));
   }
 
-  costSummary() {
+  costSummary(): Promise<CostResult> {
     return this.#answer((c) => ({ ok: true as const, cost: c.costSummary() }));
   }
 

@@ -11,20 +11,25 @@ import { errorMessage } from '../errors.ts';
 import type { CdpRecord } from '../browser/cdp-passthrough.ts';
 import type { ModelAccessRecord } from './model-access.ts';
 import type { BudgetRecord } from '../cost/budget-keeper.ts';
-import type { TransitionRecord } from './agent-status.ts';
 import type { BootTimelineRecord } from './boot-timeline.ts';
 import type { MeterRecord } from './container-meter.ts';
 import type { ScheduleRecord } from './schedule-keeper.ts';
 import type { StateKeeperRecord } from './state-keeper.ts';
 import type { StopRecord } from './stop-sequence.ts';
+import type { ControllerStorage } from './effect-context.ts';
 import type { TimerEntries, WakeupPort } from './timer-table.ts';
 
 export type LifecycleSnapshot = SnapshotFrom<typeof lifecycleMachine>;
 
-/** The slice of Durable Object storage the controller uses (a Map-backed fake will do). */
-export interface ControllerStorage {
-  get<T>(key: string): Promise<T | undefined>;
-  put<T>(key: string, value: T): Promise<void>;
+export interface TransitionRecord {
+  from: LifecycleState;
+  to: LifecycleState;
+  /** The event that caused it. */
+  event: string;
+  /** Why, in words. */
+  reason: string;
+  /** ISO time. */
+  at: string;
 }
 
 /** A scheduled wake under way: its job, when it began, how its run went. */

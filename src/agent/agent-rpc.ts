@@ -5,10 +5,38 @@
  * own platform parts. `Env.AGENT` is typed with this surface, so the Worker
  * calls either class the same way.
  */
-import type { BudgetEvaluation } from '../cost/budget-keeper.ts';
-import type { AgentCore, AgentUsageReport, BackupResult, DoctorResult, SignInResult, StatusResult } from './agent-core.ts';
+import type { LifecycleState } from '../../machines/lifecycle-types.ts';
+import type { BudgetEvaluation, CostSummary } from '../cost/budget-keeper.ts';
+import type { ErrorBody } from '../errors.ts';
+import type { ContainerDiagnosis } from '../runtime/runtime.ts';
+import type { AgentUsageReport } from './agent-parts.ts';
 import type { CommandResult } from './agent-requests.ts';
 import type { CommandOptions, LifecycleCommand } from './lifecycle-actor.ts';
+import type { ModelSignIn } from './model-sign-in.ts';
+import type { BackupEvent } from './state-keeper.ts';
+
+/** The answers of the RPC surface: ok with the result, or the error body of why not. */
+export type StatusResult = CommandResult;
+export type DoctorResult =
+  | { ok: true; doctor: { state: LifecycleState; contract: number; container: ContainerDiagnosis | null } }
+  | ({ ok: false } & ErrorBody);
+export type SignInResult = { ok: true; signIn: ModelSignIn } | ({ ok: false } & ErrorBody);
+export type BackupResult = { ok: true; backup: BackupEvent } | ({ ok: false } & ErrorBody);
+export type BudgetResult = { ok: true; changed: boolean; previousLevel: string | null; state: LifecycleState } | ({ ok: false } & ErrorBody);
+export type CostResult = { ok: true; cost: CostSummary } | ({ ok: false } & ErrorBody);
+export type { AgentUsageReport };
+
+/** What the surface asks of the core each class builds (AgentCore). */
+export interface AgentCoreApi {
+  command(name: LifecycleCommand, options?: CommandOptions): Promise<CommandResult>;
+  status(): Promise<StatusResult>;
+  backup(reason: string): Promise<BackupResult>;
+  doctor(): Promise<DoctorResult>;
+  applyBudget(evaluation: BudgetEvaluation): Promise<BudgetResult>;
+  costSummary(): Promise<CostResult>;
+  modelLogin(action: 'start' | 'cancel' | 'read'): Promise<SignInResult>;
+  usageReport(hours: number, withSchedule?: boolean): Promise<AgentUsageReport | null>;
+}
 
 /** What a stub of either Agent class answers. */
 export interface AgentRpcApi {
@@ -18,8 +46,8 @@ export interface AgentRpcApi {
   /** What `clawctl doctor` asks of the deployment: the container's versions and ingress source. */
   lifecycleDoctor(): Promise<DoctorResult>;
   /** The cost guard's evaluation (from the cron), applied through the machine. */
-  applyBudget(evaluation: BudgetEvaluation): ReturnType<AgentCore['applyBudget']>;
-  costSummary(): ReturnType<AgentCore['costSummary']>;
+  applyBudget(evaluation: BudgetEvaluation): Promise<BudgetResult>;
+  costSummary(): Promise<CostResult>;
   /** Self-metered running seconds, browser-hours and scheduled wakes (unless `withSchedule` is false): what the cost guard prices. */
   usageReport(hours: number, withSchedule?: boolean): Promise<AgentUsageReport | null>;
   /** The model sign-in: start, cancel or read OpenClaw's device-code flow in the running container. */
@@ -37,7 +65,7 @@ type Constructor = abstract new (...args: any[]) => object;
 export function withAgentRpc<TBase extends Constructor>(Base: TBase) {
   abstract class AgentRpc extends Base {
     /** The AgentCore, built by each class from its platform's parts. */
-    protected abstract readonly core: AgentCore;
+    protected abstract readonly core: AgentCoreApi;
 
     async lifecycleCommand(name: LifecycleCommand, options: CommandOptions = {}): Promise<CommandResult> {
       return this.core.command(name, options);
@@ -55,11 +83,11 @@ export function withAgentRpc<TBase extends Constructor>(Base: TBase) {
       return this.core.doctor();
     }
 
-    async applyBudget(evaluation: BudgetEvaluation): ReturnType<AgentCore['applyBudget']> {
+    async applyBudget(evaluation: BudgetEvaluation): Promise<BudgetResult> {
       return this.core.applyBudget(evaluation);
     }
 
-    async costSummary(): ReturnType<AgentCore['costSummary']> {
+    async costSummary(): Promise<CostResult> {
       return this.core.costSummary();
     }
 

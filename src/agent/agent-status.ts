@@ -8,21 +8,10 @@ import type { MeterTotals } from './container-meter.ts';
 import type { StopRecord } from './stop-sequence.ts';
 import type { BackupEvent } from './state-keeper.ts';
 import { bootParts, type BootPart, type BootRecord } from './boot-timeline.ts';
-import { topState, type LifecycleSnapshot } from './agent-record.ts';
+import { topState, type LifecycleSnapshot, type TransitionRecord } from './agent-record.ts';
 import type { CdpStatus } from '../browser/cdp-passthrough.ts';
 import type { ModelStatus } from './model-access.ts';
 import type { BudgetEvaluation, BudgetRecord } from '../cost/budget-keeper.ts';
-
-export interface TransitionRecord {
-  from: LifecycleState;
-  to: LifecycleState;
-  /** The event that caused it. */
-  event: string;
-  /** Why, in words. */
-  reason: string;
-  /** ISO time. */
-  at: string;
-}
 
 export interface AgentStatus {
   agent: string;

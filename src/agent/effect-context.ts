@@ -7,8 +7,13 @@ import type { Config } from '../config.ts';
 import type { BackupStore } from '../backup/backup-store.ts';
 import type { BrowserSessions } from '../browser/browser-sessions.ts';
 import type { Runtime } from '../runtime/runtime.ts';
-import type { ControllerStorage } from './agent-record.ts';
 import type { WakeupPort } from './timer-table.ts';
+
+/** The slice of Durable Object storage the controller uses (a Map-backed fake will do). */
+export interface ControllerStorage {
+  get<T>(key: string): Promise<T | undefined>;
+  put<T>(key: string, value: T): Promise<void>;
+}
 
 export type Log = (event: string, fields: Record<string, unknown>) => void;
 

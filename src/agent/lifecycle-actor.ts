@@ -53,7 +53,7 @@ export interface LifecycleEffects {
 
 export function startLifecycleActor(options: {
   persisted: unknown;
-  settings: Partial<LifecycleSettings>;
+  settings: LifecycleSettings;
   effects: LifecycleEffects;
   /** Every event the actor itself receives (the cause of the next transition). */
   onEvent: (event: { type: string; reason?: unknown }) => void;

@@ -5,7 +5,8 @@
  */
 import type { LifecycleState } from '../../machines/lifecycle-types.ts';
 import type { LifecycleSnapshot } from './agent-record.ts';
-import { describeTransition, type TransitionRecord } from './agent-status.ts';
+import { describeTransition } from './agent-status.ts';
+import type { TransitionRecord } from './agent-record.ts';
 import type { Log } from './effect-context.ts';
 
 const HISTORY_LIMIT = 50;

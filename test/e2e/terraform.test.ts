@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { unstable_readConfig } from 'wrangler';
-import { checkTerraform, SCHEMA_PATH, type ProviderSchema } from '../../scripts/terraform-check.ts';
+import { checkTerraform, SCHEMA_PATH, type ProviderSchema } from '../../cli/terraform-check.ts';
 import { ROOT } from '../support/node-local-stack.ts';
 
 const schema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as ProviderSchema;

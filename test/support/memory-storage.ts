@@ -1,5 +1,5 @@
 /** Map-backed stand-ins for the storage and wakeup ports of the controller. */
-import type { ControllerStorage } from '../../src/agent/agent-record.ts';
+import type { ControllerStorage } from '../../src/agent/effect-context.ts';
 import type { WakeupPort } from '../../src/agent/timer-table.ts';
 
 /** The largest value Durable Object storage takes (SQLite-backed objects: 2 MiB); a larger put fails, as there. */

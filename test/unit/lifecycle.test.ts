@@ -2,10 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { createActor, fromCallback, fromPromise, initialTransition, transition, type SnapshotFrom, type StateValue } from 'xstate';
 import { backoffDelayMs, initialLifecycleContext, lifecycleMachine, quietDelayMs, sleepDelayMs } from '../../machines/lifecycle.ts';
 import { LIFECYCLE_STATES, type LifecycleContext, type LifecycleEvent, type LifecycleState, type StopOutput } from '../../machines/lifecycle-types.ts';
+import { parseLifecycleSettings } from '../../src/config.ts';
 
 type Snapshot = SnapshotFrom<typeof lifecycleMachine>;
 
-const baseContext: LifecycleContext = initialLifecycleContext({ sleepAfterMs: 600_000, quietAfterMs: 60_000 });
+/** The settings table's defaults: what the host passes in when nothing is configured. */
+const DEFAULTS = parseLifecycleSettings({});
+const baseContext: LifecycleContext = initialLifecycleContext({ ...DEFAULTS, sleepAfterMs: 600_000, quietAfterMs: 60_000 });
 
 function at(value: StateValue, context: Partial<LifecycleContext> = {}): Snapshot {
   return lifecycleMachine.resolveState({ value, context: { ...baseContext, ...context } });
@@ -54,7 +57,7 @@ function sleepByIdle(snapshot: Snapshot): Snapshot {
 describe('lifecycleMachine', () => {
   describe('initial state', () => {
     it('should start in stopped with the given settings', () => {
-      const [snapshot] = initialTransition(lifecycleMachine, { sleepAfterMs: 10_000 });
+      const [snapshot] = initialTransition(lifecycleMachine, { ...DEFAULTS, sleepAfterMs: 10_000 });
       expect(snapshot.value).toBe('stopped');
       expect(snapshot.context.sleepAfterMs).toBe(10_000);
       expect(snapshot.context.bootAttempt).toBe(0);
@@ -394,11 +397,11 @@ describe('lifecycleMachine', () => {
         const machine = lifecycleMachine.provide({
           actors: { bootRuntime: fromCallback(() => () => {}), stopRuntime: fromPromise(() => new Promise<StopOutput>(() => {})) },
         });
-        const actor = createActor(machine, { input: {}, snapshot: at(value, { hibernation: value === 'hibernated' ? { reason: 'r', by: 'b' } : null }) });
+        const actor = createActor(machine, { input: DEFAULTS, snapshot: at(value, { hibernation: value === 'hibernated' ? { reason: 'r', by: 'b' } : null }) });
         actor.start();
         const persisted = JSON.parse(JSON.stringify(actor.getPersistedSnapshot()));
         actor.stop();
-        const restored = createActor(machine, { input: {}, snapshot: persisted });
+        const restored = createActor(machine, { input: DEFAULTS, snapshot: persisted });
         restored.start();
         expect(restored.getSnapshot().value).toEqual(value);
         expect(restored.getSnapshot().context).toEqual(actor.getSnapshot().context);
@@ -416,11 +419,11 @@ describe('lifecycleMachine', () => {
           }),
         },
       });
-      const actor = createActor(machine, { input: {} }).start();
+      const actor = createActor(machine, { input: DEFAULTS }).start();
       actor.send({ type: 'lifecycle.wake' });
       const persisted = JSON.parse(JSON.stringify(actor.getPersistedSnapshot()));
       actor.stop();
-      createActor(machine, { input: {}, snapshot: persisted }).start();
+      createActor(machine, { input: DEFAULTS, snapshot: persisted }).start();
       expect(starts).toBe(2);
     });
 

@@ -7,7 +7,7 @@
  * than the PoC's (local.hostname). Values that are expressions (`${...}`:
  * variables, references, `for`, conditionals) are type-checked no further.
  *
- * CLI: node scripts/terraform-check.ts [terraform-dir] [schema.json]
+ * CLI: node cli/terraform-check.ts [terraform-dir] [schema.json]
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

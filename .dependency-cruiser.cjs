@@ -1,0 +1,53 @@
+/**
+ * The project's layering, checked in npm test (`depcruise`):
+ * - no import cycles (type-only imports included: a cycle of types is still a knot in the floor plan);
+ * - the lifecycle machine (machines/) is pure: it imports nothing from src/ but the wire contracts (src/contract/:
+ *   the error codes it stores), and those are leaves: they import nothing else of the project;
+ * - product code (src/, machines/, container/, cli/) imports nothing from test/ or scripts/;
+ * - nothing imports a module that is not declared in package.json.
+ */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-cycles',
+      severity: 'error',
+      comment: 'An import cycle: split the shared part out, or pass it in.',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'machine-is-pure',
+      severity: 'error',
+      comment: 'machines/ is the pure lifecycle machine: its settings come in as input, not from src/.',
+      from: { path: '^machines/' },
+      to: { path: '^src/', pathNot: '^src/contract/' },
+    },
+    {
+      name: 'contracts-are-leaves',
+      severity: 'error',
+      comment: 'src/contract/ holds the wire contracts (codes, shapes, bounds): data and types, importing nothing else of the project.',
+      from: { path: '^src/contract/' },
+      to: { path: '^(src|machines|container|cli|scripts|test)/', pathNot: '^src/contract/' },
+    },
+    {
+      name: 'product-not-from-tests-or-scripts',
+      severity: 'error',
+      comment: 'What ships (and the CLI) must not depend on test support or the dev scripts.',
+      from: { path: '^(src|machines|container|cli)/' },
+      to: { path: '^(test|scripts)/' },
+    },
+    {
+      name: 'no-undeclared-dependencies',
+      severity: 'error',
+      from: {},
+      to: { dependencyTypes: ['npm-no-pkg', 'npm-unknown'] },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(node_modules|\\.tools|test/production/vendor|test-results)' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'workerd'] },
+  },
+};
