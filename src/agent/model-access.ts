@@ -170,15 +170,16 @@ export class ModelAccess {
    * answered in plain words (`model_not_connected`, the status's detail):
    * on the subscription route a 401 while it is not signed in or its sign-in
    * no longer works; on any route, once a stored sign-in no longer works, a
-   * 401 or 403, or a 400 that OpenClaw types as an authentication or
-   * permission error (its answer when the provider refused the refresh).
+   * 400 or 401 that OpenClaw types as a model authentication failure
+   * (`authentication_error`, or `permission_error` when the provider refused
+   * the refresh for good). A 403 is never one: OpenClaw's own refusals (a
+   * tool not allowed, a proxy it does not trust) answer 403.
    */
   signInFailed(status: number, errorType: string | null): boolean {
     const signIn = this.#record.signIn;
     const broken = Boolean(signIn?.profile) && (signIn?.status === 'expired' || signIn?.status === 'missing');
     if (this.route === 'subscription' && (broken || !signIn?.profile) && status === 401) return true;
-    if (!broken) return false;
-    return status === 401 || status === 403 || (status === 400 && (errorType === 'authentication_error' || errorType === 'permission_error'));
+    return broken && (status === 400 || status === 401) && (errorType === 'authentication_error' || errorType === 'permission_error');
   }
 
   toJSON(): ModelAccessRecord {
@@ -190,15 +191,15 @@ export class ModelAccess {
  * A chat turn's error answer from the gateway, or, when it is the model's
  * sign-in failing (ModelAccess.signInFailed), 401 `model_not_connected` with
  * the status's detail in place of OpenClaw's words ("No route-compatible
- * authentication source…", "OAuth token refresh failed…"). A 400's error
- * type is read from a copy of its body, bounded; any other answer passes
- * unchanged.
+ * authentication source…", "OAuth token refresh failed…"). A 400's or 401's
+ * error type is read from a copy of its body, bounded; any other answer
+ * passes unchanged.
  */
 export async function noModelAnswer(model: ModelAccess, request: Request, response: Response): Promise<Response> {
   const chat = /^\/v1\/(chat\/completions|responses)$/.test(new URL(request.url).pathname);
   if (!chat || !(response.headers.get('content-type') ?? '').includes('application/json')) return response;
   let errorType: string | null = null;
-  if (response.status === 400) {
+  if (response.status === 400 || response.status === 401) {
     try {
       errorType = text(record(record(JSON.parse(await boundedText(response.clone().body, MAX_ERROR_BODY_BYTES))).error).type, 64) || null;
     } catch {

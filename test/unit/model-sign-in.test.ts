@@ -147,20 +147,23 @@ describe('ModelAccess', () => {
     const working = new ModelAccess(endpoint, Date.now, signIn('ok'));
     expect(await answer(working, 401, { error: { message: 'x' } })).toMatchObject({ status: 401, body: { error: { message: 'x' } } });
     expect((await answer(working, 400, oauthRefused)).body).toEqual(oauthRefused);
-    // The same with the sign-in broken: OpenClaw's refused refresh (400 permission_error) and a 401 say "sign in again";
-    // a bad request, another path or a server error stays as it was.
+    // The same with the sign-in broken: OpenClaw's refused refresh (400 permission_error) and its model authentication
+    // failure (401 authentication_error) say "sign in again"; its own refusals (403: a proxy it does not trust, a tool
+    // not allowed), an untyped 401, a bad request or another path stay as they were.
     const broken = new ModelAccess(endpoint, Date.now, signIn('expired'));
     expect(broken.status().detail).toContain('sign in again');
     for (const [status, body] of [
       [400, oauthRefused],
-      [401, { error: { message: 'y' } }],
-      [403, { error: { message: 'z' } }],
+      [401, { error: { message: 'y', type: 'authentication_error' } }],
     ] as const) {
       expect(await answer(broken, status, body)).toMatchObject({
         status: 401,
         body: { error: { code: 'model_not_connected', message: expect.stringContaining('sign in again') } },
       });
     }
+    const proxyRefused = { error: { message: 'proxy_attribution_required', type: 'permission_error' } };
+    expect(await answer(broken, 403, proxyRefused)).toEqual({ status: 403, body: proxyRefused });
+    expect(await answer(broken, 401, { error: { message: 'unauthorized' } })).toEqual({ status: 401, body: { error: { message: 'unauthorized' } } });
     expect(await answer(broken, 400, badRequest)).toEqual({ status: 400, body: badRequest });
     expect((await answer(broken, 401, { error: { message: 'w' } }, '/api/other')).body).toEqual({ error: { message: 'w' } });
     const raw = await noModelAnswer(
