@@ -21,7 +21,7 @@ import { startCodexStandIn, type CodexStandIn } from '../support/codex-standin.t
 import { clawctl } from '../support/clawctl-run.ts';
 import { chromiumMissing, withChromiumPage } from '../support/control-ui.ts';
 import { ACCESS_LIFETIME_S, connectInControlUi, revokedSaysSignInAgain, signInWithClawctl, untilInRefreshMargin } from '../support/codex-scenarios.ts';
-import { post, runtimePids, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
+import { post, ROOT, runtimePids, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
 
 let stack: LocalStack;
 let standIn: CodexStandIn;
@@ -210,7 +210,7 @@ describe('ChatGPT/Codex subscription sign-in (local mode, real OpenClaw)', () =>
   it("should sign in through the Control UI's own Connect provider in Chromium: the owner's session is the gateway's administrator", async (context) => {
     const missing = chromiumMissing();
     if (missing) return context.skip(missing);
-    await connectInControlUi(stack.url, standIn, 60_000);
+    await connectInControlUi(stack.url, standIn, 60_000, join(ROOT, 'test-results', 'control-ui-connect-failure.png'));
     // The change check sees the new sign-in and backs it up at once.
     await until(async () => ((await status()).model.signIn?.profile === 'openai:operator@example.com' ? true : undefined), 60_000, 'the sign-in in the status');
     const turn = await chat('after the sign-in from the Control UI');

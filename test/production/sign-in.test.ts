@@ -16,18 +16,19 @@
  * once; a turn on the subscription; after a sleep (a presigned backup and a
  * FUSE restore) a turn still answered; a refresh that rotates the token, then
  * the container killed from outside (its disk gone): the next wake answers
- * with the newest token, never a revoked one; the provider revokes the
- * sign-in: the status, `clawctl status` and the next turn say "sign in
- * again"; the owner signs in again through the Control UI's Connect provider
- * in Chromium, and the subscription answers again.
+ * with the newest token, never a revoked one; the owner signs in through
+ * the Control UI's Connect provider in Chromium as well, and the
+ * subscription answers on that sign-in; the provider revokes the sign-in:
+ * the status, `clawctl status` and the next turn say "sign in again".
  */
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CREDENTIALS_BACKUP_REASON, SIGN_IN_BACKUP_REASON } from '../../src/agent/model-access.ts';
 import type { ModelSignIn } from '../../src/agent/model-sign-in.ts';
 import { codexEndpoints, type CodexEndpoints } from '../support/codex-standin.ts';
 import { chromiumMissing } from '../support/control-ui.ts';
 import { ACCESS_LIFETIME_S, connectInControlUi, revokedSaysSignInAgain, signInWithClawctl, untilInRefreshMargin } from '../support/codex-scenarios.ts';
-import { until } from '../support/node-local-stack.ts';
+import { ROOT, until } from '../support/node-local-stack.ts';
 import { MOCK_MODEL_ID } from '../../container/mock-llm/server.mjs';
 import { appContainer, docker, ensureAwake, inContainer, sleep, standIn, status, twinUrl, wake, waitFor, type StandIn } from './twin-client.ts';
 
@@ -152,17 +153,12 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: the ChatGPT/Code
     expect((await status()).backups.lastRestore?.id).toBe(backup?.id);
   }, 600_000);
 
-  it('should say "sign in again" in the status, `clawctl status` and a chat turn when the provider revoked the sign-in', async () => {
-    await ensureAwake();
-    await revokedSaysSignInAgain({ url: twinUrl(), openai, turn: subscriptionTurn, status });
-  }, 300_000);
-
-  it("should sign in again through the Control UI's own Connect provider in Chromium, back it up at once and answer on the subscription", async (context) => {
+  it("should sign in through the Control UI's own Connect provider in Chromium as well, back the new sign-in up at once and answer on it", async (context) => {
     const missing = chromiumMissing();
     if (missing) return context.skip(missing);
     await ensureAwake();
     const startedAt = new Date().toISOString();
-    await connectInControlUi(twinUrl(), openai, 90_000);
+    await connectInControlUi(twinUrl(), openai, 90_000, join(ROOT, 'test-results', 'production-control-ui-connect-failure.png'));
     // The change check sees the new sign-in and backs it up at once (or the debounced backup took it first).
     const s = await until(
       async () => {
@@ -184,4 +180,9 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: the ChatGPT/Code
     expect(turn.status, `${turn.text}; the stand-in saw ${requestsSeen(openai)}`).toBe(200);
     expect(turn.text).toContain('codex answer:');
   }, 360_000);
+
+  it('should say "sign in again" in the status, `clawctl status` and a chat turn when the provider revoked the sign-in', async () => {
+    await ensureAwake();
+    await revokedSaysSignInAgain({ url: twinUrl(), openai, turn: subscriptionTurn, status });
+  }, 300_000);
 });

@@ -7,6 +7,7 @@
 import { expect } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { clawctl } from './clawctl-run.ts';
+import type { Page } from 'playwright-core';
 import { withChromiumPage } from './control-ui.ts';
 import { until } from './node-local-stack.ts';
 
@@ -63,9 +64,18 @@ export async function signInWithClawctl(url: string, openai: OpenAiStandIn, why:
  * provider → ChatGPT Device Pairing) in Chromium, the code is approved at the
  * stand-in, and the UI says the credentials are saved.
  */
-export async function connectInControlUi(baseUrl: string, openai: OpenAiStandIn, timeoutMs: number): Promise<void> {
+export async function connectInControlUi(baseUrl: string, openai: OpenAiStandIn, timeoutMs: number, failureShot: string): Promise<void> {
   const codes = openai.userCodes.length;
   await withChromiumPage(async (page) => {
+    // On a failure, what the page showed, for the failure's message.
+    page.setDefaultTimeout(timeoutMs);
+    await flow(page).catch(async (error: Error) => {
+      await page.screenshot({ path: failureShot, fullPage: true }).catch(() => undefined);
+      throw new Error(`${error.message} (the page: ${failureShot})`);
+    });
+  });
+
+  async function flow(page: Page): Promise<void> {
     await page.goto(`${baseUrl}/settings/model-providers`, { waitUntil: 'load' });
     // Enabled only for operator.admin: the Worker's owner (GATEWAY_ADMINS) has it.
     const connect = page.getByRole('button', { name: 'Connect provider' }).first();
@@ -81,7 +91,7 @@ export async function connectInControlUi(baseUrl: string, openai: OpenAiStandIn,
     await page.getByText(code).first().waitFor({ timeout: 30_000 });
     openai.approve(code);
     await page.getByText('Provider credentials saved').first().waitFor({ timeout: timeoutMs });
-  });
+  }
 }
 
 /**
