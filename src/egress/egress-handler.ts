@@ -1,0 +1,78 @@
+/**
+ * One of the container's outbound requests to a host the Worker holds a
+ * credential for (src/egress/credentials.ts), as the Worker handles it:
+ *
+ * - GitHub: the scope first (writes only to GITHUB_PUSH_REPOS), refused in
+ *   words `git` and `gh` print;
+ * - a model provider: the model budget lines first (the Agent's meter:
+ *   go, wait, or refuse with a 402 whose message says why), then the call,
+ *   whose usage the Worker reads from the provider's answer on its way
+ *   back and records with the Agent;
+ * - both: every credential the container sent is removed and the real one
+ *   added; the answer is the provider's own.
+ *
+ * The production `Agent`'s outbound handler (the Worker's `ContainerProxy`)
+ * and the local mode's egress route call this same function.
+ */
+import type { Env } from '../env.ts';
+import { errorMessage } from '../errors.ts';
+import { setting } from '../settings.ts';
+import type { ModelCall, ModelGate } from '../cost/model-meter.ts';
+import { parseModelPrices, priceCall } from '../cost/model-prices.ts';
+import { type EgressHost, withRealCredential } from './credentials.ts';
+import { githubRefusal } from './github-scope.ts';
+import { readUsage } from './model-usage.ts';
+
+/** What the handler asks of the Agent that owns the container. */
+export interface EgressAgent {
+  modelGate(): Promise<ModelGate>;
+  recordModelCall(call: ModelCall): Promise<void>;
+}
+
+export interface EgressDeps {
+  env: Partial<Env>;
+  agent: EgressAgent;
+  /** Keeps the meter's reading of the answer alive after the answer is returned. */
+  waitUntil: (work: Promise<unknown>) => void;
+  fetch?: (request: Request) => Promise<Response>;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const PRODUCT = 'openclaw-ondemand';
+
+function githubRefused(host: string, reason: string): Response {
+  const message = `${PRODUCT}: refused at egress: ${reason}`;
+  // git prints a text/plain body of a refused request as the remote's words; gh prints an API error's `message`.
+  if (host === 'github.com') return new Response(`${message}\n`, { status: 403, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+  return Response.json({ message, documentation_url: 'https://github.com/openclaw-ondemand#credentials-at-egress' }, { status: 403 });
+}
+
+function modelRefused(reason: string): Response {
+  const message = `${PRODUCT}: ${reason}`;
+  // The shape both Anthropic's and OpenAI's clients read an error from; 402: OpenClaw files it as billing, not a fault to retry at once.
+  return Response.json({ type: 'error', error: { type: 'budget_exceeded', code: 'budget_exceeded', message } }, { status: 402 });
+}
+
+export async function egressFetch(request: Request, host: EgressHost, deps: EgressDeps): Promise<Response> {
+  const send = deps.fetch ?? ((r: Request) => fetch(r));
+  if (host.kind === 'github') {
+    const refusal = await githubRefusal(request.clone(), { pushRepos: setting(deps.env, 'GITHUB_PUSH_REPOS') });
+    if (refusal) return githubRefused(host.host, refusal);
+    return send(withRealCredential(request, host, deps.env));
+  }
+  const gate = await deps.agent.modelGate();
+  if (!gate.go) return modelRefused(gate.reason);
+  if (gate.delayMs > 0) await (deps.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms))))(gate.delayMs);
+  const answer = await send(withRealCredential(request, host, deps.env));
+  if (!answer.body) return answer;
+  const [toContainer, toMeter] = answer.body.tee();
+  const prices = parseModelPrices(setting(deps.env, 'MODEL_PRICES'));
+  deps.waitUntil(
+    readUsage(toMeter, answer.headers.get('content-type') ?? '')
+      .then(({ usage, truncated }) =>
+        deps.agent.recordModelCall({ provider: host.provider, usage, ...priceCall(usage, prices), status: answer.status, truncated }),
+      )
+      .catch((error: unknown) => console.error(JSON.stringify({ event: 'egress:meter-failed', host: host.host, error: errorMessage(error) }))),
+  );
+  return new Response(toContainer, { status: answer.status, statusText: answer.statusText, headers: answer.headers });
+}
