@@ -171,6 +171,21 @@ async function loginCodex(client: ApiClient, timeoutMs: number, quiet: boolean):
   return signIn;
 }
 
+/** The month's model calls as the Worker metered them at egress, and the model budget lines. */
+function modelCostLine(
+  m: { month: string; calls: number; inputTokens: number; outputTokens: number; usd: number; unpriced: string[]; refused: number },
+  lines: { softUsd: number | null; hardUsd: number | null; level: string },
+): string {
+  const line = (usd: number | null) => (usd === null ? 'none' : `$${usd.toFixed(2)}`);
+  return [
+    `models ${m.month}: $${m.usd.toFixed(2)}, ${m.calls} calls, ${m.inputTokens} tokens in, ${m.outputTokens} out`,
+    ` (model lines: soft ${line(lines.softUsd)}, hard ${line(lines.hardUsd)}: ${lines.level}`,
+    m.refused ? `, ${m.refused} refused` : '',
+    ')',
+    m.unpriced.length ? `; priced at the fallback (set MODEL_PRICES): ${m.unpriced.join(', ')}` : '',
+  ].join('');
+}
+
 async function main(argv: string[]): Promise<number> {
   const { command, flags } = parseArgs(argv);
   if (!command || flags.help) {
@@ -248,13 +263,15 @@ async function main(argv: string[]): Promise<number> {
         current: Evaluation | null;
         thresholds: { softUsd: number; hardUsd: number };
         sleepAfterMs: number;
+        model?: { month: string; calls: number; inputTokens: number; outputTokens: number; usd: number; unpriced: string[]; refused: number };
+        modelLines?: { softUsd: number | null; hardUsd: number | null; level: string };
       }>('GET', '/api/cost');
       const e = c.last ?? c.current;
       const origin = c.last ? `the cron's decision of ${c.last.at}` : 'computed now (no cron run yet)';
       const text = e
         ? `month to date $${e.monthToDateUsd.toFixed(2)}, projected $${e.projectedUsd.toFixed(2)} (soft $${c.thresholds.softUsd}, hard $${c.thresholds.hardUsd})\nsource: ${e.source}${e.fallbackReason ? ` (${e.fallbackReason})` : ''}\n${origin}: ${e.decision.level}: ${e.decision.reason}; sleepAfter ${Math.round(c.sleepAfterMs / 1000)} s`
         : `cost not available (soft $${c.thresholds.softUsd}, hard $${c.thresholds.hardUsd})`;
-      out(c, text);
+      out(c, [text, c.model && c.modelLines ? modelCostLine(c.model, c.modelLines) : null].filter(Boolean).join('\n'));
       return EXIT.ok;
     }
     case 'logs': {

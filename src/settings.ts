@@ -44,6 +44,7 @@ const money: Parse<number> = (value, name) => {
   if (!Number.isFinite(n) || n < 0) throw new AppError('not_configured', `${name}="${value}" must be an amount in US dollars`);
   return n;
 };
+const optionalMoney: Parse<number | null> = (value, name) => (value === '' ? null : money(value, name));
 function oneOf<const T extends readonly string[]>(values: T): Parse<T[number]> {
   return (value, name) => {
     if (!values.includes(value)) throw new AppError('not_configured', `${name}="${value}" is not one of ${values.join(', ')}`);
@@ -215,6 +216,31 @@ export const SETTINGS = {
     default: '',
     doc: 'the account whose container usage is read (with the `CF_API_TOKEN` secret); empty: the self-meter is used',
     parse: text,
+  }),
+  MODEL_BUDGET_SOFT_USD: s({
+    default: '',
+    doc: 'model spend this month (metered at egress) above this: each model call waits `MODEL_SLOW_DELAY` first, and the status and notice say so; empty: no model line (model spend still counts in the one budget above)',
+    parse: optionalMoney,
+  }),
+  MODEL_BUDGET_HARD_USD: s({
+    default: '',
+    doc: 'model spend this month above this: model calls are refused with a reason the agent and the owner read (the container keeps running); empty: no model line',
+    parse: optionalMoney,
+  }),
+  MODEL_SLOW_DELAY: s({ default: '10s', doc: 'how long each model call waits while model spend is over `MODEL_BUDGET_SOFT_USD`', parse: duration(0, 120_000) }),
+  MODEL_PRICES: s({
+    default: '',
+    doc: 'JSON: prices per model id prefix, US dollars per million tokens, added to the table in `src/cost/model-prices.ts`, e.g. `{"gpt-5.2":{"inputPerMTok":1.75,"outputPerMTok":14}}`',
+    parse: text,
+  }),
+  GITHUB_PUSH_REPOS: s({
+    default: '',
+    doc: 'the repositories (`owner/repo`, comma-separated) the agent may push to and change through the API with `GITHUB_TOKEN`; everything else is read-only (see [Credentials at egress](#credentials-at-egress))',
+    parse: (value, name) =>
+      list(value, name).map((repo) => {
+        if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repo)) throw new AppError('not_configured', `${name}: "${repo}" is not owner/repo`);
+        return repo.toLowerCase();
+      }),
   }),
   PRICING_OVERRIDE: s({
     default: '',

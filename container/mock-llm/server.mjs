@@ -163,7 +163,11 @@ export function startMockLlm({ port = 0, host = '127.0.0.1', log } = {}) {
     const messages = Array.isArray(payload.messages) ? payload.messages : [];
     const decision = decide(messages);
     requests.push({ at: Date.now(), messages: messages.length, bytes: Buffer.concat(body).length, decision });
-    if (log) appendFileSync(log, `${JSON.stringify({ at: new Date().toISOString(), request: payload, decision })}\n`);
+    if (log)
+      appendFileSync(
+        log,
+        `${JSON.stringify({ at: new Date().toISOString(), request: payload, decision, authorization: req.headers.authorization ?? null })}\n`,
+      );
     const id = `${Date.now().toString(36)}${(counter++).toString(36)}`;
     const created = Math.floor(Date.now() / 1000);
     const model = payload.model ?? MOCK_MODEL_ID;

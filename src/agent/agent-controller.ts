@@ -12,6 +12,7 @@ import { TIMER_EVENTS, type LifecycleEvent, type LifecycleState } from '../../ma
 import { AppError, errorMessage } from '../errors.ts';
 import { logLine } from '../log.ts';
 import type { BudgetEvaluation, CostSummary } from '../cost/budget-keeper.ts';
+import type { ModelCall, ModelGate } from '../cost/model-meter.ts';
 import { RecordWriter, topState, type LifecycleSnapshot, type PersistedRecord } from './agent-record.ts';
 import { commandEvent, startLifecycleActor, type CommandOptions, type LifecycleActor, type LifecycleCommand } from './lifecycle-actor.ts';
 import { AgentParts, type AgentUsageReport } from './agent-parts.ts';
@@ -40,6 +41,8 @@ function logFor(deps: ControllerDeps): Log {
 function isStopping(snapshot: LifecycleSnapshot): boolean {
   return snapshot.hasTag(STOPPING_TAG);
 }
+
+const NO_MODEL_LINES = { softUsd: null, hardUsd: null, slowDelayMs: 0 } as const;
 
 export class AgentController {
   readonly #deps: ControllerDeps;
@@ -221,7 +224,31 @@ export class AgentController {
   }
 
   costSummary(): CostSummary {
-    return this.#parts.budget.summary(this.#actor.getSnapshot().context.sleepAfterMs, this.#deps.config.lifecycle.sleepAfterMs);
+    const now = this.#ctx.now();
+    const lines = this.#deps.modelLines ?? NO_MODEL_LINES;
+    const gate = this.#parts.modelMeter.gate(lines, now);
+    return {
+      ...this.#parts.budget.summary(this.#actor.getSnapshot().context.sleepAfterMs, this.#deps.config.lifecycle.sleepAfterMs),
+      model: this.#parts.modelMeter.summary(now),
+      modelLines: { softUsd: lines.softUsd, hardUsd: lines.hardUsd, level: gate.level },
+    };
+  }
+
+  /** Before a model call (the egress handler asks): the model budget lines against this month's metered spend; a refusal is counted. */
+  modelGate(): ModelGate {
+    const now = this.#ctx.now();
+    const gate = this.#parts.modelMeter.gate(this.#deps.modelLines ?? NO_MODEL_LINES, now);
+    if (!gate.go) {
+      this.#parts.modelMeter.refused(now);
+      this.#persist();
+    }
+    return gate;
+  }
+
+  /** After a model call: what the Worker read of its usage from the provider's answer. */
+  recordModelCall(call: ModelCall): void {
+    this.#parts.modelMeter.record(call, this.#ctx.now());
+    this.#persist();
   }
 
   /** The cost guard's inputs: self-metered seconds per instance type, browser-hours, scheduled wakes (this month and in the last `hours`; left out when `withSchedule` is false). */

@@ -15,6 +15,7 @@ import { AgentController } from './agent-controller.ts';
 import type { ControllerStorage } from './effect-context.ts';
 import type { CommandOptions, LifecycleCommand } from './lifecycle-actor.ts';
 import type { BudgetEvaluation } from '../cost/budget-keeper.ts';
+import type { ModelCall, ModelGate, ModelLines } from '../cost/model-meter.ts';
 import type { AgentUsageReport } from './agent-parts.ts';
 import { handleAgentRequest, runCommand, type CommandResult } from './agent-requests.ts';
 import type { AgentCoreApi, BackupResult, BudgetResult, CostResult, DoctorResult, SignInResult, StatusResult } from './agent-rpc.ts';
@@ -43,9 +44,10 @@ export class AgentCore implements AgentCoreApi {
     this.ready = (async () => {
       let config: Config;
       let notifyUrl: string | null;
+      let modelLines: ModelLines;
       try {
         config = parseConfig(env);
-        notifyUrl = parseCostConfig(env).notifyWebhookUrl;
+        ({ notifyWebhookUrl: notifyUrl, modelLines } = parseCostConfig(env));
         await parts.configure?.(config);
       } catch (error) {
         if (error instanceof AppError) return error;
@@ -57,7 +59,9 @@ export class AgentCore implements AgentCoreApi {
         runtime: parts.makeRuntime(config),
         runtimeKind: parts.runtimeKind,
         config,
-        containerEnv: containerEnv(env, config.gatewayPort),
+        // The production container reaches its providers through the Worker's egress (credentials added there): it holds placeholders.
+        containerEnv: containerEnv(env, config.gatewayPort, { placeholders: parts.runtimeKind === 'sandbox' }),
+        modelLines,
         backups: env.BACKUP_BUCKET ? new BackupStore(env.BACKUP_BUCKET, config.agentName, config.backupKeep, parts.clock ?? Date.now) : null,
         ...(notifyUrl ? { notify: async (body: Record<string, unknown>) => void (await postWebhook(notifyUrl, body)) } : {}),
         ...(parts.onActivity ? { onActivity: parts.onActivity } : {}),
@@ -91,6 +95,17 @@ export class AgentCore implements AgentCoreApi {
   async usageReport(hours: number, withSchedule = true): Promise<AgentUsageReport | null> {
     const controller = await this.ready;
     return controller instanceof AppError ? null : controller.usageReport(hours, withSchedule);
+  }
+
+  /** The egress handler's question before a model call; with no controller (not configured) the call goes. */
+  async modelGate(): Promise<ModelGate> {
+    const controller = await this.ready;
+    return controller instanceof AppError ? { go: true, delayMs: 0, level: 'ok' } : controller.modelGate();
+  }
+
+  async recordModelCall(call: ModelCall): Promise<void> {
+    const controller = await this.ready;
+    if (!(controller instanceof AppError)) controller.recordModelCall(call);
   }
 
   command(name: LifecycleCommand, options: CommandOptions = {}): Promise<CommandResult> {

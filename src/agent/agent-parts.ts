@@ -9,6 +9,7 @@ import type { InstanceType } from '../config.ts';
 import { AgentBrowser } from '../browser/agent-browser.ts';
 import { ModelAccess } from './model-access.ts';
 import { BudgetKeeper } from '../cost/budget-keeper.ts';
+import { ModelMeter } from '../cost/model-meter.ts';
 import type { LifecycleSnapshot, PersistedRecord } from './agent-record.ts';
 import { buildStatus, type AgentStatus } from './agent-status.ts';
 import { BackupWork } from './backup-work.ts';
@@ -24,6 +25,8 @@ import { TransitionLog } from './transition-log.ts';
 export interface AgentUsageReport {
   meter: { month: Partial<Record<InstanceType, number>>; recent: Partial<Record<InstanceType, number>> };
   browser: { monthHours: number; recentHours: number };
+  /** Model calls metered at egress: spent this month and in the last `hours`. */
+  model?: { monthUsd: number; recentUsd: number; calls: number };
   schedule: ScheduleReport;
   /** The backups' R2 use: bytes kept now, operations this month. */
   r2: { storedBytes: number; backups: number; classA: number; classB: number };
@@ -41,6 +44,7 @@ export class AgentParts {
   readonly stops: StopSequence;
   readonly browser: AgentBrowser;
   readonly model: ModelAccess;
+  readonly modelMeter: ModelMeter;
   readonly #ctx: EffectContext;
 
   /** `send` gives the scheduled work a way to tell the machine (a job is due, work finished). */
@@ -61,6 +65,7 @@ export class AgentParts {
       ...(record?.state ? { record: record.state } : {}),
     });
     this.model = new ModelAccess(deps.containerEnv, now, record?.modelAccess);
+    this.modelMeter = new ModelMeter(record?.modelMeter);
     this.backups = new BackupWork(ctx, this.keeper, this.timers, this.model);
     this.scheduled = new ScheduledWork(ctx, {
       boots: this.boots,
@@ -98,6 +103,7 @@ export class AgentParts {
       ...this.scheduled.toJSON(),
       ...this.browser.toJSON(),
       modelAccess: this.model.toJSON(),
+      modelMeter: this.modelMeter.toJSON(),
     };
   }
 
@@ -112,6 +118,7 @@ export class AgentParts {
     return {
       meter: { month: this.meter.totals(now).seconds, recent: this.meter.recentSeconds(now, hours) },
       browser: this.browser.report(hours),
+      model: this.modelMeter.report(hours, now),
       schedule: withSchedule
         ? this.scheduled.report(hours, state)
         : { upcomingWakes: 0, upcomingSeconds: 0, recentSeconds: 0, instanceType: this.#ctx.deps.config.instanceType, saturated: false },

@@ -11,6 +11,7 @@ import { errorMessage } from '../errors.ts';
 import type { CdpRecord } from '../browser/cdp-passthrough.ts';
 import type { ModelAccessRecord } from './model-access.ts';
 import type { BudgetRecord } from '../cost/budget-keeper.ts';
+import type { ModelMeterRecord } from '../cost/model-meter.ts';
 import type { BootTimelineRecord } from './boot-timeline.ts';
 import type { MeterRecord } from './container-meter.ts';
 import type { ScheduleRecord } from './schedule-keeper.ts';
@@ -58,6 +59,8 @@ export interface PersistedRecord {
   localBrowser?: { mode: string; detail: string } | null;
   /** How the model is reached: the subscription's sign-in as last reported, the credentials' fingerprint. */
   modelAccess?: ModelAccessRecord;
+  /** Model calls metered at egress this month. */
+  modelMeter?: ModelMeterRecord;
 }
 
 const STORAGE_KEY = 'lifecycle';

@@ -7,6 +7,7 @@
  */
 import type { LifecycleState } from '../../machines/lifecycle-types.ts';
 import type { BudgetEvaluation, CostSummary } from '../cost/budget-keeper.ts';
+import type { ModelCall, ModelGate } from '../cost/model-meter.ts';
 import type { ErrorBody } from '../errors.ts';
 import type { ContainerDiagnosis } from '../runtime/runtime.ts';
 import type { AgentUsageReport } from './agent-parts.ts';
@@ -36,6 +37,8 @@ export interface AgentCoreApi {
   costSummary(): Promise<CostResult>;
   modelLogin(action: 'start' | 'cancel' | 'read'): Promise<SignInResult>;
   usageReport(hours: number, withSchedule?: boolean): Promise<AgentUsageReport | null>;
+  modelGate(): Promise<ModelGate>;
+  recordModelCall(call: ModelCall): Promise<void>;
 }
 
 /** What a stub of either Agent class answers. */
@@ -52,6 +55,10 @@ export interface AgentRpcApi {
   usageReport(hours: number, withSchedule?: boolean): Promise<AgentUsageReport | null>;
   /** The model sign-in: start, cancel or read OpenClaw's device-code flow in the running container. */
   modelLogin(action: 'start' | 'cancel' | 'read'): Promise<SignInResult>;
+  /** The container's egress, before a model call: go, wait, or refuse (the model budget lines). */
+  modelGate(): Promise<ModelGate>;
+  /** The container's egress, after a model call: its usage as the Worker read it from the provider's answer. */
+  recordModelCall(call: ModelCall): Promise<void>;
   fetch(request: Request): Promise<Response>;
 }
 
@@ -97,6 +104,14 @@ export function withAgentRpc<TBase extends Constructor>(Base: TBase) {
 
     async usageReport(hours: number, withSchedule = true): Promise<AgentUsageReport | null> {
       return this.core.usageReport(hours, withSchedule);
+    }
+
+    async modelGate(): Promise<ModelGate> {
+      return this.core.modelGate();
+    }
+
+    async recordModelCall(call: ModelCall): Promise<void> {
+      return this.core.recordModelCall(call);
     }
   }
   return AgentRpc;

@@ -8,6 +8,7 @@ import type { BackupStore } from '../backup/backup-store.ts';
 import type { BrowserSessions } from '../browser/browser-sessions.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { WakeupPort } from './timer-table.ts';
+import type { ModelLines } from '../cost/model-meter.ts';
 
 /** The slice of Durable Object storage the controller uses (a Map-backed fake will do). */
 export interface ControllerStorage {
@@ -35,6 +36,8 @@ export interface ControllerDeps {
   onActivity?: () => void;
   /** Browser Rendering (production): the agent's browser through the CDP passthrough; absent: OpenClaw's own (local mode) or none. */
   browserSessions?: BrowserSessions | null;
+  /** The model budget lines the egress handler's calls are held to (absent: none). */
+  modelLines?: ModelLines;
   /** How the boot loop waits between readiness probes (tests pass one that needs no real time). */
   sleep?: (ms: number) => Promise<void>;
 }

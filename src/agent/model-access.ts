@@ -65,8 +65,10 @@ export interface ModelStatus {
 /** The route the Worker's settings give the container (what configure-openclaw.mjs does with them). */
 export function modelRoute(containerEnv: Record<string, string>): { route: ModelRoute; model: string | null } {
   const model = containerEnv.OPENCLAW_MODEL ?? null;
-  if (containerEnv.ANTHROPIC_API_KEY || containerEnv.OPENAI_API_KEY) return { route: 'api-key', model };
+  // In configure-openclaw.mjs's order: an Anthropic key, then the endpoint (its key is OPENAI_API_KEY), then an OpenAI key.
+  if (containerEnv.ANTHROPIC_API_KEY) return { route: 'api-key', model };
   if (containerEnv.OPENAI_BASE_URL) return { route: 'compatible-endpoint', model: model ?? `compat/${containerEnv.OPENAI_MODEL ?? 'default'}` };
+  if (containerEnv.OPENAI_API_KEY) return { route: 'api-key', model };
   return { route: 'subscription', model: model ?? 'openai/gpt-6-astra' };
 }
 

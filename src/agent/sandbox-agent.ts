@@ -9,6 +9,7 @@ import { Sandbox } from '@cloudflare/sandbox';
 import type { StopParams } from '@cloudflare/containers';
 import { checkSandboxBackups } from '../backup/backup-config.ts';
 import { BROWSER_CDP_HOST } from '../browser/cdp-passthrough.ts';
+import { egressHosts } from '../egress/credentials.ts';
 import { STOP_EXPECTED_FILE } from '../contract/boot-status.ts';
 import type { Env } from '../env.ts';
 import { SandboxRuntime, type SandboxApi } from '../runtime/sandbox-runtime.ts';
@@ -24,13 +25,27 @@ const PROBE_TIMEOUT_MS = 5_000;
 /** The platform's idle timeout, as a multiple of our sleepAfter: a backstop that fires only if our own timer did not. */
 const BACKSTOP_FACTOR = 1.5;
 
+/** The placeholder handler of an intercepted host: the ContainerProxy entrypoint answers every one of them first. */
+const answeredByContainerProxy = () => new Response('the ContainerProxy entrypoint answers this host', { status: 500 });
+
+/**
+ * Adds the hosts the Worker holds credentials for (src/egress/credentials.ts)
+ * to the ones the platform intercepts. The table is the class's (the
+ * library reads it at each container start); the secrets are the same for
+ * every Agent of this Worker, so it is set once per isolate, before any start.
+ */
+function interceptEgressHosts(env: Env): void {
+  const hosts = Object.fromEntries([...egressHosts(env).keys()].map((host) => [host, answeredByContainerProxy]));
+  Agent.outboundByHost = { ...hosts, [BROWSER_CDP_HOST]: answeredByContainerProxy };
+}
+
 export class Agent extends withAgentRpc(Sandbox<Env>) {
   /**
    * The container's requests to the agent's browser host are intercepted
    * (the Worker's ContainerProxy answers them, forwarding to this Agent's
    * CDP passthrough); this entry only makes the platform intercept the host.
    */
-  static override outboundByHost = {
+  static override outboundByHost: Record<string, () => Response> = {
     [BROWSER_CDP_HOST]: () => new Response('the ContainerProxy entrypoint answers the browser host', { status: 500 }),
   };
 
@@ -64,6 +79,7 @@ export class Agent extends withAgentRpc(Sandbox<Env>) {
       runtimeKind: 'sandbox',
       configure: async (config) => {
         checkSandboxBackups(env, config.backupTransfer);
+        interceptEgressHosts(env);
         await this.setSleepAfter(Math.ceil((config.lifecycle.sleepAfterMs * BACKSTOP_FACTOR) / 1000));
       },
       makeRuntime: (config) =>

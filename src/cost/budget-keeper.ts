@@ -5,6 +5,7 @@
  */
 import type { BudgetDecision, BudgetLevel } from './budget-policy.ts';
 import type { Projection } from './projection.ts';
+import type { ModelMeter } from './model-meter.ts';
 import { AppError } from '../errors.ts';
 
 export interface BudgetEvaluation extends Projection {
@@ -14,6 +15,10 @@ export interface BudgetEvaluation extends Projection {
   /** Browser Rendering: browser-hours so far this month, and what the month's browser time costs (in projectedUsd). */
   browserHours?: number;
   browserUsd?: number;
+  /** Model calls metered at egress: spent so far this month, and the month at the recent rate (in projectedUsd). */
+  modelSoFarUsd?: number;
+  modelUsd?: number;
+  modelCalls?: number;
   /** The backups in R2: bytes kept now, and what R2 costs this month (in projectedUsd; usually $0 within R2's included amounts). */
   backupBytes?: number;
   r2Usd?: number;
@@ -40,6 +45,10 @@ export interface CostSummary {
   /** sleepAfter in force (shortened by the budget, or the configured one). */
   sleepAfterMs: number;
   configuredSleepAfterMs: number;
+  /** This month's model calls as the Worker metered them at egress (tokens, per model, refusals, the last call). */
+  model: ReturnType<ModelMeter['summary']>;
+  /** The model budget lines (null: none) and where this month's model spend stands against them. */
+  modelLines: { softUsd: number | null; hardUsd: number | null; level: 'ok' | 'soft' | 'hard' };
 }
 
 const DECISIONS_KEPT = 50;
@@ -87,7 +96,7 @@ export class BudgetKeeper {
     return { changed, previousLevel: previous?.level ?? null };
   }
 
-  summary(sleepAfterMs: number, configuredSleepAfterMs: number): CostSummary {
+  summary(sleepAfterMs: number, configuredSleepAfterMs: number): Omit<CostSummary, 'model' | 'modelLines'> {
     return { last: this.#record.last, decisions: this.#record.decisions.slice(-20), sleepAfterMs, configuredSleepAfterMs };
   }
 

@@ -6,6 +6,7 @@ import type { Env } from '../env.ts';
 import { AppError } from '../errors.ts';
 import { oncePerEnv, setting } from '../settings.ts';
 import type { BudgetSettings } from './budget-policy.ts';
+import type { ModelLines } from './model-meter.ts';
 import { parsePricing, type Pricing } from './pricing.ts';
 
 export interface CostConfig {
@@ -17,6 +18,8 @@ export interface CostConfig {
   accountId: string | null;
   apiToken: string | null;
   notifyWebhookUrl: string | null;
+  /** The model budget lines (model spend metered at egress); null lines are off. */
+  modelLines: ModelLines;
 }
 
 /** Parsed once per env object (see oncePerEnv). */
@@ -33,7 +36,15 @@ export const parseCostConfig = oncePerEnv((env: Partial<Env>): CostConfig => {
   const recentMs = setting(env, 'BURN_WINDOW');
   const webhook = env.NOTIFY_WEBHOOK_URL?.trim() || null;
   if (webhook && !/^https?:\/\//.test(webhook)) throw new AppError('not_configured', 'NOTIFY_WEBHOOK_URL must be an http(s) URL');
+  const modelLines: ModelLines = {
+    softUsd: setting(env, 'MODEL_BUDGET_SOFT_USD'),
+    hardUsd: setting(env, 'MODEL_BUDGET_HARD_USD'),
+    slowDelayMs: setting(env, 'MODEL_SLOW_DELAY'),
+  };
+  if (modelLines.softUsd !== null && modelLines.hardUsd !== null && modelLines.hardUsd < modelLines.softUsd)
+    throw new AppError('not_configured', 'MODEL_BUDGET_HARD_USD must not be below MODEL_BUDGET_SOFT_USD');
   return {
+    modelLines,
     budget,
     pricing: parsePricing(setting(env, 'PRICING_OVERRIDE')),
     recentHours: recentMs / 3_600_000,

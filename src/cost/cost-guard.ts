@@ -113,14 +113,27 @@ export async function evaluateBudget(env: Env, nowMs: number, fetcher?: Fetcher)
   const browserUsd = Math.round(browserCost(browserProjectedHours, cost.pricing) * 100) / 100;
   const browserSoFarUsd = Math.round(browserCost(browserMonth, cost.pricing) * 100) / 100;
   const r2 = backupStorageCost(reports, nowMs, cost.pricing);
-  projection.monthToDateUsd = Math.round((projection.monthToDateUsd + browserSoFarUsd + r2.soFarUsd) * 100) / 100;
-  projection.projectedUsd = Math.round((projection.projectedUsd + browserUsd + r2.projectedUsd) * 100) / 100;
+  // Model calls (metered by the Worker at egress): spent so far, plus the recent rate for the rest of the month.
+  let modelSoFar = 0;
+  let modelRecent = 0;
+  let modelCalls = 0;
+  for (const { model } of reports) {
+    modelSoFar += model?.monthUsd ?? 0;
+    modelRecent += model?.recentUsd ?? 0;
+    modelCalls += model?.calls ?? 0;
+  }
+  const modelUsd = round2(modelSoFar + (usage.recentHours > 0 ? (modelRecent / usage.recentHours) * projection.hoursLeft : 0));
+  projection.monthToDateUsd = round2(projection.monthToDateUsd + browserSoFarUsd + r2.soFarUsd + modelSoFar);
+  projection.projectedUsd = round2(projection.projectedUsd + browserUsd + r2.projectedUsd + modelUsd);
   return {
     ...projection,
     scheduledWakes,
     browserHours: Math.round(browserMonth * 1000) / 1000,
     browserUsd,
     r2Usd: r2.projectedUsd,
+    modelSoFarUsd: round2(modelSoFar),
+    modelUsd,
+    modelCalls,
     backupBytes: r2.storedBytes,
     at: new Date(nowMs).toISOString(),
     source: usage.source,
@@ -206,3 +219,5 @@ export async function runCostGuard(env: Env, nowMs: number, fetcher?: Fetcher): 
   }
   return { evaluation, agents, notified };
 }
+
+const round2 = (usd: number) => Math.round(usd * 100) / 100;

@@ -4,6 +4,7 @@
  * credentials never leave the Worker.
  */
 import type { Env } from '../env.ts';
+import { placeholderEnv } from '../egress/credentials.ts';
 import { setting, type SettingsEnv } from '../settings.ts';
 
 /** Secrets and settings forwarded to the start script, by name. */
@@ -36,7 +37,13 @@ export function gatewayAdmins(env: Partial<Env>): string[] {
   return [...new Set(names.filter((n) => n !== '' && !n.startsWith('service-token:') && /^[^\s,]{1,254}$/.test(n)))];
 }
 
-export function containerEnv(env: Partial<Env>, gatewayPort: number): Record<string, string> {
+/**
+ * `placeholders`: the egress secrets (model keys, GITHUB_TOKEN) as
+ * placeholders, the real values staying in the Worker, which adds them at
+ * egress (production); without it the real values (the local mode, until
+ * its gateway's calls pass the Worker too).
+ */
+export function containerEnv(env: Partial<Env>, gatewayPort: number, options: { placeholders?: boolean } = {}): Record<string, string> {
   const out: Record<string, string> = { GATEWAY_PORT: String(gatewayPort) };
   // The origins browsers load the Control UI from (the Worker's hostname), for the gateway's origin check.
   if (env.PUBLIC_ORIGINS?.trim()) out.GATEWAY_ALLOWED_ORIGINS = env.PUBLIC_ORIGINS.trim();
@@ -46,5 +53,6 @@ export function containerEnv(env: Partial<Env>, gatewayPort: number): Record<str
     const value = env[name];
     if (typeof value === 'string' && value !== '') out[name] = value;
   }
+  if (options.placeholders) Object.assign(out, placeholderEnv(env));
   return out;
 }

@@ -69,6 +69,8 @@ describe('clawctl against the local mode', () => {
     // A figure from the first minute, before any cron run: computed on request, and said so.
     expect(cost.stdout).toMatch(/month to date \$\d+\.\d\d, projected \$\d+\.\d\d/);
     expect(cost.stdout).toContain('computed now (no cron run yet)');
+    // The local mode's model calls do not pass the Worker yet: none metered, no model lines set.
+    expect(cost.stdout).toMatch(/^models \d{4}-\d\d: \$0\.00, 0 calls, 0 tokens in, 0 out \(model lines: soft none, hard none: ok\)$/m);
   });
 
   it('should run as the README shows it, `npx clawctl`, from the checkout', async () => {

@@ -48,7 +48,7 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: boot and chat', 
     expect(memory).toBe(size.memoryMiB * 1024 * 1024);
   });
 
-  it("should give the gateway the model settings (in openclaw.json's compat provider, not its environment) and none of the Worker's storage credentials", () => {
+  it("should give the gateway the model settings (in openclaw.json's compat provider, not its environment), placeholders for its keys and none of the Worker's credentials", () => {
     const environ = inContainer('tr "\\0" "\\n" < /proc/$(cat /tmp/openclaw-boot/gateway.pid)/environ');
     // OpenClaw would read OPENAI_BASE_URL as its own openai endpoint: the start script hands both to the configure step only.
     expect(environ).not.toMatch(/^OPENAI_(BASE_URL|MODEL)=/m);
@@ -58,7 +58,10 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: boot and chat', 
       }
     ).models.providers.compat;
     expect(compat.models[0]?.id).toBe('mock-model');
-    expect(compat.baseUrl).toMatch(/^http:\/\/[\d.]+:\d+\/v1$/);
+    expect(compat.baseUrl).toBe('https://api.openai.com/v1');
+    // The model key and the GitHub token are placeholders: the Worker adds the real ones at egress.
+    expect(environ).toMatch(/^OPENAI_API_KEY=sk-proj-ondemand-placeholder-openai-api-key$/m);
+    expect(environ).toMatch(/^GITHUB_TOKEN=ghp_ondemand-placeholder-github-token$/m);
     expect(environ).not.toMatch(/^(R2_|AWS_|CF_API|CLOUDFLARE_API|CLOUDFLARE_ACCOUNT)/m);
     expect(environ).not.toContain('must-stay-in-the-worker');
   });

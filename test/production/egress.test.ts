@@ -7,11 +7,9 @@
  * handler over HTTP and HTTPS, as the internet would answer it.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ensureAwake, inContainer, inContainerAsync, standIn, type StandIn } from './twin-client.ts';
+import { asGateway, ensureAwake, inContainer, inContainerAsync, standIn, type StandIn } from './twin-client.ts';
 
-/** A shell prefix that gives a command the gateway's trust settings (what the control server gave the gateway at its start). */
-const AS_GATEWAY =
-  'env $(tr "\\0" "\\n" < /proc/$(cat /tmp/openclaw-boot/gateway.pid)/environ | grep -E "^(NODE_EXTRA_CA_CERTS|SSL_CERT_FILE|CURL_CA_BUNDLE|GIT_SSL_CAINFO)=" | tr "\\n" " ")';
+const AS_GATEWAY = asGateway();
 const nodeFetch = (url: string) =>
   `${AS_GATEWAY} node -e "fetch('${url}').then(async (r) => console.log(r.status, await r.text()), (e) => console.log('error', e.cause?.code ?? e.message))"`;
 

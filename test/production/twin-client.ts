@@ -79,6 +79,16 @@ export function appContainer(): string {
 }
 
 /** Runs a shell command inside the running app container. */
+/**
+ * A shell prefix that gives a command the gateway's trust settings (what the
+ * control server gave the gateway at its start) and the named variables of
+ * its environment (e.g. GITHUB_TOKEN, as the agent's shell has it).
+ */
+export function asGateway(...names: string[]): string {
+  const wanted = ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'CURL_CA_BUNDLE', 'GIT_SSL_CAINFO', ...names].join('|');
+  return `env $(tr "\\0" "\\n" < /proc/$(cat /tmp/openclaw-boot/gateway.pid)/environ | grep -E "^(${wanted})=" | tr "\\n" " ")`;
+}
+
 export function inContainer(script: string): string {
   return docker('exec', appContainer(), 'sh', '-c', script);
 }

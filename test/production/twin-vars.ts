@@ -18,3 +18,15 @@ export const TWIN_VARS = {
   // The budget test runs the cron by hand: no free allowance and a steep memory price make any running minute cross the hard line.
   PRICING_OVERRIDE: JSON.stringify({ containers: { memoryGibSecondUsd: 0.01, includedMemoryGibSeconds: 0, includedVcpuSeconds: 0, includedDiskGbSeconds: 0 } }),
 };
+
+/**
+ * The credentials the twin's Worker adds at egress: the container holds only
+ * placeholders of them (the credentials test greps the container for these
+ * values). The model is the mock, stood in at OpenAI's own hostname.
+ */
+export const TWIN_EGRESS_SECRETS = {
+  OPENAI_API_KEY: 'sk-proj-twin-openai-key-must-stay-in-the-worker',
+  GITHUB_TOKEN: 'ghp_twin-github-token-must-stay-in-the-worker',
+};
+/** The one repository the twin's agent may push to (GITHUB_PUSH_REPOS). */
+export const TWIN_PUSH_REPO = 'twin-owner/allowed';

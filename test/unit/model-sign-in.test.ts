@@ -65,6 +65,8 @@ describe('ModelAccess', () => {
   it('should take the route from the Worker settings: keys, an endpoint, else the subscription', () => {
     expect(modelRoute({ ANTHROPIC_API_KEY: 'k' }).route).toBe('api-key');
     expect(modelRoute({ OPENAI_BASE_URL: 'http://x', OPENAI_MODEL: 'm' })).toEqual({ route: 'compatible-endpoint', model: 'compat/m' });
+    // The endpoint's key is OPENAI_API_KEY: still the endpoint's route, as configure-openclaw.mjs chooses it.
+    expect(modelRoute({ OPENAI_BASE_URL: 'https://x', OPENAI_API_KEY: 'k', OPENAI_MODEL: 'm' }).route).toBe('compatible-endpoint');
     expect(modelRoute({ GITHUB_TOKEN: 't' })).toEqual({ route: 'subscription', model: 'openai/gpt-6-astra' });
   });
 

@@ -215,4 +215,20 @@ describe('runCostGuard (workerd, local GraphQL stand-in)', () => {
     expect(body.last).toMatchObject({ source: 'graphql', decision: { level: 'ok' } });
     expect(body.thresholds).toMatchObject({ softUsd: 15, hardUsd: 20 });
   });
+  it('should add the model calls the Worker metered at egress to the month so far and, at the recent rate, to the projection', async () => {
+    const { stub, testEnv } = setup(null);
+    const before = (await runCostGuard(testEnv, Date.now())).evaluation;
+    expect(before.modelSoFarUsd).toBe(0);
+    const usage = { model: 'gpt-5.4', inputTokens: 1_000_000, outputTokens: 100_000, cachedTokens: 0, cacheWriteTokens: 0 };
+    await stub.recordModelCall({ provider: 'openai', usage, usd: 4, priced: true, status: 200, truncated: false });
+    const after = (await runCostGuard(testEnv, Date.now())).evaluation;
+    expect(after.modelSoFarUsd).toBe(4);
+    expect(after.modelCalls).toBe(1);
+    expect(after.monthToDateUsd - before.monthToDateUsd).toBeCloseTo(4, 1);
+    // $4 in the last 24 h, carried over the hours left in the month.
+    expect(after.modelUsd).toBeCloseTo(4 + (4 / 24) * after.hoursLeft, 0);
+    expect(after.projectedUsd - before.projectedUsd).toBeCloseTo(after.modelUsd!, 0);
+    const summary = (await stub.costSummary()) as { ok: true; cost: { model: { calls: number; usd: number; byModel: Record<string, unknown> } } };
+    expect(summary.cost.model).toMatchObject({ calls: 1, usd: 4, byModel: { 'gpt-5.4': { calls: 1, inputTokens: 1_000_000 } } });
+  });
 });

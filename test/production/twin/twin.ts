@@ -12,7 +12,8 @@
  *   for a hostname (`standIn` in ../twin-client.ts; the sidecar reads them
  *   from the registry directory), over HTTP or HTTPS with that same CA;
  * - Cloudflare's instance limits and FUSE device: added by a Docker API proxy (docker-api-proxy.ts);
- * - the model provider: the bundled mock model, reached over Docker's bridge;
+ * - the model provider: the bundled mock model, stood in at api.openai.com
+ *   (the container's calls pass the Worker's egress, which adds the real key);
  * - Browser Rendering: the `browser` binding becomes a service binding to a
  *   stand-in over Debian's Chromium (browser-standin/), the one override of
  *   the production wrangler.jsonc (written to .twin.wrangler.json);
@@ -44,6 +45,7 @@ import { SIDECAR_IMAGE, ensureTwinImages } from './images.ts';
 import { registerStandIn, startInternetFront, type StandInPlaces } from './internet-front.ts';
 import { startR2Endpoint } from './r2-endpoint.ts';
 import { ROOT, TWIN_DIR, TOOLS_DIR, bridgeGateway, docker, ensureDockerEngine, progress } from './twin-shell.ts';
+import { TWIN_EGRESS_SECRETS, TWIN_PUSH_REPO } from '../twin-vars.ts';
 
 export interface TwinOptions {
   /** Worker vars on top of the production wrangler.jsonc (e.g. SLEEP_AFTER). */
@@ -188,7 +190,10 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     BACKUP_TRANSFER: 'presigned',
     CLOUDFLARE_ACCOUNT_ID: TWIN_ACCOUNT_ID,
     ...TWIN_R2_KEYS,
-    OPENAI_BASE_URL: `http://${gateway}:${mock.port}/v1`,
+    ...TWIN_EGRESS_SECRETS,
+    GITHUB_PUSH_REPOS: TWIN_PUSH_REPO,
+    // The mock model at OpenAI's hostname: the container's calls pass the Worker's egress, which adds the real key.
+    OPENAI_BASE_URL: 'https://api.openai.com/v1',
     OPENAI_MODEL: MOCK_MODEL_ID,
     WAKE_LIMIT_PER_MINUTE: '1000',
     INSTANCE_TYPE: instanceType,
@@ -211,7 +216,8 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     objectsApi: () => `${url}/cdn-cgi/local/explorer/api/r2/buckets/${bucket}/objects`,
     log: (line) => (output += `[twin] ${line}\n`),
   });
-  for (const [host, address] of Object.entries({ [r2Host]: r2.standInAddress, ...options.standIns })) registerStandIn(places, host, address);
+  for (const [host, address] of Object.entries({ [r2Host]: r2.standInAddress, 'api.openai.com': `${gateway}:${mock.port}`, ...options.standIns }))
+    registerStandIn(places, host, address);
   const args = [
     '-m',
     'sh',

@@ -65,14 +65,14 @@ const ownAddress =
     .flat()
     .find((i) => i && i.family === 'IPv4' && !i.internal)?.address ?? '127.0.0.1';
 /**
- * Where a stood-in name resolves: a public unicast address on this network
- * namespace's loopback (the app container shares it), as a real provider's
- * name resolves to a public address. Clients that refuse private addresses
- * (OpenClaw's SSRF guard, for its sign-in requests) then connect as they
- * would on the internet. 192.52.193.0/24 is AMT's anycast block, which
+ * Where a stood-in or intercepted name resolves: a public unicast address on
+ * this network namespace's loopback (the app container shares it), as a real
+ * provider's name resolves to its public address and the platform intercepts
+ * the connection by name. Clients that refuse private addresses (OpenClaw's
+ * SSRF guard, for its sign-in requests and its model calls) then connect as
+ * they would on the internet; the egress listeners route by name either way. 192.52.193.0/24 is AMT's anycast block, which
  * nothing here serves. Needs NET_ADMIN (workerd gives its sidecar that) and
- * the image's static busybox; without them stood-in names resolve to
- * ownAddress, as intercepted ones do.
+ * the image's static busybox; without them every name resolves to ownAddress.
  */
 const STANDIN_ADDRESS = '192.52.193.7';
 const standInAddress = (() => {
@@ -81,7 +81,7 @@ const standInAddress = (() => {
     return STANDIN_ADDRESS;
   } catch (error) {
     if (/File exists/.test(String(error.stderr ?? ''))) return STANDIN_ADDRESS;
-    console.log(`ingress-sidecar: stood-in names resolve to ${ownAddress}: cannot add ${STANDIN_ADDRESS} (${String(error.stderr ?? error.message).trim()})`);
+    console.log(`ingress-sidecar: names resolve to ${ownAddress}: cannot add ${STANDIN_ADDRESS} (${String(error.stderr ?? error.message).trim()})`);
     return ownAddress;
   }
 })();
@@ -252,7 +252,7 @@ function answerQuery(packet) {
   answer.writeUInt16BE(1, 4); // IN
   answer.writeUInt32BE(5, 6); // TTL 5 s
   answer.writeUInt16BE(4, 10);
-  for (const [i, octet] of (intercepted ? ownAddress : standInAddress).split('.').entries()) answer.writeUInt8(Number(octet), 12 + i);
+  for (const [i, octet] of standInAddress.split('.').entries()) answer.writeUInt8(Number(octet), 12 + i);
   return Buffer.concat([header, question, answer]);
 }
 
@@ -266,7 +266,7 @@ dns.bind(53, RESOLVER, () => {
   try {
     // In place (the same file, bind-mounted into the app container too).
     writeFileSync('/etc/resolv.conf', `nameserver ${RESOLVER}\noptions ndots:0 timeout:1 attempts:1\n`);
-    log(`DNS on ${RESOLVER}: intercepted names resolve to ${ownAddress}, stood-in names to ${standInAddress}`);
+    log(`DNS on ${RESOLVER}: intercepted and stood-in names resolve to ${standInAddress}`);
   } catch (error) {
     log(`cannot point /etc/resolv.conf at ${RESOLVER}: ${error.message}`);
   }
