@@ -11,7 +11,8 @@
 // .dev.vars choose a real provider), LOCAL_BROWSER (a Chromium for the agent's
 // browser tool: default /usr/bin/chromium when it exists; `off`: none), and
 // any Worker var (SLEEP_AFTER, ...); LOCAL_AUTH (account|token, default account:
-// see below).
+// see below); LOCAL_SECRETS_FILE (the Worker's secrets, default .dev.vars.local
+// or .dev.vars).
 //
 // Another account on this machine gets nothing (README: the local mode's
 // credential): npm start listens on PORT itself (container/host/owner-gate.ts)
@@ -141,7 +142,9 @@ try {
 const vars = [`LOCAL_HOST_URL:${host.url}`, `PUBLIC_ORIGINS:http://127.0.0.1:${port},http://localhost:${port}`];
 // The Worker's secrets for this run: the operator's .dev.vars (model keys) plus the run's token, in a
 // file only this user can read (an --env-file replaces .dev.vars, and --var would show in `ps`).
-const devVars = ['.dev.vars.local', '.dev.vars'].map((f) => join(ROOT, f)).find((f) => existsSync(f));
+// LOCAL_SECRETS_FILE names another file of them (the same `NAME=value` lines), e.g. a test's.
+const devVars = process.env.LOCAL_SECRETS_FILE || ['.dev.vars.local', '.dev.vars'].map((f) => join(ROOT, f)).find((f) => existsSync(f));
+if (process.env.LOCAL_SECRETS_FILE && !existsSync(process.env.LOCAL_SECRETS_FILE)) fail(`LOCAL_SECRETS_FILE=${process.env.LOCAL_SECRETS_FILE} does not exist`);
 const envFile = join(stateDir, 'worker.env');
 rmSync(envFile, { force: true });
 writeFileSync(envFile, `${devVars ? `${readFileSync(devVars, 'utf8').trimEnd()}\n` : ''}LOCAL_HOST_TOKEN=${token}\nLOCAL_OWNER_TOKEN=${ownerSecret}\n`, {

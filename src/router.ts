@@ -2,7 +2,7 @@
  * The Worker's routes: the lifecycle API under /api, everything else
  * proxied to the assistant's gateway through its Durable Object.
  */
-import { Router, type IRequest } from 'itty-router';
+import { Router, type IRequestStrict } from 'itty-router';
 import type { LifecycleCommand } from './agent/lifecycle-actor.ts';
 import type { CommandResult } from './agent/agent-requests.ts';
 import type { DoctorResult, SignInResult } from './agent/agent-rpc.ts';
@@ -23,6 +23,7 @@ import { STATUS_PAGE_PATH, statusPage } from './ui/status-page.ts';
 import { CDP_PATH_PREFIX } from './browser/cdp-passthrough.ts';
 import { assertGatewayPath, overEncoded, pathOwner } from './runtime/gateway-path.ts';
 import { parsePreferWait, WAIT_HEADER } from './agent/ready-wait.ts';
+import { LOCAL_EGRESS_PREFIX, localEgress } from './egress/local-egress.ts';
 
 /** Largest body an API command accepts. */
 const MAX_COMMAND_BODY_BYTES = 16 * 1024;
@@ -68,9 +69,11 @@ async function readBody(request: Request): Promise<{ reason?: string; override?:
   return { ...(reason !== undefined ? { reason: reason as string } : {}), ...(override !== undefined ? { override: override as boolean } : {}) };
 }
 
+/** A routed request: itty-router's, with the identity `authenticateRequest` found (set before any route runs). */
+type RoutedRequest = IRequestStrict & { identity?: Identity };
 /** The body of POST /api/login: `{provider?: "codex", cancel?: boolean}`. */
-async function readLoginBody(request: IRequest): Promise<{ cancel: boolean }> {
-  const text = await readCommandBody(request as unknown as Request, MAX_COMMAND_BODY_BYTES);
+async function readLoginBody(request: RoutedRequest): Promise<{ cancel: boolean }> {
+  const text = await readCommandBody(request, MAX_COMMAND_BODY_BYTES);
   let body: unknown;
   try {
     body = text.trim() === '' ? {} : JSON.parse(text);
@@ -96,8 +99,8 @@ export const IDENTITY_HEADER = 'x-ondemand-identity';
 /** Refuses what a hostile page could send (a rebound Host, cross-site commands) before anything else. */
 const publicOrigins = oncePerEnv((env: Env) => parsePublicOrigins(setting(env, 'PUBLIC_ORIGINS')));
 
-function guard(request: IRequest, env: Env): undefined {
-  guardRequest(request as unknown as Request, publicOrigins(env));
+function guard(request: RoutedRequest, env: Env): undefined {
+  guardRequest(request, publicOrigins(env));
   return undefined;
 }
 
@@ -111,9 +114,9 @@ function guard(request: IRequest, env: Env): undefined {
  * gateway's, which service tokens reach only with the route `gateway`. API
  * routes are checked against what service tokens may use.
  */
-async function authenticateRequest(request: IRequest, env: Env): Promise<Response | undefined> {
+async function authenticateRequest(request: RoutedRequest, env: Env): Promise<Response | undefined> {
   const access = parseAccessConfig(env);
-  const identity = await authenticate(request as unknown as Request, access);
+  const identity = await authenticate(request, access);
   const url = new URL(request.url);
   const owner = pathOwner(url.pathname);
   if (owner === 'refused') throw overEncoded();
@@ -122,15 +125,15 @@ async function authenticateRequest(request: IRequest, env: Env): Promise<Respons
   if (owner === 'gateway' && !mayUse(identity, GATEWAY_ROUTE, access)) {
     throw new AppError('forbidden', `service tokens may not reach the assistant's gateway unless SERVICE_TOKEN_ROUTES includes "${GATEWAY_ROUTE}"`);
   }
-  (request as unknown as { identity: Identity }).identity = identity;
+  request.identity = identity;
   return undefined;
 }
 
-function identityOf(request: IRequest): string {
-  return identityName((request as unknown as { identity: Identity }).identity);
+function identityOf(request: RoutedRequest): string {
+  return identityName(request.identity!);
 }
 
-function loginRedirect(request: IRequest, env: Env): Response | null {
+function loginRedirect(request: RoutedRequest, env: Env): Response | null {
   const access = parseAccessConfig(env);
   if (access.mode !== 'access' || !access.teamDomain || !access.audience) return null;
   const url = new URL(request.url);
@@ -139,13 +142,13 @@ function loginRedirect(request: IRequest, env: Env): Response | null {
 }
 
 export function buildRouter() {
-  const router = Router<IRequest, [Env, ExecutionContext]>({
+  const router = Router<RoutedRequest, [Env, ExecutionContext]>({
     before: [guard, authenticateRequest],
     catch: (error, request, env) => {
-      if (error instanceof AppError && error.code === 'not_configured' && wantsHtml(request as unknown as Request)) {
+      if (error instanceof AppError && error.code === 'not_configured' && wantsHtml(request)) {
         return messagePage('Configuration error', error.message, error.status);
       }
-      if (error instanceof AppError && error.code === 'unauthorized' && wantsHtml(request as unknown as Request)) {
+      if (error instanceof AppError && error.code === 'unauthorized' && wantsHtml(request)) {
         const redirect = loginRedirect(request, env);
         if (redirect) return redirect;
       }
@@ -225,6 +228,8 @@ export function buildRouter() {
   router.get('/_ondemand', () => statusPage());
   router.get(STATUS_PAGE_PATH, () => statusPage());
   router.all('/_ondemand', () => methodNotAllowed('GET'));
+  // The local mode's egress (its gateway's HTTPS proxy hands each credentialed request here); production's is the container's outbound handler.
+  router.all(`${LOCAL_EGRESS_PREFIX}*`, (request, env, ctx) => localEgress(request, env, ctx, agentStub(env)));
   router.all('/_ondemand/*', () => errorResponse(new AppError('not_found', `no such page; the status page is ${STATUS_PAGE_PATH}`)));
 
   // The agent's browser passthrough is the container's own (through its outbound handler), never a route from outside.
@@ -234,13 +239,13 @@ export function buildRouter() {
   // A client that asks with `Prefer: wait=N` is granted up to REQUEST_WAIT_MAX of waiting for a boot (src/agent/ready-wait.ts).
   router.all('*', (request, env) => {
     assertGatewayPath(new URL(request.url));
-    const headers = new Headers(request.headers as unknown as Headers);
+    const headers = new Headers(request.headers);
     headers.set(IDENTITY_HEADER, identityOf(request));
     headers.delete(WAIT_HEADER);
     const wait = parsePreferWait(headers.get('prefer'));
     const waitMs = wait === null ? 0 : Math.min(wait * 1000, setting(env, 'REQUEST_WAIT_MAX'));
     if (waitMs > 0) headers.set(WAIT_HEADER, String(waitMs));
-    return agentStub(env).fetch(new Request(request as unknown as Request, { headers }));
+    return agentStub(env).fetch(new Request(request, { headers }));
   });
   return router;
 }

@@ -307,6 +307,12 @@ export const SETTINGS = {
     doc: "local mode only: the local dev host (set by `npm start`, as is its secret `LOCAL_HOST_TOKEN`, which `npm start` puts in the run's env file)",
     parse: text,
   }),
+  LOCAL_EGRESS_UPSTREAMS: s({
+    default: '',
+    localOnly: true,
+    doc: 'local mode only, for tests and development: JSON `{"<host>": "http://127.0.0.1:<port>"}`, where the Worker\'s egress sends a credentialed host\'s requests instead of the internet (e.g. the bundled mock model standing in for a provider host)',
+    parse: text,
+  }),
 } satisfies Record<string, Setting<unknown>>;
 
 export type SettingName = keyof typeof SETTINGS;

@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { READINESS_PATH, parseBootStatus } from '../../src/contract/boot-status.ts';
 import type { LocalAgentReport } from '../../src/runtime/local-runtime.ts';
+import { type EgressProxy, startEgressProxy } from './egress-proxy.ts';
 
 export interface SupervisorOptions {
   agentId: string;
@@ -58,6 +59,8 @@ export class AgentSupervisor {
   #exited: Promise<void> = Promise.resolve();
   /** The runtime's last output lines, to explain an exit nobody asked for. */
   #tail: string[] = [];
+  /** The egress proxy (the local mode's outbound handler), for the hosts and route the Worker named at the last start. */
+  #egress: { key: string; proxy: EgressProxy } | null = null;
 
   constructor(options: SupervisorOptions) {
     this.#options = options;
@@ -102,6 +105,11 @@ export class AgentSupervisor {
       GATEWAY_PORT: String(this.#port),
     });
     if (gatewayCommand) childEnv.GATEWAY_COMMAND = gatewayCommand;
+    // The hosts the Worker holds credentials for go through its egress: the gateway and what it runs use this proxy and trust its CA.
+    delete childEnv.EGRESS_URL;
+    delete childEnv.EGRESS_HOSTS;
+    const egress = await this.#egressProxy(env.EGRESS_URL, env.EGRESS_HOSTS);
+    if (egress) Object.assign(childEnv, egress.env);
     mkdirSync(join(dir, 'home'), { recursive: true });
     mkdirSync(join(dir, 'logs'), { recursive: true });
     const logFile = createWriteStream(join(dir, 'logs', 'runtime.log'), { flags: 'a' });
@@ -180,6 +188,35 @@ export class AgentSupervisor {
     } catch {
       return { port: this.#port, probe: starting };
     }
+  }
+
+  /** The egress proxy for `url` and `hosts` (reused while they stay the same), or none when the Worker named none. */
+  async #egressProxy(url: string | undefined, hosts: string | undefined): Promise<EgressProxy | null> {
+    const key = `${url ?? ''} ${hosts ?? ''}`;
+    if (this.#egress?.key === key) return this.#egress.proxy;
+    await this.#egress?.proxy.close();
+    this.#egress = null;
+    if (!url || !hosts) return null;
+    const proxy = await startEgressProxy({
+      dir: join(this.#options.dir, 'egress'),
+      egressUrl: url,
+      hosts: hosts.split(',').filter(Boolean),
+      log: (line) => this.#options.log(`[${this.#options.agentId}] ${line}`),
+    });
+    this.#egress = { key, proxy };
+    return proxy;
+  }
+
+  /** What the egress proxy handed to the Worker (the tests' window on the local outbound path). */
+  get egressHanded(): EgressProxy['handed'] {
+    return this.#egress?.proxy.handed ?? [];
+  }
+
+  /** Stops the runtime and closes the egress proxy (the host is closing). */
+  async close(): Promise<void> {
+    await this.stop();
+    await this.#egress?.proxy.close();
+    this.#egress = null;
   }
 
   /** SIGTERM to the process group, SIGKILL after the grace time; resolves once it exited. */

@@ -268,7 +268,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     port,
     supervisors,
     async close() {
-      await Promise.all([...supervisors.values()].map((s) => s.stop()));
+      await Promise.all([...supervisors.values()].map((s) => s.close()));
       await new Promise<void>((r) => server.close(() => r()));
     },
   };

@@ -21,6 +21,8 @@ import { handleAgentRequest, runCommand, type CommandResult } from './agent-requ
 import type { AgentCoreApi, BackupResult, BudgetResult, CostResult, DoctorResult, SignInResult, StatusResult } from './agent-rpc.ts';
 import type { WakeupPort } from './timer-table.ts';
 import { BrowserRunSessions, type BrowserSessions } from '../browser/browser-sessions.ts';
+import { localEgressUrl } from '../egress/local-egress.ts';
+import { parsePublicOrigins } from '../auth/request-guard.ts';
 
 export interface AgentCoreParts {
   storage: ControllerStorage;
@@ -45,8 +47,10 @@ export class AgentCore implements AgentCoreApi {
       let config: Config;
       let notifyUrl: string | null;
       let modelLines: ModelLines;
+      let egressUrl: string | null = null;
       try {
         config = parseConfig(env);
+        if (parts.runtimeKind === 'local') egressUrl = localEgressUrl(parsePublicOrigins(env.PUBLIC_ORIGINS)[0] ?? '');
         ({ notifyWebhookUrl: notifyUrl, modelLines } = parseCostConfig(env));
         await parts.configure?.(config);
       } catch (error) {
@@ -59,8 +63,11 @@ export class AgentCore implements AgentCoreApi {
         runtime: parts.makeRuntime(config),
         runtimeKind: parts.runtimeKind,
         config,
-        // The production container reaches its providers through the Worker's egress (credentials added there): it holds placeholders.
-        containerEnv: containerEnv(env, config.gatewayPort, { placeholders: parts.runtimeKind === 'sandbox' }),
+        // The container (or the local gateway) reaches its providers through the Worker's egress, which adds the credentials: it holds placeholders.
+        containerEnv: containerEnv(env, config.gatewayPort, {
+          placeholders: true,
+          ...(egressUrl ? { localEgressUrl: egressUrl } : {}),
+        }),
         modelLines,
         backups: env.BACKUP_BUCKET ? new BackupStore(env.BACKUP_BUCKET, config.agentName, config.backupKeep, parts.clock ?? Date.now) : null,
         ...(notifyUrl ? { notify: async (body: Record<string, unknown>) => void (await postWebhook(notifyUrl, body)) } : {}),

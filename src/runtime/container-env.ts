@@ -4,8 +4,11 @@
  * credentials never leave the Worker.
  */
 import type { Env } from '../env.ts';
-import { placeholderEnv } from '../egress/credentials.ts';
+import { egressHosts, placeholderEnv } from '../egress/credentials.ts';
 import { setting, type SettingsEnv } from '../settings.ts';
+
+/** What the local dev host needs for its egress proxy (the local mode's outbound handler): where to hand requests, for which hosts. */
+export const LOCAL_EGRESS_ENV_NAMES = ['EGRESS_URL', 'EGRESS_HOSTS'] as const;
 
 /** Secrets and settings forwarded to the start script, by name. */
 export const CONTAINER_ENV_NAMES = [
@@ -23,7 +26,14 @@ export const CONTAINER_ENV_NAMES = [
 ] as const satisfies ReadonlyArray<keyof Env>;
 
 /** Every name containerEnv() can produce: all a runtime takes from the Worker (the local host refuses others). */
-export const RUNTIME_ENV_NAMES: readonly string[] = ['GATEWAY_PORT', 'GATEWAY_ALLOWED_ORIGINS', 'GATEWAY_ADMINS', 'BROWSER_CDP_URL', ...CONTAINER_ENV_NAMES];
+export const RUNTIME_ENV_NAMES: readonly string[] = [
+  'GATEWAY_PORT',
+  'GATEWAY_ALLOWED_ORIGINS',
+  'GATEWAY_ADMINS',
+  'BROWSER_CDP_URL',
+  ...CONTAINER_ENV_NAMES,
+  ...LOCAL_EGRESS_ENV_NAMES,
+];
 
 /**
  * The identities the gateway treats as its administrators (operator.admin
@@ -40,10 +50,15 @@ export function gatewayAdmins(env: Partial<Env>): string[] {
 /**
  * `placeholders`: the egress secrets (model keys, GITHUB_TOKEN) as
  * placeholders, the real values staying in the Worker, which adds them at
- * egress (production); without it the real values (the local mode, until
- * its gateway's calls pass the Worker too).
+ * egress; without it the real values. `localEgressUrl` (the local mode):
+ * where the local dev host's egress proxy hands the requests to the hosts
+ * the Worker holds credentials for (EGRESS_URL, EGRESS_HOSTS).
  */
-export function containerEnv(env: Partial<Env>, gatewayPort: number, options: { placeholders?: boolean } = {}): Record<string, string> {
+export function containerEnv(
+  env: Partial<Env>,
+  gatewayPort: number,
+  options: { placeholders?: boolean; localEgressUrl?: string } = {},
+): Record<string, string> {
   const out: Record<string, string> = { GATEWAY_PORT: String(gatewayPort) };
   // The origins browsers load the Control UI from (the Worker's hostname), for the gateway's origin check.
   if (env.PUBLIC_ORIGINS?.trim()) out.GATEWAY_ALLOWED_ORIGINS = env.PUBLIC_ORIGINS.trim();
@@ -54,5 +69,7 @@ export function containerEnv(env: Partial<Env>, gatewayPort: number, options: { 
     if (typeof value === 'string' && value !== '') out[name] = value;
   }
   if (options.placeholders) Object.assign(out, placeholderEnv(env));
+  const hosts = [...egressHosts(env).keys()];
+  if (options.localEgressUrl && hosts.length) Object.assign(out, { EGRESS_URL: options.localEgressUrl, EGRESS_HOSTS: hosts.join(',') });
   return out;
 }
