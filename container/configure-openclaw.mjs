@@ -215,7 +215,8 @@ export function applyManaged(config, e) {
   if (e.OPENAI_BASE_URL) {
     set(config, ['models', 'providers', 'compat'], {
       baseUrl: e.OPENAI_BASE_URL,
-      apiKey: e.OPENAI_API_KEY ? '${OPENAI_API_KEY}' : 'local-no-key',
+      // The endpoint's key, under a name of its own (start.sh): as OPENAI_API_KEY OpenClaw's own openai provider would take it for OpenAI's.
+      apiKey: e.OPENAI_API_KEY ? '${OPENAI_COMPAT_API_KEY}' : 'local-no-key',
       api: 'openai-completions',
       models: [
         { id: e.OPENAI_MODEL || 'default', name: e.OPENAI_MODEL || 'default', reasoning: false, input: ['text'], contextWindow: 128000, maxTokens: 8192 },
@@ -230,7 +231,7 @@ export function applyManaged(config, e) {
   // openai/* stays usable without its key when the subscription serves it: its route, or a sign-in stored in the state.
   const keyed = {
     anthropic: Boolean(e.ANTHROPIC_API_KEY),
-    openai: Boolean(e.OPENAI_API_KEY) || Boolean(choice.subscription) || hasStoredSignIn('openai'),
+    openai: (Boolean(e.OPENAI_API_KEY) && !e.OPENAI_BASE_URL) || Boolean(choice.subscription) || hasStoredSignIn('openai'),
     compat: Boolean(e.OPENAI_BASE_URL),
   };
   const lostKey = currentProvider !== null && currentProvider in keyed && !keyed[currentProvider];

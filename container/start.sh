@@ -112,6 +112,14 @@ fi
 # OPENAI_BASE_URL / OPENAI_MODEL are the configure step's inputs (the `compat` provider holds the URL and the
 # model id). OpenClaw itself reads OPENAI_BASE_URL as the endpoint of its own `openai` provider, which would move
 # openai/* — and the ChatGPT/Codex subscription's sign-in, which needs OpenAI's own endpoint — off OpenAI.
+# With an endpoint, OPENAI_API_KEY is that endpoint's key: the gateway gets it as OPENAI_COMPAT_API_KEY (what the
+# compat provider names), never as OPENAI_API_KEY, which OpenClaw's own openai provider would send to OpenAI — and use
+# instead of the subscription's sign-in.
+if [ -n "${OPENAI_BASE_URL:-}" ] && [ -n "${OPENAI_API_KEY:-}" ]; then
+  OPENAI_COMPAT_API_KEY=$OPENAI_API_KEY
+  export OPENAI_COMPAT_API_KEY
+  unset OPENAI_API_KEY
+fi
 unset OPENAI_BASE_URL OPENAI_MODEL
 # This script and the Agent own the gateway's lifecycle: no self-update, no
 # lingering triage after a failed start (it exits, and the Agent sees why).

@@ -90,8 +90,10 @@ function compatibleHost(env: Partial<Env>): string | null {
 /** The hosts the Worker adds credentials for, from the secrets that are set: what the Agent intercepts. */
 export function egressHosts(env: Partial<Env>): Map<string, EgressHost> {
   const hosts = new Map<string, EgressHost>();
+  // With an endpoint, OPENAI_API_KEY is that endpoint's key (container/start.sh): never OpenAI's.
+  const endpointKey = Boolean(env.OPENAI_BASE_URL?.trim());
   for (const entry of HOSTS) {
-    const credentials = entry.credentials.filter((c) => configured(env, c.secret));
+    const credentials = entry.credentials.filter((c) => configured(env, c.secret) && !(endpointKey && c.secret === 'OPENAI_API_KEY'));
     if (credentials.length) hosts.set(entry.host, { ...entry, credentials });
   }
   const compat = compatibleHost(env);

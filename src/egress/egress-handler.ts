@@ -22,6 +22,7 @@ import { parseModelPrices, priceCall } from '../cost/model-prices.ts';
 import { type EgressHost, withRealCredential } from './credentials.ts';
 import { githubRefusal } from './github-scope.ts';
 import { readUsage } from './model-usage.ts';
+import { boundedText } from '../contract/untrusted-input.ts';
 
 /** What the handler asks of the Agent that owns the container. */
 export interface EgressAgent {
@@ -39,6 +40,39 @@ export interface EgressDeps {
 }
 
 const PRODUCT = 'openclaw-ondemand';
+/** The largest chat request the Worker reads to ask for usage in its stream (a larger one goes as it is, its usage unseen if the stream lacks it). */
+const MAX_USAGE_REQUEST_BYTES = 32 * 1024 * 1024;
+
+/**
+ * A streamed Chat Completions request asks the provider for its usage
+ * (`stream_options.include_usage`): OpenClaw asks only OpenAI itself for it,
+ * and an OpenAI-compatible endpoint sends none unless asked, so the meter
+ * would see no tokens. The answer gains one last chunk with empty `choices`
+ * and the usage, which OpenAI's clients expect when they ask for it.
+ */
+async function askingForUsage(request: Request): Promise<Request> {
+  if (!new URL(request.url).pathname.endsWith('/chat/completions') || !/json/i.test(request.headers.get('content-type') ?? '')) return request;
+  let text: string;
+  try {
+    text = await boundedText(request.body, MAX_USAGE_REQUEST_BYTES);
+  } catch {
+    return request;
+  }
+  let body: string = text;
+  try {
+    const parsed = JSON.parse(text) as Record<string, unknown>;
+    const options = parsed.stream_options;
+    if (parsed.stream === true && !(typeof options === 'object' && options !== null && (options as { include_usage?: unknown }).include_usage === true)) {
+      parsed.stream_options = { ...(typeof options === 'object' && options !== null ? options : {}), include_usage: true };
+      body = JSON.stringify(parsed);
+    }
+  } catch {
+    // not JSON: as it was
+  }
+  const headers = new Headers(request.headers);
+  headers.delete('content-length');
+  return new Request(request.url, { method: request.method, headers, body, redirect: 'manual' });
+}
 
 function githubRefused(host: string, reason: string): Response {
   const message = `${PRODUCT}: refused at egress: ${reason}`;
@@ -60,10 +94,12 @@ export async function egressFetch(request: Request, host: EgressHost, deps: Egre
     if (refusal) return githubRefused(host.host, refusal);
     return send(withRealCredential(request, host, deps.env));
   }
+  // Model calls are POSTs; the rest (a model list) carries no usage and costs nothing: credentialed, not metered or gated.
+  if (request.method !== 'POST') return send(withRealCredential(request, host, deps.env));
   const gate = await deps.agent.modelGate();
   if (!gate.go) return modelRefused(gate.reason);
   if (gate.delayMs > 0) await (deps.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms))))(gate.delayMs);
-  const answer = await send(withRealCredential(request, host, deps.env));
+  const answer = await send(withRealCredential(await askingForUsage(request), host, deps.env));
   if (!answer.body) return answer;
   const [toContainer, toMeter] = answer.body.tee();
   const prices = parseModelPrices(setting(deps.env, 'MODEL_PRICES'));

@@ -58,9 +58,11 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: boot and chat', 
       }
     ).models.providers.compat;
     expect(compat.models[0]?.id).toBe('mock-model');
-    expect(compat.baseUrl).toBe('https://api.openai.com/v1');
+    expect(compat.baseUrl).toMatch(/^https:\/\/gateway\.ai\.cloudflare\.com\/v1\/[0-9a-f]{32}\/twin\/compat$/);
     // The model key and the GitHub token are placeholders: the Worker adds the real ones at egress.
-    expect(environ).toMatch(/^OPENAI_API_KEY=sk-proj-ondemand-placeholder-openai-api-key$/m);
+    // The endpoint's key under its own name: as OPENAI_API_KEY OpenClaw's openai provider would take it for OpenAI's.
+    expect(environ).toMatch(/^OPENAI_COMPAT_API_KEY=sk-proj-ondemand-placeholder-openai-api-key$/m);
+    expect(environ).not.toMatch(/^OPENAI_API_KEY=/m);
     expect(environ).toMatch(/^GITHUB_TOKEN=ghp_ondemand-placeholder-github-token$/m);
     expect(environ).not.toMatch(/^(R2_|AWS_|CF_API|CLOUDFLARE_API|CLOUDFLARE_ACCOUNT)/m);
     expect(environ).not.toContain('must-stay-in-the-worker');

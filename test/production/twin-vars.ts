@@ -22,11 +22,13 @@ export const TWIN_VARS = {
 /**
  * The credentials the twin's Worker adds at egress: the container holds only
  * placeholders of them (the credentials test greps the container for these
- * values). The model is the mock, stood in at OpenAI's own hostname.
+ * values). The model is the mock, stood in at AI Gateway's host.
  */
 export const TWIN_EGRESS_SECRETS = {
   OPENAI_API_KEY: 'sk-proj-twin-openai-key-must-stay-in-the-worker',
   GITHUB_TOKEN: 'ghp_twin-github-token-must-stay-in-the-worker',
 };
+/** Where the twin's OpenAI-compatible endpoint (the mock model) is stood in: AI Gateway's host, as its compat URL. */
+export const TWIN_MODEL_HOST = 'gateway.ai.cloudflare.com';
 /** The one repository the twin's agent may push to (GITHUB_PUSH_REPOS). */
 export const TWIN_PUSH_REPO = 'twin-owner/allowed';

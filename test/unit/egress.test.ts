@@ -49,6 +49,8 @@ describe('egress credentials', () => {
     // An address or plain HTTP is not a host the platform intercepts by name.
     expect(egressHosts({ OPENAI_API_KEY: 'k', OPENAI_BASE_URL: 'http://10.0.0.2:8000/v1' }).has('10.0.0.2')).toBe(false);
     expect(egressHosts({ OPENAI_BASE_URL: 'https://models.example.net/v1' }).size).toBe(0);
+    // With an endpoint, OPENAI_API_KEY is the endpoint's: it never goes to OpenAI.
+    expect(egressHosts({ OPENAI_API_KEY: 'k', OPENAI_BASE_URL: 'https://models.example.net/v1' }).has('api.openai.com')).toBe(false);
   });
 
   it("should give the container placeholders that keep the key's kind but none of its secret part", () => {
@@ -365,5 +367,29 @@ describe('egressFetch', () => {
       (await egressFetch(new Request('https://github.com/me/mine/git-receive-pack', { method: 'POST', body: '0000' }), host('github.com'), deps)).status,
     ).toBe(200);
     expect(sent[0]?.headers.get('authorization')).toMatch(/^Basic /);
+  });
+  it('should ask a streamed chat completion for its usage, so an OpenAI-compatible endpoint reports the tokens the meter counts', async () => {
+    const sent: string[] = [];
+    const compat = { ...SECRETS, OPENAI_BASE_URL: 'https://models.example.net/v1' };
+    const deps = {
+      env: compat,
+      agent: { modelGate: async () => ({ go: true as const, delayMs: 0, level: 'ok' as const }), recordModelCall: async () => {} },
+      waitUntil: () => {},
+      fetch: async (r: Request) => {
+        sent.push(await r.text());
+        return new Response('{}', { headers: { 'content-type': 'application/json' } });
+      },
+    };
+    const post = (body: unknown) =>
+      new Request('https://models.example.net/v1/chat/completions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const models = egressHosts(compat).get('models.example.net')!;
+    await egressFetch(post({ model: 'm', stream: true, stream_options: { other: 1 }, messages: [] }), models, deps);
+    await egressFetch(post({ model: 'm', stream: false, messages: [] }), models, deps);
+    expect(JSON.parse(sent[0]!)).toEqual({ model: 'm', stream: true, stream_options: { other: 1, include_usage: true }, messages: [] });
+    expect(JSON.parse(sent[1]!)).toEqual({ model: 'm', stream: false, messages: [] });
   });
 });

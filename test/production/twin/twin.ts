@@ -12,8 +12,9 @@
  *   for a hostname (`standIn` in ../twin-client.ts; the sidecar reads them
  *   from the registry directory), over HTTP or HTTPS with that same CA;
  * - Cloudflare's instance limits and FUSE device: added by a Docker API proxy (docker-api-proxy.ts);
- * - the model provider: the bundled mock model, stood in at api.openai.com
- *   (the container's calls pass the Worker's egress, which adds the real key);
+ * - the model provider: the bundled mock model, stood in at AI Gateway's host
+ *   as the OpenAI-compatible endpoint (the container's calls pass the
+ *   Worker's egress, which adds the real key);
  * - Browser Rendering: the `browser` binding becomes a service binding to a
  *   stand-in over Debian's Chromium (browser-standin/), the one override of
  *   the production wrangler.jsonc (written to .twin.wrangler.json);
@@ -45,7 +46,7 @@ import { SIDECAR_IMAGE, ensureTwinImages } from './images.ts';
 import { registerStandIn, startInternetFront, type StandInPlaces } from './internet-front.ts';
 import { startR2Endpoint } from './r2-endpoint.ts';
 import { ROOT, TWIN_DIR, TOOLS_DIR, bridgeGateway, docker, ensureDockerEngine, progress } from './twin-shell.ts';
-import { TWIN_EGRESS_SECRETS, TWIN_PUSH_REPO } from '../twin-vars.ts';
+import { TWIN_EGRESS_SECRETS, TWIN_MODEL_HOST, TWIN_PUSH_REPO } from '../twin-vars.ts';
 
 export interface TwinOptions {
   /** Worker vars on top of the production wrangler.jsonc (e.g. SLEEP_AFTER). */
@@ -192,8 +193,9 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     ...TWIN_R2_KEYS,
     ...TWIN_EGRESS_SECRETS,
     GITHUB_PUSH_REPOS: TWIN_PUSH_REPO,
-    // The mock model at OpenAI's hostname: the container's calls pass the Worker's egress, which adds the real key.
-    OPENAI_BASE_URL: 'https://api.openai.com/v1',
+    // The mock model behind an AI Gateway compat URL (the OpenAI-compatible route's usual endpoint): the container's
+    // calls pass the Worker's egress, which adds the real key.
+    OPENAI_BASE_URL: `https://${TWIN_MODEL_HOST}/v1/${TWIN_ACCOUNT_ID}/twin/compat`,
     OPENAI_MODEL: MOCK_MODEL_ID,
     WAKE_LIMIT_PER_MINUTE: '1000',
     INSTANCE_TYPE: instanceType,
@@ -216,7 +218,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     objectsApi: () => `${url}/cdn-cgi/local/explorer/api/r2/buckets/${bucket}/objects`,
     log: (line) => (output += `[twin] ${line}\n`),
   });
-  for (const [host, address] of Object.entries({ [r2Host]: r2.standInAddress, 'api.openai.com': `${gateway}:${mock.port}`, ...options.standIns }))
+  for (const [host, address] of Object.entries({ [r2Host]: r2.standInAddress, [TWIN_MODEL_HOST]: `${gateway}:${mock.port}`, ...options.standIns }))
     registerStandIn(places, host, address);
   const args = [
     '-m',
