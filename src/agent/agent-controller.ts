@@ -58,6 +58,8 @@ export class AgentController {
   #lastActivityAt: number | null;
   /** The sign-in whose storing was backed up (memory only: a reload reads the log again and backs up once more). */
   #signInBackedUp: string | null = null;
+  /** A health check found the runtime gone without an exit code: the platform's own word (onStop, with the code) may still be on its way. */
+  #goneWithoutCode = false;
 
   private constructor(deps: ControllerDeps, writer: RecordWriter, record: PersistedRecord | undefined) {
     this.#deps = deps;
@@ -403,6 +405,13 @@ export class AgentController {
 
   async #checkHealth(): Promise<void> {
     const probe = await this.#deps.runtime.probe().catch(() => null);
+    const gone = probe?.status === 'stopped' && probe.exitCode === null;
+    // The first time without an exit code, wait one more check: a container that exited is reported by the platform with its code.
+    if (gone && !this.#goneWithoutCode) {
+      this.#goneWithoutCode = true;
+      return;
+    }
+    this.#goneWithoutCode = false;
     if (probe && (probe.status === 'stopped' || probe.status === 'failed')) {
       await this.onRuntimeStopped(probe.status === 'stopped' ? probe.exitCode : null, probe.status === 'stopped' ? probe.reason : probe.error.message);
     } else if (probe?.status === 'ready') await this.#stopIfTerminating();
