@@ -53,3 +53,11 @@ export interface Env extends SettingsEnv {
   XAI_API_KEY?: string;
   CLAUDE_CODE_OAUTH_TOKEN?: string;
 }
+
+// The platform's own entrypoints (the Container library's ContainerProxy) see this Worker's env as `Cloudflare.Env`.
+type WorkerEnv = Env;
+declare global {
+  namespace Cloudflare {
+    interface Env extends WorkerEnv {}
+  }
+}

@@ -19,7 +19,7 @@ import { BROWSER_CDP_HOST, CDP_PATH_PREFIX } from './cdp-passthrough.ts';
 export class ContainerProxy extends SandboxContainerProxy {
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    const env = this.env as unknown as Env;
+    const env: Env = this.env;
     const egress = egressHosts(env).get(url.hostname.toLowerCase());
     if (url.hostname !== BROWSER_CDP_HOST && !egress) return super.fetch(request);
     const props = this.ctx.props as { containerId?: string };

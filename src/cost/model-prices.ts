@@ -67,8 +67,8 @@ export function parseModelPrices(override: string | undefined): ModelPriceTable 
       throw new AppError('not_configured', 'MODEL_PRICES is not valid JSON');
     }
     if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) throw new AppError('not_configured', 'MODEL_PRICES must be an object');
-    for (const [model, price] of Object.entries(patch)) {
-      const p = price as Record<string, unknown> | null;
+    for (const [model, entry] of Object.entries(patch)) {
+      const p = entry as Record<string, unknown> | null;
       const fields = ['inputPerMTok', 'outputPerMTok', 'cachedPerMTok', 'cacheWritePerMTok'] as const;
       const ok =
         typeof p === 'object' &&
@@ -82,7 +82,10 @@ export function parseModelPrices(override: string | undefined): ModelPriceTable 
           'not_configured',
           `MODEL_PRICES["${model}"] must be {"inputPerMTok": n, "outputPerMTok": n} (optional cachedPerMTok, cacheWritePerMTok)`,
         );
-      prices[model.toLowerCase()] = p as unknown as ModelPrice;
+      const price: ModelPrice = { inputPerMTok: Number(p?.inputPerMTok), outputPerMTok: Number(p?.outputPerMTok) };
+      if (typeof p?.cachedPerMTok === 'number') price.cachedPerMTok = p.cachedPerMTok;
+      if (typeof p?.cacheWritePerMTok === 'number') price.cacheWritePerMTok = p.cacheWritePerMTok;
+      prices[model.toLowerCase()] = price;
     }
   }
   return { prices, fallback: highest(prices) };

@@ -6,6 +6,7 @@
  * only to the repositories GITHUB_PUSH_REPOS lists. Anything else is
  * refused with words the agent can read.
  */
+import { boundedText } from '../contract/untrusted-input.ts';
 
 export interface GithubScope {
   /** `owner/repo`, lowercase: where writes are allowed. */
@@ -39,8 +40,12 @@ export async function githubRefusal(request: Request, scope: GithubScope): Promi
 
   if (READ_METHODS.has(method)) return null;
   if (host === 'api.github.com' && method === 'POST' && url.pathname === '/graphql') {
-    const body = await readBounded(request, MAX_GRAPHQL_BYTES);
-    if (body === null) return 'a GraphQL request over 1 MiB is not allowed';
+    let body: string;
+    try {
+      body = await boundedText(request.body, MAX_GRAPHQL_BYTES);
+    } catch {
+      return 'a GraphQL request over 1 MiB is not allowed';
+    }
     let query = '';
     try {
       const parsed = JSON.parse(body) as { query?: unknown };
@@ -57,28 +62,4 @@ export async function githubRefusal(request: Request, scope: GithubScope): Promi
   const repo = repoOf(rest?.[1], rest?.[2]);
   if (listed(repo)) return null;
   return `${method} ${url.pathname} is not allowed: writes only to ${allowedList}`;
-}
-
-async function readBounded(request: Request, maxBytes: number): Promise<string | null> {
-  if (!request.body) return '';
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.byteLength;
-  }
-  return new TextDecoder().decode(all);
 }

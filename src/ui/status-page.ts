@@ -46,7 +46,7 @@ export function statusPage(): Response {
   </div>
   <div id="message" role="status" aria-live="polite"></div>
   <div class="grid">
-    <section class="card"><h2>Cost this month</h2><svg id="cost" width="100%" height="90" viewBox="0 0 300 90" role="img" aria-label="cost against thresholds"></svg><div id="costText" class="muted"></div></section>
+    <section class="card"><h2>Cost this month</h2><svg id="cost" width="100%" height="90" viewBox="0 0 300 90" role="img" aria-label="cost against thresholds"></svg><div id="costText" class="muted"></div><div id="modelText" class="muted"></div></section>
     <section class="card"><h2>Model</h2><div id="model" data-testid="model"></div><div id="signIn" class="muted" data-testid="sign-in" role="status" aria-live="polite"></div>
       <p class="buttons" id="signInButtons" hidden><button type="button" id="signInStart">Sign in to ChatGPT</button><button type="button" id="signInCancel" hidden>Cancel</button></p></section>
     <section class="card"><h2>Backups</h2><div id="backups"></div></section>
@@ -73,6 +73,12 @@ function costChart(cost) {
   $('cost').innerHTML = svg;
   const origin = cost && cost.last ? 'cron ' + when(cost.last.at) : 'computed now, no cron run yet';
   $('costText').textContent = last ? (origin + ' · ' + last.source + (last.fallbackReason ? ' (' + last.fallbackReason + ')' : '') + ' · ' + last.decision.reason) : 'cost not available';
+  // Model calls, metered by the Worker at egress, and the model lines.
+  const m = cost && cost.model, lines = cost && cost.modelLines;
+  const line = (usd) => usd === null || usd === undefined ? 'none' : '$' + usd.toFixed(2);
+  $('modelText').textContent = m && lines
+    ? 'models: $' + m.usd.toFixed(2) + ' this month, ' + m.calls + ' calls (' + m.inputTokens + ' tokens in, ' + m.outputTokens + ' out) · model lines soft ' + line(lines.softUsd) + ', hard ' + line(lines.hardUsd) + ': ' + lines.level + (m.refused ? ', ' + m.refused + ' refused' : '')
+    : '';
 }
 function render(s, cost) {
   document.body.dataset.state = s.state;

@@ -70,6 +70,8 @@ describe('status page (Chromium)', () => {
     );
     // The click woke it (not a stray favicon request proxied to the gateway).
     expect(await page.textContent('#timeline')).toContain('stopped → booting · wake from the status page');
+    // The model calls the Worker metered at egress, beside the cost (the local mode's calls do not pass it yet: none).
+    expect(await page.textContent('#modelText')).toBe('models: $0.00 this month, 0 calls (0 tokens in, 0 out) · model lines soft none, hard none: ok');
     // Readable on a phone: nothing wider than the screen.
     expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     mkdirSync(ARTIFACTS, { recursive: true });
