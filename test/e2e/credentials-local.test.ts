@@ -4,8 +4,9 @@
  * through the local host's egress proxy (TLS terminated with the run's CA)
  * to the Worker's egress route, the same code as production's outbound
  * handler, which adds the real credential, scopes GitHub and meters the
- * model. The provider is the bundled mock behind an AI Gateway compat URL, GitHub a
- * recorded stand-in (LOCAL_EGRESS_UPSTREAMS sends both to loopback).
+ * model, and holds the model budget's hard line. The provider is the bundled
+ * mock behind an AI Gateway compat URL, GitHub a recorded stand-in
+ * (LOCAL_EGRESS_UPSTREAMS sends both to loopback).
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -69,6 +70,9 @@ describe('credentials at egress in the local mode (real OpenClaw)', () => {
       SLEEP_AFTER: '10m',
       LOCAL_SECRETS_FILE: secrets,
       GITHUB_PUSH_REPOS: 'me/mine',
+      // The mock priced at $1 a call (10 tokens in, 10 out) and a hard model line at $2.50: a few turns spend it.
+      MODEL_PRICES: JSON.stringify({ [MOCK_MODEL_ID]: { inputPerMTok: 50_000, outputPerMTok: 50_000 } }),
+      MODEL_BUDGET_HARD_USD: '2.5',
       LOCAL_EGRESS_UPSTREAMS: JSON.stringify({
         'gateway.ai.cloudflare.com': `http://127.0.0.1:${mock.port}`,
         'api.github.com': githubOrigin,
@@ -125,6 +129,32 @@ describe('credentials at egress in the local mode (real OpenClaw)', () => {
     expect(push).toContain('openclaw-ondemand: refused at egress: a push to someone-else/repo is not allowed');
     expect(githubSeen.slice(before).filter((r) => r.url.includes('receive-pack'))).toEqual([]);
   });
+  it('should refuse model calls once the month passes the hard model line, and say why, the assistant still running', async () => {
+    let refused: { status: number; text: string } | null = null;
+    for (let i = 0; i < 6 && !refused; i++) {
+      const r = await fetch(`${stack.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'openclaw', user: 'budget', messages: [{ role: 'user', content: `spend ${i}` }] }),
+      });
+      const text = await r.text();
+      if (!text.includes(`mock answer: spend ${i}`)) refused = { status: r.status, text };
+    }
+    expect(refused, 'a turn past the hard model line').not.toBeNull();
+    // OpenClaw hands the Worker's reason on, in the chat's own answer.
+    expect(refused?.status).toBe(402);
+    expect(refused?.text).toMatch(
+      /openclaw-ondemand: the model budget is spent: \$\d+\.\d\d this month ≥ the hard model limit \$2\.50 \(MODEL_BUDGET_HARD_USD\)/,
+    );
+    const view = (await (await fetch(`${stack.url}/api/cost`)).json()) as {
+      model: { usd: number; refused: number };
+      modelLines: { hardUsd: number; level: string };
+    };
+    expect(view.modelLines).toMatchObject({ hardUsd: 2.5, level: 'hard' });
+    expect(view.model.usd).toBeGreaterThanOrEqual(2.5);
+    expect(view.model.refused).toBeGreaterThan(0);
+    expect(((await (await fetch(`${stack.url}/api/status`)).json()) as { state: string }).state).toBe('ready');
+  }, 300_000);
 });
 
 function execFileSyncText(command: string, args: string[]): string {
