@@ -20,7 +20,7 @@ import { CREDENTIALS_BACKUP_REASON, SIGN_IN_BACKUP_REASON } from '../../src/agen
 import { startCodexStandIn, type CodexStandIn } from '../support/codex-standin.ts';
 import { clawctl } from '../support/clawctl-run.ts';
 import { chromiumMissing, withChromiumPage } from '../support/control-ui.ts';
-import { ACCESS_LIFETIME_S, connectInControlUi, revokedSaysSignInAgain, signInWithClawctl, untilInRefreshMargin } from '../support/codex-scenarios.ts';
+import { ACCESS_LIFETIME_S, connectInControlUi, revokedSaysSignInAgain, rotateWithTurns, signInWithClawctl } from '../support/codex-scenarios.ts';
 import { post, ROOT, runtimePids, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
 
 let stack: LocalStack;
@@ -38,6 +38,15 @@ async function chat(content: string): Promise<{ status: number; text: string }> 
   });
   const body = (await r.json()) as { choices?: Array<{ message: { content: string } }> };
   return { status: r.status, text: body.choices?.[0]?.message.content ?? JSON.stringify(body) };
+}
+
+/** What the stand-in saw last, for a failure's message: when, what, with which token (its serial). */
+function standInLog(): string {
+  const serial = (bearer: string | null) =>
+    bearer ? (JSON.parse(Buffer.from(bearer.split('.')[1] ?? '', 'base64url').toString()) as { serial?: number }).serial : null;
+  const seen = standIn.requests.slice(-10).map((r) => `${new Date(r.at).toISOString()} ${r.method} ${r.host}${r.path} token ${serial(r.bearer)} → ${r.status}`);
+  const now = standIn.current();
+  return `the stand-in saw ${JSON.stringify(seen)}; its refreshes ${now.refreshes}, the newest minted ${new Date(now.mintedAt).toISOString()}`;
 }
 
 describe('ChatGPT/Codex subscription sign-in (local mode, real OpenClaw)', () => {
@@ -130,7 +139,7 @@ describe('ChatGPT/Codex subscription sign-in (local mode, real OpenClaw)', () =>
     await until(async () => ((await status()).state === 'sleeping' ? true : undefined), 120_000, 'asleep');
     const before = standIn.turns.length;
     const turn = await chat('still signed in after a sleep?');
-    expect(turn.status, turn.text).toBe(200);
+    expect(turn.status, `${turn.text}; ${standInLog()}`).toBe(200);
     expect(turn.text).toContain('codex answer:');
     expect(standIn.turns.length).toBeGreaterThan(before);
     const s = await status();
@@ -138,16 +147,12 @@ describe('ChatGPT/Codex subscription sign-in (local mode, real OpenClaw)', () =>
   }, 360_000);
 
   it('should back a rotated refresh token up at once, so a crash that loses the home wakes with the newest token', async () => {
-    // Into the refresh margin of the current token (a wait the token's own lifetime sets, not a race).
-    await untilInRefreshMargin(standIn);
-    const refreshesBefore = standIn.current().refreshes;
+    // Into the refresh margin of the current token (a wait the token's own lifetime sets, not a race), and a turn.
     const turnAt = new Date().toISOString();
-    const turn = await chat('a turn that refreshes the token');
-    expect(turn.status, turn.text).toBe(200);
-    // The access token was inside the refresh margin: OpenClaw refreshed it, and the old refresh token is revoked now.
-    expect(standIn.current().refreshes).toBeGreaterThan(refreshesBefore);
+    const refreshedAt = await rotateWithTurns(standIn, chat).catch((error: Error) => {
+      throw new Error(`${error.message}; ${standInLog()}`);
+    });
     const rotated = standIn.current();
-    const refreshedAt = new Date(rotated.mintedAt).toISOString();
     // Backed up by the change check (seconds), not after BACKUP_DEBOUNCE (10 minutes here) — or found already in the
     // newest backup (`unchanged`) when another backup took the new state first.
     await until(
@@ -157,7 +162,12 @@ describe('ChatGPT/Codex subscription sign-in (local mode, real OpenClaw)', () =>
       },
       60_000,
       'the rotated credentials backed up',
-    );
+    ).catch(async (error: Error) => {
+      const s = await status();
+      throw new Error(
+        `${error.message}; the turn at ${turnAt}; the refresh at ${refreshedAt}; ${standInLog()}; the model ${JSON.stringify(s.model)}; the backups ${JSON.stringify(s.backups.history.slice(-4))}`,
+      );
+    });
     const backup = (await status()).backups.history.filter((e) => e.kind === 'backup' && e.result === 'ok').at(-1);
     expect(backup && backup.at >= refreshedAt, `the newest backup (${backup?.at}) is older than the refresh (${refreshedAt})`).toBe(true);
     // A crash: the gateway killed, and the home gone with it (a container's disk does not survive one).

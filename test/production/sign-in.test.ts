@@ -27,7 +27,7 @@ import { CREDENTIALS_BACKUP_REASON, SIGN_IN_BACKUP_REASON } from '../../src/agen
 import type { ModelSignIn } from '../../src/agent/model-sign-in.ts';
 import { codexEndpoints, type CodexEndpoints } from '../support/codex-standin.ts';
 import { chromiumMissing } from '../support/control-ui.ts';
-import { ACCESS_LIFETIME_S, connectInControlUi, revokedSaysSignInAgain, signInWithClawctl, untilInRefreshMargin } from '../support/codex-scenarios.ts';
+import { ACCESS_LIFETIME_S, connectInControlUi, revokedSaysSignInAgain, rotateWithTurns, signInWithClawctl } from '../support/codex-scenarios.ts';
 import { ROOT, until } from '../support/node-local-stack.ts';
 import { MOCK_MODEL_ID } from '../../container/mock-llm/server.mjs';
 import { appContainer, docker, ensureAwake, inContainer, sleep, standIn, status, twinUrl, wake, waitFor, type StandIn } from './twin-client.ts';
@@ -123,13 +123,8 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: the ChatGPT/Code
 
   it('should back a rotated refresh token up at once, so a container killed from outside wakes with the newest token', async () => {
     await ensureAwake();
-    await untilInRefreshMargin(openai);
-    const refreshesBefore = openai.current().refreshes;
     const turnAt = new Date().toISOString();
-    const turn = await subscriptionTurn('a turn that refreshes the token');
-    expect(turn.status, turn.text).toBe(200);
-    expect(openai.current().refreshes).toBeGreaterThan(refreshesBefore);
-    const refreshedAt = new Date(openai.current().mintedAt).toISOString();
+    const refreshedAt = await rotateWithTurns(openai, subscriptionTurn);
     // Backed up at once by the credential check — or found already in the newest backup (`unchanged`) when the
     // debounced one (10 s on the twin) took the new state first: either way the newest backup holds the new token.
     await until(

@@ -10,7 +10,6 @@ import { expect, inject } from 'vitest';
 import { registerStandIn, unregisterStandIn, type StandInPlaces } from './twin/internet-front.ts';
 import { bridgeGateway } from './twin/twin-shell.ts';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
-import { until } from '../support/node-local-stack.ts';
 import { chatTurn, readStatus, settledIn } from '../support/stack-client.ts';
 
 export const twinUrl = () => inject('twinUrl');
@@ -23,20 +22,27 @@ export async function command(name: string, body?: Record<string, unknown>): Pro
   return fetch(`${twinUrl()}/api/${name}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
 }
 
-/** Polls the status until `check` holds; a boot that failed for good ends the wait with its reason. */
-export function waitFor(check: (s: AgentStatus) => boolean, what: string, timeoutMs = 180_000): Promise<AgentStatus> {
-  return until(
-    async () => {
-      const s = await status();
-      if (s.state === 'stopped' && s.lastError && s.lastError.code !== 'container_exited' && !what.startsWith('stopped')) {
-        throw new Error(`${what}: ${s.lastError.code}: ${s.lastError.message}`);
-      }
-      return check(s) ? s : undefined;
-    },
-    timeoutMs,
-    what,
-    250,
-  );
+/** The parts of a status that say where a wait got stuck. */
+function stuckAt(s: AgentStatus | undefined): string {
+  if (!s) return 'no status answered';
+  const { state, phase, lastError, lastBoot } = s;
+  const { lastBackup, lastRestore } = s.backups;
+  return JSON.stringify({ state, phase, lastError, lastBoot, lastBackup, lastRestore });
+}
+
+/**
+ * Polls the status until `check` holds (through failed boots the machine
+ * retries); a timeout says where the status stood, its last error included.
+ */
+export async function waitFor(check: (s: AgentStatus) => boolean, what: string, timeoutMs = 180_000): Promise<AgentStatus> {
+  const deadline = Date.now() + timeoutMs;
+  let last: AgentStatus | undefined;
+  for (;;) {
+    last = (await status().catch(() => undefined)) ?? last;
+    if (last && check(last)) return last;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; the status stood at ${stuckAt(last)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 export const settled = settledIn;

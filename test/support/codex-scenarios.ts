@@ -16,7 +16,7 @@ interface OpenAiStandIn {
   userCodes: string[];
   approve(userCode: string): void;
   revokeAll(): void;
-  current(): { mintedAt: number };
+  current(): { mintedAt: number; refreshes: number };
 }
 
 /**
@@ -35,6 +35,24 @@ export async function untilInRefreshMargin(openai: OpenAiStandIn): Promise<void>
 }
 
 type Turn = (content: string) => Promise<{ status: number; text: string }>;
+
+/**
+ * Rotates the refresh token the way an operator's day does: turns inside the
+ * newest access token's refresh margin until OpenClaw refreshed it. The turn
+ * refreshes, or the gateway's own auth look (a wake asks for one) got there
+ * first and the turn ran on the token it stored: either is a rotation.
+ * @returns when the rotated token was minted.
+ */
+export async function rotateWithTurns(openai: OpenAiStandIn, turn: Turn): Promise<string> {
+  const before = openai.current().refreshes;
+  for (let attempt = 1; attempt <= 3 && openai.current().refreshes === before; attempt += 1) {
+    await untilInRefreshMargin(openai);
+    const answer = await turn(`a turn that refreshes the token (${attempt})`);
+    expect(answer.status, answer.text).toBe(200);
+  }
+  expect(openai.current().refreshes, 'no refresh after three turns inside the refresh margin').toBeGreaterThan(before);
+  return new Date(openai.current().mintedAt).toISOString();
+}
 
 /**
  * `clawctl login codex` as the operator runs it: the code it prints is

@@ -15,7 +15,9 @@
  *   POST auth.openai.com/api/accounts/deviceauth/token     → 403 until approved, then authorization_code + code_verifier
  *   POST auth.openai.com/oauth/token  authorization_code    → access (a JWT with the account id and email), refresh, expires_in
  *   POST auth.openai.com/oauth/token  refresh_token         → a new access and a new refresh token; the old refresh token is revoked
- *   POST chatgpt.com/backend-api/codex/responses            → a Responses SSE stream, for the current access token only
+ *   POST chatgpt.com/backend-api/codex/responses            → a Responses SSE stream, for an access token this stand-in
+ *                                                             minted that has not expired (a refresh does not revoke the
+ *                                                             one before it: it is a signed JWT, good until its `exp`)
  * Everything else is refused, and every request is recorded.
  */
 import { execFileSync } from 'node:child_process';
@@ -27,7 +29,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { zstdDecompressSync, gunzipSync } from 'node:zlib';
-import { SignJWT } from 'jose';
+import { jwtVerify, SignJWT } from 'jose';
 import { leafCertificate } from '../production/twin/internet-front.ts';
 
 export const STOOD_IN_HOSTS = ['auth.openai.com', 'chatgpt.com'] as const;
@@ -119,6 +121,16 @@ export function codexEndpoints(log: (line: string) => void = () => {}): CodexEnd
   let serial = 0;
   let accessLifetime = 3600;
   let mintedAt = 0;
+  /** Tokens minted up to this serial are revoked (the operator signed out elsewhere). */
+  let revokedThrough = 0;
+
+  /** An access token this stand-in signed, unexpired and not revoked. */
+  async function accessValid(bearer: string | null): Promise<boolean> {
+    if (bearer === null) return false;
+    const verified = await jwtVerify(bearer, jwtKey).catch(() => null);
+    const tokenSerial = verified?.payload['serial'];
+    return typeof tokenSerial === 'number' && tokenSerial > revokedThrough;
+  }
 
   async function mint(): Promise<Record<string, unknown>> {
     serial += 1;
@@ -195,7 +207,7 @@ export function codexEndpoints(log: (line: string) => void = () => {}): CodexEnd
     }
     if (host === 'chatgpt.com' && url.pathname === '/backend-api/codex/responses' && req.method === 'POST') {
       const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1] ?? null;
-      if (bearer === null || bearer !== access) return json(401, { error: { message: 'invalid or expired token', code: 'token_invalid' } });
+      if (!(await accessValid(bearer))) return json(401, { error: { message: 'invalid or expired token', code: 'token_invalid' } });
       if (req.headers['chatgpt-account-id'] !== ACCOUNT_ID) return json(403, { error: { message: 'wrong account' } });
       const text = lastUserText(JSON.parse(body.toString('utf8')) as { input?: unknown });
       turns.push(text);
@@ -239,7 +251,7 @@ export function codexEndpoints(log: (line: string) => void = () => {}): CodexEnd
     }
     if (host === 'chatgpt.com' && url.pathname === '/backend-api/codex/models') {
       const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1] ?? null;
-      if (bearer === null || bearer !== access) return json(401, { error: { message: 'invalid or expired token' } });
+      if (!(await accessValid(bearer))) return json(401, { error: { message: 'invalid or expired token' } });
       return json(200, { models: [{ slug: 'gpt-6-astra', display_name: 'GPT-6 Astra' }] });
     }
     return json(404, { error: 'not stood in', path: url.pathname });
@@ -257,6 +269,7 @@ export function codexEndpoints(log: (line: string) => void = () => {}): CodexEnd
       accessLifetime = seconds;
     },
     revokeAll() {
+      revokedThrough = serial;
       access = null;
       refresh = null;
     },
