@@ -148,7 +148,6 @@ describe('ChatGPT/Codex subscription sign-in (local mode, real OpenClaw)', () =>
 
   it('should back a rotated refresh token up at once, so a crash that loses the home wakes with the newest token', async () => {
     // Into the refresh margin of the current token (a wait the token's own lifetime sets, not a race), and a turn.
-    const turnAt = new Date().toISOString();
     const refreshedAt = await rotateWithTurns(standIn, chat).catch((error: Error) => {
       throw new Error(`${error.message}; ${standInLog()}`);
     });
@@ -158,14 +157,14 @@ describe('ChatGPT/Codex subscription sign-in (local mode, real OpenClaw)', () =>
     await until(
       async () => {
         const b = (await status()).model.lastCredentialBackup;
-        return b && b.at > turnAt && (b.result === 'ok' || b.result === 'unchanged') ? b : undefined;
+        return b && b.at >= refreshedAt && (b.result === 'ok' || b.result === 'unchanged') ? b : undefined;
       },
       60_000,
       'the rotated credentials backed up',
     ).catch(async (error: Error) => {
       const s = await status();
       throw new Error(
-        `${error.message}; the turn at ${turnAt}; the refresh at ${refreshedAt}; ${standInLog()}; the model ${JSON.stringify(s.model)}; the backups ${JSON.stringify(s.backups.history.slice(-4))}`,
+        `${error.message}; the refresh at ${refreshedAt}; ${standInLog()}; the model ${JSON.stringify(s.model)}; the backups ${JSON.stringify(s.backups.history.slice(-4))}`,
       );
     });
     const backup = (await status()).backups.history.filter((e) => e.kind === 'backup' && e.result === 'ok').at(-1);

@@ -123,14 +123,13 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: the ChatGPT/Code
 
   it('should back a rotated refresh token up at once, so a container killed from outside wakes with the newest token', async () => {
     await ensureAwake();
-    const turnAt = new Date().toISOString();
     const refreshedAt = await rotateWithTurns(openai, subscriptionTurn);
     // Backed up at once by the credential check — or found already in the newest backup (`unchanged`) when the
     // debounced one (10 s on the twin) took the new state first: either way the newest backup holds the new token.
     await until(
       async () => {
         const b = (await status()).model.lastCredentialBackup;
-        return b && b.at > turnAt && (b.result === 'ok' || b.result === 'unchanged') ? b : undefined;
+        return b && b.at >= refreshedAt && (b.result === 'ok' || b.result === 'unchanged') ? b : undefined;
       },
       120_000,
       'the rotated credentials backed up',
