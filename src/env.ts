@@ -48,6 +48,9 @@ export interface Env extends SettingsEnv {
   OPENAI_MODEL?: string;
   OPENCLAW_MODEL?: string;
   GITHUB_TOKEN?: string;
+  /** The Telegram bot's token (BotFather's) and the secret Telegram sends back with each webhook call (set when the webhook is registered). */
+  TELEGRAM_BOT_TOKEN?: string;
+  TELEGRAM_WEBHOOK_SECRET?: string;
   OPENCLAW_GATEWAY_TOKEN?: string;
   GEMINI_API_KEY?: string;
   XAI_API_KEY?: string;

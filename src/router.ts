@@ -24,6 +24,7 @@ import { CDP_PATH_PREFIX } from './browser/cdp-passthrough.ts';
 import { assertGatewayPath, overEncoded, pathOwner } from './runtime/gateway-path.ts';
 import { parsePreferWait, WAIT_HEADER } from './agent/ready-wait.ts';
 import { LOCAL_EGRESS_PREFIX, localEgress } from './egress/local-egress.ts';
+import { TELEGRAM_WEBHOOK_PATH, telegramWebhook } from './inbox/telegram-webhook.ts';
 
 /** Largest body an API command accepts. */
 const MAX_COMMAND_BODY_BYTES = 16 * 1024;
@@ -115,6 +116,8 @@ function guard(request: RoutedRequest, env: Env): undefined {
  * routes are checked against what service tokens may use.
  */
 async function authenticateRequest(request: RoutedRequest, env: Env): Promise<Response | undefined> {
+  // Telegram's webhook is authenticated by the secret Telegram sends back, not by Access (its route checks it).
+  if (new URL(request.url).pathname === TELEGRAM_WEBHOOK_PATH) return undefined;
   const access = parseAccessConfig(env);
   const identity = await authenticate(request, access);
   const url = new URL(request.url);
@@ -230,6 +233,8 @@ export function buildRouter() {
   router.all('/_ondemand', () => methodNotAllowed('GET'));
   // The local mode's egress (its gateway's HTTPS proxy hands each credentialed request here); production's is the container's outbound handler.
   router.all(`${LOCAL_EGRESS_PREFIX}*`, (request, env, ctx) => localEgress(request, env, ctx, agentStub(env)));
+  router.post(TELEGRAM_WEBHOOK_PATH, (request, env) => telegramWebhook(request, env, agentStub(env)));
+  router.all(TELEGRAM_WEBHOOK_PATH, () => methodNotAllowed('POST'));
   router.all('/_ondemand/*', () => errorResponse(new AppError('not_found', `no such page; the status page is ${STATUS_PAGE_PATH}`)));
 
   // The agent's browser passthrough is the container's own (through its outbound handler), never a route from outside.

@@ -9,6 +9,7 @@
  * by the same test). Parsers throw AppError `not_configured` naming the var.
  */
 import { AppError } from './errors.ts';
+import { parseTelegramIds } from './inbox/telegram-ids.ts';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
@@ -241,6 +242,11 @@ export const SETTINGS = {
         if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repo)) throw new AppError('not_configured', `${name}: "${repo}" is not owner/repo`);
         return repo.toLowerCase();
       }),
+  }),
+  TELEGRAM_ALLOWED_USER_IDS: s({
+    default: '',
+    doc: 'the numeric Telegram user ids (comma-separated) whose messages to the bot the Worker takes into the inbox; everyone else is refused and counted (see [Telegram](#telegram-while-it-sleeps)); empty: nobody',
+    parse: (value) => [...parseTelegramIds(value)],
   }),
   PRICING_OVERRIDE: s({
     default: '',

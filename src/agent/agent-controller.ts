@@ -24,6 +24,9 @@ import type { BackupEvent } from './state-keeper.ts';
 import { WakeLimiter } from './wake-limiter.ts';
 import { readSignIn, type ModelSignIn } from './model-sign-in.ts';
 import { noModelAnswer, SIGN_IN_BACKUP_REASON } from './model-access.ts';
+import { Inbox } from '../inbox/inbox.ts';
+import { InboxWork, type Receipt } from '../inbox/inbox-work.ts';
+import type { TelegramUpdate } from '../inbox/inbox-types.ts';
 
 /** While booting, the DO wakes itself at least this often, so an evicted boot resumes. */
 const BOOT_KEEPALIVE_MS = 10_000;
@@ -60,6 +63,8 @@ export class AgentController {
   #signInBackedUp: string | null = null;
   /** A health check found the runtime gone without an exit code: the platform's own word (onStop, with the code) may still be on its way. */
   #goneWithoutCode = false;
+  /** The chat inbox (null: no chat channel connected). */
+  readonly #inbox: InboxWork | null;
 
   private constructor(deps: ControllerDeps, writer: RecordWriter, record: PersistedRecord | undefined) {
     this.#deps = deps;
@@ -76,6 +81,46 @@ export class AgentController {
       onUnreachable: () => this.#checkHealth(),
     });
     this.#wakeLimit = new WakeLimiter(deps.config.wakeLimitPerMinute, now);
+    this.#inbox = deps.inbox ? this.#inboxWork(deps.inbox) : null;
+  }
+
+  #inboxWork(inbox: NonNullable<ControllerDeps['inbox']>): InboxWork {
+    return new InboxWork({
+      inbox: new Inbox(inbox.storage, this.#ctx.now),
+      telegram: inbox.telegram,
+      state: () => this.state,
+      serving: () => this.#serving(),
+      hibernationReason: () => this.#actor.getSnapshot().context.hibernation?.reason ?? null,
+      wake: async (identity, reason) => void (await this.command('wake', { identity, reason })),
+      toListener: (channel, request) => {
+        const listener = this.#deps.runtime.fetchListener?.bind(this.#deps.runtime);
+        if (!listener) throw new Error(`this runtime has no ${channel} listener`);
+        return listener(channel, request);
+      },
+      log: (event, fields) => this.#ctx.log(event, { agent: this.#deps.config.agentName, ...fields }),
+    });
+  }
+
+  #serving(): boolean {
+    const snapshot = this.#actor.getSnapshot();
+    const state = topState(snapshot);
+    return (state === 'ready' || state === 'idle') && !isStopping(snapshot);
+  }
+
+  /**
+   * A Telegram update the Worker checked (its secret, an allowed sender):
+   * stored, then handed to the gateway once it serves (a sleeping assistant
+   * is woken for it; a hibernated one is not).
+   * @throws AppError `not_configured` when no Telegram bot is connected.
+   */
+  async receiveTelegram(update: TelegramUpdate): Promise<Receipt> {
+    if (!this.#inbox) throw new AppError('not_configured', 'no Telegram bot is connected (TELEGRAM_BOT_TOKEN, TELEGRAM_WEBHOOK_SECRET)');
+    return this.#inbox.telegram(update);
+  }
+
+  /** A Telegram sender the Worker refused: counted, shown in the status. */
+  async refusedTelegram(sender: string, reason: string): Promise<void> {
+    await this.#inbox?.refused('telegram', sender, reason);
   }
 
   /** Loads the persisted snapshot (or starts fresh in `stopped`) and starts the actor. */
@@ -91,6 +136,7 @@ export class AgentController {
       controller.#actor.send({ type: 'settings.updated', settings });
     controller.#persist();
     await controller.settle();
+    await controller.#inbox?.refresh().catch(() => undefined);
     return controller;
   }
 
@@ -109,7 +155,11 @@ export class AgentController {
           if (scheduledRun) void this.#track(this.#parts.scheduled.checkRun(scheduledRun));
         },
         runBackup: () => void this.#track(this.#parts.backups.periodic()),
-        checkChanges: () => void this.#track(this.#parts.backups.checkChanges()),
+        checkChanges: () => {
+          void this.#track(this.#parts.backups.checkChanges());
+          // Messages waiting (a retry due, one that came while it booted): handed over while the gateway serves.
+          if (this.#inbox) void this.#track(this.#inbox.kick());
+        },
         boot: (input, sendBack) =>
           startBootLoop(
             this.#ctx,
@@ -387,7 +437,7 @@ export class AgentController {
   }
 
   status(): AgentStatus {
-    return this.#parts.status(this.#actor.getSnapshot(), this.#lastActivityAt, this.costSummary());
+    return this.#parts.status(this.#actor.getSnapshot(), this.#lastActivityAt, this.costSummary(), this.#inbox?.snapshot ?? null);
   }
 
   /** A person's request or command: activity now (the platform's idle timer follows it). */
@@ -456,6 +506,8 @@ export class AgentController {
     this.#parts.scheduled.track(from, to, running, this.#previous.context, next.context);
     // The browser bills while its session is open: it ends with the container, however the container ended.
     if (wasRunning && !running) this.#parts.browser.stopped(to);
+    // The gateway serves now: the messages that waited for it go first.
+    if (this.#inbox && (to === 'ready' || to === 'idle') && from !== 'ready' && from !== 'idle') void this.#track(this.#inbox.kick());
     this.#previous = next;
     this.#persist();
   }

@@ -18,14 +18,20 @@ import type { BudgetEvaluation } from '../cost/budget-keeper.ts';
 import type { ModelCall, ModelGate, ModelLines } from '../cost/model-meter.ts';
 import type { AgentUsageReport } from './agent-parts.ts';
 import { handleAgentRequest, runCommand, type CommandResult } from './agent-requests.ts';
-import type { AgentCoreApi, BackupResult, BudgetResult, CostResult, DoctorResult, SignInResult, StatusResult } from './agent-rpc.ts';
+import type { AgentCoreApi, BackupResult, BudgetResult, CostResult, DoctorResult, InboxResult, SignInResult, StatusResult } from './agent-rpc.ts';
 import type { WakeupPort } from './timer-table.ts';
 import { BrowserRunSessions, type BrowserSessions } from '../browser/browser-sessions.ts';
-import { localEgressUrl } from '../egress/local-egress.ts';
+import { localEgressUrl, parseUpstreams } from '../egress/local-egress.ts';
+import { setting } from '../settings.ts';
 import { parsePublicOrigins } from '../auth/request-guard.ts';
+import type { InboxStorage } from '../inbox/inbox.ts';
+import { telegramBot } from '../inbox/telegram.ts';
+import type { TelegramUpdate } from '../inbox/inbox-types.ts';
 
 export interface AgentCoreParts {
   storage: ControllerStorage;
+  /** The Durable Object's storage for the chat inbox (absent: no inbox, e.g. a test's Map-backed storage). */
+  inboxStorage?: InboxStorage;
   wakeups: WakeupPort;
   runtimeKind: 'local' | 'sandbox';
   makeRuntime: (config: Config) => Runtime;
@@ -48,11 +54,16 @@ export class AgentCore implements AgentCoreApi {
       let notifyUrl: string | null;
       let modelLines: ModelLines;
       let egressUrl: string | null = null;
+      let telegram: Awaited<ReturnType<typeof telegramBot>> = null;
       try {
         config = parseConfig(env);
         if (parts.runtimeKind === 'local') egressUrl = localEgressUrl(parsePublicOrigins(env.PUBLIC_ORIGINS)[0] ?? '');
         ({ notifyWebhookUrl: notifyUrl, modelLines } = parseCostConfig(env));
         await parts.configure?.(config);
+        telegram = await telegramBot(
+          env,
+          parts.runtimeKind === 'local' ? parseUpstreams(setting(env, 'LOCAL_EGRESS_UPSTREAMS')).get('api.telegram.org') : undefined,
+        );
       } catch (error) {
         if (error instanceof AppError) return error;
         throw error;
@@ -79,6 +90,7 @@ export class AgentCore implements AgentCoreApi {
             ? new BrowserRunSessions(env.BROWSER)
             : null,
         ...(parts.clock ? { clock: parts.clock } : {}),
+        ...(parts.inboxStorage && telegram ? { inbox: { storage: parts.inboxStorage, telegram } } : {}),
       });
     })();
   }
@@ -113,6 +125,23 @@ export class AgentCore implements AgentCoreApi {
   async recordModelCall(call: ModelCall): Promise<void> {
     const controller = await this.ready;
     if (!(controller instanceof AppError)) controller.recordModelCall(call);
+  }
+
+  /** A Telegram update the Worker checked: into the inbox. */
+  inboxTelegram(update: TelegramUpdate): Promise<InboxResult> {
+    return this.#answer(async (c) => {
+      try {
+        return { ok: true as const, receipt: await c.receiveTelegram(update) };
+      } catch (error) {
+        return { ok: false as const, ...errorBody(error instanceof AppError ? error : new AppError('internal', errorMessage(error))) };
+      }
+    });
+  }
+
+  /** A Telegram sender the Worker refused: counted in the inbox's status. */
+  async inboxRefused(sender: string, reason: string): Promise<void> {
+    const controller = await this.ready;
+    if (!(controller instanceof AppError)) await controller.refusedTelegram(sender, reason);
   }
 
   command(name: LifecycleCommand, options: CommandOptions = {}): Promise<CommandResult> {

@@ -126,7 +126,7 @@ export class AgentParts {
     };
   }
 
-  status(snapshot: LifecycleSnapshot, lastActivityAt: number | null, cost: AgentStatus['cost']): AgentStatus {
+  status(snapshot: LifecycleSnapshot, lastActivityAt: number | null, cost: AgentStatus['cost'], inbox: AgentStatus['inbox'] = null): AgentStatus {
     const { deps, now } = this.#ctx;
     return buildStatus({
       agent: deps.config.agentName,
@@ -147,6 +147,7 @@ export class AgentParts {
       meter: { ...this.meter.totals(now()), instanceType: deps.config.instanceType },
       backups: { enabled: this.keeper.enabled, history: this.keeper.history, lastGood: this.keeper.lastGood },
       cost,
+      inbox,
     });
   }
 }

@@ -15,6 +15,7 @@ import type { CommandResult } from './agent-requests.ts';
 import type { CommandOptions, LifecycleCommand } from './lifecycle-actor.ts';
 import type { ModelSignIn } from './model-sign-in.ts';
 import type { BackupEvent } from './state-keeper.ts';
+import type { Receipt, TelegramUpdate } from '../inbox/inbox-types.ts';
 
 /** The answers of the RPC surface: ok with the result, or the error body of why not. */
 export type StatusResult = CommandResult;
@@ -25,6 +26,7 @@ export type SignInResult = { ok: true; signIn: ModelSignIn } | ({ ok: false } & 
 export type BackupResult = { ok: true; backup: BackupEvent } | ({ ok: false } & ErrorBody);
 export type BudgetResult = { ok: true; changed: boolean; previousLevel: string | null; state: LifecycleState } | ({ ok: false } & ErrorBody);
 export type CostResult = { ok: true; cost: CostSummary } | ({ ok: false } & ErrorBody);
+export type InboxResult = { ok: true; receipt: Receipt } | ({ ok: false } & ErrorBody);
 export type { AgentUsageReport };
 
 /** What the surface asks of the core each class builds (AgentCore). */
@@ -39,6 +41,8 @@ export interface AgentCoreApi {
   usageReport(hours: number, withSchedule?: boolean): Promise<AgentUsageReport | null>;
   modelGate(): Promise<ModelGate>;
   recordModelCall(call: ModelCall): Promise<void>;
+  inboxTelegram(update: TelegramUpdate): Promise<InboxResult>;
+  inboxRefused(sender: string, reason: string): Promise<void>;
 }
 
 /** What a stub of either Agent class answers. */
@@ -59,6 +63,10 @@ export interface AgentRpcApi {
   modelGate(): Promise<ModelGate>;
   /** The container's egress, after a model call: its usage as the Worker read it from the provider's answer. */
   recordModelCall(call: ModelCall): Promise<void>;
+  /** The Telegram webhook, after its checks: the update into the inbox (stored before Telegram is answered). */
+  inboxTelegram(update: TelegramUpdate): Promise<InboxResult>;
+  /** The Telegram webhook refused a sender (not on TELEGRAM_ALLOWED_USER_IDS): counted in the status. */
+  inboxRefused(sender: string, reason: string): Promise<void>;
   fetch(request: Request): Promise<Response>;
 }
 
@@ -112,6 +120,14 @@ export function withAgentRpc<TBase extends Constructor>(Base: TBase) {
 
     async recordModelCall(call: ModelCall): Promise<void> {
       return this.core.recordModelCall(call);
+    }
+
+    async inboxTelegram(update: TelegramUpdate): Promise<InboxResult> {
+      return this.core.inboxTelegram(update);
+    }
+
+    async inboxRefused(sender: string, reason: string): Promise<void> {
+      return this.core.inboxRefused(sender, reason);
     }
   }
   return AgentRpc;

@@ -12,6 +12,7 @@ import { topState, type LifecycleSnapshot, type TransitionRecord } from './agent
 import type { CdpStatus } from '../browser/cdp-passthrough.ts';
 import type { ModelStatus } from './model-access.ts';
 import type { BudgetEvaluation, BudgetRecord } from '../cost/budget-keeper.ts';
+import type { InboxStatus } from '../inbox/inbox.ts';
 
 export interface AgentStatus {
   agent: string;
@@ -56,6 +57,12 @@ export interface AgentStatus {
    * `detail` what to do when no model is connected.
    */
   model: ModelStatus;
+  /**
+   * The chat inbox (Telegram): messages waiting for the gateway, the last
+   * delivery, dead letters, refused senders and wakes messages started;
+   * null when no chat channel is connected.
+   */
+  inbox: InboxStatus | null;
   /**
    * Work the idle sleep waits for (the gateway said it is busy): what runs,
    * since when, and when it asks again; null otherwise.
@@ -157,6 +164,7 @@ export interface StatusParts {
   meter: AgentStatus['meter'];
   backups: { enabled: boolean; history: BackupEvent[]; lastGood: { id: string; at: string } | null };
   cost: AgentStatus['cost'];
+  inbox: InboxStatus | null;
 }
 
 export function buildStatus(p: StatusParts): AgentStatus {
@@ -186,6 +194,7 @@ export function buildStatus(p: StatusParts): AgentStatus {
     bootEstimate: bootEstimate(state, p.boot, p.expectedBoot, p.now),
     browser: p.browser,
     model: p.model,
+    inbox: p.inbox,
     work: c.work ? { ...c.work, since: new Date(c.work.since).toISOString() } : null,
     schedule: p.schedule,
     sleepAfterMs: c.sleepAfterMs,

@@ -81,6 +81,12 @@ export interface Runtime {
   /** Sends a request (HTTP, or a WebSocket upgrade) to the gateway. */
   fetch(request: Request): Promise<Response>;
   /**
+   * Sends a request to the gateway's listener for a chat channel (OpenClaw's
+   * Telegram webhook listener, on its own port); absent where the runtime
+   * has none.
+   */
+  fetchListener?(channel: 'telegram', request: Request): Promise<Response>;
+  /**
    * When the platform has asked the container to stop on its own (a
    * rollout, a host move: SIGTERM to it, held by its init), the time it did;
    * else null. Runtimes the platform never stops on its own leave it out.

@@ -69,6 +69,10 @@ export interface FakeContainer {
   loginLog: string | null;
   /** The subscription's OAuth profile as `models.authStatus` reports it (the recorded shape); null: none stored. */
   oauthProfile: { profileId: string; status: string; expiresAtMs: number } | null;
+  /** What the gateway's Telegram listener was handed (the secret header, the update), in order. */
+  telegram: Array<{ secret: string | null; update: string }>;
+  /** How the listener answers: adopted durably (OpenClaw's header), a plain 200 (adoption not said), or a 500. */
+  telegramAnswer: 'durable' | 'plain' | 'error';
 }
 
 const containers = new Map<string, FakeContainer>();
@@ -104,6 +108,8 @@ export function fakeContainer(agentId: string): FakeContainer {
       terminating: null,
       loginLog: null,
       oauthProfile: null,
+      telegram: [],
+      telegramAnswer: 'durable',
     };
     containers.set(agentId, c);
   }
@@ -176,6 +182,15 @@ export class FakeRuntime implements Runtime {
   async terminationNotice(): Promise<string | null> {
     const c = this.container;
     return c.running ? c.terminating : null;
+  }
+
+  /** The gateway's Telegram webhook listener (OpenClaw's webhook mode): takes an update, says whether it adopted it durably. */
+  async fetchListener(_channel: 'telegram', request: Request): Promise<Response> {
+    const c = this.container;
+    if (!c.running || c.drained || c.probesLeft > 0) throw new Error('connection refused');
+    if (c.telegramAnswer === 'error') return new Response('', { status: 500 });
+    c.telegram.push({ secret: request.headers.get('x-telegram-bot-api-secret-token'), update: await request.text() });
+    return new Response('', { status: 200, headers: c.telegramAnswer === 'durable' ? { 'x-openclaw-delivery-accepted': 'durable' } : {} });
   }
 
   async fetch(request: Request): Promise<Response> {
