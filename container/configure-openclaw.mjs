@@ -18,7 +18,8 @@
 //   BROWSER_EXECUTABLE: a local Chromium the gateway launches headless, the
 //   local mode; else off), the model provider derived from the keys present, and the
 //   default model when OPENCLAW_MODEL is set or the current one's provider
-//   has no key anymore. With no key at all the model is the operator's
+//   has no key anymore, and the Telegram channel when the Worker connected a
+//   bot (webhook mode: the Worker's inbox hands it the updates). With no key at all the model is the operator's
 //   ChatGPT/Codex subscription (`openai/*` on the sign-in the gateway stores:
 //   container/model-login.sh); the gateway boots without it and says how to sign in.
 //   `openai/*` turns always run on OpenClaw's embedded runtime (SSE transport)
@@ -162,6 +163,43 @@ function applyBrowser(config, e) {
   return choice;
 }
 
+/** The listener secret's reference: the gateway resolves it from its environment, so the file never holds it. */
+const TELEGRAM_LISTENER_SECRET_REF = '${TELEGRAM_LISTENER_SECRET}';
+
+/**
+ * The Telegram channel, when the Worker connected a bot: webhook mode, its
+ * listener on its own port (the Worker's inbox hands it each update, with a
+ * secret derived from the webhook's), the bot token a placeholder the
+ * Worker's egress replaces, direct messages from the allowed senders only.
+ * A channel this script set up and the Worker no longer connects is
+ * removed; one the owner set up by hand is left alone.
+ */
+export function applyTelegram(config, e) {
+  if (!e.TELEGRAM_BOT_TOKEN || !e.TELEGRAM_LISTENER_SECRET) {
+    if (get(config, ['channels', 'telegram', 'webhookSecret']) === TELEGRAM_LISTENER_SECRET_REF) delete config.channels.telegram;
+    return;
+  }
+  const allowFrom = (e.TELEGRAM_ALLOWED_USER_IDS || '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const telegram = {
+    ...(get(config, ['channels', 'telegram']) ?? {}),
+    enabled: true,
+    botToken: '${TELEGRAM_BOT_TOKEN}',
+    webhookSecret: TELEGRAM_LISTENER_SECRET_REF,
+    webhookPath: '/telegram-webhook',
+    webhookHost: e.GATEWAY_BIND === 'lan' ? '0.0.0.0' : '127.0.0.1',
+    webhookPort: Number(e.TELEGRAM_LISTENER_PORT || 18790),
+    // An allowlist needs at least one sender; with none, direct messages are off (the Worker refuses every sender too).
+    dmPolicy: allowFrom.length ? 'allowlist' : 'disabled',
+    ...(allowFrom.length ? { allowFrom } : {}),
+  };
+  if (e.TELEGRAM_WEBHOOK_URL) telegram.webhookUrl = e.TELEGRAM_WEBHOOK_URL;
+  if (!allowFrom.length) delete telegram.allowFrom;
+  set(config, ['channels', 'telegram'], telegram);
+}
+
 /** Applies the managed settings to a config object (mutates and returns it). */
 export function applyManaged(config, e) {
   const choice = chooseProvider(e);
@@ -199,6 +237,7 @@ export function applyManaged(config, e) {
   if (admins.length) auth.identityScopes = Object.fromEntries(admins.map((name) => [name, ['operator.admin']]));
   set(config, ['gateway', 'auth'], auth);
   applyBrowser(config, e);
+  applyTelegram(config, e);
   // The Agent's control channel (POST /api/v1/admin/rpc): the Worker never proxies that path for anyone else.
   set(config, ['plugins', 'entries', 'admin-http-rpc', 'enabled'], true);
   const allow = get(config, ['plugins', 'allow']);

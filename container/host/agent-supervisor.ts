@@ -54,6 +54,8 @@ export class AgentSupervisor {
   readonly #options: SupervisorOptions;
   #child: ChildProcess | null = null;
   #port: number | null = null;
+  /** The gateway's Telegram listener's port, when the Worker connected a bot (TELEGRAM_LISTENER_SECRET). */
+  #listenerPort: number | null = null;
   #exit: { code: number | null; signal: string | null; requested: boolean } | null = null;
   #stopRequested = false;
   #exited: Promise<void> = Promise.resolve();
@@ -105,6 +107,11 @@ export class AgentSupervisor {
       GATEWAY_PORT: String(this.#port),
     });
     if (gatewayCommand) childEnv.GATEWAY_COMMAND = gatewayCommand;
+    // The Telegram listener gets a free port of its own here (the container's fixed one could be taken on this machine).
+    if (childEnv.TELEGRAM_LISTENER_SECRET) {
+      this.#listenerPort = this.#listenerPort !== null && (await portIsFree(this.#listenerPort)) ? this.#listenerPort : await freePort();
+      childEnv.TELEGRAM_LISTENER_PORT = String(this.#listenerPort);
+    } else this.#listenerPort = null;
     // The hosts the Worker holds credentials for go through its egress: the gateway and what it runs use this proxy and trust its CA.
     delete childEnv.EGRESS_URL;
     delete childEnv.EGRESS_HOSTS;
@@ -158,6 +165,7 @@ export class AgentSupervisor {
     if (status.phase === 'failed') {
       return {
         port: this.#port,
+        listenerPort: this.#listenerPort,
         probe: { status: 'failed', error: status.error ?? { code: 'boot_failed', message: 'start script failed' }, retryable: status.retryable ?? true },
       };
     }
@@ -180,13 +188,13 @@ export class AgentSupervisor {
       ...(status.timeline ? { timeline: status.timeline } : {}),
       ...(status.browser ? { browser: status.browser } : {}),
     };
-    if (status.phase !== 'starting-gateway' || this.#port === null) return { port: this.#port, probe: starting };
+    if (status.phase !== 'starting-gateway' || this.#port === null) return { port: this.#port, listenerPort: this.#listenerPort, probe: starting };
     try {
       const response = await fetch(`http://127.0.0.1:${this.#port}${READINESS_PATH}`, { signal: AbortSignal.timeout(2000) });
       await response.body?.cancel();
-      return { port: this.#port, probe: response.ok ? { status: 'ready' } : starting };
+      return { port: this.#port, listenerPort: this.#listenerPort, probe: response.ok ? { status: 'ready' } : starting };
     } catch {
-      return { port: this.#port, probe: starting };
+      return { port: this.#port, listenerPort: this.#listenerPort, probe: starting };
     }
   }
 

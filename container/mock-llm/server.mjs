@@ -58,10 +58,11 @@ function isInjected(message) {
   return message.role === 'user' && /^\s*<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>/.test(textOf(message.content));
 }
 
-/** The person's words: without OpenClaw's timestamp prefix and runtime footer. */
+/** The person's words: without OpenClaw's timestamp prefix, a channel's context blocks (`Conversation info: ⟦openclaw:ctx⟧` + JSON) and runtime footer. */
 function personText(text) {
   return text
     .replace(/^\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [^\]]*\]\s*/, '')
+    .replace(/^(?:[^\n]*⟦openclaw:ctx⟧\s*```json\n[\s\S]*?\n```\s*)+/, '')
     .replace(/\n\nRuntime:[\s\S]*$/, '')
     .trim();
 }

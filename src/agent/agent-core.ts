@@ -9,7 +9,8 @@ import { AppError, errorBody, errorMessage, errorResponse, type ErrorBody } from
 import { BackupStore } from '../backup/backup-store.ts';
 import { postWebhook } from '../notify/webhook.ts';
 import { parseCostConfig } from '../cost/cost-config.ts';
-import { containerEnv } from '../runtime/container-env.ts';
+import { containerEnv, telegramEnv } from '../runtime/container-env.ts';
+import { TELEGRAM_WEBHOOK_PATH } from '../inbox/telegram-webhook.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { AgentController } from './agent-controller.ts';
 import type { ControllerStorage } from './effect-context.ts';
@@ -75,10 +76,13 @@ export class AgentCore implements AgentCoreApi {
         runtimeKind: parts.runtimeKind,
         config,
         // The container (or the local gateway) reaches its providers through the Worker's egress, which adds the credentials: it holds placeholders.
-        containerEnv: containerEnv(env, config.gatewayPort, {
-          placeholders: true,
-          ...(egressUrl ? { localEgressUrl: egressUrl } : {}),
-        }),
+        containerEnv: {
+          ...containerEnv(env, config.gatewayPort, {
+            placeholders: true,
+            ...(egressUrl ? { localEgressUrl: egressUrl } : {}),
+          }),
+          ...(telegram ? telegramEnv(env, telegram.listenerSecret, TELEGRAM_WEBHOOK_PATH) : {}),
+        },
         modelLines,
         backups: env.BACKUP_BUCKET ? new BackupStore(env.BACKUP_BUCKET, config.agentName, config.backupKeep, parts.clock ?? Date.now) : null,
         ...(notifyUrl ? { notify: async (body: Record<string, unknown>) => void (await postWebhook(notifyUrl, body)) } : {}),

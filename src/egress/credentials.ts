@@ -11,14 +11,22 @@
 import type { Env } from '../env.ts';
 
 /** The secrets the container gets only a placeholder of. */
-export const EGRESS_SECRETS = ['ANTHROPIC_API_KEY', 'CLAUDE_CODE_OAUTH_TOKEN', 'OPENAI_API_KEY', 'GEMINI_API_KEY', 'XAI_API_KEY', 'GITHUB_TOKEN'] as const;
+export const EGRESS_SECRETS = [
+  'ANTHROPIC_API_KEY',
+  'CLAUDE_CODE_OAUTH_TOKEN',
+  'OPENAI_API_KEY',
+  'GEMINI_API_KEY',
+  'XAI_API_KEY',
+  'GITHUB_TOKEN',
+  'TELEGRAM_BOT_TOKEN',
+] as const;
 export type EgressSecret = (typeof EGRESS_SECRETS)[number];
 
-/** What the Worker meters: a model provider's answers, or GitHub's (scoped, not metered). */
-export type EgressKind = 'model' | 'github';
+/** What the Worker meters: a model provider's answers, or GitHub's (scoped, not metered), or Telegram's Bot API (its webhook kept by the Worker). */
+export type EgressKind = 'model' | 'github' | 'telegram';
 
 /** Where a credential goes in a request. */
-type Placement = 'x-api-key' | 'bearer' | 'token' | 'basic' | 'x-goog-api-key';
+type Placement = 'x-api-key' | 'bearer' | 'token' | 'basic' | 'x-goog-api-key' | 'bot-path';
 
 interface HostCredential {
   secret: EgressSecret;
@@ -55,13 +63,18 @@ const HOSTS: Array<Omit<EgressHost, 'credentials'> & { credentials: HostCredenti
   { host: 'api.github.com', kind: 'github', provider: 'github', credentials: [{ secret: 'GITHUB_TOKEN', placement: 'token' }] },
   { host: 'uploads.github.com', kind: 'github', provider: 'github', credentials: [{ secret: 'GITHUB_TOKEN', placement: 'token' }] },
   { host: 'github.com', kind: 'github', provider: 'github', credentials: [{ secret: 'GITHUB_TOKEN', placement: 'basic' }] },
+  // The Bot API takes its token in the path: /bot<token>/<method>, /file/bot<token>/<path>.
+  { host: 'api.telegram.org', kind: 'telegram', provider: 'telegram', credentials: [{ secret: 'TELEGRAM_BOT_TOKEN', placement: 'bot-path' }] },
 ];
+
+/** A Bot API path: its token, and what comes before and after it. */
+export const BOT_PATH = /^(\/(?:file\/)?bot)([^/]*)(\/.*)?$/;
 
 /** The request headers that carry credentials: all are removed before the Worker adds its own. */
 const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'x-api-key', 'x-goog-api-key', 'api-key', 'cookie'];
 
 /** A secret's usual prefix (kept in its placeholder: clients that tell key kinds apart by it still can). Never more than the prefix. */
-const KNOWN_PREFIX = /^(sk-ant-[a-z]{2,4}\d{0,2}-|sk-proj-|sk-|xai-|ghp_|gho_|ghu_|ghs_|github_pat_|AIza)/;
+const KNOWN_PREFIX = /^(sk-ant-[a-z]{2,4}\d{0,2}-|sk-proj-|sk-|xai-|ghp_|gho_|ghu_|ghs_|github_pat_|AIza|\d{1,20}:)/;
 
 /** The value the container gets instead of `secret`'s real one. */
 export function placeholderFor(secret: EgressSecret, real: string): string {
@@ -147,12 +160,17 @@ export function withRealCredential(request: Request, host: EgressHost, env: Part
       return real !== null && shown.includes(placeholderFor(c.secret, real));
     }) ?? host.credentials[0];
   url.searchParams.delete('key');
+  const real = chosen ? configured(env, chosen.secret) : null;
+  // The Bot API's token is the path's: whatever the container put there is replaced.
+  if (chosen?.placement === 'bot-path') {
+    const m = BOT_PATH.exec(url.pathname);
+    url.pathname = m && real ? `${m[1]}${real}${m[3] ?? ''}` : '/bot/refused';
+  }
   // Redirects go back to the container (its client follows them, without the Worker's credential).
   const out = new Request(new Request(url.toString(), request), { redirect: 'manual' });
   const headers = out.headers;
   for (const name of CREDENTIAL_HEADERS) headers.delete(name);
-  const real = chosen ? configured(env, chosen.secret) : null;
-  if (chosen && real) {
+  if (chosen && real && chosen.placement !== 'bot-path') {
     if (chosen.placement === 'x-api-key') headers.set('x-api-key', real);
     else if (chosen.placement === 'x-goog-api-key') headers.set('x-goog-api-key', real);
     else if (chosen.placement === 'bearer') headers.set('authorization', `Bearer ${real}`);

@@ -19,7 +19,7 @@ import { errorMessage } from '../errors.ts';
 import { setting } from '../settings.ts';
 import type { ModelCall, ModelGate } from '../cost/model-meter.ts';
 import { parseModelPrices, priceCall } from '../cost/model-prices.ts';
-import { type EgressHost, withRealCredential } from './credentials.ts';
+import { BOT_PATH, type EgressHost, withRealCredential } from './credentials.ts';
 import { githubRefusal } from './github-scope.ts';
 import { readUsage } from './model-usage.ts';
 import { boundedText } from '../contract/untrusted-input.ts';
@@ -87,8 +87,28 @@ function modelRefused(reason: string): Response {
   return Response.json({ type: 'error', error: { type: 'budget_exceeded', code: 'budget_exceeded', message } }, { status: 402 });
 }
 
+/** The Bot API methods the Worker answers itself: the webhook is the Worker's (its route, its secret), never the container's to move. */
+const WORKER_KEPT_METHODS = new Set(['setwebhook', 'deletewebhook']);
+
+/**
+ * The container's Bot API call: the token added in the path; a call that
+ * would move or drop the bot's webhook (and with it every message to the
+ * assistant) is answered by the Worker without reaching Telegram.
+ */
+function telegramEgress(request: Request, host: EgressHost, env: Partial<Env>, send: (r: Request) => Promise<Response>): Promise<Response> {
+  const m = BOT_PATH.exec(new URL(request.url).pathname);
+  const json = (status: number, body: Record<string, unknown>) => Response.json(body, { status });
+  if (!m) return Promise.resolve(json(403, { ok: false, error_code: 403, description: 'openclaw-ondemand: refused at egress: not a Bot API path' }));
+  const method = (m[3] ?? '').split('/')[1]?.toLowerCase() ?? '';
+  if (m[1] === '/bot' && WORKER_KEPT_METHODS.has(method)) {
+    return Promise.resolve(json(200, { ok: true, result: true, description: 'openclaw-ondemand: the webhook is kept by the Worker; not changed' }));
+  }
+  return send(withRealCredential(request, host, env));
+}
+
 export async function egressFetch(request: Request, host: EgressHost, deps: EgressDeps): Promise<Response> {
   const send = deps.fetch ?? ((r: Request) => fetch(r));
+  if (host.kind === 'telegram') return telegramEgress(request, host, deps.env, send);
   if (host.kind === 'github') {
     const refusal = await githubRefusal(request.clone(), { pushRepos: setting(deps.env, 'GITHUB_PUSH_REPOS') });
     if (refusal) return githubRefused(host.host, refusal);

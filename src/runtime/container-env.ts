@@ -25,12 +25,23 @@ export const CONTAINER_ENV_NAMES = [
   'BROWSER_ALLOWED_HOSTNAMES',
 ] as const satisfies ReadonlyArray<keyof Env>;
 
+/**
+ * The gateway's Telegram channel (the inbox hands it updates): the bot
+ * token's placeholder, the secret its listener checks (derived, not
+ * Telegram's), the allowed senders and the webhook URL it advertises (to
+ * the Worker, which keeps the real webhook), and the listener's port.
+ */
+export const TELEGRAM_ENV_NAMES = ['TELEGRAM_BOT_TOKEN', 'TELEGRAM_LISTENER_SECRET', 'TELEGRAM_ALLOWED_USER_IDS', 'TELEGRAM_WEBHOOK_URL', 'TELEGRAM_LISTENER_PORT'] as const;
+/** The port of the gateway's Telegram listener in the container (the local dev host picks a free one). */
+export const TELEGRAM_LISTENER_PORT = 18790;
+
 /** Every name containerEnv() can produce: all a runtime takes from the Worker (the local host refuses others). */
 export const RUNTIME_ENV_NAMES: readonly string[] = [
   'GATEWAY_PORT',
   'GATEWAY_ALLOWED_ORIGINS',
   'GATEWAY_ADMINS',
   'BROWSER_CDP_URL',
+  ...TELEGRAM_ENV_NAMES,
   ...CONTAINER_ENV_NAMES,
   ...LOCAL_EGRESS_ENV_NAMES,
 ];
@@ -72,4 +83,15 @@ export function containerEnv(
   const hosts = [...egressHosts(env).keys()];
   if (options.localEgressUrl && hosts.length) Object.assign(out, { EGRESS_URL: options.localEgressUrl, EGRESS_HOSTS: hosts.join(',') });
   return out;
+}
+
+/** The gateway's Telegram channel settings, for a connected bot (its listener's secret derived by the Worker). */
+export function telegramEnv(env: Partial<Env>, listenerSecret: string, webhookPath: string): Record<string, string> {
+  const origin = (env.PUBLIC_ORIGINS ?? '').split(',')[0]?.trim().replace(/\/$/, '') ?? '';
+  return {
+    TELEGRAM_LISTENER_SECRET: listenerSecret,
+    TELEGRAM_ALLOWED_USER_IDS: setting(env as SettingsEnv, 'TELEGRAM_ALLOWED_USER_IDS').join(','),
+    TELEGRAM_LISTENER_PORT: String(TELEGRAM_LISTENER_PORT),
+    ...(origin ? { TELEGRAM_WEBHOOK_URL: `${origin}${webhookPath}` } : {}),
+  };
 }

@@ -24,6 +24,8 @@ type Fetcher = (input: Request | string, init?: RequestInit) => Promise<Response
 export interface LocalAgentReport {
   probe: RuntimeProbe;
   port: number | null;
+  /** The gateway's Telegram listener's port (when a bot is connected). */
+  listenerPort?: number | null;
 }
 
 export class LocalRuntime implements Runtime {
@@ -33,6 +35,7 @@ export class LocalRuntime implements Runtime {
   readonly #fetch: Fetcher;
   readonly #proxyHeader: Promise<string>;
   #port: number | null = null;
+  #listenerPort: number | null = null;
 
   /** `token`: the run's secret for the local host (LOCAL_HOST_TOKEN), which also names the gateway's proxy header. */
   constructor(hostUrl: string, agentId: string, token: string, fetcher: Fetcher = (input, init) => fetch(input, init)) {
@@ -66,6 +69,7 @@ export class LocalRuntime implements Runtime {
       return { status: 'stopped', exitCode: null, reason: errorMessage(error, 'local host unreachable') };
     }
     this.#port = report.port;
+    this.#listenerPort = report.listenerPort ?? null;
     return report.probe;
   }
 
@@ -80,6 +84,18 @@ export class LocalRuntime implements Runtime {
       return await this.#fetch(new Request(target, new Request(request, { headers })));
     } catch (error) {
       throw new RuntimeError('runtime_unreachable', `gateway did not answer: ${errorMessage(error)}`);
+    }
+  }
+
+  /** The gateway's Telegram listener, on the port the local host gave it (with the proxy header, as every request from the Worker). */
+  async fetchListener(_channel: 'telegram', request: Request): Promise<Response> {
+    if (this.#listenerPort === null) await this.probe();
+    if (this.#listenerPort === null) throw new RuntimeError('runtime_unreachable', 'the local gateway has no Telegram listener');
+    const url = new URL(request.url);
+    try {
+      return await this.#fetch(new Request(`http://127.0.0.1:${this.#listenerPort}${url.pathname}${url.search}`, request));
+    } catch (error) {
+      throw new RuntimeError('runtime_unreachable', `the Telegram listener did not answer: ${errorMessage(error)}`);
     }
   }
 

@@ -21,6 +21,7 @@ import { BACKUP_TTL_SECONDS } from '../backup/retention.ts';
 import { ARCHIVE_EXCLUDES } from '../contract/state-paths.ts';
 import { errorMessage } from '../errors.ts';
 import { isTrustedProxy } from './ingress-check.ts';
+import { TELEGRAM_LISTENER_PORT } from './container-env.ts';
 import { text } from '../contract/untrusted-input.ts';
 import {
   RuntimeError,
@@ -227,6 +228,16 @@ export class SandboxRuntime implements Runtime {
       return await this.#host.containerFetch(request, this.#options.gatewayPort);
     } catch (error) {
       throw new RuntimeError('runtime_unreachable', `gateway did not answer: ${errorMessage(error)}`);
+    }
+  }
+
+  /** The gateway's Telegram listener, on its own port in the container. */
+  async fetchListener(_channel: 'telegram', request: Request): Promise<Response> {
+    if (!this.#host.containerRunning()) throw new RuntimeError('runtime_unreachable', 'the container is not running');
+    try {
+      return await this.#host.containerFetch(request, TELEGRAM_LISTENER_PORT);
+    } catch (error) {
+      throw new RuntimeError('runtime_unreachable', `the Telegram listener did not answer: ${errorMessage(error)}`);
     }
   }
 
