@@ -77,7 +77,7 @@ RUN node /container/compile-cache.mjs warm
 RUN node /container/compile-cache.mjs check --min 0.95
 
 # The OpenClaw gateway.
-EXPOSE 18789
+EXPOSE 18789 18790
 
 # PID 1: tini, then container/init.sh in front of the Sandbox control server.
 # It holds a SIGTERM the platform sends on its own (a rollout, a host move)

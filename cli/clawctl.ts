@@ -3,7 +3,7 @@
  *
  *   clawctl wake | sleep | status | hibernate [--reason R] | resume [--override]
  *           backup | cost | logs | eval [--runs N] [--cycles N] [--out DIR]
- *           doctor [--terraform FILE] | login [codex] [--cancel]
+ *           doctor [--terraform FILE] | login [codex] [--cancel] | inbox
  *
  * Target: --url, else CLAWCTL_URL, else `url` in ./.clawctl.json or
  * ~/.config/clawctl.json, else the local mode (http://127.0.0.1:8787).
@@ -33,6 +33,7 @@ const USAGE = `usage: clawctl <command> [options]
   wake                 wake the assistant and wait until it is ready (boot phases shown)
   sleep                back up and stop the container now
   status               state, since, phase, sleepAt, last backup, cost
+  inbox                the chat inbox: messages waiting, delivered, dead letters, refused senders
   hibernate [--reason R]  back up, stop, and refuse wakes until resumed
   resume [--override]  leave hibernation (--override while the budget is still exceeded)
   backup               back the running state up now
@@ -94,8 +95,31 @@ function describe(s: AgentStatus): string {
     s.backups.lastBackup ? `  last backup: ${s.backups.lastBackup.result} ${s.backups.lastBackup.at}` : '  last backup: none',
     `  running this month: ${(s.meter.totalSeconds / 3600).toFixed(2)} h on ${s.meter.instanceType}`,
     s.cost.last ? `  cost: $${s.cost.last.monthToDateUsd.toFixed(2)} so far, projected $${s.cost.last.projectedUsd.toFixed(2)} (${s.cost.last.source})` : null,
+    s.inbox ? `  inbox: ${inboxSummary(s.inbox)}` : null,
   ];
   return lines.filter(Boolean).join('\n');
+}
+
+/** The chat inbox in one line: what waits, what went, what was given up on. */
+function inboxSummary(i: NonNullable<AgentStatus['inbox']>): string {
+  return [
+    `${i.pending} waiting${i.oldestPendingAt ? ` (oldest ${i.oldestPendingAt}, next try ${i.nextTryAt})` : ''}`,
+    `${i.delivered} delivered${i.lastDelivery ? ` (last ${i.lastDelivery.at})` : ''}`,
+    `${i.wakes} wakes from messages`,
+    i.deadLetters.length ? `${i.deadLetters.length} dead letters` : null,
+    i.refused ? `${i.refused} refused${i.lastRefused ? ` (last: ${i.lastRefused.sender}, ${i.lastRefused.reason})` : ''}` : null,
+  ]
+    .filter(Boolean)
+    .join(', ');
+}
+
+/** `clawctl inbox`: the inbox whole: the summary, then each dead letter. */
+function describeInbox(s: AgentStatus): string {
+  if (!s.inbox) return 'no chat channel is connected (set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET; see the README, Telegram while it sleeps)';
+  return [
+    `inbox: ${inboxSummary(s.inbox)}`,
+    ...s.inbox.deadLetters.map((d) => `  dead letter ${d.id} from ${d.channel}:${d.sender} after ${d.attempts} tries at ${d.deadAt}: ${d.lastError ?? 'no answer'}`),
+  ].join('\n');
 }
 
 /** What `clawctl doctor` checks against: this checkout's wrangler.jsonc and pins, Terraform's outputs, the API token the deploy uses, the target. */
@@ -231,6 +255,11 @@ async function main(argv: string[]): Promise<number> {
     case 'status': {
       const s = await client.status();
       out(s, describe(s));
+      return EXIT.ok;
+    }
+    case 'inbox': {
+      const s = await client.status();
+      out(s.inbox, describeInbox(s));
       return EXIT.ok;
     }
     case 'hibernate': {

@@ -148,7 +148,10 @@ export async function checkTerraform(dir: string, schema: ProviderSchema): Promi
               findings.isolation.push(`${where}.${arg}: targets ${JSON.stringify(value)}, not the PoC hostname (local.hostname)`);
             if (arg === 'destinations' && Array.isArray(value)) {
               for (const d of value as Array<Record<string, unknown>>) {
-                if (d.uri !== '${local.hostname}') findings.isolation.push(`${where}.destinations: uri ${JSON.stringify(d.uri)} is not the PoC hostname`);
+                // The PoC's hostname, or a path under it (an application for one path, e.g. Telegram's webhook).
+                const uri = String(d.uri);
+                if (uri !== '${local.hostname}' && !/^\$\{local\.hostname\}\/[\w/.-]+$/.test(uri))
+                  findings.isolation.push(`${where}.destinations: uri ${JSON.stringify(d.uri)} is not the PoC hostname`);
               }
             }
             if (type === 'cloudflare_ai_gateway' && arg === 'id' && value !== '${local.name}') findings.isolation.push(`${where}.id must be local.name`);

@@ -60,3 +60,32 @@ resource "cloudflare_zero_trust_access_application" "poc" {
     },
   ]
 }
+
+# Telegram's webhook (README: Telegram while it sleeps): Telegram has no Access
+# token, so this one path is its own application with a bypass policy; the
+# Worker authenticates each call by the secret Telegram sends back
+# (TELEGRAM_WEBHOOK_SECRET) and takes messages only from
+# TELEGRAM_ALLOWED_USER_IDS. A more specific path's application wins over
+# the hostname's.
+resource "cloudflare_zero_trust_access_policy" "telegram_webhook" {
+  count      = var.enable_telegram_webhook ? 1 : 0
+  account_id = var.account_id
+  name       = "${local.name} telegram webhook"
+  decision   = "bypass"
+  include    = [{ everyone = {} }]
+}
+
+resource "cloudflare_zero_trust_access_application" "telegram_webhook" {
+  count      = var.enable_telegram_webhook ? 1 : 0
+  account_id = var.account_id
+  name       = "${local.name} telegram webhook"
+  type       = "self_hosted"
+  destinations = [{
+    type = "public"
+    uri  = "${local.hostname}/_ondemand/inbox/telegram"
+  }]
+  policies = [{
+    id         = cloudflare_zero_trust_access_policy.telegram_webhook[0].id
+    precedence = 1
+  }]
+}

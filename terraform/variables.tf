@@ -81,3 +81,9 @@ variable "enable_ai_gateway" {
   type        = bool
   default     = false
 }
+
+variable "enable_telegram_webhook" {
+  description = "Let Telegram reach the bot's webhook (/_ondemand/inbox/telegram) past Access: the Worker authenticates it with TELEGRAM_WEBHOOK_SECRET instead."
+  type        = bool
+  default     = false
+}

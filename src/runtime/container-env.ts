@@ -31,7 +31,13 @@ export const CONTAINER_ENV_NAMES = [
  * Telegram's), the allowed senders and the webhook URL it advertises (to
  * the Worker, which keeps the real webhook), and the listener's port.
  */
-export const TELEGRAM_ENV_NAMES = ['TELEGRAM_BOT_TOKEN', 'TELEGRAM_LISTENER_SECRET', 'TELEGRAM_ALLOWED_USER_IDS', 'TELEGRAM_WEBHOOK_URL', 'TELEGRAM_LISTENER_PORT'] as const;
+export const TELEGRAM_ENV_NAMES = [
+  'TELEGRAM_BOT_TOKEN',
+  'TELEGRAM_LISTENER_SECRET',
+  'TELEGRAM_ALLOWED_USER_IDS',
+  'TELEGRAM_WEBHOOK_URL',
+  'TELEGRAM_LISTENER_PORT',
+] as const;
 /** The port of the gateway's Telegram listener in the container (the local dev host picks a free one). */
 export const TELEGRAM_LISTENER_PORT = 18790;
 

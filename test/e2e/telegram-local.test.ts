@@ -94,7 +94,9 @@ describe('Telegram while it sleeps (local mode, real OpenClaw)', () => {
       240_000,
       'the answer in the chat',
     ).catch(async (error: Error) => {
-      throw new Error(`${error.message}; the Bot API saw ${JSON.stringify(bot.calls.map((c) => [c.method, c.token === TOKEN]))}; the inbox ${JSON.stringify((await status()).inbox)}`);
+      throw new Error(
+        `${error.message}; the Bot API saw ${JSON.stringify(bot.calls.map((c) => [c.method, c.token === TOKEN]))}; the inbox ${JSON.stringify((await status()).inbox)}`,
+      );
     });
     expect(answer.text).toBe('mock answer: hello from telegram, marker-71c2');
     const s = await status();

@@ -26,6 +26,9 @@ describe('terraform/', () => {
       'cloudflare_r2_bucket_lifecycle',
       'cloudflare_workers_custom_domain',
       'cloudflare_zero_trust_access_application',
+      // Telegram's webhook path, past Access (enable_telegram_webhook).
+      'cloudflare_zero_trust_access_application',
+      'cloudflare_zero_trust_access_policy',
       'cloudflare_zero_trust_access_policy',
       'cloudflare_zero_trust_access_policy',
       'cloudflare_zero_trust_access_service_token',
@@ -77,6 +80,8 @@ describe('terraform/', () => {
     expect(all).toContain('cloudflare_workers_custom_domain.elsewhere: missing required argument "service"');
     expect(isolation.join('\n')).toContain('cloudflare_r2_bucket.typo.name = "openclaw-backups": a created name must carry local.name');
     expect(isolation.join('\n')).toContain('cloudflare_workers_custom_domain.elsewhere.hostname: targets "openclaw.example.com"');
+    // A path under the PoC's hostname is the PoC's (the Telegram webhook's application); a path on another host is not.
+    expect(isolation.join('\n')).toContain('cloudflare_zero_trust_access_application.path_elsewhere.destinations: uri "openclaw.example.com/_ondemand/inbox/telegram" is not the PoC hostname');
   });
 
   it('should be formatted (terraform fmt -check), where the terraform CLI exists', (context) => {

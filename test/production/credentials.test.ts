@@ -9,9 +9,9 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { asGateway, chat, ensureAwake, inContainer, inContainerAsync, standIn, twinUrl, type StandIn } from './twin-client.ts';
-import { TWIN_EGRESS_SECRETS, TWIN_PUSH_REPO } from './twin-vars.ts';
+import { TWIN_EGRESS_SECRETS, TWIN_PUSH_REPO, TWIN_TELEGRAM } from './twin-vars.ts';
 
-const REAL = Object.values(TWIN_EGRESS_SECRETS);
+const REAL = [...Object.values(TWIN_EGRESS_SECRETS), TWIN_TELEGRAM.TELEGRAM_WEBHOOK_SECRET];
 
 interface CostView {
   model: { calls: number; inputTokens: number; outputTokens: number; usd: number; byModel: Record<string, { calls: number }>; unpriced: string[] };
@@ -78,7 +78,7 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: credentials adde
     );
     expect(found.trim()).toBe('');
     // The search would have found them: the placeholders are where the real values were.
-    expect(inContainer('tr "\\0" "\\n" < /proc/$(cat /tmp/openclaw-boot/gateway.pid)/environ | grep -c "ondemand-placeholder"').trim()).toBe('2');
+    expect(inContainer('tr "\\0" "\\n" < /proc/$(cat /tmp/openclaw-boot/gateway.pid)/environ | grep -c "ondemand-placeholder"').trim()).toBe('3');
     expect(inContainer('ls /home/openclaw/.openclaw/state/openclaw.sqlite')).toContain('openclaw.sqlite');
   });
 

@@ -27,7 +27,11 @@ export const TWIN_VARS = {
 export const TWIN_EGRESS_SECRETS = {
   OPENAI_API_KEY: 'sk-proj-twin-openai-key-must-stay-in-the-worker',
   GITHUB_TOKEN: 'ghp_twin-github-token-must-stay-in-the-worker',
+  // The Telegram bot (its Bot API stood in at api.telegram.org: test/production/telegram.test.ts).
+  TELEGRAM_BOT_TOKEN: '7000000002:AAH-twin-bot-token-must-stay-in-the-worker',
 };
+/** The twin's Telegram webhook secret (Telegram's side: the container gets only a secret derived from it) and its one allowed sender. */
+export const TWIN_TELEGRAM = { TELEGRAM_WEBHOOK_SECRET: 'twin-webhook-secret-must-stay-in-the-worker', TELEGRAM_ALLOWED_USER_IDS: '4343' };
 /** Where the twin's OpenAI-compatible endpoint (the mock model) is stood in: AI Gateway's host, as its compat URL. */
 export const TWIN_MODEL_HOST = 'gateway.ai.cloudflare.com';
 /** The one repository the twin's agent may push to (GITHUB_PUSH_REPOS). */

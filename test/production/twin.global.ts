@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startTwin, twinUnavailable, type Twin } from './twin/twin.ts';
 import { ROOT, bridgeGateway } from './twin/twin-shell.ts';
-import { TWIN_VARS } from './twin-vars.ts';
+import { TWIN_EGRESS_SECRETS, TWIN_TELEGRAM, TWIN_VARS } from './twin-vars.ts';
+import { startTelegramStandIn } from '../support/telegram-standin.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -29,6 +30,8 @@ declare module 'vitest' {
     twinStandIns: string;
     /** The control server of the twin's R2 endpoint (its log, its clock and secret knobs). */
     twinR2Control: string;
+    /** The Bot API stand-in at api.telegram.org: its calls are read from here + STANDIN_CALLS_PATH. */
+    telegramStandIn: string;
   }
 }
 
@@ -78,14 +81,20 @@ export default async function setup(project: TestProject) {
     project.provide('modelLog', '');
     project.provide('twinStandIns', '');
     project.provide('twinR2Control', '');
+    project.provide('telegramStandIn', '');
     return;
   }
   const webhook = await startWebhookReceiver(bridgeGateway());
+  const telegram = await startTelegramStandIn(TWIN_EGRESS_SECRETS.TELEGRAM_BOT_TOKEN, bridgeGateway());
   let twin: Twin;
   try {
-    twin = await startTwin({ vars: { ...TWIN_VARS, NOTIFY_WEBHOOK_URL: `https://${WEBHOOK_HOST}/hook` }, standIns: { [WEBHOOK_HOST]: webhook.address } });
+    twin = await startTwin({
+      vars: { ...TWIN_VARS, ...TWIN_TELEGRAM, NOTIFY_WEBHOOK_URL: `https://${WEBHOOK_HOST}/hook` },
+      standIns: { [WEBHOOK_HOST]: webhook.address, 'api.telegram.org': telegram.origin.replace(/^http:\/\//, '') },
+    });
   } catch (error) {
     webhook.server.close();
+    await telegram.close();
     throw error;
   }
   project.provide('twinSkipped', '');
@@ -96,11 +105,13 @@ export default async function setup(project: TestProject) {
   project.provide('modelLog', twin.modelLog);
   project.provide('twinStandIns', JSON.stringify(twin.standIns));
   project.provide('twinR2Control', twin.r2Control);
+  project.provide('telegramStandIn', telegram.origin);
   return async () => {
     mkdirSync(join(ROOT, 'test-results'), { recursive: true });
     writeFileSync(join(ROOT, 'test-results', 'production-twin.log'), twin.output());
     await twin.stop();
     webhook.server.closeAllConnections();
     webhook.server.close();
+    await telegram.close();
   };
 }

@@ -35,7 +35,10 @@ function params(raw: string, contentType: string, query: URLSearchParams): Recor
   return Object.fromEntries(form.entries());
 }
 
-export async function startTelegramStandIn(token: string): Promise<TelegramStandIn> {
+/** Where a test in another process reads the calls (GET → JSON array of BotApiCall). */
+export const STANDIN_CALLS_PATH = '/_standin/calls';
+
+export async function startTelegramStandIn(token: string, host = '127.0.0.1'): Promise<TelegramStandIn> {
   const calls: BotApiCall[] = [];
   let messageId = 0;
   const server: Server = createServer((req, res) => {
@@ -43,6 +46,11 @@ export async function startTelegramStandIn(token: string): Promise<TelegramStand
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://standin');
+      if (url.pathname === STANDIN_CALLS_PATH) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(calls));
+        return;
+      }
       const m = /^\/bot([^/]+)\/(\w+)$/.exec(url.pathname);
       const send = (status: number, body: unknown) => {
         res.writeHead(status, { 'content-type': 'application/json' });
@@ -77,11 +85,12 @@ export async function startTelegramStandIn(token: string): Promise<TelegramStand
       }
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => server.listen(0, host, () => r()));
   return {
-    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    origin: `http://${host}:${(server.address() as AddressInfo).port}`,
     calls,
-    sent: () => calls.filter((c) => c.method === 'sendMessage' && c.token === token).map((c) => ({ chat: String(c.body.chat_id), text: String(c.body.text ?? '') })),
+    sent: () =>
+      calls.filter((c) => c.method === 'sendMessage' && c.token === token).map((c) => ({ chat: String(c.body.chat_id), text: String(c.body.text ?? '') })),
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();
