@@ -118,7 +118,9 @@ function describeInbox(s: AgentStatus): string {
   if (!s.inbox) return 'no chat channel is connected (set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET; see the README, Telegram while it sleeps)';
   return [
     `inbox: ${inboxSummary(s.inbox)}`,
-    ...s.inbox.deadLetters.map((d) => `  dead letter ${d.id} from ${d.channel}:${d.sender} after ${d.attempts} tries at ${d.deadAt}: ${d.lastError ?? 'no answer'}`),
+    ...s.inbox.deadLetters.map(
+      (d) => `  dead letter ${d.id} from ${d.channel}:${d.sender} after ${d.attempts} tries at ${d.deadAt}: ${d.lastError ?? 'no answer'}`,
+    ),
   ].join('\n');
 }
 

@@ -52,6 +52,7 @@ export function statusPage(): Response {
     <section class="card"><h2>Backups</h2><div id="backups"></div></section>
     <section class="card"><h2>Container time</h2><div id="meter"></div><div id="boot" class="muted" data-testid="boot"></div></section>
     <section class="card"><h2>Scheduled work</h2><div id="schedule" data-testid="schedule"></div><div id="work" class="muted" data-testid="work"></div></section>
+    <section class="card" id="inboxCard" hidden><h2>Chat inbox</h2><div id="inbox" data-testid="inbox"></div></section>
   </div>
   <section class="card"><h2>Timeline</h2><ol class="timeline" id="timeline"></ol></section>
 </main>
@@ -89,6 +90,13 @@ function render(s, cost) {
   if (m) {
     $('model').textContent = m.detail + (m.signIn && m.signIn.expiresAt ? ' · token until ' + when(m.signIn.expiresAt) : '') + (m.lastCredentialBackup ? ' · credentials backed up ' + when(m.lastCredentialBackup.at) + ' (' + m.lastCredentialBackup.result + ')' : '');
     $('signInButtons').hidden = m.route !== 'subscription';
+  }
+  const i = s.inbox;
+  $('inboxCard').hidden = !i;
+  if (i) {
+    $('inbox').textContent = i.pending + ' waiting' + (i.oldestPendingAt ? ' (oldest ' + when(i.oldestPendingAt) + ')' : '') + ' · ' + i.delivered + ' delivered'
+      + (i.lastDelivery ? ' (last ' + when(i.lastDelivery.at) + ')' : '') + ' · ' + i.wakes + ' wakes from messages'
+      + (i.deadLetters.length ? ' · ' + i.deadLetters.length + ' dead letters' : '') + (i.refused ? ' · ' + i.refused + ' refused senders' : '');
   }
   const b = s.backups;
   $('backups').innerHTML = b.enabled ? ('last backup: ' + esc(b.lastBackup ? b.lastBackup.result + ' · ' + when(b.lastBackup.at) : 'none') + '<br>last restore: ' + esc(b.lastRestore ? b.lastRestore.result + ' · ' + when(b.lastRestore.at) : 'none')) : 'backups not configured';

@@ -18,6 +18,8 @@ import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { TELEGRAM_WEBHOOK_PATH } from '../../src/inbox/telegram-webhook.ts';
 import { post, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
 import { readStatus } from '../support/stack-client.ts';
+import { clawctl } from '../support/clawctl-run.ts';
+import { chromiumMissing, withChromiumPage } from '../support/control-ui.ts';
 import { startTelegramStandIn, type TelegramStandIn } from '../support/telegram-standin.ts';
 
 const TOKEN = '7000000001:AAH-local-bot-token-must-stay-in-the-worker';
@@ -120,6 +122,31 @@ describe('Telegram while it sleeps (local mode, real OpenClaw)', () => {
     await new Promise((r) => setTimeout(r, 2_000));
     expect(bot.sent().filter((m) => m.text.includes('marker-9e05'))).toHaveLength(1);
     expect((await status()).inbox).toMatchObject({ delivered: 2, wakes: 1 });
+  });
+
+  it('should show the inbox in `clawctl inbox`, `clawctl status` and on the status page', async (context) => {
+    const inbox = await clawctl(['inbox', '--url', stack.url]);
+    expect(inbox.code, inbox.stderr).toBe(0);
+    expect(inbox.stdout).toMatch(
+      /^inbox: 0 waiting, 2 delivered \(last [^)]+\), 1 wakes from messages, 1 refused \(last: 666, not on TELEGRAM_ALLOWED_USER_IDS\)$/m,
+    );
+    expect((await clawctl(['status', '--url', stack.url])).stdout).toContain('  inbox: 0 waiting, 2 delivered');
+    const missing = chromiumMissing();
+    if (missing) return context.skip(missing);
+    const shown = await withChromiumPage(async (page) => {
+      await page.goto(`${stack.url}/_ondemand/`);
+      return until(
+        async () =>
+          (await page
+            .getByTestId('inbox')
+            .textContent()
+            .catch(() => null)) || undefined,
+        30_000,
+        'the inbox on the status page',
+      );
+    });
+    expect(shown).toContain('2 delivered');
+    expect(shown).toContain('1 wakes from messages');
   });
 
   it('should not wake a hibernated assistant: the sender is told why, once', async () => {

@@ -81,7 +81,9 @@ describe('terraform/', () => {
     expect(isolation.join('\n')).toContain('cloudflare_r2_bucket.typo.name = "openclaw-backups": a created name must carry local.name');
     expect(isolation.join('\n')).toContain('cloudflare_workers_custom_domain.elsewhere.hostname: targets "openclaw.example.com"');
     // A path under the PoC's hostname is the PoC's (the Telegram webhook's application); a path on another host is not.
-    expect(isolation.join('\n')).toContain('cloudflare_zero_trust_access_application.path_elsewhere.destinations: uri "openclaw.example.com/_ondemand/inbox/telegram" is not the PoC hostname');
+    expect(isolation.join('\n')).toContain(
+      'cloudflare_zero_trust_access_application.path_elsewhere.destinations: uri "openclaw.example.com/_ondemand/inbox/telegram" is not the PoC hostname',
+    );
   });
 
   it('should be formatted (terraform fmt -check), where the terraform CLI exists', (context) => {
