@@ -14,6 +14,10 @@ export const SLEEP_AFTER_MIN = 20;
 export const budget = { softUsd: 15, hardUsd: 20, stepUsd: 1, stepMs: 5 * 60_000, floorMs: 5 * 60_000 };
 
 const minuteOf = (m) => new Date(START + m * 60_000);
+/** A day's messages, minute of the day (UTC): morning to late evening, hours apart. */
+const TELEGRAM_DAY = new Set([7 * 60 + 45, 9 * 60 + 10, 11 * 60 + 30, 13 * 60 + 5, 15 * 60 + 40, 18 * 60 + 20, 20 * 60 + 15, 22 * 60 + 50]);
+/** Three short conversations a day: five messages two minutes apart. */
+const TELEGRAM_CHATS = [8 * 60, 13 * 60, 21 * 60];
 export const profiles = {
   dormant: () => false,
   'low (3×/week, 1 h)': (m) => {
@@ -29,6 +33,9 @@ export const profiles = {
     const minOfDay = d.getUTCHours() * 60 + d.getUTCMinutes();
     return day >= 1 && day <= 5 && minOfDay >= 9 * 60 && minOfDay < 11 * 60 && m % 2 === 0;
   },
+  // Chat messages (Telegram, through the inbox): each one to a sleeping assistant wakes it, and it sleeps SLEEP_AFTER after the last.
+  'telegram (8 messages a day, spread)': (m) => TELEGRAM_DAY.has(m % 1440),
+  'telegram (3 chats a day, 5 messages each)': (m) => TELEGRAM_CHATS.some((start) => m % 1440 >= start && m % 1440 < start + 10 && m % 2 === 0),
   '24/7': (m) => m % 5 === 0,
   'hostile (wake every minute)': () => true,
 };
