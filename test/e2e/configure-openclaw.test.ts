@@ -27,6 +27,44 @@ describe('configure-openclaw.mjs', () => {
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
+  it("should set up OpenClaw's Telegram channel in webhook mode for a connected bot, by reference, and take it away with the bot (an owner's own left alone)", () => {
+    const dir = stateDir();
+    const telegram = {
+      TELEGRAM_BOT_TOKEN: '7000000001:ondemand-placeholder-telegram-bot-token',
+      TELEGRAM_LISTENER_SECRET: 'derived-listener-secret-0123',
+      TELEGRAM_ALLOWED_USER_IDS: '4242,4343',
+      TELEGRAM_WEBHOOK_URL: 'https://poc.example.com/_ondemand/inbox/telegram',
+      TELEGRAM_LISTENER_PORT: '18790',
+      GATEWAY_BIND: 'lan',
+    };
+    expect(configure(dir, { ...compat, ...telegram }).status).toBe(0);
+    expect(read(dir).channels.telegram).toEqual({
+      enabled: true,
+      botToken: '${TELEGRAM_BOT_TOKEN}',
+      webhookSecret: '${TELEGRAM_LISTENER_SECRET}',
+      webhookPath: '/telegram-webhook',
+      webhookHost: '0.0.0.0',
+      webhookPort: 18790,
+      webhookUrl: 'https://poc.example.com/_ondemand/inbox/telegram',
+      dmPolicy: 'allowlist',
+      allowFrom: ['4242', '4343'],
+    });
+    // Neither the placeholder nor the listener's secret is written: both are references the gateway resolves.
+    expect(readFileSync(join(dir, 'openclaw.json'), 'utf8')).not.toContain('derived-listener-secret-0123');
+    // No sender allowed: direct messages off (an allowlist with nobody fails OpenClaw's validation).
+    expect(configure(dir, { ...compat, ...telegram, TELEGRAM_ALLOWED_USER_IDS: '' }).status).toBe(0);
+    expect(read(dir).channels.telegram).toMatchObject({ dmPolicy: 'disabled' });
+    expect(read(dir).channels.telegram.allowFrom).toBeUndefined();
+    // The bot disconnected: the channel this script set up goes.
+    expect(configure(dir, compat).status).toBe(0);
+    expect(read(dir).channels?.telegram).toBeUndefined();
+    // One the owner set up by hand (its own token and polling) stays.
+    const mine = { enabled: true, botToken: '123:owner-own', dmPolicy: 'pairing' };
+    writeFileSync(join(dir, 'openclaw.json'), JSON.stringify({ ...read(dir), channels: { telegram: mine } }));
+    expect(configure(dir, compat).status).toBe(0);
+    expect(read(dir).channels.telegram).toEqual(mine);
+  });
+
   it('should write first-run defaults and the managed settings when no config exists', () => {
     const dir = stateDir();
     const r = configure(dir, { ...compat, OPENCLAW_GATEWAY_TOKEN: 'secret-value-1' });

@@ -393,3 +393,47 @@ describe('egressFetch', () => {
     expect(JSON.parse(sent[1]!)).toEqual({ model: 'm', stream: false, messages: [] });
   });
 });
+
+describe("Telegram's Bot API at egress", () => {
+  const BOT = { TELEGRAM_BOT_TOKEN: '7000000001:AAH-REALBOT' };
+  const telegram = () => host('api.telegram.org', BOT);
+  const forward = () => {
+    const sent: string[] = [];
+    return {
+      sent,
+      deps: {
+        env: BOT,
+        agent: { modelGate: async () => ({ go: true as const, delayMs: 0, level: 'ok' as const }), recordModelCall: async () => {} },
+        waitUntil: () => {},
+        fetch: async (r: Request) => {
+          sent.push(r.url);
+          return Response.json({ ok: true, result: true });
+        },
+      },
+    };
+  };
+
+  it("should give the container a placeholder that keeps the bot's public id, and put the real token in the path", async () => {
+    expect(placeholderEnv(BOT)).toEqual({ TELEGRAM_BOT_TOKEN: '7000000001:ondemand-placeholder-telegram-bot-token' });
+    const { sent, deps } = forward();
+    const placeholder = 'https://api.telegram.org/bot7000000001:ondemand-placeholder-telegram-bot-token';
+    await egressFetch(new Request(`${placeholder}/sendMessage`, { method: 'POST', body: '{"chat_id":1,"text":"hi"}' }), telegram(), deps);
+    await egressFetch(new Request('https://api.telegram.org/file/botanything-at-all/photos/file_1.jpg'), telegram(), deps);
+    expect(sent).toEqual([
+      'https://api.telegram.org/bot7000000001:AAH-REALBOT/sendMessage',
+      'https://api.telegram.org/file/bot7000000001:AAH-REALBOT/photos/file_1.jpg',
+    ]);
+  });
+
+  it("should answer setWebhook and deleteWebhook itself, so the container cannot move the bot's webhook, and refuse what is not a Bot API path", async () => {
+    const { sent, deps } = forward();
+    for (const method of ['setWebhook', 'deleteWebhook', 'SETWEBHOOK']) {
+      const r = await egressFetch(new Request(`https://api.telegram.org/botX/${method}?url=https://evil.example/hook`, { method: 'POST' }), telegram(), deps);
+      expect(r.status).toBe(200);
+      expect(await r.json()).toMatchObject({ ok: true, description: expect.stringContaining('kept by the Worker') });
+    }
+    const odd = await egressFetch(new Request('https://api.telegram.org/admin'), telegram(), deps);
+    expect(odd.status).toBe(403);
+    expect(sent).toEqual([]);
+  });
+});
