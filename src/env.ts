@@ -9,10 +9,19 @@ import type { BrowserRunBinding } from './browser/browser-sessions.ts';
 
 /**
  * Secrets only the Worker holds (never sent to the container): the cost
- * guard's API token, the R2 token for presigned backups, and the webhook URL
- * (a Slack or Discord webhook URL is a credential).
+ * guard's API token, the R2 token for presigned backups, the webhook URL
+ * (a Slack or Discord webhook URL is a credential), and the Telegram bot's
+ * token and webhook secret (the container gets a placeholder of the token and
+ * a secret derived from the webhook's).
  */
-export const WORKER_SECRET_NAMES = ['CF_API_TOKEN', 'R2_ACCESS_KEY_ID', 'R2_SECRET_ACCESS_KEY', 'NOTIFY_WEBHOOK_URL'] as const;
+export const WORKER_SECRET_NAMES = [
+  'CF_API_TOKEN',
+  'R2_ACCESS_KEY_ID',
+  'R2_SECRET_ACCESS_KEY',
+  'NOTIFY_WEBHOOK_URL',
+  'TELEGRAM_BOT_TOKEN',
+  'TELEGRAM_WEBHOOK_SECRET',
+] as const;
 
 export interface Env extends SettingsEnv {
   /**

@@ -232,6 +232,7 @@ export class AgentController {
       if (refusal) throw refusal;
     }
     await this.send(commandEvent(name, options));
+    if (name === 'resume') await this.#inbox?.resumed();
     return this.status();
   }
 

@@ -109,6 +109,23 @@ export class InboxWork {
     return 'stored';
   }
 
+  /**
+   * The owner resumed a hibernated assistant: messages kept through the
+   * hibernation (their senders were told they would be) wake it now.
+   */
+  async resumed(): Promise<void> {
+    const waiting = (await this.refresh()).pending;
+    if (waiting === 0) return;
+    this.#deps.log('inbox:wake-after-resume', { pending: waiting });
+    try {
+      await this.#deps.wake('inbox', `${waiting} message(s) kept through the hibernation`);
+      await this.#deps.inbox.wokeFor();
+    } catch (error) {
+      this.#deps.log('inbox:wake-refused', { message: errorMessage(error) });
+    }
+    await this.refresh().catch(() => undefined);
+  }
+
   /** Starts a drain unless one runs (the gateway just became ready, a message came, a retry is due). */
   kick(): Promise<void> {
     if (!this.#deps.serving()) return Promise.resolve();

@@ -124,13 +124,30 @@ describe('Telegram while it sleeps (local mode, real OpenClaw)', () => {
     expect((await status()).inbox).toMatchObject({ delivered: 2, wakes: 1 });
   });
 
+  it('should take a burst of messages to a sleeping assistant while it boots, and answer each once, in order', async () => {
+    expect((await post(`${stack.url}/api/sleep`)).status).toBe(202);
+    await until(async () => ((await status()).state === 'sleeping' ? true : undefined), 120_000, 'asleep');
+    const markers = ['burst-1-a41', 'burst-2-b52', 'burst-3-c63'];
+    for (const marker of markers) expect(await (await webhook(message(`in a row ${marker}`))).json()).toEqual({ ok: true, receipt: 'stored' });
+    await until(async () => (markers.every((m) => bot.sent().some((x) => x.text.includes(m))) ? true : undefined), 240_000, 'three answers');
+    // OpenClaw may take messages that came together in one turn (its inbound debounce): each is answered once, in order.
+    const answered = bot
+      .sent()
+      .filter((x) => x.text.includes('burst-'))
+      .map((x) => x.text)
+      .join('\n');
+    for (const m of markers) expect(answered.split(m).length - 1, answered).toBe(1);
+    expect(markers.map((m) => answered.indexOf(m))).toEqual(markers.map((m) => answered.indexOf(m)).sort((a, b) => a - b));
+    expect((await status()).inbox).toMatchObject({ pending: 0, delivered: 5, wakes: 2 });
+  }, 360_000);
+
   it('should show the inbox in `clawctl inbox`, `clawctl status` and on the status page', async (context) => {
     const inbox = await clawctl(['inbox', '--url', stack.url]);
     expect(inbox.code, inbox.stderr).toBe(0);
     expect(inbox.stdout).toMatch(
-      /^inbox: 0 waiting, 2 delivered \(last [^)]+\), 1 wakes from messages, 1 refused \(last: 666, not on TELEGRAM_ALLOWED_USER_IDS\)$/m,
+      /^inbox: 0 waiting, 5 delivered \(last [^)]+\), 2 wakes from messages, 1 refused \(last: 666, not on TELEGRAM_ALLOWED_USER_IDS\)$/m,
     );
-    expect((await clawctl(['status', '--url', stack.url])).stdout).toContain('  inbox: 0 waiting, 2 delivered');
+    expect((await clawctl(['status', '--url', stack.url])).stdout).toContain('  inbox: 0 waiting, 5 delivered');
     const missing = chromiumMissing();
     if (missing) return context.skip(missing);
     const shown = await withChromiumPage(async (page) => {
@@ -145,11 +162,12 @@ describe('Telegram while it sleeps (local mode, real OpenClaw)', () => {
         'the inbox on the status page',
       );
     });
-    expect(shown).toContain('2 delivered');
-    expect(shown).toContain('1 wakes from messages');
+    expect(shown).toContain('5 delivered');
+    expect(shown).toContain('2 wakes from messages');
   });
 
-  it('should not wake a hibernated assistant: the sender is told why, once', async () => {
+  it('should not wake a hibernated assistant: the sender is told why, once, and the kept messages are answered after the resume', async () => {
+    const before = (await status()).inbox;
     expect((await post(`${stack.url}/api/hibernate`, { reason: 'budget: projected $31 > $30' })).status).toBe(202);
     await until(async () => ((await status()).state === 'hibernated' ? true : undefined), 120_000, 'hibernated');
     const notesBefore = bot.sent().length;
@@ -158,5 +176,23 @@ describe('Telegram while it sleeps (local mode, real OpenClaw)', () => {
     expect(notes).toHaveLength(1);
     expect(notes[0]?.text).toContain('budget: projected $31 > $30');
     expect((await status()).state).toBe('hibernated');
-  });
+    // The owner resumes it: the two kept messages wake it and are answered.
+    expect((await post(`${stack.url}/api/resume`, { override: true })).status).toBe(200);
+    // Both kept messages reach OpenClaw (in one turn or two: its inbound debounce may take them together) and are answered.
+    await until(
+      async () => {
+        const after = bot
+          .sent()
+          .slice(notesBefore + 1)
+          .map((m) => m.text)
+          .join('\n');
+        return after.includes('are you there?') && after.includes('hello?') ? true : undefined;
+      },
+      240_000,
+      'the kept messages answered after the resume',
+    ).catch(async (error: Error) => {
+      throw new Error(`${error.message}; the chat: ${JSON.stringify(bot.sent().slice(notesBefore))}; ${JSON.stringify(await status())}`);
+    });
+    expect((await status()).inbox).toMatchObject({ pending: 0, delivered: (before?.delivered ?? 0) + 2, wakes: (before?.wakes ?? 0) + 1 });
+  }, 360_000);
 });

@@ -160,7 +160,7 @@ describe('the Telegram inbox (workerd)', () => {
     expect((await status(again)).inbox?.lastDelivery?.attempts).toBe(1);
   });
 
-  it('should not wake a hibernated assistant: the sender is told why once a day, and the message is kept for the resume', async () => {
+  it('should not wake a hibernated assistant: the sender is told why once a day, and the messages kept wake it at the resume', async () => {
     const { name, testEnv, stub } = freshAgent();
     const bot = spyBotApi();
     await stub.lifecycleCommand('hibernate', { reason: 'budget: projected $22 > $20', by: 'budget' });
@@ -177,5 +177,13 @@ describe('the Telegram inbox (workerd)', () => {
     expect(s.state).toBe('hibernated');
     expect(s.inbox).toMatchObject({ pending: 2, wakes: 0 });
     expect(fakeContainer(name).starts).toBe(0);
+    // The owner resumes it: the kept messages wake it and are handed over, in order.
+    const resumed = await stub.lifecycleCommand('resume', { override: true });
+    expect(resumed.ok).toBe(true);
+    const gateway = fakeContainer(name);
+    await vi.waitFor(() => expect(gateway.telegram).toHaveLength(2), { timeout: 5_000, interval: 20 });
+    expect(gateway.telegram.map((t) => (JSON.parse(t.update) as { message: { text: string } }).message.text)).toEqual(['wake up', 'please']);
+    await vi.waitFor(async () => expect((await status(stub)).inbox).toMatchObject({ pending: 0, delivered: 2, wakes: 1 }), { timeout: 5_000, interval: 20 });
+    expect(gateway.starts).toBe(1);
   });
 });
