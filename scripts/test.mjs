@@ -100,9 +100,28 @@ function vitestBeside(title, projects, reportName, outName) {
     child.once('exit', (code) => {
       console.log(`\n▶ ${title}: ended after ${Math.round((Date.now() - started) / 1000)} s, exit ${code}; its output:`);
       process.stdout.write(readFileSync(out, 'utf8'));
+      if (code !== 0) printTwinTrail();
       done(counts(report, code === 0));
     });
   });
+}
+
+/**
+ * After a failed twin run: the Agent's lifecycle events and the twin's own lines (the Docker engine's starts,
+ * kills and exits, the R2 endpoint's refusals) from its log, the last of them, so a failure in CI can be read
+ * without the machine it ran on.
+ */
+function printTwinTrail() {
+  const log = join(results, 'production-twin.log');
+  let text = '';
+  try {
+    text = readFileSync(log, 'utf8');
+  } catch {
+    return;
+  }
+  const lines = text.split('\n').filter((l) => /"event":"lifecycle:(?!timer|changed)|^\[twin\]|\[ERROR\]|Uncaught/.test(l));
+  console.log(`\n▶ the twin's log (${log}), its last ${Math.min(200, lines.length)} lifecycle, engine and error lines:`);
+  for (const line of lines.slice(-200)) console.log(line.length > 400 ? `${line.slice(0, 400)}…` : line);
 }
 
 let passed = 0;
@@ -117,7 +136,9 @@ add(vitest('vitest (unit, workers)', ['unit', 'workers'], 'vitest.json'));
 // about as two e2e files at a time do. OPENCLAW_ONDEMAND_TEST_SERIAL=1 runs them one after the other.
 if (process.env.OPENCLAW_ONDEMAND_TEST_SERIAL === '1') {
   add(vitest('vitest (e2e)', ['e2e'], 'vitest-e2e.json'));
-  add(vitest('vitest (production twin)', ['production'], 'vitest-production.json'));
+  const twin = vitest('vitest (production twin)', ['production'], 'vitest-production.json');
+  if (twin.failed > 0) printTwinTrail();
+  add(twin);
 } else {
   const twin = vitestBeside('vitest (production twin)', ['production'], 'vitest-production.json', 'production-run.out');
   add(vitest('vitest (e2e, one file at a time beside the twin)', ['e2e'], 'vitest-e2e.json', ['--maxWorkers=1']));

@@ -262,12 +262,44 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
   });
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  // The engine's own account of the twin's containers (a start, a kill with its signal, an exit with its code, an
+  // OOM), in the log beside the Agent's: a container that goes away unasked shows here first.
+  const events = spawn(
+    'docker',
+    [
+      'events',
+      '--filter',
+      'type=container',
+      '--format',
+      '{{.Action}} {{.Actor.Attributes.name}} exitCode={{.Actor.Attributes.exitCode}} signal={{.Actor.Attributes.signal}}',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  );
+  let pending = '';
+  events.stdout?.on('data', (d: Buffer) => {
+    const lines = (pending + d.toString()).split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      const [action = '', name = ''] = line.split(' ');
+      if (!/^(start|die|oom|kill|stop)$/.test(action) || !containers.some((c) => name.startsWith(c))) continue;
+      output += `[twin] docker ${new Date().toISOString()} ${line}\n`;
+      // What the container printed last (the control server's own error, if it was the one that ended).
+      if (action === 'die') {
+        const tail = spawnSync('docker', ['logs', '--tail', '400', name], { encoding: 'utf8' });
+        const said = `${tail.stdout ?? ''}${tail.stderr ?? ''}`.split('\n').filter((l) => l !== '' && !/"level":"(info|debug)"/.test(l));
+        for (const l of said.slice(-30)) output += `[twin] docker ${name}: ${l.slice(0, 300)}\n`;
+      }
+    }
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    events.kill();
     try {
       process.kill(-(child.pid as number), 'SIGTERM');
     } catch {
