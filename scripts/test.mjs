@@ -119,7 +119,7 @@ function printTwinTrail() {
   } catch {
     return;
   }
-  const lines = text.split('\n').filter((l) => /"event":"lifecycle:(?!timer|changed)|^\[twin\]|\[ERROR\]|Uncaught/.test(l));
+  const lines = text.split('\n').filter((l) => /"event":"lifecycle:(?!timer|changed)|^\[twin\]|\[ERROR\]|Uncaught|[Rr]eload/.test(l));
   console.log(`\n▶ the twin's log (${log}), its last ${Math.min(200, lines.length)} lifecycle, engine and error lines:`);
   for (const line of lines.slice(-200)) console.log(line.length > 400 ? `${line.slice(0, 400)}…` : line);
 }

@@ -252,6 +252,8 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
       PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
       WRANGLER_SEND_METRICS: 'false',
       WRANGLER_LOG_PATH: join(stateDir, 'wrangler-logs'),
+      // A registry of its own: the twin's workerd sees no other wrangler dev on the machine (the local mode's, another job's).
+      WRANGLER_REGISTRY_PATH: join(stateDir, 'wrangler-registry'),
       WRANGLER_DOCKER_BIN: join(TWIN_DIR, 'docker-cli.mjs'),
       WRANGLER_DOCKER_HOST: proxy.url,
       MINIFLARE_CONTAINER_EGRESS_IMAGE: SIDECAR_IMAGE,
