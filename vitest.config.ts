@@ -26,7 +26,7 @@ export default defineConfig({
         test: {
           name: 'workers',
           include: ['test/workers/**/*.test.ts'],
-          globalSetup: ['test/workers/analytics-server.global.ts', 'test/workers/chromium.global.ts'],
+          globalSetup: ['test/workers/analytics-server.global.ts', 'test/workers/chromium.global.ts', 'test/workers/discord.global.ts'],
         },
       },
       {

@@ -60,6 +60,8 @@ export interface Env extends SettingsEnv {
   /** The Telegram bot's token (BotFather's) and the secret Telegram sends back with each webhook call (set when the webhook is registered). */
   TELEGRAM_BOT_TOKEN?: string;
   TELEGRAM_WEBHOOK_SECRET?: string;
+  /** The Discord bot's token, for the relay (src/inbox/discord-relay.ts; not bound in wrangler.jsonc yet). */
+  DISCORD_BOT_TOKEN?: string;
   OPENCLAW_GATEWAY_TOKEN?: string;
   GEMINI_API_KEY?: string;
   XAI_API_KEY?: string;

@@ -9,6 +9,8 @@ import type { Runtime } from '../../src/runtime/runtime.ts';
 import { FakeRuntime } from '../support/fake-runtime.ts';
 import type { BrowserSessions } from '../../src/browser/browser-sessions.ts';
 import { LocalChromiumSessions, type ChromiumSessionStats } from '../support/local-chromium-sessions.ts';
+import { DiscordRelay } from '../../src/inbox/discord-relay.ts';
+import type { DiscordInbound } from '../../src/inbox/discord-frames.ts';
 
 export { default } from '../../src/index.ts';
 export { ContainerProxy } from '../../src/browser/container-proxy.ts';
@@ -43,5 +45,23 @@ export class TestAgent extends LocalAgent {
 
   protected override now(): number {
     return Date.now() + testClock.offsetMs;
+  }
+}
+
+/** The Discord stand-in the relay tests point the relay at (set from the globalSetup), and what the relay handed on. */
+export const discordStandIn: { apiUrl: string | null; delivered: DiscordInbound[]; refuse: number } = { apiUrl: null, delivered: [], refuse: 0 };
+
+/** The relay, on the stand-in, handing messages to a list the tests read (the Agent's inbox does not take them yet). */
+export class TestDiscordRelay extends DiscordRelay {
+  protected override apiOrigin(): string {
+    return discordStandIn.apiUrl ?? super.apiOrigin();
+  }
+
+  protected override async deliver(message: DiscordInbound): Promise<void> {
+    if (discordStandIn.refuse > 0) {
+      discordStandIn.refuse--;
+      throw new Error('the inbox is unreachable (the test refuses it)');
+    }
+    discordStandIn.delivered.push(message);
   }
 }

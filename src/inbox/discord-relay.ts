@@ -1,0 +1,159 @@
+/**
+ * The Discord relay: a Durable Object that holds the bot's gateway session
+ * while the assistant cannot (it sleeps, boots or is hibernated) and hands
+ * each message for the bot (a DM, or a mention) to the Agent's inbox.
+ *
+ * - `hold()` connects (resuming a session it kept), `release()` ends the
+ *   session on Discord's side (close 1000), so whoever connects next
+ *   identifies anew and nothing is replayed twice.
+ * - An outbound WebSocket keeps the object in memory, but a restart of the
+ *   runtime may still evict it: an alarm every KEEPALIVE_MS brings the
+ *   session back (resumed from its kept sequence, so Discord replays what
+ *   the gap missed).
+ * - A message is handed on before its sequence is kept: a crash between the
+ *   two replays it on the resume, and the inbox drops the duplicate by id.
+ *
+ * Its cost: the object stays in memory while it holds the session (billed
+ * duration), and each frame it gets is a request; `npm run simulate` prices
+ * a month of it.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import type { Env } from '../env.ts';
+import { AppError, errorMessage } from '../errors.ts';
+import { logLine } from '../log.ts';
+import { type DiscordInbound, type GatewayPhase, type GatewaySessionState, type GatewaySocket, NO_SESSION, standardSocket } from './discord-frames.ts';
+import { DiscordGatewaySession } from './discord-gateway.ts';
+
+export const DISCORD_API_ORIGIN = 'https://discord.com/api/v10';
+/** How often the alarm checks that a held session is up (and brings it back after an eviction). */
+export const KEEPALIVE_MS = 30_000;
+const META_KEY = 'relay/meta';
+
+export interface RelayStatus {
+  holding: boolean;
+  phase: GatewayPhase;
+  /** When the relay last started holding. */
+  since: string | null;
+  /** Messages handed to the inbox since the relay was created. */
+  received: number;
+  lastMessageAt: string | null;
+  /** Why it stopped for good (a bad token, disallowed intents), until the next hold. */
+  failure: string | null;
+}
+
+interface RelayMeta extends Omit<RelayStatus, 'phase'> {
+  session: GatewaySessionState;
+  gatewayUrl: string | null;
+}
+
+const NEW_META: RelayMeta = { holding: false, since: null, received: 0, lastMessageAt: null, failure: null, session: NO_SESSION, gatewayUrl: null };
+
+/** Opens a WebSocket from workerd (fetch with Upgrade; ws:/wss: become http:/https:). */
+async function openFromWorker(url: string): Promise<GatewaySocket> {
+  const response = await fetch(url.replace(/^ws/, 'http'), { headers: { Upgrade: 'websocket' } });
+  const socket = response.webSocket;
+  if (!socket) throw new Error(`the gateway answered ${response.status} instead of a WebSocket`);
+  socket.accept();
+  return standardSocket(socket);
+}
+
+export class DiscordRelay extends DurableObject<Env> {
+  #session: DiscordGatewaySession | null = null;
+  #meta: RelayMeta | null = null;
+
+  /** Starts holding the bot's session (a no-op when it already does). */
+  async hold(): Promise<RelayStatus> {
+    const meta = await this.#load();
+    if (!meta.holding) await this.#save({ ...meta, holding: true, since: new Date().toISOString(), failure: null });
+    await this.#ensureSession();
+    await this.ctx.storage.setAlarm(Date.now() + KEEPALIVE_MS);
+    return this.status();
+  }
+
+  /** Ends the session (Discord cannot resume it) and stops holding. */
+  async release(): Promise<RelayStatus> {
+    const meta = await this.#load();
+    this.#session?.stop();
+    this.#session = null;
+    await this.#save({ ...meta, holding: false, session: NO_SESSION });
+    await this.ctx.storage.deleteAlarm();
+    return this.status();
+  }
+
+  async status(): Promise<RelayStatus> {
+    const { session: _s, gatewayUrl: _g, ...meta } = await this.#load();
+    return { ...meta, phase: this.#session?.phase ?? (meta.failure ? 'failed' : 'closed') };
+  }
+
+  override async alarm(): Promise<void> {
+    const meta = await this.#load();
+    if (!meta.holding) return;
+    await this.#ensureSession();
+    await this.ctx.storage.setAlarm(Date.now() + KEEPALIVE_MS);
+  }
+
+  /** Where Discord's REST API is (tests point it at a stand-in). */
+  protected apiOrigin(): string {
+    return DISCORD_API_ORIGIN;
+  }
+
+  /**
+   * Hands a message on. The Agent's inbox does not take Discord messages
+   * yet (README status table): until it does, the relay is not bound in
+   * wrangler.jsonc, and this refuses, so the session does not keep the
+   * message's sequence and Discord replays it once a receiver exists.
+   */
+  protected async deliver(message: DiscordInbound): Promise<void> {
+    throw new AppError('not_found', `no inbox takes Discord messages yet (message ${message.id} not kept)`);
+  }
+
+  async #ensureSession(): Promise<void> {
+    const token = this.env.DISCORD_BOT_TOKEN ?? '';
+    if (token === '') throw new Error('no Discord bot is connected (DISCORD_BOT_TOKEN is not set)');
+    if (this.#session && this.#session.phase !== 'closed' && this.#session.phase !== 'failed') return;
+    const meta = await this.#load();
+    if (meta.failure) return;
+    const gatewayUrl = meta.gatewayUrl ?? (await this.#gatewayUrl(token));
+    if (meta.gatewayUrl !== gatewayUrl) await this.#save({ ...meta, gatewayUrl });
+    const session = new DiscordGatewaySession(token, gatewayUrl, meta.session, {
+      open: openFromWorker,
+      message: async (m) => {
+        await this.deliver(m);
+        const now = await this.#load();
+        await this.#save({ ...now, received: now.received + 1, lastMessageAt: new Date().toISOString() });
+      },
+      save: async (state) => {
+        if (this.#session === session) await this.#save({ ...(await this.#load()), session: state });
+      },
+      failed: (reason) => {
+        console.log(logLine('relay:failed', { channel: 'discord', reason }));
+        void this.#load().then((m) => this.#save({ ...m, failure: reason }));
+      },
+      log: (line) => console.log(logLine('relay:gateway', { channel: 'discord', line })),
+    });
+    this.#session = session;
+    session.start();
+  }
+
+  /** GET /gateway/bot: the URL to connect to (Discord asks bots to cache it). */
+  async #gatewayUrl(token: string): Promise<string> {
+    const response = await fetch(`${this.apiOrigin()}/gateway/bot`, { headers: { authorization: `Bot ${token}` } });
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw new Error(`Discord answered ${response.status} to GET /gateway/bot${response.status === 401 ? ' (is DISCORD_BOT_TOKEN right?)' : ''}`);
+    }
+    const body = (await response.json().catch((e: unknown) => ({ error: errorMessage(e) }))) as { url?: unknown };
+    if (typeof body.url !== 'string' || !/^wss?:\/\//.test(body.url)) throw new Error('Discord gave no gateway URL');
+    return body.url;
+  }
+
+  async #load(): Promise<RelayMeta> {
+    this.#meta ??= { ...NEW_META, ...((await this.ctx.storage.get<RelayMeta>(META_KEY)) ?? {}) };
+    return this.#meta;
+  }
+
+  async #save(meta: RelayMeta): Promise<void> {
+    this.#meta = meta;
+    await this.ctx.storage.put(META_KEY, meta);
+  }
+}
