@@ -9,7 +9,7 @@
  * by the same test). Parsers throw AppError `not_configured` naming the var.
  */
 import { AppError } from './errors.ts';
-import { parseTelegramIds } from './inbox/telegram-ids.ts';
+import { parseDiscordIds, parseTelegramIds } from './inbox/chat-ids.ts';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
@@ -247,6 +247,11 @@ export const SETTINGS = {
     default: '',
     doc: 'the numeric Telegram user ids (comma-separated) whose messages to the bot the Worker takes into the inbox; everyone else is refused and counted (see [Telegram](#telegram-while-it-sleeps)); empty: nobody',
     parse: (value) => [...parseTelegramIds(value)],
+  }),
+  DISCORD_ALLOWED_USER_IDS: s({
+    default: '',
+    doc: 'the Discord user ids (comma-separated) whose DMs and mentions of the bot the relay takes into the inbox; everyone else is refused and counted (see [Discord](#discord-while-it-sleeps-in-progress-not-deployable-yet)); empty: nobody',
+    parse: (value) => [...parseDiscordIds(value)],
   }),
   PRICING_OVERRIDE: s({
     default: '',

@@ -27,6 +27,8 @@ import { noModelAnswer, SIGN_IN_BACKUP_REASON } from './model-access.ts';
 import { Inbox } from '../inbox/inbox.ts';
 import { InboxWork, type Receipt } from '../inbox/inbox-work.ts';
 import type { TelegramUpdate } from '../inbox/inbox-types.ts';
+import type { DiscordInbound } from '../inbox/discord-frames.ts';
+import type { InboxChannel } from '../inbox/inbox.ts';
 
 /** While booting, the DO wakes itself at least this often, so an evicted boot resumes. */
 const BOOT_KEEPALIVE_MS = 10_000;
@@ -88,6 +90,7 @@ export class AgentController {
     return new InboxWork({
       inbox: new Inbox(inbox.storage, this.#ctx.now),
       telegram: inbox.telegram,
+      discord: inbox.discord ?? null,
       state: () => this.state,
       serving: () => this.#serving(),
       hibernationReason: () => this.#actor.getSnapshot().context.hibernation?.reason ?? null,
@@ -118,9 +121,15 @@ export class AgentController {
     return this.#inbox.telegram(update);
   }
 
-  /** A Telegram sender the Worker refused: counted, shown in the status. */
-  async refusedTelegram(sender: string, reason: string): Promise<void> {
-    await this.#inbox?.refused('telegram', sender, reason);
+  /** A Discord message the relay checked (an allowed sender): as a Telegram update is. @throws AppError `not_configured` without a bot. */
+  async receiveDiscord(message: DiscordInbound): Promise<Receipt> {
+    if (!this.#inbox) throw new AppError('not_configured', 'no Discord bot is connected (DISCORD_BOT_TOKEN)');
+    return this.#inbox.discord(message);
+  }
+
+  /** A sender the Worker refused: counted, shown in the status. */
+  async refused(channel: InboxChannel, sender: string, reason: string): Promise<void> {
+    await this.#inbox?.refused(channel, sender, reason);
   }
 
   /** Loads the persisted snapshot (or starts fresh in `stopped`) and starts the actor. */

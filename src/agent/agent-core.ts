@@ -25,9 +25,10 @@ import { BrowserRunSessions, type BrowserSessions } from '../browser/browser-ses
 import { localEgressUrl, parseUpstreams } from '../egress/local-egress.ts';
 import { setting } from '../settings.ts';
 import { parsePublicOrigins } from '../auth/request-guard.ts';
-import type { InboxStorage } from '../inbox/inbox.ts';
+import type { InboxChannel, InboxStorage } from '../inbox/inbox.ts';
 import { telegramBot } from '../inbox/telegram.ts';
-import type { TelegramUpdate } from '../inbox/inbox-types.ts';
+import type { DiscordBot, TelegramUpdate } from '../inbox/inbox-types.ts';
+import type { DiscordInbound } from '../inbox/discord-frames.ts';
 
 export interface AgentCoreParts {
   storage: ControllerStorage;
@@ -56,6 +57,8 @@ export class AgentCore implements AgentCoreApi {
       let modelLines: ModelLines;
       let egressUrl: string | null = null;
       let telegram: Awaited<ReturnType<typeof telegramBot>> = null;
+      // The Discord bot's token: the relay holds its gateway session; the inbox sends its notes.
+      const discord: DiscordBot | null = env.DISCORD_BOT_TOKEN ? { token: env.DISCORD_BOT_TOKEN } : null;
       try {
         config = parseConfig(env);
         if (parts.runtimeKind === 'local') egressUrl = localEgressUrl(parsePublicOrigins(env.PUBLIC_ORIGINS)[0] ?? '');
@@ -94,7 +97,7 @@ export class AgentCore implements AgentCoreApi {
             ? new BrowserRunSessions(env.BROWSER)
             : null,
         ...(parts.clock ? { clock: parts.clock } : {}),
-        ...(parts.inboxStorage && telegram ? { inbox: { storage: parts.inboxStorage, telegram } } : {}),
+        ...(parts.inboxStorage && (telegram || discord) ? { inbox: { storage: parts.inboxStorage, telegram, discord } } : {}),
       });
     })();
   }
@@ -142,10 +145,21 @@ export class AgentCore implements AgentCoreApi {
     });
   }
 
-  /** A Telegram sender the Worker refused: counted in the inbox's status. */
-  async inboxRefused(sender: string, reason: string): Promise<void> {
+  /** A Discord message the relay checked (an allowed sender): into the inbox. */
+  inboxDiscord(message: DiscordInbound): Promise<InboxResult> {
+    return this.#answer(async (c) => {
+      try {
+        return { ok: true as const, receipt: await c.receiveDiscord(message) };
+      } catch (error) {
+        return { ok: false as const, ...errorBody(error instanceof AppError ? error : new AppError('internal', errorMessage(error))) };
+      }
+    });
+  }
+
+  /** A sender the Worker refused: counted in the inbox's status. */
+  async inboxRefused(sender: string, reason: string, channel: InboxChannel = 'telegram'): Promise<void> {
     const controller = await this.ready;
-    if (!(controller instanceof AppError)) await controller.refusedTelegram(sender, reason);
+    if (!(controller instanceof AppError)) await controller.refused(channel, sender, reason);
   }
 
   command(name: LifecycleCommand, options: CommandOptions = {}): Promise<CommandResult> {

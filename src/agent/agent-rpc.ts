@@ -16,6 +16,8 @@ import type { CommandOptions, LifecycleCommand } from './lifecycle-actor.ts';
 import type { ModelSignIn } from './model-sign-in.ts';
 import type { BackupEvent } from './state-keeper.ts';
 import type { Receipt, TelegramUpdate } from '../inbox/inbox-types.ts';
+import type { DiscordInbound } from '../inbox/discord-frames.ts';
+import type { InboxChannel } from '../inbox/inbox.ts';
 
 /** The answers of the RPC surface: ok with the result, or the error body of why not. */
 export type StatusResult = CommandResult;
@@ -42,7 +44,8 @@ export interface AgentCoreApi {
   modelGate(): Promise<ModelGate>;
   recordModelCall(call: ModelCall): Promise<void>;
   inboxTelegram(update: TelegramUpdate): Promise<InboxResult>;
-  inboxRefused(sender: string, reason: string): Promise<void>;
+  inboxDiscord(message: DiscordInbound): Promise<InboxResult>;
+  inboxRefused(sender: string, reason: string, channel?: InboxChannel): Promise<void>;
 }
 
 /** What a stub of either Agent class answers. */
@@ -65,8 +68,10 @@ export interface AgentRpcApi {
   recordModelCall(call: ModelCall): Promise<void>;
   /** The Telegram webhook, after its checks: the update into the inbox (stored before Telegram is answered). */
   inboxTelegram(update: TelegramUpdate): Promise<InboxResult>;
-  /** The Telegram webhook refused a sender (not on TELEGRAM_ALLOWED_USER_IDS): counted in the status. */
-  inboxRefused(sender: string, reason: string): Promise<void>;
+  /** The Discord relay, after its sender check: the message into the inbox (stored before its sequence is kept). */
+  inboxDiscord(message: DiscordInbound): Promise<InboxResult>;
+  /** The Telegram webhook or the Discord relay refused a sender (not on the channel's allowed list): counted in the status. */
+  inboxRefused(sender: string, reason: string, channel?: InboxChannel): Promise<void>;
   fetch(request: Request): Promise<Response>;
 }
 
@@ -126,8 +131,12 @@ export function withAgentRpc<TBase extends Constructor>(Base: TBase) {
       return this.core.inboxTelegram(update);
     }
 
-    async inboxRefused(sender: string, reason: string): Promise<void> {
-      return this.core.inboxRefused(sender, reason);
+    async inboxDiscord(message: DiscordInbound): Promise<InboxResult> {
+      return this.core.inboxDiscord(message);
+    }
+
+    async inboxRefused(sender: string, reason: string, channel: InboxChannel = 'telegram'): Promise<void> {
+      return this.core.inboxRefused(sender, reason, channel);
     }
   }
   return AgentRpc;

@@ -10,7 +10,7 @@ import type { Runtime } from '../runtime/runtime.ts';
 import type { WakeupPort } from './timer-table.ts';
 import type { ModelLines } from '../cost/model-meter.ts';
 import type { InboxStorage } from '../inbox/inbox.ts';
-import type { TelegramBot } from '../inbox/inbox-types.ts';
+import type { DiscordBot, TelegramBot } from '../inbox/inbox-types.ts';
 
 /** The slice of Durable Object storage the controller uses (a Map-backed fake will do). */
 export interface ControllerStorage {
@@ -40,8 +40,8 @@ export interface ControllerDeps {
   browserSessions?: BrowserSessions | null;
   /** The model budget lines the egress handler's calls are held to (absent: none). */
   modelLines?: ModelLines;
-  /** The chat inbox: the Durable Object's storage for it and the Telegram bot (absent: no chat channel). */
-  inbox?: { storage: InboxStorage; telegram: TelegramBot | null };
+  /** The chat inbox: the Durable Object's storage for it and the bots (absent: no chat channel). */
+  inbox?: { storage: InboxStorage; telegram: TelegramBot | null; discord?: DiscordBot | null };
   /** How the boot loop waits between readiness probes (tests pass one that needs no real time). */
   sleep?: (ms: number) => Promise<void>;
 }

@@ -19,12 +19,15 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env.ts';
-import { AppError, errorMessage } from '../errors.ts';
+import type { AgentRpcApi } from '../agent/agent-rpc.ts';
+import { parseConfig } from '../config.ts';
+import { AppError, errorMessage, fromErrorBody } from '../errors.ts';
+import { setting } from '../settings.ts';
 import { logLine } from '../log.ts';
 import { type DiscordInbound, type GatewayPhase, type GatewaySessionState, type GatewaySocket, NO_SESSION, standardSocket } from './discord-frames.ts';
 import { DiscordGatewaySession } from './discord-gateway.ts';
+import { DISCORD_API_ORIGIN } from './discord-rest.ts';
 
-export const DISCORD_API_ORIGIN = 'https://discord.com/api/v10';
 /** How often the alarm checks that a held session is up (and brings it back after an eviction). */
 export const KEEPALIVE_MS = 30_000;
 const META_KEY = 'relay/meta';
@@ -92,19 +95,32 @@ export class DiscordRelay extends DurableObject<Env> {
     await this.ctx.storage.setAlarm(Date.now() + KEEPALIVE_MS);
   }
 
+  /** The Agent whose inbox takes the messages (the Worker's one). */
+  protected agentName(): string {
+    return parseConfig(this.env).agentName;
+  }
+
   /** Where Discord's REST API is (tests point it at a stand-in). */
   protected apiOrigin(): string {
     return DISCORD_API_ORIGIN;
   }
 
   /**
-   * Hands a message on. The Agent's inbox does not take Discord messages
-   * yet (README status table): until it does, the relay is not bound in
-   * wrangler.jsonc, and this refuses, so the session does not keep the
-   * message's sequence and Discord replays it once a receiver exists.
+   * Hands a message on: a sender not on DISCORD_ALLOWED_USER_IDS is counted
+   * and dropped (the Worker enforces the list: OpenClaw's own pairing never
+   * sees these messages); an allowed one goes into the Agent's inbox. A
+   * refusal of the inbox (an error, a full inbox) throws, so the session
+   * keeps no sequence past the message and Discord replays it later.
    */
   protected async deliver(message: DiscordInbound): Promise<void> {
-    throw new AppError('not_found', `no inbox takes Discord messages yet (message ${message.id} not kept)`);
+    const agent: Pick<AgentRpcApi, 'inboxDiscord' | 'inboxRefused'> = this.env.AGENT.get(this.env.AGENT.idFromName(this.agentName()));
+    if (!setting(this.env, 'DISCORD_ALLOWED_USER_IDS').includes(message.authorId)) {
+      await agent.inboxRefused(message.authorId, 'not on DISCORD_ALLOWED_USER_IDS', 'discord');
+      return;
+    }
+    const result = await agent.inboxDiscord(message);
+    if (!result.ok) throw fromErrorBody(result);
+    if (result.receipt === 'full') throw new AppError('rate_limited', 'the inbox is full; Discord replays the message later');
   }
 
   async #ensureSession(): Promise<void> {

@@ -8,6 +8,12 @@ export interface TelegramBot {
   apiOrigin?: string;
 }
 
+/** The Discord bot, as the Worker holds it (the relay's token; the notes it sends itself). */
+export interface DiscordBot {
+  token: string;
+  apiOrigin?: string;
+}
+
 /** What the inbox needs of an update. */
 export interface TelegramUpdate {
   updateId: number;

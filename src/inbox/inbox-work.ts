@@ -12,10 +12,12 @@
  * the update is in its own durable queue; only then is it forgotten here.
  */
 import type { LifecycleState } from '../../machines/lifecycle-types.ts';
-import { errorMessage } from '../errors.ts';
-import type { DeadLetter, Inbox, InboxMessage, InboxStatus } from './inbox.ts';
+import { AppError, errorMessage } from '../errors.ts';
+import type { DiscordInbound } from './discord-frames.ts';
+import { DISCORD_API_ORIGIN, discordCall } from './discord-rest.ts';
+import type { DeadLetter, Inbox, InboxChannel, InboxMessage, InboxStatus } from './inbox.ts';
 import { TELEGRAM_API_ORIGIN, TELEGRAM_SECRET_HEADER, telegramCall } from './telegram.ts';
-import type { Receipt, TelegramBot, TelegramUpdate } from './inbox-types.ts';
+import type { DiscordBot, Receipt, TelegramBot, TelegramUpdate } from './inbox-types.ts';
 export type { Receipt };
 
 /** The header OpenClaw sets once an update is in its durable ingress queue. */
@@ -26,6 +28,7 @@ export const TELEGRAM_LISTENER_PATH = '/telegram-webhook';
 export interface InboxWorkDeps {
   inbox: Inbox;
   telegram: TelegramBot | null;
+  discord?: DiscordBot | null;
   state: () => LifecycleState;
   /** Whether the gateway takes requests now (ready or idle, no stop under way). */
   serving: () => boolean;
@@ -56,38 +59,50 @@ export class InboxWork {
 
   /** A Telegram update from an allowed sender (the Worker checked the secret and the sender list). */
   async telegram(update: TelegramUpdate): Promise<Receipt> {
+    return this.#received({ id: `telegram:${update.updateId}`, channel: 'telegram', sender: update.sender, chat: update.chat, payload: update.raw });
+  }
+
+  /** A Discord message for the bot from an allowed sender (the relay checked the sender list). */
+  async discord(message: DiscordInbound): Promise<Receipt> {
+    if (!this.#deps.discord) throw new AppError('not_configured', 'no Discord bot is connected (DISCORD_BOT_TOKEN)');
+    const payload = JSON.stringify({
+      id: message.id,
+      channelId: message.channelId,
+      guildId: message.guildId,
+      authorId: message.authorId,
+      content: message.content,
+    });
+    return this.#received({ id: `discord:${message.id}`, channel: 'discord', sender: message.authorId, chat: message.channelId, payload });
+  }
+
+  async #received(message: Pick<InboxMessage, 'id' | 'channel' | 'sender' | 'chat' | 'payload'>): Promise<Receipt> {
     try {
-      return await this.#receive(update);
+      return await this.#receive(message);
     } finally {
       await this.refresh().catch(() => undefined);
     }
   }
 
   /** A sender the Worker refused (not on the sender list). */
-  async refused(channel: 'telegram', sender: string, reason: string): Promise<void> {
+  async refused(channel: InboxChannel, sender: string, reason: string): Promise<void> {
     await this.#deps.inbox.refused(channel, sender, reason);
     this.#deps.log('inbox:refused', { channel, sender, reason });
     await this.refresh().catch(() => undefined);
   }
 
-  async #receive(update: TelegramUpdate): Promise<Receipt> {
+  async #receive(message: Pick<InboxMessage, 'id' | 'channel' | 'sender' | 'chat' | 'payload'>): Promise<Receipt> {
     const { inbox } = this.#deps;
-    const accepted = await inbox.accept({
-      id: `telegram:${update.updateId}`,
-      channel: 'telegram',
-      sender: update.sender,
-      chat: update.chat,
-      payload: update.raw,
-    });
-    this.#deps.log('inbox:received', { channel: 'telegram', sender: update.sender, result: accepted, state: this.#deps.state() });
-    if (accepted === 'too_large') await this.#note(update.chat, 'That message is too large for the assistant to take; please send something shorter.');
+    const { channel, sender, chat } = message;
+    const accepted = await inbox.accept(message);
+    this.#deps.log('inbox:received', { channel, sender, result: accepted, state: this.#deps.state() });
+    if (accepted === 'too_large') await this.#note(channel, chat, 'That message is too large for the assistant to take; please send something shorter.');
     if (accepted !== 'stored') return accepted;
     const state = this.#deps.state();
     if (state === 'hibernated') {
       // Kept for when the owner resumes it; the sender hears why once a day.
-      if (await inbox.noticeDue('telegram', update.sender)) {
+      if (await inbox.noticeDue(channel, sender)) {
         const reason = this.#deps.hibernationReason() ?? 'hibernated';
-        await this.#note(update.chat, `The assistant is hibernated (${reason}); the owner can resume it. Your message is kept until then.`);
+        await this.#note(channel, chat, `The assistant is hibernated (${reason}); the owner can resume it. Your message is kept until then.`);
       }
       return 'hibernated';
     }
@@ -95,15 +110,15 @@ export class InboxWork {
       this.kick();
       return 'stored';
     }
-    await this.#action(update.chat);
+    await this.#typing(channel, chat);
     if (state === 'stopped' || state === 'sleeping') {
       try {
-        await this.#deps.wake(`telegram:${update.sender}`, 'a Telegram message');
+        await this.#deps.wake(`${channel}:${sender}`, `a ${CHANNEL_NAMES[channel]} message`);
         await inbox.wokeFor();
       } catch (error) {
         // Kept: delivered at the next wake. The sender hears why now.
-        this.#deps.log('inbox:wake-refused', { channel: 'telegram', message: errorMessage(error) });
-        await this.#note(update.chat, `The assistant could not wake now (${errorMessage(error)}); your message is kept and answered once it runs.`);
+        this.#deps.log('inbox:wake-refused', { channel, message: errorMessage(error) });
+        await this.#note(channel, chat, `The assistant could not wake now (${errorMessage(error)}); your message is kept and answered once it runs.`);
       }
     }
     return 'stored';
@@ -152,7 +167,10 @@ export class InboxWork {
   async #deliver(message: InboxMessage): Promise<void> {
     if (!this.#deps.serving()) throw new Error('the gateway stopped serving');
     const telegram = this.#deps.telegram;
-    if (message.channel !== 'telegram' || !telegram) throw new Error(`no ${message.channel} channel is configured`);
+    // Discord's messages wait for their path into OpenClaw (its /hooks/agent, README status table): tried, and
+    // dead-lettered with a note after the usual tries, never dropped unsaid.
+    if (message.channel === 'discord') throw new Error('handing Discord messages to OpenClaw is not built yet');
+    if (!telegram) throw new Error(`no ${message.channel} channel is configured`);
     const request = new Request(`http://gateway${TELEGRAM_LISTENER_PATH}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', [TELEGRAM_SECRET_HEADER]: telegram.listenerSecret },
@@ -169,30 +187,38 @@ export class InboxWork {
   async #dead(letter: DeadLetter): Promise<void> {
     this.#deps.log('inbox:dead-letter', { id: letter.id, attempts: letter.attempts, message: letter.lastError });
     await this.#note(
+      letter.channel,
       letter.chat,
       `Your message could not be handed to the assistant after ${letter.attempts} tries (${letter.lastError ?? 'no answer'}). Please send it again later.`,
     );
   }
 
   /** A short note from the Worker itself (the assistant cannot send it now). Best effort. */
-  async #note(chat: string, text: string): Promise<void> {
-    const telegram = this.#deps.telegram;
-    if (!telegram) return;
-    await telegramCall(telegram.token, 'sendMessage', { chat_id: chat, text }, telegram.apiOrigin ?? TELEGRAM_API_ORIGIN, this.#deps.fetcher).catch(
-      (error: unknown) => this.#deps.log('inbox:note-failed', { message: errorMessage(error) }),
-    );
+  async #note(channel: InboxChannel, chat: string, text: string): Promise<void> {
+    await this.#say(channel, chat, text);
   }
 
   /** "typing…" while the assistant wakes. Best effort. */
-  async #action(chat: string): Promise<void> {
-    const telegram = this.#deps.telegram;
-    if (!telegram) return;
-    await telegramCall(
-      telegram.token,
-      'sendChatAction',
-      { chat_id: chat, action: 'typing' },
-      telegram.apiOrigin ?? TELEGRAM_API_ORIGIN,
-      this.#deps.fetcher,
-    ).catch((error: unknown) => this.#deps.log('inbox:note-failed', { message: errorMessage(error) }));
+  async #typing(channel: InboxChannel, chat: string): Promise<void> {
+    await this.#say(channel, chat, null);
+  }
+
+  /** A note (`text`) or "typing…" (null) on the channel's own API, with the Worker's token. */
+  async #say(channel: InboxChannel, chat: string, text: string | null): Promise<void> {
+    const { telegram, discord, fetcher } = this.#deps;
+    try {
+      if (channel === 'telegram' && telegram) {
+        const origin = telegram.apiOrigin ?? TELEGRAM_API_ORIGIN;
+        if (text === null) await telegramCall(telegram.token, 'sendChatAction', { chat_id: chat, action: 'typing' }, origin, fetcher);
+        else await telegramCall(telegram.token, 'sendMessage', { chat_id: chat, text }, origin, fetcher);
+      } else if (channel === 'discord' && discord) {
+        const call = text === null ? { kind: 'typing' as const, channel: chat } : { kind: 'message' as const, channel: chat, text };
+        await discordCall(discord.token, call, discord.apiOrigin ?? DISCORD_API_ORIGIN, fetcher);
+      }
+    } catch (error) {
+      this.#deps.log('inbox:note-failed', { channel, message: errorMessage(error) });
+    }
   }
 }
+
+const CHANNEL_NAMES: Record<InboxChannel, string> = { telegram: 'Telegram', discord: 'Discord' };

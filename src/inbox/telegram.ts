@@ -9,7 +9,7 @@
  */
 import { AppError } from '../errors.ts';
 export { sameSecret } from '../contract/local-host.ts';
-export { parseTelegramIds } from './telegram-ids.ts';
+export { parseTelegramIds } from './chat-ids.ts';
 import type { TelegramBot, TelegramUpdate } from './inbox-types.ts';
 export type { TelegramBot, TelegramUpdate };
 

@@ -51,6 +51,8 @@ export interface DiscordStandIn {
   identified: string[];
   /** Sessions resumed. */
   resumed: string[];
+  /** What the bot posted over REST: messages (their content) and typing indicators. */
+  posted: { at: number; channel: string; kind: string; content: string | null }[];
   /** Sends MESSAGE_CREATE to every live session (kept for a resume by one that is away); returns the message id. */
   message(m: { authorId: string; content: string; channelId?: string; guildId?: string; mentionsBot?: boolean; bot?: boolean }): string;
   /** Closes the live connections from the server side without ending their sessions (a network drop). */
@@ -78,6 +80,7 @@ export async function startDiscordStandIn(options: DiscordStandInOptions): Promi
   const connections: DiscordStandIn['connections'] = [];
   const identified: string[] = [];
   const resumed: string[] = [];
+  const posted: DiscordStandIn['posted'] = [];
   let acking = true;
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -89,6 +92,25 @@ export async function startDiscordStandIn(options: DiscordStandInOptions): Promi
     if (req.headers.authorization !== `Bot ${options.token}`) return json(401, { message: '401: Unauthorized', code: 0 });
     if (req.method === 'GET' && req.url === '/api/v10/gateway/bot')
       return json(200, { url: gatewayUrl, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 } });
+    const channelCall = /^\/api\/v10\/channels\/(\d+)\/(messages|typing)$/.exec(req.url ?? '');
+    if (req.method === 'POST' && channelCall) {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        const [, channel = '', kind = ''] = channelCall;
+        posted.push({
+          at: Date.now(),
+          channel,
+          kind,
+          content: kind === 'messages' ? String((JSON.parse(body || '{}') as { content?: unknown }).content ?? '') : null,
+        });
+        if (kind === 'typing') {
+          res.writeHead(204);
+          res.end();
+        } else json(200, { id: nextId(), channel_id: channel, content: JSON.parse(body || '{}').content, author: { id: botUserId, bot: true } });
+      });
+      return;
+    }
     json(404, { message: '404: Not Found', code: 0 });
   });
   const wss = new WebSocketServer({ server, path: '/gateway' });
@@ -175,7 +197,7 @@ export async function startDiscordStandIn(options: DiscordStandInOptions): Promi
         standIn.drop();
         return json(200, { dropped: true });
       }
-      if (req.method === 'GET' && req.url === '/_standin/state') return json(200, { identified, resumed, connections, live: standIn.live() });
+      if (req.method === 'GET' && req.url === '/_standin/state') return json(200, { identified, resumed, connections, posted, live: standIn.live() });
       json(404, { message: 'no such stand-in route' });
     });
   }
@@ -188,12 +210,14 @@ export async function startDiscordStandIn(options: DiscordStandInOptions): Promi
     connections,
     identified,
     resumed,
+    posted,
     message: (m) => {
       const id = nextId();
       const d = {
         id,
         type: 0,
-        channel_id: m.channelId ?? `dm-${m.authorId}`,
+        // A DM's channel: a snowflake of its own (derived from the sender, so a sender keeps one DM channel).
+        channel_id: m.channelId ?? `3${m.authorId.slice(1)}`,
         ...(m.guildId ? { guild_id: m.guildId } : {}),
         author: { id: m.authorId, username: `user${m.authorId.slice(-4)}`, discriminator: '0', ...(m.bot ? { bot: true } : {}) },
         content: m.content,

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { backoffMs, Inbox, INBOX_MAX_ATTEMPTS, INBOX_MAX_PENDING, type InboxMessage, type InboxStorage } from '../../src/inbox/inbox.ts';
+import { parseDiscordIds } from '../../src/inbox/chat-ids.ts';
 import { parseTelegramIds, parseTelegramUpdate, sameSecret, telegramCall, validWebhookSecret } from '../../src/inbox/telegram.ts';
 
 /** A Durable Object's key-value storage as the inbox sees it: ordered listing, structured copies. */
@@ -155,5 +156,18 @@ describe("Telegram's webhook checks", () => {
     await telegramCall('123:real', 'sendChatAction', { chat_id: '42', action: 'typing' }, 'https://tg.example', fake(true));
     expect(calls[0]).toEqual({ url: 'https://tg.example/bot123:real/sendChatAction', body: { chat_id: '42', action: 'typing' } });
     await expect(telegramCall('123:real', 'sendMessage', { chat_id: '42', text: 'x' }, 'https://tg.example', fake(false))).rejects.toThrow(/blocked/);
+  });
+});
+
+describe('the allowed-sender lists', () => {
+  it("should read Discord's user ids (a mention's form and a prefix allowed) and refuse anything that is not one, naming the setting", () => {
+    expect([...parseDiscordIds('220000000000000002, <@!220000000000000003> discord:220000000000000004')]).toEqual([
+      '220000000000000002',
+      '220000000000000003',
+      '220000000000000004',
+    ]);
+    expect(parseDiscordIds('').size).toBe(0);
+    expect(() => parseDiscordIds('4242')).toThrow(/DISCORD_ALLOWED_USER_IDS: "4242"/);
+    expect(() => parseTelegramIds('abc')).toThrow(/TELEGRAM_ALLOWED_USER_IDS: "abc"/);
   });
 });

@@ -7,12 +7,16 @@
  */
 import { env } from 'cloudflare:workers';
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import type { AgentStatus } from '../../src/agent/agent-status.ts';
+import { DISCORD_API_ORIGIN } from '../../src/inbox/discord-rest.ts';
+import { resetFakeContainers } from '../support/fake-runtime.ts';
 import { discordStandIn } from './test-worker.ts';
 
 const OWNER = '2200000000000000002';
 const control = inject('discordControl');
 
 interface StandInState {
+  posted: { channel: string; kind: string; content: string | null }[];
   identified: string[];
   resumed: string[];
   connections: { closedWith: number | null }[];
@@ -31,6 +35,10 @@ describe('Discord relay (Durable Object, workerd)', { timeout: 60_000 }, () => {
   afterEach(() => {
     discordStandIn.delivered.length = 0;
     discordStandIn.refuse = 0;
+    discordStandIn.toAgent = false;
+    discordStandIn.agentName = null;
+    vi.restoreAllMocks();
+    resetFakeContainers();
   });
 
   it('should hold the bot session from workerd, hand on a DM once, resume after a drop, and end the session on release', async () => {
@@ -67,6 +75,47 @@ describe('Discord relay (Durable Object, workerd)', { timeout: 60_000 }, () => {
     const id = await send({ authorId: OWNER, content: 'kept by Discord until the inbox takes it' });
     await vi.waitFor(() => expect(discordStandIn.delivered.map((m) => m.id)).toEqual([id]), WAIT);
     expect(discordStandIn.refuse).toBe(0);
+    await stub.release();
+  });
+
+  it("should take an allowed sender's DM into a sleeping assistant's inbox and wake it (typing… meanwhile), count a stranger, and tell a hibernated assistant's sender why, once", async () => {
+    const name = `discord-${Date.now()}`;
+    const agent = env.AGENT.get(env.AGENT.idFromName(name));
+    const status = async () => ((await agent.lifecycleStatus()) as { ok: true; status: AgentStatus }).status;
+    discordStandIn.agentName = name;
+    discordStandIn.toAgent = true;
+    // The Agent's own REST calls (its notes, typing…) go to Discord's origin: here, to the stand-in.
+    const passThrough = globalThis.fetch;
+    vi.spyOn(globalThis, 'fetch').mockImplementation((input, init) => {
+      const request = new Request(input as RequestInfo, init);
+      if (!request.url.startsWith(DISCORD_API_ORIGIN)) return passThrough(request);
+      return passThrough(new Request(request.url.replace(DISCORD_API_ORIGIN, inject('discordApi')), request));
+    });
+    const stub = relay(name);
+    await stub.hold();
+    await vi.waitFor(async () => expect((await stub.status()).phase).toBe('connected'), WAIT);
+
+    const id = await send({ authorId: OWNER, content: 'wake up, please' });
+    const dmChannel = `3${OWNER.slice(1)}`;
+    await vi.waitFor(async () => expect((await status()).inbox).toMatchObject({ wakes: 1, lastWakeAt: expect.any(String) }), WAIT);
+    expect(['booting', 'ready', 'idle']).toContain((await status()).state);
+    await vi.waitFor(
+      async () => expect((await standInState()).posted).toContainEqual({ at: expect.any(Number), channel: dmChannel, kind: 'typing', content: null }),
+      WAIT,
+    );
+    expect(discordStandIn.delivered.map((m) => m.id)).toEqual([id]);
+
+    await send({ authorId: '2200000000000000009', content: 'let me in' });
+    await vi.waitFor(async () => expect((await status()).inbox?.lastRefused).toMatchObject({ channel: 'discord', sender: '2200000000000000009' }), WAIT);
+
+    await agent.lifecycleCommand('hibernate', { reason: 'budget: projected $22 > $20', by: 'budget' });
+    await vi.waitFor(async () => expect((await status()).state).toBe('hibernated'), WAIT);
+    await send({ authorId: OWNER, content: 'still there?' });
+    await send({ authorId: OWNER, content: 'hello?' });
+    await vi.waitFor(() => expect(discordStandIn.delivered).toHaveLength(4), WAIT);
+    const notes = (await standInState()).posted.filter((p) => p.kind === 'messages' && p.channel === dmChannel);
+    expect(notes.map((n) => n.content)).toEqual([expect.stringContaining('hibernated (budget: projected $22 > $20)')]);
+    expect((await status()).state).toBe('hibernated');
     await stub.release();
   });
 });

@@ -49,12 +49,22 @@ export class TestAgent extends LocalAgent {
 }
 
 /** The Discord stand-in the relay tests point the relay at (set from the globalSetup), and what the relay handed on. */
-export const discordStandIn: { apiUrl: string | null; delivered: DiscordInbound[]; refuse: number } = { apiUrl: null, delivered: [], refuse: 0 };
+export const discordStandIn: { apiUrl: string | null; delivered: DiscordInbound[]; refuse: number; toAgent: boolean; agentName: string | null } = {
+  apiUrl: null,
+  agentName: null,
+  delivered: [],
+  refuse: 0,
+  toAgent: false,
+};
 
-/** The relay, on the stand-in, handing messages to a list the tests read (the Agent's inbox does not take them yet). */
+/** The relay, on the stand-in, handing messages to a list the tests read, or (toAgent) to the Agent's inbox as in production. */
 export class TestDiscordRelay extends DiscordRelay {
   protected override apiOrigin(): string {
     return discordStandIn.apiUrl ?? super.apiOrigin();
+  }
+
+  protected override agentName(): string {
+    return discordStandIn.agentName ?? super.agentName();
   }
 
   protected override async deliver(message: DiscordInbound): Promise<void> {
@@ -63,5 +73,6 @@ export class TestDiscordRelay extends DiscordRelay {
       throw new Error('the inbox is unreachable (the test refuses it)');
     }
     discordStandIn.delivered.push(message);
+    if (discordStandIn.toAgent) await super.deliver(message);
   }
 }
