@@ -3,9 +3,9 @@
 // nothing of this project around it. Prints one JSON line: start → /startupz
 // (polled every 20 ms) and the CPU-seconds of the gateway's process tree.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { treeCpuSeconds } from './lib/proc.mjs';
 
-const CLK_TCK = 100;
 const port = '18789';
 mkdirSync(process.env.OPENCLAW_HOME ?? '/home/openclaw', { recursive: true });
 const env = { ...process.env, GATEWAY_PORT: port };
@@ -22,23 +22,8 @@ for (;;) {
   await new Promise((r) => setTimeout(r, 20));
 }
 const wallMs = Math.round(performance.now() - started);
-const procs = new Map();
-for (const entry of readdirSync('/proc')) {
-  if (!/^\d+$/.test(entry)) continue;
-  try {
-    const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    procs.set(Number(entry), { ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / CLK_TCK });
-  } catch {
-    // gone
-  }
-}
-let cpuSeconds = 0;
-const walk = (pid) => {
-  cpuSeconds += procs.get(pid)?.cpu ?? 0;
-  for (const [child, p] of procs) if (p.ppid === pid) walk(child);
-};
-walk(gateway.pid);
+// The gateway's live tree, its own CPU only (as profile-boot's `reaped: false` would say).
+const cpuSeconds = treeCpuSeconds(gateway.pid);
 console.log(JSON.stringify({ wallMs, cpuSeconds: Math.round(cpuSeconds * 100) / 100 }));
 process.kill(-gateway.pid, 'SIGTERM');
 await new Promise((r) => gateway.once('exit', r));

@@ -37,6 +37,7 @@ import { startTwin, twinUnavailable } from '../test/production/twin/twin.ts';
 import { ROOT } from '../test/support/node-local-stack.ts';
 import { cgroupDir, containerId, containerRssMiB, keepTwinFailure, twinApi } from './bench-twin.mjs';
 import { median, p95 } from './bench-stats.mjs';
+import { cpuOf, procStat } from './lib/proc.mjs';
 
 const RUNS = Number(process.env.BENCH_BOOT_RUNS ?? 5);
 /** The images compared, wake by wake in this order: `before`, `after`, and `cold` (after without its cache: what a build whose cache misses runs). */
@@ -56,7 +57,6 @@ const LABELS = {
   after: "after: launcher's cache + fast-path patch",
   cold: 'after without its cache (a build whose cache misses)',
 };
-const CLK_TCK = 100;
 /** The goal: standard-2's wake p50 at most this, and at most GOAL_RATIO × the same run's before. */
 const GOAL_P50_MS = 11_500;
 const GOAL_RATIO = 0.9;
@@ -109,9 +109,7 @@ function processes(id) {
   for (const pid of pids) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.push({ pid, cmd, cpu: (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLK_TCK });
+      out.push({ pid, cmd, cpu: cpuOf(procStat(pid), { reaped: true }) });
     } catch {
       // gone
     }

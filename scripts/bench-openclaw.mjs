@@ -2,31 +2,28 @@
 // through the whole local stack, its CPU-seconds (all processes of the boot),
 // its memory after idle, and what that means on each Cloudflare instance type.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startMockLlm, MOCK_MODEL_ID } from '../container/mock-llm/server.mjs';
 import { INSTANCE_SIZES, projectedBootSeconds, smallestFitting } from '../src/cost/instance-types.ts';
 import { freePort, post, ROOT, startLocalStack, until } from '../test/support/node-local-stack.ts';
 import { median } from './bench-stats.mjs';
+import { cpuOf, processTable } from './lib/proc.mjs';
 
 const RUNS = Number(process.env.BENCH_OPENCLAW_RUNS ?? 3);
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 15_000);
-const CLK_TCK = 100;
 
 /** Processes of one process group: CPU seconds so far and memory now. */
 function groupUsage(pgid) {
   let cpu = 0;
   let rssKb = 0;
   let pssKb = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+  for (const stat of processTable().values()) {
+    if (stat.pgrp !== pgid) continue;
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) !== pgid) continue; // field 5: pgrp
-      cpu += (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime + stime
-      const rollup = readFileSync(`/proc/${entry}/smaps_rollup`, 'utf8');
+      cpu += cpuOf(stat); // own CPU (utime + stime)
+      const rollup = readFileSync(`/proc/${stat.pid}/smaps_rollup`, 'utf8');
       rssKb += Number(/^Rss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
       pssKb += Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
     } catch {

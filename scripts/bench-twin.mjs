@@ -22,10 +22,10 @@ import { configuredInstanceType, startTwin, twinUnavailable } from '../test/prod
 import { ROOT, until } from '../test/support/node-local-stack.ts';
 import { median, p95 } from './bench-stats.mjs';
 import { profiles, simulate } from './simulation.mjs';
+import { cpuOf, procStat } from './lib/proc.mjs';
 
 const RUNS = Number(process.env.BENCH_TWIN_RUNS ?? 5);
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 15_000);
-const CLK_TCK = 100;
 const s1 = (ms) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : '–');
 /** The settings this project changed, as the stock base image and the old default had them. */
 const STOCK = { containerEnv: { JAVASCRIPT_POOL_MIN_SIZE: '3', TYPESCRIPT_POOL_MIN_SIZE: '3' }, vars: { BOOT_POLL_INTERVAL: '1s' } };
@@ -87,9 +87,8 @@ function openclawCpuSeconds(id) {
   for (const pid of pids) {
     try {
       if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('openclaw')) continue;
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      cpu += (Number(f[11]) + Number(f[12])) / CLK_TCK;
+      // Own CPU only: the gateway's reaped helpers are not OpenClaw's boot.
+      cpu += cpuOf(procStat(pid));
     } catch {
       // gone
     }

@@ -15,35 +15,13 @@ import { join } from 'node:path';
 import { MOCK_MODEL_ID, startMockLlm } from '../container/mock-llm/server.mjs';
 import { freePort, ROOT, until } from '../test/support/node-local-stack.ts';
 import { median } from './bench-stats.mjs';
+import { treeCpuSeconds } from './lib/proc.mjs';
 
 const RUNS = Number(process.env.PROFILE_RUNS ?? 1);
 const TOP = Number(process.env.PROFILE_TOP ?? 25);
 const READY_PATH = process.env.PROFILE_READY_PATH ?? '/readyz';
 const EXTRA_ENV = JSON.parse(process.env.PROFILE_ENV ?? '{}');
-const CLK_TCK = 100;
 const OPENCLAW = join(ROOT, 'node_modules', 'openclaw');
-
-/** utime + stime of a process and its descendants (from /proc), in seconds. */
-export function treeCpuSeconds(rootPid) {
-  const stats = new Map();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      stats.set(Number(entry), { ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLK_TCK });
-    } catch {
-      // gone
-    }
-  }
-  let total = 0;
-  const walk = (pid) => {
-    total += stats.get(pid)?.cpu ?? 0;
-    for (const [child, s] of stats) if (s.ppid === pid) walk(child);
-  };
-  walk(rootPid);
-  return total;
-}
 
 function run(command, args, env) {
   return new Promise((resolve, reject) => {
@@ -75,7 +53,7 @@ async function profiledBoot(home, cache, profileDir, env) {
   );
   await until(async () => ((await fetch(`http://127.0.0.1:${port}${READY_PATH}`)).ok ? true : undefined), 180_000, 'gateway ready', 20);
   const wallMs = performance.now() - t0;
-  const cpuSeconds = treeCpuSeconds(child.pid);
+  const cpuSeconds = treeCpuSeconds(child.pid, { reaped: true });
   const exited = new Promise((r) => child.once('exit', r));
   process.kill(-child.pid, 'SIGTERM');
   const killer = setTimeout(() => process.kill(-child.pid, 'SIGKILL'), 30_000);
