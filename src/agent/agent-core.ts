@@ -27,7 +27,7 @@ import { setting } from '../settings.ts';
 import { parsePublicOrigins } from '../auth/request-guard.ts';
 import type { InboxChannel, InboxStorage } from '../inbox/inbox.ts';
 import { telegramBot } from '../inbox/telegram.ts';
-import type { DiscordBot, TelegramUpdate } from '../inbox/inbox-types.ts';
+import type { DiscordBot, Receipt, TelegramUpdate } from '../inbox/inbox-types.ts';
 import type { DiscordInbound } from '../inbox/discord-frames.ts';
 
 export interface AgentCoreParts {
@@ -136,20 +136,19 @@ export class AgentCore implements AgentCoreApi {
 
   /** A Telegram update the Worker checked: into the inbox. */
   inboxTelegram(update: TelegramUpdate): Promise<InboxResult> {
-    return this.#answer(async (c) => {
-      try {
-        return { ok: true as const, receipt: await c.receiveTelegram(update) };
-      } catch (error) {
-        return { ok: false as const, ...errorBody(error instanceof AppError ? error : new AppError('internal', errorMessage(error))) };
-      }
-    });
+    return this.#intoInbox((c) => c.receiveTelegram(update));
   }
 
   /** A Discord message the relay checked (an allowed sender): into the inbox. */
   inboxDiscord(message: DiscordInbound): Promise<InboxResult> {
+    return this.#intoInbox((c) => c.receiveDiscord(message));
+  }
+
+  /** A message into the inbox, its receipt or the error it met as an answer (an RPC caller gets no thrown error's code). */
+  #intoInbox(receive: (controller: AgentController) => Promise<Receipt>): Promise<InboxResult> {
     return this.#answer(async (c) => {
       try {
-        return { ok: true as const, receipt: await c.receiveDiscord(message) };
+        return { ok: true as const, receipt: await receive(c) };
       } catch (error) {
         return { ok: false as const, ...errorBody(error instanceof AppError ? error : new AppError('internal', errorMessage(error))) };
       }
