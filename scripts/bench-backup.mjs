@@ -8,7 +8,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { post, startLocalStack, until } from '../test/support/node-local-stack.ts';
+import { post, startLocalStack, until } from './lib/local-stack.ts';
 
 const SIZES_MB = (process.env.BENCH_BACKUP_SIZES ?? '1,50,200').split(',').map(Number);
 

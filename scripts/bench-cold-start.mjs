@@ -34,7 +34,7 @@ import { join } from 'node:path';
 import { INSTANCE_SIZES } from '../src/cost/instance-types.ts';
 import { buildProjectImageVariant } from '../test/production/twin/images.ts';
 import { startTwin, twinUnavailable } from '../test/production/twin/twin.ts';
-import { ROOT } from '../test/support/node-local-stack.ts';
+import { ROOT } from './lib/local-stack.ts';
 import { cgroupDir, containerId, containerRssMiB, keepTwinFailure, twinApi } from './bench-twin.mjs';
 import { median, p95 } from './bench-stats.mjs';
 import { cpuOf, procStat } from './lib/proc.mjs';

@@ -9,7 +9,7 @@
 import { BackupStore } from '../src/backup/backup-store.ts';
 import { parseDuration } from '../src/config.ts';
 import { r2MonthCost } from '../src/cost/pricing.ts';
-import { post, startLocalStack, until } from '../test/support/node-local-stack.ts';
+import { post, startLocalStack, until } from './lib/local-stack.ts';
 
 const ACTIVE_MINUTES = Number(process.env.BENCH_ACTIVE_MINUTES ?? 6);
 const TURN_EVERY_MS = 2 * 60_000;

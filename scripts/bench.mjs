@@ -11,7 +11,7 @@
 // Environment: BENCH_RUNS (default 7), BENCH_REQUESTS (default 200), BENCH_OPENCLAW_RUNS (default 3).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { freePort, post, ROOT, startLocalStack, until } from '../test/support/node-local-stack.ts';
+import { freePort, post, ROOT, startLocalStack, until } from './lib/local-stack.ts';
 import { benchBackup } from './bench-backup.mjs';
 import { benchOpenClaw } from './bench-openclaw.mjs';
 import { benchPersistence } from './bench-persistence.mjs';

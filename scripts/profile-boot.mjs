@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MOCK_MODEL_ID, startMockLlm } from '../container/mock-llm/server.mjs';
-import { freePort, ROOT, until } from '../test/support/node-local-stack.ts';
+import { freePort, ROOT, until } from './lib/local-stack.ts';
 import { median } from './bench-stats.mjs';
 import { treeCpuSeconds } from './lib/proc.mjs';
 

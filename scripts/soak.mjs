@@ -3,7 +3,7 @@
 // gateway, each cycle ending in an idle sleep, a SIGKILL (the home stays), or
 // a SIGKILL after BACKUP_DEBOUNCE that also loses the home (drawn from
 // SOAK_SEED, default 1). Prints "N/N cycles, 0 lost" and exits 1 on any loss.
-import { startLocalStack } from '../test/support/node-local-stack.ts';
+import { startLocalStack } from './lib/local-stack.ts';
 import { runSoak, SOAK_STACK_ENV } from '../test/support/soak.ts';
 
 const cycles = Number(process.env.SOAK_CYCLES ?? 100);

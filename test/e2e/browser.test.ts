@@ -8,7 +8,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalStack, type LocalStack } from '../support/node-local-stack.ts';
+import { startLocalStack, type LocalStack } from '../../scripts/lib/local-stack.ts';
 import { chromiumMissing } from '../support/control-ui.ts';
 import { chatTurn, wakeToReady } from '../support/stack-client.ts';
 

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { unstable_readConfig } from 'wrangler';
 import { CONTAINER_ENV_NAMES } from '../../src/runtime/container-env.ts';
 import { WORKER_SECRET_NAMES } from '../../src/env.ts';
-import { ROOT } from '../support/node-local-stack.ts';
+import { ROOT } from '../../scripts/lib/local-stack.ts';
 
 const workflows = join(ROOT, '.github', 'workflows');
 const read = (name: string) => readFileSync(join(workflows, name), 'utf8');

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clawctl, type ClawctlRun as Run } from '../support/clawctl-run.ts';
-import { freePort, ROOT, startLocalStack, type LocalStack } from '../support/node-local-stack.ts';
+import { freePort, ROOT, startLocalStack, type LocalStack } from '../../scripts/lib/local-stack.ts';
 
 describe('clawctl against the local mode', () => {
   let stack: LocalStack;

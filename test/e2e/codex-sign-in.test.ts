@@ -21,7 +21,7 @@ import { startCodexStandIn, type CodexStandIn } from '../support/codex-standin.t
 import { clawctl } from '../support/clawctl-run.ts';
 import { chromiumMissing, withChromiumPage } from '../support/control-ui.ts';
 import { ACCESS_LIFETIME_S, connectInControlUi, revokedSaysSignInAgain, rotateWithTurns, signInWithClawctl } from '../support/codex-scenarios.ts';
-import { post, ROOT, runtimePids, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
+import { post, ROOT, runtimePids, startLocalStack, until, type LocalStack } from '../../scripts/lib/local-stack.ts';
 
 let stack: LocalStack;
 let standIn: CodexStandIn;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { chromiumMissing } from '../support/control-ui.ts';
-import { freePort, ROOT, until } from '../support/node-local-stack.ts';
+import { freePort, ROOT, until } from '../../scripts/lib/local-stack.ts';
 
 const dirs: string[] = [];
 function stateDir() {

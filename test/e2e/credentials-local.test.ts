@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MOCK_MODEL_ID, startMockLlm } from '../../container/mock-llm/server.mjs';
-import { startLocalStack, type LocalStack } from '../support/node-local-stack.ts';
+import { startLocalStack, type LocalStack } from '../../scripts/lib/local-stack.ts';
 import { chatTurn, wakeToReady } from '../support/stack-client.ts';
 
 const REAL = {

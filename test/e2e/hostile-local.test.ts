@@ -10,7 +10,7 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localHostToken, startLocalStack, type LocalStack } from '../support/node-local-stack.ts';
+import { localHostToken, startLocalStack, type LocalStack } from '../../scripts/lib/local-stack.ts';
 
 /** A request with a Host header of our choice (fetch cannot set one). */
 function rawRequest(url: string, options: { method?: string; headers?: Record<string, string>; body?: string }): Promise<{ status: number; body: string }> {

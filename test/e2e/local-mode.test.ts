@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
-import { post, processAlive, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
+import { post, processAlive, startLocalStack, until, type LocalStack } from '../../scripts/lib/local-stack.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

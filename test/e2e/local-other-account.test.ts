@@ -12,7 +12,7 @@ import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listeningPorts, localHostToken, post, readAccess, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
+import { listeningPorts, localHostToken, post, readAccess, startLocalStack, until, type LocalStack } from '../../scripts/lib/local-stack.ts';
 import { clawctl } from '../support/clawctl-run.ts';
 import { otherAccount, type OtherAccount } from '../support/other-account.ts';
 import { settledIn, waitForStatus } from '../support/stack-client.ts';

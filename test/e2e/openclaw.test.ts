@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { chromiumMissing, visitControlUi } from '../support/control-ui.ts';
-import { localHostToken, post, ROOT, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
+import { localHostToken, post, ROOT, startLocalStack, until, type LocalStack } from '../../scripts/lib/local-stack.ts';
 
 const GATEWAY_TOKEN = 'e2e-gateway-token-5c1f8a';
 const ARTIFACTS = join(ROOT, 'test-results');

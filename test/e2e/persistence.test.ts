@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
-import { keepAwake, post, ROOT, runtimePids, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
+import { keepAwake, post, ROOT, runtimePids, startLocalStack, until, type LocalStack } from '../../scripts/lib/local-stack.ts';
 import { lastModelRequestMentions as modelLogMentions } from '../support/model-log.ts';
 import { runSoak, SOAK_STACK_ENV } from '../support/soak.ts';
 import { ageBackups, persistedBucket } from '../support/r2-aging.ts';

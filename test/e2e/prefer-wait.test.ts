@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
-import { post, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
+import { post, startLocalStack, until, type LocalStack } from '../../scripts/lib/local-stack.ts';
 import { readChatStream } from '../support/stack-client.ts';
 
 let stack: LocalStack;

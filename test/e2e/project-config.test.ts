@@ -12,7 +12,7 @@ import { parseConfig } from '../../src/config.ts';
 import { committedValue, SETTING_NAMES, settingsTable } from '../../src/settings.ts';
 import { CONTAINER_ENV_NAMES } from '../../src/runtime/container-env.ts';
 import { WORKER_SECRET_NAMES } from '../../src/env.ts';
-import { ROOT } from '../support/node-local-stack.ts';
+import { ROOT } from '../../scripts/lib/local-stack.ts';
 
 const production = unstable_readConfig({ config: join(ROOT, 'wrangler.jsonc') });
 const local = unstable_readConfig({ config: join(ROOT, 'wrangler.jsonc'), env: 'local' });

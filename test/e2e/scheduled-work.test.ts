@@ -7,7 +7,7 @@
  * assistant never wakes for one.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { post, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
+import { post, startLocalStack, until, type LocalStack } from '../../scripts/lib/local-stack.ts';
 import { automationJob, chatTurn, createJobThroughAgent, readStatus, settledIn, waitForStatus, wakeToReady } from '../support/stack-client.ts';
 
 /**

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CONTAINER_CONTRACT_VERSION, parseBootStatus } from '../../src/contract/boot-status.ts';
 import { BOOT_ERROR_CODES } from '../../src/contract/error-codes.ts';
-import { ROOT } from '../support/node-local-stack.ts';
+import { ROOT } from '../../scripts/lib/local-stack.ts';
 
 const dirs: string[] = [];
 function run(env: Record<string, string>) {

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { TELEGRAM_WEBHOOK_PATH } from '../../src/inbox/telegram-webhook.ts';
-import { post, startLocalStack, until, type LocalStack } from '../support/node-local-stack.ts';
+import { post, startLocalStack, until, type LocalStack } from '../../scripts/lib/local-stack.ts';
 import { readStatus } from '../support/stack-client.ts';
 import { clawctl } from '../support/clawctl-run.ts';
 import { chromiumMissing, withChromiumPage } from '../support/control-ui.ts';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { unstable_readConfig } from 'wrangler';
 import { checkTerraform, SCHEMA_PATH, type ProviderSchema } from '../../cli/terraform-check.ts';
-import { ROOT } from '../support/node-local-stack.ts';
+import { ROOT } from '../../scripts/lib/local-stack.ts';
 
 const schema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as ProviderSchema;
 

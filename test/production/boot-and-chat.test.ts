@@ -10,7 +10,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { INSTANCE_SIZES } from '../../src/cost/instance-types.ts';
 import type { InstanceType } from '../../src/config.ts';
 import { chromiumMissing, visitControlUi } from '../support/control-ui.ts';
-import { ROOT } from '../support/node-local-stack.ts';
+import { ROOT } from '../../scripts/lib/local-stack.ts';
 import { appContainer, chat, command, docker, inContainer, settled, sleep, status, twinUrl, waitFor } from './twin-client.ts';
 
 describe.skipIf(inject('twinSkipped') !== '')('production twin: boot and chat', () => {

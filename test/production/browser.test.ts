@@ -12,7 +12,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { until } from '../support/node-local-stack.ts';
+import { until } from '../../scripts/lib/local-stack.ts';
 import { chat, ensureAwake, inContainer, sleep, status, wake } from './twin-client.ts';
 
 const CDP_URL = /^ws:\/\/browser\.ondemand\.internal\/devtools\/browser\/[0-9a-f]{64}$/;

@@ -5,7 +5,7 @@
  * anyway, within a bounded time).
  */
 import { describe, expect, inject, it } from 'vitest';
-import { until } from '../support/node-local-stack.ts';
+import { until } from '../../scripts/lib/local-stack.ts';
 import { appContainer, command, docker, ensureAwake, inContainer, settled, status, twinUrl, wake, waitFor } from './twin-client.ts';
 import { TWIN_VARS } from './twin-vars.ts';
 import { parseDuration } from '../../src/config.ts';

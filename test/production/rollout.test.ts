@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, inject, it } from 'vitest';
-import { until } from '../support/node-local-stack.ts';
+import { until } from '../../scripts/lib/local-stack.ts';
 import { appContainer, chat, docker, ensureAwake, settled, status, wake, waitFor } from './twin-client.ts';
 
 /** Whether the mock model has been asked a turn mentioning `word` (the turn reached the gateway). */

@@ -7,7 +7,7 @@
  * and the container stops again; a hibernated assistant skips a job.
  */
 import { describe, expect, inject, it } from 'vitest';
-import { until } from '../support/node-local-stack.ts';
+import { until } from '../../scripts/lib/local-stack.ts';
 import { automationJob, createJobThroughAgent } from '../support/stack-client.ts';
 import { chat, command, ensureAwake, settled, status, waitFor } from './twin-client.ts';
 import { TWIN_VARS } from './twin-vars.ts';

@@ -28,7 +28,7 @@ import type { ModelSignIn } from '../../src/agent/model-sign-in.ts';
 import { codexEndpoints, type CodexEndpoints } from '../support/codex-standin.ts';
 import { chromiumMissing } from '../support/control-ui.ts';
 import { ACCESS_LIFETIME_S, connectInControlUi, revokedSaysSignInAgain, rotateWithTurns, signInWithClawctl } from '../support/codex-scenarios.ts';
-import { ROOT, until } from '../support/node-local-stack.ts';
+import { ROOT, until } from '../../scripts/lib/local-stack.ts';
 import { MOCK_MODEL_ID } from '../../container/mock-llm/server.mjs';
 import { appContainer, docker, ensureAwake, inContainer, sleep, standIn, status, twinUrl, wake, waitFor, type StandIn } from './twin-client.ts';
 

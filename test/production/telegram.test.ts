@@ -10,7 +10,7 @@
  */
 import { describe, expect, inject, it } from 'vitest';
 import { TELEGRAM_WEBHOOK_PATH } from '../../src/inbox/telegram-webhook.ts';
-import { until } from '../support/node-local-stack.ts';
+import { until } from '../../scripts/lib/local-stack.ts';
 import { STANDIN_CALLS_PATH, type BotApiCall } from '../support/telegram-standin.ts';
 import { ensureAwake, inContainer, sleep, status, twinUrl } from './twin-client.ts';
 import { TWIN_EGRESS_SECRETS, TWIN_TELEGRAM } from './twin-vars.ts';

@@ -1,7 +1,7 @@
 /** Runs the project's clawctl (bin/clawctl) as a user would, for the e2e tests. */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { ROOT } from './node-local-stack.ts';
+import { ROOT } from '../../scripts/lib/local-stack.ts';
 
 export interface ClawctlRun {
   code: number | null;

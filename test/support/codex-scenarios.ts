@@ -9,7 +9,7 @@ import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { clawctl } from './clawctl-run.ts';
 import type { Page } from 'playwright-core';
 import { withChromiumPage } from './control-ui.ts';
-import { until } from './node-local-stack.ts';
+import { until } from '../../scripts/lib/local-stack.ts';
 
 /** What the steps need of the stand-in. */
 interface OpenAiStandIn {

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
-import { until } from './node-local-stack.ts';
+import { until } from '../../scripts/lib/local-stack.ts';
 
 /** Debian's Chromium; CHROMIUM_PATH names another Chromium-based browser (e.g. Chrome on a CI runner). */
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';

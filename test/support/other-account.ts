@@ -9,7 +9,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { accessSync, chmodSync, constants, copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from './node-local-stack.ts';
+import { ROOT } from '../../scripts/lib/local-stack.ts';
 
 export const OTHER_ACCOUNT = 'openclaw-other';
 

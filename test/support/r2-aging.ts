@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from './node-local-stack.ts';
+import { ROOT } from '../../scripts/lib/local-stack.ts';
 
 // Loaded without its typings: they pull in the DOM lib, which clashes with the Workers types.
 const HCL2JSON = '@cdktf/hcl2json';

@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
-import { keepAwake, post, processAlive, until, type LocalStack } from './node-local-stack.ts';
+import { keepAwake, post, processAlive, until, type LocalStack } from '../../scripts/lib/local-stack.ts';
 
 export type Ending = 'sleep' | 'kill' | 'kill-and-lose-disk';
 

@@ -4,7 +4,7 @@
  * a chat turn through the Worker.
  */
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
-import { post, until } from './node-local-stack.ts';
+import { post, until } from '../../scripts/lib/local-stack.ts';
 
 export async function readStatus(url: string): Promise<AgentStatus> {
   return (await (await fetch(`${url}/api/status`)).json()) as AgentStatus;

@@ -15,7 +15,7 @@ import {
   standardSocket,
 } from '../../src/inbox/discord-frames.ts';
 import { type DiscordStandIn, startDiscordStandIn } from '../support/discord-standin.ts';
-import { until } from '../support/node-local-stack.ts';
+import { until } from '../../scripts/lib/local-stack.ts';
 
 const TOKEN = 'discord-standin-token';
 const OWNER = '2200000000000000002';

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { procStat, treeCpuSeconds } from '../../scripts/lib/proc.mjs';
-import { until } from '../support/node-local-stack.ts';
+import { until } from '../../scripts/lib/local-stack.ts';
 
 /** A shell that runs a child spending ~0.4 s of CPU, waits for it, then idles (until killed). */
 function shellAfterABusyChild() {
