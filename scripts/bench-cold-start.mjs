@@ -36,7 +36,7 @@ import { buildProjectImageVariant } from '../test/production/twin/images.ts';
 import { startTwin, twinUnavailable } from '../test/production/twin/twin.ts';
 import { ROOT } from './lib/local-stack.ts';
 import { cgroupDir, containerId, containerRssMiB, keepTwinFailure, twinApi } from './bench-twin.mjs';
-import { median, p95 } from './bench-stats.mjs';
+import { median, p95 } from './lib/stats.mjs';
 import { cpuOf, procStat } from './lib/proc.mjs';
 
 const RUNS = Number(process.env.BENCH_BOOT_RUNS ?? 5);

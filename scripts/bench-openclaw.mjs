@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startMockLlm, MOCK_MODEL_ID } from '../container/mock-llm/server.mjs';
 import { INSTANCE_SIZES, projectedBootSeconds, smallestFitting } from '../src/cost/instance-types.ts';
 import { freePort, post, ROOT, startLocalStack, until } from './lib/local-stack.ts';
-import { median } from './bench-stats.mjs';
+import { median } from './lib/stats.mjs';
 import { cpuOf, processTable } from './lib/proc.mjs';
 
 const RUNS = Number(process.env.BENCH_OPENCLAW_RUNS ?? 3);

@@ -20,7 +20,7 @@ import { dirname, join } from 'node:path';
 import { INSTANCE_SIZES } from '../src/cost/instance-types.ts';
 import { configuredInstanceType, startTwin, twinUnavailable } from '../test/production/twin/twin.ts';
 import { ROOT, until } from './lib/local-stack.ts';
-import { median, p95 } from './bench-stats.mjs';
+import { median, p95 } from './lib/stats.mjs';
 import { profiles, simulate } from './simulation.mjs';
 import { cpuOf, procStat } from './lib/proc.mjs';
 

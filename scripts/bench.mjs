@@ -16,7 +16,7 @@ import { benchBackup } from './bench-backup.mjs';
 import { benchOpenClaw } from './bench-openclaw.mjs';
 import { benchPersistence } from './bench-persistence.mjs';
 import { benchTwin } from './bench-twin.mjs';
-import { median, p95 } from './bench-stats.mjs';
+import { median, p95 } from './lib/stats.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 200);

@@ -14,11 +14,10 @@
 //
 // Options come in OPENCLAW_LOCAL_WRANGLER (JSON: port, persist, envFile,
 // vars), never on the command line; the secrets are in envFile (0600).
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { ROOT } from './lib/root.mjs';
 
 process.env.X_LOCAL_EXPLORER = 'false';
-const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const { unstable_startWorker } = await import('wrangler');
 const options = JSON.parse(process.env.OPENCLAW_LOCAL_WRANGLER ?? '{}');
 delete process.env.OPENCLAW_LOCAL_WRANGLER;

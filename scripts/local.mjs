@@ -28,18 +28,17 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { LOCAL_SHELL_SETTINGS } from '../src/settings.ts';
 import { ECHO_GATEWAY_COMMAND, startLocalHost } from '../container/host/local-host.ts';
 import { freePort } from '../container/host/agent-supervisor.ts';
 import { restrictToOwner, startOwnerGate } from '../container/host/owner-gate.ts';
 import { MOCK_MODEL_ID, startMockLlm } from '../container/mock-llm/server.mjs';
+import { ROOT } from './lib/root.mjs';
 
 // Everything this run and its children write (the Worker's storage and R2 blobs, the assistant's home,
 // logs) is readable by this account only.
 process.umask(0o077);
 
-const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 // The Worker's settings an operator may set from the shell (src/settings.ts says which the local mode fixes itself).
 const WORKER_VARS = LOCAL_SHELL_SETTINGS;
 // Passed to the runtime as defaults (secrets in .dev.vars, sent by the Worker, win).

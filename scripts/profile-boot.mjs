@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MOCK_MODEL_ID, startMockLlm } from '../container/mock-llm/server.mjs';
 import { freePort, ROOT, until } from './lib/local-stack.ts';
-import { median } from './bench-stats.mjs';
+import { median } from './lib/stats.mjs';
 import { treeCpuSeconds } from './lib/proc.mjs';
 
 const RUNS = Number(process.env.PROFILE_RUNS ?? 1);

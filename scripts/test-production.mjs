@@ -3,10 +3,9 @@
 // under `wrangler dev` with a local Docker engine (test/production/twin/).
 // The first run builds the images (a few minutes); later runs reuse them.
 import { spawnSync } from 'node:child_process';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { ROOT } from './lib/root.mjs';
 
-const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const r = spawnSync(join(ROOT, 'node_modules', '.bin', 'vitest'), ['run', '--project', 'production', ...process.argv.slice(2)], {
   cwd: ROOT,
   stdio: 'inherit',

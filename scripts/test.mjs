@@ -4,10 +4,9 @@
 // "N passed, N failed".
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { ROOT } from './lib/root.mjs';
 
-const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const bin = (name) => join(ROOT, 'node_modules', '.bin', name);
 const results = join(ROOT, 'test-results');
 mkdirSync(results, { recursive: true });

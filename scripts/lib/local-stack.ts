@@ -5,13 +5,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { freePort } from '../../container/host/agent-supervisor.ts';
+import { ROOT } from './root.mjs';
 
-export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url).href));
-
-export { freePort };
+export { freePort, ROOT };
 
 export interface LocalStack {
   url: string;

@@ -11,8 +11,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseServerText, stripControls } from '../../cli/api-client.ts';
+import { ROOT } from '../../scripts/lib/root.mjs';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 /** An OSC 52 clipboard write, cursor moves and line erasure (7-bit and C1 forms), a bell, a carriage return, a line break. */
 const HOSTILE = 'job\u001b]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==\u0007\u001b[2A\u001b[2K\u009b1A\rcost: $0.00\nnext line\u0000\u007f';
 const PLAIN = 'job cost: $0.00 next line';

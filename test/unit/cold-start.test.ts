@@ -19,8 +19,8 @@ import { FAST_PATH_FIX, FAST_PATH_NEEDLE } from '../../container/patch-openclaw-
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { BootTimeline } from '../../src/agent/boot-timeline.ts';
 import { progressPage } from '../../src/ui/progress-page.ts';
+import { ROOT } from '../../scripts/lib/root.mjs';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'compile-cache');
 /** The first 2,000 compile-cache verdicts of a gateway boot in the built image: its cache removed (every wake then compiles), and as built. */
 const COLD = join(FIXTURES, 'cold-container-boot.log.gz');

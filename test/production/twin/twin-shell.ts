@@ -5,10 +5,11 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { ROOT } from '../../../scripts/lib/root.mjs';
 
-export const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url).href));
+export { ROOT };
+
 export const TWIN_DIR = join(ROOT, 'test', 'production', 'twin');
 /** Caches and logs of the twin (ignored by git). */
 export const TOOLS_DIR = join(ROOT, '.tools', 'prodtwin');
