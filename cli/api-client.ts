@@ -8,17 +8,20 @@
  * behind it) supplies reaches the terminal with a control character in it.
  */
 import type { AgentStatus } from '../src/agent/agent-status.ts';
-
-export class CliError extends Error {
-  readonly exitCode: number;
-  constructor(message: string, exitCode = 1) {
-    super(message);
-    this.exitCode = exitCode;
-  }
-}
+import { CodedError } from '../src/contract/error-codes.ts';
 
 /** Exit codes: 0 ok, 1 failed, 2 hibernated (refused), 3 target unreachable, 4 not authorized, 5 bad usage. */
 export const EXIT = { ok: 0, failed: 1, hibernated: 2, unreachable: 3, unauthorized: 4, usage: 5 } as const;
+type ExitName = keyof typeof EXIT;
+
+/** A failure clawctl reports in one line and exits with: its code is the exit's name, `exitCode` its number. */
+export class CliError extends CodedError<ExitName> {
+  readonly exitCode: number;
+  constructor(message: string, exitCode: number = EXIT.failed) {
+    super((Object.keys(EXIT) as ExitName[]).find((name) => EXIT[name] === exitCode) ?? 'failed', message, 'CliError');
+    this.exitCode = exitCode;
+  }
+}
 
 export interface Target {
   url: string;

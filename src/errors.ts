@@ -27,17 +27,16 @@ export const ERROR_STATUS = {
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
+import { CodedError } from './contract/error-codes.ts';
+
 export { errorMessage } from './contract/error-codes.ts';
 
 /** A failure with a stable code (match on `code`, never on the message). */
-export class AppError extends Error {
-  readonly code: ErrorCode;
+export class AppError extends CodedError<ErrorCode> {
   readonly details: Record<string, unknown> | undefined;
 
   constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
-    super(message);
-    this.name = 'AppError';
-    this.code = code;
+    super(code, message, 'AppError');
     this.details = details;
   }
 

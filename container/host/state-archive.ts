@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { DatabaseSync, backup as sqliteBackup } from 'node:sqlite';
 import type { Readable } from 'node:stream';
+import { CodedError } from '../../src/contract/error-codes.ts';
 import { pipeline } from 'node:stream/promises';
 import { ARCHIVE_EXCLUDES } from '../../src/contract/state-paths.ts';
 
@@ -315,11 +316,9 @@ export async function applySnapshotDir(snapshot: string, home: string): Promise<
   await cp(snapshot, home, { recursive: true, preserveTimestamps: true });
 }
 
-export class RestoreError extends Error {
-  readonly code: 'restore_corrupt' | 'restore_failed';
+export class RestoreError extends CodedError<'restore_corrupt' | 'restore_failed'> {
   constructor(code: 'restore_corrupt' | 'restore_failed', message: string) {
-    super(message);
-    this.code = code;
+    super(code, message, 'RestoreError');
   }
 }
 

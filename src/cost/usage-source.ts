@@ -5,6 +5,7 @@
  * self-meter. The report always says which, and why.
  */
 import { errorMessage } from '../errors.ts';
+import { CodedError } from '../contract/error-codes.ts';
 import { addUsage, NO_USAGE, type ContainerUsage } from './pricing.ts';
 
 export interface UsageReport {
@@ -51,7 +52,12 @@ export function usageFromGroups(groups: Array<{ sum?: Sum }> | undefined): Conta
   return usage;
 }
 
-export class UsageApiError extends Error {}
+/** The GraphQL Analytics API could not say (unreachable, refused, an answer without the account): the guard falls back to its own meter. */
+export class UsageApiError extends CodedError<'usage_api_unavailable'> {
+  constructor(message: string) {
+    super('usage_api_unavailable', message, 'UsageApiError');
+  }
+}
 
 /** Month-to-date and recent usage from GraphQL. @throws UsageApiError with the reason. */
 export async function fetchGraphqlUsage(options: {

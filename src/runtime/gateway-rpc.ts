@@ -9,6 +9,7 @@
  * fields through src/contract/untrusted-input.ts.
  */
 import { errorMessage } from '../errors.ts';
+import { CodedError } from '../contract/error-codes.ts';
 import { gatewayRequest } from './gateway-request.ts';
 import type { Runtime } from './runtime.ts';
 import { boundedText, clamped, items, record, text, timeMs } from '../contract/untrusted-input.ts';
@@ -17,13 +18,10 @@ import { boundedText, clamped, items, record, text, timeMs } from '../contract/u
 export const ADMIN_RPC_PATH = '/api/v1/admin/rpc';
 
 /** A method call the gateway refused or could not run (its RPC error code, e.g. `UNAVAILABLE`). */
-export class GatewayRpcError extends Error {
-  readonly code: string;
+export class GatewayRpcError extends CodedError<string> {
   readonly retryAfterMs: number | null;
   constructor(code: string, message: string, retryAfterMs: number | null = null) {
-    super(message);
-    this.name = 'GatewayRpcError';
-    this.code = code;
+    super(code, message, 'GatewayRpcError');
     this.retryAfterMs = retryAfterMs;
   }
 }
