@@ -13,7 +13,9 @@ import { parseCostConfig } from './cost/cost-config.ts';
 import { currentEvaluation } from './cost/cost-guard.ts';
 import type { Env } from './env.ts';
 import { AppError, errorResponse, fromErrorBody, type ErrorBody } from './errors.ts';
-import { logLine } from './log.ts';
+import { boundLog } from './log.ts';
+
+const logError = boundLog({}, [], undefined, 'error');
 import { secure } from './security-headers.ts';
 import { wantsHtml } from './ui/html.ts';
 import { authenticate, GATEWAY_ROUTE, identityName, mayUse, parseAccessConfig, type Identity } from './auth/access.ts';
@@ -155,7 +157,7 @@ export function buildRouter() {
         const redirect = loginRedirect(request, env);
         if (redirect) return redirect;
       }
-      if (!(error instanceof AppError)) console.error(logLine('worker:error', { message: String(error), path: new URL(request.url).pathname }));
+      if (!(error instanceof AppError)) logError('worker:error', { message: String(error), path: new URL(request.url).pathname });
       return errorResponse(error);
     },
   });

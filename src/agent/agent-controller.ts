@@ -10,7 +10,7 @@ import { waitFor } from 'xstate';
 import { RUNNING_TAG, STOPPING_TAG } from '../../machines/lifecycle.ts';
 import { TIMER_EVENTS, type LifecycleEvent, type LifecycleState } from '../../machines/lifecycle-types.ts';
 import { AppError, errorMessage } from '../errors.ts';
-import { logLine } from '../log.ts';
+import { boundLog } from '../log.ts';
 import type { BudgetEvaluation, CostSummary } from '../cost/budget-keeper.ts';
 import type { ModelCall, ModelGate } from '../cost/model-meter.ts';
 import { RecordWriter, topState, type LifecycleSnapshot, type PersistedRecord } from './agent-record.ts';
@@ -37,10 +37,9 @@ const BUDGET_STOP_WAIT_MS = 60_000;
 /** How often a stop the platform asked for looks whether the requests in flight have finished. */
 const IN_FLIGHT_POLL_MS = 250;
 
-/** The log lines of one Agent: the given log, else JSON lines with the container's secrets redacted. */
+/** The log lines of one Agent, each with its name first: the given log, else JSON lines with the container's secrets redacted. */
 function logFor(deps: ControllerDeps): Log {
-  const secrets = Object.values(deps.containerEnv);
-  return deps.log ?? ((event, fields) => console.log(logLine(event, fields, secrets)));
+  return boundLog({ agent: deps.config.agentName }, Object.values(deps.containerEnv), deps.log);
 }
 
 function isStopping(snapshot: LifecycleSnapshot): boolean {
@@ -100,7 +99,7 @@ export class AgentController {
         if (!listener) throw new Error(`this runtime has no ${channel} listener`);
         return listener(channel, request);
       },
-      log: (event, fields) => this.#ctx.log(event, { agent: this.#deps.config.agentName, ...fields }),
+      log: this.#ctx.log,
     });
   }
 
@@ -272,7 +271,6 @@ export class AgentController {
       this.#actor.send({ type: 'lifecycle.hibernate', reason: evaluation.decision.reason, by: 'budget' });
     if (changed)
       this.#ctx.log('cost:decision', {
-        agent: this.#deps.config.agentName,
         level: evaluation.decision.level,
         projectedUsd: evaluation.projectedUsd,
         sleepAfterMs,
@@ -347,7 +345,7 @@ export class AgentController {
     if (action !== 'read') {
       await login(action);
       this.#signInBackedUp = null;
-      this.#ctx.log('model:sign-in', { agent: this.#deps.config.agentName, action });
+      this.#ctx.log('model:sign-in', { action });
     }
     const signIn = readSignIn(await login('read'));
     if (signIn.state === 'starting' || signIn.state === 'waiting') await this.recordRequest();
@@ -421,7 +419,7 @@ export class AgentController {
   async onWakeup(): Promise<void> {
     this.#writer.wakeupUsed();
     for (const name of this.#parts.timers.takeDue(this.#ctx.now())) {
-      this.#ctx.log('lifecycle:timer', { agent: this.#deps.config.agentName, timer: name });
+      this.#ctx.log('lifecycle:timer', { timer: name });
       // A request still in flight (a long agent turn) is activity: the quiet and idle timers start over.
       if (this.#forwarder.inFlight > 0 && (name === 'quiet' || name === 'sleep')) {
         this.#actor.send({ type: 'activity.recorded' });
@@ -494,7 +492,7 @@ export class AgentController {
       }
       const snapshot = this.#actor.getSnapshot();
       if (!snapshot.hasTag(RUNNING_TAG) || isStopping(snapshot)) return;
-      this.#ctx.log('lifecycle:terminating', { agent: this.#deps.config.agentName, since, inFlight: this.#forwarder.inFlight });
+      this.#ctx.log('lifecycle:terminating', { since, inFlight: this.#forwarder.inFlight });
       await this.send({
         type: 'lifecycle.sleep',
         reason: `the platform asked the container to stop at ${since} (a rollout or a host move): drained and backed up before it went`,

@@ -45,9 +45,8 @@ export class BackupWork {
    */
   async credentials(options: { refresh?: boolean; always?: boolean; reason?: string } = {}): Promise<BackupEvent | null> {
     const reason = options.reason ?? CREDENTIALS_BACKUP_REASON;
-    const agent = this.#ctx.deps.config.agentName;
     const changed = await this.#model.look(this.#gateway, options.refresh === true).catch((error: unknown) => {
-      this.#ctx.log('model:auth-status-failed', { agent, message: errorMessage(error) });
+      this.#ctx.log('model:auth-status-failed', { message: errorMessage(error) });
       return false;
     });
     this.#ctx.persist();
@@ -55,11 +54,11 @@ export class BackupWork {
     try {
       const event = await this.now(reason);
       this.#model.backedUp(event);
-      this.#ctx.log('lifecycle:backup', { agent, result: event.result, id: event.id ?? null, ms: event.ms, reason });
+      this.#ctx.log('lifecycle:backup', { result: event.result, id: event.id ?? null, ms: event.ms, reason });
       return event;
     } catch (error) {
       this.#model.backedUp({ result: 'failed' });
-      this.#ctx.log('lifecycle:backup-failed', { agent, message: errorMessage(error), reason });
+      this.#ctx.log('lifecycle:backup-failed', { message: errorMessage(error), reason });
       return null;
     } finally {
       this.#ctx.persist();
@@ -74,12 +73,11 @@ export class BackupWork {
   async periodic(): Promise<void> {
     const reason = this.#changeSeen ? CHANGE_BACKUP_REASON : 'periodic';
     this.#changeSeen = false;
-    const agent = this.#ctx.deps.config.agentName;
     try {
       const event = await this.now(reason);
-      this.#ctx.log('lifecycle:backup', { agent, result: event.result, id: event.id ?? null, ms: event.ms });
+      this.#ctx.log('lifecycle:backup', { result: event.result, id: event.id ?? null, ms: event.ms });
     } catch (error) {
-      this.#ctx.log('lifecycle:backup-failed', { agent, message: errorMessage(error) });
+      this.#ctx.log('lifecycle:backup-failed', { message: errorMessage(error) });
     } finally {
       this.#ctx.persist();
     }
@@ -104,7 +102,7 @@ export class BackupWork {
     const dueAt = this.#ctx.now() + this.#ctx.deps.config.backupDebounceMs;
     this.#changeSeen = true;
     if (!this.#timers.pullForward('backup', dueAt)) return;
-    this.#ctx.log('lifecycle:changed', { agent: this.#ctx.deps.config.agentName, backupAt: new Date(dueAt).toISOString() });
+    this.#ctx.log('lifecycle:changed', { backupAt: new Date(dueAt).toISOString() });
     this.#ctx.persist();
   }
 }

@@ -38,10 +38,10 @@ export function startBootLoop(ctx: EffectContext, parts: BootLoopParts, input: B
       };
       try {
         const restored = await ctx.activities.during('restoring', () => parts.keeper.restore(provision));
-        ctx.log('lifecycle:restore', { agent: config.agentName, result: restored.result, id: restored.id ?? null, ms: restored.ms });
+        ctx.log('lifecycle:restore', { result: restored.result, id: restored.id ?? null, ms: restored.ms });
       } catch (error) {
         const failure = error instanceof RestoreFailure ? error : new RestoreFailure('restore_failed', String(error), true);
-        ctx.log('lifecycle:restore-failed', { agent: config.agentName, code: failure.code, message: failure.message });
+        ctx.log('lifecycle:restore-failed', { code: failure.code, message: failure.message });
         ctx.persist();
         if (!cancelled) sendBack({ type: 'boot.failed', error: { code: failure.code, message: failure.message }, retryable: failure.retryable });
         return;

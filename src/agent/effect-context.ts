@@ -18,7 +18,8 @@ export interface ControllerStorage {
   put<T>(key: string, value: T): Promise<void>;
 }
 
-export type Log = (event: string, fields: Record<string, unknown>) => void;
+export type { Log } from '../log.ts';
+import type { Log } from '../log.ts';
 
 export interface ControllerDeps {
   storage: ControllerStorage;

@@ -58,20 +58,19 @@ export class ScheduledWork {
    * retryAfterMs and asks again. @throws when the gateway cannot say.
    */
   async checkWork(since: number | null): Promise<WorkCheck> {
-    const agent = this.#ctx.deps.config.agentName;
     const now = this.#ctx.now();
     const answer = await this.#gateway.prepareSuspend(`ondemand-idle-${now}`);
     if (answer.status === 'ready') {
       // The lease closes the gateway's admission (cron.list included): reopen it, the stop that follows drains anyway.
       await this.#gateway
         .resumeSuspend(answer.suspensionId)
-        .catch((error: unknown) => this.#ctx.log('lifecycle:work-check', { agent, result: 'resume-failed', message: errorMessage(error) }));
-      this.#ctx.log('lifecycle:work-check', { agent, result: 'idle' });
+        .catch((error: unknown) => this.#ctx.log('lifecycle:work-check', { result: 'resume-failed', message: errorMessage(error) }));
+      this.#ctx.log('lifecycle:work-check', { result: 'idle' });
       return { idle: true };
     }
     const first = since ?? now;
     const blockers = answer.blockers.map((b) => ({ kind: b.kind, count: b.count, message: b.message.slice(0, 200) }));
-    this.#ctx.log('lifecycle:work-check', { agent, result: 'busy', blockers: blockers.map((b) => `${b.kind}×${b.count}`).join(', '), waitedMs: now - first });
+    this.#ctx.log('lifecycle:work-check', { result: 'busy', blockers: blockers.map((b) => `${b.kind}×${b.count}`).join(', '), waitedMs: now - first });
     return { idle: false, blockers, retryAfterMs: Math.min(5 * 60_000, Math.max(5_000, answer.retryAfterMs)), since: first, waitedMs: now - first };
   }
 
@@ -83,13 +82,12 @@ export class ScheduledWork {
     try {
       await this.#schedule.refresh(this.#gateway, now);
     } catch (error) {
-      this.#ctx.log('lifecycle:schedule-unread', { agent: config.agentName, message: errorMessage(error) });
+      this.#ctx.log('lifecycle:schedule-unread', { message: errorMessage(error) });
       if (!(error instanceof GatewayRpcError)) return null;
     }
     const next = this.#schedule.nextWake({ nowMs: now, mode: config.scheduledWakes, leadMs: this.leadMs(), gapMs: this.gapMs() });
     if (next)
       this.#ctx.log('lifecycle:scheduled-wake', {
-        agent: config.agentName,
         job: next.jobName,
         runAt: new Date(next.runAtMs).toISOString(),
         wakeAt: new Date(next.wakeAtMs).toISOString(),
@@ -134,7 +132,7 @@ export class ScheduledWork {
     const finished = await this.#schedule.runFinished(this.#gateway, run).catch(() => false);
     const gaveUp = !finished && now > Math.max(run.runAtMs, run.wakeAtMs) + this.#ctx.deps.config.scheduledRunWaitMs;
     if (!finished && !gaveUp) return;
-    this.#ctx.log('lifecycle:scheduled-run', { agent: this.#ctx.deps.config.agentName, job: run.jobName, outcome: finished ? 'finished' : 'gave-up' });
+    this.#ctx.log('lifecycle:scheduled-run', { job: run.jobName, outcome: finished ? 'finished' : 'gave-up' });
     if (this.#wake) this.#wake.outcome = finished ? 'finished' : 'gave-up';
     await this.#parts.send({ type: 'schedule.finished', outcome: finished ? 'finished' : 'gave-up' });
   }

@@ -68,7 +68,7 @@ export class StopSequence {
     const nextWake =
       input.target === 'sleeping' && this.#finalBackupOwed
         ? await this.#parts.nextWake().catch((error: unknown) => {
-            this.#ctx.log('lifecycle:schedule-unread', { agent: config.agentName, message: errorMessage(error) });
+            this.#ctx.log('lifecycle:schedule-unread', { message: errorMessage(error) });
             return null;
           })
         : null;
@@ -77,7 +77,6 @@ export class StopSequence {
       if (drain && drain.drainMs > 0) {
         this.#lastDrain = drain;
         this.#ctx.log('lifecycle:drain', {
-          agent: config.agentName,
           drained: drain.drained,
           gatewayExitCode: drain.gatewayExitCode,
           ms: drain.drainMs,
@@ -114,7 +113,7 @@ export class StopSequence {
       const event = await (input.force
         ? withTimeout(backup, config.finalBackupTimeoutMs, `the final backup took longer than ${config.finalBackupTimeoutMs / 1000} s`)
         : backup);
-      this.#ctx.log('lifecycle:backup', { agent: config.agentName, result: event.result, id: event.id ?? null, ms: event.ms });
+      this.#ctx.log('lifecycle:backup', { result: event.result, id: event.id ?? null, ms: event.ms });
       return null;
     } catch (error) {
       this.#ctx.persist();
@@ -127,7 +126,7 @@ export class StopSequence {
         code: 'final_backup_failed',
         message: `the final backup before ${purpose} failed (${errorMessage(error)}); stopped anyway to stop the bill. ${lastGood ? `The last good backup is ${lastGood.id} from ${lastGood.at}; changes after it are lost.` : 'There is no earlier backup.'}`,
       };
-      this.#ctx.log('lifecycle:final-backup-failed', { agent: config.agentName, message: warning.message });
+      this.#ctx.log('lifecycle:final-backup-failed', { message: warning.message });
       return warning;
     }
   }

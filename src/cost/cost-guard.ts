@@ -16,6 +16,9 @@ import { fetchGraphqlUsage, UsageApiError, type UsageReport } from './usage-sour
 import { postWebhook, type Fetcher } from '../notify/webhook.ts';
 import type { AgentUsageReport } from '../agent/agent-rpc.ts';
 import { errorMessage } from '../errors.ts';
+import { boundLog } from '../log.ts';
+
+const log = boundLog({});
 
 export interface CostGuardRun {
   evaluation: BudgetEvaluation;
@@ -194,16 +197,13 @@ export async function runCostGuard(env: Env, nowMs: number, fetcher?: Fetcher): 
     const result = await stubFor(env, name).applyBudget(evaluation);
     if (result.ok) agents.push({ agent: name, changed: result.changed, previousLevel: result.previousLevel, state: result.state });
   }
-  console.log(
-    JSON.stringify({
-      event: 'cost:evaluated',
-      source: evaluation.source,
-      fallbackReason: evaluation.fallbackReason,
-      monthToDateUsd: evaluation.monthToDateUsd,
-      projectedUsd: evaluation.projectedUsd,
-      level: decision.level,
-    }),
-  );
+  log('cost:evaluated', {
+    source: evaluation.source,
+    fallbackReason: evaluation.fallbackReason,
+    monthToDateUsd: evaluation.monthToDateUsd,
+    projectedUsd: evaluation.projectedUsd,
+    level: decision.level,
+  });
   let notified = false;
   const crossed = agents.some((a) => a.changed && a.previousLevel !== decision.level && (decision.level !== 'ok' || a.previousLevel !== null));
   if (cost.notifyWebhookUrl && crossed) {

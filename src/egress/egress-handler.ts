@@ -23,6 +23,9 @@ import { BOT_PATH, type EgressHost, withRealCredential } from './credentials.ts'
 import { githubRefusal } from './github-scope.ts';
 import { readUsage } from './model-usage.ts';
 import { boundedText } from '../contract/untrusted-input.ts';
+import { boundLog } from '../log.ts';
+
+const logError = boundLog({}, [], undefined, 'error');
 
 /** What the handler asks of the Agent that owns the container. */
 export interface EgressAgent {
@@ -128,7 +131,7 @@ export async function egressFetch(request: Request, host: EgressHost, deps: Egre
       .then(({ usage, truncated }) =>
         deps.agent.recordModelCall({ provider: host.provider, usage, ...priceCall(usage, prices), status: answer.status, truncated }),
       )
-      .catch((error: unknown) => console.error(JSON.stringify({ event: 'egress:meter-failed', host: host.host, error: errorMessage(error) }))),
+      .catch((error: unknown) => logError('egress:meter-failed', { host: host.host, error: errorMessage(error) })),
   );
   return new Response(toContainer, { status: answer.status, statusText: answer.statusText, headers: answer.headers });
 }

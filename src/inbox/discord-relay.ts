@@ -23,7 +23,9 @@ import type { AgentRpcApi } from '../agent/agent-rpc.ts';
 import { parseConfig } from '../config.ts';
 import { AppError, errorMessage, fromErrorBody } from '../errors.ts';
 import { setting } from '../settings.ts';
-import { logLine } from '../log.ts';
+import { boundLog } from '../log.ts';
+
+const log = boundLog({ channel: 'discord' });
 import { type DiscordInbound, type GatewayPhase, type GatewaySessionState, type GatewaySocket, NO_SESSION, standardSocket } from './discord-frames.ts';
 import { DiscordGatewaySession } from './discord-gateway.ts';
 import { DISCORD_API_ORIGIN } from './discord-rest.ts';
@@ -142,10 +144,10 @@ export class DiscordRelay extends DurableObject<Env> {
         if (this.#session === session) await this.#save({ ...(await this.#load()), session: state });
       },
       failed: (reason) => {
-        console.log(logLine('relay:failed', { channel: 'discord', reason }));
+        log('relay:failed', { reason });
         void this.#load().then((m) => this.#save({ ...m, failure: reason }));
       },
-      log: (line) => console.log(logLine('relay:gateway', { channel: 'discord', line })),
+      log: (line) => log('relay:gateway', { line }),
     });
     this.#session = session;
     session.start();

@@ -11,7 +11,9 @@ import { readLimited } from '../auth/request-guard.ts';
 import type { AgentRpcApi } from '../agent/agent-rpc.ts';
 import type { Env } from '../env.ts';
 import { AppError, errorResponse, fromErrorBody } from '../errors.ts';
-import { logLine } from '../log.ts';
+import { boundLog } from '../log.ts';
+
+const log = boundLog({ channel: 'telegram' });
 import { setting } from '../settings.ts';
 import { parseTelegramUpdate, sameSecret, TELEGRAM_MAX_UPDATE_BYTES, TELEGRAM_SECRET_HEADER } from './telegram.ts';
 
@@ -27,7 +29,7 @@ export async function telegramWebhook(request: Request, env: Env, agent: Pick<Ag
   if (secret === '' || !env.TELEGRAM_BOT_TOKEN) throw new AppError('not_found', 'no Telegram bot is connected to this assistant');
   if (!sameSecret(request.headers.get(TELEGRAM_SECRET_HEADER) ?? '', secret)) {
     // Not counted in the Agent's storage: a flood of forged calls must not write it.
-    console.log(logLine('inbox:forged', { channel: 'telegram', from: request.headers.get('cf-connecting-ip') ?? null }));
+    log('inbox:forged', { from: request.headers.get('cf-connecting-ip') ?? null });
     throw new AppError('unauthorized', `not from Telegram: the ${TELEGRAM_SECRET_HEADER} header does not match`);
   }
   const update = parseTelegramUpdate(await readLimited(request, TELEGRAM_MAX_UPDATE_BYTES));
