@@ -17,6 +17,8 @@ export { backoffDelayMs, initialLifecycleContext, quietDelayMs, sleepDelayMs } f
 export const RUNNING_TAG = 'running';
 /** The tag of the stop sequence's states. */
 export const STOPPING_TAG = 'stopping';
+/** The tag of the states where the gateway takes requests: ready or idle, no stop under way. */
+export const SERVING_TAG = 'serving';
 
 const timer = (name: TimerName, delay: (c: LifecycleContext) => number) => ({
   type: 'scheduleTimer' as const,
@@ -206,6 +208,7 @@ export const lifecycleMachine = lifecycleSetup.createMachine({
       on: stopCommands(''),
       states: {
         serving: {
+          tags: [SERVING_TAG],
           ...timersWithHealth('quiet', quietDelayMs),
           on: {
             // Activity restarts the quiet time only: the health check keeps its own pace under steady traffic.
@@ -226,6 +229,7 @@ export const lifecycleMachine = lifecycleSetup.createMachine({
       on: stopCommands(''),
       states: {
         waiting: {
+          tags: [SERVING_TAG],
           ...timersWithHealth('sleep', sleepDelayMs),
           on: {
             ...whileIdle(),
@@ -239,6 +243,7 @@ export const lifecycleMachine = lifecycleSetup.createMachine({
         },
         // Idle means idle inside too: the gateway is asked whether work still runs.
         checkingWork: {
+          tags: [SERVING_TAG],
           invoke: {
             id: 'checkWork',
             src: 'checkWork',
@@ -259,6 +264,7 @@ export const lifecycleMachine = lifecycleSetup.createMachine({
         },
         // Work runs inside: it counts as activity; the sleep is tried again after the gateway's retryAfterMs.
         waitingForWork: {
+          tags: [SERVING_TAG],
           ...timersWithHealth('workRetry', (c) => c.work?.retryAfterMs ?? c.healthIntervalMs),
           on: { ...whileIdle(), 'work.retryDue': { target: 'checkingWork' }, 'schedule.finished': { actions: 'clearScheduledRun' } },
         },

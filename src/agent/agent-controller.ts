@@ -7,7 +7,7 @@
  */
 import type { ContainerDiagnosis } from '../runtime/runtime.ts';
 import { waitFor } from 'xstate';
-import { RUNNING_TAG, STOPPING_TAG } from '../../machines/lifecycle.ts';
+import { RUNNING_TAG, SERVING_TAG, STOPPING_TAG } from '../../machines/lifecycle.ts';
 import { TIMER_EVENTS, type LifecycleEvent, type LifecycleState } from '../../machines/lifecycle-types.ts';
 import { AppError, errorMessage } from '../errors.ts';
 import { boundLog } from '../log.ts';
@@ -91,7 +91,7 @@ export class AgentController {
       telegram: inbox.telegram,
       discord: inbox.discord ?? null,
       state: () => this.state,
-      serving: () => this.#serving(),
+      serving: () => this.serving,
       hibernationReason: () => this.#actor.getSnapshot().context.hibernation?.reason ?? null,
       wake: async (identity, reason) => void (await this.command('wake', { identity, reason })),
       toListener: (channel, request) => {
@@ -103,10 +103,9 @@ export class AgentController {
     });
   }
 
-  #serving(): boolean {
-    const snapshot = this.#actor.getSnapshot();
-    const state = topState(snapshot);
-    return (state === 'ready' || state === 'idle') && !isStopping(snapshot);
+  /** Whether the gateway takes requests now (ready or idle, no stop under way: the machine's `serving` tag). */
+  get serving(): boolean {
+    return this.#actor.getSnapshot().hasTag(SERVING_TAG);
   }
 
   /**
@@ -248,7 +247,7 @@ export class AgentController {
   async backupNow(reason = 'requested'): Promise<BackupEvent> {
     const snapshot = this.#actor.getSnapshot();
     const state = topState(snapshot);
-    if ((state !== 'ready' && state !== 'idle') || isStopping(snapshot)) {
+    if (!snapshot.hasTag(SERVING_TAG)) {
       throw new AppError(
         'conflict',
         `nothing to back up: the assistant is ${state}${isStopping(snapshot) ? ' (stopping)' : ''}; its last backup holds its state`,
@@ -318,9 +317,7 @@ export class AgentController {
 
   /** `clawctl doctor`: the running container's versions and ingress source; null when no container runs (nothing is started for it). */
   async diagnose(): Promise<ContainerDiagnosis | null> {
-    const snapshot = this.#actor.getSnapshot();
-    const state = topState(snapshot);
-    if ((state !== 'ready' && state !== 'idle') || isStopping(snapshot)) return null;
+    if (!this.serving) return null;
     return (await this.#deps.runtime.diagnose?.()) ?? null;
   }
 
@@ -335,10 +332,9 @@ export class AgentController {
   async modelLogin(action: 'start' | 'cancel' | 'read'): Promise<ModelSignIn> {
     const snapshot = this.#actor.getSnapshot();
     const state = topState(snapshot);
-    const serving = (state === 'ready' || state === 'idle') && !isStopping(snapshot);
     const login = this.#deps.runtime.modelLogin?.bind(this.#deps.runtime);
     if (!login) throw new AppError('not_supported', 'this runtime has no model sign-in');
-    if (!serving) {
+    if (!snapshot.hasTag(SERVING_TAG)) {
       if (action === 'read') return { ...readSignIn(null), message: `the assistant is ${state}: wake it, then sign in (\`clawctl login codex\` does both)` };
       throw new AppError('conflict', `the assistant is ${state}${isStopping(snapshot) ? ' (stopping)' : ''}: wake it first (POST /api/wake), then sign in`);
     }
@@ -387,7 +383,7 @@ export class AgentController {
   async answerable(timeoutMs: number): Promise<boolean> {
     const answerable = (snapshot: LifecycleSnapshot) => {
       const state = topState(snapshot);
-      return state === 'stopped' || state === 'hibernated' || ((state === 'ready' || state === 'idle') && !isStopping(snapshot));
+      return state === 'stopped' || state === 'hibernated' || snapshot.hasTag(SERVING_TAG);
     };
     return waitFor(this.#actor, answerable, { timeout: timeoutMs }).then(
       () => true,
@@ -456,9 +452,7 @@ export class AgentController {
 
   async #requestFinished(): Promise<void> {
     this.#activity();
-    const snapshot = this.#actor.getSnapshot();
-    const state = topState(snapshot);
-    if ((state === 'ready' || state === 'idle') && !isStopping(snapshot)) await this.send({ type: 'activity.recorded' });
+    if (this.serving) await this.send({ type: 'activity.recorded' });
   }
 
   async #checkHealth(): Promise<void> {

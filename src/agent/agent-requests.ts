@@ -54,16 +54,12 @@ export async function handleAgentRequest(controller: AgentController, request: R
   } catch (error) {
     return refuse(error, html);
   }
-  const status = controller.status();
-  if (serving(status)) return forward(controller, request, identity, html);
-  if (html) return progressPage(status);
+  // The common case asks one question of the machine; the operator's status is built only to say why not.
+  if (controller.serving) return forward(controller, request, identity, html);
+  if (html) return progressPage(controller.status());
   const waitMs = grantedWaitMs(request);
   if (waitMs > 0) return waitForGateway(controller, request, identity, waitMs);
-  return bootingError(status);
-}
-
-function serving(status: AgentStatus): boolean {
-  return (status.state === 'ready' || status.state === 'idle') && status.stopping === null;
+  return bootingError(controller.status());
 }
 
 async function forward(controller: AgentController, request: Request, identity: string | null, html: boolean): Promise<Response> {
@@ -96,10 +92,9 @@ async function waitForGateway(controller: AgentController, request: Request, ide
   const started = Date.now();
   const answer = async (): Promise<Response> => {
     if (controller.state === 'hibernated') return refuse(controller.hibernatedError(), false);
-    const status = controller.status();
-    if (serving(status)) return forward(controller, forwarded, identity, false);
+    if (controller.serving) return forward(controller, forwarded, identity, false);
     if (controller.bootFailed) return bootFailedError(controller);
-    return bootingError(status, Math.max(1, Date.now() - started));
+    return bootingError(controller.status(), Math.max(1, Date.now() - started));
   };
   const wait = { settled: (ms: number) => controller.answerable(ms), phase: () => controller.status().phase ?? controller.state, answer };
   if (stream) return waitingEventStream(wait, waitMs);

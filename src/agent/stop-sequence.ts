@@ -57,7 +57,7 @@ export class StopSequence {
   }
 
   async run(input: StopInput): Promise<StopOutput> {
-    const { runtime, config } = this.#ctx.deps;
+    const { runtime } = this.#ctx.deps;
     let warning: LifecycleError | null = null;
     if (input.backup && !this.#finalBackupOwed) {
       const probe = await runtime.probe().catch(() => null);

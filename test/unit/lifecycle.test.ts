@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromCallback, fromPromise, initialTransition, transition, type SnapshotFrom, type StateValue } from 'xstate';
-import { backoffDelayMs, initialLifecycleContext, lifecycleMachine, quietDelayMs, sleepDelayMs } from '../../machines/lifecycle.ts';
+import {
+  backoffDelayMs,
+  initialLifecycleContext,
+  lifecycleMachine,
+  quietDelayMs,
+  RUNNING_TAG,
+  SERVING_TAG,
+  sleepDelayMs,
+  STOPPING_TAG,
+} from '../../machines/lifecycle.ts';
 import { LIFECYCLE_STATES, type LifecycleContext, type LifecycleEvent, type LifecycleState, type StopOutput } from '../../machines/lifecycle-types.ts';
 import { parseLifecycleSettings } from '../../src/config.ts';
 
@@ -431,5 +440,31 @@ describe('lifecycleMachine', () => {
       expect(Object.keys(lifecycleMachine.root.states).sort()).toEqual([...LIFECYCLE_STATES].sort());
       expect(top(at({ idle: { stopping: 'working' } }))).toBe('idle');
     });
+  });
+});
+
+describe('lifecycle machine tags', () => {
+  /** Every atomic state's path, and the tags of it and its ancestors (what snapshot.hasTag sees). */
+  function atomicStates(): Array<{ path: string; tags: Set<string> }> {
+    const out: Array<{ path: string; tags: Set<string> }> = [];
+    const walk = (node: (typeof lifecycleMachine)['root'], path: string[], tags: string[]) => {
+      const all = [...tags, ...node.tags];
+      const children = Object.values(node.states);
+      if (children.length === 0) out.push({ path: path.join('.'), tags: new Set(all) });
+      for (const child of children) walk(child, [...path, child.key], all);
+    };
+    walk(lifecycleMachine.root, [], []);
+    return out;
+  }
+
+  it('should tag as serving exactly the states of ready and idle outside their stop sequence', () => {
+    const states = atomicStates();
+    expect(states.length).toBeGreaterThan(10);
+    for (const { path, tags } of states) {
+      const expected = /^(ready|idle)\./.test(path) && !tags.has(STOPPING_TAG);
+      expect(tags.has(SERVING_TAG), path).toBe(expected);
+      // Serving implies a running container.
+      if (tags.has(SERVING_TAG)) expect(tags.has(RUNNING_TAG), path).toBe(true);
+    }
   });
 });
