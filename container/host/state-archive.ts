@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { DatabaseSync, backup as sqliteBackup } from 'node:sqlite';
 import type { Readable } from 'node:stream';
-import { CodedError } from '../../src/contract/error-codes.ts';
 import { pipeline } from 'node:stream/promises';
 import { ARCHIVE_EXCLUDES } from '../../src/contract/state-paths.ts';
 
@@ -316,9 +315,17 @@ export async function applySnapshotDir(snapshot: string, home: string): Promise<
   await cp(snapshot, home, { recursive: true, preserveTimestamps: true });
 }
 
-export class RestoreError extends CodedError<'restore_corrupt' | 'restore_failed'> {
+/**
+ * A restore that could not be applied, with its code. Shaped like the
+ * Worker's CodedError but not one: this file also runs in the container
+ * (snapshot-state.ts), where of src/ only contract/state-paths.ts is copied.
+ */
+export class RestoreError extends Error {
+  readonly code: 'restore_corrupt' | 'restore_failed';
   constructor(code: 'restore_corrupt' | 'restore_failed', message: string) {
-    super(code, message, 'RestoreError');
+    super(message);
+    this.name = 'RestoreError';
+    this.code = code;
   }
 }
 
