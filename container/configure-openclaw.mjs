@@ -19,7 +19,10 @@
 //   local mode; else off), the model provider derived from the keys present, and the
 //   default model when OPENCLAW_MODEL is set or the current one's provider
 //   has no key anymore, and the Telegram channel when the Worker connected a
-//   bot (webhook mode: the Worker's inbox hands it the updates). With no key at all the model is the operator's
+//   bot (webhook mode: the Worker's inbox hands it the updates), and the
+//   Discord channel and the agent hook when it connected a Discord bot (the
+//   Worker's relay receives; the inbox hands each message to the hook; the
+//   channel sends the answers). With no key at all the model is the operator's
 //   ChatGPT/Codex subscription (`openai/*` on the sign-in the gateway stores:
 //   container/model-login.sh); the gateway boots without it and says how to sign in.
 //   `openai/*` turns always run on OpenClaw's embedded runtime (SSE transport)
@@ -31,7 +34,7 @@
 // (GATEWAY_PROXY_HEADER); the gateway resolves them from its environment.
 //
 // Exit codes: 0 configured; 2 with a JSON line {code,message,retryable} on stderr.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 
@@ -200,6 +203,98 @@ export function applyTelegram(config, e) {
   set(config, ['channels', 'telegram'], telegram);
 }
 
+/**
+ * The install record of the Discord plugin installed beside openclaw (the
+ * image's npm prefix, the local mode's node_modules): an npm install of the
+ * official package, as `openclaw plugins install` records one, so OpenClaw
+ * trusts it (its keyed store is for trusted plugins only) and imports the
+ * record into its own store at startup. The plugin reaches the openclaw it
+ * runs in through a peer link in its node_modules, made here when missing.
+ */
+function discordInstallRecord(pluginDir) {
+  let manifest;
+  try {
+    manifest = JSON.parse(readFileSync(join(pluginDir, 'package.json'), 'utf8'));
+  } catch {
+    throw new Error(`OpenClaw's Discord channel plugin (@openclaw/discord) is not installed (looked in ${pluginDir || 'no directory'})`);
+  }
+  if (manifest.name !== '@openclaw/discord') throw new Error(`${pluginDir} is not @openclaw/discord`);
+  const peer = join(pluginDir, 'node_modules', 'openclaw');
+  if (!existsSync(peer)) {
+    mkdirSync(dirname(peer), { recursive: true });
+    symlinkSync('../../../openclaw', peer);
+  }
+  const spec = `@openclaw/discord@${manifest.version}`;
+  return {
+    source: 'npm',
+    spec,
+    installPath: pluginDir,
+    version: manifest.version,
+    resolvedName: '@openclaw/discord',
+    resolvedVersion: manifest.version,
+    resolvedSpec: spec,
+  };
+}
+
+/** The hook token's reference: the gateway resolves it from its environment. */
+const DISCORD_HOOK_TOKEN_REF = '${DISCORD_HOOK_TOKEN}';
+
+/**
+ * The Discord channel and the agent hook, when the Worker connected a bot.
+ * OpenClaw's Discord channel plugin (@openclaw/discord, installed beside
+ * openclaw: OPENCLAW_DISCORD_PLUGIN; its install record is written for
+ * OpenClaw to import, see discordInstallRecord) sends the answers with a placeholder
+ * token the Worker's egress replaces; its gateway session is refused there,
+ * since the Worker's relay receives every message and the inbox hands each
+ * to `POST /hooks/agent` with the token derived for it. A channel and hooks
+ * this script set up and the Worker no longer connects are removed; ones the
+ * owner set up by hand are left alone.
+ */
+export function applyDiscord(config, e) {
+  const managed = get(config, ['hooks', 'token']) === DISCORD_HOOK_TOKEN_REF;
+  const pluginDir = e.OPENCLAW_DISCORD_PLUGIN || '';
+  if (!e.DISCORD_BOT_TOKEN || !e.DISCORD_HOOK_TOKEN) {
+    if (managed) {
+      delete config.hooks;
+      if (get(config, ['channels', 'discord', 'token']) === '${DISCORD_BOT_TOKEN}') delete config.channels.discord;
+    }
+    return;
+  }
+  set(config, ['plugins', 'installs', 'discord'], discordInstallRecord(pluginDir));
+  set(config, ['plugins', 'entries', 'discord', 'enabled'], true);
+  const allow = get(config, ['plugins', 'allow']);
+  if (Array.isArray(allow) && !allow.includes('discord')) allow.push('discord');
+  const allowFrom = (e.DISCORD_ALLOWED_USER_IDS || '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const current = get(config, ['channels', 'discord']) ?? {};
+  const discord = {
+    ...current,
+    enabled: true,
+    token: '${DISCORD_BOT_TOKEN}',
+    // Direct messages and mentions carry their text without the privileged intent (the relay asks for none either).
+    intents: { ...(current.intents ?? {}), messageContent: false },
+    dmPolicy: allowFrom.length ? 'allowlist' : 'disabled',
+    ...(allowFrom.length ? { allowFrom } : {}),
+  };
+  if (!allowFrom.length) delete discord.allowFrom;
+  // The local mode's egress is a proxy (OPENCLAW_PROXY_URL); production intercepts without one.
+  if (e.OPENCLAW_PROXY_URL) discord.proxy = e.OPENCLAW_PROXY_URL;
+  else delete discord.proxy;
+  set(config, ['channels', 'discord'], discord);
+  const prefixes = get(config, ['hooks', 'allowedSessionKeyPrefixes']);
+  set(config, ['hooks'], {
+    ...(get(config, ['hooks']) ?? {}),
+    enabled: true,
+    token: DISCORD_HOOK_TOKEN_REF,
+    path: '/hooks',
+    // The inbox names one persistent session per Discord channel: `hook:discord:<channel id>`.
+    allowRequestSessionKey: true,
+    allowedSessionKeyPrefixes: [...new Set([...(Array.isArray(prefixes) ? prefixes : []), 'hook:'])],
+  });
+}
+
 /** Applies the managed settings to a config object (mutates and returns it). */
 export function applyManaged(config, e) {
   const choice = chooseProvider(e);
@@ -238,6 +333,7 @@ export function applyManaged(config, e) {
   set(config, ['gateway', 'auth'], auth);
   applyBrowser(config, e);
   applyTelegram(config, e);
+  applyDiscord(config, e);
   // The Agent's control channel (POST /api/v1/admin/rpc): the Worker never proxies that path for anyone else.
   set(config, ['plugins', 'entries', 'admin-http-rpc', 'enabled'], true);
   const allow = get(config, ['plugins', 'allow']);

@@ -81,6 +81,12 @@ if [ -n "${GATEWAY_COMMAND:-}" ]; then
 fi
 command -v openclaw >/dev/null 2>&1 || fail openclaw_missing "the openclaw CLI is not installed in this image" false
 command -v node >/dev/null 2>&1 || fail node_missing "node is not installed in this image" false
+# OpenClaw's Discord channel plugin is installed beside openclaw (npm's global prefix in the image, the
+# project's node_modules in the local mode); configure-openclaw.mjs loads it when a Discord bot is connected.
+if [ -z "${OPENCLAW_DISCORD_PLUGIN:-}" ]; then
+  OPENCLAW_DISCORD_PLUGIN="$(dirname "$(dirname "$(readlink -f "$(command -v openclaw)")")")/@openclaw/discord"
+  export OPENCLAW_DISCORD_PLUGIN
+fi
 # Internal clients (CLI, the browser plugin's control routes) authenticate with a
 # gateway password. Without one, OpenClaw's browser service generates a password
 # at its first use and writes it into openclaw.json, which restarts the gateway

@@ -4,15 +4,17 @@
  * `wrangler secret put`.
  */
 import type { AgentNamespace } from './agent/agent-rpc.ts';
+import type { RelayNamespace } from './inbox/discord-frames.ts';
 import type { SettingsEnv } from './settings.ts';
 import type { BrowserRunBinding } from './browser/browser-sessions.ts';
 
 /**
  * Secrets only the Worker holds (never sent to the container): the cost
  * guard's API token, the R2 token for presigned backups, the webhook URL
- * (a Slack or Discord webhook URL is a credential), and the Telegram bot's
+ * (a Slack or Discord webhook URL is a credential), the Telegram bot's
  * token and webhook secret (the container gets a placeholder of the token and
- * a secret derived from the webhook's).
+ * a secret derived from the webhook's), and the Discord bot's token (a
+ * placeholder, and a hook token derived from it).
  */
 export const WORKER_SECRET_NAMES = [
   'CF_API_TOKEN',
@@ -21,6 +23,7 @@ export const WORKER_SECRET_NAMES = [
   'NOTIFY_WEBHOOK_URL',
   'TELEGRAM_BOT_TOKEN',
   'TELEGRAM_WEBHOOK_SECRET',
+  'DISCORD_BOT_TOKEN',
 ] as const;
 
 export interface Env extends SettingsEnv {
@@ -29,6 +32,8 @@ export interface Env extends SettingsEnv {
    * local mode: `LocalAgent`), typed with the RPC surface both share.
    */
   AGENT: AgentNamespace;
+  /** The Discord relay (src/inbox/discord-relay.ts): holds the bot's gateway session; one object, named `relay`. */
+  DISCORD_RELAY?: RelayNamespace;
   /** R2 bucket for backups of OpenClaw state. */
   BACKUP_BUCKET?: R2Bucket;
   /** Browser Rendering (production): the agent's browser, through the CDP passthrough. */

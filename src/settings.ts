@@ -250,7 +250,7 @@ export const SETTINGS = {
   }),
   DISCORD_ALLOWED_USER_IDS: s({
     default: '',
-    doc: 'the Discord user ids (comma-separated) whose DMs and mentions of the bot the relay takes into the inbox; everyone else is refused and counted (see [Discord](#discord-while-it-sleeps-in-progress-not-deployable-yet)); empty: nobody',
+    doc: 'the Discord user ids (comma-separated) whose DMs and mentions of the bot the relay takes into the inbox; everyone else is refused and counted (see [Discord](#discord-while-it-sleeps)); empty: nobody',
     parse: (value) => [...parseDiscordIds(value)],
   }),
   PRICING_OVERRIDE: s({

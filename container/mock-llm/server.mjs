@@ -9,7 +9,8 @@
 //   - [[tool:<name> <JSON arguments>]] asks for any tool by name (OpenClaw's
 //     `cron`, `browser`, …) with those arguments; several directives in one
 //     message run one after the other;
-//   - otherwise it answers "mock answer: <the newest user text>".
+//   - otherwise it answers "mock answer: <the newest user text>" (of a hook
+//     turn, the text inside OpenClaw's external-content wrapper).
 // Environment: MOCK_LLM_PORT (default 0 = any free port), MOCK_LLM_LOG (file to append requests to).
 import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -60,6 +61,9 @@ function isInjected(message) {
 
 /** The person's words: without OpenClaw's timestamp prefix, a channel's context blocks (`Conversation info: ⟦openclaw:ctx⟧` + JSON) and runtime footer. */
 function personText(text) {
+  // A hook turn (POST /hooks/agent: a Discord message the Worker handed on) wraps the person's text as external content.
+  const wrapped = /<<<EXTERNAL_UNTRUSTED_CONTENT[^>]*>>>\n(?:[A-Za-z]+: [^\n]*\n)*---\n([\s\S]*?)\n<<<END_EXTERNAL_UNTRUSTED_CONTENT/.exec(text);
+  if (wrapped) return wrapped[1].trim();
   return text
     .replace(/^\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [^\]]*\]\s*/, '')
     .replace(/^(?:[^\n]*⟦openclaw:ctx⟧\s*```json\n[\s\S]*?\n```\s*)+/, '')

@@ -99,6 +99,7 @@ export class AgentController {
         if (!listener) throw new Error(`this runtime has no ${channel} listener`);
         return listener(channel, request);
       },
+      toGateway: (request) => this.#deps.runtime.fetch(request),
       log: this.#ctx.log,
     });
   }

@@ -9,7 +9,8 @@ import { AppError, errorBody, errorMessage, errorResponse, type ErrorBody } from
 import { BackupStore } from '../backup/backup-store.ts';
 import { postWebhook } from '../notify/webhook.ts';
 import { parseCostConfig } from '../cost/cost-config.ts';
-import { containerEnv, telegramEnv } from '../runtime/container-env.ts';
+import { containerEnv, discordEnv, telegramEnv } from '../runtime/container-env.ts';
+import { discordBot } from '../inbox/discord-rest.ts';
 import { TELEGRAM_WEBHOOK_PATH } from '../inbox/telegram-webhook.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { AgentController } from './agent-controller.ts';
@@ -57,17 +58,16 @@ export class AgentCore implements AgentCoreApi {
       let modelLines: ModelLines;
       let egressUrl: string | null = null;
       let telegram: Awaited<ReturnType<typeof telegramBot>> = null;
-      // The Discord bot's token: the relay holds its gateway session; the inbox sends its notes.
-      const discord: DiscordBot | null = env.DISCORD_BOT_TOKEN ? { token: env.DISCORD_BOT_TOKEN } : null;
+      // The Discord bot: the relay holds its gateway session; the inbox sends its notes and hands messages to the gateway's hook.
+      let discord: DiscordBot | null = null;
       try {
         config = parseConfig(env);
         if (parts.runtimeKind === 'local') egressUrl = localEgressUrl(parsePublicOrigins(env.PUBLIC_ORIGINS)[0] ?? '');
         ({ notifyWebhookUrl: notifyUrl, modelLines } = parseCostConfig(env));
         await parts.configure?.(config);
-        telegram = await telegramBot(
-          env,
-          parts.runtimeKind === 'local' ? parseUpstreams(setting(env, 'LOCAL_EGRESS_UPSTREAMS')).get('api.telegram.org') : undefined,
-        );
+        const upstreams = parts.runtimeKind === 'local' ? parseUpstreams(setting(env, 'LOCAL_EGRESS_UPSTREAMS')) : new Map<string, string>();
+        telegram = await telegramBot(env, upstreams.get('api.telegram.org'));
+        discord = await discordBot(env, upstreams.get('discord.com'));
       } catch (error) {
         if (error instanceof AppError) return error;
         throw error;
@@ -85,6 +85,7 @@ export class AgentCore implements AgentCoreApi {
             ...(egressUrl ? { localEgressUrl: egressUrl } : {}),
           }),
           ...(telegram ? telegramEnv(env, telegram.listenerSecret, TELEGRAM_WEBHOOK_PATH) : {}),
+          ...(discord ? discordEnv(env, discord.hookToken) : {}),
         },
         modelLines,
         backups: env.BACKUP_BUCKET ? new BackupStore(env.BACKUP_BUCKET, config.agentName, config.backupKeep, parts.clock ?? Date.now) : null,

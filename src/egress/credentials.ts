@@ -19,14 +19,18 @@ export const EGRESS_SECRETS = [
   'XAI_API_KEY',
   'GITHUB_TOKEN',
   'TELEGRAM_BOT_TOKEN',
+  'DISCORD_BOT_TOKEN',
 ] as const;
 export type EgressSecret = (typeof EGRESS_SECRETS)[number];
 
-/** What the Worker meters: a model provider's answers, or GitHub's (scoped, not metered), or Telegram's Bot API (its webhook kept by the Worker). */
-export type EgressKind = 'model' | 'github' | 'telegram';
+/**
+ * What the Worker meters: a model provider's answers, or GitHub's (scoped, not metered), or Telegram's Bot API (its webhook kept by the Worker),
+ * or Discord's REST API (its gateway kept by the Worker's relay).
+ */
+export type EgressKind = 'model' | 'github' | 'telegram' | 'discord';
 
 /** Where a credential goes in a request. */
-type Placement = 'x-api-key' | 'bearer' | 'token' | 'basic' | 'x-goog-api-key' | 'bot-path';
+type Placement = 'x-api-key' | 'bearer' | 'token' | 'basic' | 'x-goog-api-key' | 'bot-path' | 'bot-header';
 
 interface HostCredential {
   secret: EgressSecret;
@@ -65,6 +69,8 @@ const HOSTS: Array<Omit<EgressHost, 'credentials'> & { credentials: HostCredenti
   { host: 'github.com', kind: 'github', provider: 'github', credentials: [{ secret: 'GITHUB_TOKEN', placement: 'basic' }] },
   // The Bot API takes its token in the path: /bot<token>/<method>, /file/bot<token>/<path>.
   { host: 'api.telegram.org', kind: 'telegram', provider: 'telegram', credentials: [{ secret: 'TELEGRAM_BOT_TOKEN', placement: 'bot-path' }] },
+  // Discord's REST API takes `Authorization: Bot <token>`; the answers OpenClaw's Discord channel sends go this way.
+  { host: 'discord.com', kind: 'discord', provider: 'discord', credentials: [{ secret: 'DISCORD_BOT_TOKEN', placement: 'bot-header' }] },
 ];
 
 /** A Bot API path: its token, and what comes before and after it. */
@@ -175,6 +181,7 @@ export function withRealCredential(request: Request, host: EgressHost, env: Part
     else if (chosen.placement === 'x-goog-api-key') headers.set('x-goog-api-key', real);
     else if (chosen.placement === 'bearer') headers.set('authorization', `Bearer ${real}`);
     else if (chosen.placement === 'token') headers.set('authorization', `token ${real}`);
+    else if (chosen.placement === 'bot-header') headers.set('authorization', `Bot ${real}`);
     else headers.set('authorization', `Basic ${btoa(`x-access-token:${real}`)}`);
   }
   return out;

@@ -109,9 +109,27 @@ function telegramEgress(request: Request, host: EgressHost, env: Partial<Env>, s
   return send(withRealCredential(request, host, env));
 }
 
+/** Discord's gateway lookups (`GET /api/v<n>/gateway[/bot]`): answered by the Worker, whose relay is the bot's one receiver. */
+const DISCORD_GATEWAY_LOOKUP = /^\/api(?:\/v\d+)?\/gateway(?:\/bot)?\/?$/;
+
+/**
+ * The container's Discord REST call: the bot's token added. Its gateway
+ * lookup is refused, so OpenClaw's Discord channel sends answers but never
+ * opens a second gateway session: the Worker's relay receives every
+ * message, awake or asleep, and hands it to the gateway through the inbox.
+ */
+function discordEgress(request: Request, host: EgressHost, env: Partial<Env>, send: (r: Request) => Promise<Response>): Promise<Response> {
+  if (DISCORD_GATEWAY_LOOKUP.test(new URL(request.url).pathname)) {
+    const message = "openclaw-ondemand: refused at egress: the Worker's relay holds the bot's gateway session (messages arrive through the inbox)";
+    return Promise.resolve(Response.json({ message, code: 0 }, { status: 403 }));
+  }
+  return send(withRealCredential(request, host, env));
+}
+
 export async function egressFetch(request: Request, host: EgressHost, deps: EgressDeps): Promise<Response> {
   const send = deps.fetch ?? ((r: Request) => fetch(r));
   if (host.kind === 'telegram') return telegramEgress(request, host, deps.env, send);
+  if (host.kind === 'discord') return discordEgress(request, host, deps.env, send);
   if (host.kind === 'github') {
     const refusal = await githubRefusal(request.clone(), { pushRepos: setting(deps.env, 'GITHUB_PUSH_REPOS') });
     if (refusal) return githubRefused(host.host, refusal);

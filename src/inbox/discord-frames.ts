@@ -110,3 +110,25 @@ export function gatewayUrlFor(base: string): string {
   url.searchParams.set('encoding', 'json');
   return url.href;
 }
+
+export interface RelayStatus {
+  holding: boolean;
+  phase: GatewayPhase;
+  /** When the relay last started holding. */
+  since: string | null;
+  /** Messages handed to the inbox since the relay was created. */
+  received: number;
+  lastMessageAt: string | null;
+  /** Why it stopped for good (a bad token, disallowed intents), until the next hold. */
+  failure: string | null;
+}
+
+/** What the Worker asks of the relay (src/inbox/discord-relay.ts). */
+export interface DiscordRelayApi {
+  hold(): Promise<RelayStatus>;
+  release(): Promise<RelayStatus>;
+  status(): Promise<RelayStatus>;
+}
+
+/** The relay's namespace binding, whichever class it binds. */
+export type RelayNamespace = DurableObjectNamespace<DiscordRelayApi & Rpc.DurableObjectBranded>;

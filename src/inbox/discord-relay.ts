@@ -26,25 +26,23 @@ import { setting } from '../settings.ts';
 import { boundLog } from '../log.ts';
 
 const log = boundLog({ channel: 'discord' });
-import { type DiscordInbound, type GatewayPhase, type GatewaySessionState, type GatewaySocket, NO_SESSION, standardSocket } from './discord-frames.ts';
+import {
+  type DiscordInbound,
+  type DiscordRelayApi,
+  type GatewaySessionState,
+  type GatewaySocket,
+  NO_SESSION,
+  type RelayStatus,
+  standardSocket,
+} from './discord-frames.ts';
+export type { RelayStatus };
 import { DiscordGatewaySession } from './discord-gateway.ts';
 import { DISCORD_API_ORIGIN } from './discord-rest.ts';
+import { parseUpstreams } from '../egress/local-egress.ts';
 
 /** How often the alarm checks that a held session is up (and brings it back after an eviction). */
 export const KEEPALIVE_MS = 30_000;
 const META_KEY = 'relay/meta';
-
-export interface RelayStatus {
-  holding: boolean;
-  phase: GatewayPhase;
-  /** When the relay last started holding. */
-  since: string | null;
-  /** Messages handed to the inbox since the relay was created. */
-  received: number;
-  lastMessageAt: string | null;
-  /** Why it stopped for good (a bad token, disallowed intents), until the next hold. */
-  failure: string | null;
-}
 
 interface RelayMeta extends Omit<RelayStatus, 'phase'> {
   session: GatewaySessionState;
@@ -62,7 +60,7 @@ async function openFromWorker(url: string): Promise<GatewaySocket> {
   return standardSocket(socket);
 }
 
-export class DiscordRelay extends DurableObject<Env> {
+export class DiscordRelay extends DurableObject<Env> implements DiscordRelayApi {
   #session: DiscordGatewaySession | null = null;
   #meta: RelayMeta | null = null;
 
@@ -93,6 +91,12 @@ export class DiscordRelay extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const meta = await this.#load();
     if (!meta.holding) return;
+    // The bot was disconnected (its secret deleted): stop holding instead of failing every 30 s.
+    if ((this.env.DISCORD_BOT_TOKEN ?? '') === '') {
+      log('relay:released', { reason: 'DISCORD_BOT_TOKEN is not set any more' });
+      await this.release();
+      return;
+    }
     await this.#ensureSession();
     await this.ctx.storage.setAlarm(Date.now() + KEEPALIVE_MS);
   }
@@ -173,5 +177,31 @@ export class DiscordRelay extends DurableObject<Env> {
   async #save(meta: RelayMeta): Promise<void> {
     this.#meta = meta;
     await this.ctx.storage.put(META_KEY, meta);
+  }
+}
+
+/** The relay's one object: one bot per Worker. */
+export const RELAY_NAME = 'relay';
+
+/**
+ * Keeps the relay holding while a bot is connected (the cron, a wake): a
+ * no-op for a relay that holds. Best effort: a failure is logged, and the
+ * next cron tries again.
+ */
+export async function keepDiscordHeld(env: Env): Promise<void> {
+  if (!env.DISCORD_RELAY || (env.DISCORD_BOT_TOKEN ?? '') === '') return;
+  try {
+    const status = await env.DISCORD_RELAY.get(env.DISCORD_RELAY.idFromName(RELAY_NAME)).hold();
+    if (status.failure) log('relay:not-holding', { reason: status.failure });
+  } catch (error) {
+    log('relay:hold-failed', { message: errorMessage(error) });
+  }
+}
+
+/** The local mode's relay: Discord's REST API where LOCAL_EGRESS_UPSTREAMS stands an origin in for discord.com. */
+export class LocalDiscordRelay extends DiscordRelay {
+  protected override apiOrigin(): string {
+    const upstream = parseUpstreams(setting(this.env, 'LOCAL_EGRESS_UPSTREAMS')).get('discord.com');
+    return upstream ? `${upstream.replace(/\/$/, '')}/api/v10` : DISCORD_API_ORIGIN;
   }
 }

@@ -4,7 +4,21 @@
  * channel (the assistant is hibernated, a message could not be handed on)
  * and "typing…" while the assistant wakes.
  */
+import type { DiscordBot } from './inbox-types.ts';
+import { discordHookToken } from './discord-hooks.ts';
+
 export const DISCORD_API_ORIGIN = 'https://discord.com/api/v10';
+
+/**
+ * The Discord bot from the Worker's secret; null when none is connected.
+ * `upstream`: an origin standing in for discord.com (the local mode's
+ * LOCAL_EGRESS_UPSTREAMS), its REST API under `/api/v10` as Discord's.
+ */
+export async function discordBot(env: { DISCORD_BOT_TOKEN?: string | undefined }, upstream?: string): Promise<DiscordBot | null> {
+  const token = env.DISCORD_BOT_TOKEN ?? '';
+  if (token === '') return null;
+  return { token, hookToken: await discordHookToken(token), ...(upstream ? { apiOrigin: `${upstream.replace(/\/$/, '')}/api/v10` } : {}) };
+}
 
 export async function discordCall(
   token: string,

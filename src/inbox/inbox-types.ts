@@ -11,6 +11,8 @@ export interface TelegramBot {
 /** The Discord bot, as the Worker holds it (the relay's token; the notes it sends itself). */
 export interface DiscordBot {
   token: string;
+  /** What the gateway's agent hook checks (derived from the token; never Discord's own). */
+  hookToken: string;
   apiOrigin?: string;
 }
 

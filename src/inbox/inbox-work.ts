@@ -10,11 +10,13 @@
  * Telegram's path: the gateway's Telegram webhook listener (OpenClaw's
  * webhook mode), which answers `x-openclaw-delivery-accepted: durable` once
  * the update is in its own durable queue; only then is it forgotten here.
+ * Discord's: the gateway's agent hook, once the turn ran (discord-hooks.ts).
  */
 import type { LifecycleState } from '../../machines/lifecycle-types.ts';
 import { AppError, errorMessage } from '../errors.ts';
 import type { DiscordInbound } from './discord-frames.ts';
 import { DISCORD_API_ORIGIN, discordCall } from './discord-rest.ts';
+import { discordHookAdopted, discordHookRequest, type KeptDiscordMessage } from './discord-hooks.ts';
 import type { DeadLetter, Inbox, InboxChannel, InboxMessage, InboxStatus } from './inbox.ts';
 import { TELEGRAM_API_ORIGIN, TELEGRAM_SECRET_HEADER, telegramCall } from './telegram.ts';
 import type { DiscordBot, Receipt, TelegramBot, TelegramUpdate } from './inbox-types.ts';
@@ -37,6 +39,8 @@ export interface InboxWorkDeps {
   wake: (identity: string, reason: string) => Promise<void>;
   /** Sends a request to the gateway's listener for a channel. */
   toListener: (channel: 'telegram', request: Request) => Promise<Response>;
+  /** Sends a request to the gateway itself (its agent hook). */
+  toGateway: (request: Request) => Promise<Response>;
   log: (event: string, fields: Record<string, unknown>) => void;
   fetcher?: typeof fetch;
 }
@@ -65,13 +69,14 @@ export class InboxWork {
   /** A Discord message for the bot from an allowed sender (the relay checked the sender list). */
   async discord(message: DiscordInbound): Promise<Receipt> {
     if (!this.#deps.discord) throw new AppError('not_configured', 'no Discord bot is connected (DISCORD_BOT_TOKEN)');
-    const payload = JSON.stringify({
+    const kept: KeptDiscordMessage = {
       id: message.id,
       channelId: message.channelId,
       guildId: message.guildId,
       authorId: message.authorId,
       content: message.content,
-    });
+    };
+    const payload = JSON.stringify(kept);
     return this.#received({ id: `discord:${message.id}`, channel: 'discord', sender: message.authorId, chat: message.channelId, payload });
   }
 
@@ -166,10 +171,8 @@ export class InboxWork {
 
   async #deliver(message: InboxMessage): Promise<void> {
     if (!this.#deps.serving()) throw new Error('the gateway stopped serving');
+    if (message.channel === 'discord') return this.#deliverDiscord(message);
     const telegram = this.#deps.telegram;
-    // Discord's messages wait for their path into OpenClaw (its /hooks/agent, README status table): tried, and
-    // dead-lettered with a note after the usual tries, never dropped unsaid.
-    if (message.channel === 'discord') throw new Error('handing Discord messages to OpenClaw is not built yet');
     if (!telegram) throw new Error(`no ${message.channel} channel is configured`);
     const request = new Request(`http://gateway${TELEGRAM_LISTENER_PATH}`, {
       method: 'POST',
@@ -181,6 +184,14 @@ export class InboxWork {
     if (answer.status !== 200 || answer.headers.get(DELIVERY_ACCEPTED_HEADER) !== 'durable') {
       throw new Error(`the gateway's Telegram listener answered ${answer.status} without durable adoption`);
     }
+    this.#deps.log('inbox:delivered', { id: message.id, attempts: message.attempts + 1 });
+  }
+
+  /** A Discord message, through the gateway's agent hook; forgotten once its turn ran. */
+  async #deliverDiscord(message: InboxMessage): Promise<void> {
+    const discord = this.#deps.discord;
+    if (!discord) throw new Error('no Discord bot is connected');
+    await discordHookAdopted(await this.#deps.toGateway(discordHookRequest(message.payload, discord.hookToken)));
     this.#deps.log('inbox:delivered', { id: message.id, attempts: message.attempts + 1 });
   }
 

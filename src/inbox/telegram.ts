@@ -8,6 +8,7 @@
  * Worker.
  */
 import { AppError } from '../errors.ts';
+import { derivedSecret } from './derived-secret.ts';
 export { sameSecret } from '../contract/local-host.ts';
 export { parseTelegramIds } from './chat-ids.ts';
 import type { TelegramBot, TelegramUpdate } from './inbox-types.ts';
@@ -73,13 +74,6 @@ export async function telegramCall(
   if (!r.ok || answer?.ok !== true) throw new Error(`Telegram ${method}: ${r.status} ${answer?.description ?? ''}`.trim());
 }
 
-/** The secret the gateway's own listener checks: derived from the webhook secret, so the container never holds Telegram's. */
-async function listenerSecretFor(webhookSecret: string): Promise<string> {
-  const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(webhookSecret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  const mac = await crypto.subtle.sign('HMAC', key, new TextEncoder().encode('openclaw-ondemand telegram listener'));
-  return [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 /**
  * The Telegram bot from the Worker's secrets; null when none is connected.
  * `apiOrigin`: where the Bot API is (the local mode's LOCAL_EGRESS_UPSTREAMS
@@ -97,5 +91,5 @@ export async function telegramBot(
     throw new AppError('not_configured', `Telegram needs both secrets: ${token === '' ? 'TELEGRAM_BOT_TOKEN' : 'TELEGRAM_WEBHOOK_SECRET'} is missing`);
   }
   if (!validWebhookSecret(secret)) throw new AppError('not_configured', 'TELEGRAM_WEBHOOK_SECRET must be 1–256 of A–Z, a–z, 0–9, _ and - (Telegram’s rule)');
-  return { token, listenerSecret: await listenerSecretFor(secret), ...(apiOrigin ? { apiOrigin } : {}) };
+  return { token, listenerSecret: await derivedSecret(secret, 'openclaw-ondemand telegram listener'), ...(apiOrigin ? { apiOrigin } : {}) };
 }

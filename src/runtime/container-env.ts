@@ -42,12 +42,22 @@ export const TELEGRAM_ENV_NAMES = [
 export const TELEGRAM_LISTENER_PORT = 18790;
 
 /** Every name containerEnv() can produce: all a runtime takes from the Worker (the local host refuses others). */
+/**
+ * The gateway's Discord channel (answers only: the Worker's relay receives):
+ * the token its agent hook checks (derived by the Worker from the bot's) and
+ * the allowed senders. The bot's token itself is a placeholder the egress
+ * replaces.
+ */
+export const DISCORD_ENV_NAMES = ['DISCORD_HOOK_TOKEN', 'DISCORD_ALLOWED_USER_IDS'] as const;
+
 export const RUNTIME_ENV_NAMES: readonly string[] = [
   'GATEWAY_PORT',
   'GATEWAY_ALLOWED_ORIGINS',
   'GATEWAY_ADMINS',
   'BROWSER_CDP_URL',
   ...TELEGRAM_ENV_NAMES,
+  ...DISCORD_ENV_NAMES,
+  'DISCORD_BOT_TOKEN',
   ...CONTAINER_ENV_NAMES,
   ...LOCAL_EGRESS_ENV_NAMES,
 ];
@@ -100,4 +110,9 @@ export function telegramEnv(env: Partial<Env>, listenerSecret: string, webhookPa
     TELEGRAM_LISTENER_PORT: String(TELEGRAM_LISTENER_PORT),
     ...(origin ? { TELEGRAM_WEBHOOK_URL: `${origin}${webhookPath}` } : {}),
   };
+}
+
+/** The gateway's Discord channel settings, for a connected bot (its hook's token derived by the Worker). */
+export function discordEnv(env: Partial<Env>, hookToken: string): Record<string, string> {
+  return { DISCORD_HOOK_TOKEN: hookToken, DISCORD_ALLOWED_USER_IDS: setting(env as SettingsEnv, 'DISCORD_ALLOWED_USER_IDS').join(',') };
 }

@@ -1,6 +1,6 @@
 /** container/configure-openclaw.mjs run for real: first run, restored config, bad config. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -63,6 +63,53 @@ describe('configure-openclaw.mjs', () => {
     writeFileSync(join(dir, 'openclaw.json'), JSON.stringify({ ...read(dir), channels: { telegram: mine } }));
     expect(configure(dir, compat).status).toBe(0);
     expect(read(dir).channels.telegram).toEqual(mine);
+  });
+
+  it("should set up OpenClaw's Discord channel (sending only) and the agent hook for a connected bot, with the plugin's install record, and take them away with the bot", () => {
+    const dir = stateDir();
+    // A plugin installed beside openclaw, as npm lays it out (node_modules/@openclaw/discord).
+    const plugin = join(stateDir(), 'node_modules', '@openclaw', 'discord');
+    mkdirSync(plugin, { recursive: true });
+    writeFileSync(join(plugin, 'package.json'), JSON.stringify({ name: '@openclaw/discord', version: '2026.9.6' }));
+    const discord = {
+      DISCORD_BOT_TOKEN: 'ondemand-placeholder-discord-bot-token',
+      DISCORD_HOOK_TOKEN: 'derived-hook-token-4d2c',
+      DISCORD_ALLOWED_USER_IDS: '2200000000000000002',
+      OPENCLAW_DISCORD_PLUGIN: plugin,
+    };
+    expect(configure(dir, { ...compat, ...discord }).status).toBe(0);
+    const config = read(dir);
+    expect(config.channels.discord).toEqual({
+      enabled: true,
+      token: '${DISCORD_BOT_TOKEN}',
+      intents: { messageContent: false },
+      dmPolicy: 'allowlist',
+      allowFrom: ['2200000000000000002'],
+    });
+    expect(config.hooks).toEqual({
+      enabled: true,
+      token: '${DISCORD_HOOK_TOKEN}',
+      path: '/hooks',
+      allowRequestSessionKey: true,
+      allowedSessionKeyPrefixes: ['hook:'],
+    });
+    // An official npm install record (what OpenClaw trusts), pointing at the installed package; its peer link to openclaw made.
+    expect(config.plugins.installs.discord).toMatchObject({
+      source: 'npm',
+      spec: '@openclaw/discord@2026.9.6',
+      installPath: plugin,
+      resolvedName: '@openclaw/discord',
+    });
+    expect(readlinkSync(join(plugin, 'node_modules', 'openclaw'))).toBe('../../../openclaw');
+    expect(readFileSync(join(dir, 'openclaw.json'), 'utf8')).not.toContain('derived-hook-token-4d2c');
+    // No plugin where it should be: a clear failure, nothing half-configured.
+    const missing = configure(stateDir(), { ...compat, ...discord, OPENCLAW_DISCORD_PLUGIN: join(plugin, 'nope') });
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('@openclaw/discord) is not installed');
+    // The bot disconnected: the channel and the hooks this script set up go.
+    expect(configure(dir, compat).status).toBe(0);
+    expect(read(dir).channels?.discord).toBeUndefined();
+    expect(read(dir).hooks).toBeUndefined();
   });
 
   it('should write first-run defaults and the managed settings when no config exists', () => {

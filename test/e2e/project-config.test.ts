@@ -21,8 +21,11 @@ const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 
 describe('wrangler.jsonc', () => {
-  it('should bind AGENT to the Sandbox class with one container in production', () => {
-    expect(production.durable_objects.bindings).toEqual([{ name: 'AGENT', class_name: 'Agent' }]);
+  it('should bind AGENT to the Sandbox class with one container in production, and the Discord relay', () => {
+    expect(production.durable_objects.bindings).toEqual([
+      { name: 'AGENT', class_name: 'Agent' },
+      { name: 'DISCORD_RELAY', class_name: 'DiscordRelay' },
+    ]);
     expect(production.containers).toHaveLength(1);
     expect(production.containers?.[0]).toMatchObject({ class_name: 'Agent', max_instances: 1 });
   });
@@ -32,15 +35,21 @@ describe('wrangler.jsonc', () => {
     expect(parseConfig(production.vars as Record<string, string>).instanceType).toBe(production.containers?.[0]?.instance_type);
   });
 
-  it('should bind AGENT to LocalAgent without a container in the local env', () => {
-    expect(local.durable_objects.bindings).toEqual([{ name: 'AGENT', class_name: 'LocalAgent' }]);
+  it('should bind AGENT to LocalAgent without a container in the local env, and the local Discord relay', () => {
+    expect(local.durable_objects.bindings).toEqual([
+      { name: 'AGENT', class_name: 'LocalAgent' },
+      { name: 'DISCORD_RELAY', class_name: 'LocalDiscordRelay' },
+    ]);
     expect(local.containers ?? []).toEqual([]);
   });
 
-  it('should declare both Durable Object classes as SQLite classes, and an R2 bucket and a cron', () => {
-    expect(production.migrations.flatMap((m: { new_sqlite_classes?: string[] }) => m.new_sqlite_classes ?? [])).toEqual(
-      expect.arrayContaining(['Agent', 'LocalAgent']),
-    );
+  it('should declare every Durable Object class as a SQLite class, each once, and an R2 bucket and a cron', () => {
+    expect(production.migrations.flatMap((m: { new_sqlite_classes?: string[] }) => m.new_sqlite_classes ?? [])).toEqual([
+      'Agent',
+      'LocalAgent',
+      'DiscordRelay',
+      'LocalDiscordRelay',
+    ]);
     expect(production.r2_buckets.map((b: { binding: string }) => b.binding)).toEqual(['BACKUP_BUCKET']);
     expect(local.r2_buckets.map((b: { binding: string }) => b.binding)).toEqual(['BACKUP_BUCKET']);
     expect(production.triggers.crons?.length).toBe(1);
@@ -101,6 +110,9 @@ describe('Dockerfile', () => {
     const pinned = /ARG OPENCLAW_VERSION=(\S+)/.exec(dockerfile)?.[1];
     expect(pinned).toMatch(/^\d{4}\.\d+\.\d+$/);
     expect(pinned).toBe(pkg.dependencies.openclaw);
+    // OpenClaw's Discord channel plugin: the same version in the image as in the local mode, beside openclaw.
+    expect(pkg.dependencies['@openclaw/discord']).toBe(pinned);
+    expect(dockerfile).toContain('"openclaw@${OPENCLAW_VERSION}" "@openclaw/discord@${OPENCLAW_VERSION}"');
     expect(dockerfile).toContain('COPY container/start.sh container/configure-openclaw.mjs container/snapshot-state.ts /container/');
     expect(dockerfile).toContain('COPY container/host/state-archive.ts /container/host/state-archive.ts');
   });

@@ -5,6 +5,10 @@
  * URL, HEARTBEAT_ACK, RESUMED after a replay of what the session missed,
  * INVALID_SESSION for a session it does not know, RECONNECT on request, and
  * the close codes for a bad token (4004) and disallowed intents (4014).
+ * REST: the gateway lookup, the bot's identity (`/users/@me`,
+ * `/oauth2/applications/@me`, what OpenClaw's Discord channel asks at its
+ * start), a channel's lookup, and a channel's messages and typing; every
+ * call is recorded with whether it carried the bot's token.
  * A test dispatches MESSAGE_CREATE to the bot's sessions, drops a
  * connection, stops acknowledging heartbeats, and reads what it was sent.
  */
@@ -51,6 +55,8 @@ export interface DiscordStandIn {
   identified: string[];
   /** Sessions resumed. */
   resumed: string[];
+  /** Every REST call (method, path, whether it carried the bot's token), in order. */
+  calls: { at: number; method: string; path: string; token: boolean }[];
   /** What the bot posted over REST: messages (their content) and typing indicators. */
   posted: { at: number; channel: string; kind: string; content: string | null }[];
   /** Sends MESSAGE_CREATE to every live session (kept for a resume by one that is away); returns the message id. */
@@ -81,6 +87,7 @@ export async function startDiscordStandIn(options: DiscordStandInOptions): Promi
   const identified: string[] = [];
   const resumed: string[] = [];
   const posted: DiscordStandIn['posted'] = [];
+  const calls: DiscordStandIn['calls'] = [];
   let acking = true;
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -89,7 +96,13 @@ export async function startDiscordStandIn(options: DiscordStandInOptions): Promi
       res.end(JSON.stringify(body));
     };
     if (req.url?.startsWith('/_standin/')) return control(req, json);
+    calls.push({ at: Date.now(), method: req.method ?? '', path: req.url ?? '', token: req.headers.authorization === `Bot ${options.token}` });
     if (req.headers.authorization !== `Bot ${options.token}`) return json(401, { message: '401: Unauthorized', code: 0 });
+    if (req.method === 'GET' && req.url === '/api/v10/users/@me')
+      return json(200, { id: botUserId, username: 'ondemand-standin', discriminator: '0', bot: true });
+    if (req.method === 'GET' && req.url === '/api/v10/oauth2/applications/@me') return json(200, { id: botUserId, name: 'ondemand-standin', flags: 0 });
+    const channelLookup = /^\/api\/v10\/channels\/(\d+)$/.exec(req.url ?? '');
+    if (req.method === 'GET' && channelLookup) return json(200, { id: channelLookup[1], type: 1, recipients: [] });
     if (req.method === 'GET' && req.url === '/api/v10/gateway/bot')
       return json(200, { url: gatewayUrl, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 } });
     const channelCall = /^\/api\/v10\/channels\/(\d+)\/(messages|typing)$/.exec(req.url ?? '');
@@ -211,6 +224,7 @@ export async function startDiscordStandIn(options: DiscordStandInOptions): Promi
     identified,
     resumed,
     posted,
+    calls,
     message: (m) => {
       const id = nextId();
       const d = {

@@ -437,3 +437,44 @@ describe("Telegram's Bot API at egress", () => {
     expect(sent).toEqual([]);
   });
 });
+
+describe("Discord's REST API at egress", () => {
+  const BOT = { DISCORD_BOT_TOKEN: 'MTEw.real-discord-token' };
+  const discord = () => host('discord.com', BOT);
+  const forward = () => {
+    const sent: Array<{ url: string; authorization: string | null }> = [];
+    return {
+      sent,
+      deps: {
+        env: BOT,
+        agent: { modelGate: async () => ({ go: true as const, delayMs: 0, level: 'ok' as const }), recordModelCall: async () => {} },
+        waitUntil: () => {},
+        fetch: async (r: Request) => {
+          sent.push({ url: r.url, authorization: r.headers.get('authorization') });
+          return Response.json({ id: '1' });
+        },
+      },
+    };
+  };
+
+  it("should give the container a placeholder and send the bot's real token as `Authorization: Bot`", async () => {
+    expect(placeholderEnv(BOT)).toEqual({ DISCORD_BOT_TOKEN: 'ondemand-placeholder-discord-bot-token' });
+    const { sent, deps } = forward();
+    const headers = { authorization: 'Bot ondemand-placeholder-discord-bot-token', 'content-type': 'application/json' };
+    await egressFetch(new Request('https://discord.com/api/v10/channels/33/messages', { method: 'POST', headers, body: '{"content":"hi"}' }), discord(), deps);
+    expect(sent).toEqual([{ url: 'https://discord.com/api/v10/channels/33/messages', authorization: 'Bot MTEw.real-discord-token' }]);
+  });
+
+  it("should refuse the container's gateway lookup, so the relay's session stays the bot's only one", async () => {
+    const { sent, deps } = forward();
+    for (const path of ['/api/v10/gateway/bot', '/api/v9/gateway', '/api/gateway/bot/']) {
+      const r = await egressFetch(new Request(`https://discord.com${path}`, { headers: { authorization: 'Bot x' } }), discord(), deps);
+      expect(r.status, path).toBe(403);
+      expect(await r.json()).toMatchObject({ message: expect.stringContaining("the Worker's relay holds") });
+    }
+    expect(sent).toEqual([]);
+    // Not a lookup: a channel named "gateway" is just a path segment elsewhere.
+    await egressFetch(new Request('https://discord.com/api/v10/users/@me'), discord(), deps);
+    expect(sent).toHaveLength(1);
+  });
+});

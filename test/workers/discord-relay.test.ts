@@ -10,7 +10,7 @@ import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { DISCORD_API_ORIGIN } from '../../src/inbox/discord-rest.ts';
 import { resetFakeContainers } from '../support/fake-runtime.ts';
-import { discordStandIn } from './test-worker.ts';
+import { discordStandIn, type TestDiscordRelay } from './test-worker.ts';
 
 const OWNER = '2200000000000000002';
 const control = inject('discordControl');
@@ -25,7 +25,9 @@ interface StandInState {
 const standInState = async () => (await (await fetch(`${control}/state`)).json()) as StandInState;
 const send = async (m: Record<string, unknown>) =>
   ((await (await fetch(`${control}/message`, { method: 'POST', body: JSON.stringify(m) })).json()) as { id: string }).id;
-const relay = (name: string) => env.DISCORD_RELAY.get(env.DISCORD_RELAY.idFromName(name));
+// The tests' wrangler config binds DISCORD_RELAY to TestDiscordRelay (test-worker.ts).
+const relays = env.DISCORD_RELAY as unknown as DurableObjectNamespace<TestDiscordRelay>;
+const relay = (name: string) => relays.get(relays.idFromName(name));
 const WAIT = { timeout: 20_000, interval: 50 };
 
 describe('Discord relay (Durable Object, workerd)', { timeout: 60_000 }, () => {
