@@ -29,9 +29,13 @@ export const TWIN_EGRESS_SECRETS = {
   GITHUB_TOKEN: 'ghp_twin-github-token-must-stay-in-the-worker',
   // The Telegram bot (its Bot API stood in at api.telegram.org: test/production/telegram.test.ts).
   TELEGRAM_BOT_TOKEN: '7000000002:AAH-twin-bot-token-must-stay-in-the-worker',
+  // The Discord bot (its gateway and REST API stood in at discord.com: test/production/discord.test.ts).
+  DISCORD_BOT_TOKEN: 'MTEwMDAwMDAwMDAwMDAwMDAwMg.twin-discord-token-must-stay-in-the-worker',
 };
 /** The twin's Telegram webhook secret (Telegram's side: the container gets only a secret derived from it) and its one allowed sender. */
 export const TWIN_TELEGRAM = { TELEGRAM_WEBHOOK_SECRET: 'twin-webhook-secret-must-stay-in-the-worker', TELEGRAM_ALLOWED_USER_IDS: '4343' };
+/** The twin's one allowed Discord sender. */
+export const TWIN_DISCORD = { DISCORD_ALLOWED_USER_IDS: '2200000000000000004' };
 /** Where the twin's OpenAI-compatible endpoint (the mock model) is stood in: AI Gateway's host, as its compat URL. */
 export const TWIN_MODEL_HOST = 'gateway.ai.cloudflare.com';
 /** The one repository the twin's agent may push to (GITHUB_PUSH_REPOS). */

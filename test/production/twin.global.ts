@@ -12,8 +12,9 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startTwin, twinUnavailable, type Twin } from './twin/twin.ts';
 import { ROOT, bridgeGateway } from './twin/twin-shell.ts';
-import { TWIN_EGRESS_SECRETS, TWIN_TELEGRAM, TWIN_VARS } from './twin-vars.ts';
+import { TWIN_DISCORD, TWIN_EGRESS_SECRETS, TWIN_TELEGRAM, TWIN_VARS } from './twin-vars.ts';
 import { startTelegramStandIn } from '../support/telegram-standin.ts';
+import { startDiscordStandIn } from '../support/discord-standin.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -32,6 +33,8 @@ declare module 'vitest' {
     twinR2Control: string;
     /** The Bot API stand-in at api.telegram.org: its calls are read from here + STANDIN_CALLS_PATH. */
     telegramStandIn: string;
+    /** The Discord stand-in at discord.com: its control routes are here + /_standin/… */
+    discordStandIn: string;
   }
 }
 
@@ -82,19 +85,28 @@ export default async function setup(project: TestProject) {
     project.provide('twinStandIns', '');
     project.provide('twinR2Control', '');
     project.provide('telegramStandIn', '');
+    project.provide('discordStandIn', '');
     return;
   }
   const webhook = await startWebhookReceiver(bridgeGateway());
   const telegram = await startTelegramStandIn(TWIN_EGRESS_SECRETS.TELEGRAM_BOT_TOKEN, bridgeGateway());
+  // Discord at discord.com: the relay's REST lookups and OpenClaw's answers (its gateway is this stand-in's, on the bridge).
+  const discord = await startDiscordStandIn({ token: TWIN_EGRESS_SECRETS.DISCORD_BOT_TOKEN, host: bridgeGateway() });
+  const discordOrigin = discord.apiUrl.replace(/\/api\/v10$/, '');
   let twin: Twin;
   try {
     twin = await startTwin({
-      vars: { ...TWIN_VARS, ...TWIN_TELEGRAM, NOTIFY_WEBHOOK_URL: `https://${WEBHOOK_HOST}/hook` },
-      standIns: { [WEBHOOK_HOST]: webhook.address, 'api.telegram.org': telegram.origin.replace(/^http:\/\//, '') },
+      vars: { ...TWIN_VARS, ...TWIN_TELEGRAM, ...TWIN_DISCORD, NOTIFY_WEBHOOK_URL: `https://${WEBHOOK_HOST}/hook` },
+      standIns: {
+        [WEBHOOK_HOST]: webhook.address,
+        'api.telegram.org': telegram.origin.replace(/^http:\/\//, ''),
+        'discord.com': discordOrigin.replace(/^http:\/\//, ''),
+      },
     });
   } catch (error) {
     webhook.server.close();
     await telegram.close();
+    await discord.close();
     throw error;
   }
   project.provide('twinSkipped', '');
@@ -106,6 +118,7 @@ export default async function setup(project: TestProject) {
   project.provide('twinStandIns', JSON.stringify(twin.standIns));
   project.provide('twinR2Control', twin.r2Control);
   project.provide('telegramStandIn', telegram.origin);
+  project.provide('discordStandIn', `${discordOrigin}/_standin`);
   return async () => {
     mkdirSync(join(ROOT, 'test-results'), { recursive: true });
     writeFileSync(join(ROOT, 'test-results', 'production-twin.log'), twin.output());
@@ -113,5 +126,6 @@ export default async function setup(project: TestProject) {
     webhook.server.closeAllConnections();
     webhook.server.close();
     await telegram.close();
+    await discord.close();
   };
 }

@@ -1,6 +1,6 @@
 /**
  * A stand-in for Discord's gateway (v10, JSON) and the REST routes a bot's
- * relay uses, on 127.0.0.1. Its frames follow Discord's documented shapes:
+ * relay uses, on 127.0.0.1 (or the address given: the twin's Docker bridge). Its frames follow Discord's documented shapes:
  * HELLO with a heartbeat interval, READY with the session and the resume
  * URL, HEARTBEAT_ACK, RESUMED after a replay of what the session missed,
  * INVALID_SESSION for a session it does not know, RECONNECT on request, and
@@ -21,6 +21,8 @@ export interface DiscordStandInOptions {
   token: string;
   botUserId?: string;
   heartbeatMs?: number;
+  /** The address to listen on (default 127.0.0.1). */
+  host?: string;
   /** Intents bits the application may not ask for (closes 4014). Default: MESSAGE_CONTENT. */
   disallowedIntents?: number;
 }
@@ -79,6 +81,7 @@ const nextId = () => String(++snowflake);
 
 export async function startDiscordStandIn(options: DiscordStandInOptions): Promise<DiscordStandIn> {
   const botUserId = options.botUserId ?? '1100000000000000001';
+  const host = options.host ?? '127.0.0.1';
   const heartbeatMs = options.heartbeatMs ?? 41_250;
   const disallowed = options.disallowedIntents ?? 1 << 15;
   const sessions = new Map<string, Session>();
@@ -127,9 +130,9 @@ export async function startDiscordStandIn(options: DiscordStandInOptions): Promi
     json(404, { message: '404: Not Found', code: 0 });
   });
   const wss = new WebSocketServer({ server, path: '/gateway' });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const port = (server.address() as AddressInfo).port;
-  const gatewayUrl = `ws://127.0.0.1:${port}/gateway`;
+  const gatewayUrl = `ws://${host}:${port}/gateway`;
 
   const dispatch = (session: Session, t: string, d: unknown) => {
     const s = ++session.seq;
@@ -179,7 +182,7 @@ export async function startDiscordStandIn(options: DiscordStandInOptions): Promi
           user: { id: botUserId, username: 'ondemand-standin', discriminator: '0', bot: true },
           guilds: [],
           session_id: session.id,
-          resume_gateway_url: `ws://127.0.0.1:${port}/gateway`,
+          resume_gateway_url: gatewayUrl,
           application: { id: botUserId, flags: 0 },
         });
       } else if (frame.op === 6 && typeof d === 'object' && d !== null) {
@@ -199,7 +202,7 @@ export async function startDiscordStandIn(options: DiscordStandInOptions): Promi
   /**
    * The stand-in's own routes, for a test that runs elsewhere (in workerd):
    * POST /_standin/message (the message's fields), /_standin/drop,
-   * GET /_standin/state (identified, resumed, connections, live).
+   * GET /_standin/state (identified, resumed, connections, posted, REST calls, live).
    */
   function control(req: IncomingMessage, json: (status: number, body: unknown) => void) {
     let body = '';
@@ -210,13 +213,13 @@ export async function startDiscordStandIn(options: DiscordStandInOptions): Promi
         standIn.drop();
         return json(200, { dropped: true });
       }
-      if (req.method === 'GET' && req.url === '/_standin/state') return json(200, { identified, resumed, connections, posted, live: standIn.live() });
+      if (req.method === 'GET' && req.url === '/_standin/state') return json(200, { identified, resumed, connections, posted, calls, live: standIn.live() });
       json(404, { message: 'no such stand-in route' });
     });
   }
 
   const standIn: DiscordStandIn = {
-    apiUrl: `http://127.0.0.1:${port}/api/v10`,
+    apiUrl: `http://${host}:${port}/api/v10`,
     gatewayUrl,
     botUserId,
     received,

@@ -1,0 +1,63 @@
+/**
+ * Discord while it sleeps, on the production path: the production Worker's
+ * relay (DiscordRelay, bound as in wrangler.jsonc) holds the bot's gateway
+ * session against a recorded stand-in at discord.com; a DM from the allowed
+ * sender waits in the production Agent's inbox while the container wakes,
+ * and is handed to the gateway's agent hook in the container; the answer
+ * leaves the container for discord.com through the Worker's outbound
+ * handler, which adds the bot's token (the container holds a placeholder)
+ * and refuses OpenClaw's own gateway lookup.
+ */
+import { describe, expect, inject, it } from 'vitest';
+import { until } from '../../scripts/lib/local-stack.ts';
+import { ensureAwake, inContainer, sleep, status } from './twin-client.ts';
+import { TWIN_DISCORD } from './twin-vars.ts';
+
+const OWNER = TWIN_DISCORD.DISCORD_ALLOWED_USER_IDS;
+const DM = '3300000000000000004';
+
+interface StandInState {
+  identified: string[];
+  live: number;
+  posted: { channel: string; kind: string; content: string | null }[];
+  calls: { method: string; path: string; token: boolean }[];
+}
+const control = () => inject('discordStandIn');
+const state = async () => (await (await fetch(`${control()}/state`)).json()) as StandInState;
+const dm = async (content: string) =>
+  (await fetch(`${control()}/message`, { method: 'POST', body: JSON.stringify({ authorId: OWNER, content, channelId: DM }) })).json();
+
+describe.skipIf(inject('twinSkipped') !== '')('production twin: Discord while it sleeps', () => {
+  it("should wake a sleeping assistant for a DM and answer in the DM through OpenClaw's Discord channel, the relay the only receiver", async () => {
+    await ensureAwake();
+    await sleep();
+    // The Worker's first request made the relay hold the bot's session.
+    await until(async () => ((await state()).live === 1 ? true : undefined), 60_000, 'the relay holding the session');
+    const before = (await status()).inbox;
+    await dm('hello from discord on the twin, marker-7c3d');
+    const answer = await until(
+      async () => (await state()).posted.find((p) => p.channel === DM && p.kind === 'messages' && (p.content ?? '').includes('marker-7c3d')),
+      300_000,
+      'the answer in the DM',
+    ).catch(async (error: Error) => {
+      const s = await status();
+      throw new Error(`${error.message}; Discord saw ${JSON.stringify((await state()).calls)}; ${s.state}, inbox ${JSON.stringify(s.inbox)}`);
+    });
+    expect(answer.content).toBe('mock answer: hello from discord on the twin, marker-7c3d');
+    const seen = await state();
+    expect(seen.posted.find((p) => p.kind === 'typing' && p.channel === DM)).toBeDefined();
+    // Every REST call carried the real token; OpenClaw's gateway lookup never reached Discord; one session, the relay's.
+    expect(seen.calls.filter((c) => !c.token)).toEqual([]);
+    expect(seen.calls.filter((c) => c.path === '/api/v10/gateway/bot')).toHaveLength(1);
+    expect(seen.identified).toHaveLength(1);
+    const s = await status();
+    expect(s.inbox).toMatchObject({ pending: 0, deadLetters: [] });
+    expect(s.inbox?.delivered).toBe((before?.delivered ?? 0) + 1);
+    expect(s.inbox?.wakes).toBe((before?.wakes ?? 0) + 1);
+    // The container holds a placeholder of the token and the hook's derived token, never the real one.
+    const env = inContainer('tr "\\0" "\\n" < /proc/$(cat /tmp/openclaw-boot/gateway.pid)/environ | grep ^DISCORD_ || true');
+    expect(env).toContain('DISCORD_BOT_TOKEN=ondemand-placeholder-discord-bot-token');
+    expect(env).toMatch(/^DISCORD_HOOK_TOKEN=[0-9a-f]{64}$/m);
+    expect(env).not.toContain('must-stay-in-the-worker');
+  });
+});
