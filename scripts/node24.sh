@@ -23,8 +23,27 @@ ensure_deps() {
   fi
 }
 
+# OpenClaw's Discord channel plugin, beside openclaw in node_modules as the image has it (npm install -g):
+# the package as published (its dependencies bundled inside), unpacked. It is not a dependency in
+# package.json: npm ci refuses its bundle (a bundled package outside its own declared range). Loaded
+# only when a Discord bot is connected; the same version as openclaw.
+ensure_discord_plugin() {
+  [ "${OPENCLAW_ONDEMAND_SKIP_INSTALL:-}" = "1" ] && return 0
+  want=$(node -p "require('$ROOT/package.json').dependencies.openclaw")
+  dir="$ROOT/node_modules/@openclaw/discord"
+  if [ -f "$dir/package.json" ] && [ "$(node -p "require('$dir/package.json').version")" = "$want" ]; then return 0; fi
+  echo "node24: unpacking @openclaw/discord@$want into node_modules (OpenClaw's Discord channel)" >&2
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent --loglevel=error "@openclaw/discord@$want" >/dev/null)
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  tar xzf "$tmp"/openclaw-discord-*.tgz -C "$dir" --strip-components=1
+  rm -rf "$tmp"
+}
+
 if command -v node >/dev/null 2>&1 && is_new_enough node; then
   ensure_deps
+  ensure_discord_plugin
   exec "$@"
 fi
 
@@ -42,4 +61,5 @@ fi
 PATH="$BIN:$PATH"
 export PATH
 ensure_deps
+ensure_discord_plugin
 exec "$@"

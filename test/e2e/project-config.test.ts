@@ -110,9 +110,10 @@ describe('Dockerfile', () => {
     const pinned = /ARG OPENCLAW_VERSION=(\S+)/.exec(dockerfile)?.[1];
     expect(pinned).toMatch(/^\d{4}\.\d+\.\d+$/);
     expect(pinned).toBe(pkg.dependencies.openclaw);
-    // OpenClaw's Discord channel plugin: the same version in the image as in the local mode, beside openclaw.
-    expect(pkg.dependencies['@openclaw/discord']).toBe(pinned);
+    // OpenClaw's Discord channel plugin: openclaw's version, beside it, in the image and in the local mode (scripts/node24.sh).
     expect(dockerfile).toContain('"openclaw@${OPENCLAW_VERSION}" "@openclaw/discord@${OPENCLAW_VERSION}"');
+    expect(readFileSync(join(ROOT, 'scripts', 'node24.sh'), 'utf8')).toContain('npm pack --silent --loglevel=error "@openclaw/discord@$want"');
+    expect(readFileSync(join(ROOT, 'node_modules', '@openclaw', 'discord', 'package.json'), 'utf8')).toContain(`"version": "${pinned}"`);
     expect(dockerfile).toContain('COPY container/start.sh container/configure-openclaw.mjs container/snapshot-state.ts /container/');
     expect(dockerfile).toContain('COPY container/host/state-archive.ts /container/host/state-archive.ts');
   });
