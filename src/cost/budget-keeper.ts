@@ -19,6 +19,8 @@ export interface BudgetEvaluation extends Projection {
   modelSoFarUsd?: number;
   modelUsd?: number;
   modelCalls?: number;
+  /** The Discord relay, while a bot is connected: its month of Durable Object duration and requests, and their cost (in projectedUsd). */
+  discordRelay?: { gbSeconds: number; requests: number; usd: number };
   /** The backups in R2: bytes kept now, and what R2 costs this month (in projectedUsd; usually $0 within R2's included amounts). */
   backupBytes?: number;
   r2Usd?: number;

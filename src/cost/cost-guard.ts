@@ -10,7 +10,7 @@ import type { Env } from '../env.ts';
 import type { BudgetEvaluation } from './budget-keeper.ts';
 import { decideBudget } from './budget-policy.ts';
 import { parseCostConfig } from './cost-config.ts';
-import { addUsage, browserCost, NO_USAGE, r2MonthCost, subtractUsage, usageFromSeconds, type Pricing } from './pricing.ts';
+import { addUsage, browserCost, NO_USAGE, r2MonthCost, relayCost, subtractUsage, usageFromSeconds, type Pricing } from './pricing.ts';
 import { endOfMonthMs, projectMonth, startOfMonthMs } from './projection.ts';
 import { fetchGraphqlUsage, UsageApiError, type UsageReport } from './usage-source.ts';
 import { postWebhook, type Fetcher } from '../notify/webhook.ts';
@@ -126,8 +126,10 @@ export async function evaluateBudget(env: Env, nowMs: number, fetcher?: Fetcher)
     modelCalls += model?.calls ?? 0;
   }
   const modelUsd = round2(modelSoFar + (usage.recentHours > 0 ? (modelRecent / usage.recentHours) * projection.hoursLeft : 0));
-  projection.monthToDateUsd = round2(projection.monthToDateUsd + browserSoFarUsd + r2.soFarUsd + modelSoFar);
-  projection.projectedUsd = round2(projection.projectedUsd + browserUsd + r2.projectedUsd + modelUsd);
+  // The Discord relay, held all month while a bot is connected: so far, the month's part gone; projected, the whole month.
+  const relay = discordConnected(env) ? relayMonth(nowMs, cost.pricing) : null;
+  projection.monthToDateUsd = round2(projection.monthToDateUsd + browserSoFarUsd + r2.soFarUsd + modelSoFar + (relay?.soFarUsd ?? 0));
+  projection.projectedUsd = round2(projection.projectedUsd + browserUsd + r2.projectedUsd + modelUsd + (relay?.projectedUsd ?? 0));
   return {
     ...projection,
     scheduledWakes,
@@ -137,6 +139,7 @@ export async function evaluateBudget(env: Env, nowMs: number, fetcher?: Fetcher)
     modelSoFarUsd: round2(modelSoFar),
     modelUsd,
     modelCalls,
+    ...(relay ? { discordRelay: { gbSeconds: relay.gbSeconds, requests: relay.requests, usd: relay.projectedUsd } } : {}),
     backupBytes: r2.storedBytes,
     at: new Date(nowMs).toISOString(),
     source: usage.source,
@@ -145,6 +148,23 @@ export async function evaluateBudget(env: Env, nowMs: number, fetcher?: Fetcher)
     softUsd: cost.budget.softUsd,
     hardUsd: cost.budget.hardUsd,
     decision: decideBudget(projection, config.lifecycle.sleepAfterMs, cost.budget),
+  };
+}
+
+/** Whether the Worker holds a Discord bot's session (the relay is bound and the bot's token set). */
+function discordConnected(env: Env): boolean {
+  return Boolean(env.DISCORD_RELAY) && (env.DISCORD_BOT_TOKEN ?? '') !== '';
+}
+
+/** The relay's month: held from the month's start to its end (so far: up to now). */
+function relayMonth(nowMs: number, pricing: Pricing): { gbSeconds: number; requests: number; soFarUsd: number; projectedUsd: number } {
+  const start = startOfMonthMs(nowMs);
+  const month = relayCost((endOfMonthMs(nowMs) - start) / 1000, pricing);
+  return {
+    gbSeconds: month.gbSeconds,
+    requests: month.requests,
+    soFarUsd: round2(relayCost((nowMs - start) / 1000, pricing).usd),
+    projectedUsd: round2(month.usd),
   };
 }
 

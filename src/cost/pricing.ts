@@ -38,6 +38,21 @@ export interface Pricing {
     hourUsd: number;
     includedHours: number;
   };
+  /**
+   * Durable Objects on Workers Paid (the Discord relay is the one that stays
+   * in memory). Source: developers.cloudflare.com/durable-objects/platform/pricing
+   * (checked 2026-12): duration at 128 MB per object while it is in memory,
+   * 400,000 GB-s a month included, then $12.50 per million GB-s; requests
+   * (alarms, WebSocket messages, RPC), 1 million included, then $0.15 per million.
+   */
+  durableObjects: {
+    gbSecondMillionUsd: number;
+    requestMillionUsd: number;
+    includedGbSeconds: number;
+    includedRequests: number;
+    /** The memory duration is billed at, per object. */
+    billedGb: number;
+  };
   /** R2 Standard storage, where the backups live. Source: developers.cloudflare.com/r2/pricing */
   r2: {
     /** Class A operations (writes, lists), per million. */
@@ -68,6 +83,7 @@ export const DEFAULT_PRICING: Pricing = {
   // OpenClaw idles most of the time it runs; 10 % matches the published 24/7 example.
   assumedCpuUtilization: 0.1,
   browser: { hourUsd: 0.09, includedHours: 10 },
+  durableObjects: { gbSecondMillionUsd: 12.5, requestMillionUsd: 0.15, includedGbSeconds: 400_000, includedRequests: 1_000_000, billedGb: 0.125 },
   r2: {
     classAMillionUsd: 4.5,
     classBMillionUsd: 0.36,
@@ -156,6 +172,26 @@ export function monthCost(usage: ContainerUsage, pricing: Pricing = DEFAULT_PRIC
 /** A month's Browser Rendering bill for `hours` browser-hours, beyond the included ones. */
 export function browserCost(hours: number, pricing: Pricing = DEFAULT_PRICING): number {
   return Math.max(0, hours - pricing.browser.includedHours) * pricing.browser.hourUsd;
+}
+
+/** What the Discord relay uses while it holds the bot's session: the alarm's period and Discord's heartbeat interval (s). */
+export const RELAY_ALARM_S = 30;
+export const DISCORD_HEARTBEAT_S = 41.25;
+
+/**
+ * The Discord relay's bill for `seconds` held (it stays in memory all that
+ * time): its duration and its requests (one alarm every RELAY_ALARM_S, one
+ * heartbeat ACK every DISCORD_HEARTBEAT_S), priced beyond the included
+ * amounts — which the account's other Durable Objects share; the Agent's own
+ * object is billed only while it runs, and is left out here.
+ */
+export function relayCost(seconds: number, pricing: Pricing = DEFAULT_PRICING): { gbSeconds: number; requests: number; usd: number } {
+  const d = pricing.durableObjects;
+  const gbSeconds = seconds * d.billedGb;
+  const requests = seconds / RELAY_ALARM_S + seconds / DISCORD_HEARTBEAT_S;
+  const over = (used: number, included: number) => Math.max(0, used - included);
+  const usd = (over(gbSeconds, d.includedGbSeconds) / 1e6) * d.gbSecondMillionUsd + (over(requests, d.includedRequests) / 1e6) * d.requestMillionUsd;
+  return { gbSeconds: Math.round(gbSeconds), requests: Math.round(requests), usd };
 }
 
 /** R2 use in billing units (a month). Deletes are free. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decideBudget, type BudgetSettings } from '../../src/cost/budget-policy.ts';
-import { DEFAULT_PRICING, monthCost, parsePricing, r2MonthCost, usageFromSeconds } from '../../src/cost/pricing.ts';
+import { DEFAULT_PRICING, monthCost, parsePricing, r2MonthCost, relayCost, usageFromSeconds } from '../../src/cost/pricing.ts';
 import { projectMonth } from '../../src/cost/projection.ts';
 import { usageFromGroups } from '../../src/cost/usage-source.ts';
 
@@ -22,6 +22,20 @@ describe('pricing', () => {
     it('should take R2 rates from PRICING_OVERRIDE', () => {
       const pricing = parsePricing(JSON.stringify({ r2: { includedClassA: 0, classAMillionUsd: 9 } }));
       expect(r2MonthCost({ classA: 500_000, classB: 0, storageGbMonth: 0 }, pricing).classAUsd).toBeCloseTo(4.5, 6);
+    });
+  });
+
+  describe('relayCost', () => {
+    const MONTH_S = 30 * 24 * HOUR;
+
+    it('should bill a month held at 128 MB inside the included duration and requests, and price what goes beyond', () => {
+      const month = relayCost(MONTH_S);
+      expect(month.gbSeconds).toBe(324_000); // 2,592,000 s × 128 MB (0.125 GB, as Cloudflare counts it)
+      expect(month.requests).toBe(Math.round(MONTH_S / 30 + MONTH_S / 41.25)); // an alarm every 30 s, a heartbeat every 41.25 s
+      expect(month.usd).toBe(0);
+      // With no included duration (another object used it up): the whole month's duration at $12.50 per million GB-s.
+      const alone = relayCost(MONTH_S, parsePricing(JSON.stringify({ durableObjects: { includedGbSeconds: 0 } })));
+      expect(alone.usd).toBeCloseTo(4.05, 6);
     });
   });
 
