@@ -79,6 +79,8 @@ describe('Discord while it sleeps (local mode, real OpenClaw)', () => {
     expect(['booting', 'ready']).toContain((await status()).state);
     const answer = await answered('marker-5d21', 240_000);
     expect(answer).toBe('mock answer: hello from discord, marker-5d21');
+    // The inbox forgets the message once the hook reports the turn ran, just after the answer went out.
+    await until(async () => ((await status()).inbox?.pending === 0 ? true : undefined), 60_000, 'the message forgotten');
     expect((await status()).inbox).toMatchObject({ pending: 0, delivered: 1, wakes: 1, deadLetters: [] });
     // Every REST call carried the real token, which the gateway never held.
     expect(discord.calls.every((c) => c.token)).toBe(true);
@@ -94,7 +96,7 @@ describe('Discord while it sleeps (local mode, real OpenClaw)', () => {
   it('should answer a DM while it runs without waking it again, once', async () => {
     dm('and again, marker-a7e0');
     await answered('marker-a7e0', 120_000);
-    await new Promise((r) => setTimeout(r, 2_000));
+    await until(async () => ((await status()).inbox?.delivered === 2 ? true : undefined), 60_000, 'the message forgotten');
     expect(said().filter((t) => t.includes('marker-a7e0'))).toHaveLength(1);
     expect((await status()).inbox).toMatchObject({ delivered: 2, wakes: 1 });
   }, 180_000);
@@ -108,6 +110,7 @@ describe('Discord while it sleeps (local mode, real OpenClaw)', () => {
     const answers = said().filter((t) => t.includes('dburst-'));
     // One turn per message (the hook serializes a channel's turns): each answered once, in the order sent.
     expect(answers.map((t) => t.match(/dburst-\d-[a-z0-9]+/)?.[0])).toEqual(markers);
+    await until(async () => ((await status()).inbox?.pending === 0 ? true : undefined), 60_000, 'the messages forgotten');
     expect((await status()).inbox).toMatchObject({ pending: 0, delivered: 5, wakes: 2 });
     // The relay kept its one session through the sleep and the wake.
     expect(discord.identified).toHaveLength(1);

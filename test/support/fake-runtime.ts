@@ -73,6 +73,10 @@ export interface FakeContainer {
   telegram: Array<{ secret: string | null; update: string }>;
   /** How the listener answers: adopted durably (OpenClaw's header), a plain 200 (adoption not said), or a 500. */
   telegramAnswer: 'durable' | 'plain' | 'error';
+  /** What the gateway's agent hook (POST /hooks/agent: Discord's messages) was handed, in order. */
+  hooks: Array<{ authorization: string | null; idempotencyKey: string | null; body: Record<string, unknown> }>;
+  /** How the hook answers, in OpenClaw 2026.9.6's shapes: the turn ran, the turn failed (still HTTP 200), or admission refused (400). */
+  hooksAnswer: 'ran' | 'failed' | 'refused';
 }
 
 const containers = new Map<string, FakeContainer>();
@@ -110,6 +114,8 @@ export function fakeContainer(agentId: string): FakeContainer {
       oauthProfile: null,
       telegram: [],
       telegramAnswer: 'durable',
+      hooks: [],
+      hooksAnswer: 'ran',
     };
     containers.set(agentId, c);
   }
@@ -198,6 +204,7 @@ export class FakeRuntime implements Runtime {
     if (!c.running || c.drained || c.probesLeft > 0) throw new Error('connection refused');
     const url = new URL(request.url);
     if (url.pathname === '/api/v1/admin/rpc') return this.#adminRpc(await request.json());
+    if (url.pathname === '/hooks/agent' && request.method === 'POST') return this.#agentHook(request);
     c.requests.push(`${request.method} ${url.pathname}${url.search}`);
     const body = await request.text();
     return new Response(
@@ -213,6 +220,19 @@ export class FakeRuntime implements Runtime {
         headers: { 'content-type': 'application/json' },
       },
     );
+  }
+
+  /** The agent hook (`hooks.enabled`), waiting for the turn as the inbox asks (`waitForCompletion`). */
+  async #agentHook(request: Request): Promise<Response> {
+    const c = this.container;
+    const body = (await request.json()) as Record<string, unknown>;
+    c.hooks.push({ authorization: request.headers.get('authorization'), idempotencyKey: request.headers.get('idempotency-key'), body });
+    if (c.hooksAnswer === 'refused') return Response.json({ ok: false, error: 'channel must be last' }, { status: 400 });
+    const completion =
+      c.hooksAnswer === 'ran'
+        ? { status: 'ok', replyDisposition: 'visible', delivered: true, deliveryAttempted: true }
+        : { status: 'error', replyDisposition: 'empty' };
+    return Response.json({ ok: true, runId: crypto.randomUUID(), completion });
   }
 
   /** The admin-http-rpc plugin's answers, in the shapes OpenClaw 2026.9.6 gives them. */

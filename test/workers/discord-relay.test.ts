@@ -9,8 +9,10 @@ import { env } from 'cloudflare:workers';
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { DISCORD_API_ORIGIN } from '../../src/inbox/discord-rest.ts';
-import { resetFakeContainers } from '../support/fake-runtime.ts';
-import { discordStandIn, type TestDiscordRelay } from './test-worker.ts';
+import { fakeContainer, resetFakeContainers } from '../support/fake-runtime.ts';
+import { discordHookToken } from '../../src/inbox/discord-hooks.ts';
+import { runInDurableObject } from 'cloudflare:test';
+import { discordStandIn, instances, testClock, type TestDiscordRelay } from './test-worker.ts';
 
 const OWNER = '2200000000000000002';
 const control = inject('discordControl');
@@ -119,5 +121,41 @@ describe('Discord relay (Durable Object, workerd)', { timeout: 60_000 }, () => {
     expect(notes.map((n) => n.content)).toEqual([expect.stringContaining('hibernated (budget: projected $22 > $20)')]);
     expect((await status()).state).toBe('hibernated');
     await stub.release();
+  });
+
+  it("should hand a kept DM to the gateway's agent hook keyed by its id, keep it until the turn ran, and lose nothing across a restart of the Durable Object", async () => {
+    const name = `discord-hook-${Date.now()}`;
+    const agent = env.AGENT.get(env.AGENT.idFromName(name));
+    const status = async (stub = agent) => ((await stub.lifecycleStatus()) as { ok: true; status: AgentStatus }).status;
+    await agent.lifecycleCommand('wake');
+    await vi.waitFor(async () => expect((await status()).state).toBe('ready'), WAIT);
+    const gateway = fakeContainer(name);
+    gateway.hooksAnswer = 'failed';
+    const dm = (id: string, content: string) => ({ id, channelId: '3300000000000000008', guildId: null, authorId: OWNER, content, raw: { id, content } });
+    expect(await agent.inboxDiscord(dm('9001', 'remember this'))).toMatchObject({ ok: true, receipt: 'stored' });
+    await vi.waitFor(() => expect(gateway.hooks).toHaveLength(1), WAIT);
+    // The turn failed: the message stays, its try counted.
+    await vi.waitFor(async () => expect((await status()).inbox).toMatchObject({ pending: 1, delivered: 0 }), WAIT);
+    // The Durable Object restarts (a deploy) before OpenClaw ran the turn: the message is in its storage, not its memory.
+    const made = instances.count;
+    await runInDurableObject(agent, (_instance, state) => state.abort('restart for the test')).catch(() => {});
+    const again = env.AGENT.get(env.AGENT.idFromName(name));
+    expect((await status(again)).inbox).toMatchObject({ pending: 1, delivered: 0 });
+    expect(instances.count).toBe(made + 1);
+    // Past its backoff, the next message's drain hands it on first, then the new one; each turn runs.
+    gateway.hooksAnswer = 'ran';
+    testClock.offsetMs = 5_000;
+    expect(await again.inboxDiscord(dm('9002', 'and this'))).toMatchObject({ ok: true, receipt: 'stored' });
+    await vi.waitFor(async () => expect((await status(again)).inbox).toMatchObject({ pending: 0, delivered: 2 }), WAIT);
+    expect(gateway.hooks.map((h) => [h.idempotencyKey, h.body.message])).toEqual([
+      ['discord:9001', 'remember this'],
+      ['discord:9001', 'remember this'],
+      ['discord:9002', 'and this'],
+    ]);
+    // The hook's token is derived from the bot's; the answer goes to the DM's channel, in its own session.
+    const token = await discordHookToken(env.DISCORD_BOT_TOKEN ?? '');
+    expect(gateway.hooks.every((h) => h.authorization === `Bearer ${token}`)).toBe(true);
+    expect(gateway.hooks[0]?.body).toMatchObject({ channel: 'discord', to: 'channel:3300000000000000008', sessionKey: 'hook:discord:3300000000000000008' });
+    testClock.offsetMs = 0;
   });
 });
