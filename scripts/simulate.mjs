@@ -7,6 +7,7 @@
 // SIMULATE_TYPE: the instance type (default: the one wrangler.jsonc deploys).
 import { readFileSync } from 'node:fs';
 import { budget, CRON_MIN, JOB_SETS, profiles, simulate, SLEEP_AFTER_MIN } from './simulation.mjs';
+import { parsePricing, relayCost } from '../src/cost/pricing.ts';
 
 const configured = /"INSTANCE_TYPE":\s*"([a-z0-9-]+)"/.exec(readFileSync(new URL('../wrangler.jsonc', import.meta.url), 'utf8'))?.[1];
 const TYPE = process.env.SIMULATE_TYPE ?? configured ?? 'standard-2';
@@ -33,6 +34,13 @@ for (const { name, wants, jobs } of runs) {
     `${name.padEnd(46)} ${guarded.hours.toFixed(1).padStart(9)}   $${free.cost.toFixed(2).padStart(6)}   $${guarded.cost.toFixed(2).padStart(6)}   ${when.padEnd(10)}   ${wakes}${within ? '' : '   OVER THE HARD LINE'}`,
   );
 }
+// A Discord bot adds the relay, held all month whatever the messages (their wakes are the chat profiles' above).
+const month = 30 * 24 * 3600;
+const relay = relayCost(month);
+const relayAlone = relayCost(month, parsePricing(JSON.stringify({ durableObjects: { includedGbSeconds: 0, includedRequests: 0 } })));
+console.log(
+  `\na Discord bot's relay, held all month: ${relay.gbSeconds.toLocaleString('en')} GB-s, ${relay.requests.toLocaleString('en')} requests: $${relay.usd.toFixed(2)} within the included amounts; $${relayAlone.usd.toFixed(2)} if other Durable Objects used them up`,
+);
 console.log(
   `\nguarded spend ≤ hard line + one cron interval's burn ($${simulate(() => false, true, TYPE).burnPerInterval.toFixed(4)}) for every profile: ${ok ? 'yes' : 'NO'}`,
 );
