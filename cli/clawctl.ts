@@ -96,6 +96,7 @@ function describe(s: AgentStatus): string {
     `  running this month: ${(s.meter.totalSeconds / 3600).toFixed(2)} h on ${s.meter.instanceType}`,
     s.cost.last ? `  cost: $${s.cost.last.monthToDateUsd.toFixed(2)} so far, projected $${s.cost.last.projectedUsd.toFixed(2)} (${s.cost.last.source})` : null,
     s.inbox ? `  inbox: ${inboxSummary(s.inbox)}` : null,
+    s.discordRelay ? `  ${relaySummary(s.discordRelay)}` : null,
   ];
   return lines.filter(Boolean).join('\n');
 }
@@ -113,11 +114,21 @@ function inboxSummary(i: NonNullable<AgentStatus['inbox']>): string {
     .join(', ');
 }
 
-/** `clawctl inbox`: the inbox whole: the summary, then each dead letter. */
+/** The Discord relay in one line: whether it holds the bot's session, what it took, why it stopped. */
+function relaySummary(r: NonNullable<AgentStatus['discordRelay']>): string {
+  if (r.failure) return `discord relay: stopped: ${r.failure}`;
+  if (!r.holding) return 'discord relay: not holding the session yet (it starts at the next request or cron run)';
+  return `discord relay: ${r.phase} since ${r.since}, ${r.received} messages received${r.lastMessageAt ? ` (last ${r.lastMessageAt})` : ''}`;
+}
+
+/** `clawctl inbox`: the inbox whole: the summary, the Discord relay, then each dead letter. */
 function describeInbox(s: AgentStatus): string {
-  if (!s.inbox) return 'no chat channel is connected (set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET; see the README, Telegram while it sleeps)';
+  if (!s.inbox) {
+    return 'no chat channel is connected (set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET, or DISCORD_BOT_TOKEN; see the README, Telegram and Discord while it sleeps)';
+  }
   return [
     `inbox: ${inboxSummary(s.inbox)}`,
+    ...(s.discordRelay ? [relaySummary(s.discordRelay)] : []),
     ...s.inbox.deadLetters.map(
       (d) => `  dead letter ${d.id} from ${d.channel}:${d.sender} after ${d.attempts} tries at ${d.deadAt}: ${d.lastError ?? 'no answer'}`,
     ),

@@ -27,6 +27,7 @@ import { assertGatewayPath, overEncoded, pathOwner } from './runtime/gateway-pat
 import { parsePreferWait, WAIT_HEADER } from './agent/ready-wait.ts';
 import { LOCAL_EGRESS_PREFIX, localEgress } from './egress/local-egress.ts';
 import { TELEGRAM_WEBHOOK_PATH, telegramWebhook } from './inbox/telegram-webhook.ts';
+import { discordRelayStatus } from './inbox/discord-relay.ts';
 
 /** Largest body an API command accepts. */
 const MAX_COMMAND_BODY_BYTES = 16 * 1024;
@@ -163,8 +164,8 @@ export function buildRouter() {
   });
 
   router.get('/api/status', async (_request, env) => {
-    const result = await agentStub(env).lifecycleStatus();
-    return commandAnswer(result, false);
+    const [result, relay] = await Promise.all([agentStub(env).lifecycleStatus(), discordRelayStatus(env)]);
+    return commandAnswer(result.ok && relay ? { ...result, status: { ...result.status, discordRelay: relay } } : result, false);
   });
 
   for (const [name, { accepted }] of Object.entries(COMMANDS) as Array<[LifecycleCommand, { accepted: boolean }]>) {

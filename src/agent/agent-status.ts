@@ -13,6 +13,7 @@ import type { CdpStatus } from '../browser/cdp-passthrough.ts';
 import type { ModelStatus } from './model-access.ts';
 import type { BudgetEvaluation, BudgetRecord } from '../cost/budget-keeper.ts';
 import type { InboxStatus } from '../inbox/inbox.ts';
+import type { RelayStatus } from '../inbox/discord-frames.ts';
 
 export interface AgentStatus {
   agent: string;
@@ -63,6 +64,12 @@ export interface AgentStatus {
    * null when no chat channel is connected.
    */
   inbox: InboxStatus | null;
+  /**
+   * The Discord relay (added by the Worker to `GET /api/status` while a bot
+   * is connected): whether it holds the bot's session, its phase, what it
+   * received, and why it stopped for good (a bad token, disallowed intents).
+   */
+  discordRelay?: RelayStatus;
   /**
    * Work the idle sleep waits for (the gateway said it is busy): what runs,
    * since when, and when it asks again; null otherwise.

@@ -198,6 +198,17 @@ export async function keepDiscordHeld(env: Env): Promise<void> {
   }
 }
 
+/** The relay's status while a bot is connected; null without one, or when the relay does not answer (best effort: a status read never fails on it). */
+export async function discordRelayStatus(env: Env): Promise<RelayStatus | null> {
+  if (!env.DISCORD_RELAY || (env.DISCORD_BOT_TOKEN ?? '') === '') return null;
+  try {
+    return await env.DISCORD_RELAY.get(env.DISCORD_RELAY.idFromName(RELAY_NAME)).status();
+  } catch (error) {
+    log('relay:status-failed', { message: errorMessage(error) });
+    return null;
+  }
+}
+
 /** The local mode's relay: Discord's REST API where LOCAL_EGRESS_UPSTREAMS stands an origin in for discord.com. */
 export class LocalDiscordRelay extends DiscordRelay {
   protected override apiOrigin(): string {

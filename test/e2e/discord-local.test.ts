@@ -19,6 +19,7 @@ import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { post, startLocalStack, until, type LocalStack } from '../../scripts/lib/local-stack.ts';
 import { readStatus } from '../support/stack-client.ts';
 import { startDiscordStandIn, type DiscordStandIn } from '../support/discord-standin.ts';
+import { clawctl } from '../support/clawctl-run.ts';
 
 const TOKEN = 'MTEwMDAwMDAwMDAwMDAwMDAwMQ.local-discord-bot-token-must-stay-in-the-worker';
 const OWNER = '2200000000000000002';
@@ -100,6 +101,17 @@ describe('Discord while it sleeps (local mode, real OpenClaw)', () => {
     expect(said().filter((t) => t.includes('marker-a7e0'))).toHaveLength(1);
     expect((await status()).inbox).toMatchObject({ delivered: 2, wakes: 1 });
   }, 180_000);
+
+  it("should show the relay's session and the inbox in `clawctl inbox` and `clawctl status`", async () => {
+    const inbox = await clawctl(['inbox', '--url', stack.url]);
+    expect(inbox.code, inbox.stderr).toBe(0);
+    expect(inbox.stdout).toMatch(
+      /^inbox: 0 waiting, 2 delivered \(last [^)]+\), 1 wakes from messages, 1 refused \(last: 2200000000000000666, not on DISCORD_ALLOWED_USER_IDS\)$/m,
+    );
+    // The relay took the stranger's DM too (then refused it): three received.
+    expect(inbox.stdout).toMatch(/^discord relay: connected since \S+, 3 messages received \(last \S+\)$/m);
+    expect((await clawctl(['status', '--url', stack.url])).stdout).toContain('  discord relay: connected since');
+  });
 
   it('should take a burst of DMs to a sleeping assistant while it boots, and answer each once, in order', async () => {
     expect((await post(`${stack.url}/api/sleep`)).status).toBe(202);
