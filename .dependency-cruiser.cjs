@@ -4,6 +4,9 @@
  * - the lifecycle machine (machines/) is pure: it imports nothing from src/ but the wire contracts (src/contract/:
  *   the error codes it stores), and those are leaves: they import nothing else of the project;
  * - product code (src/, machines/, container/, cli/) imports nothing from test/ or scripts/;
+ * - the Agent's rooms: durable-object/ (the classes, the RPC surface, the request path) holds the rest of
+ *   src/agent/ and nothing there reaches back up into it; records/ (what is kept beside the machine) start
+ *   no effects/;
  * - nothing imports a module that is not declared in package.json.
  */
 module.exports = {
@@ -35,6 +38,20 @@ module.exports = {
       comment: 'What ships (and the CLI) must not depend on test support or the dev scripts.',
       from: { path: '^(src|machines|container|cli)/' },
       to: { path: '^(test|scripts)/' },
+    },
+    {
+      name: 'agent-records-below-effects',
+      severity: 'error',
+      comment: 'records/ keep what the effects write: they do not start effects.',
+      from: { path: '^src/agent/records/' },
+      to: { path: '^src/agent/effects/' },
+    },
+    {
+      name: 'agent-classes-at-the-top',
+      severity: 'error',
+      comment: 'The controller, its parts, effects and records are what the Durable Object classes hold; they do not reach back up into them.',
+      from: { path: '^src/agent/', pathNot: '^src/agent/durable-object/' },
+      to: { path: '^src/agent/durable-object/' },
     },
     {
       name: 'no-undeclared-dependencies',

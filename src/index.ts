@@ -8,10 +8,10 @@ import { runCostGuard } from './cost/cost-guard.ts';
 import { buildRouter } from './router.ts';
 import { keepDiscordHeld } from './inbox/discord-relay.ts';
 
-export { Agent } from './agent/sandbox-agent.ts';
+export { Agent } from './agent/durable-object/sandbox-agent.ts';
 // The container's intercepted outbound requests (the agent's browser, the Sandbox SDK's mounts) land here.
 export { ContainerProxy } from './browser/container-proxy.ts';
-export { LocalAgent } from './agent/local-agent.ts';
+export { LocalAgent } from './agent/durable-object/local-agent.ts';
 // The Discord relay (production and the local mode's): holds the bot's gateway session for the inbox.
 export { DiscordRelay, LocalDiscordRelay } from './inbox/discord-relay.ts';
 

@@ -17,11 +17,11 @@ import { RecordWriter, topState, type LifecycleSnapshot, type PersistedRecord } 
 import { commandEvent, startLifecycleActor, type CommandOptions, type LifecycleActor, type LifecycleCommand } from './lifecycle-actor.ts';
 import { AgentParts, type AgentUsageReport } from './agent-parts.ts';
 import type { AgentStatus } from './agent-status.ts';
-import { startBootLoop } from './boot-loop.ts';
+import { startBootLoop } from './effects/boot-loop.ts';
 import { Activities, EffectTracker, type ControllerDeps, type EffectContext, type Log } from './effect-context.ts';
-import { GatewayForwarder } from './gateway-forward.ts';
-import type { BackupEvent } from './state-keeper.ts';
-import { WakeLimiter } from './wake-limiter.ts';
+import { GatewayForwarder } from './effects/gateway-forward.ts';
+import type { BackupEvent } from './records/state-keeper.ts';
+import { WakeLimiter } from './records/wake-limiter.ts';
 import { readSignIn, type ModelSignIn } from './model-sign-in.ts';
 import { noModelAnswer, SIGN_IN_BACKUP_REASON } from './model-access.ts';
 import { Inbox } from '../inbox/inbox.ts';

@@ -12,15 +12,15 @@ import { BudgetKeeper } from '../cost/budget-keeper.ts';
 import { ModelMeter } from '../cost/model-meter.ts';
 import type { LifecycleSnapshot, PersistedRecord } from './agent-record.ts';
 import { buildStatus, type AgentStatus } from './agent-status.ts';
-import { BackupWork } from './backup-work.ts';
-import { BootTimeline } from './boot-timeline.ts';
-import { ContainerMeter } from './container-meter.ts';
+import { BackupWork } from './effects/backup-work.ts';
+import { BootTimeline } from './records/boot-timeline.ts';
+import { UsageMeter } from '../cost/usage-meter.ts';
 import type { EffectContext } from './effect-context.ts';
-import { ScheduledWork, type ScheduleReport } from './scheduled-work.ts';
-import { StateKeeper } from './state-keeper.ts';
-import { StopSequence } from './stop-sequence.ts';
-import { TimerTable } from './timer-table.ts';
-import { TransitionLog } from './transition-log.ts';
+import { ScheduledWork, type ScheduleReport } from './effects/scheduled-work.ts';
+import { StateKeeper } from './records/state-keeper.ts';
+import { StopSequence } from './effects/stop-sequence.ts';
+import { TimerTable } from './records/timer-table.ts';
+import { TransitionLog } from './records/transition-log.ts';
 
 export interface AgentUsageReport {
   meter: { month: Partial<Record<InstanceType, number>>; recent: Partial<Record<InstanceType, number>> };
@@ -34,7 +34,7 @@ export interface AgentUsageReport {
 
 export class AgentParts {
   readonly timers: TimerTable;
-  readonly meter: ContainerMeter;
+  readonly meter: UsageMeter;
   readonly transitions: TransitionLog;
   readonly budget: BudgetKeeper;
   readonly boots: BootTimeline;
@@ -52,7 +52,7 @@ export class AgentParts {
     const { deps, now, log } = ctx;
     this.#ctx = ctx;
     this.timers = new TimerTable(record?.timers);
-    this.meter = new ContainerMeter(record?.meter);
+    this.meter = new UsageMeter(record?.meter);
     this.transitions = new TransitionLog(record, now());
     this.budget = new BudgetKeeper(record?.budget);
     this.boots = new BootTimeline(record?.boots);

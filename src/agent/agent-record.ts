@@ -12,13 +12,13 @@ import type { CdpRecord } from '../browser/cdp-passthrough.ts';
 import type { ModelAccessRecord } from './model-access.ts';
 import type { BudgetRecord } from '../cost/budget-keeper.ts';
 import type { ModelMeterRecord } from '../cost/model-meter.ts';
-import type { BootTimelineRecord } from './boot-timeline.ts';
-import type { MeterRecord } from './container-meter.ts';
-import type { ScheduleRecord } from './schedule-keeper.ts';
-import type { StateKeeperRecord } from './state-keeper.ts';
-import type { StopRecord } from './stop-sequence.ts';
+import type { BootTimelineRecord } from './records/boot-timeline.ts';
+import type { MeterRecord } from '../cost/usage-meter.ts';
+import type { ScheduleRecord } from './records/schedule-keeper.ts';
+import type { StateKeeperRecord } from './records/state-keeper.ts';
+import type { StopRecord } from './effects/stop-sequence.ts';
 import type { ControllerStorage } from './effect-context.ts';
-import type { TimerEntries, WakeupPort } from './timer-table.ts';
+import type { TimerEntries, WakeupPort } from './records/timer-table.ts';
 
 export type LifecycleSnapshot = SnapshotFrom<typeof lifecycleMachine>;
 

@@ -4,10 +4,10 @@
  */
 import type { Hibernation, LifecycleError, LifecycleState, ScheduledJob, StopIntent, WorkInProgress } from '../../machines/lifecycle-types.ts';
 import { sleepDelayMs, STOPPING_TAG } from '../../machines/lifecycle.ts';
-import type { MeterTotals } from './container-meter.ts';
-import type { StopRecord } from './stop-sequence.ts';
-import type { BackupEvent } from './state-keeper.ts';
-import { bootParts, type BootPart, type BootRecord } from './boot-timeline.ts';
+import type { MeterTotals } from '../cost/usage-meter.ts';
+import type { StopRecord } from './effects/stop-sequence.ts';
+import type { BackupEvent } from './records/state-keeper.ts';
+import { bootParts, type BootPart, type BootRecord } from './records/boot-timeline.ts';
 import { topState, type LifecycleSnapshot, type TransitionRecord } from './agent-record.ts';
 import type { CdpStatus } from '../browser/cdp-passthrough.ts';
 import type { ModelStatus } from './model-access.ts';

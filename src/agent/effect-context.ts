@@ -7,7 +7,7 @@ import type { Config } from '../config.ts';
 import type { BackupStore } from '../backup/backup-store.ts';
 import type { BrowserSessions } from '../browser/browser-sessions.ts';
 import type { Runtime } from '../runtime/runtime.ts';
-import type { WakeupPort } from './timer-table.ts';
+import type { WakeupPort } from './records/timer-table.ts';
 import type { ModelLines } from '../cost/model-meter.ts';
 import type { InboxStorage } from '../inbox/inbox.ts';
 import type { DiscordBot, TelegramBot } from '../inbox/inbox-types.ts';

@@ -12,7 +12,7 @@
  * at once.
  */
 import { errorMessage } from '../errors.ts';
-import { ContainerMeter, type MeterRecord } from '../agent/container-meter.ts';
+import { UsageMeter, type MeterRecord } from '../cost/usage-meter.ts';
 import type { BrowserSessions } from './browser-sessions.ts';
 
 /** The host name OpenClaw's browser tool is given; only the container's outbound handler answers it. */
@@ -77,7 +77,7 @@ export class CdpPassthrough {
   readonly #log: (event: string, fields: Record<string, unknown>) => void;
   readonly #onChange: () => void;
   readonly #record: CdpRecord;
-  readonly #meter: ContainerMeter<'browser'>;
+  readonly #meter: UsageMeter<'browser'>;
   /** Open pipes (memory only: a restart of the DO ends them, as it ends their WebSockets). */
   readonly #pipes = new Set<{ close(reason: string): void }>();
   /** Connections accepted but not piped yet (they count against `MAX_PIPES`). */
@@ -99,7 +99,7 @@ export class CdpPassthrough {
     this.#log = options.log;
     this.#onChange = options.onChange;
     this.#record = options.record ? structuredClone(options.record) : { secretHash: null, sessionId: null, openedAt: null, lastUsedAt: null, sessions: 0 };
-    this.#meter = new ContainerMeter<'browser'>(this.#record.meter);
+    this.#meter = new UsageMeter<'browser'>(this.#record.meter);
   }
 
   /** A new boot's secret (only its hash is kept), and the CDP URL to give OpenClaw. */

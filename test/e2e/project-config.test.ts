@@ -3,7 +3,7 @@
  * (read by wrangler itself), the Dockerfile, package.json, the Env type and
  * the README's configuration table.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONTAINER_CONTRACT_VERSION } from '../../src/contract/boot-status.ts';
@@ -95,6 +95,20 @@ describe('wrangler.jsonc', () => {
   it('should document every var and every container secret in the README', () => {
     for (const name of [...Object.keys(production.vars), ...Object.keys(local.vars), ...CONTAINER_ENV_NAMES]) {
       expect(readme, `README documents ${name}`).toContain(`\`${name}\``);
+    }
+  });
+});
+
+describe("README's picture of the Agent", () => {
+  it('should name every room of src/agent, and each effect and each file of the Durable Object room', () => {
+    const picture = /## How it works\n\n```\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+    const agent = join(ROOT, 'src', 'agent');
+    const rooms = readdirSync(agent, { withFileTypes: true }).filter((d) => d.isDirectory());
+    expect(rooms.map((d) => d.name).sort()).toEqual(['durable-object', 'effects', 'records']);
+    for (const room of rooms) expect(picture).toContain(`src/agent/${room.name}/`);
+    // The effects the machine names, and the Durable Object classes, each by its file.
+    for (const room of ['effects', 'durable-object']) {
+      for (const file of readdirSync(join(agent, room))) expect(picture, `${room}/${file}`).toContain(file);
     }
   });
 });

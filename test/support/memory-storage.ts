@@ -1,6 +1,6 @@
 /** Map-backed stand-ins for the storage and wakeup ports of the controller. */
 import type { ControllerStorage } from '../../src/agent/effect-context.ts';
-import type { WakeupPort } from '../../src/agent/timer-table.ts';
+import type { WakeupPort } from '../../src/agent/records/timer-table.ts';
 
 /** The largest value Durable Object storage takes (SQLite-backed objects: 2 MiB); a larger put fails, as there. */
 export const DO_MAX_VALUE_BYTES = 2 * 1024 * 1024;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BootTimeline, bootParts } from '../../src/agent/boot-timeline.ts';
+import { BootTimeline, bootParts } from '../../src/agent/records/boot-timeline.ts';
 
 const T0 = Date.UTC(2026, 11, 1, 12);
 const iso = (ms: number) => new Date(T0 + ms).toISOString();

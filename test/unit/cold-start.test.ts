@@ -17,7 +17,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { compileCacheStats, judgeCompileCache, probeCompileCache } from '../../container/compile-cache.mjs';
 import { FAST_PATH_FIX, FAST_PATH_NEEDLE } from '../../container/patch-openclaw-fast-path.mjs';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
-import { BootTimeline } from '../../src/agent/boot-timeline.ts';
+import { BootTimeline } from '../../src/agent/records/boot-timeline.ts';
 import { progressPage } from '../../src/ui/progress-page.ts';
 import { ROOT } from '../../scripts/lib/root.mjs';
 

@@ -6,7 +6,7 @@
  * replaced by a small process model on top of the fake container.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Agent } from '../../src/agent/sandbox-agent.ts';
+import { Agent } from '../../src/agent/durable-object/sandbox-agent.ts';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { CONTAINER_CONTRACT_VERSION, BOOT_STATUS_FILE, READINESS_PATH, START_PROCESS_ID } from '../../src/contract/boot-status.ts';
 import type { Env } from '../../src/env.ts';

@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fitRecord, RECORD_BUDGET_BYTES, type PersistedRecord } from '../../src/agent/agent-record.ts';
-import { MAX_JOBS, ScheduleKeeper, toCronJob } from '../../src/agent/schedule-keeper.ts';
+import { MAX_JOBS, ScheduleKeeper, toCronJob } from '../../src/agent/records/schedule-keeper.ts';
 import { GatewayRpc, GatewayRpcError, MAX_ANSWER_BYTES } from '../../src/runtime/gateway-rpc.ts';
 import type { Runtime } from '../../src/runtime/runtime.ts';
 import { fireNextWakeup, setup, untilState } from '../support/controller-harness.ts';

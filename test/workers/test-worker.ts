@@ -3,7 +3,7 @@
  * Durable Object whose runtime is the fake container and whose clock the
  * tests can move forward.
  */
-import { LocalAgent } from '../../src/agent/local-agent.ts';
+import { LocalAgent } from '../../src/agent/durable-object/local-agent.ts';
 import type { Config } from '../../src/config.ts';
 import type { Runtime } from '../../src/runtime/runtime.ts';
 import { FakeRuntime } from '../support/fake-runtime.ts';

@@ -3,7 +3,7 @@
  * the snapshot. The host keeps a single platform wakeup (a DO alarm, or the
  * Container's schedule()) at the earliest due time.
  */
-import type { TimerName } from '../../machines/lifecycle-types.ts';
+import type { TimerName } from '../../../machines/lifecycle-types.ts';
 
 export type TimerEntries = Partial<Record<TimerName, number>>;
 

@@ -4,10 +4,10 @@
  * again then — an agent turn that takes longer than the quiet time is not
  * idleness.
  */
-import { AppError, errorMessage } from '../errors.ts';
-import { assertGatewayPath } from '../runtime/gateway-path.ts';
-import { gatewayRequest } from '../runtime/gateway-request.ts';
-import type { Runtime } from '../runtime/runtime.ts';
+import { AppError, errorMessage } from '../../errors.ts';
+import { assertGatewayPath } from '../../runtime/gateway-path.ts';
+import { gatewayRequest } from '../../runtime/gateway-request.ts';
+import type { Runtime } from '../../runtime/runtime.ts';
 
 export class GatewayForwarder {
   readonly #runtime: Runtime;

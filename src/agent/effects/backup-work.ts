@@ -4,12 +4,12 @@
  * (`checkChanges`), a backup on request, and one at once when the model
  * credentials changed (src/agent/model-access.ts).
  */
-import type { EffectContext } from './effect-context.ts';
-import type { StateKeeper, BackupEvent } from './state-keeper.ts';
-import type { TimerTable } from './timer-table.ts';
-import { errorMessage } from '../errors.ts';
-import { GatewayRpc } from '../runtime/gateway-rpc.ts';
-import { CREDENTIALS_BACKUP_REASON, type ModelAccess } from './model-access.ts';
+import type { EffectContext } from '../effect-context.ts';
+import type { StateKeeper, BackupEvent } from '../records/state-keeper.ts';
+import type { TimerTable } from '../records/timer-table.ts';
+import { errorMessage } from '../../errors.ts';
+import { GatewayRpc } from '../../runtime/gateway-rpc.ts';
+import { CREDENTIALS_BACKUP_REASON, type ModelAccess } from '../model-access.ts';
 
 /** The reason of a backup the change check brought forward. */
 export const CHANGE_BACKUP_REASON = 'changed';

@@ -4,13 +4,13 @@
  * boot's environment, and probe it until it is ready, failed or gone,
  * reporting each phase back to the machine.
  */
-import type { BootInput, LifecycleEvent } from '../../machines/lifecycle-types.ts';
-import type { CdpPassthrough } from '../browser/cdp-passthrough.ts';
-import { errorMessage, isLifecycleErrorCode, type LifecycleErrorCode } from '../contract/error-codes.ts';
-import type { RuntimeProbe } from '../runtime/runtime.ts';
-import type { BootTimeline } from './boot-timeline.ts';
-import type { EffectContext } from './effect-context.ts';
-import { RestoreFailure, type StateKeeper } from './state-keeper.ts';
+import type { BootInput, LifecycleEvent } from '../../../machines/lifecycle-types.ts';
+import type { CdpPassthrough } from '../../browser/cdp-passthrough.ts';
+import { errorMessage, isLifecycleErrorCode, type LifecycleErrorCode } from '../../contract/error-codes.ts';
+import type { RuntimeProbe } from '../../runtime/runtime.ts';
+import type { BootTimeline } from '../records/boot-timeline.ts';
+import type { EffectContext } from '../effect-context.ts';
+import { RestoreFailure, type StateKeeper } from '../records/state-keeper.ts';
 
 export interface BootLoopParts {
   keeper: StateKeeper;

@@ -8,10 +8,10 @@
  * the gateway's run history says when the run finished.
  */
 import { Cron } from 'croner';
-import type { ScheduledJob } from '../../machines/lifecycle-types.ts';
-import type { ScheduledWakeMode } from '../config.ts';
-import type { CronJob } from '../runtime/gateway-rpc.ts';
-import { clamped, items, numberIn, record, text, timeMs } from '../contract/untrusted-input.ts';
+import type { ScheduledJob } from '../../../machines/lifecycle-types.ts';
+import type { ScheduledWakeMode } from '../../config.ts';
+import type { CronJob } from '../../runtime/gateway-rpc.ts';
+import { clamped, items, numberIn, record, text, timeMs } from '../../contract/untrusted-input.ts';
 
 /** What the keeper needs from the gateway (GatewayRpc narrowed). */
 export interface CronReader {

@@ -7,12 +7,12 @@
  */
 import { Sandbox } from '@cloudflare/sandbox';
 import type { StopParams } from '@cloudflare/containers';
-import { checkSandboxBackups } from '../backup/backup-config.ts';
-import { BROWSER_CDP_HOST } from '../browser/cdp-passthrough.ts';
-import { egressHosts } from '../egress/credentials.ts';
-import { STOP_EXPECTED_FILE } from '../contract/boot-status.ts';
-import type { Env } from '../env.ts';
-import { SandboxRuntime, type SandboxApi } from '../runtime/sandbox-runtime.ts';
+import { checkSandboxBackups } from '../../backup/backup-config.ts';
+import { BROWSER_CDP_HOST } from '../../browser/cdp-passthrough.ts';
+import { egressHosts } from '../../egress/credentials.ts';
+import { STOP_EXPECTED_FILE } from '../../contract/boot-status.ts';
+import type { Env } from '../../env.ts';
+import { SandboxRuntime, type SandboxApi } from '../../runtime/sandbox-runtime.ts';
 import { AgentCore } from './agent-core.ts';
 import { withAgentRpc } from './agent-rpc.ts';
 

@@ -4,10 +4,10 @@
  * before every boot, which takes the newest backup that passes its integrity
  * check and never starts from empty state while backups exist.
  */
-import { errorMessage } from '../errors.ts';
-import { CodedError, type RestoreFailureCode } from '../contract/error-codes.ts';
-import type { BackupManifest, BackupStore } from '../backup/backup-store.ts';
-import { RuntimeError, type Runtime, type RuntimeArchive } from '../runtime/runtime.ts';
+import { errorMessage } from '../../errors.ts';
+import { CodedError, type RestoreFailureCode } from '../../contract/error-codes.ts';
+import type { BackupManifest, BackupStore } from '../../backup/backup-store.ts';
+import { RuntimeError, type Runtime, type RuntimeArchive } from '../../runtime/runtime.ts';
 
 export interface BackupEvent {
   kind: 'backup' | 'restore';

@@ -9,11 +9,11 @@
  * retry after a restart of the DO still takes it, although the drained
  * gateway no longer answers.
  */
-import type { LifecycleError, StopInput, StopOutput } from '../../machines/lifecycle-types.ts';
-import { errorMessage } from '../errors.ts';
-import type { RuntimeStopReport } from '../runtime/runtime.ts';
-import type { EffectContext } from './effect-context.ts';
-import type { StateKeeper } from './state-keeper.ts';
+import type { LifecycleError, StopInput, StopOutput } from '../../../machines/lifecycle-types.ts';
+import { errorMessage } from '../../errors.ts';
+import type { RuntimeStopReport } from '../../runtime/runtime.ts';
+import type { EffectContext } from '../effect-context.ts';
+import type { StateKeeper } from '../records/state-keeper.ts';
 
 /** How the last intentional stop went (shown in the status). */
 export interface StopRecord {

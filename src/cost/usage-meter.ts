@@ -1,7 +1,8 @@
 /**
- * Self-metering: seconds the container ran, per calendar month (UTC) and
- * instance type. It is the cost guard's fallback when the usage analytics
- * are unavailable, and is shown in the status.
+ * Self-metering: seconds something billed by the second ran, per calendar
+ * month (UTC) and key: the container by instance type (the cost guard's
+ * fallback when the usage analytics are unavailable, shown in the status),
+ * and the agent's browser sessions (browser-hours).
  */
 import type { InstanceType } from '../config.ts';
 
@@ -36,7 +37,7 @@ function startOfNextMonth(ms: number): number {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
 }
 
-export class ContainerMeter<K extends string = InstanceType> {
+export class UsageMeter<K extends string = InstanceType> {
   #record: MeterRecord<K>;
 
   constructor(record?: MeterRecord<K>) {

@@ -4,7 +4,7 @@
  * guard's hibernation wins anyway). Memory only: a restarted Durable Object
  * starts counting afresh.
  */
-import { AppError } from '../errors.ts';
+import { AppError } from '../../errors.ts';
 
 export class WakeLimiter {
   readonly #perMinute: number;

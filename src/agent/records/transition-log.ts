@@ -3,11 +3,11 @@
  * state began, the last transitions with their cause and reason in words,
  * and the log line of each.
  */
-import type { LifecycleState } from '../../machines/lifecycle-types.ts';
-import type { LifecycleSnapshot } from './agent-record.ts';
-import { describeTransition } from './agent-status.ts';
-import type { TransitionRecord } from './agent-record.ts';
-import type { Log } from './effect-context.ts';
+import type { LifecycleState } from '../../../machines/lifecycle-types.ts';
+import type { LifecycleSnapshot } from '../agent-record.ts';
+import { describeTransition } from '../agent-status.ts';
+import type { TransitionRecord } from '../agent-record.ts';
+import type { Log } from '../effect-context.ts';
 
 const HISTORY_LIMIT = 50;
 

@@ -5,19 +5,19 @@
  * own platform parts. `Env.AGENT` is typed with this surface, so the Worker
  * calls either class the same way.
  */
-import type { LifecycleState } from '../../machines/lifecycle-types.ts';
-import type { BudgetEvaluation, CostSummary } from '../cost/budget-keeper.ts';
-import type { ModelCall, ModelGate } from '../cost/model-meter.ts';
-import type { ErrorBody } from '../errors.ts';
-import type { ContainerDiagnosis } from '../runtime/runtime.ts';
-import type { AgentUsageReport } from './agent-parts.ts';
+import type { LifecycleState } from '../../../machines/lifecycle-types.ts';
+import type { BudgetEvaluation, CostSummary } from '../../cost/budget-keeper.ts';
+import type { ModelCall, ModelGate } from '../../cost/model-meter.ts';
+import type { ErrorBody } from '../../errors.ts';
+import type { ContainerDiagnosis } from '../../runtime/runtime.ts';
+import type { AgentUsageReport } from '../agent-parts.ts';
 import type { CommandResult } from './agent-requests.ts';
-import type { CommandOptions, LifecycleCommand } from './lifecycle-actor.ts';
-import type { ModelSignIn } from './model-sign-in.ts';
-import type { BackupEvent } from './state-keeper.ts';
-import type { Receipt, TelegramUpdate } from '../inbox/inbox-types.ts';
-import type { DiscordInbound } from '../inbox/discord-frames.ts';
-import type { InboxChannel } from '../inbox/inbox.ts';
+import type { CommandOptions, LifecycleCommand } from '../lifecycle-actor.ts';
+import type { ModelSignIn } from '../model-sign-in.ts';
+import type { BackupEvent } from '../records/state-keeper.ts';
+import type { Receipt, TelegramUpdate } from '../../inbox/inbox-types.ts';
+import type { DiscordInbound } from '../../inbox/discord-frames.ts';
+import type { InboxChannel } from '../../inbox/inbox.ts';
 
 /** The answers of the RPC surface: ok with the result, or the error body of why not. */
 export type StatusResult = CommandResult;

@@ -5,16 +5,16 @@
  * a scheduled wake stays up for, and what scheduled wakes cost (for the cost
  * guard and the status).
  */
-import type { LifecycleContext, LifecycleEvent, LifecycleState, ScheduledJob, StopOutput, WorkCheck } from '../../machines/lifecycle-types.ts';
-import type { InstanceType } from '../config.ts';
-import type { BudgetKeeper } from '../cost/budget-keeper.ts';
-import { errorMessage } from '../errors.ts';
-import { GatewayRpc, GatewayRpcError } from '../runtime/gateway-rpc.ts';
-import type { ScheduledWakeInProgress } from './agent-record.ts';
-import type { AgentStatus } from './agent-status.ts';
-import type { BootTimeline } from './boot-timeline.ts';
-import type { EffectContext } from './effect-context.ts';
-import { ScheduleKeeper, type ScheduleRecord } from './schedule-keeper.ts';
+import type { LifecycleContext, LifecycleEvent, LifecycleState, ScheduledJob, StopOutput, WorkCheck } from '../../../machines/lifecycle-types.ts';
+import type { InstanceType } from '../../config.ts';
+import type { BudgetKeeper } from '../../cost/budget-keeper.ts';
+import { errorMessage } from '../../errors.ts';
+import { GatewayRpc, GatewayRpcError } from '../../runtime/gateway-rpc.ts';
+import type { ScheduledWakeInProgress } from '../agent-record.ts';
+import type { AgentStatus } from '../agent-status.ts';
+import type { BootTimeline } from '../records/boot-timeline.ts';
+import type { EffectContext } from '../effect-context.ts';
+import { ScheduleKeeper, type ScheduleRecord } from '../records/schedule-keeper.ts';
 
 export interface ScheduledWorkParts {
   boots: BootTimeline;

@@ -4,14 +4,14 @@
  * RPC methods are the shared ones (agent-rpc.ts).
  */
 import { DurableObject } from 'cloudflare:workers';
-import type { Config } from '../config.ts';
-import { AppError } from '../errors.ts';
-import type { Env } from '../env.ts';
-import { LocalRuntime } from '../runtime/local-runtime.ts';
-import type { Runtime } from '../runtime/runtime.ts';
+import type { Config } from '../../config.ts';
+import { AppError } from '../../errors.ts';
+import type { Env } from '../../env.ts';
+import { LocalRuntime } from '../../runtime/local-runtime.ts';
+import type { Runtime } from '../../runtime/runtime.ts';
 import { AgentCore } from './agent-core.ts';
 import { withAgentRpc } from './agent-rpc.ts';
-import type { BrowserSessions } from '../browser/browser-sessions.ts';
+import type { BrowserSessions } from '../../browser/browser-sessions.ts';
 
 export class LocalAgent extends withAgentRpc(DurableObject<Env>) {
   protected readonly core: AgentCore;

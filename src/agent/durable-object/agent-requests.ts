@@ -2,15 +2,15 @@
  * What both Durable Object classes do with a request or a command: the same
  * answers whether the container is a Sandbox or the local runtime.
  */
-import { AppError, errorBody, errorResponse, type ErrorBody } from '../errors.ts';
-import { messagePage, progressPage } from '../ui/progress-page.ts';
-import { wantsHtml } from '../ui/html.ts';
-import type { AgentController } from './agent-controller.ts';
-import type { LifecycleCommand } from './lifecycle-actor.ts';
-import type { AgentStatus } from './agent-status.ts';
-import { CdpPassthrough } from '../browser/cdp-passthrough.ts';
-import { assertGatewayPath } from '../runtime/gateway-path.ts';
-import { grantedWaitMs, streamRequested, waitingEventStream } from './ready-wait.ts';
+import { AppError, errorBody, errorResponse, type ErrorBody } from '../../errors.ts';
+import { messagePage, progressPage } from '../../ui/progress-page.ts';
+import { wantsHtml } from '../../ui/html.ts';
+import type { AgentController } from '../agent-controller.ts';
+import type { LifecycleCommand } from '../lifecycle-actor.ts';
+import type { AgentStatus } from '../agent-status.ts';
+import { CdpPassthrough } from '../../browser/cdp-passthrough.ts';
+import { assertGatewayPath } from '../../runtime/gateway-path.ts';
+import { grantedWaitMs, streamRequested, waitingEventStream } from '../ready-wait.ts';
 
 /** The answer of an RPC command: plain data, since class instances do not cross RPC. */
 export type CommandResult = { ok: true; status: AgentStatus } | ({ ok: false } & ErrorBody);

@@ -2,34 +2,34 @@
  * What the two Durable Object classes share: building the controller from
  * the environment and answering RPC commands, requests and status.
  */
-import { CONTAINER_CONTRACT_VERSION } from '../contract/boot-status.ts';
-import { parseConfig, type Config } from '../config.ts';
-import type { Env } from '../env.ts';
-import { AppError, errorBody, errorMessage, errorResponse, type ErrorBody } from '../errors.ts';
-import { BackupStore } from '../backup/backup-store.ts';
-import { postWebhook } from '../notify/webhook.ts';
-import { parseCostConfig } from '../cost/cost-config.ts';
-import { containerEnv, discordEnv, telegramEnv } from '../runtime/container-env.ts';
-import { discordBot } from '../inbox/discord-rest.ts';
-import { TELEGRAM_WEBHOOK_PATH } from '../inbox/telegram-webhook.ts';
-import type { Runtime } from '../runtime/runtime.ts';
-import { AgentController } from './agent-controller.ts';
-import type { ControllerStorage } from './effect-context.ts';
-import type { CommandOptions, LifecycleCommand } from './lifecycle-actor.ts';
-import type { BudgetEvaluation } from '../cost/budget-keeper.ts';
-import type { ModelCall, ModelGate, ModelLines } from '../cost/model-meter.ts';
-import type { AgentUsageReport } from './agent-parts.ts';
+import { CONTAINER_CONTRACT_VERSION } from '../../contract/boot-status.ts';
+import { parseConfig, type Config } from '../../config.ts';
+import type { Env } from '../../env.ts';
+import { AppError, errorBody, errorMessage, errorResponse, type ErrorBody } from '../../errors.ts';
+import { BackupStore } from '../../backup/backup-store.ts';
+import { postWebhook } from '../../notify/webhook.ts';
+import { parseCostConfig } from '../../cost/cost-config.ts';
+import { containerEnv, discordEnv, telegramEnv } from '../../runtime/container-env.ts';
+import { discordBot } from '../../inbox/discord-rest.ts';
+import { TELEGRAM_WEBHOOK_PATH } from '../../inbox/telegram-webhook.ts';
+import type { Runtime } from '../../runtime/runtime.ts';
+import { AgentController } from '../agent-controller.ts';
+import type { ControllerStorage } from '../effect-context.ts';
+import type { CommandOptions, LifecycleCommand } from '../lifecycle-actor.ts';
+import type { BudgetEvaluation } from '../../cost/budget-keeper.ts';
+import type { ModelCall, ModelGate, ModelLines } from '../../cost/model-meter.ts';
+import type { AgentUsageReport } from '../agent-parts.ts';
 import { handleAgentRequest, runCommand, type CommandResult } from './agent-requests.ts';
 import type { AgentCoreApi, BackupResult, BudgetResult, CostResult, DoctorResult, InboxResult, SignInResult, StatusResult } from './agent-rpc.ts';
-import type { WakeupPort } from './timer-table.ts';
-import { BrowserRunSessions, type BrowserSessions } from '../browser/browser-sessions.ts';
-import { localEgressUrl, parseUpstreams } from '../egress/local-egress.ts';
-import { setting } from '../settings.ts';
-import { parsePublicOrigins } from '../auth/request-guard.ts';
-import type { InboxChannel, InboxStorage } from '../inbox/inbox.ts';
-import { telegramBot } from '../inbox/telegram.ts';
-import type { DiscordBot, Receipt, TelegramUpdate } from '../inbox/inbox-types.ts';
-import type { DiscordInbound } from '../inbox/discord-frames.ts';
+import type { WakeupPort } from '../records/timer-table.ts';
+import { BrowserRunSessions, type BrowserSessions } from '../../browser/browser-sessions.ts';
+import { localEgressUrl, parseUpstreams } from '../../egress/local-egress.ts';
+import { setting } from '../../settings.ts';
+import { parsePublicOrigins } from '../../auth/request-guard.ts';
+import type { InboxChannel, InboxStorage } from '../../inbox/inbox.ts';
+import { telegramBot } from '../../inbox/telegram.ts';
+import type { DiscordBot, Receipt, TelegramUpdate } from '../../inbox/inbox-types.ts';
+import type { DiscordInbound } from '../../inbox/discord-frames.ts';
 
 export interface AgentCoreParts {
   storage: ControllerStorage;
