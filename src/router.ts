@@ -27,6 +27,7 @@ import { assertGatewayPath, overEncoded, pathOwner } from './runtime/gateway-pat
 import { parsePreferWait, WAIT_HEADER } from './agent/ready-wait.ts';
 import { LOCAL_EGRESS_PREFIX, localEgress } from './egress/local-egress.ts';
 import { TELEGRAM_WEBHOOK_PATH, telegramWebhook } from './inbox/telegram-webhook.ts';
+import { IDENTITY_HEADER } from './contract/identity.ts';
 import { discordRelayStatus } from './inbox/discord-relay.ts';
 
 /** Largest body an API command accepts. */
@@ -97,8 +98,7 @@ function commandAnswer(result: CommandResult, accepted: boolean): Response {
   return json(result.status, accepted ? 202 : 200);
 }
 
-/** The header that carries the authenticated identity from the Worker to the Agent (clients' copies are dropped). */
-export const IDENTITY_HEADER = 'x-ondemand-identity';
+export { IDENTITY_HEADER };
 
 /** Refuses what a hostile page could send (a rebound Host, cross-site commands) before anything else. */
 const publicOrigins = oncePerEnv((env: Env) => parsePublicOrigins(setting(env, 'PUBLIC_ORIGINS')));

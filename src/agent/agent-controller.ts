@@ -48,6 +48,9 @@ function isStopping(snapshot: LifecycleSnapshot): boolean {
 
 const NO_MODEL_LINES = { softUsd: null, hardUsd: null, slowDelayMs: 0 } as const;
 
+/** What a proxied request gets (admit, standing): served now, waits for the boot, or refused with why. */
+export type Admission = { kind: 'serve' } | { kind: 'wait' } | { kind: 'refuse'; error: unknown };
+
 export class AgentController {
   readonly #deps: ControllerDeps;
   readonly #ctx: EffectContext;
@@ -137,11 +140,7 @@ export class AgentController {
     const record = await writer.read();
     const controller = new AgentController(deps, writer, record);
     controller.#start(record?.snapshot);
-    const override = controller.#parts.budget.sleepAfterOverrideMs;
-    const settings = { ...deps.config.lifecycle, ...(override !== null ? { sleepAfterMs: override } : {}) };
-    const context = controller.#actor.getSnapshot().context;
-    if ((Object.keys(settings) as Array<keyof typeof settings>).some((k) => context[k] !== settings[k]))
-      controller.#actor.send({ type: 'settings.updated', settings });
+    controller.#syncSettings();
     controller.#persist();
     await controller.settle();
     await controller.#inbox?.refresh().catch(() => undefined);
@@ -262,11 +261,24 @@ export class AgentController {
     }
   }
 
+  /**
+   * Tells the machine the settings in force when they differ from its own:
+   * the configured ones, with the sleepAfter the budget imposes (the one
+   * place that rule is written).
+   */
+  #syncSettings(): void {
+    const override = this.#parts.budget.sleepAfterOverrideMs;
+    const settings = { ...this.#deps.config.lifecycle, ...(override !== null ? { sleepAfterMs: override } : {}) };
+    const context = this.#actor.getSnapshot().context;
+    if ((Object.keys(settings) as Array<keyof typeof settings>).some((k) => context[k] !== settings[k]))
+      this.#actor.send({ type: 'settings.updated', settings });
+  }
+
   /** Applies the cost guard's evaluation: the sleepAfter it imposes, and a hibernation (with its backup) over the hard line, waited for (bounded). */
   async applyBudget(evaluation: BudgetEvaluation): Promise<{ changed: boolean; previousLevel: string | null; state: LifecycleState }> {
     const { changed, previousLevel } = this.#parts.budget.record(evaluation);
-    const sleepAfterMs = this.#parts.budget.sleepAfterOverrideMs ?? this.#deps.config.lifecycle.sleepAfterMs;
-    if (this.#actor.getSnapshot().context.sleepAfterMs !== sleepAfterMs) this.#actor.send({ type: 'settings.updated', settings: { sleepAfterMs } });
+    this.#syncSettings();
+    const { sleepAfterMs } = this.#actor.getSnapshot().context;
     if (evaluation.decision.hibernate && this.state !== 'hibernated')
       this.#actor.send({ type: 'lifecycle.hibernate', reason: evaluation.decision.reason, by: 'budget' });
     if (changed)
@@ -373,6 +385,38 @@ export class AgentController {
   get bootFailed(): boolean {
     const error = this.#actor.getSnapshot().context.lastError;
     return this.state === 'stopped' && error !== null && error.code !== 'container_exited';
+  }
+
+  /**
+   * Where a proxied request stands now, without counting it: served by the
+   * gateway, waiting for the boot, or refused with why (hibernated, the last
+   * boot failed for good).
+   */
+  standing(): Admission {
+    if (this.state === 'hibernated') return { kind: 'refuse', error: this.hibernatedError() };
+    if (this.serving) return { kind: 'serve' };
+    if (this.bootFailed) {
+      const last = this.#actor.getSnapshot().context.lastError;
+      const error = new AppError('boot_failed', `the last boot failed: ${last?.message}. Retry with POST /api/wake.`, { lastError: last });
+      return { kind: 'refuse', error };
+    }
+    return { kind: 'wait' };
+  }
+
+  /**
+   * A proxied request's one question: unless it is refused as it stands, it
+   * counts as activity (waking a stopped or sleeping assistant, within the
+   * wake limit: over it, refused), then where it stands.
+   */
+  async admit(identity: string): Promise<Admission> {
+    const before = this.standing();
+    if (before.kind === 'refuse') return before;
+    try {
+      await this.recordRequest(identity);
+    } catch (error) {
+      return { kind: 'refuse', error };
+    }
+    return this.standing();
   }
 
   /**

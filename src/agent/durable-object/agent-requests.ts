@@ -11,6 +11,7 @@ import type { AgentStatus } from '../agent-status.ts';
 import { CdpPassthrough } from '../../browser/cdp-passthrough.ts';
 import { assertGatewayPath } from '../../runtime/gateway-path.ts';
 import { grantedWaitMs, streamRequested, waitingEventStream } from '../ready-wait.ts';
+import { IDENTITY_HEADER } from '../../contract/identity.ts';
 
 /** The answer of an RPC command: plain data, since class instances do not cross RPC. */
 export type CommandResult = { ok: true; status: AgentStatus } | ({ ok: false } & ErrorBody);
@@ -46,21 +47,19 @@ export async function handleAgentRequest(controller: AgentController, request: R
   } catch (error) {
     return refuse(error, html);
   }
-  if (controller.state === 'hibernated') return refuse(controller.hibernatedError(), html);
-  if (controller.bootFailed) return html ? progressPage(controller.status()) : bootFailedError(controller);
-  const identity = request.headers.get('x-ondemand-identity') || null;
-  try {
-    await controller.recordRequest(identity ?? 'unknown');
-  } catch (error) {
-    return refuse(error, html);
-  }
-  // The common case asks one question of the machine; the operator's status is built only to say why not.
-  if (controller.serving) return forward(controller, request, identity, html);
+  const admission = await controller.admit(request.headers.get(IDENTITY_HEADER) || 'unknown');
+  const identity = request.headers.get(IDENTITY_HEADER) || null;
+  if (admission.kind === 'serve') return forward(controller, request, identity, html);
+  // A browser sees a failed boot on the progress page, with what to do.
+  if (admission.kind === 'refuse') return html && isBootFailure(admission.error) ? progressPage(controller.status()) : refuse(admission.error, html);
+  // Waiting for the boot: the operator's status is built only now, to say how far it is.
   if (html) return progressPage(controller.status());
   const waitMs = grantedWaitMs(request);
   if (waitMs > 0) return waitForGateway(controller, request, identity, waitMs);
   return bootingError(controller.status());
 }
+
+const isBootFailure = (error: unknown) => error instanceof AppError && error.code === 'boot_failed';
 
 async function forward(controller: AgentController, request: Request, identity: string | null, html: boolean): Promise<Response> {
   try {
@@ -91,20 +90,15 @@ async function waitForGateway(controller: AgentController, request: Request, ide
   const { stream, request: forwarded } = await streamRequested(request);
   const started = Date.now();
   const answer = async (): Promise<Response> => {
-    if (controller.state === 'hibernated') return refuse(controller.hibernatedError(), false);
-    if (controller.serving) return forward(controller, forwarded, identity, false);
-    if (controller.bootFailed) return bootFailedError(controller);
+    const now = controller.standing();
+    if (now.kind === 'serve') return forward(controller, forwarded, identity, false);
+    if (now.kind === 'refuse') return refuse(now.error, false);
     return bootingError(controller.status(), Math.max(1, Date.now() - started));
   };
   const wait = { settled: (ms: number) => controller.answerable(ms), phase: () => controller.status().phase ?? controller.state, answer };
   if (stream) return waitingEventStream(wait, waitMs);
   await wait.settled(waitMs);
   return answer();
-}
-
-function bootFailedError(controller: AgentController): Response {
-  const error = controller.status().lastError;
-  return errorResponse(new AppError('boot_failed', `the last boot failed: ${error?.message}. Retry with POST /api/wake.`, { lastError: error }));
 }
 
 function refuse(error: unknown, html: boolean): Response {
