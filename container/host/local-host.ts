@@ -25,7 +25,7 @@
  * Worker sends (RUNTIME_ENV_NAMES) — never GATEWAY_COMMAND, NODE_OPTIONS,
  * PATH or LD_*, which would run code as the user.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AgentSupervisor } from './agent-supervisor.ts';
@@ -107,7 +107,7 @@ function runtimeEnv(value: unknown): Record<string, string> {
  * {action: start|cancel} runs the script beside the agent's boot status;
  * GET answers the end of its log (204 when none was started).
  */
-async function modelLogin(statusFile: string, req: IncomingMessage, res: import('node:http').ServerResponse): Promise<void> {
+async function modelLogin(statusFile: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const log = join(dirname(statusFile), MODEL_LOGIN_LOG_NAME);
   if (req.method === 'GET') {
     if (!existsSync(log)) {
@@ -142,6 +142,98 @@ async function modelLogin(statusFile: string, req: IncomingMessage, res: import(
   res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
   res.end(result.out);
 }
+
+/** What a route of the local host is handed: the agent it names, the request, and how to answer. */
+interface RouteContext {
+  id: string;
+  agent: AgentSupervisor;
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  send: (status: number, body: unknown) => void;
+  log: (line: string) => void;
+}
+type Route = (c: RouteContext) => Promise<void> | void;
+
+/**
+ * POST /agents/:id/backup: the home as a gzip archive (304 when it did not
+ * change since the `If-None-Match` fingerprint; 204 when nothing in it is
+ * newer than `newerThan`), streamed from a work directory removed after.
+ */
+async function backupRoute({ id, agent, req, res, url, log }: RouteContext): Promise<void> {
+  const previous = req.headers['if-none-match']?.replace(/"/g, '') || null;
+  const newerThan = url.searchParams.get('newerThan');
+  if (newerThan !== null) {
+    const summary = await homeSummary(agent.home);
+    if (summary.files === 0 || summary.modifiedAt <= Number(newerThan)) {
+      res.writeHead(204);
+      return void res.end();
+    }
+  }
+  const work = await archiveWorkDir();
+  try {
+    const archive = await createArchive(agent.home, work, previous);
+    if (!archive) {
+      log(`[${id}] backup: unchanged`);
+      res.writeHead(304, { etag: `"${previous}"` });
+      return void res.end();
+    }
+    log(`[${id}] backup: ${archive.files} files, ${archive.size} bytes, fingerprint ${archive.fingerprint.slice(0, 12)}`);
+    res.writeHead(200, {
+      'content-type': 'application/gzip',
+      'content-length': String(archive.size),
+      'x-backup-fingerprint': archive.fingerprint,
+      'x-backup-sha256': archive.sha256,
+      'x-backup-files': String(archive.files),
+    });
+    await new Promise<void>((done, fail) =>
+      createReadStream(archive.path)
+        .on('error', fail)
+        .on('end', () => done())
+        .pipe(res),
+    );
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** POST /agents/:id/prepare: the home restored from the archive in the body (checked against `X-Backup-SHA256`), or a fresh one. */
+async function prepareRoute({ id, agent, req, send, log }: RouteContext): Promise<void> {
+  if (agent.running) return send(409, { error: { code: 'conflict', message: 'the runtime is running; stop it before restoring' } });
+  const expected = req.headers['x-backup-sha256'];
+  const hasArchive = typeof expected === 'string' && expected !== '';
+  if (hasArchive && req.headers['content-type'] !== 'application/gzip')
+    throw new HostError(415, 'unsupported_media_type', 'an archive must be application/gzip');
+  try {
+    const result = await restoreArchive(agent.home, hasArchive ? req : null, hasArchive ? expected : null);
+    log(`[${id}] ${hasArchive ? `restored ${result.files} files from a backup` : 'fresh home (no backup)'}`);
+    return send(200, { restored: hasArchive, files: result.files });
+  } catch (error) {
+    if (error instanceof RestoreError) return send(422, { error: { code: error.code, message: error.message } });
+    throw error;
+  }
+}
+
+/** The local host's routes under /agents/:id, by method and action (the Worker's LocalRuntime calls them). */
+const ROUTES: Record<string, Route> = {
+  'GET ': async ({ agent, send }) => send(200, await agent.report()),
+  'GET stamp': async ({ agent, send }) => send(200, { stamp: await homeStamp(agent.home) }),
+  'GET login': ({ agent, req, res }) => modelLogin(agent.statusFile, req, res),
+  'POST login': ({ agent, req, res }) => modelLogin(agent.statusFile, req, res),
+  'POST backup': backupRoute,
+  'POST prepare': prepareRoute,
+  'POST start': async ({ agent, req, send }) => {
+    const body = await readJson(req);
+    send(200, await agent.start(typeof body.attempt === 'number' ? body.attempt : 1, runtimeEnv(body.env)));
+  },
+  'POST stop': async ({ agent, req, send }) => {
+    await readJson(req);
+    send(200, await agent.stop());
+  },
+};
+const ROUTE_LIST = `routes: ${Object.keys(ROUTES)
+  .map((key) => key.replace(/^(\w+) (.*)$/, (_m, method: string, action: string) => `${method} /agents/:id${action ? `/${action}` : ''}`))
+  .join(', ')}`;
 
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
   const log = options.log ?? ((line: string) => console.log(`[host] ${line}`));
@@ -181,74 +273,15 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       if (url.pathname === '/healthz') return send(200, { ok: true });
       const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
       if (!sameSecret(bearer, options.token)) throw new HostError(401, 'unauthorized', 'the local host answers the Worker only (per-run token)');
-      const match = /^\/agents\/([a-z0-9][a-z0-9-]{0,62})(?:\/(start|stop|backup|prepare|stamp|login))?$/.exec(url.pathname);
+      const match = /^\/agents\/([a-z0-9][a-z0-9-]{0,62})(?:\/([a-z]+))?$/.exec(url.pathname);
       if (!match) return send(404, { error: { code: 'not_found', message: 'unknown path' } });
-      const [, id, action] = match as unknown as [string, string, string | undefined];
-      if (!action && req.method === 'GET') return send(200, await supervisor(id).report());
-      if (action === 'stamp' && req.method === 'GET') return send(200, { stamp: await homeStamp(supervisor(id).home) });
-      if (action === 'login') return await modelLogin(supervisor(id).statusFile, req, res);
-      if (action === 'backup' && req.method === 'POST') {
-        const previous = req.headers['if-none-match']?.replace(/"/g, '') || null;
-        const newerThan = url.searchParams.get('newerThan');
-        if (newerThan !== null) {
-          const summary = await homeSummary(supervisor(id).home);
-          if (summary.files === 0 || summary.modifiedAt <= Number(newerThan)) {
-            res.writeHead(204);
-            return res.end();
-          }
-        }
-        const work = await archiveWorkDir();
-        try {
-          const archive = await createArchive(supervisor(id).home, work, previous);
-          if (!archive) {
-            log(`[${id}] backup: unchanged`);
-            res.writeHead(304, { etag: `"${previous}"` });
-            return res.end();
-          }
-          log(`[${id}] backup: ${archive.files} files, ${archive.size} bytes, fingerprint ${archive.fingerprint.slice(0, 12)}`);
-          res.writeHead(200, {
-            'content-type': 'application/gzip',
-            'content-length': String(archive.size),
-            'x-backup-fingerprint': archive.fingerprint,
-            'x-backup-sha256': archive.sha256,
-            'x-backup-files': String(archive.files),
-          });
-          await new Promise<void>((done, fail) =>
-            createReadStream(archive.path)
-              .on('error', fail)
-              .on('end', () => done())
-              .pipe(res),
-          );
-          return;
-        } finally {
-          await rm(work, { recursive: true, force: true });
-        }
+      const [, id = '', action = ''] = match;
+      const route = ROUTES[`${req.method} ${action}`];
+      if (route) return await route({ id, agent: supervisor(id), req, res, url, send, log });
+      if (Object.keys(ROUTES).some((key) => key.endsWith(` ${action}`))) {
+        return send(405, { error: { code: 'method_not_allowed', message: `${req.method} is not served here; ${ROUTE_LIST}` } });
       }
-      if (action === 'prepare' && req.method === 'POST') {
-        const agent = supervisor(id);
-        if (agent.running) return send(409, { error: { code: 'conflict', message: 'the runtime is running; stop it before restoring' } });
-        const expected = req.headers['x-backup-sha256'];
-        const hasArchive = typeof expected === 'string' && expected !== '';
-        if (hasArchive && req.headers['content-type'] !== 'application/gzip')
-          throw new HostError(415, 'unsupported_media_type', 'an archive must be application/gzip');
-        try {
-          const result = await restoreArchive(agent.home, hasArchive ? req : null, hasArchive ? expected : null);
-          log(`[${id}] ${hasArchive ? `restored ${result.files} files from a backup` : 'fresh home (no backup)'}`);
-          return send(200, { restored: hasArchive, files: result.files });
-        } catch (error) {
-          if (error instanceof RestoreError) return send(422, { error: { code: error.code, message: error.message } });
-          throw error;
-        }
-      }
-      if (action && req.method === 'POST') {
-        const body = await readJson(req);
-        if (action === 'start') {
-          const attempt = typeof body.attempt === 'number' ? body.attempt : 1;
-          return send(200, await supervisor(id).start(attempt, runtimeEnv(body.env)));
-        }
-        return send(200, await supervisor(id).stop());
-      }
-      return send(405, { error: { code: 'method_not_allowed', message: 'GET /agents/:id, POST /agents/:id/start|stop|backup|prepare' } });
+      return send(404, { error: { code: 'not_found', message: `unknown path; ${ROUTE_LIST}` } });
     } catch (error) {
       if (error instanceof HostError) return send(error.status, { error: { code: error.code, message: error.message } });
       const status = (error as { status?: number }).status ?? (error instanceof SyntaxError ? 400 : 500);
