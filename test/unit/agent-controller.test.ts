@@ -3,7 +3,8 @@ import { AgentController } from '../../src/agent/agent-controller.ts';
 import { BackupStore } from '../../src/backup/backup-store.ts';
 import { AppError } from '../../src/errors.ts';
 import { config, fireNextWakeup, NO_WAIT, setup, untilState } from '../support/controller-harness.ts';
-import { FakeRuntime, fakeContainer, killFakeContainer, resetFakeContainers } from '../support/fake-runtime.ts';
+import { FakeRuntime } from '../support/fake-runtime.ts';
+import { fakeContainer, killFakeContainer, resetFakeContainers } from '../support/fake-container.ts';
 import { ManualClock, MemoryStorage, RecordingWakeups } from '../support/memory-storage.ts';
 
 /** An R2 bucket in memory (what BackupStore uses of one). */

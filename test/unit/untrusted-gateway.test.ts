@@ -10,7 +10,7 @@ import { MAX_JOBS, ScheduleKeeper, toCronJob } from '../../src/agent/records/sch
 import { GatewayRpc, GatewayRpcError, MAX_ANSWER_BYTES } from '../../src/runtime/gateway-rpc.ts';
 import type { Runtime } from '../../src/runtime/runtime.ts';
 import { fireNextWakeup, setup, untilState } from '../support/controller-harness.ts';
-import { resetFakeContainers } from '../support/fake-runtime.ts';
+import { resetFakeContainers } from '../support/fake-container.ts';
 
 const HOUR = 3_600_000;
 const NOW = Date.UTC(2026, 10, 10, 12, 0, 0);

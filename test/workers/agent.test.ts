@@ -2,7 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
-import { fakeContainer, killFakeContainer, resetFakeContainers } from '../support/fake-runtime.ts';
+import { fakeContainer, killFakeContainer, resetFakeContainers } from '../support/fake-container.ts';
 import { instances, testClock } from './test-worker.ts';
 
 let counter = 0;

@@ -13,7 +13,7 @@ import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import type { BrowserSessions } from '../../src/browser/browser-sessions.ts';
 import { CDP_PATH_PREFIX, CdpPassthrough, MAX_PIPES, type CdpStatus } from '../../src/browser/cdp-passthrough.ts';
 import { CdpClient, chromiumSocket } from '../support/local-chromium-sessions.ts';
-import { fakeContainer, resetFakeContainers } from '../support/fake-runtime.ts';
+import { fakeContainer, resetFakeContainers } from '../support/fake-container.ts';
 import { browserStandIn, testClock } from './test-worker.ts';
 
 const chromium = inject('chromiumCdp');

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest'
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { runCostGuard } from '../../src/cost/cost-guard.ts';
 import type { Env } from '../../src/env.ts';
-import { fakeContainer, resetFakeContainers } from '../support/fake-runtime.ts';
+import { fakeContainer, resetFakeContainers } from '../support/fake-container.ts';
 import { testClock } from './test-worker.ts';
 
 const NOW = Date.UTC(2026, 10, 10, 12, 0, 0); // 10 Nov: a third of the month gone

@@ -9,7 +9,7 @@ import { env } from 'cloudflare:workers';
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { DISCORD_API_ORIGIN } from '../../src/inbox/discord-rest.ts';
-import { fakeContainer, resetFakeContainers } from '../support/fake-runtime.ts';
+import { fakeContainer, resetFakeContainers } from '../support/fake-container.ts';
 import { discordHookToken } from '../../src/inbox/discord-hooks.ts';
 import { runInDurableObject } from 'cloudflare:test';
 import { discordStandIn, instances, testClock, type TestDiscordRelay } from './test-worker.ts';

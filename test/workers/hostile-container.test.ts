@@ -10,7 +10,7 @@ import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { runCostGuard } from '../../src/cost/cost-guard.ts';
 import type { Env } from '../../src/env.ts';
-import { fakeContainer, resetFakeContainers } from '../support/fake-runtime.ts';
+import { fakeContainer, resetFakeContainers } from '../support/fake-container.ts';
 import { accessEnv, fetchAs, loadTeam, token, fetchLocal } from './access-team.ts';
 
 const BASE = 'https://poc.example.com';

@@ -7,7 +7,7 @@
 import { exports } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
-import { fakeContainer } from '../support/fake-runtime.ts';
+import { fakeContainer } from '../support/fake-container.ts';
 import { accessEnv, fetchAs, loadTeam, token, fetchLocal } from './access-team.ts';
 
 const BASE = 'https://poc.example.com';

@@ -15,7 +15,7 @@ import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import type { Env } from '../../src/env.ts';
 import { telegramBot } from '../../src/inbox/telegram.ts';
 import { TELEGRAM_WEBHOOK_PATH, telegramWebhook } from '../../src/inbox/telegram-webhook.ts';
-import { fakeContainer, resetFakeContainers } from '../support/fake-runtime.ts';
+import { fakeContainer, resetFakeContainers } from '../support/fake-container.ts';
 import { instances, testClock } from './test-worker.ts';
 
 const SECRET = 'workers-webhook-secret';

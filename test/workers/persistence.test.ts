@@ -9,7 +9,7 @@ import { env } from 'cloudflare:workers';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { BackupStore } from '../../src/backup/backup-store.ts';
-import { fakeContainer, killFakeContainer, resetFakeContainers } from '../support/fake-runtime.ts';
+import { fakeContainer, killFakeContainer, resetFakeContainers } from '../support/fake-container.ts';
 import { testClock } from './test-worker.ts';
 
 let counter = 0;

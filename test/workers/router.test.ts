@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
-import { fakeContainer } from '../support/fake-runtime.ts';
+import { fakeContainer } from '../support/fake-container.ts';
 import { callLocal as call } from './local-client.ts';
 
 async function getStatus(): Promise<AgentStatus> {
