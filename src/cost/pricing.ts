@@ -223,18 +223,20 @@ export function parsePricing(override: string | undefined): Pricing {
   } catch {
     throw new AppError('not_configured', 'PRICING_OVERRIDE is not valid JSON');
   }
-  const merge = (base: Record<string, unknown>, p: unknown, path: string): Record<string, unknown> => {
+  // The override keeps the prices' shape: only their fields, numbers where they have numbers.
+  const merge = <T extends object>(base: T, p: unknown, path: string): T => {
     if (typeof p !== 'object' || p === null || Array.isArray(p)) throw new AppError('not_configured', `PRICING_OVERRIDE${path} must be an object`);
-    const out = { ...base };
+    const fields: Record<string, unknown> = Object.fromEntries(Object.entries(base));
     for (const [k, v] of Object.entries(p)) {
-      if (!(k in base)) throw new AppError('not_configured', `PRICING_OVERRIDE${path}.${k} is not a pricing field`);
-      if (typeof base[k] === 'number') {
+      if (!(k in fields)) throw new AppError('not_configured', `PRICING_OVERRIDE${path}.${k} is not a pricing field`);
+      const current = fields[k];
+      if (typeof current === 'number') {
         if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
           throw new AppError('not_configured', `PRICING_OVERRIDE${path}.${k} must be a non-negative number`);
-        out[k] = v;
-      } else out[k] = merge(base[k] as Record<string, unknown>, v, `${path}.${k}`);
+        fields[k] = v;
+      } else if (typeof current === 'object' && current !== null) fields[k] = merge(current, v, `${path}.${k}`);
     }
-    return out;
+    return fields as T;
   };
-  return merge(DEFAULT_PRICING as unknown as Record<string, unknown>, patch, '') as unknown as Pricing;
+  return merge(DEFAULT_PRICING, patch, '');
 }
