@@ -34,7 +34,7 @@
 // (GATEWAY_PROXY_HEADER); the gateway resolves them from its environment.
 //
 // Exit codes: 0 configured; 2 with a JSON line {code,message,retryable} on stderr.
-import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 
@@ -65,20 +65,33 @@ export const SUBSCRIPTION_MODEL = 'openai/gpt-6-astra';
  * process only; nothing of it is printed. False when there is no store yet.
  */
 export function hasStoredSignIn(provider, dir = stateDir) {
+  const profiles = machineState('authProfiles.store', dir)?.profiles ?? {};
+  return Object.values(profiles).some((p) => p && p.provider === provider && (p.type === 'oauth' || p.type === 'token'));
+}
+
+/**
+ * A row of OpenClaw's own state (state/openclaw.sqlite, `config_machine_state`),
+ * parsed; null when there is no store or no such row. Read-only, in this process only.
+ */
+function machineState(key, dir) {
   const file = join(dir, 'state', 'openclaw.sqlite');
-  if (!existsSync(file)) return false;
+  if (!existsSync(file)) return null;
   try {
     const db = new DatabaseSync(file, { readOnly: true });
     try {
-      const row = db.prepare("SELECT value_json FROM config_machine_state WHERE state_key = 'authProfiles.store'").get();
-      const profiles = row ? (JSON.parse(row.value_json).profiles ?? {}) : {};
-      return Object.values(profiles).some((p) => p && p.provider === provider && (p.type === 'oauth' || p.type === 'token'));
+      const row = db.prepare('SELECT value_json FROM config_machine_state WHERE state_key = ?').get(key);
+      return row ? JSON.parse(row.value_json) : null;
     } finally {
       db.close();
     }
   } catch {
-    return false;
+    return null;
   }
+}
+
+/** Whether OpenClaw's own plugin index already holds an install record of `pluginId` (it imported ours at an earlier start). */
+export function hasInstallRecord(pluginId, dir = stateDir) {
+  return Boolean(machineState('plugins.installedIndex', dir)?.index?.installRecords?.[pluginId]);
 }
 
 /** `openai/*` on OpenClaw's embedded runtime over SSE, never the Codex app-server harness (see the header). */
@@ -208,7 +221,8 @@ export function applyTelegram(config, e) {
  * image's npm prefix, the local mode's node_modules): an npm install of the
  * official package, as `openclaw plugins install` records one, so OpenClaw
  * trusts it (its keyed store is for trusted plugins only) and imports the
- * record into its own store at startup. The plugin reaches the openclaw it
+ * record into its own store at its next start (then drops the key; this
+ * script writes it only while OpenClaw's store has no record). The plugin reaches the openclaw it
  * runs in through a peer link in its node_modules, made here when missing.
  */
 function discordInstallRecord(pluginDir) {
@@ -220,7 +234,8 @@ function discordInstallRecord(pluginDir) {
   }
   if (manifest.name !== '@openclaw/discord') throw new Error(`${pluginDir} is not @openclaw/discord`);
   const peer = join(pluginDir, 'node_modules', 'openclaw');
-  if (!existsSync(peer)) {
+  // A link already there is left as it is (lstat: it need not resolve here, e.g. a test's layout without openclaw).
+  if (!lstatSync(peer, { throwIfNoEntry: false })) {
     mkdirSync(dirname(peer), { recursive: true });
     symlinkSync('../../../openclaw', peer);
   }
@@ -234,6 +249,14 @@ function discordInstallRecord(pluginDir) {
     resolvedVersion: manifest.version,
     resolvedSpec: spec,
   };
+}
+
+/** Takes the Discord record out of the retired `plugins.installs` key (the key too when nothing else is left in it). */
+function dropLegacyInstall(config) {
+  const installs = get(config, ['plugins', 'installs']);
+  if (!installs) return;
+  delete installs.discord;
+  if (Object.keys(installs).length === 0) delete config.plugins.installs;
 }
 
 /** The hook token's reference: the gateway resolves it from its environment. */
@@ -258,9 +281,14 @@ export function applyDiscord(config, e) {
       delete config.hooks;
       if (get(config, ['channels', 'discord', 'token']) === '${DISCORD_BOT_TOKEN}') delete config.channels.discord;
     }
+    dropLegacyInstall(config);
     return;
   }
-  set(config, ['plugins', 'installs', 'discord'], discordInstallRecord(pluginDir));
+  // The record goes in openclaw.json only until OpenClaw has imported it: its CLI refuses a config that still has
+  // the retired `plugins.installs` key, and the gateway removes it only when it imports it.
+  const record = discordInstallRecord(pluginDir);
+  if (hasInstallRecord('discord')) dropLegacyInstall(config);
+  else set(config, ['plugins', 'installs', 'discord'], record);
   set(config, ['plugins', 'entries', 'discord', 'enabled'], true);
   const allow = get(config, ['plugins', 'allow']);
   if (Array.isArray(allow) && !allow.includes('discord')) allow.push('discord');

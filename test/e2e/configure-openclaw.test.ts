@@ -3,6 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { chromiumMissing } from '../support/control-ui.ts';
 import { freePort, ROOT, until } from '../../scripts/lib/local-stack.ts';
@@ -102,6 +103,19 @@ describe('configure-openclaw.mjs', () => {
     });
     expect(readlinkSync(join(plugin, 'node_modules', 'openclaw'))).toBe('../../../openclaw');
     expect(readFileSync(join(dir, 'openclaw.json'), 'utf8')).not.toContain('derived-hook-token-4d2c');
+    // Once OpenClaw imported the record into its own store, the retired key goes (OpenClaw's CLI refuses a config with it).
+    mkdirSync(join(dir, 'state'));
+    const db = new DatabaseSync(join(dir, 'state', 'openclaw.sqlite'));
+    db.exec('CREATE TABLE config_machine_state (state_key TEXT PRIMARY KEY, value_json TEXT)');
+    db.prepare('INSERT INTO config_machine_state VALUES (?, ?)').run(
+      'plugins.installedIndex',
+      JSON.stringify({ index: { installRecords: { discord: { source: 'npm', spec: '@openclaw/discord@2026.9.6', installPath: plugin } } } }),
+    );
+    db.close();
+    const again = configure(dir, { ...compat, ...discord });
+    expect(again.status, again.stderr).toBe(0);
+    expect(read(dir).plugins.installs).toBeUndefined();
+    expect(read(dir).channels.discord).toMatchObject({ enabled: true });
     // No plugin where it should be: a clear failure, nothing half-configured.
     const missing = configure(stateDir(), { ...compat, ...discord, OPENCLAW_DISCORD_PLUGIN: join(plugin, 'nope') });
     expect(missing.status).toBe(2);
