@@ -9,9 +9,11 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { asGateway, chat, ensureAwake, inContainer, inContainerAsync, standIn, twinUrl, type StandIn } from './twin-client.ts';
-import { TWIN_EGRESS_SECRETS, TWIN_PUSH_REPO, TWIN_TELEGRAM } from './twin-vars.ts';
+import { TWIN_DISCORD_SECRET, TWIN_EGRESS_SECRETS, TWIN_PUSH_REPO, TWIN_TELEGRAM, TWIN_WITH_DISCORD } from './twin-vars.ts';
 
-const REAL = [...Object.values(TWIN_EGRESS_SECRETS), TWIN_TELEGRAM.TELEGRAM_WEBHOOK_SECRET];
+/** The credentials the twin's Worker adds at egress (Discord's with TWIN_DISCORD=1). */
+const ADDED = { ...TWIN_EGRESS_SECRETS, ...(TWIN_WITH_DISCORD ? TWIN_DISCORD_SECRET : {}) };
+const REAL = [...Object.values(ADDED), TWIN_TELEGRAM.TELEGRAM_WEBHOOK_SECRET];
 
 interface CostView {
   model: { calls: number; inputTokens: number; outputTokens: number; usd: number; byModel: Record<string, { calls: number }>; unpriced: string[] };
@@ -79,7 +81,7 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: credentials adde
     expect(found.trim()).toBe('');
     // The search would have found them: the placeholders are where the real values were (one per credential the Worker adds).
     expect(inContainer('tr "\\0" "\\n" < /proc/$(cat /tmp/openclaw-boot/gateway.pid)/environ | grep -c "ondemand-placeholder"').trim()).toBe(
-      String(Object.keys(TWIN_EGRESS_SECRETS).length),
+      String(Object.keys(ADDED).length),
     );
     expect(inContainer('ls /home/openclaw/.openclaw/state/openclaw.sqlite')).toContain('openclaw.sqlite');
   });

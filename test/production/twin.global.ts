@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startTwin, twinUnavailable, type Twin } from './twin/twin.ts';
 import { ROOT, bridgeGateway } from './twin/twin-shell.ts';
-import { TWIN_DISCORD, TWIN_EGRESS_SECRETS, TWIN_TELEGRAM, TWIN_VARS } from './twin-vars.ts';
+import { TWIN_DISCORD, TWIN_DISCORD_SECRET, TWIN_EGRESS_SECRETS, TWIN_TELEGRAM, TWIN_VARS, TWIN_WITH_DISCORD } from './twin-vars.ts';
 import { startTelegramStandIn } from '../support/telegram-standin.ts';
 import { startDiscordStandIn } from '../support/discord-standin.ts';
 
@@ -90,23 +90,28 @@ export default async function setup(project: TestProject) {
   }
   const webhook = await startWebhookReceiver(bridgeGateway());
   const telegram = await startTelegramStandIn(TWIN_EGRESS_SECRETS.TELEGRAM_BOT_TOKEN, bridgeGateway());
-  // Discord at discord.com: the relay's REST lookups and OpenClaw's answers (its gateway is this stand-in's, on the bridge).
-  const discord = await startDiscordStandIn({ token: TWIN_EGRESS_SECRETS.DISCORD_BOT_TOKEN, host: bridgeGateway() });
-  const discordOrigin = discord.apiUrl.replace(/\/api\/v10$/, '');
+  // Discord at discord.com (TWIN_DISCORD=1): the relay's REST lookups and OpenClaw's answers (its gateway is this stand-in's, on the bridge).
+  const discord = TWIN_WITH_DISCORD ? await startDiscordStandIn({ token: TWIN_DISCORD_SECRET.DISCORD_BOT_TOKEN, host: bridgeGateway() }) : null;
+  const discordOrigin = discord?.apiUrl.replace(/\/api\/v10$/, '') ?? '';
   let twin: Twin;
   try {
     twin = await startTwin({
-      vars: { ...TWIN_VARS, ...TWIN_TELEGRAM, ...TWIN_DISCORD, NOTIFY_WEBHOOK_URL: `https://${WEBHOOK_HOST}/hook` },
+      vars: {
+        ...TWIN_VARS,
+        ...TWIN_TELEGRAM,
+        ...(discord ? { ...TWIN_DISCORD, ...TWIN_DISCORD_SECRET } : {}),
+        NOTIFY_WEBHOOK_URL: `https://${WEBHOOK_HOST}/hook`,
+      },
       standIns: {
         [WEBHOOK_HOST]: webhook.address,
         'api.telegram.org': telegram.origin.replace(/^http:\/\//, ''),
-        'discord.com': discordOrigin.replace(/^http:\/\//, ''),
+        ...(discord ? { 'discord.com': discordOrigin.replace(/^http:\/\//, '') } : {}),
       },
     });
   } catch (error) {
     webhook.server.close();
     await telegram.close();
-    await discord.close();
+    await discord?.close();
     throw error;
   }
   project.provide('twinSkipped', '');
@@ -118,7 +123,7 @@ export default async function setup(project: TestProject) {
   project.provide('twinStandIns', JSON.stringify(twin.standIns));
   project.provide('twinR2Control', twin.r2Control);
   project.provide('telegramStandIn', telegram.origin);
-  project.provide('discordStandIn', `${discordOrigin}/_standin`);
+  project.provide('discordStandIn', discord ? `${discordOrigin}/_standin` : '');
   return async () => {
     mkdirSync(join(ROOT, 'test-results'), { recursive: true });
     writeFileSync(join(ROOT, 'test-results', 'production-twin.log'), twin.output());
@@ -126,6 +131,6 @@ export default async function setup(project: TestProject) {
     webhook.server.closeAllConnections();
     webhook.server.close();
     await telegram.close();
-    await discord.close();
+    await discord?.close();
   };
 }
