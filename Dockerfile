@@ -14,7 +14,8 @@ ENV PATH=/opt/node/bin:$PATH NPM_CONFIG_PREFIX=/usr/local
 
 # Must equal the `openclaw` version in package.json (checked by the tests), so the
 # local mode runs what production runs. OpenClaw's Discord channel plugin, of the
-# same version, is installed beside it (loaded only when a Discord bot is connected).
+# same version, is installed beside it (loaded only when a Discord bot is connected),
+# slimmed to what its text channel loads (container/slim-discord-plugin.sh says why).
 ARG OPENCLAW_VERSION=2026.9.6
 # Optional: the Claude Code CLI inside the container (adds ~100 MB).
 ARG WITH_CLAUDE_CODE=false
@@ -25,10 +26,12 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends git gh jq ca-certificates tini \
  && rm -rf /var/lib/apt/lists/*
 
+COPY container/slim-discord-plugin.sh /container/slim-discord-plugin.sh
 RUN node -e 'if (process.execPath !== "/opt/node/bin/node") { console.error("node on PATH is " + process.execPath + ", not the pinned /opt/node/bin/node"); process.exit(1) }' \
  && npm install -g --no-fund --no-audit "openclaw@${OPENCLAW_VERSION}" "@openclaw/discord@${OPENCLAW_VERSION}" \
  && mkdir -p /usr/local/lib/node_modules/@openclaw/discord/node_modules \
  && { [ -e /usr/local/lib/node_modules/@openclaw/discord/node_modules/openclaw ] || ln -s ../../../openclaw /usr/local/lib/node_modules/@openclaw/discord/node_modules/openclaw; } \
+ && sh /container/slim-discord-plugin.sh /usr/local/lib/node_modules/@openclaw/discord \
  && if [ "$WITH_CLAUDE_CODE" = "true" ]; then npm install -g --no-fund --no-audit @anthropic-ai/claude-code; fi \
  && npm cache clean --force
 

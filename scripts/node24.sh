@@ -31,7 +31,11 @@ ensure_discord_plugin() {
   [ "${OPENCLAW_ONDEMAND_SKIP_INSTALL:-}" = "1" ] && return 0
   want=$(node -p "require('$ROOT/package.json').dependencies.openclaw")
   dir="$ROOT/node_modules/@openclaw/discord"
-  if [ -f "$dir/package.json" ] && [ "$(node -p "require('$dir/package.json').version")" = "$want" ]; then return 0; fi
+  if [ -f "$dir/package.json" ] && [ "$(node -p "require('$dir/package.json').version")" = "$want" ]; then
+    # An unpack from before the slimming (its type declarations still there) is slimmed in place.
+    [ -f "$dir/node_modules/@types/node/index.d.ts" ] && sh "$ROOT/container/slim-discord-plugin.sh" "$dir"
+    return 0
+  fi
   echo "node24: unpacking @openclaw/discord@$want into node_modules (OpenClaw's Discord channel)" >&2
   tmp=$(mktemp -d)
   (cd "$tmp" && npm pack --silent --loglevel=error "@openclaw/discord@$want" >/dev/null)
@@ -39,6 +43,7 @@ ensure_discord_plugin() {
   mkdir -p "$dir"
   tar xzf "$tmp"/openclaw-discord-*.tgz -C "$dir" --strip-components=1
   rm -rf "$tmp"
+  sh "$ROOT/container/slim-discord-plugin.sh" "$dir"
 }
 
 if command -v node >/dev/null 2>&1 && is_new_enough node; then
