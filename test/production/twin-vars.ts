@@ -31,12 +31,11 @@ export const TWIN_EGRESS_SECRETS = {
   TELEGRAM_BOT_TOKEN: '7000000002:AAH-twin-bot-token-must-stay-in-the-worker',
 };
 /**
- * The Discord bot of the twin, with TWIN_DISCORD=1 only (its gateway and REST API stood in at discord.com:
- * test/production/discord.test.ts). Not in `npm test`'s twin yet: with OpenClaw's Discord plugin loaded at every
- * boot, the sign-in test's rotated-token backup timed out in two of three full runs (README, Discord).
+ * The Discord bot of the twin (its gateway and REST API stood in at discord.com: test/production/discord.test.ts), so
+ * every twin boot loads OpenClaw's Discord plugin as a deployment with a bot does. TWIN_DISCORD=0 leaves it out.
  */
 export const TWIN_DISCORD_SECRET = { DISCORD_BOT_TOKEN: 'MTEwMDAwMDAwMDAwMDAwMDAwMg.twin-discord-token-must-stay-in-the-worker' };
-export const TWIN_WITH_DISCORD = process.env.TWIN_DISCORD === '1';
+export const TWIN_WITH_DISCORD = process.env.TWIN_DISCORD !== '0';
 /** The twin's Telegram webhook secret (Telegram's side: the container gets only a secret derived from it) and its one allowed sender. */
 export const TWIN_TELEGRAM = { TELEGRAM_WEBHOOK_SECRET: 'twin-webhook-secret-must-stay-in-the-worker', TELEGRAM_ALLOWED_USER_IDS: '4343' };
 /** The twin's one allowed Discord sender. */
