@@ -2,7 +2,8 @@
  * The project's layering, checked in npm test (`depcruise`):
  * - no import cycles (type-only imports included: a cycle of types is still a knot in the floor plan);
  * - the lifecycle machine (machines/) is pure: it imports nothing from src/ but the wire contracts (src/contract/:
- *   the error codes it stores), and those are leaves: they import nothing else of the project;
+ *   the error codes it stores), and those are leaves: they import nothing else of the project (the Agent's RPC
+ *   contract names its payloads by their owners' types: type imports only);
  * - product code (src/, machines/, container/, cli/) imports nothing from test/ or scripts/;
  * - the Agent's rooms: durable-object/ (the classes, the RPC surface, the request path) holds the rest of
  *   src/agent/ and nothing there reaches back up into it; records/ (what is kept beside the machine) start
@@ -29,8 +30,16 @@ module.exports = {
       name: 'contracts-are-leaves',
       severity: 'error',
       comment: 'src/contract/ holds the wire contracts (codes, shapes, bounds): data and types, importing nothing else of the project.',
-      from: { path: '^src/contract/' },
+      from: { path: '^src/contract/', pathNot: '^src/contract/agent-rpc[.]ts$' },
       to: { path: '^(src|machines|container|cli|scripts|test)/', pathNot: '^src/contract/' },
+    },
+    {
+      name: 'rpc-contract-names-types-only',
+      severity: 'error',
+      comment:
+        "src/contract/agent-rpc.ts (the Agent's RPC surface and its answers) names its payloads by the modules that own them: type imports only, nothing at run time.",
+      from: { path: '^src/contract/agent-rpc[.]ts$' },
+      to: { path: '^(src|machines|container|cli|scripts|test)/', pathNot: '^src/contract/', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'product-not-from-tests-or-scripts',

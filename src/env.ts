@@ -3,7 +3,7 @@
  * in the README's configuration table and set in wrangler.jsonc or with
  * `wrangler secret put`.
  */
-import type { AgentNamespace } from './agent/durable-object/agent-rpc.ts';
+import type { AgentNamespace } from './contract/agent-rpc.ts';
 import type { RelayNamespace } from './inbox/discord-frames.ts';
 import type { SettingsEnv } from './settings.ts';
 import type { BrowserRunBinding } from './browser/browser-sessions.ts';

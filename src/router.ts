@@ -5,7 +5,7 @@
 import { Router, type IRequestStrict } from 'itty-router';
 import type { LifecycleCommand } from './agent/lifecycle-actor.ts';
 import type { CommandResult } from './agent/durable-object/agent-requests.ts';
-import type { DoctorResult, SignInResult } from './agent/durable-object/agent-rpc.ts';
+import type { DoctorResult, SignInResult } from './contract/agent-rpc.ts';
 import { LOGIN_PROVIDERS } from './agent/model-sign-in.ts';
 import { parseConfig } from './config.ts';
 import { oncePerEnv, setting } from './settings.ts';

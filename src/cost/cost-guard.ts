@@ -14,7 +14,7 @@ import { addUsage, browserCost, NO_USAGE, r2MonthCost, relayCost, subtractUsage,
 import { endOfMonthMs, projectMonth, startOfMonthMs } from './projection.ts';
 import { fetchGraphqlUsage, UsageApiError, type UsageReport } from './usage-source.ts';
 import { postWebhook, type Fetcher } from '../notify/webhook.ts';
-import type { AgentUsageReport } from '../agent/durable-object/agent-rpc.ts';
+import type { AgentUsageReport } from '../contract/agent-rpc.ts';
 import { errorMessage } from '../errors.ts';
 import { boundLog } from '../log.ts';
 

@@ -19,7 +19,7 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env.ts';
-import type { AgentRpcApi } from '../agent/durable-object/agent-rpc.ts';
+import type { AgentRpcApi } from '../contract/agent-rpc.ts';
 import { parseConfig } from '../config.ts';
 import { AppError, errorMessage, fromErrorBody } from '../errors.ts';
 import { setting } from '../settings.ts';

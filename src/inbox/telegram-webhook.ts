@@ -8,7 +8,7 @@
  * again.
  */
 import { readLimited } from '../auth/request-guard.ts';
-import type { AgentRpcApi } from '../agent/durable-object/agent-rpc.ts';
+import type { AgentRpcApi } from '../contract/agent-rpc.ts';
 import type { Env } from '../env.ts';
 import { AppError, errorResponse, fromErrorBody } from '../errors.ts';
 import { boundLog } from '../log.ts';
