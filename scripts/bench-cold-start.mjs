@@ -38,6 +38,7 @@ import { ROOT } from './lib/local-stack.ts';
 import { cgroupDir, containerId, containerRssMiB, keepTwinFailure, twinApi } from './bench-twin.mjs';
 import { median, p95 } from './lib/stats.mjs';
 import { cpuOf, procStat } from './lib/proc.mjs';
+import { bareGatewayBoot } from './lib/bare-boot.mjs';
 
 const RUNS = Number(process.env.BENCH_BOOT_RUNS ?? 5);
 /** The images compared, wake by wake in this order: `before`, `after`, and `cold` (after without its cache: what a build whose cache misses runs). */
@@ -228,31 +229,9 @@ function bareBoots(images, instanceType, runs) {
   const out = Object.fromEntries(Object.keys(images).map((name) => [name, []]));
   for (let i = 0; i < runs; i++) {
     for (const [name, image] of Object.entries(images)) {
-      const r = spawnSync(
-        'docker',
-        [
-          'run',
-          '--rm',
-          `--cpus=${size.vcpu}`,
-          `--memory=${size.memoryMiB}m`,
-          '-e',
-          'OPENCLAW_HOME=/home/openclaw',
-          '-e',
-          'OPENAI_BASE_URL=http://127.0.0.1:9/v1',
-          '-e',
-          'OPENAI_MODEL=bench',
-          '-v',
-          `${join(ROOT, 'scripts')}:/bench:ro`,
-          '--entrypoint',
-          'node',
-          image,
-          '/bench/bare-gateway-boot.mjs',
-        ],
-        { encoding: 'utf8', timeout: 600_000 },
-      );
-      const line = r.stdout.trim().split('\n').at(-1) ?? '';
-      if (line.startsWith('{')) out[name].push(JSON.parse(line));
-      else console.error(`bare boot (${name}) failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' | ').slice(0, 300)}`);
+      const boot = bareGatewayBoot(image, size, { baseUrl: 'http://127.0.0.1:9/v1', model: 'bench' });
+      if (boot.result) out[name].push(boot.result);
+      else console.error(`bare boot (${name}) failed (${boot.failure})`);
     }
   }
   return out;

@@ -23,6 +23,7 @@ import { ROOT, until } from './lib/local-stack.ts';
 import { median, p95 } from './lib/stats.mjs';
 import { profiles, simulate } from './simulation.mjs';
 import { cpuOf, procStat } from './lib/proc.mjs';
+import { bareGatewayBoot } from './lib/bare-boot.mjs';
 
 const RUNS = Number(process.env.BENCH_TWIN_RUNS ?? 5);
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 15_000);
@@ -217,34 +218,9 @@ async function bareGateway(image, instanceType, runs) {
   const out = [];
   try {
     for (let i = 0; i < runs; i++) {
-      const r = spawnSync(
-        'docker',
-        [
-          'run',
-          '--rm',
-          `--cpus=${size.vcpu}`,
-          `--memory=${size.memoryMiB}m`,
-          '-e',
-          'OPENCLAW_HOME=/home/openclaw',
-          '-e',
-          `OPENAI_BASE_URL=http://${gateway}:${mock.port}/v1`,
-          '-e',
-          `OPENAI_MODEL=${MOCK_MODEL_ID}`,
-          '-v',
-          `${join(ROOT, 'scripts')}:/bench:ro`,
-          '--entrypoint',
-          'node',
-          image,
-          '/bench/bare-gateway-boot.mjs',
-        ],
-        { encoding: 'utf8', timeout: 600_000 },
-      );
-      const line = r.stdout.trim().split('\n').at(-1) ?? '';
-      if (!line.startsWith('{'))
-        console.log(
-          `bare gateway run ${i + 1} failed (exit ${r.status}${r.error ? `, ${r.error.message}` : ''}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ').slice(0, 400)}`,
-        );
-      out.push(JSON.parse(line.startsWith('{') ? line : '{"wallMs":null,"cpuSeconds":null}'));
+      const boot = bareGatewayBoot(image, size, { baseUrl: `http://${gateway}:${mock.port}/v1`, model: MOCK_MODEL_ID });
+      if (!boot.result) console.log(`bare gateway run ${i + 1} failed (${boot.failure})`);
+      out.push(boot.result ?? { wallMs: null, cpuSeconds: null });
     }
   } finally {
     await mock.close();
