@@ -8,9 +8,13 @@ import { describe, expect, it } from 'vitest';
 import { procStat, treeCpuSeconds } from '../../scripts/lib/proc.mjs';
 import { until } from '../../scripts/lib/local-stack.ts';
 
-/** A shell that runs a child spending ~0.4 s of CPU, waits for it, then idles (until killed). */
+/**
+ * A shell that runs a child spending 0.4 s of CPU (by its own CPU clock, so a busy machine only makes it take
+ * longer), waits for it, then idles (until killed).
+ */
 function shellAfterABusyChild() {
-  const sh = spawn('sh', ['-c', `"${process.execPath}" -e 'const t=Date.now(); while (Date.now()-t < 400);'; echo done; sleep 30`], {
+  const busy = 'for (;;) { const u = process.cpuUsage(); if (u.user + u.system >= 400000) break; }';
+  const sh = spawn('sh', ['-c', `"${process.execPath}" -e '${busy}'; echo done; sleep 30`], {
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   const done = new Promise<void>((resolve) => sh.stdout.on('data', (d: Buffer) => d.toString().includes('done') && resolve()));
