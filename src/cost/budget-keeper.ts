@@ -19,7 +19,7 @@ export interface BudgetEvaluation extends Projection {
   modelSoFarUsd?: number;
   modelUsd?: number;
   modelCalls?: number;
-  /** The Discord relay, while a bot is connected: its month of Durable Object duration and requests, and their cost (in projectedUsd). */
+  /** The Discord relay, while a bot is connected: its month of Durable Object duration and requests (metered so far, held for the rest), and their cost (in projectedUsd). */
   discordRelay?: { gbSeconds: number; requests: number; usd: number };
   /** The backups in R2: bytes kept now, and what R2 costs this month (in projectedUsd; usually $0 within R2's included amounts). */
   backupBytes?: number;

@@ -10,13 +10,16 @@ import type { Env } from '../env.ts';
 import type { BudgetEvaluation } from './budget-keeper.ts';
 import { decideBudget } from './budget-policy.ts';
 import { parseCostConfig } from './cost-config.ts';
-import { addUsage, browserCost, NO_USAGE, r2MonthCost, relayCost, subtractUsage, usageFromSeconds, type Pricing } from './pricing.ts';
+import { addUsage, browserCost, NO_USAGE, r2MonthCost, relayBill, relayCost, subtractUsage, usageFromSeconds, type Pricing } from './pricing.ts';
 import { endOfMonthMs, projectMonth, startOfMonthMs } from './projection.ts';
 import { fetchGraphqlUsage, UsageApiError, type UsageReport } from './usage-source.ts';
 import { postWebhook, type Fetcher } from '../notify/webhook.ts';
 import type { AgentUsageReport } from '../contract/agent-rpc.ts';
 import { errorMessage } from '../errors.ts';
 import { boundLog } from '../log.ts';
+import { RELAY_NAME } from '../inbox/discord-relay.ts';
+import { monthOf } from '../inbox/relay-meter.ts';
+import type { RelayNamespace } from '../inbox/discord-frames.ts';
 
 const log = boundLog({});
 
@@ -126,8 +129,8 @@ export async function evaluateBudget(env: Env, nowMs: number, fetcher?: Fetcher)
     modelCalls += model?.calls ?? 0;
   }
   const modelUsd = round2(modelSoFar + (usage.recentHours > 0 ? (modelRecent / usage.recentHours) * projection.hoursLeft : 0));
-  // The Discord relay, held all month while a bot is connected: so far, the month's part gone; projected, the whole month.
-  const relay = discordConnected(env) ? relayMonth(nowMs, cost.pricing) : null;
+  // The Discord relay while a bot is connected: so far, as it metered itself; projected, held for the rest of the month.
+  const relay = env.DISCORD_RELAY && discordConnected(env) ? await relayMonth(env.DISCORD_RELAY, nowMs, cost.pricing, warnings) : null;
   projection.monthToDateUsd = round2(projection.monthToDateUsd + browserSoFarUsd + r2.soFarUsd + modelSoFar + (relay?.soFarUsd ?? 0));
   projection.projectedUsd = round2(projection.projectedUsd + browserUsd + r2.projectedUsd + modelUsd + (relay?.projectedUsd ?? 0));
   return {
@@ -156,16 +159,28 @@ function discordConnected(env: Env): boolean {
   return Boolean(env.DISCORD_RELAY) && (env.DISCORD_BOT_TOKEN ?? '') !== '';
 }
 
-/** The relay's month: held from the month's start to its end (so far: up to now). */
-function relayMonth(nowMs: number, pricing: Pricing): { gbSeconds: number; requests: number; soFarUsd: number; projectedUsd: number } {
+/**
+ * The relay's month: so far, its own meter (held time and requests); the
+ * rest of the month, held all the time (a connected bot is held at every
+ * cron). A relay that does not answer is counted as held since the month began.
+ */
+async function relayMonth(
+  relays: RelayNamespace,
+  nowMs: number,
+  pricing: Pricing,
+  warnings: string[],
+): Promise<{ gbSeconds: number; requests: number; soFarUsd: number; projectedUsd: number }> {
   const start = startOfMonthMs(nowMs);
-  const month = relayCost((endOfMonthMs(nowMs) - start) / 1000, pricing);
-  return {
-    gbSeconds: month.gbSeconds,
-    requests: month.requests,
-    soFarUsd: round2(relayCost((nowMs - start) / 1000, pricing).usd),
-    projectedUsd: round2(month.usd),
-  };
+  let soFar = relayCost((nowMs - start) / 1000, pricing);
+  try {
+    const metered = await relays.get(relays.idFromName(RELAY_NAME)).usage();
+    if (metered.month === monthOf(nowMs)) soFar = relayBill(metered.heldSeconds * pricing.durableObjects.billedGb, metered.requests, pricing);
+  } catch (error) {
+    warnings.push(`the Discord relay did not report its usage (${errorMessage(error)}): counted as held since the month began`);
+  }
+  const rest = relayCost((endOfMonthMs(nowMs) - nowMs) / 1000, pricing);
+  const month = relayBill(soFar.gbSeconds + rest.gbSeconds, soFar.requests + rest.requests, pricing);
+  return { gbSeconds: month.gbSeconds, requests: month.requests, soFarUsd: round2(soFar.usd), projectedUsd: round2(month.usd) };
 }
 
 /**

@@ -186,9 +186,12 @@ export const DISCORD_HEARTBEAT_S = 41.25;
  * object is billed only while it runs, and is left out here.
  */
 export function relayCost(seconds: number, pricing: Pricing = DEFAULT_PRICING): { gbSeconds: number; requests: number; usd: number } {
+  return relayBill(seconds * pricing.durableObjects.billedGb, seconds / RELAY_ALARM_S + seconds / DISCORD_HEARTBEAT_S, pricing);
+}
+
+/** The relay's bill for its duration (GB-s) and requests as metered, beyond the included amounts. */
+export function relayBill(gbSeconds: number, requests: number, pricing: Pricing = DEFAULT_PRICING): { gbSeconds: number; requests: number; usd: number } {
   const d = pricing.durableObjects;
-  const gbSeconds = seconds * d.billedGb;
-  const requests = seconds / RELAY_ALARM_S + seconds / DISCORD_HEARTBEAT_S;
   const over = (used: number, included: number) => Math.max(0, used - included);
   const usd = (over(gbSeconds, d.includedGbSeconds) / 1e6) * d.gbSecondMillionUsd + (over(requests, d.includedRequests) / 1e6) * d.requestMillionUsd;
   return { gbSeconds: Math.round(gbSeconds), requests: Math.round(requests), usd };

@@ -66,6 +66,8 @@ export interface GatewayHooks {
   failed(reason: string): void;
   log?(line: string): void;
   random?(): number;
+  /** A frame came in from Discord (each one a request the relay's object is billed for). */
+  received?(): void;
 }
 
 export type GatewayPhase = 'closed' | 'connecting' | 'identifying' | 'resuming' | 'connected' | 'failed';
@@ -123,11 +125,25 @@ export interface RelayStatus {
   failure: string | null;
 }
 
+/**
+ * The relay's own meter of a calendar month (UTC), what the cost guard prices:
+ * how long it held the session (billed duration) and the requests it was
+ * billed for (each alarm, each frame from Discord).
+ */
+export interface RelayUsage {
+  /** `YYYY-MM`. */
+  month: string;
+  heldSeconds: number;
+  requests: number;
+  holding: boolean;
+}
+
 /** What the Worker asks of the relay (src/inbox/discord-relay.ts). */
 export interface DiscordRelayApi {
   hold(): Promise<RelayStatus>;
   release(): Promise<RelayStatus>;
   status(): Promise<RelayStatus>;
+  usage(): Promise<RelayUsage>;
 }
 
 /** The relay's namespace binding, whichever class it binds. */

@@ -98,6 +98,7 @@ export class DiscordGatewaySession {
     this.#socket = socket;
     socket.onMessage((data) => {
       if (this.#socket !== socket) return;
+      this.hooks.received?.();
       const frame = parseFrame(data);
       if (frame) this.#queue = this.#queue.then(() => this.#onFrame(socket, frame)).catch((e) => this.hooks.log?.(`discord gateway: ${String(e)}`));
     });

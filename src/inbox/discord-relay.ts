@@ -14,8 +14,9 @@
  *   two replays it on the resume, and the inbox drops the duplicate by id.
  *
  * Its cost: the object stays in memory while it holds the session (billed
- * duration), and each frame it gets is a request; `npm run simulate` prices
- * a month of it.
+ * duration), and each alarm and each frame it gets is a request. It meters
+ * both itself (src/inbox/relay-meter.ts, `usage()`), and the cost guard
+ * prices the meter; `npm run simulate` prices a month of it.
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env.ts';
@@ -33,8 +34,10 @@ import {
   type GatewaySocket,
   NO_SESSION,
   type RelayStatus,
+  type RelayUsage,
   standardSocket,
 } from './discord-frames.ts';
+import { advanceMeter, meterUsage, newMeter, type RelayMeter } from './relay-meter.ts';
 export type { RelayStatus };
 import { DiscordGatewaySession } from './discord-gateway.ts';
 import { DISCORD_API_ORIGIN } from './discord-rest.ts';
@@ -47,9 +50,18 @@ const META_KEY = 'relay/meta';
 interface RelayMeta extends Omit<RelayStatus, 'phase'> {
   session: GatewaySessionState;
   gatewayUrl: string | null;
+  meter: RelayMeter;
 }
 
-const NEW_META: RelayMeta = { holding: false, since: null, received: 0, lastMessageAt: null, failure: null, session: NO_SESSION, gatewayUrl: null };
+const NEW_META: Omit<RelayMeta, 'meter'> = {
+  holding: false,
+  since: null,
+  received: 0,
+  lastMessageAt: null,
+  failure: null,
+  session: NO_SESSION,
+  gatewayUrl: null,
+};
 
 /** Opens a WebSocket from workerd (fetch with Upgrade; ws:/wss: become http:/https:). */
 async function openFromWorker(url: string): Promise<GatewaySocket> {
@@ -63,11 +75,14 @@ async function openFromWorker(url: string): Promise<GatewaySocket> {
 export class DiscordRelay extends DurableObject<Env> implements DiscordRelayApi {
   #session: DiscordGatewaySession | null = null;
   #meta: RelayMeta | null = null;
+  /** Frames from Discord not yet on the meter (it is saved at each alarm: an eviction loses at most KEEPALIVE_MS of them). */
+  #frames = 0;
 
   /** Starts holding the bot's session (a no-op when it already does). */
   async hold(): Promise<RelayStatus> {
     const meta = await this.#load();
-    if (!meta.holding) await this.#save({ ...meta, holding: true, since: new Date().toISOString(), failure: null });
+    if (!meta.holding)
+      await this.#save({ ...meta, holding: true, since: new Date().toISOString(), failure: null, meter: advanceMeter(meta.meter, Date.now(), true) });
     await this.#ensureSession();
     await this.ctx.storage.setAlarm(Date.now() + KEEPALIVE_MS);
     return this.status();
@@ -78,7 +93,7 @@ export class DiscordRelay extends DurableObject<Env> implements DiscordRelayApi 
     const meta = await this.#load();
     this.#session?.stop();
     this.#session = null;
-    await this.#save({ ...meta, holding: false, session: NO_SESSION });
+    await this.#save({ ...meta, holding: false, session: NO_SESSION, meter: this.#metered(meta, false) });
     await this.ctx.storage.deleteAlarm();
     return this.status();
   }
@@ -88,9 +103,20 @@ export class DiscordRelay extends DurableObject<Env> implements DiscordRelayApi 
     return { ...meta, phase: this.#session?.phase ?? (meta.failure ? 'failed' : 'closed') };
   }
 
-  override async alarm(): Promise<void> {
+  /** The meter of this month so far. */
+  async usage(): Promise<RelayUsage> {
     const meta = await this.#load();
-    if (!meta.holding) return;
+    const meter = this.#metered(meta, meta.holding);
+    await this.#save({ ...meta, meter });
+    return meterUsage(meter, meta.holding);
+  }
+
+  override async alarm(): Promise<void> {
+    const loaded = await this.#load();
+    if (!loaded.holding) return;
+    // The alarm is a request too.
+    const meta = { ...loaded, meter: this.#metered(loaded, true, 1) };
+    await this.#save(meta);
     // The bot was disconnected (its secret deleted): stop holding instead of failing every 30 s.
     if ((this.env.DISCORD_BOT_TOKEN ?? '') === '') {
       log('relay:released', { reason: 'DISCORD_BOT_TOKEN is not set any more' });
@@ -152,6 +178,9 @@ export class DiscordRelay extends DurableObject<Env> implements DiscordRelayApi 
         void this.#load().then((m) => this.#save({ ...m, failure: reason }));
       },
       log: (line) => log('relay:gateway', { line }),
+      received: () => {
+        this.#frames++;
+      },
     });
     this.#session = session;
     session.start();
@@ -169,8 +198,15 @@ export class DiscordRelay extends DurableObject<Env> implements DiscordRelayApi 
     return body.url;
   }
 
+  /** The meter advanced to now, with the frames counted since the last save (and `requests` more). */
+  #metered(meta: RelayMeta, holding: boolean, requests = 0): RelayMeter {
+    const frames = this.#frames;
+    this.#frames = 0;
+    return advanceMeter(meta.meter, Date.now(), holding, requests + frames);
+  }
+
   async #load(): Promise<RelayMeta> {
-    this.#meta ??= { ...NEW_META, ...((await this.ctx.storage.get<RelayMeta>(META_KEY)) ?? {}) };
+    this.#meta ??= { ...NEW_META, meter: newMeter(Date.now()), ...((await this.ctx.storage.get<RelayMeta>(META_KEY)) ?? {}) };
     return this.#meta;
   }
 

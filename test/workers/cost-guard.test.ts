@@ -117,6 +117,27 @@ describe('runCostGuard (workerd, local GraphQL stand-in)', () => {
     await stub.lifecycleCommand('stop');
   });
 
+  it('should price the Discord relay from its own meter so far, and as held for the rest of the month', async () => {
+    const { testEnv } = setup(null);
+    // No included amounts, and a GB-second at $1: the relay's figures show in dollars.
+    const pricing = JSON.stringify({ durableObjects: { includedGbSeconds: 0, includedRequests: 0, gbSecondMillionUsd: 1_000_000 } });
+    const now = Date.now();
+    const without = await runCostGuard({ ...testEnv, PRICING_OVERRIDE: pricing, DISCORD_BOT_TOKEN: '' }, now);
+    expect(without.evaluation.discordRelay).toBeUndefined();
+    const withBot = await runCostGuard({ ...testEnv, PRICING_OVERRIDE: pricing, DISCORD_BOT_TOKEN: 'bot-token-for-the-meter' }, now);
+    const relay = withBot.evaluation.discordRelay;
+    const month = new Date(now);
+    const secondsLeft = (Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + 1, 1) - now) / 1000;
+    const secondsGone = (now - Date.UTC(month.getUTCFullYear(), month.getUTCMonth(), 1)) / 1000;
+    // Projected: at least the rest of the month held, at 0.125 GB.
+    expect(relay?.gbSeconds).toBeGreaterThanOrEqual(Math.floor(secondsLeft * 0.125));
+    expect(withBot.evaluation.projectedUsd - without.evaluation.projectedUsd).toBeCloseTo(relay?.usd ?? 0, 0);
+    // So far: what the relay metered (it held the session for seconds in these tests at most), not the month's part gone.
+    const metered = await env.DISCORD_RELAY!.get(env.DISCORD_RELAY!.idFromName('relay')).usage();
+    expect(metered.heldSeconds).toBeLessThan(secondsGone);
+    expect(withBot.evaluation.monthToDateUsd - without.evaluation.monthToDateUsd).toBeLessThanOrEqual(metered.heldSeconds * 0.125 + 1);
+  });
+
   it('should change nothing more when the cron runs twice', async () => {
     const { stub, testEnv } = setup('full');
     const first = await runCostGuard(testEnv, NOW);

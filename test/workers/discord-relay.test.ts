@@ -11,7 +11,7 @@ import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { DISCORD_API_ORIGIN } from '../../src/inbox/discord-rest.ts';
 import { fakeContainer, resetFakeContainers } from '../support/fake-container.ts';
 import { discordHookToken } from '../../src/inbox/discord-hooks.ts';
-import { runInDurableObject } from 'cloudflare:test';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { discordStandIn, instances, testClock, type TestDiscordRelay } from './test-worker.ts';
 
 const OWNER = '2200000000000000002';
@@ -69,6 +69,29 @@ describe('Discord relay (Durable Object, workerd)', { timeout: 60_000 }, () => {
     // Nothing comes to a relay that let go (the stand-in has no live session for it to replay either).
     expect((await standInState()).live).toBe(0);
     expect(discordStandIn.delivered).toHaveLength(2);
+  });
+
+  it('should meter the time it holds the session and its requests (frames from Discord, alarms), and stop counting time once released', async () => {
+    const stub = relay('meter');
+    const startedAt = Date.now();
+    await stub.hold();
+    await vi.waitFor(async () => expect((await stub.status()).phase).toBe('connected'), WAIT);
+    const dm = await send({ authorId: OWNER, content: 'metered' });
+    await vi.waitFor(() => expect(discordStandIn.delivered.map((m) => m.id)).toContain(dm), WAIT);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const held = await stub.usage();
+    // HELLO, READY and the DM's dispatch came in, and the alarm ran: at least four requests.
+    expect(held).toMatchObject({ month: new Date().toISOString().slice(0, 7), holding: true });
+    expect(held.requests).toBeGreaterThanOrEqual(4);
+    expect(held.heldSeconds).toBeGreaterThan(0);
+    expect(held.heldSeconds).toBeLessThanOrEqual((Date.now() - startedAt) / 1000);
+
+    await stub.release();
+    const released = await stub.usage();
+    expect(released.holding).toBe(false);
+    expect(released.heldSeconds).toBeGreaterThanOrEqual(held.heldSeconds);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await stub.usage()).heldSeconds).toBe(released.heldSeconds);
   });
 
   it('should have Discord send again a message it could not hand on, and hand it on once', async () => {
