@@ -33,7 +33,7 @@ export const TWIN_EGRESS_SECRETS = {
 /**
  * The Discord bot of the twin, with TWIN_DISCORD=1 only (its gateway and REST API stood in at discord.com:
  * test/production/discord.test.ts). Not in `npm test`'s twin yet: with the bot at every boot, a full twin run beside
- * the e2e tests, one wake stayed in the gateway's start for over 3 minutes (README, Discord).
+ * the e2e tests, one wake in scheduled-work was not ready within its 3-minute wait (README, Discord).
  */
 export const TWIN_DISCORD_SECRET = { DISCORD_BOT_TOKEN: 'MTEwMDAwMDAwMDAwMDAwMDAwMg.twin-discord-token-must-stay-in-the-worker' };
 export const TWIN_WITH_DISCORD = process.env.TWIN_DISCORD === '1';
