@@ -56,11 +56,19 @@ const DRAIN_POLL_MS = 250;
  * and process (two control-server calls) at most this often.
  */
 export const STATUS_READ_INTERVAL_MS = 1_000;
+/**
+ * The start script writes its first status (`restoring`) before it does
+ * anything else, milliseconds after it runs. A start process that the
+ * Sandbox reports running with no status this long after it was started
+ * never ran (its shell never spawned it): the boot fails, retryable, and the
+ * retry starts a fresh container, instead of waiting out BOOT_TIMEOUT.
+ */
+export const START_SILENCE_MS = 60_000;
 
 /** What this runtime needs from the Sandbox Durable Object (narrowed so a test fake is small). */
 export interface SandboxApi {
   startProcess(command: string, options: { processId: string; env: Record<string, string>; autoCleanup: boolean }): Promise<unknown>;
-  getProcess(id: string): Promise<{ status: string; exitCode?: number | null } | null>;
+  getProcess(id: string): Promise<{ status: string; exitCode?: number | null; pid?: number | undefined } | null>;
   readFile(path: string): Promise<{ content: string }>;
   /** The library's containerFetch: HTTP and WebSocket upgrades to a container port. */
   containerFetch(request: Request, port: number): Promise<Response>;
@@ -92,6 +100,8 @@ export class SandboxRuntime implements Runtime {
   readonly #now: () => number;
   /** The start script's status as last read, and when (see STATUS_READ_INTERVAL_MS). */
   #lastStatus: { atMs: number; probe: RuntimeProbe } | null = null;
+  /** When this runtime started the start script (null: it did not, e.g. it found one running). */
+  #startedAtMs: number | null = null;
 
   constructor(host: SandboxApi, options: SandboxRuntimeOptions, now: () => number = Date.now) {
     this.#host = host;
@@ -112,12 +122,14 @@ export class SandboxRuntime implements Runtime {
     const existing = await this.#host.getProcess(START_PROCESS_ID).catch(() => null);
     if (existing && RUNNING.has(existing.status)) return;
     this.#lastStatus = null;
+    this.#startedAtMs = null;
     try {
       await this.#host.startProcess(`sh ${START_SCRIPT_PATH}`, {
         processId: START_PROCESS_ID,
         env: { ...options.env, BOOT_STATUS_FILE, BOOT_ATTEMPT: String(options.attempt) },
         autoCleanup: false,
       });
+      this.#startedAtMs = this.#now();
     } catch (error) {
       throw new RuntimeError('runtime_start_failed', `the container did not start: ${errorMessage(error)}`);
     }
@@ -138,12 +150,11 @@ export class SandboxRuntime implements Runtime {
 
   async #readStatus(): Promise<RuntimeProbe> {
     const process = await this.#host.getProcess(START_PROCESS_ID).catch(() => null);
-    const status = parseBootStatus(
-      await this.#host
-        .readFile(BOOT_STATUS_FILE)
-        .then((f) => f.content)
-        .catch(() => null),
-    );
+    const written = await this.#host
+      .readFile(BOOT_STATUS_FILE)
+      .then((f) => f.content)
+      .catch(() => null);
+    const status = parseBootStatus(written);
     if (status.contract !== CONTAINER_CONTRACT_VERSION) {
       return {
         status: 'failed',
@@ -163,6 +174,18 @@ export class SandboxRuntime implements Runtime {
     }
     if (!process || !RUNNING.has(process.status)) {
       return { status: 'stopped', exitCode: process?.exitCode ?? null, reason: process ? `start script ${process.status}` : 'no start process' };
+    }
+    const silentMs = written === null && this.#startedAtMs !== null ? this.#now() - this.#startedAtMs : 0;
+    if (silentMs >= START_SILENCE_MS) {
+      const pid = typeof process.pid === 'number' ? `pid ${process.pid}` : 'no pid: its shell never spawned it';
+      return {
+        status: 'failed',
+        error: {
+          code: 'runtime_start_failed',
+          message: `the start script wrote no status ${Math.round(silentMs / 1000)} s after it was started (the Sandbox reports its process ${text(process.status, 20)}, ${pid}); the boot is retried in a fresh container`,
+        },
+        retryable: true,
+      };
     }
     return {
       status: 'starting',

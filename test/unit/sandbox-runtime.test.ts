@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CONTAINER_CONTRACT_VERSION, GATEWAY_PID_FILE, READINESS_PATH, START_PROCESS_ID, TERMINATING_FILE } from '../../src/contract/boot-status.ts';
-import { RESTORE_DIR, SNAPSHOT_DIR, SandboxRuntime, type SandboxApi } from '../../src/runtime/sandbox-runtime.ts';
+import { RESTORE_DIR, SNAPSHOT_DIR, START_SILENCE_MS, STATUS_READ_INTERVAL_MS, SandboxRuntime, type SandboxApi } from '../../src/runtime/sandbox-runtime.ts';
 
 interface Recorder {
   calls: string[];
@@ -16,8 +16,10 @@ interface Recorder {
   backupHandle: { id: string; dir: string; localBucket?: boolean };
   lastBackupOptions: Record<string, unknown> | null;
   lastRestore: Record<string, unknown> | null;
-  /** The start script's status file. */
-  statusFile: string;
+  /** The start script's status file (null: not written). */
+  statusFile: string | null;
+  /** The start process's pid as the Sandbox reports it (undefined: none yet). */
+  pid?: number;
   /** The init's termination marker (null: none). */
   terminating: string | null;
 }
@@ -36,10 +38,13 @@ function fakeHost(overrides: Partial<Recorder> = {}) {
     ...overrides,
   };
   const host: SandboxApi = {
-    startProcess: async () => void r.calls.push('startProcess'),
+    startProcess: async () => {
+      r.calls.push('startProcess');
+      r.processStatus = 'running';
+    },
     getProcess: async (id) => {
       r.calls.push(`getProcess ${id}`);
-      return { status: r.processStatus, exitCode: r.processStatus === 'running' ? null : 0 };
+      return { status: r.processStatus, exitCode: r.processStatus === 'running' ? null : 0, pid: r.pid };
     },
     readFile: async (path) => {
       r.calls.push(`readFile ${path}`);
@@ -47,6 +52,7 @@ function fakeHost(overrides: Partial<Recorder> = {}) {
         if (r.terminating === null) throw new Error(`ENOENT: ${path}`);
         return { content: r.terminating };
       }
+      if (r.statusFile === null) throw new Error(`File not found: ${path}`);
       return { content: r.statusFile };
     },
     containerFetch: async (request, port) => {
@@ -154,6 +160,42 @@ describe('SandboxRuntime', () => {
       r.processStatus = 'completed';
       now += 1_000;
       expect(await runtime.probe()).toMatchObject({ status: 'stopped' });
+    });
+
+    it('should fail the boot, retryable, when the start script it started has written no status for START_SILENCE_MS', async () => {
+      const { host, r } = fakeHost({ gatewayAnswers: null, statusFile: null, processStatus: 'completed' });
+      let now = 0;
+      const runtime = new SandboxRuntime(host, options, () => now);
+      await runtime.start({ agentId: 'default', attempt: 1, env: {} });
+      expect(r.calls).toContain('startProcess');
+      now += START_SILENCE_MS - STATUS_READ_INTERVAL_MS;
+      expect(await runtime.probe()).toEqual({ status: 'starting', phase: 'launching' });
+      now += STATUS_READ_INTERVAL_MS;
+      const silent = await runtime.probe();
+      expect(silent).toMatchObject({ status: 'failed', retryable: true, error: { code: 'runtime_start_failed' } });
+      expect(silent.status === 'failed' && silent.error.message).toContain('wrote no status 60 s after it was started');
+      expect(silent.status === 'failed' && silent.error.message).toContain('no pid: its shell never spawned it');
+      r.pid = 4242;
+      now += STATUS_READ_INTERVAL_MS;
+      const withPid = await runtime.probe();
+      expect(withPid.status === 'failed' && withPid.error.message).toContain('pid 4242');
+    });
+
+    it('should keep waiting on a slow start script that has written its status, and on one it did not start itself', async () => {
+      // Written, then slow past START_SILENCE_MS: the boot deadline governs it, not the silence rule.
+      const written = fakeHost({ gatewayAnswers: null, processStatus: 'completed' });
+      let now = 0;
+      const runtime = new SandboxRuntime(written.host, options, () => now);
+      await runtime.start({ agentId: 'default', attempt: 1, env: {} });
+      now += 3 * START_SILENCE_MS;
+      expect(await runtime.probe()).toEqual({ status: 'starting', phase: 'starting-gateway' });
+      // A start process found running (this runtime did not start it: no start time to measure silence from).
+      const found = fakeHost({ gatewayAnswers: null, statusFile: null });
+      const adopted = new SandboxRuntime(found.host, options, () => now);
+      await adopted.start({ agentId: 'default', attempt: 1, env: {} });
+      expect(found.r.calls).not.toContain('startProcess');
+      now += 3 * START_SILENCE_MS;
+      expect(await adopted.probe()).toEqual({ status: 'starting', phase: 'launching' });
     });
   });
 
