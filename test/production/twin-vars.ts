@@ -31,12 +31,11 @@ export const TWIN_EGRESS_SECRETS = {
   TELEGRAM_BOT_TOKEN: '7000000002:AAH-twin-bot-token-must-stay-in-the-worker',
 };
 /**
- * The Discord bot of the twin, with TWIN_DISCORD=1 only (its gateway and REST API stood in at discord.com:
- * test/production/discord.test.ts). Not in `npm test`'s twin yet: with the bot at every boot, a full twin run beside
- * the e2e tests, one wake in scheduled-work was not ready within its 3-minute wait (README, Discord).
+ * The Discord bot of the twin (its gateway and REST API stood in at discord.com: test/production/discord.test.ts),
+ * at every boot, as an operator with a connected bot has it. TWIN_DISCORD=0 runs the twin without it.
  */
 export const TWIN_DISCORD_SECRET = { DISCORD_BOT_TOKEN: 'MTEwMDAwMDAwMDAwMDAwMDAwMg.twin-discord-token-must-stay-in-the-worker' };
-export const TWIN_WITH_DISCORD = process.env.TWIN_DISCORD === '1';
+export const TWIN_WITH_DISCORD = process.env.TWIN_DISCORD !== '0';
 /** The twin's Telegram webhook secret (Telegram's side: the container gets only a secret derived from it) and its one allowed sender. */
 export const TWIN_TELEGRAM = { TELEGRAM_WEBHOOK_SECRET: 'twin-webhook-secret-must-stay-in-the-worker', TELEGRAM_ALLOWED_USER_IDS: '4343' };
 /** The twin's one allowed Discord sender. */

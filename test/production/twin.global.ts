@@ -90,7 +90,7 @@ export default async function setup(project: TestProject) {
   }
   const webhook = await startWebhookReceiver(bridgeGateway());
   const telegram = await startTelegramStandIn(TWIN_EGRESS_SECRETS.TELEGRAM_BOT_TOKEN, bridgeGateway());
-  // Discord at discord.com (TWIN_DISCORD=1): the relay's REST lookups and OpenClaw's answers (its gateway is this stand-in's, on the bridge).
+  // Discord at discord.com (unless TWIN_DISCORD=0): the relay's REST lookups and OpenClaw's answers (its gateway is this stand-in's, on the bridge).
   const discord = TWIN_WITH_DISCORD ? await startDiscordStandIn({ token: TWIN_DISCORD_SECRET.DISCORD_BOT_TOKEN, host: bridgeGateway() }) : null;
   const discordOrigin = discord?.apiUrl.replace(/\/api\/v10$/, '') ?? '';
   let twin: Twin;
