@@ -76,3 +76,18 @@ export function errorResponse(error: unknown, headers: HeadersInit = {}): Respon
   if (appError.code === 'rate_limited' && typeof retryAfter === 'number') extra.set('retry-after', String(retryAfter));
   return new Response(JSON.stringify(errorBody(appError)), { status: appError.status, headers: extra });
 }
+
+/**
+ * `text` parsed as a JSON object (not an array, not null).
+ * @throws AppError `code` with `notJson` when it is not JSON, `notObject` when it is JSON of another kind.
+ */
+export function parseJsonObject(text: string, code: ErrorCode, messages: { notJson: string; notObject: string }): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new AppError(code, messages.notJson);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AppError(code, messages.notObject);
+  return value as Record<string, unknown>;
+}

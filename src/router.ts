@@ -12,7 +12,7 @@ import { oncePerEnv, setting } from './settings.ts';
 import { parseCostConfig } from './cost/cost-config.ts';
 import { currentEvaluation } from './cost/cost-guard.ts';
 import type { Env } from './env.ts';
-import { AppError, errorResponse, fromErrorBody, type ErrorBody } from './errors.ts';
+import { AppError, errorResponse, fromErrorBody, parseJsonObject, type ErrorBody } from './errors.ts';
 import { boundLog } from './log.ts';
 
 const logError = boundLog({}, [], undefined, 'error');
@@ -59,14 +59,10 @@ function json(body: unknown, status = 200): Response {
 async function readBody(request: Request): Promise<{ reason?: string; override?: boolean }> {
   const text = await readCommandBody(request, MAX_COMMAND_BODY_BYTES);
   if (text.trim() === '') return {};
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new AppError('bad_request', 'body must be JSON, e.g. {"reason":"…"}, or empty');
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new AppError('bad_request', 'body must be a JSON object');
-  const { reason, override } = body as { reason?: unknown; override?: unknown };
+  const { reason, override } = parseJsonObject(text, 'bad_request', {
+    notJson: 'body must be JSON, e.g. {"reason":"…"}, or empty',
+    notObject: 'body must be a JSON object',
+  });
   if (reason !== undefined && (typeof reason !== 'string' || reason.length > MAX_REASON_CHARS)) {
     throw new AppError('bad_request', `"reason" must be a string of at most ${MAX_REASON_CHARS} characters`);
   }

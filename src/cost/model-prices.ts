@@ -6,7 +6,7 @@
  * cheaper than it may be, and is named as unpriced in the cost view. The
  * `MODEL_PRICES` var (JSON, the same shape) adds or replaces entries.
  */
-import { AppError } from '../errors.ts';
+import { AppError, parseJsonObject } from '../errors.ts';
 import type { ModelUsage } from '../egress/model-usage.ts';
 
 export interface ModelPrice {
@@ -60,13 +60,7 @@ function highest(prices: Record<string, ModelPrice>): ModelPrice {
 export function parseModelPrices(override: string | undefined): ModelPriceTable {
   const prices: Record<string, ModelPrice> = { ...DEFAULT_MODEL_PRICES };
   if (override?.trim()) {
-    let patch: unknown;
-    try {
-      patch = JSON.parse(override);
-    } catch {
-      throw new AppError('not_configured', 'MODEL_PRICES is not valid JSON');
-    }
-    if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) throw new AppError('not_configured', 'MODEL_PRICES must be an object');
+    const patch = parseJsonObject(override, 'not_configured', { notJson: 'MODEL_PRICES is not valid JSON', notObject: 'MODEL_PRICES must be an object' });
     for (const [model, entry] of Object.entries(patch)) {
       const p = entry as Record<string, unknown> | null;
       const fields = ['inputPerMTok', 'outputPerMTok', 'cachedPerMTok', 'cacheWritePerMTok'] as const;

@@ -10,7 +10,7 @@
  */
 import { LOCAL_OWNER_HEADER } from '../contract/local-host.ts';
 import type { Env } from '../env.ts';
-import { AppError } from '../errors.ts';
+import { AppError, parseJsonObject } from '../errors.ts';
 import { setting } from '../settings.ts';
 import { egressHosts } from './credentials.ts';
 import { type EgressAgent, egressFetch } from './egress-handler.ts';
@@ -29,13 +29,10 @@ export function localEgressUrl(publicOrigin: string): string {
  */
 export function parseUpstreams(value: string): Map<string, string> {
   if (!value.trim()) return new Map();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    throw new AppError('not_configured', 'LOCAL_EGRESS_UPSTREAMS is not valid JSON');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new AppError('not_configured', 'LOCAL_EGRESS_UPSTREAMS must be an object');
+  const parsed = parseJsonObject(value, 'not_configured', {
+    notJson: 'LOCAL_EGRESS_UPSTREAMS is not valid JSON',
+    notObject: 'LOCAL_EGRESS_UPSTREAMS must be an object',
+  });
   const out = new Map<string, string>();
   for (const [host, origin] of Object.entries(parsed)) {
     if (typeof origin !== 'string' || !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}$/.test(origin)) {
