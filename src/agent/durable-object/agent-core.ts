@@ -33,9 +33,8 @@ import type { DiscordBot, Receipt, TelegramUpdate } from '../../inbox/inbox-type
 import type { DiscordInbound } from '../../inbox/discord-frames.ts';
 
 export interface AgentCoreParts {
-  storage: ControllerStorage;
-  /** The Durable Object's storage for the chat inbox (absent: no inbox, e.g. a test's Map-backed storage). */
-  inboxStorage?: InboxStorage;
+  /** The Durable Object's storage: the controller's records and the chat inbox. */
+  storage: ControllerStorage & InboxStorage;
   wakeups: WakeupPort;
   runtimeKind: 'local' | 'sandbox';
   makeRuntime: (config: Config) => Runtime;
@@ -99,7 +98,7 @@ export class AgentCore implements AgentCoreApi {
             ? new BrowserRunSessions(env.BROWSER)
             : null,
         ...(parts.clock ? { clock: parts.clock } : {}),
-        ...(parts.inboxStorage && (telegram || discord) ? { inbox: { storage: parts.inboxStorage, telegram, discord } } : {}),
+        ...(telegram || discord ? { inbox: { storage: parts.storage, telegram, discord } } : {}),
       });
     })();
   }
@@ -163,20 +162,20 @@ export class AgentCore implements AgentCoreApi {
     if (!(controller instanceof AppError)) await controller.refused(channel, sender, reason);
   }
 
-  command(name: LifecycleCommand, options: CommandOptions = {}): Promise<CommandResult> {
+  lifecycleCommand(name: LifecycleCommand, options: CommandOptions = {}): Promise<CommandResult> {
     return this.#answer((c) => runCommand(c, name, options));
   }
 
-  status(): Promise<StatusResult> {
+  lifecycleStatus(): Promise<StatusResult> {
     return this.#answer((c) => ({ ok: true as const, status: c.status() }));
   }
 
   /** `clawctl doctor`: what the Agent knows of its container (versions, ingress source), read only while one runs. */
-  doctor(): Promise<DoctorResult> {
+  lifecycleDoctor(): Promise<DoctorResult> {
     return this.#answer(async (c) => ({ ok: true as const, doctor: { state: c.state, contract: CONTAINER_CONTRACT_VERSION, container: await c.diagnose() } }));
   }
 
-  backup(reason: string): Promise<BackupResult> {
+  lifecycleBackup(reason: string): Promise<BackupResult> {
     return this.#answer(async (c) => {
       try {
         return { ok: true as const, backup: await c.backupNow(reason) };

@@ -24,22 +24,8 @@ import type { TelegramUpdate } from '../../inbox/inbox-types.ts';
 import type { CommandOptions, LifecycleCommand } from '../lifecycle-actor.ts';
 import type { CommandResult } from './agent-requests.ts';
 
-/** What the surface asks of the core each class builds (AgentCore). */
-export interface AgentCoreApi {
-  command(name: LifecycleCommand, options?: CommandOptions): Promise<CommandResult>;
-  status(): Promise<StatusResult>;
-  backup(reason: string): Promise<BackupResult>;
-  doctor(): Promise<DoctorResult>;
-  applyBudget(evaluation: BudgetEvaluation): Promise<BudgetResult>;
-  costSummary(): Promise<CostResult>;
-  modelLogin(action: 'start' | 'cancel' | 'read'): Promise<SignInResult>;
-  usageReport(hours: number, withSchedule?: boolean): Promise<AgentUsageReport | null>;
-  modelGate(): Promise<ModelGate>;
-  recordModelCall(call: ModelCall): Promise<void>;
-  inboxTelegram(update: TelegramUpdate): Promise<InboxResult>;
-  inboxDiscord(message: DiscordInbound): Promise<InboxResult>;
-  inboxRefused(sender: string, reason: string, channel?: InboxChannel): Promise<void>;
-}
+/** What the surface asks of the core each class builds (AgentCore): the contract's methods but fetch, under the same names. */
+export type AgentCoreApi = Omit<AgentRpcApi, 'fetch'>;
 
 // A mixin's base takes any constructor arguments (TypeScript requires `any[]` here).
 // biome-ignore lint/suspicious/noExplicitAny: a mixin's base constructor must take any[] (TS2545).
@@ -52,19 +38,19 @@ export function withAgentRpc<TBase extends Constructor>(Base: TBase) {
     protected abstract readonly core: AgentCoreApi;
 
     async lifecycleCommand(name: LifecycleCommand, options: CommandOptions = {}): Promise<CommandResult> {
-      return this.core.command(name, options);
+      return this.core.lifecycleCommand(name, options);
     }
 
     async lifecycleStatus(): Promise<StatusResult> {
-      return this.core.status();
+      return this.core.lifecycleStatus();
     }
 
     async lifecycleBackup(reason: string): Promise<BackupResult> {
-      return this.core.backup(reason);
+      return this.core.lifecycleBackup(reason);
     }
 
     async lifecycleDoctor(): Promise<DoctorResult> {
-      return this.core.doctor();
+      return this.core.lifecycleDoctor();
     }
 
     async applyBudget(evaluation: BudgetEvaluation): Promise<BudgetResult> {

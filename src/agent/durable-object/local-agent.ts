@@ -20,7 +20,6 @@ export class LocalAgent extends withAgentRpc(DurableObject<Env>) {
     super(ctx, env);
     this.core = new AgentCore(env, {
       storage: ctx.storage,
-      inboxStorage: ctx.storage,
       wakeups: {
         setWakeup: async (at) => {
           if (at === null) await ctx.storage.deleteAlarm();

@@ -70,7 +70,6 @@ export class Agent extends withAgentRpc(Sandbox<Env>) {
     super(ctx, env);
     this.core = new AgentCore(env, {
       storage: ctx.storage,
-      inboxStorage: ctx.storage,
       wakeups: {
         setWakeup: async (at) => {
           this.deleteSchedules(WAKEUP_CALLBACK);
