@@ -63,6 +63,17 @@ const HISTORY_LIMIT = 20;
 /** The reason of a backup taken at boot of state no backup had (a crash, an abrupt exit). */
 export const RECOVERED_AT_BOOT = 'recovered at boot';
 
+/** What a StateKeeper works with: the runtime it snapshots and restores, the backup store (null: backups off), whose state it is. */
+export interface StateKeeperOptions {
+  runtime: Runtime;
+  store: BackupStore | null;
+  agent: string;
+  runtimeKind: 'local' | 'sandbox';
+  now: () => number;
+  /** Its record as last persisted (absent: a first start). */
+  record?: StateKeeperRecord;
+}
+
 export class StateKeeper {
   readonly #runtime: Runtime;
   readonly #store: BackupStore | null;
@@ -72,14 +83,7 @@ export class StateKeeper {
   #record: StateKeeperRecord;
   #running: Promise<BackupEvent | null> | null = null;
 
-  constructor(options: {
-    runtime: Runtime;
-    store: BackupStore | null;
-    agent: string;
-    runtimeKind: 'local' | 'sandbox';
-    now: () => number;
-    record?: StateKeeperRecord;
-  }) {
+  constructor(options: StateKeeperOptions) {
     this.#runtime = options.runtime;
     this.#store = options.store;
     this.#agent = options.agent;
