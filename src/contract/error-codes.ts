@@ -11,17 +11,10 @@
 export const BOOT_ERROR_CODES = ['state_dir_unwritable', 'openclaw_missing', 'node_missing', 'config_failed', 'config_unreadable', 'injected_failure'] as const;
 export type BootErrorCode = (typeof BOOT_ERROR_CODES)[number];
 
-/** Failures at the runtime boundary (the Sandbox, the local dev host). */
-export const RUNTIME_ERROR_CODES = [
-  'runtime_start_failed',
-  'runtime_unreachable',
-  'host_unreachable',
-  'host_error',
-  'backup_failed',
-  'restore_corrupt',
-  'restore_failed',
-  'contract_mismatch',
-] as const;
+/** Failures at the runtime boundary (the Sandbox, the local dev host): starting or reaching it, and moving its state to and from backups. */
+const RUNTIME_REACH_CODES = ['runtime_start_failed', 'runtime_unreachable', 'host_unreachable', 'host_error', 'contract_mismatch'] as const;
+const RUNTIME_ARCHIVE_CODES = ['backup_failed', 'restore_corrupt', 'restore_failed'] as const;
+export const RUNTIME_ERROR_CODES = [...RUNTIME_REACH_CODES, ...RUNTIME_ARCHIVE_CODES] as const;
 export type RuntimeErrorCode = (typeof RUNTIME_ERROR_CODES)[number];
 
 /** Why a boot cannot restore the state (and so does not start). */
@@ -29,15 +22,9 @@ export const RESTORE_FAILURE_CODES = ['restore_failed', 'restore_unavailable', '
 export type RestoreFailureCode = (typeof RESTORE_FAILURE_CODES)[number];
 
 /** What the lifecycle machine records of itself. */
-export const MACHINE_ERROR_CODES = [
-  'boot_failed',
-  'boot_timeout',
-  'boot_exited',
-  'container_exited',
-  'stop_failed',
-  'final_backup_failed',
-  'probe_failed',
-] as const;
+const MACHINE_BOOT_CODES = ['boot_failed', 'boot_timeout', 'boot_exited'] as const;
+const MACHINE_RUN_CODES = ['container_exited', 'stop_failed', 'final_backup_failed', 'probe_failed'] as const;
+export const MACHINE_ERROR_CODES = [...MACHINE_BOOT_CODES, ...MACHINE_RUN_CODES] as const;
 export type MachineErrorCode = (typeof MACHINE_ERROR_CODES)[number];
 
 /** Any code a LifecycleError (the status's `lastError`) can carry. */

@@ -23,16 +23,8 @@ import { errorMessage } from '../errors.ts';
 import { isTrustedProxy } from './ingress-check.ts';
 import { TELEGRAM_LISTENER_PORT } from './container-env.ts';
 import { text } from '../contract/untrusted-input.ts';
-import {
-  RuntimeError,
-  type ContainerDiagnosis,
-  type RestoreSource,
-  type Runtime,
-  type RuntimeArchive,
-  type RuntimeProbe,
-  type RuntimeStartOptions,
-  type RuntimeStopReport,
-} from './runtime.ts';
+import { RuntimeError } from './runtime.ts';
+import type { ContainerDiagnosis, RestoreSource, Runtime, RuntimeArchive, RuntimeProbe, RuntimeStartOptions, RuntimeStopReport } from './runtime.ts';
 
 /** Where the state is snapshotted for the Sandbox backup API (under /home, which it can archive). */
 export const SNAPSHOT_DIR = '/home/.openclaw-snapshot';
