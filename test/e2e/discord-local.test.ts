@@ -11,7 +11,7 @@
  * a placeholder) and refuses its gateway lookup, so the relay stays the only
  * receiver. The model is the bundled mock.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -127,4 +127,35 @@ describe('Discord while it sleeps (local mode, real OpenClaw)', () => {
     // The relay kept its one session through the sleep and the wake.
     expect(discord.identified).toHaveLength(1);
   }, 360_000);
+
+  it('should lose nothing when the gateway dies between receipt and delivery: the DM is answered once, after the retried boot', async () => {
+    const pidFile = join(stack.stateDir, 'agents', 'default', 'boot', 'gateway.pid');
+    const before = readFileSync(pidFile, 'utf8').trim();
+    expect((await post(`${stack.url}/api/sleep`)).status).toBe(202);
+    await until(async () => ((await status()).state === 'sleeping' ? true : undefined), 120_000, 'asleep');
+    dm('through a crash, marker-c4a5');
+    // The wake's gateway, once its start script has handed over to it (its pid written): killed before it serves.
+    const pid = await until(
+      async () => {
+        const now = existsSync(pidFile) ? readFileSync(pidFile, 'utf8').trim() : '';
+        return now !== '' && now !== before && existsSync(`/proc/${now}`) ? now : undefined;
+      },
+      120_000,
+      "the wake's gateway started",
+    );
+    const atKill = await status();
+    expect(atKill.state).toBe('booting');
+    expect(atKill.inbox).toMatchObject({ pending: 1 });
+    process.kill(Number(pid), 'SIGKILL');
+    const answer = await answered('marker-c4a5', 300_000);
+    expect(answer).toBe('mock answer: through a crash, marker-c4a5');
+    await until(async () => ((await status()).inbox?.pending === 0 ? true : undefined), 60_000, 'the message forgotten');
+    const after = await status();
+    // The kill was seen and the boot retried (its second attempt, not a new wake): the DM was delivered once.
+    expect(after.state).toBe('ready');
+    expect(after.bootAttempt).toBe(2);
+    expect(after.inbox).toMatchObject({ pending: 0, delivered: 6, wakes: 3, deadLetters: [] });
+    expect(said().filter((t) => t.includes('marker-c4a5'))).toHaveLength(1);
+    expect(discord.identified).toHaveLength(1);
+  }, 420_000);
 });
