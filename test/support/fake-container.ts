@@ -10,6 +10,8 @@ export interface FakeContainer {
   running: boolean;
   /** Probes left before the gateway answers. */
   probesLeft: number;
+  /** The gateway runs but is too busy to answer the readiness probe in time (the runtime reports it `starting`). */
+  unresponsive: boolean;
   /** Probes a boot takes (set before a start). */
   bootProbes: number;
   /** When set, the next boot fails with it (cleared after `failCount` boots). */
@@ -76,6 +78,7 @@ export function fakeContainer(agentId: string): FakeContainer {
     c = {
       running: false,
       probesLeft: 0,
+      unresponsive: false,
       bootProbes: 3,
       failWith: null,
       failCount: 0,

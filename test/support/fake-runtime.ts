@@ -65,6 +65,7 @@ export class FakeRuntime implements Runtime {
       c.exit = { code: 1, reason: `exited with code 1` };
       return { status: 'failed', error: { code, message }, retryable };
     }
+    if (c.unresponsive) return { status: 'starting', phase: 'starting-gateway' };
     if (c.probesLeft > 0) {
       c.probesLeft -= 1;
       return {

@@ -354,6 +354,32 @@ describe('AgentController', () => {
       expect(t.wakeups.next).toBeNull();
     });
 
+    it('should drain and back up before a sleep although the busy gateway does not answer its readiness probe in time', async () => {
+      const t = setup();
+      const controller = await AgentController.load({
+        ...NO_WAIT,
+        storage: t.storage,
+        wakeups: t.wakeups,
+        runtime: t.runtime,
+        config,
+        runtimeKind: 'local',
+        containerEnv: {},
+        clock: t.clock.read,
+        log: () => {},
+        backups: new BackupStore(memoryBucket() as never, 'default', 10, t.clock.read),
+      });
+      await controller.command('wake');
+      await untilState(controller, 'ready');
+      const backups = t.runtime.container.backups;
+      t.runtime.container.disk['workspace/notes/late.txt'] = 'written just before the sleep';
+      t.runtime.container.unresponsive = true;
+      await controller.command('sleep');
+      await untilState(controller, 'sleeping');
+      expect(t.runtime.container.backups).toBe(backups + 1);
+      expect(controller.status().lastStop).toMatchObject({ target: 'sleeping', drained: true, warning: null });
+      expect(controller.status().backups.lastBackup).toMatchObject({ result: 'ok', reason: 'before sleep: sleep requested' });
+    });
+
     it("should not go idle or sleep while a request's answer is still coming (a long agent turn), and start the quiet time over when it ends", async () => {
       const t = setup();
       let release: () => void = () => {};

@@ -61,7 +61,9 @@ export class StopSequence {
     let warning: LifecycleError | null = null;
     if (input.backup && !this.#finalBackupOwed) {
       const probe = await runtime.probe().catch(() => null);
-      this.#finalBackupOwed = probe?.status === 'ready';
+      // A gateway that runs has state to drain and back up: one that answers, or one too busy to answer the readiness
+      // probe in time (its start script still runs: `starting`). Not one that exited, failed or never ran.
+      this.#finalBackupOwed = probe?.status === 'ready' || probe?.status === 'starting';
       this.#ctx.persist();
     }
     // Before the gateway goes: its scheduled jobs say when to wake it next (a sleep only). A schedule that cannot be read never fails the stop.
