@@ -10,11 +10,13 @@
  */
 import { describe, expect, inject, it } from 'vitest';
 import { until } from '../../scripts/lib/local-stack.ts';
-import { ensureAwake, inContainer, sleep, status } from './twin-client.ts';
+import { ensureAwake, inContainer, sleep, status, waitFor } from './twin-client.ts';
 import { TWIN_DISCORD } from './twin-vars.ts';
 
 const OWNER = TWIN_DISCORD.DISCORD_ALLOWED_USER_IDS;
+const STRANGER = '2200000000000000777';
 const DM = '3300000000000000004';
+const STRANGER_DM = '3300000000000000005';
 
 interface StandInState {
   identified: string[];
@@ -24,8 +26,20 @@ interface StandInState {
 }
 const control = () => inject('discordStandIn');
 const state = async () => (await (await fetch(`${control()}/state`)).json()) as StandInState;
-const dm = async (content: string) =>
-  (await fetch(`${control()}/message`, { method: 'POST', body: JSON.stringify({ authorId: OWNER, content, channelId: DM }) })).json();
+const dm = async (content: string, authorId = OWNER, channelId = DM) =>
+  (await fetch(`${control()}/message`, { method: 'POST', body: JSON.stringify({ authorId, content, channelId }) })).json();
+/** OpenClaw's answer in the owner's DM that carries `marker` (with what Discord and the Agent saw, when it does not come). */
+const answered = (marker: string, timeoutMs: number) =>
+  until(
+    async () => (await state()).posted.find((p) => p.channel === DM && p.kind === 'messages' && (p.content ?? '').includes(marker)),
+    timeoutMs,
+    `the answer to ${marker} in the DM`,
+  ).catch(async (error: Error) => {
+    const s = await status();
+    throw new Error(`${error.message}; Discord saw ${JSON.stringify((await state()).calls)}; ${s.state}, inbox ${JSON.stringify(s.inbox)}`);
+  });
+const answersTo = async (marker: string) => (await state()).posted.filter((p) => p.kind === 'messages' && (p.content ?? '').includes(marker));
+const forgotten = () => until(async () => ((await status()).inbox?.pending === 0 ? status() : undefined), 60_000, 'the message forgotten');
 
 // Not with TWIN_DISCORD=0 (a twin without the bot): said loudly, as every skip is.
 if (inject('twinSkipped') === '' && inject('discordStandIn') === '') {
@@ -39,15 +53,17 @@ describe.skipIf(inject('twinSkipped') !== '' || inject('discordStandIn') === '')
     // The Worker's first request made the relay hold the bot's session.
     await until(async () => ((await state()).live === 1 ? true : undefined), 60_000, 'the relay holding the session');
     const before = (await status()).inbox;
+    // A stranger's DM is refused by the Worker: counted, nothing stored, nothing woken, nothing answered.
+    await dm('hi bot, marker-5a11', STRANGER, STRANGER_DM);
+    const refused = await until(
+      async () => ((await status()).inbox?.refused === (before?.refused ?? 0) + 1 ? status() : undefined),
+      60_000,
+      'the stranger counted',
+    );
+    expect(refused.state).toBe('sleeping');
+    expect(refused.inbox).toMatchObject({ pending: 0, lastRefused: { sender: STRANGER } });
     await dm('hello from discord on the twin, marker-7c3d');
-    const answer = await until(
-      async () => (await state()).posted.find((p) => p.channel === DM && p.kind === 'messages' && (p.content ?? '').includes('marker-7c3d')),
-      300_000,
-      'the answer in the DM',
-    ).catch(async (error: Error) => {
-      const s = await status();
-      throw new Error(`${error.message}; Discord saw ${JSON.stringify((await state()).calls)}; ${s.state}, inbox ${JSON.stringify(s.inbox)}`);
-    });
+    const answer = await answered('marker-7c3d', 300_000);
     expect(answer.content).toBe('mock answer: hello from discord on the twin, marker-7c3d');
     const seen = await state();
     expect(seen.posted.find((p) => p.kind === 'typing' && p.channel === DM)).toBeDefined();
@@ -56,7 +72,7 @@ describe.skipIf(inject('twinSkipped') !== '' || inject('discordStandIn') === '')
     expect(seen.calls.filter((c) => c.path === '/api/v10/gateway/bot')).toHaveLength(1);
     expect(seen.identified).toHaveLength(1);
     // The inbox forgets the message once the hook reports the turn ran, just after the answer went out.
-    const s = await until(async () => ((await status()).inbox?.pending === 0 ? status() : undefined), 60_000, 'the message forgotten');
+    const s = await forgotten();
     expect(s.inbox).toMatchObject({ pending: 0, deadLetters: [] });
     expect(s.inbox?.delivered).toBe((before?.delivered ?? 0) + 1);
     expect(s.inbox?.wakes).toBe((before?.wakes ?? 0) + 1);
@@ -65,5 +81,37 @@ describe.skipIf(inject('twinSkipped') !== '' || inject('discordStandIn') === '')
     expect(env).toContain('DISCORD_BOT_TOKEN=ondemand-placeholder-discord-bot-token');
     expect(env).toMatch(/^DISCORD_HOOK_TOKEN=[0-9a-f]{64}$/m);
     expect(env).not.toContain('must-stay-in-the-worker');
+    expect(seen.posted.filter((p) => p.channel === STRANGER_DM && p.kind === 'messages')).toEqual([]);
   });
+
+  it('should answer a DM while it runs without waking it again, once', async () => {
+    const before = (await status()).inbox;
+    await dm('and again on the twin, marker-91be');
+    await answered('marker-91be', 180_000);
+    const s = await forgotten();
+    expect(s.inbox?.delivered).toBe((before?.delivered ?? 0) + 1);
+    expect(s.inbox?.wakes).toBe(before?.wakes ?? 0);
+    expect(await answersTo('marker-91be')).toHaveLength(1);
+  });
+
+  it('should lose nothing when the gateway dies between receipt and delivery: the DM is answered once, after the retried boot', async () => {
+    await sleep();
+    const before = (await status()).inbox;
+    await dm('through a crash on the twin, marker-e5f0');
+    // The wake's gateway, once the start script has handed over to it: killed before it serves.
+    const booting = await waitFor((s) => s.state === 'booting' && s.phase === 'starting-gateway', 'the gateway starting', 240_000);
+    expect(booting.inbox?.pending).toBe(1);
+    inContainer('kill -9 "$(cat /tmp/openclaw-boot/gateway.pid)"');
+    const answer = await answered('marker-e5f0', 600_000);
+    expect(answer.content).toBe('mock answer: through a crash on the twin, marker-e5f0');
+    const s = await forgotten();
+    // The kill was seen and the boot retried (its second attempt, not a new wake): the DM was delivered once.
+    expect(s.state).toBe('ready');
+    expect(s.bootAttempt).toBe(2);
+    expect(s.inbox).toMatchObject({ pending: 0, deadLetters: [] });
+    expect(s.inbox?.delivered).toBe((before?.delivered ?? 0) + 1);
+    expect(s.inbox?.wakes).toBe((before?.wakes ?? 0) + 1);
+    expect(await answersTo('marker-e5f0')).toHaveLength(1);
+    expect((await state()).identified).toHaveLength(1);
+  }, 900_000);
 });
