@@ -27,7 +27,14 @@ import { CREDENTIALS_BACKUP_REASON, SIGN_IN_BACKUP_REASON } from '../../src/agen
 import type { ModelSignIn } from '../../src/agent/model-sign-in.ts';
 import { codexEndpoints, type CodexEndpoints } from '../support/codex-standin.ts';
 import { chromiumMissing } from '../support/control-ui.ts';
-import { ACCESS_LIFETIME_S, connectInControlUi, revokedSaysSignInAgain, rotateWithTurns, signInWithClawctl } from '../support/codex-scenarios.ts';
+import {
+  ACCESS_LIFETIME_S,
+  connectInControlUi,
+  revokedSaysSignInAgain,
+  rotateWithTurns,
+  signInWithClawctl,
+  untilNewestTokenBackedUp,
+} from '../support/codex-scenarios.ts';
 import { ROOT, until } from '../../scripts/lib/local-stack.ts';
 import { MOCK_MODEL_ID } from '../../container/mock-llm/server.mjs';
 import { appContainer, docker, ensureAwake, inContainer, sleep, standIn, status, twinUrl, wake, waitFor, type StandIn } from './twin-client.ts';
@@ -106,6 +113,12 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: the ChatGPT/Code
     expect(credential.backups.history.some((e) => [SIGN_IN_BACKUP_REASON, CREDENTIALS_BACKUP_REASON].includes(e.reason))).toBe(true);
     // The owner picks the subscription's model (the Control UI's model picker does the same).
     inContainer('OPENCLAW_HOME=/home/openclaw openclaw config set agents.defaults.model.primary openai/gpt-6-astra >/dev/null 2>&1; echo done');
+    // Taken (a CLI that failed would leave the mock as the model, and the later turns would say so less clearly).
+    expect(
+      inContainer(
+        `node -e "console.log(JSON.parse(require('fs').readFileSync('/home/openclaw/.openclaw/openclaw.json','utf8')).agents.defaults.model.primary)"`,
+      ).trim(),
+    ).toBe('openai/gpt-6-astra');
     const s = await until(async () => ((await status()).model.signIn?.profile ? status() : undefined), 60_000, 'the sign-in in the status');
     expect(s.model.detail).toContain('signed in to the ChatGPT/Codex subscription as openai:operator@example.com');
   }, 360_000);
@@ -123,19 +136,10 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: the ChatGPT/Code
 
   it('should back a rotated refresh token up at once, so a container killed from outside wakes with the newest token', async () => {
     await ensureAwake();
-    const refreshedAt = await rotateWithTurns(openai, subscriptionTurn);
+    await rotateWithTurns(openai, subscriptionTurn);
     // Backed up at once by the credential check — or found already in the newest backup (`unchanged`) when the
-    // debounced one (10 s on the twin) took the new state first: either way the newest backup holds the new token.
-    await until(
-      async () => {
-        const b = (await status()).model.lastCredentialBackup;
-        return b && b.at >= refreshedAt && (b.result === 'ok' || b.result === 'unchanged') ? b : undefined;
-      },
-      120_000,
-      'the rotated credentials backed up',
-    );
-    const backup = (await status()).backups.history.filter((e) => e.kind === 'backup' && e.result === 'ok').at(-1);
-    expect(backup && backup.at >= refreshedAt, `the newest backup (${backup?.at}) is older than the refresh (${refreshedAt})`).toBe(true);
+    // debounced one (10 s on the twin) took the new state first: the newest token, should OpenClaw have rotated it again.
+    const { backup } = await untilNewestTokenBackedUp(openai, status, 120_000);
     // A host move, a crash: no stop sequence, the disk is gone.
     docker('kill', appContainer());
     await waitFor((s) => s.state === 'stopped', 'stopped after the kill', 60_000);

@@ -55,6 +55,33 @@ export async function rotateWithTurns(openai: OpenAiStandIn, turn: Turn): Promis
 }
 
 /**
+ * Waits until the newest backup holds the newest refresh token: the credential
+ * backup is at or after the stand-in's last mint — read at every look, since
+ * 30 s after a mint OpenClaw may rotate the token again (on a loaded machine
+ * that happens while this waits), and a kill before that rotation is backed
+ * up would rightly lose it. @returns the backup and the mint it holds.
+ */
+export async function untilNewestTokenBackedUp(
+  openai: OpenAiStandIn,
+  status: () => Promise<AgentStatus>,
+  timeoutMs: number,
+): Promise<{ backup: AgentStatus['backups']['history'][number]; mintedAt: string }> {
+  return until(
+    async () => {
+      const mintedAt = new Date(openai.current().mintedAt).toISOString();
+      const s = await status();
+      const b = s.model.lastCredentialBackup;
+      if (!b || b.at < mintedAt || (b.result !== 'ok' && b.result !== 'unchanged')) return undefined;
+      // `unchanged`: the debounced backup took the new state first; either way the newest ok backup holds it.
+      const backup = s.backups.history.filter((e) => e.kind === 'backup' && e.result === 'ok').at(-1);
+      return backup && backup.at >= mintedAt && new Date(openai.current().mintedAt).toISOString() === mintedAt ? { backup, mintedAt } : undefined;
+    },
+    timeoutMs,
+    'the newest refresh token backed up',
+  );
+}
+
+/**
  * `clawctl login codex` as the operator runs it: the code it prints is
  * approved at the stand-in (the operator entered it on OpenAI's page), and
  * it exits 0 naming the profile. `why` adds what to show when no code comes.
