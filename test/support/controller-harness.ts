@@ -29,7 +29,8 @@ export function setup(storage = new MemoryStorage(), clock = new ManualClock()) 
   const wakeups = new RecordingWakeups();
   const runtime = new FakeRuntime(config.agentName);
   const logs: Array<{ event: string; fields: Record<string, unknown> }> = [];
-  const load = () =>
+  /** Loads the controller on this harness's parts; `overrides` replace any of them (a config, backups, an environment). */
+  const load = (overrides: Partial<Parameters<typeof AgentController.load>[0]> = {}) =>
     AgentController.load({
       ...NO_WAIT,
       storage,
@@ -40,6 +41,7 @@ export function setup(storage = new MemoryStorage(), clock = new ManualClock()) 
       containerEnv: { OPENCLAW_GATEWAY_TOKEN: 'secret-token-123' },
       clock: clock.read,
       log: (event, fields) => logs.push({ event, fields }),
+      ...overrides,
     });
   return { storage, clock, wakeups, runtime, logs, load };
 }

@@ -76,18 +76,7 @@ describe('AgentController', () => {
     it('should start the container only after the leftover state was looked at, so a new container\'s empty disk is never "recovered"', async () => {
       const { BackupStore } = await import('../../src/backup/backup-store.ts');
       const t = setup();
-      const controller = await AgentController.load({
-        ...NO_WAIT,
-        storage: t.storage,
-        wakeups: t.wakeups,
-        runtime: t.runtime,
-        config,
-        runtimeKind: 'local',
-        containerEnv: {},
-        clock: t.clock.read,
-        log: () => {},
-        backups: new BackupStore(memoryBucket() as never, 'default', 10),
-      });
+      const controller = await t.load({ containerEnv: {}, backups: new BackupStore(memoryBucket() as never, 'default', 10) });
       await controller.command('wake');
       await untilState(controller, 'ready');
       expect(t.runtime.container.calls).toEqual(['recover', 'provision', 'prepare', 'start']);
@@ -356,18 +345,7 @@ describe('AgentController', () => {
 
     it('should drain and back up before a sleep although the busy gateway does not answer its readiness probe in time', async () => {
       const t = setup();
-      const controller = await AgentController.load({
-        ...NO_WAIT,
-        storage: t.storage,
-        wakeups: t.wakeups,
-        runtime: t.runtime,
-        config,
-        runtimeKind: 'local',
-        containerEnv: {},
-        clock: t.clock.read,
-        log: () => {},
-        backups: new BackupStore(memoryBucket() as never, 'default', 10, t.clock.read),
-      });
+      const controller = await t.load({ containerEnv: {}, backups: new BackupStore(memoryBucket() as never, 'default', 10, t.clock.read) });
       await controller.command('wake');
       await untilState(controller, 'ready');
       const backups = t.runtime.container.backups;
@@ -411,17 +389,7 @@ describe('AgentController', () => {
     it('should bring the backup forward to within BACKUP_DEBOUNCE of a change the cheap check sees, and leave it when nothing changed', async () => {
       const t = setup();
       const debounced = { ...config, backupDebounceMs: 30_000, lifecycle: { ...config.lifecycle, changeCheckMs: 5_000 } };
-      const controller = await AgentController.load({
-        ...NO_WAIT,
-        storage: t.storage,
-        wakeups: t.wakeups,
-        runtime: t.runtime,
-        config: debounced,
-        runtimeKind: 'local',
-        containerEnv: {},
-        clock: t.clock.read,
-        log: () => {},
-      });
+      const controller = await t.load({ containerEnv: {}, config: debounced });
       const backupDue = async () => (await t.storage.get<{ timers: { backup?: number } }>('lifecycle'))?.timers.backup ?? 0;
       await controller.command('wake');
       await untilState(controller, 'ready');
@@ -495,18 +463,7 @@ describe('AgentController', () => {
 
     it('should drain, back up and sleep at the next health check when the platform asks the container to stop on its own', async () => {
       const t = setup();
-      const controller = await AgentController.load({
-        ...NO_WAIT,
-        storage: t.storage,
-        wakeups: t.wakeups,
-        runtime: t.runtime,
-        config,
-        runtimeKind: 'local',
-        containerEnv: {},
-        clock: t.clock.read,
-        log: () => {},
-        backups: new BackupStore(memoryBucket() as never, 'default', 10, t.clock.read),
-      });
+      const controller = await t.load({ containerEnv: {}, backups: new BackupStore(memoryBucket() as never, 'default', 10, t.clock.read) });
       await controller.command('wake');
       await untilState(controller, 'ready');
       t.runtime.container.disk['fresh.txt'] = 'written just before the rollout';
@@ -608,17 +565,7 @@ describe('AgentController', () => {
     it('should apply a changed SLEEP_AFTER to a restored snapshot', async () => {
       const t = setup();
       await (await t.load()).command('hibernate');
-      const changed = await AgentController.load({
-        ...NO_WAIT,
-        storage: t.storage,
-        wakeups: t.wakeups,
-        runtime: t.runtime,
-        config: { ...config, lifecycle: { ...config.lifecycle, sleepAfterMs: 15 * 60_000 } },
-        runtimeKind: 'local',
-        containerEnv: {},
-        clock: t.clock.read,
-        log: () => {},
-      });
+      const changed = await t.load({ containerEnv: {}, config: { ...config, lifecycle: { ...config.lifecycle, sleepAfterMs: 15 * 60_000 } } });
       expect(changed.status().sleepAfterMs).toBe(15 * 60_000);
       expect(changed.state).toBe('hibernated');
     });
