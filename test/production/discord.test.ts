@@ -10,7 +10,7 @@
  */
 import { describe, expect, inject, it } from 'vitest';
 import { until } from '../../scripts/lib/local-stack.ts';
-import { ensureAwake, inContainer, sleep, status, waitFor } from './twin-client.ts';
+import { command, ensureAwake, inContainer, sleep, status, waitFor } from './twin-client.ts';
 import { TWIN_DISCORD } from './twin-vars.ts';
 
 const OWNER = TWIN_DISCORD.DISCORD_ALLOWED_USER_IDS;
@@ -41,9 +41,9 @@ const answered = (marker: string, timeoutMs: number) =>
 const answersTo = async (marker: string) => (await state()).posted.filter((p) => p.kind === 'messages' && (p.content ?? '').includes(marker));
 const forgotten = () => until(async () => ((await status()).inbox?.pending === 0 ? status() : undefined), 60_000, 'the message forgotten');
 
-// Not with TWIN_DISCORD=0 (a twin without the bot): said loudly, as every skip is.
+// Only in a twin with the bot (TWIN_DISCORD=1; `npm test` and `npm run test:production` give it a pass of its own): said loudly otherwise.
 if (inject('twinSkipped') === '' && inject('discordStandIn') === '') {
-  console.warn('production twin: the Discord scenario is not run (TWIN_DISCORD=0: the twin has no Discord bot)');
+  console.warn('production twin: the Discord scenario is not run in a twin without a bot (TWIN_DISCORD=1 runs it)');
 }
 
 describe.skipIf(inject('twinSkipped') !== '' || inject('discordStandIn') === '')('production twin: Discord while it sleeps', () => {
@@ -94,24 +94,52 @@ describe.skipIf(inject('twinSkipped') !== '' || inject('discordStandIn') === '')
     expect(await answersTo('marker-91be')).toHaveLength(1);
   });
 
-  it('should lose nothing when the gateway dies between receipt and delivery: the DM is answered once, after the retried boot', async () => {
+  it('should lose nothing of a burst when the gateway dies between receipt and delivery: each DM answered once, in order, after the retried boot', async () => {
     await sleep();
     const before = (await status()).inbox;
-    await dm('through a crash on the twin, marker-e5f0');
+    const markers = ['tburst-1-c1', 'tburst-2-d2', 'tburst-3-e3'];
+    for (const marker of markers) await dm(`through a crash on the twin, ${marker}`);
     // The wake's gateway, once the start script has handed over to it: killed before it serves.
     const booting = await waitFor((s) => s.state === 'booting' && s.phase === 'starting-gateway', 'the gateway starting', 240_000);
-    expect(booting.inbox?.pending).toBe(1);
+    expect(booting.inbox?.pending).toBe(markers.length);
     inContainer('kill -9 "$(cat /tmp/openclaw-boot/gateway.pid)"');
-    const answer = await answered('marker-e5f0', 600_000);
-    expect(answer.content).toBe('mock answer: through a crash on the twin, marker-e5f0');
+    for (const marker of markers) expect((await answered(marker, 600_000)).content).toBe(`mock answer: through a crash on the twin, ${marker}`);
     const s = await forgotten();
-    // The kill was seen and the boot retried (its second attempt, not a new wake): the DM was delivered once.
-    expect(s.state).toBe('ready');
+    // The kill was seen and the boot retried (its second attempt, not a new wake): each DM delivered once, in the order sent.
+    expect(['ready', 'idle']).toContain(s.state);
     expect(s.bootAttempt).toBe(2);
     expect(s.inbox).toMatchObject({ pending: 0, deadLetters: [] });
-    expect(s.inbox?.delivered).toBe((before?.delivered ?? 0) + 1);
+    expect(s.inbox?.delivered).toBe((before?.delivered ?? 0) + markers.length);
     expect(s.inbox?.wakes).toBe((before?.wakes ?? 0) + 1);
-    expect(await answersTo('marker-e5f0')).toHaveLength(1);
+    const posted = (await state()).posted.filter((p) => p.channel === DM && p.kind === 'messages' && (p.content ?? '').includes('tburst-'));
+    expect(posted.map((p) => p.content?.match(/tburst-\d-[a-z0-9]+/)?.[0])).toEqual(markers);
     expect((await state()).identified).toHaveLength(1);
+  }, 900_000);
+
+  it('should not wake a hibernated assistant for a DM: the sender is told why, once, and the kept DMs are answered after the resume', async () => {
+    await ensureAwake();
+    const before = (await status()).inbox;
+    expect((await command('hibernate', { reason: 'budget: projected $41 > $40' })).status).toBe(202);
+    await waitFor((s) => s.state === 'hibernated', 'hibernated', 240_000);
+    const postedBefore = (await state()).posted.length;
+    await dm('are you there? marker-h1');
+    await dm('hello? marker-h2');
+    const note = await until(
+      async () => (await state()).posted.slice(postedBefore).find((p) => p.channel === DM && p.kind === 'messages'),
+      60_000,
+      'the note to the sender',
+    );
+    expect(note.content).toContain('budget: projected $41 > $40');
+    await until(async () => ((await status()).inbox?.pending === 2 ? true : undefined), 60_000, 'both DMs kept');
+    const notes = (await state()).posted.slice(postedBefore).filter((p) => p.channel === DM && p.kind === 'messages');
+    expect(notes).toHaveLength(1);
+    expect((await status()).state).toBe('hibernated');
+    // The owner resumes it: the kept DMs wake it and are answered.
+    expect((await command('resume', { override: true })).status).toBe(200);
+    await answered('marker-h1', 600_000);
+    await answered('marker-h2', 600_000);
+    const s = await forgotten();
+    expect(s.inbox?.delivered).toBe((before?.delivered ?? 0) + 2);
+    expect(s.inbox?.wakes).toBe((before?.wakes ?? 0) + 1);
   }, 900_000);
 });
