@@ -85,21 +85,21 @@ function vitest(title, projects, reportName, more = []) {
  * Runs vitest on some projects in the background, its output into a file
  * (printed whole when it ends, so two runs side by side do not interleave).
  */
-function vitestBeside(title, projects, reportName, outName) {
+function vitestBeside(title, projects, reportName, outName, more = [], env = {}, twinLog = 'production-twin.log') {
   const report = join(results, reportName);
   const out = join(results, outName);
   console.log(`\n▶ ${title} (beside the next step; its output: ${out}, printed when it ends)`);
   const started = Date.now();
   return new Promise((done) => {
-    const child = spawn(bin('vitest'), vitestArgs(projects, report), {
+    const child = spawn(bin('vitest'), vitestArgs(projects, report, more), {
       cwd: ROOT,
       stdio: ['ignore', openSync(out, 'w'), openSync(out, 'a')],
-      env: { ...process.env, FORCE_COLOR: process.env.FORCE_COLOR ?? '1' },
+      env: { ...process.env, FORCE_COLOR: process.env.FORCE_COLOR ?? '1', ...env },
     });
     child.once('exit', (code) => {
       console.log(`\n▶ ${title}: ended after ${Math.round((Date.now() - started) / 1000)} s, exit ${code}; its output:`);
       process.stdout.write(readFileSync(out, 'utf8'));
-      if (code !== 0) printTwinTrail();
+      if (code !== 0) printTwinTrail(twinLog);
       done(counts(report, code === 0));
     });
   });
@@ -110,8 +110,8 @@ function vitestBeside(title, projects, reportName, outName) {
  * kills and exits, the R2 endpoint's refusals) from its log, the last of them, so a failure in CI can be read
  * without the machine it ran on.
  */
-function printTwinTrail() {
-  const log = join(results, 'production-twin.log');
+function printTwinTrail(logName = 'production-twin.log') {
+  const log = join(results, logName);
   let text = '';
   try {
     text = readFileSync(log, 'utf8');
@@ -121,6 +121,31 @@ function printTwinTrail() {
   const lines = text.split('\n').filter((l) => /"event":"lifecycle:(?!timer|changed)|^\[twin\]|\[ERROR\]|Uncaught|[Rr]eload/.test(l));
   console.log(`\n▶ the twin's log (${log}), its last ${Math.min(200, lines.length)} lifecycle, engine and error lines:`);
   for (const line of lines.slice(-200)) console.log(line.length > 400 ? `${line.slice(0, 400)}…` : line);
+}
+
+/**
+ * The production twin in two passes, one after the other: every file but the Discord scenario in a twin without a
+ * Discord bot, then that scenario in a twin with one (TWIN_DISCORD=1). OpenClaw's Discord plugin costs every gateway
+ * start seconds of CPU on the twin's one vCPU; at every boot of the whole twin it made `npm test` about 9 minutes longer.
+ */
+const DISCORD_TWIN_FILE = 'test/production/discord.test.ts';
+async function twinPasses(serial) {
+  const first = serial
+    ? vitest('vitest (production twin)', ['production'], 'vitest-production.json', ['--exclude', DISCORD_TWIN_FILE])
+    : await vitestBeside('vitest (production twin)', ['production'], 'vitest-production.json', 'production-run.out', ['--exclude', DISCORD_TWIN_FILE], {
+        TWIN_DISCORD: '0',
+      });
+  if (serial && first.failed > 0) printTwinTrail();
+  const second = await vitestBeside(
+    'vitest (production twin with a Discord bot)',
+    ['production'],
+    'vitest-production-discord.json',
+    'production-discord-run.out',
+    [DISCORD_TWIN_FILE],
+    { TWIN_DISCORD: '1' },
+    'production-twin-discord.log',
+  );
+  return { passed: first.passed + second.passed, failed: first.failed + second.failed };
 }
 
 let passed = 0;
@@ -135,11 +160,9 @@ add(vitest('vitest (unit, workers)', ['unit', 'workers'], 'vitest.json'));
 // about as two e2e files at a time do. OPENCLAW_ONDEMAND_TEST_SERIAL=1 runs them one after the other.
 if (process.env.OPENCLAW_ONDEMAND_TEST_SERIAL === '1') {
   add(vitest('vitest (e2e)', ['e2e'], 'vitest-e2e.json'));
-  const twin = vitest('vitest (production twin)', ['production'], 'vitest-production.json');
-  if (twin.failed > 0) printTwinTrail();
-  add(twin);
+  add(await twinPasses(true));
 } else {
-  const twin = vitestBeside('vitest (production twin)', ['production'], 'vitest-production.json', 'production-run.out');
+  const twin = twinPasses(false);
   add(vitest('vitest (e2e, one file at a time beside the twin)', ['e2e'], 'vitest-e2e.json', ['--maxWorkers=1']));
   add(await twin);
 }

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { asGateway, chat, ensureAwake, inContainer, inContainerAsync, standIn, twinUrl, type StandIn } from './twin-client.ts';
 import { TWIN_DISCORD_SECRET, TWIN_EGRESS_SECRETS, TWIN_PUSH_REPO, TWIN_TELEGRAM, TWIN_WITH_DISCORD } from './twin-vars.ts';
 
-/** The credentials the twin's Worker adds at egress (Discord's unless TWIN_DISCORD=0). */
+/** The credentials the twin's Worker adds at egress (Discord's with TWIN_DISCORD=1). */
 const ADDED = { ...TWIN_EGRESS_SECRETS, ...(TWIN_WITH_DISCORD ? TWIN_DISCORD_SECRET : {}) };
 const REAL = [...Object.values(ADDED), TWIN_TELEGRAM.TELEGRAM_WEBHOOK_SECRET];
 

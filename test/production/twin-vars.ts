@@ -32,10 +32,11 @@ export const TWIN_EGRESS_SECRETS = {
 };
 /**
  * The Discord bot of the twin (its gateway and REST API stood in at discord.com: test/production/discord.test.ts),
- * at every boot, as an operator with a connected bot has it. TWIN_DISCORD=0 runs the twin without it.
+ * with TWIN_DISCORD=1: `npm test` runs the Discord scenario in a twin pass of its own with the bot, the other files
+ * in one without (OpenClaw's Discord plugin costs every gateway start seconds of CPU: README, Discord).
  */
 export const TWIN_DISCORD_SECRET = { DISCORD_BOT_TOKEN: 'MTEwMDAwMDAwMDAwMDAwMDAwMg.twin-discord-token-must-stay-in-the-worker' };
-export const TWIN_WITH_DISCORD = process.env.TWIN_DISCORD !== '0';
+export const TWIN_WITH_DISCORD = process.env.TWIN_DISCORD === '1';
 /** The twin's Telegram webhook secret (Telegram's side: the container gets only a secret derived from it) and its one allowed sender. */
 export const TWIN_TELEGRAM = { TELEGRAM_WEBHOOK_SECRET: 'twin-webhook-secret-must-stay-in-the-worker', TELEGRAM_ALLOWED_USER_IDS: '4343' };
 /** The twin's one allowed Discord sender. */

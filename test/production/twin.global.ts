@@ -90,7 +90,7 @@ export default async function setup(project: TestProject) {
   }
   const webhook = await startWebhookReceiver(bridgeGateway());
   const telegram = await startTelegramStandIn(TWIN_EGRESS_SECRETS.TELEGRAM_BOT_TOKEN, bridgeGateway());
-  // Discord at discord.com (unless TWIN_DISCORD=0): the relay's REST lookups and OpenClaw's answers (its gateway is this stand-in's, on the bridge).
+  // Discord at discord.com (TWIN_DISCORD=1): the relay's REST lookups and OpenClaw's answers (its gateway is this stand-in's, on the bridge).
   const discord = TWIN_WITH_DISCORD ? await startDiscordStandIn({ token: TWIN_DISCORD_SECRET.DISCORD_BOT_TOKEN, host: bridgeGateway() }) : null;
   const discordOrigin = discord?.apiUrl.replace(/\/api\/v10$/, '') ?? '';
   let twin: Twin;
@@ -126,7 +126,8 @@ export default async function setup(project: TestProject) {
   project.provide('discordStandIn', discord ? `${discordOrigin}/_standin` : '');
   return async () => {
     mkdirSync(join(ROOT, 'test-results'), { recursive: true });
-    writeFileSync(join(ROOT, 'test-results', 'production-twin.log'), twin.output());
+    // The pass with the Discord bot keeps its own log (npm test runs it after the pass without).
+    writeFileSync(join(ROOT, 'test-results', TWIN_WITH_DISCORD ? 'production-twin-discord.log' : 'production-twin.log'), twin.output());
     await twin.stop();
     webhook.server.closeAllConnections();
     webhook.server.close();
