@@ -307,8 +307,8 @@ export function applyDiscord(config, e) {
     ...(allowFrom.length ? { allowFrom } : {}),
   };
   if (!allowFrom.length) delete discord.allowFrom;
-  // The local mode's egress is a proxy (OPENCLAW_PROXY_URL); production intercepts without one.
-  if (e.OPENCLAW_PROXY_URL) discord.proxy = e.OPENCLAW_PROXY_URL;
+  // The local mode's egress is a proxy (HTTPS_PROXY), which Discord's WebSocket is told of; production intercepts without one.
+  if (e.HTTPS_PROXY) discord.proxy = e.HTTPS_PROXY;
   else delete discord.proxy;
   set(config, ['channels', 'discord'], discord);
   const prefixes = get(config, ['hooks', 'allowedSessionKeyPrefixes']);

@@ -227,12 +227,17 @@ export class AgentSupervisor {
     this.#egress = null;
   }
 
-  /** SIGTERM to the process group, SIGKILL after the grace time; resolves once it exited. */
+  /**
+   * SIGTERM to the gateway's process alone (what the Agent's drain sends it in the container), SIGKILL to its process
+   * group after the grace time; resolves once it exited. Not SIGTERM to the group: the gateway's own children (its
+   * spawn broker) would end under it, and the gateway exits 143 without its clean stop — which OpenClaw counts as
+   * a crash at its next start.
+   */
   async stop(): Promise<LocalAgentReport> {
     const child = this.#child;
     if (child && !this.#exit && child.pid) {
       this.#stopRequested = true;
-      signalGroup(child.pid, 'SIGTERM');
+      signalProcess(child.pid, 'SIGTERM');
       const killer = setTimeout(() => signalGroup(child.pid as number, 'SIGKILL'), this.#options.stopGraceMs);
       await this.#exited;
       clearTimeout(killer);
@@ -252,8 +257,13 @@ export function explain(tail: string[]): string {
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  signalProcess(-pid, signal);
+}
+
+/** `pid` < 0: the process group. */
+function signalProcess(pid: number, signal: NodeJS.Signals): void {
   try {
-    process.kill(-pid, signal);
+    process.kill(pid, signal);
   } catch {
     // already gone
   }

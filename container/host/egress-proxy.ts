@@ -1,7 +1,8 @@
 /**
  * The local mode's outbound handler: the HTTP(S) proxy the local gateway and
- * everything it runs (`gh`, `git`, curl) use (HTTPS_PROXY, OPENCLAW_PROXY_URL),
- * on loopback. For the hosts the Worker holds credentials for (EGRESS_HOSTS)
+ * everything it runs (`gh`, `git`, curl) use (HTTPS_PROXY; not OpenClaw's
+ * OPENCLAW_PROXY_URL, whose SIGTERM handler exits 143 before the gateway's
+ * own clean stop), on loopback. For the hosts the Worker holds credentials for (EGRESS_HOSTS)
  * it terminates TLS with a CA made for this run (which the gateway's
  * environment trusts: NODE_EXTRA_CA_CERTS, SSL_CERT_FILE, GIT_SSL_CAINFO,
  * CURL_CA_BUNDLE), as the Containers platform does in production, and hands
@@ -196,7 +197,6 @@ export async function startEgressProxy(options: { dir: string; egressUrl: string
   return {
     url,
     env: {
-      OPENCLAW_PROXY_URL: url,
       HTTPS_PROXY: url,
       https_proxy: url,
       HTTP_PROXY: url,

@@ -99,7 +99,7 @@ export class LocalRuntime implements Runtime {
     }
   }
 
-  /** The local host stops the runtime's process group (SIGTERM, SIGKILL after its grace time); the home stays for the backup. */
+  /** The local host stops the runtime (SIGTERM to the gateway, SIGKILL to its process group after its grace time); the home stays for the backup. */
   async drain(): Promise<RuntimeStopReport | null> {
     const started = Date.now();
     const report = await this.#call('POST', 'stop', { reason: 'drain before a stop' });

@@ -10,7 +10,7 @@
  * The Bot API is a recorded stand-in (test/support/telegram-standin.ts),
  * the model the bundled mock.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -195,4 +195,49 @@ describe('Telegram while it sleeps (local mode, real OpenClaw)', () => {
     });
     expect((await status()).inbox).toMatchObject({ pending: 0, delivered: (before?.delivered ?? 0) + 2, wakes: (before?.wakes ?? 0) + 1 });
   }, 360_000);
+
+  it('should lose nothing when the gateway dies between receipt and delivery: the message is answered once, after the retried boot', async () => {
+    const pidFile = join(stack.stateDir, 'agents', 'default', 'boot', 'gateway.pid');
+    if ((await status()).state === 'stopped') {
+      await post(`${stack.url}/api/wake`);
+      await until(async () => ((await status()).state === 'ready' ? true : undefined), 240_000, 'ready');
+    }
+    const previous = readFileSync(pidFile, 'utf8').trim();
+    expect((await post(`${stack.url}/api/sleep`)).status).toBe(202);
+    await until(async () => ((await status()).state === 'sleeping' ? true : undefined), 120_000, 'asleep');
+    // The sleep stopped the gateway cleanly (its SIGTERM, exit 0): OpenClaw counts only the crash below as unclean.
+    // Its restart-loop breaker (3 unclean starts in 5 min) would otherwise start the retried gateway without its Telegram channel.
+    const asleep = await status();
+    expect(asleep.lastStop).toMatchObject({ target: 'sleeping', drained: true, gatewayExitCode: 0 });
+    const before = asleep.inbox;
+    expect(await (await webhook(message('through a crash, marker-3f8d'))).json()).toEqual({ ok: true, receipt: 'stored' });
+    // The wake's gateway, once its start script has handed over to it (its pid written): killed before it serves.
+    const pid = await until(
+      async () => {
+        const now = existsSync(pidFile) ? readFileSync(pidFile, 'utf8').trim() : '';
+        return now !== '' && now !== previous && existsSync(`/proc/${now}`) ? now : undefined;
+      },
+      120_000,
+      "the wake's gateway started",
+    );
+    const atKill = await status();
+    expect(atKill.state).toBe('booting');
+    expect(atKill.inbox?.pending).toBe(1);
+    process.kill(Number(pid), 'SIGKILL');
+    const answer = await until(async () => bot.sent().find((m) => m.text.includes('marker-3f8d')), 300_000, 'the answer after the crash').catch(
+      async (error: Error) => {
+        const s = await status();
+        throw new Error(
+          `${error.message}; ${s.state} (attempt ${s.bootAttempt}, ${JSON.stringify(s.lastError)}), inbox ${JSON.stringify(s.inbox)}; the Bot API saw ${JSON.stringify(bot.calls.map((c) => c.method))}`,
+        );
+      },
+    );
+    expect(answer.text).toBe('mock answer: through a crash, marker-3f8d');
+    await until(async () => ((await status()).inbox?.pending === 0 ? true : undefined), 60_000, 'the message forgotten');
+    const after = await status();
+    // The kill was seen and the boot retried (its second attempt, not a new wake): the message was delivered once.
+    expect(after.bootAttempt).toBe(2);
+    expect(after.inbox).toMatchObject({ pending: 0, delivered: (before?.delivered ?? 0) + 1, wakes: (before?.wakes ?? 0) + 1, deadLetters: [] });
+    expect(bot.sent().filter((m) => m.text.includes('marker-3f8d'))).toHaveLength(1);
+  }, 420_000);
 });
