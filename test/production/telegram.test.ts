@@ -12,7 +12,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { TELEGRAM_WEBHOOK_PATH } from '../../src/inbox/telegram-webhook.ts';
 import { until } from '../../scripts/lib/local-stack.ts';
 import { STANDIN_CALLS_PATH, type BotApiCall } from '../support/telegram-standin.ts';
-import { ensureAwake, inContainer, sleep, status, twinUrl } from './twin-client.ts';
+import { ensureAwake, inContainer, sleep, status, twinUrl, waitFor } from './twin-client.ts';
 import { TWIN_EGRESS_SECRETS, TWIN_TELEGRAM } from './twin-vars.ts';
 
 const TOKEN = TWIN_EGRESS_SECRETS.TELEGRAM_BOT_TOKEN;
@@ -79,4 +79,37 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: Telegram while i
     expect(env).toContain('TELEGRAM_BOT_TOKEN=7000000002:ondemand-placeholder-telegram-bot-token');
     expect(env).not.toContain('must-stay-in-the-worker');
   });
+
+  it('should lose nothing when the gateway dies between receipt and delivery: the message is answered once, after the retried boot', async () => {
+    await sleep();
+    const asleep = await status();
+    // The sleep drained the gateway (its SIGTERM, exit 0): OpenClaw counts only the crash below as unclean.
+    expect(asleep.lastStop).toMatchObject({ target: 'sleeping', drained: true, gatewayExitCode: 0 });
+    const before = asleep.inbox;
+    expect(await (await webhook('through a crash on the twin, marker-7c2e')).json()).toEqual({ ok: true, receipt: 'stored' });
+    // The wake's gateway, once the start script has handed over to it: killed before it serves.
+    const booting = await waitFor((s) => s.state === 'booting' && s.phase === 'starting-gateway', 'the gateway starting', 240_000);
+    expect(booting.inbox?.pending).toBe(1);
+    inContainer('kill -9 "$(cat /tmp/openclaw-boot/gateway.pid)"');
+    const answer = await until(
+      async () => (await botCalls()).find((c) => c.method === 'sendMessage' && String(c.body.text ?? '').includes('marker-7c2e')),
+      600_000,
+      'the answer after the crash',
+    ).catch(async (error: Error) => {
+      const s = await status();
+      throw new Error(
+        `${error.message}; the Bot API saw ${JSON.stringify((await botCalls()).map((c) => c.method))}; ${s.state}, inbox ${JSON.stringify(s.inbox)}`,
+      );
+    });
+    expect(answer).toMatchObject({ token: TOKEN, body: { chat_id: String(OWNER), text: 'mock answer: through a crash on the twin, marker-7c2e' } });
+    const s = await until(async () => ((await status()).inbox?.pending === 0 ? status() : undefined), 60_000, 'the message forgotten');
+    // The kill was seen and the boot retried (its second attempt, not a new wake): the message was delivered once.
+    expect(['ready', 'idle']).toContain(s.state);
+    expect(s.bootAttempt).toBe(2);
+    expect(s.inbox).toMatchObject({ pending: 0, deadLetters: [] });
+    expect(s.inbox?.delivered).toBe((before?.delivered ?? 0) + 1);
+    expect(s.inbox?.wakes).toBe((before?.wakes ?? 0) + 1);
+    const answers = (await botCalls()).filter((c) => c.method === 'sendMessage' && String(c.body.text ?? '').includes('marker-7c2e'));
+    expect(answers).toHaveLength(1);
+  }, 900_000);
 });
