@@ -19,8 +19,13 @@ import { automationJob, chatTurn, createJobThroughAgent, readStatus, settledIn, 
  * a machine slow enough to boot in more than 30 s.
  */
 async function runAtAfterLead(url: string): Promise<number> {
-  const bootMs = (await readStatus(url)).lastBoot?.totalMs ?? 60_000;
+  const bootMs = await lastBootMs(url);
   return Date.now() + Math.round(bootMs * 1.5 + 10_000) + Math.max(60_000, 2 * bootMs);
+}
+
+/** How long this machine's last finished boot took (a minute when it has none). */
+async function lastBootMs(url: string): Promise<number> {
+  return (await readStatus(url)).lastBoot?.totalMs ?? 60_000;
 }
 
 describe('scheduled work with the real OpenClaw (local mode)', () => {
@@ -62,6 +67,7 @@ describe('scheduled work with the real OpenClaw (local mode)', () => {
   it('should wake for a job the agent scheduled while it slept, run it on time, and sleep again', async () => {
     const s0 = await readStatus(stack.url);
     if (s0.state !== 'ready' && s0.state !== 'idle') await wakeToReady(stack.url);
+    const bootMs = await lastBootMs(stack.url);
     const runAtMs = await runAtAfterLead(stack.url);
     const job = automationJob('e2e scheduled marker', runAtMs, '[[exec: date +%s > $OPENCLAW_STATE_DIR/workspace/cron-ran.txt && echo cron-ran]]');
     expect(await chatTurn(stack.url, createJobThroughAgent(job))).toContain('e2e scheduled marker');
@@ -85,12 +91,13 @@ describe('scheduled work with the real OpenClaw (local mode)', () => {
     const wake = woken.history.find((h) => h.event === 'schedule.due' && Date.parse(h.at) > Date.parse(asleep.since))!;
     expect(wake.reason).toContain('scheduled wake: job "e2e scheduled marker"');
     expect(Date.parse(wake.at)).toBeLessThan(runAtMs);
-    // ...and once the gateway says the run finished, goes back to sleep by itself.
+    // ...and once the gateway says the run finished, goes back to sleep by itself: after the job's time, the run, the
+    // quiet time and the stop (drain, backup) get three minutes, or three boots' time on a machine that boots in over a minute.
     const again = await waitForStatus(
       stack.url,
       (s) => settledIn('sleeping')(s) && Date.parse(s.since) > Date.parse(wake.at),
       'asleep again after the run',
-      180_000,
+      Math.max(0, runAtMs - Date.now()) + Math.max(180_000, 3 * bootMs),
     );
     expect(again.schedule.lastRun).toMatchObject({ jobName: 'e2e scheduled marker', status: 'ok' });
     expect(Date.parse(again.schedule.lastRun!.at)).toBeGreaterThanOrEqual(runAtMs - 1_000);
@@ -99,7 +106,7 @@ describe('scheduled work with the real OpenClaw (local mode)', () => {
     const ranAt = Number((await chatTurn(stack.url, '[[exec: cat $OPENCLAW_STATE_DIR/workspace/cron-ran.txt]]')).replace('Tool output: ', '')) * 1000;
     expect(ranAt).toBeGreaterThanOrEqual(runAtMs - 1_000);
     expect(ranAt).toBeLessThan(Date.parse(again.since));
-  }, 600_000);
+  }, 900_000);
 
   it('should not wake a hibernated assistant for a job', async () => {
     const s0 = await readStatus(stack.url);

@@ -13,9 +13,11 @@ export async function readStatus(url: string): Promise<AgentStatus> {
 /** Polls the status until `check` holds; a boot that gave up fails at once, with its reason. */
 export async function waitForStatus(url: string, check: (s: AgentStatus) => boolean, what: string, ms = 60_000): Promise<AgentStatus> {
   let gaveUp = null as AgentStatus | null;
+  let last = null as AgentStatus | null;
   const s = await until(
     async () => {
       const s = await readStatus(url);
+      last = s;
       if (s.state === 'stopped' && s.lastError && s.lastError.code !== 'container_exited' && !check(s)) {
         gaveUp = s;
         return s;
@@ -25,7 +27,14 @@ export async function waitForStatus(url: string, check: (s: AgentStatus) => bool
     ms,
     what,
     100,
-  );
+  ).catch((error: Error) => {
+    // What it was doing instead, for the one who reads the failure.
+    const l = last as AgentStatus | null;
+    const seen = l
+      ? `; last seen: ${l.state} since ${l.since} (stopping ${JSON.stringify(l.stopping)}, boot attempt ${l.bootAttempt}), history ${JSON.stringify(l.history.slice(-4))}`
+      : '';
+    throw new Error(`${error.message}${seen}`);
+  });
   if (gaveUp) throw new Error(`${what}: the boot gave up: ${s.lastError!.code}: ${s.lastError!.message}`);
   return s;
 }
