@@ -264,7 +264,8 @@ export async function createArchive(home: string, workDir: string, previousFinge
     const { writeFile } = await import('node:fs/promises');
     await writeFile(list, plain.join('\n') + (plain.length ? '\n' : ''));
     await writeFile(listDb, dbs.join('\n') + (dbs.length ? '\n' : ''));
-    const sha256 = await tarTo(path, ['-c', '--no-recursion', '-C', home, '-T', list, '-C', staging, '-T', listDb]);
+    // --ignore-failed-read: a plain file removed since the listing is left out (a warning, not a failed backup).
+    const sha256 = await tarTo(path, ['-c', '--ignore-failed-read', '--no-recursion', '-C', home, '-T', list, '-C', staging, '-T', listDb]);
     const s = await stat(path);
     return { fingerprint: digest, sha256, size: s.size, files: entries.length, path };
   } finally {
@@ -288,15 +289,26 @@ export async function createSnapshotDir(
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
   const fingerprint = createHash('sha256');
+  let files = 0;
   for (const e of entries) {
     const target = join(staging, e.rel);
     if (e.sqlite) {
       fingerprint.update(`${e.rel}\0db\0${await snapshotDatabase(join(home, e.rel), target)}\n`);
     } else {
       await mkdir(dirname(target), { recursive: true });
-      await cp(join(home, e.rel), target, { preserveTimestamps: true });
+      // A file removed since the listing (OpenClaw replaces and deletes files while it runs) is left out, as if
+      // listed a moment later; any other failure to read it fails the backup.
+      const copied = await cp(join(home, e.rel), target, { preserveTimestamps: true }).then(
+        () => true,
+        (error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT') return false;
+          throw error;
+        },
+      );
+      if (!copied) continue;
       fingerprint.update(`${e.rel}\0${e.size}\0${Math.trunc(e.mtimeMs)}\n`);
     }
+    files += 1;
   }
   const digest = fingerprint.digest('hex');
   if (digest === previousFingerprint) {
@@ -305,7 +317,7 @@ export async function createSnapshotDir(
   }
   await rm(outDir, { recursive: true, force: true });
   await rename(staging, outDir);
-  return { fingerprint: digest, files: entries.length };
+  return { fingerprint: digest, files };
 }
 
 /** Copies a restored snapshot directory into an empty home. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createArchive, restoreArchive } from '../../container/host/state-archive.ts';
+import { createArchive, createSnapshotDir, restoreArchive } from '../../container/host/state-archive.ts';
 
 const dirs: string[] = [];
 function scratch() {
@@ -122,13 +122,21 @@ describe('state-archive', () => {
     lock.exec('PRAGMA locking_mode=EXCLUSIVE; CREATE TABLE l(x); INSERT INTO l VALUES (1)');
     writeFileSync(join(home, '.openclaw', 'gateway.pid'), '98');
     writeFileSync(join(home, '.openclaw', 'openclaw.json.tmp'), '{');
+    // OpenClaw's lock files (an OAuth refresh under way): about this container's processes, gone a moment later.
+    mkdirSync(join(home, '.openclaw', 'locks', 'oauth-refresh'), { recursive: true });
+    writeFileSync(join(home, '.openclaw', 'locks', 'oauth-refresh', 'lock-1e4bdd6db512c4d2.lock'), '{"pid":41}');
     const archive = (await createArchive(home, root, null))!;
+    const snapshot = (await createSnapshotDir(home, join(root, 'snapshot'), null))!;
     lock.close();
     expect(archive.files).toBe(1);
+    expect(snapshot.files).toBe(1);
+    expect(existsSync(join(root, 'snapshot', '.openclaw', 'agents', 'main', 'agent', 'openclaw-agent.sqlite'))).toBe(true);
+    expect(existsSync(join(root, 'snapshot', '.openclaw', 'locks'))).toBe(false);
     const restored = join(root, 'restored');
     await restoreArchive(restored, createReadStream(archive.path), archive.sha256);
     expect(existsSync(join(restored, '.openclaw', 'agents', 'main', 'agent', 'openclaw-agent.sqlite'))).toBe(true);
     expect(existsSync(join(restored, '.openclaw', 'agents', 'main', 'agent', 'openclaw-agent.sqlite.reindex-lock.sqlite'))).toBe(false);
     expect(existsSync(join(restored, '.openclaw', 'gateway.pid'))).toBe(false);
+    expect(existsSync(join(restored, '.openclaw', 'locks'))).toBe(false);
   });
 });
