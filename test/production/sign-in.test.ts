@@ -55,21 +55,35 @@ async function subscriptionTurn(content: string): Promise<{ status: number; text
   return { status: r.status, text: body.choices?.[0]?.message.content ?? JSON.stringify(body) };
 }
 
-/** The OAuth profiles OpenClaw's shared store holds in the container (ids only). */
+/**
+ * The OAuth profiles OpenClaw's shared store holds in the container (ids), and for
+ * each its shape without a secret: type, the fields it has, its expiry from now and
+ * which of the stand-in's refresh tokens it holds (`#N`, the serial the stand-in minted).
+ */
 function storedProfiles(): string {
   const script =
-    "const {DatabaseSync}=require('node:sqlite');try{const d=new DatabaseSync('/home/openclaw/.openclaw/state/openclaw.sqlite',{readOnly:true});const r=d.prepare(\\\"SELECT state_key FROM config_machine_state\\\").all().map(x=>x.state_key);const v=d.prepare(\\\"SELECT value_json FROM config_machine_state WHERE state_key='authProfiles.store'\\\").get();console.log(r.join(','),v?Object.keys(JSON.parse(v.value_json).profiles).join(','):'no store')}catch(e){console.log('error',e.message)}";
+    "const {DatabaseSync}=require('node:sqlite');try{const d=new DatabaseSync('/home/openclaw/.openclaw/state/openclaw.sqlite',{readOnly:true});const r=d.prepare(\\\"SELECT state_key FROM config_machine_state\\\").all().map(x=>x.state_key);const v=d.prepare(\\\"SELECT value_json FROM config_machine_state WHERE state_key='authProfiles.store'\\\").get();const p=v?JSON.parse(v.value_json).profiles:null;console.log(r.join(','),p?Object.keys(p).join(','):'no store',p?JSON.stringify(Object.entries(p).map(([k,c])=>[k,c.type,Object.keys(c).sort().join('+'),typeof c.expires==='number'?Math.round((c.expires-Date.now())/1000)+'s':String(c.expires),typeof c.refresh==='string'?'#'+((/^rt-standin-(\\\\d+)-/.exec(c.refresh)||[])[1]||'?'):'no refresh'])):'')}catch(e){console.log('error',e.message)}";
   return inContainer(`node -e "${script}"; ls -la /home/openclaw/.openclaw/state/ 2>&1 | head`).trim();
 }
 
-/** The stand-in's last requests, for a failure's message: which token each one carried (the current one or not). */
+/** The stand-in's last requests, for a failure's message: when, which token each carried (the current one or not), what a token request got, and whether the client gave up. */
 function requestsSeen(openai: CodexEndpoints): string {
-  const { access } = openai.current();
-  return JSON.stringify(
-    openai.requests
-      .slice(-12)
-      .map((r) => `${r.host}${r.path} ${r.status} ${r.bearer === null ? 'no token' : r.bearer === access ? 'current token' : 'old token'}`),
-  );
+  const { access, refresh } = openai.current();
+  return JSON.stringify({
+    currentRefresh: refresh === null ? 'none' : `#${/^rt-standin-(\d+)-/.exec(refresh)?.[1] ?? '?'}`,
+    requests: openai.requests
+      .slice(-16)
+      .map(
+        (r) =>
+          `${new Date(r.at).toISOString().slice(11, 23)} ${r.host}${r.path} ${r.status} ${r.bearer === null ? 'no token' : r.bearer === access ? 'current token' : 'old token'}` +
+          `${r.note ? ` (${r.note})` : ''}${r.abandoned ? ' abandoned by the client' : ''}`,
+      ),
+  });
+}
+
+/** What the gateway's own log said about its sign-ins (the running container's), for a failure's message. */
+function gatewayAuthLog(): string {
+  return inContainer('cat /tmp/openclaw/*.log 2>/dev/null | grep -iE "oauth|refresh|auth.?profile|credential" | tail -n 12 | cut -c1-400 || true').trim();
 }
 
 describe.skipIf(inject('twinSkipped') !== '')('production twin: the ChatGPT/Codex subscription sign-in', () => {
@@ -125,10 +139,15 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: the ChatGPT/Code
 
   it('should answer on the subscription after a sleep (the sign-in and the model choice restored from a presigned backup)', async () => {
     await ensureAwake();
-    expect(storedProfiles()).toContain('openai:operator@example.com');
+    const before = storedProfiles();
+    expect(before).toContain('openai:operator@example.com');
     await sleep();
     const turn = await subscriptionTurn('hello from the twin subscription');
-    expect(turn.status, `${turn.text}; stored now: ${storedProfiles()}`).toBe(200);
+    const why =
+      turn.status === 200
+        ? ''
+        : `; stored before the sleep: ${before}; stored now: ${storedProfiles()}; the stand-in saw ${requestsSeen(openai)}; the gateway logged: ${gatewayAuthLog()}`;
+    expect(turn.status, `${turn.text}${why}`).toBe(200);
     expect(turn.text).toContain('codex answer:');
     expect(openai.turns.some((t) => t.includes('hello from the twin subscription'))).toBe(true);
     expect((await status()).backups.lastRestore?.result).toBe('ok');

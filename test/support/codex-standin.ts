@@ -42,6 +42,10 @@ export interface CodexRequest {
   bearer: string | null;
   status: number;
   at: number;
+  /** What a token request asked and got (`refresh of #3 → #4`), for a failure's message. */
+  note?: string;
+  /** The client closed the connection before the whole answer was sent (it gave up waiting). */
+  abandoned?: boolean;
 }
 
 export interface CodexStandIn {
@@ -123,6 +127,8 @@ export function codexEndpoints(log: (line: string) => void = () => {}): CodexEnd
   let mintedAt = 0;
   /** Tokens minted up to this serial are revoked (the operator signed out elsewhere). */
   let revokedThrough = 0;
+  /** `#N` for a refresh token this stand-in minted (its serial), without the secret part. */
+  const refreshSerial = (token: string | null): string => (token === null ? 'none' : `#${/^rt-standin-(\d+)-/.exec(token)?.[1] ?? '?'}`);
 
   /** An access token this stand-in signed, unexpired and not revoked. */
   async function accessValid(bearer: string | null): Promise<boolean> {
@@ -161,6 +167,7 @@ export function codexEndpoints(log: (line: string) => void = () => {}): CodexEnd
     raw: Buffer,
     res: ServerResponse,
     host: string,
+    noted: (note: string) => void,
   ): Promise<number> {
     const url = new URL(req.url ?? '/', `https://${host}`);
     const json = (status: number, body: unknown) => {
@@ -194,13 +201,20 @@ export function codexEndpoints(log: (line: string) => void = () => {}): CodexEnd
           if (!code || code.verifier !== form.get('code_verifier'))
             return json(400, { error: 'invalid_grant', error_description: 'unknown authorization code' });
           codes.delete(form.get('code') ?? '');
-          return json(200, await mint());
+          const minted = await mint();
+          noted(`sign-in → ${refreshSerial(String(minted['refresh_token']))}`);
+          return json(200, minted);
         }
         if (form.get('grant_type') === 'refresh_token') {
-          if (refresh === null || form.get('refresh_token') !== refresh)
+          const presented = form.get('refresh_token');
+          if (refresh === null || presented !== refresh) {
+            noted(`refresh of ${refreshSerial(presented)} refused (current ${refreshSerial(refresh)})`);
             return json(400, { error: 'invalid_grant', error_description: 'refresh token revoked or reused' });
+          }
           refreshes += 1;
-          return json(200, await mint());
+          const minted = await mint();
+          noted(`refresh of ${refreshSerial(presented)} → ${refreshSerial(String(minted['refresh_token']))}`);
+          return json(200, minted);
         }
         return json(400, { error: 'unsupported_grant_type' });
       }
@@ -277,9 +291,17 @@ export function codexEndpoints(log: (line: string) => void = () => {}): CodexEnd
       const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1] ?? null;
       const record: CodexRequest = { host, method: req.method ?? '', path: (req.url ?? '').split('?')[0] ?? '', bearer, status: 0, at: Date.now() };
       requests.push(record);
+      res.on('close', () => {
+        if (!res.writableFinished) {
+          record.abandoned = true;
+          log(`[codex-standin] ${record.method} ${host}${record.path}: the client closed the connection before the answer was sent`);
+        }
+      });
       try {
-        record.status = await handle(req, raw, res, host);
-        log(`[codex-standin] ${record.method} ${host}${record.path} → ${record.status}`);
+        record.status = await handle(req, raw, res, host, (note) => {
+          record.note = note;
+        });
+        log(`[codex-standin] ${new Date().toISOString()} ${record.method} ${host}${record.path} → ${record.status}${record.note ? ` (${record.note})` : ''}`);
       } catch (error) {
         record.status = 500;
         log(`[codex-standin] ${record.method} ${host}${record.path} failed: ${(error as Error).message}`);
