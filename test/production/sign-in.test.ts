@@ -14,7 +14,9 @@
  *
  * Scenarios: sign in with the clawctl binary and back the sign-in up at
  * once; a turn on the subscription; after a sleep (a presigned backup and a
- * FUSE restore) a turn still answered; a refresh that rotates the token, then
+ * FUSE restore) a turn still answered; a sleep asked for while a slow token
+ * endpoint holds a refresh's answer, and the wake still answers on the new
+ * tokens; a refresh that rotates the token, then
  * the container killed from outside (its disk gone): the next wake answers
  * with the newest token, never a revoked one; the owner signs in through
  * the Control UI's Connect provider in Chromium as well, and the
@@ -33,6 +35,7 @@ import {
   revokedSaysSignInAgain,
   rotateWithTurns,
   signInWithClawctl,
+  sleepDuringRefresh,
   untilNewestTokenBackedUp,
 } from '../support/codex-scenarios.ts';
 import { ROOT, until } from '../../scripts/lib/local-stack.ts';
@@ -151,6 +154,33 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: the ChatGPT/Code
     expect(turn.text).toContain('codex answer:');
     expect(openai.turns.some((t) => t.includes('hello from the twin subscription'))).toBe(true);
     expect((await status()).backups.lastRestore?.result).toBe('ok');
+  }, 480_000);
+
+  it('should keep the sign-in through a sleep that comes while OpenClaw refreshes it (a slow token endpoint): the drain lets the refresh be stored', async () => {
+    await ensureAwake();
+    await sleepDuringRefresh({
+      openai,
+      sleep: async () => {
+        await sleep();
+      },
+      turn: subscriptionTurn,
+      status,
+      // The twin's SLEEP_AFTER is short: the Control UI's page, a request that ends at once.
+      keepAwake: async () => {
+        await (await fetch(`${twinUrl()}/`)).arrayBuffer();
+      },
+    }).catch((error: Error) => {
+      const running = (read: () => string) => {
+        try {
+          return read();
+        } catch (e) {
+          return `(not read: ${(e as Error).message})`;
+        }
+      };
+      throw new Error(
+        `${error.message}; stored now: ${running(storedProfiles)}; the stand-in saw ${requestsSeen(openai)}; the gateway logged: ${running(gatewayAuthLog)}`,
+      );
+    });
   }, 480_000);
 
   it('should back a rotated refresh token up at once, so a container killed from outside wakes with the newest token', async () => {

@@ -16,7 +16,9 @@ interface OpenAiStandIn {
   userCodes: string[];
   approve(userCode: string): void;
   revokeAll(): void;
+  delayRefreshes(ms: number): void;
   current(): { mintedAt: number; refreshes: number };
+  requests: Array<{ host: string; path: string; status: number; note?: string; abandoned?: boolean }>;
 }
 
 /**
@@ -167,4 +169,63 @@ export async function revokedSaysSignInAgain(options: { url: string; openai: Ope
   const next = await turn('and now?');
   expect(next.status).toBe(401);
   expect(next.text).toContain('sign in again');
+}
+
+/** How long the stand-in holds a refresh's answer in `sleepDuringRefresh`: a slow token endpoint, well inside OpenClaw's 30 s. */
+const SLOW_REFRESH_MS = 8_000;
+
+/**
+ * A sleep that comes while OpenClaw refreshes the sign-in: the token
+ * endpoint is slow (it rotated the tokens at once, as single-use refresh
+ * tokens are, and answers SLOW_REFRESH_MS later), the Agent's own sign-in
+ * look (its change check; no turn in flight to hold the sleep) started the
+ * refresh inside the access token's margin, and the sleep is asked for while
+ * the answer is outstanding. The gateway's stop (its SIGTERM) waits for the
+ * refresh to be stored, so the final backup holds the new tokens and the
+ * wake answers on them. A stop that cut the refresh short would leave
+ * OpenClaw's refresh fence (digests, no tokens) in the backup, and the wake
+ * would answer "No credentials found".
+ * `sleep`: asks for the sleep and waits until asleep.
+ */
+export async function sleepDuringRefresh(options: {
+  openai: OpenAiStandIn;
+  sleep: () => Promise<void>;
+  turn: Turn;
+  status: () => Promise<AgentStatus>;
+  /** A request that counts as activity and ends at once (no turn): keeps a short SLEEP_AFTER from sleeping first. */
+  keepAwake?: () => Promise<void>;
+}): Promise<void> {
+  const { openai, turn, status } = options;
+  await untilInRefreshMargin(openai);
+  const from = openai.requests.length;
+  const tokenRequests = () => openai.requests.slice(from).filter((r) => r.host === 'auth.openai.com' && r.path === '/oauth/token');
+  openai.delayRefreshes(SLOW_REFRESH_MS);
+  try {
+    // The look reads OpenClaw's usage, which it caches for a minute: the refresh comes within about that.
+    let awakeAt = Date.now();
+    await until(
+      async () => {
+        if (tokenRequests().some((r) => r.status === 0)) return true;
+        if (options.keepAwake && Date.now() - awakeAt > 10_000) {
+          awakeAt = Date.now();
+          await options.keepAwake();
+        }
+        return undefined;
+      },
+      180_000,
+      "a refresh started by the Agent's sign-in look",
+    );
+    await options.sleep();
+  } finally {
+    openai.delayRefreshes(0);
+  }
+  const stopped = (await status()).lastStop;
+  expect(stopped, JSON.stringify(stopped)).toMatchObject({ target: 'sleeping', drained: true, gatewayExitCode: 0 });
+  // The refresh the sleep came during was answered, not abandoned by a gateway that went first.
+  expect(tokenRequests()[0], JSON.stringify(tokenRequests())).toMatchObject({ status: 200 });
+  expect(tokenRequests()[0]?.abandoned).toBeUndefined();
+  const answer = await turn('still signed in after a sleep during a refresh?');
+  expect(answer.status, `${answer.text}; token requests ${JSON.stringify(tokenRequests())}`).toBe(200);
+  expect(answer.text).toContain('codex answer:');
+  expect(tokenRequests().filter((r) => r.status !== 200)).toEqual([]);
 }

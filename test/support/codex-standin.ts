@@ -62,6 +62,11 @@ export interface CodexStandIn {
   setAccessLifetime(seconds: number): void;
   /** Revokes every token (the operator signed out elsewhere): refreshes fail with invalid_grant, turns with 401. */
   revokeAll(): void;
+  /**
+   * A slow token endpoint: a refresh's answer is sent this long after the new tokens were minted (and the
+   * presented refresh token revoked, as single-use tokens are). 0: at once.
+   */
+  delayRefreshes(ms: number): void;
   /** The user texts of the model turns answered. */
   turns: string[];
   close(): Promise<void>;
@@ -127,6 +132,7 @@ export function codexEndpoints(log: (line: string) => void = () => {}): CodexEnd
   let mintedAt = 0;
   /** Tokens minted up to this serial are revoked (the operator signed out elsewhere). */
   let revokedThrough = 0;
+  let refreshDelayMs = 0;
   /** `#N` for a refresh token this stand-in minted (its serial), without the secret part. */
   const refreshSerial = (token: string | null): string => (token === null ? 'none' : `#${/^rt-standin-(\d+)-/.exec(token)?.[1] ?? '?'}`);
 
@@ -214,6 +220,7 @@ export function codexEndpoints(log: (line: string) => void = () => {}): CodexEnd
           refreshes += 1;
           const minted = await mint();
           noted(`refresh of ${refreshSerial(presented)} → ${refreshSerial(String(minted['refresh_token']))}`);
+          if (refreshDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, refreshDelayMs));
           return json(200, minted);
         }
         return json(400, { error: 'unsupported_grant_type' });
@@ -281,6 +288,9 @@ export function codexEndpoints(log: (line: string) => void = () => {}): CodexEnd
     current: () => ({ access, refresh, refreshes, mintedAt }),
     setAccessLifetime(seconds: number) {
       accessLifetime = seconds;
+    },
+    delayRefreshes(ms: number) {
+      refreshDelayMs = ms;
     },
     revokeAll() {
       revokedThrough = serial;
@@ -391,6 +401,7 @@ export async function startCodexStandIn(options: { log?: (line: string) => void 
     current: endpoints.current,
     setAccessLifetime: endpoints.setAccessLifetime,
     revokeAll: endpoints.revokeAll,
+    delayRefreshes: endpoints.delayRefreshes,
     async close() {
       for (const socket of sockets) socket.destroy();
       await Promise.all([new Promise<void>((r) => https.close(() => r())), new Promise<void>((r) => proxy.close(() => r()))]);
