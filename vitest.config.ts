@@ -26,6 +26,10 @@ export default defineConfig({
         test: {
           name: 'workers',
           include: ['test/workers/**/*.test.ts'],
+          // A bound for a hang: a test waits for several states in turn (each up to SETTLED, test/workers/settled.ts),
+          // and on a loaded machine one of them has taken longer than vitest's default 5 s for the whole test.
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
           globalSetup: ['test/workers/analytics-server.global.ts', 'test/workers/chromium.global.ts', 'test/workers/discord.global.ts'],
         },
       },

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { fakeContainer, killFakeContainer, resetFakeContainers } from '../support/fake-container.ts';
 import { instances, testClock } from './test-worker.ts';
+import { SETTLED } from './settled.ts';
 
 let counter = 0;
 /** A fresh Durable Object (and fake container) per test. */
@@ -19,14 +20,11 @@ async function status(stub: DurableObjectStub<never> | ReturnType<typeof freshAg
 }
 
 async function untilState(stub: ReturnType<typeof freshAgent>['stub'], state: string, phase: string | null = null) {
-  await vi.waitFor(
-    async () => {
-      const s = await status(stub);
-      expect(s.state).toBe(state);
-      expect(s.phase).toBe(phase);
-    },
-    { timeout: 5_000, interval: 20 },
-  );
+  await vi.waitFor(async () => {
+    const s = await status(stub);
+    expect(s.state).toBe(state);
+    expect(s.phase).toBe(phase);
+  }, SETTLED);
 }
 
 /** Moves the agent's clock past its next timer and runs the DO alarm. */
@@ -125,7 +123,7 @@ describe('LocalAgent (workerd, fake runtime)', () => {
       const { name, stub } = freshAgent();
       fakeContainer(name).bootProbes = 1_000_000;
       await stub.lifecycleCommand('wake');
-      await vi.waitFor(async () => expect((await status(stub)).phase).toBe('restoring'), { timeout: 5_000, interval: 20 });
+      await vi.waitFor(async () => expect((await status(stub)).phase).toBe('restoring'), SETTLED);
       await runInDurableObject(stub, (_instance, state) => state.abort('restart while booting')).catch(() => {});
       fakeContainer(name).probesLeft = 2;
       const again = env.AGENT.get(env.AGENT.idFromName(name));

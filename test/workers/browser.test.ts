@@ -15,6 +15,7 @@ import { CDP_PATH_PREFIX, CdpPassthrough, MAX_PIPES, type CdpStatus } from '../.
 import { CdpClient, chromiumSocket } from '../support/local-chromium-sessions.ts';
 import { fakeContainer, resetFakeContainers } from '../support/fake-container.ts';
 import { browserStandIn, testClock } from './test-worker.ts';
+import { SETTLED } from './settled.ts';
 
 const chromium = inject('chromiumCdp');
 
@@ -34,15 +35,12 @@ async function status(agent: Agent): Promise<AgentStatus> {
 
 async function settled(agent: Agent, state: string): Promise<AgentStatus> {
   let last: AgentStatus | null = null;
-  await vi.waitFor(
-    async () => {
-      last = await status(agent);
-      expect(last.state).toBe(state);
-      expect(last.phase).toBeNull();
-      expect(last.stopping).toBeNull();
-    },
-    { timeout: 5_000, interval: 20 },
-  );
+  await vi.waitFor(async () => {
+    last = await status(agent);
+    expect(last.state).toBe(state);
+    expect(last.phase).toBeNull();
+    expect(last.stopping).toBeNull();
+  }, SETTLED);
   return last!;
 }
 

@@ -10,6 +10,7 @@ import { runCostGuard } from '../../src/cost/cost-guard.ts';
 import type { Env } from '../../src/env.ts';
 import { fakeContainer, resetFakeContainers } from '../support/fake-container.ts';
 import { testClock } from './test-worker.ts';
+import { SETTLED } from './settled.ts';
 
 const NOW = Date.UTC(2026, 10, 10, 12, 0, 0); // 10 Nov: a third of the month gone
 let counter = 0;
@@ -42,7 +43,7 @@ describe('runCostGuard (workerd, local GraphQL stand-in)', () => {
   it('should hibernate a running agent, with its backup done, when the projection passes the hard line', async () => {
     const { agent, stub, testEnv } = setup('full');
     await stub.lifecycleCommand('wake');
-    await vi.waitFor(async () => expect((await status(stub)).state).toBe('ready'), { timeout: 5000, interval: 20 });
+    await vi.waitFor(async () => expect((await status(stub)).state).toBe('ready'), SETTLED);
     fakeContainer(agent).disk['work.txt'] = 'saved before hibernation';
 
     const run = await runCostGuard(testEnv, NOW);
@@ -72,7 +73,7 @@ describe('runCostGuard (workerd, local GraphQL stand-in)', () => {
   it('should project the scheduled wakes still to come from the jobs, and count none while hibernated', async () => {
     const { agent, stub, testEnv } = setup(null);
     await stub.lifecycleCommand('wake');
-    await vi.waitFor(async () => expect((await status(stub)).state).toBe('ready'), { timeout: 5000, interval: 20 });
+    await vi.waitFor(async () => expect((await status(stub)).state).toBe('ready'), SETTLED);
     const now = Date.now();
     fakeContainer(agent).cronJobs = [
       {
@@ -85,7 +86,7 @@ describe('runCostGuard (workerd, local GraphQL stand-in)', () => {
       },
     ];
     await stub.lifecycleCommand('sleep');
-    await vi.waitFor(async () => expect((await status(stub)).state).toBe('sleeping'), { timeout: 5000, interval: 20 });
+    await vi.waitFor(async () => expect((await status(stub)).state).toBe('sleeping'), SETTLED);
     const withJobs = await runCostGuard(testEnv, now);
     const hoursLeft = (Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth() + 1, 1) - now) / 3_600_000;
     expect(withJobs.evaluation.scheduledWakes).toBeGreaterThan(Math.floor(hoursLeft * 6) - 2);
@@ -101,7 +102,7 @@ describe('runCostGuard (workerd, local GraphQL stand-in)', () => {
   it("should price the backups kept in R2 and the month's R2 operations into the projection", async () => {
     const { agent, stub, testEnv } = setup(null);
     await stub.lifecycleCommand('wake');
-    await vi.waitFor(async () => expect((await status(stub)).state).toBe('ready'), { timeout: 5000, interval: 20 });
+    await vi.waitFor(async () => expect((await status(stub)).state).toBe('ready'), SETTLED);
     fakeContainer(agent).disk['big.bin'] = 'x'.repeat(200_000);
     expect(await stub.lifecycleBackup('test')).toMatchObject({ ok: true, backup: { result: 'ok' } });
     const free = await runCostGuard(testEnv, Date.now());
@@ -184,7 +185,7 @@ describe('runCostGuard (workerd, local GraphQL stand-in)', () => {
   it('should use the self-meter without a token, and price what the agent really ran', async () => {
     const { stub, testEnv } = setup(null);
     await stub.lifecycleCommand('wake');
-    await vi.waitFor(async () => expect((await status(stub)).state).toBe('ready'), { timeout: 5000, interval: 20 });
+    await vi.waitFor(async () => expect((await status(stub)).state).toBe('ready'), SETTLED);
     testClock.offsetMs = 3 * 3_600_000; // three hours of running, metered by the DO
     const run = await runCostGuard(testEnv, Date.now() + testClock.offsetMs);
     expect(run.evaluation.source).toBe('self-meter');

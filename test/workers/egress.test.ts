@@ -7,6 +7,7 @@
 import { env, exports } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CostSummary } from '../../src/cost/budget-keeper.ts';
+import { SETTLED } from './settled.ts';
 
 let counter = 0;
 
@@ -48,7 +49,7 @@ describe('credentials at egress (workerd, the ContainerProxy entrypoint)', () =>
     expect(sent[0]?.url).toBe('https://api.x.ai/v1/chat/completions');
     expect(sent[0]?.authorization).toBe('Bearer xai-workers-real-key');
     // Recorded after the answer went back; grok-5 is not in the price table: the fallback ($10 / $50 per million) prices it, and says so.
-    await vi.waitFor(async () => expect((await costOf(stub)).model.calls).toBe(1), { timeout: 5000, interval: 20 });
+    await vi.waitFor(async () => expect((await costOf(stub)).model.calls).toBe(1), SETTLED);
     const cost = await costOf(stub);
     expect(cost.model).toMatchObject({ calls: 1, inputTokens: 1_000_000, outputTokens: 100_000, usd: 15, unpriced: ['grok-5'] });
     expect(cost.modelLines).toEqual({ softUsd: 40, hardUsd: 50, level: 'ok' });
@@ -59,7 +60,7 @@ describe('credentials at egress (workerd, the ContainerProxy entrypoint)', () =>
       expect(next.status).toBe(200);
       await next.text(); // read, as the container reads it: the meter reads a copy of what passes
     }
-    await vi.waitFor(async () => expect((await costOf(stub)).model.calls).toBe(4), { timeout: 5000, interval: 20 });
+    await vi.waitFor(async () => expect((await costOf(stub)).model.calls).toBe(4), SETTLED);
     const refused = await call();
     expect(refused.status).toBe(402);
     const error = ((await refused.json()) as { error: { type: string; message: string } }).error;

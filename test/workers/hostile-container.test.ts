@@ -12,6 +12,7 @@ import { runCostGuard } from '../../src/cost/cost-guard.ts';
 import type { Env } from '../../src/env.ts';
 import { fakeContainer, resetFakeContainers } from '../support/fake-container.ts';
 import { accessEnv, fetchAs, loadTeam, token, fetchLocal } from './access-team.ts';
+import { SETTLED } from './settled.ts';
 
 const BASE = 'https://poc.example.com';
 /** The local mode: loopback clients are the owner. */
@@ -40,7 +41,7 @@ describe("paths the gateway would read as the Worker's own (workerd)", () => {
     await loadTeam();
     fakeContainer('default').bootProbes = 1;
     await asOwner('/api/wake', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-    await vi.waitFor(async () => expect((await ownerStatus()).state).toBe('ready'), { timeout: 5000, interval: 20 });
+    await vi.waitFor(async () => expect((await ownerStatus()).state).toBe('ready'), SETTLED);
   });
 
   it.each(DISGUISED)('should never proxy %s, for the owner either, and refuse it', async (path) => {
@@ -111,10 +112,7 @@ describe('the cost guard against an untrusted container (workerd)', () => {
     };
     const stub = env.AGENT.get(env.AGENT.idFromName(agent));
     await stub.lifecycleCommand('wake');
-    await vi.waitFor(async () => expect(((await stub.lifecycleStatus()) as { status: AgentStatus }).status.state).toBe('ready'), {
-      timeout: 5000,
-      interval: 20,
-    });
+    await vi.waitFor(async () => expect(((await stub.lifecycleStatus()) as { status: AgentStatus }).status.state).toBe('ready'), SETTLED);
     const gateway = fakeContainer(agent);
     const soon = Date.now() + 60_000;
     gateway.cronJobs = [
@@ -137,10 +135,7 @@ describe('the cost guard against an untrusted container (workerd)', () => {
     ];
     gateway.hostileRpc['cron.runs'] = () => ({ entries: [{ action: 'finished', status: 'ok', runAtMs: soon, durationMs: -1e15 }] });
     await stub.lifecycleCommand('sleep');
-    await vi.waitFor(async () => expect(((await stub.lifecycleStatus()) as { status: AgentStatus }).status.state).toBe('sleeping'), {
-      timeout: 10_000,
-      interval: 20,
-    });
+    await vi.waitFor(async () => expect(((await stub.lifecycleStatus()) as { status: AgentStatus }).status.state).toBe('sleeping'), SETTLED);
     return { agent, stub, testEnv };
   }
 

@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { fakeContainer } from '../support/fake-container.ts';
 import { accessEnv, fetchAs, loadTeam, token, fetchLocal } from './access-team.ts';
+import { SETTLED } from './settled.ts';
 
 const BASE = 'https://poc.example.com';
 const worker = () => (exports as unknown as { default: Fetcher }).default;
@@ -26,7 +27,7 @@ describe('hostile requests (workerd)', () => {
   describe("the gateway's admin RPC (the Agent's own control channel)", () => {
     it('should be answered by the Worker itself and never reach the gateway, whoever asks', async () => {
       await local('/api/wake', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-      await vi.waitFor(async () => expect((await status()).state).toBe('ready'), { timeout: 5000, interval: 20 });
+      await vi.waitFor(async () => expect((await status()).state).toBe('ready'), SETTLED);
       const before = fakeContainer('default').rpc.length;
       const call = JSON.stringify({ method: 'config.apply', params: { raw: '{}' } });
       const asOwner = await local('/api/v1/admin/rpc', { method: 'POST', headers: { 'content-type': 'application/json' }, body: call });
@@ -175,7 +176,7 @@ describe('hostile requests (workerd)', () => {
       await fetchAs(
         new Request(`${BASE}/api/wake`, { method: 'POST', headers: { cookie: `CF_Authorization=${jwt}`, 'content-type': 'application/json' }, body: '{}' }),
       );
-      await vi.waitFor(async () => expect((await status()).state).toBe('ready'), { timeout: 5000, interval: 20 });
+      await vi.waitFor(async () => expect((await status()).state).toBe('ready'), SETTLED);
       const cloudflare = [
         `CF_Authorization=${jwt}`,
         `CF_Authorization_2=${jwt}`,

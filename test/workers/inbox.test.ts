@@ -17,6 +17,7 @@ import { telegramBot } from '../../src/inbox/telegram.ts';
 import { TELEGRAM_WEBHOOK_PATH, telegramWebhook } from '../../src/inbox/telegram-webhook.ts';
 import { fakeContainer, resetFakeContainers } from '../support/fake-container.ts';
 import { instances, testClock } from './test-worker.ts';
+import { SETTLED } from './settled.ts';
 
 const SECRET = 'workers-webhook-secret';
 const ALLOWED = 4242;
@@ -113,13 +114,13 @@ describe('the Telegram inbox (workerd)', () => {
       { method: 'sendChatAction', token: '123456789:workers-real-bot-token', body: { chat_id: String(ALLOWED), action: 'typing' } },
     ]);
     const gateway = fakeContainer(name);
-    await vi.waitFor(() => expect(gateway.telegram).toHaveLength(2), { timeout: 5_000, interval: 20 });
+    await vi.waitFor(() => expect(gateway.telegram).toHaveLength(2), SETTLED);
     expect(gateway.telegram.map((t) => t.update)).toEqual([first, second]);
     // The listener's secret is derived from the webhook secret, never Telegram's own.
     const expected = (await telegramBot(testEnv))?.listenerSecret;
     expect(gateway.telegram.every((t) => t.secret === expected && t.secret !== SECRET)).toBe(true);
     expect(gateway.lastEnv).not.toMatchObject({ TELEGRAM_WEBHOOK_SECRET: SECRET });
-    await vi.waitFor(async () => expect((await status(stub)).inbox).toMatchObject({ pending: 0, delivered: 2 }), { timeout: 5_000, interval: 20 });
+    await vi.waitFor(async () => expect((await status(stub)).inbox).toMatchObject({ pending: 0, delivered: 2 }), SETTLED);
     const s = await status(stub);
     expect(s.state).toBe('ready');
     expect(s.inbox).toMatchObject({ wakes: 1, lastDelivery: { attempts: 1 } });
@@ -127,7 +128,7 @@ describe('the Telegram inbox (workerd)', () => {
     // While it serves, the next message goes straight through (no typing, no wake).
     const third = update('third');
     await telegramWebhook(telegramCall(third), testEnv, stub);
-    await vi.waitFor(() => expect(gateway.telegram.map((t) => t.update)).toEqual([first, second, third]), { timeout: 5_000, interval: 20 });
+    await vi.waitFor(() => expect(gateway.telegram.map((t) => t.update)).toEqual([first, second, third]), SETTLED);
     expect(bot.filter((c) => c.method === 'sendChatAction')).toHaveLength(2);
   });
 
@@ -135,13 +136,13 @@ describe('the Telegram inbox (workerd)', () => {
     const { name, testEnv, stub } = freshAgent();
     spyBotApi();
     await stub.lifecycleCommand('wake');
-    await vi.waitFor(async () => expect((await status(stub)).state).toBe('ready'), { timeout: 5_000, interval: 20 });
+    await vi.waitFor(async () => expect((await status(stub)).state).toBe('ready'), SETTLED);
     const gateway = fakeContainer(name);
     gateway.telegramAnswer = 'plain';
     const first = update('are you there?');
     await telegramWebhook(telegramCall(first), testEnv, stub);
-    await vi.waitFor(async () => expect((await status(stub)).inbox).toMatchObject({ pending: 1, delivered: 0 }), { timeout: 5_000, interval: 20 });
-    await vi.waitFor(() => expect(gateway.telegram).toHaveLength(1), { timeout: 5_000, interval: 20 });
+    await vi.waitFor(async () => expect((await status(stub)).inbox).toMatchObject({ pending: 1, delivered: 0 }), SETTLED);
+    await vi.waitFor(() => expect(gateway.telegram).toHaveLength(1), SETTLED);
     // The Durable Object restarts (a deploy) before the gateway adopted it: the message is in its storage, not its memory.
     const made = instances.count;
     await runInDurableObject(stub, (_instance, state) => state.abort('restart for the test')).catch(() => {});
@@ -155,7 +156,7 @@ describe('the Telegram inbox (workerd)', () => {
     testClock.offsetMs = 5_000;
     const second = update('hello?');
     await telegramWebhook(telegramCall(second), testEnv, again);
-    await vi.waitFor(async () => expect((await status(again)).inbox).toMatchObject({ pending: 0, delivered: 2 }), { timeout: 5_000, interval: 20 });
+    await vi.waitFor(async () => expect((await status(again)).inbox).toMatchObject({ pending: 0, delivered: 2 }), SETTLED);
     expect(gateway.telegram.map((t) => t.update)).toEqual([first, first, second]);
     expect((await status(again)).inbox?.lastDelivery?.attempts).toBe(1);
   });
@@ -164,7 +165,7 @@ describe('the Telegram inbox (workerd)', () => {
     const { name, testEnv, stub } = freshAgent();
     const bot = spyBotApi();
     await stub.lifecycleCommand('hibernate', { reason: 'budget: projected $22 > $20', by: 'budget' });
-    await vi.waitFor(async () => expect((await status(stub)).state).toBe('hibernated'), { timeout: 5_000, interval: 20 });
+    await vi.waitFor(async () => expect((await status(stub)).state).toBe('hibernated'), SETTLED);
     for (const text of ['wake up', 'please']) {
       const r = await telegramWebhook(telegramCall(update(text)), testEnv, stub);
       expect(await r.json()).toEqual({ ok: true, receipt: 'hibernated' });
@@ -181,9 +182,9 @@ describe('the Telegram inbox (workerd)', () => {
     const resumed = await stub.lifecycleCommand('resume', { override: true });
     expect(resumed.ok).toBe(true);
     const gateway = fakeContainer(name);
-    await vi.waitFor(() => expect(gateway.telegram).toHaveLength(2), { timeout: 5_000, interval: 20 });
+    await vi.waitFor(() => expect(gateway.telegram).toHaveLength(2), SETTLED);
     expect(gateway.telegram.map((t) => (JSON.parse(t.update) as { message: { text: string } }).message.text)).toEqual(['wake up', 'please']);
-    await vi.waitFor(async () => expect((await status(stub)).inbox).toMatchObject({ pending: 0, delivered: 2, wakes: 1 }), { timeout: 5_000, interval: 20 });
+    await vi.waitFor(async () => expect((await status(stub)).inbox).toMatchObject({ pending: 0, delivered: 2, wakes: 1 }), SETTLED);
     expect(gateway.starts).toBe(1);
   });
 });

@@ -11,6 +11,7 @@ import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { BackupStore } from '../../src/backup/backup-store.ts';
 import { fakeContainer, killFakeContainer, resetFakeContainers } from '../support/fake-container.ts';
 import { testClock } from './test-worker.ts';
+import { SETTLED } from './settled.ts';
 
 let counter = 0;
 function freshAgent() {
@@ -25,7 +26,7 @@ async function status(stub: Stub): Promise<AgentStatus> {
 }
 
 async function until(stub: Stub, check: (s: AgentStatus) => boolean, what: string) {
-  await vi.waitFor(async () => expect(check(await status(stub)), what).toBe(true), { timeout: 5_000, interval: 20 });
+  await vi.waitFor(async () => expect(check(await status(stub)), what).toBe(true), SETTLED);
 }
 
 const isState = (state: string) => (s: AgentStatus) => s.state === state && s.stopping === null;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
 import { fakeContainer } from '../support/fake-container.ts';
 import { callLocal as call } from './local-client.ts';
+import { SETTLED } from './settled.ts';
 
 async function getStatus(): Promise<AgentStatus> {
   const response = await call('/api/status');
@@ -10,7 +11,7 @@ async function getStatus(): Promise<AgentStatus> {
 }
 
 async function untilState(state: string) {
-  await vi.waitFor(async () => expect((await getStatus()).state).toBe(state), { timeout: 5_000, interval: 20 });
+  await vi.waitFor(async () => expect((await getStatus()).state).toBe(state), SETTLED);
 }
 
 async function expectJsonError(response: Response, status: number, code: string) {
@@ -152,7 +153,7 @@ describe('Worker routes (workerd, fake runtime)', () => {
         failCount: 1,
       });
       await call('/api/wake', { method: 'POST' });
-      await vi.waitFor(async () => expect((await getStatus()).lastError?.code).toBe('config_unreadable'), { timeout: 5_000, interval: 20 });
+      await vi.waitFor(async () => expect((await getStatus()).lastError?.code).toBe('config_unreadable'), SETTLED);
       await untilState('stopped');
       const starts = fakeContainer('default').starts;
       const api = await expectJsonError(await call('/v1/models'), 503, 'boot_failed');
@@ -167,7 +168,7 @@ describe('Worker routes (workerd, fake runtime)', () => {
 describe('the model sign-in (POST/GET /api/login, fake runtime)', () => {
   it('should refuse a sign-in while asleep, and say how to start one', async () => {
     await call('/api/sleep', { method: 'POST' });
-    await vi.waitFor(async () => expect(['stopped', 'sleeping']).toContain((await getStatus()).state), { timeout: 5_000, interval: 20 });
+    await vi.waitFor(async () => expect(['stopped', 'sleeping']).toContain((await getStatus()).state), SETTLED);
     const refused = await expectJsonError(await call('/api/login', { method: 'POST', body: '{"provider":"codex"}' }), 409, 'conflict');
     expect(refused.error.message).toContain('wake it first');
     const read = (await (await call('/api/login')).json()) as { state: string; message: string };
@@ -196,15 +197,12 @@ describe('the model sign-in (POST/GET /api/login, fake runtime)', () => {
     c.disk.auth = 'signed in';
     const done = (await (await call('/api/login')).json()) as { state: string; profile: string };
     expect(done).toMatchObject({ state: 'signed-in', profile: 'openai:me@example.com' });
-    await vi.waitFor(
-      async () => {
-        const s = await getStatus();
-        expect(s.model.signIn?.profile).toBe('openai:me@example.com');
-        expect(s.backups.history.some((e) => e.reason === 'model sign-in stored' && e.result === 'ok')).toBe(true);
-        expect(s.model.lastCredentialBackup?.result).toBe('ok');
-      },
-      { timeout: 5_000, interval: 50 },
-    );
+    await vi.waitFor(async () => {
+      const s = await getStatus();
+      expect(s.model.signIn?.profile).toBe('openai:me@example.com');
+      expect(s.backups.history.some((e) => e.reason === 'model sign-in stored' && e.result === 'ok')).toBe(true);
+      expect(s.model.lastCredentialBackup?.result).toBe('ok');
+    }, SETTLED);
     expect(c.rpc).toContain('models.authStatus');
   });
 });
