@@ -155,7 +155,7 @@ describe('ChatGPT/Codex subscription sign-in (local mode, real OpenClaw)', () =>
 
   it('should back a rotated refresh token up at once, so a crash that loses the home wakes with the newest token', async () => {
     // Into the refresh margin of the current token (a wait the token's own lifetime sets, not a race), and a turn.
-    const refreshedAt = await rotateWithTurns(standIn, chat).catch((error: Error) => {
+    const refreshedAt = await rotateWithTurns(standIn, chat, { steady: true }).catch((error: Error) => {
       throw new Error(`${error.message}; ${standInLog()}`);
     });
     // Backed up by the change check (seconds), not after BACKUP_DEBOUNCE (10 minutes here) — the newest token, should
@@ -232,5 +232,5 @@ describe('ChatGPT/Codex subscription sign-in (local mode, real OpenClaw)', () =>
       turn: chat,
       status,
     });
-  }, 180_000);
+  }, 300_000);
 });

@@ -185,7 +185,7 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: the ChatGPT/Code
 
   it('should back a rotated refresh token up at once, so a container killed from outside wakes with the newest token', async () => {
     await ensureAwake();
-    await rotateWithTurns(openai, subscriptionTurn);
+    await rotateWithTurns(openai, subscriptionTurn, { steady: true });
     // Backed up at once by the credential check — or found already in the newest backup (`unchanged`) when the
     // debounced one (10 s on the twin) took the new state first: the newest token, should OpenClaw have rotated it again.
     const { backup } = await untilNewestTokenBackedUp(openai, status, 120_000);
@@ -231,5 +231,5 @@ describe.skipIf(inject('twinSkipped') !== '')('production twin: the ChatGPT/Code
   it('should say "sign in again" in the status, `clawctl status` and a chat turn when the provider revoked the sign-in', async () => {
     await ensureAwake();
     await revokedSaysSignInAgain({ url: twinUrl(), openai, turn: subscriptionTurn, status });
-  }, 300_000);
+  }, 420_000);
 });

@@ -17,7 +17,8 @@ interface OpenAiStandIn {
   approve(userCode: string): void;
   revokeAll(): void;
   delayRefreshes(ms: number): void;
-  current(): { mintedAt: number; refreshes: number };
+  setAccessLifetime(seconds: number): void;
+  current(): { mintedAt: number; expiresAt: number; refreshes: number };
   requests: Array<{ host: string; path: string; status: number; note?: string; abandoned?: boolean }>;
 }
 
@@ -32,9 +33,17 @@ const REFRESH_MARGIN_S = 300;
 
 /** Waits until the newest access token is inside OpenClaw's refresh margin. */
 export async function untilInRefreshMargin(openai: OpenAiStandIn): Promise<void> {
-  const inMargin = openai.current().mintedAt + (ACCESS_LIFETIME_S - REFRESH_MARGIN_S + 2) * 1000;
+  const inMargin = openai.current().expiresAt - (REFRESH_MARGIN_S - 2) * 1000;
   if (Date.now() < inMargin) await new Promise((r) => setTimeout(r, inMargin - Date.now()));
 }
+
+/**
+ * How long the token a crash scenario rotates to lives: an hour, so that once rotated it stays the newest while
+ * the scenario waits for its backup and kills. With ACCESS_LIFETIME_S, the Agent's sign-in look (it reads OpenClaw's
+ * usage, which refreshes a token inside its margin) rotates it again 30 s after each mint, and on a loaded machine
+ * the backup of one rotation comes with the start of the next.
+ */
+const STEADY_LIFETIME_S = 3600;
 
 type Turn = (content: string) => Promise<{ status: number; text: string }>;
 
@@ -43,14 +52,20 @@ type Turn = (content: string) => Promise<{ status: number; text: string }>;
  * newest access token's refresh margin until OpenClaw refreshed it. The turn
  * refreshes, or the gateway's own auth look (a wake asks for one) got there
  * first and the turn ran on the token it stored: either is a rotation.
+ * `steady`: the rotated token lives STEADY_LIFETIME_S (tokens minted after it, ACCESS_LIFETIME_S again).
  * @returns when the rotated token was minted.
  */
-export async function rotateWithTurns(openai: OpenAiStandIn, turn: Turn): Promise<string> {
+export async function rotateWithTurns(openai: OpenAiStandIn, turn: Turn, options: { steady?: boolean } = {}): Promise<string> {
   const before = openai.current().refreshes;
-  for (let attempt = 1; attempt <= 3 && openai.current().refreshes === before; attempt += 1) {
-    await untilInRefreshMargin(openai);
-    const answer = await turn(`a turn that refreshes the token (${attempt})`);
-    expect(answer.status, answer.text).toBe(200);
+  if (options.steady) openai.setAccessLifetime(STEADY_LIFETIME_S);
+  try {
+    for (let attempt = 1; attempt <= 3 && openai.current().refreshes === before; attempt += 1) {
+      await untilInRefreshMargin(openai);
+      const answer = await turn(`a turn that refreshes the token (${attempt})`);
+      expect(answer.status, answer.text).toBe(200);
+    }
+  } finally {
+    openai.setAccessLifetime(ACCESS_LIFETIME_S);
   }
   expect(openai.current().refreshes, 'no refresh after three turns inside the refresh margin').toBeGreaterThan(before);
   return new Date(openai.current().mintedAt).toISOString();
@@ -149,6 +164,9 @@ export async function connectInControlUi(baseUrl: string, openai: OpenAiStandIn,
  */
 export async function revokedSaysSignInAgain(options: { url: string; openai: OpenAiStandIn; turn: Turn; status: () => Promise<AgentStatus> }): Promise<void> {
   const { openai, turn, status } = options;
+  // A steady token (see rotateWithTurns) would not reach its refresh margin for most of an hour: a new sign-in
+  // mints one that does. (The Chromium sign-ins before this scenario do that already where Chromium runs.)
+  if (openai.current().expiresAt - Date.now() > ACCESS_LIFETIME_S * 1000) await signInWithClawctl(options.url, openai);
   openai.revokeAll();
   await untilInRefreshMargin(openai);
   const refused = await turn('a turn after the sign-in was revoked');

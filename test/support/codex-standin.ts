@@ -57,7 +57,7 @@ export interface CodexStandIn {
   /** The operator entered this code on the sign-in page. */
   approve(userCode: string): void;
   /** The access token the model endpoint accepts now, and the refresh token that mints the next. */
-  current(): { access: string | null; refresh: string | null; refreshes: number; mintedAt: number };
+  current(): { access: string | null; refresh: string | null; refreshes: number; mintedAt: number; expiresAt: number };
   /** Access tokens minted from now on expire this many seconds after minting (OpenClaw refreshes 5 min before). */
   setAccessLifetime(seconds: number): void;
   /** Revokes every token (the operator signed out elsewhere): refreshes fail with invalid_grant, turns with 401. */
@@ -130,6 +130,7 @@ export function codexEndpoints(log: (line: string) => void = () => {}): CodexEnd
   let serial = 0;
   let accessLifetime = 3600;
   let mintedAt = 0;
+  let expiresAt = 0;
   /** Tokens minted up to this serial are revoked (the operator signed out elsewhere). */
   let revokedThrough = 0;
   let refreshDelayMs = 0;
@@ -147,6 +148,7 @@ export function codexEndpoints(log: (line: string) => void = () => {}): CodexEnd
   async function mint(): Promise<Record<string, unknown>> {
     serial += 1;
     mintedAt = Date.now();
+    expiresAt = mintedAt + accessLifetime * 1000;
     const now = Math.floor(mintedAt / 1000);
     access = await new SignJWT({
       'https://api.openai.com/auth': { chatgpt_account_id: ACCOUNT_ID, chatgpt_plan_type: 'plus' },
@@ -285,7 +287,7 @@ export function codexEndpoints(log: (line: string) => void = () => {}): CodexEnd
     approve(userCode: string) {
       for (const device of devices.values()) if (device.userCode === userCode) device.approved = true;
     },
-    current: () => ({ access, refresh, refreshes, mintedAt }),
+    current: () => ({ access, refresh, refreshes, mintedAt, expiresAt }),
     setAccessLifetime(seconds: number) {
       accessLifetime = seconds;
     },
