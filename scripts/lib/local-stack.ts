@@ -205,6 +205,24 @@ export function runtimePids(home: string): number[] {
   return out;
 }
 
+/**
+ * A crash of the local runtime under `home`: SIGKILL to each of its processes. A process that ended between the
+ * listing and its signal (a short-lived child, or one reaped once the gateway died) is passed over.
+ * @returns how many were killed.
+ */
+export function killRuntime(home: string): number {
+  let killed = 0;
+  for (const pid of runtimePids(home)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+      killed += 1;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
+  }
+  return killed;
+}
+
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

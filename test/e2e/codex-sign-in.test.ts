@@ -28,7 +28,7 @@ import {
   signInWithClawctl,
   untilNewestTokenBackedUp,
 } from '../support/codex-scenarios.ts';
-import { post, ROOT, runtimePids, startLocalStack, until, type LocalStack } from '../../scripts/lib/local-stack.ts';
+import { killRuntime, post, ROOT, startLocalStack, until, type LocalStack } from '../../scripts/lib/local-stack.ts';
 
 let stack: LocalStack;
 let standIn: CodexStandIn;
@@ -169,7 +169,7 @@ describe('ChatGPT/Codex subscription sign-in (local mode, real OpenClaw)', () =>
     const rotated = standIn.current();
     // A crash: the gateway killed, and the home gone with it (a container's disk does not survive one).
     const home = join(stack.stateDir, 'agents', 'default', 'home');
-    for (const pid of runtimePids(home)) process.kill(pid, 'SIGKILL');
+    expect(killRuntime(home)).toBeGreaterThan(0);
     await until(async () => ((await status()).state === 'stopped' ? true : undefined), 60_000, 'the crash noticed');
     rmSync(home, { recursive: true, force: true });
     expect((await post(`${stack.url}/api/wake`)).status).toBe(202);

@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
-import { keepAwake, post, ROOT, runtimePids, startLocalStack, until, type LocalStack } from '../../scripts/lib/local-stack.ts';
+import { keepAwake, killRuntime, post, ROOT, startLocalStack, until, type LocalStack } from '../../scripts/lib/local-stack.ts';
 import { lastModelRequestMentions as modelLogMentions } from '../support/model-log.ts';
 import { runSoak, SOAK_STACK_ENV } from '../support/soak.ts';
 import { ageBackups, persistedBucket } from '../support/r2-aging.ts';
@@ -119,9 +119,7 @@ describe('persistence with the real OpenClaw (local mode)', () => {
   it('should keep everything when the runtime is killed with SIGKILL: what no backup had is recovered from the home at the next boot', async () => {
     await wake(stack);
     writeFileSync(join(home, '.openclaw', 'workspace', 'unsaved.txt'), 'written just before the kill');
-    const pids = runtimePids(home);
-    expect(pids.length).toBeGreaterThan(0);
-    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    expect(killRuntime(home)).toBeGreaterThan(0);
     await waitFor(stack, (s) => s.state === 'stopped' && s.lastError?.code === 'container_exited', 'stopped', 30_000);
     await wake(stack);
     const s = await status(stack);
@@ -136,7 +134,7 @@ describe('persistence with the real OpenClaw (local mode)', () => {
     );
     expect(await chat(stack, 'remember the word walrus-83e', 'debounce-e2e')).toBe('mock answer: remember the word walrus-83e');
     await keepAwake(stack, DEBOUNCE_MS + 10_000); // in use all along: no idle sleep (and its backup) meanwhile
-    for (const pid of runtimePids(home)) process.kill(pid, 'SIGKILL');
+    expect(killRuntime(home)).toBeGreaterThan(0);
     await waitFor(stack, (s) => s.state === 'stopped' && s.lastError?.code === 'container_exited', 'stopped', 30_000);
     rmSync(home, { recursive: true, force: true }); // a container's disk goes with the container
     await wake(stack);

@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentStatus } from '../../src/agent/agent-status.ts';
-import { keepAwake, post, processAlive, until, type LocalStack } from '../../scripts/lib/local-stack.ts';
+import { keepAwake, killRuntime, post, until, type LocalStack } from '../../scripts/lib/local-stack.ts';
 
 export type Ending = 'sleep' | 'kill' | 'kill-and-lose-disk';
 
@@ -33,19 +33,6 @@ const DEBOUNCE_MS = 1_000;
 
 async function status(stack: LocalStack): Promise<AgentStatus> {
   return (await (await fetch(`${stack.url}/api/status`)).json()) as AgentStatus;
-}
-
-function runtimePids(home: string): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/environ`, 'utf8').includes(`OPENCLAW_HOME=${home}\0`) && processAlive(Number(entry))) out.push(Number(entry));
-    } catch {
-      // not ours, or gone
-    }
-  }
-  return out;
 }
 
 /** A small deterministic sequence (mulberry32), so a failing soak can be run again the same way. */
@@ -84,7 +71,7 @@ export async function runSoak(stack: LocalStack, cycles: number, options: { seed
     } else {
       // Awake past the debounce: the change check sees the write, the backup follows within BACKUP_DEBOUNCE.
       if (ending === 'kill-and-lose-disk') await keepAwake(stack, DEBOUNCE_MS + 3_000);
-      for (const pid of runtimePids(home)) process.kill(pid, 'SIGKILL');
+      killRuntime(home);
       // The health check notices the dead runtime (stopped), unless the idle sleep came first (sleeping).
       await waitFor((s) => (s.state === 'stopped' || s.state === 'sleeping') && s.stopping === null, `stopped after the kill ${cycle}`, 30_000);
       if (ending === 'kill-and-lose-disk') rmSync(home, { recursive: true, force: true });
